@@ -1,0 +1,137 @@
+import * as path from 'node:path';
+import { ConfigValidationError, loadConfig } from './app-config';
+
+const load = (env: Record<string, string>) => loadConfig(env, '/srv/app');
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig', () => {
+  it('runs on embedded defaults: no Redis, a SQLite file under ./data, port 3000', () => {
+    const config = load({});
+    expect(config.env).toBe('development');
+    expect(config.http.port).toBe(3000);
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.database.filePath).toBe(path.resolve('/srv/app', 'data/shared.sqlite3'));
+    expect(config.database.url).toBe(`file:${config.database.filePath}`);
+    expect(config.telegram.apiBaseUrl).toBe('https://api.telegram.org');
+    expect(config.elevenLabs.apiBaseUrl).toBe('https://api.elevenlabs.io');
+    expect(config.cursorRunner).toEqual({ url: 'http://localhost:3001', timeoutSeconds: 300 });
+    expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
+    expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
+  });
+
+  it('reads every documented variable', () => {
+    const config = load({
+      NODE_ENV: 'test',
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      APP_NAME: 'VA',
+      APP_VERSION: '2.0.0',
+      WEBHOOK_SECRET: 'w',
+      TELEGRAM_BOT_TOKEN: '123:abc',
+      TELEGRAM_WEBHOOK_SECRET: 't',
+      TELEGRAM_WEBHOOK_BASE_URL: 'https://va.example.com/',
+      TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9999',
+      CURSOR_RUNNER_URL: 'http://cursor-runner:3001',
+      CURSOR_RUNNER_TIMEOUT: '30',
+      REDIS_URL: 'redis://redis:6379/0',
+      DATABASE_URL: 'file:/var/db/shared.sqlite3',
+      ELEVENLABS_API_KEY: 'k',
+      ELEVENLABS_API_BASE_URL: 'http://127.0.0.1:9998',
+      ELEVENLABS_STT_MODEL_ID: 'stt',
+      ELEVENLABS_TTS_MODEL_ID: 'tts',
+      ELEVENLABS_VOICE_ID: 'voice',
+      DEFAULT_NOTES_REPOSITORY: 'notes',
+      CORS_ENABLED: 'true',
+      CORS_ORIGIN: 'https://a.example, https://b.example',
+      BODY_LIMIT_BYTES: '2048',
+      SHUTDOWN_TIMEOUT_MS: '500',
+    });
+    expect(config.http).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      bodyLimitBytes: 2048,
+      shutdownTimeoutMs: 500,
+      corsEnabled: true,
+      corsOrigins: ['https://a.example', 'https://b.example'],
+    });
+    expect(config.logLevel).toBe('debug');
+    expect(config.telegram).toEqual({
+      botToken: '123:abc',
+      webhookBaseUrl: 'https://va.example.com',
+      apiBaseUrl: 'http://127.0.0.1:9999',
+    });
+    expect(config.cursorRunner).toEqual({ url: 'http://cursor-runner:3001', timeoutSeconds: 30 });
+    expect(config.redisUrl).toBe('redis://redis:6379/0');
+    expect(config.database.filePath).toBe('/var/db/shared.sqlite3');
+    expect(config.elevenLabs).toEqual({
+      apiKey: 'k',
+      apiBaseUrl: 'http://127.0.0.1:9998',
+      sttModelId: 'stt',
+      ttsModelId: 'tts',
+      voiceId: 'voice',
+    });
+    expect(config.defaultNotesRepository).toBe('notes');
+  });
+
+  it('takes the database from SHARED_DB_PATH when DATABASE_URL is absent', () => {
+    expect(load({ SHARED_DB_PATH: '/app/shared_db/shared.sqlite3' }).database.filePath).toBe(
+      '/app/shared_db/shared.sqlite3',
+    );
+  });
+
+  it('treats blank values as unset', () => {
+    const config = load({ PORT: ' ', REDIS_URL: '', TELEGRAM_BOT_TOKEN: '  ' });
+    expect(config.http.port).toBe(3000);
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.telegram.botToken).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer between 0 and 65535 (got "abc")'],
+    [{ PORT: '70000' }, 'PORT must be an integer between 0 and 65535 (got "70000")'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of development, test, production (got "staging")'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
+    [{ CURSOR_RUNNER_URL: 'cursor-runner:3001' }, 'CURSOR_RUNNER_URL must be an http(s) URL (got "cursor-runner:3001")'],
+    [{ CORS_ENABLED: 'yes' }, 'CORS_ENABLED must be one of true, false, 1, 0 (got "yes")'],
+    [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
+  ])('refuses %p with one line naming the variable', (env, expected) => {
+    const message = errorOf(env);
+    expect(message).toBe(`Invalid configuration: ${expected}`);
+    expect(message).not.toContain('\n');
+  });
+
+  it('names a bad secret-bearing variable without echoing its value', () => {
+    const message = errorOf({ REDIS_URL: 'http://user:hunter2@redis' });
+    expect(message).toBe('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL');
+    expect(message).not.toContain('hunter2');
+  });
+
+  describe('in production', () => {
+    const production = { NODE_ENV: 'production', WEBHOOK_SECRET: 's1', TELEGRAM_WEBHOOK_SECRET: 's2' };
+
+    it('requires REDIS_URL', () => {
+      expect(errorOf(production)).toBe('Invalid configuration: REDIS_URL is required when NODE_ENV=production');
+    });
+
+    it.each(['WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_SECRET'])('refuses the changeme default for %s', (variable) => {
+      const message = errorOf({ ...production, REDIS_URL: 'redis://redis:6379', [variable]: '' });
+      expect(message).toContain(`${variable} must be set to a real secret when NODE_ENV=production`);
+    });
+
+    it('accepts real secrets and a Redis URL', () => {
+      const config = load({ ...production, REDIS_URL: 'redis://redis:6379' });
+      expect(config.isProduction).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,143 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import {
+  environmentSchema,
+  INSECURE_SECRET_DEFAULT,
+  SECRET_VARIABLES,
+  type Environment,
+} from './config.schema';
+
+/** Thrown when the environment is invalid; the message is one line naming the variable. */
+export class ConfigValidationError extends Error {
+  override readonly name = 'ConfigValidationError';
+}
+
+/**
+ * The validated, typed configuration, read once at boot. It is also the DI token: inject it as
+ * `constructor(private readonly config: AppConfig)`.
+ */
+export abstract class AppConfig {
+  abstract readonly env: Environment['NODE_ENV'];
+  abstract readonly isProduction: boolean;
+  abstract readonly http: {
+    readonly port: number;
+    readonly host: string;
+    /** Largest accepted request body, in bytes; larger bodies get 413. */
+    readonly bodyLimitBytes: number;
+    /** How long shutdown waits for in-flight requests, in milliseconds. */
+    readonly shutdownTimeoutMs: number;
+    readonly corsEnabled: boolean;
+    readonly corsOrigins: readonly string[];
+  };
+  abstract readonly logLevel: Environment['LOG_LEVEL'];
+  abstract readonly app: { readonly name: string; readonly version: string };
+  abstract readonly secrets: {
+    /** Admin, callback and agent-tools secret (`WEBHOOK_SECRET`). */
+    readonly webhook: string;
+    readonly telegramWebhook: string;
+  };
+  abstract readonly telegram: {
+    readonly botToken: string | undefined;
+    readonly webhookBaseUrl: string;
+    readonly apiBaseUrl: string;
+  };
+  abstract readonly cursorRunner: {
+    readonly url: string;
+    /** Request timeout, in seconds. */
+    readonly timeoutSeconds: number;
+  };
+  /** `undefined` selects the embedded mode: in-process stores, no Redis. */
+  abstract readonly redisUrl: string | undefined;
+  abstract readonly database: {
+    readonly url: string;
+    /** Absolute path of the SQLite file. */
+    readonly filePath: string;
+  };
+  abstract readonly elevenLabs: {
+    readonly apiKey: string | undefined;
+    readonly apiBaseUrl: string;
+    readonly sttModelId: string;
+    readonly ttsModelId: string;
+    readonly voiceId: string;
+  };
+  abstract readonly defaultNotesRepository: string | undefined;
+}
+
+const DEFAULT_DATABASE_FILE = './data/shared.sqlite3';
+
+function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): string {
+  const variable = String(issue.path[0] ?? 'environment');
+  const raw = source[variable];
+  const shown =
+    raw === undefined || (SECRET_VARIABLES as readonly string[]).includes(variable)
+      ? ''
+      : ` (got ${JSON.stringify(raw)})`;
+  return `${variable} ${issue.message}${shown}`;
+}
+
+function productionProblems(env: Environment): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (!env.REDIS_URL) problems.push('REDIS_URL is required when NODE_ENV=production');
+  for (const variable of ['WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_SECRET'] as const) {
+    if (env[variable] === INSECURE_SECRET_DEFAULT) {
+      problems.push(`${variable} must be set to a real secret when NODE_ENV=production (the default "changeme" is refused)`);
+    }
+  }
+  return problems;
+}
+
+function resolveDatabase(env: Environment, cwd: string): AppConfig['database'] {
+  const url = env.DATABASE_URL ?? `file:${env.SHARED_DB_PATH ?? DEFAULT_DATABASE_FILE}`;
+  const filePath = path.resolve(cwd, url.slice('file:'.length).replace(/^\/\/(?=\/)/, ''));
+  return { url: `file:${filePath}`, filePath };
+}
+
+/**
+ * Validates `source` (normally `process.env`) and returns the typed configuration.
+ * @throws ConfigValidationError with one line naming the first bad variable.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigValidationError(
+      `Invalid configuration: ${parsed.error.issues.map((issue) => describeIssue(issue, source)).join('; ')}`,
+    );
+  }
+  const env = parsed.data;
+  const problems = productionProblems(env);
+  if (problems.length > 0) {
+    throw new ConfigValidationError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return Object.freeze({
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      corsEnabled: env.CORS_ENABLED,
+      corsOrigins: env.CORS_ORIGIN.split(',').map((origin) => origin.trim()).filter(Boolean),
+    },
+    logLevel: env.LOG_LEVEL,
+    app: { name: env.APP_NAME, version: env.APP_VERSION },
+    secrets: { webhook: env.WEBHOOK_SECRET, telegramWebhook: env.TELEGRAM_WEBHOOK_SECRET },
+    telegram: {
+      botToken: env.TELEGRAM_BOT_TOKEN,
+      webhookBaseUrl: env.TELEGRAM_WEBHOOK_BASE_URL,
+      apiBaseUrl: env.TELEGRAM_API_BASE_URL,
+    },
+    cursorRunner: { url: env.CURSOR_RUNNER_URL, timeoutSeconds: env.CURSOR_RUNNER_TIMEOUT },
+    redisUrl: env.REDIS_URL,
+    database: resolveDatabase(env, cwd),
+    elevenLabs: {
+      apiKey: env.ELEVENLABS_API_KEY,
+      apiBaseUrl: env.ELEVENLABS_API_BASE_URL,
+      sttModelId: env.ELEVENLABS_STT_MODEL_ID,
+      ttsModelId: env.ELEVENLABS_TTS_MODEL_ID,
+      voiceId: env.ELEVENLABS_VOICE_ID,
+    },
+    defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
+  });
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/** Secret defaults of the original system; accepted in development, refused in production. */
+export const INSECURE_SECRET_DEFAULT = 'changeme';
+
+/** Variables whose values must never be echoed, not even in a validation error. */
+export const SECRET_VARIABLES = [
+  'WEBHOOK_SECRET',
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'ELEVENLABS_API_KEY',
+  'REDIS_URL',
+] as const;
+
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalText = () => z.preprocess(blankToUndefined, z.string().trim().optional());
+
+const text = (fallback: string) =>
+  z.preprocess(blankToUndefined, z.string().trim().default(fallback));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: `must be an integer between ${min} and ${max}` })
+      .int(`must be an integer between ${min} and ${max}`)
+      .min(min, `must be an integer between ${min} and ${max}`)
+      .max(max, `must be an integer between ${min} and ${max}`)
+      .default(fallback),
+  );
+
+const flag = (fallback: boolean) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'must be one of true, false, 1, 0' })
+      .transform((value) => value === 'true' || value === '1')
+      .default(fallback),
+  );
+
+const httpUrl = (fallback: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value),
+        'must be an http(s) URL',
+      )
+      .transform((value) => value.replace(/\/+$/, ''))
+      .default(fallback),
+  );
+
+const redisUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+      .trim()
+    .refine(
+      (value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value),
+      'must be a redis:// or rediss:// URL',
+    )
+    .optional(),
+);
+
+const sqliteUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+      .trim()
+    .refine((value) => /^file:.+/.test(value), 'must be a SQLite URL of the form file:<path>')
+    .optional(),
+);
+
+/**
+ * The environment the service reads, one entry per variable. Defaults are the embedded ones: no
+ * Redis, a SQLite file under ./data, the original system's secrets (refused in production).
+ */
+export const environmentSchema = z.object({
+  NODE_ENV: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['development', 'test', 'production'], {
+        error: 'must be one of development, test, production',
+      })
+      .default('development'),
+  ),
+  PORT: integer(3000, 0, 65535),
+  HOST: text('0.0.0.0'),
+  LOG_LEVEL: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+  ),
+  APP_NAME: text('Virtual Assistant API'),
+  APP_VERSION: text('1.0.0'),
+  BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
+  SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+
+  WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
+  TELEGRAM_BOT_TOKEN: optionalText(),
+  TELEGRAM_WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
+  TELEGRAM_WEBHOOK_BASE_URL: httpUrl('http://localhost:3000'),
+  TELEGRAM_API_BASE_URL: httpUrl('https://api.telegram.org'),
+
+  CURSOR_RUNNER_URL: httpUrl('http://localhost:3001'),
+  CURSOR_RUNNER_TIMEOUT: integer(300, 1, 3600),
+
+  REDIS_URL: redisUrl,
+  DATABASE_URL: sqliteUrl,
+  SHARED_DB_PATH: optionalText(),
+
+  ELEVENLABS_API_KEY: optionalText(),
+  ELEVENLABS_API_BASE_URL: httpUrl('https://api.elevenlabs.io'),
+  ELEVENLABS_STT_MODEL_ID: text('scribe_v1'),
+  ELEVENLABS_TTS_MODEL_ID: text('eleven_turbo_v2_5'),
+  ELEVENLABS_VOICE_ID: text('vfaqCOvlrKi4Zp7C2IAm'),
+
+  DEFAULT_NOTES_REPOSITORY: optionalText(),
+  CORS_ENABLED: flag(false),
+  CORS_ORIGIN: text('*'),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;

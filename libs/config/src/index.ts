@@ -1,0 +1,3 @@
+export { AppConfig, ConfigValidationError, loadConfig } from './app-config';
+export { ConfigModule } from './config.module';
+export { INSECURE_SECRET_DEFAULT } from './config.schema';

@@ -1,0 +1,43 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { secretsMatch } from './constant-time';
+import { errorBody } from './error-body';
+
+/** The header operators send the admin secret in. */
+export const ADMIN_SECRET_HEADER = 'x-admin-secret';
+
+interface RequestWithSecret {
+  headers: Record<string, string | string[] | undefined>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+}
+
+function firstPresent(...candidates: unknown[]): string | undefined {
+  for (const candidate of candidates) {
+    const value = Array.isArray(candidate) ? candidate[0] : candidate;
+    if (typeof value === 'string' && value.length > 0) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Admin routes: the first non-empty of header `X-Admin-Secret`, `admin_secret` in the query or the
+ * body must equal `WEBHOOK_SECRET` (constant-time compare, no blank bypass), else 401 JSON.
+ */
+@Injectable()
+export class AdminSecretGuard implements CanActivate {
+  constructor(private readonly config: AppConfig) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<RequestWithSecret>();
+    const body = request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
+    const presented = firstPresent(request.headers[ADMIN_SECRET_HEADER], request.query?.admin_secret, body.admin_secret);
+    if (secretsMatch(presented, this.config.secrets.webhook)) return true;
+    throw new UnauthorizedException(
+      errorBody(
+        presented ? 'The admin secret is wrong.' : 'The admin secret is missing: send it in the X-Admin-Secret header.',
+        'Unauthorized',
+      ),
+    );
+  }
+}

@@ -1,0 +1,82 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { AppConfig } from '@app/config';
+import { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
+
+function reasonPhrase(status: number): string {
+  const name = HttpStatus[status];
+  if (!name) return 'Error';
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .join(' ');
+}
+
+interface LoggableRequest {
+  id?: string;
+  method?: string;
+  url?: string;
+}
+
+/**
+ * Every error leaves as JSON in the original system's shape; nothing leaks a stack trace.
+ * - An `HttpException` built with an object body that is not Nest's default (`{statusCode, …}`)
+ *   is sent as it is, so a route can answer in a contract of its own (`{success:false,error}`).
+ * - Other `HttpException`s, including the ones Nest maps from Fastify's body-parsing errors
+ *   (malformed JSON, body too large, unsupported type), become `{ok:false, say, result:{error}}`.
+ * - Anything else is a 500 whose body carries the request id, and is logged with its stack.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrors');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: AppConfig,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<LoggableRequest>();
+    const { status, body } = this.describe(exception, request.id);
+    if (status >= 500) {
+      this.logger.error(
+        { err: exception, requestId: request.id },
+        `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
+      );
+    }
+    this.adapterHost.httpAdapter.reply(http.getResponse(), body, status);
+  }
+
+  private describe(exception: unknown, requestId: string | undefined): { status: number; body: unknown } {
+    if (!(exception instanceof HttpException)) {
+      return {
+        status: HttpStatus.INTERNAL_SERVER_ERROR,
+        body: errorBody(INTERNAL_ERROR_SAY, 'Internal Server Error', requestId ? { request_id: requestId } : {}),
+      };
+    }
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    if (typeof response === 'object' && response !== null && !('statusCode' in response)) {
+      return { status, body: response };
+    }
+    return { status, body: this.defaultBody(status, exception.message) };
+  }
+
+  private defaultBody(status: number, message: string): ErrorBody {
+    switch (true) {
+      case status === HttpStatus.NOT_FOUND:
+        return errorBody(NOT_FOUND_SAY, 'Not Found');
+      case status === HttpStatus.PAYLOAD_TOO_LARGE:
+        return errorBody(
+          `Request body is too large: the limit is ${this.config.http.bodyLimitBytes} bytes.`,
+          reasonPhrase(status),
+        );
+      case status >= 500:
+        return errorBody(INTERNAL_ERROR_SAY, reasonPhrase(status));
+      default:
+        return errorBody(message, reasonPhrase(status));
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import { secretsMatch } from './constant-time';
+
+describe('secretsMatch', () => {
+  it('accepts the exact secret', () => {
+    expect(secretsMatch('s3cret', 's3cret')).toBe(true);
+  });
+
+  it.each([
+    ['wrong', 's3cret'],
+    ['s3cret ', 's3cret'],
+    ['s3cre', 's3cret'],
+    ['', 's3cret'],
+    [undefined, 's3cret'],
+    [null, 's3cret'],
+    ['', ''],
+  ])('refuses %p against %p', (presented, expected) => {
+    expect(secretsMatch(presented, expected)).toBe(false);
+  });
+});

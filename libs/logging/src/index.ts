@@ -1,0 +1,3 @@
+export { LoggingModule, pinoHttpOptions, type LoggingOptions } from './logging.module';
+export { REDACTED_HEADERS, REDACTED_QUERY_PARAMETERS, redactUrl } from './redaction';
+export { genRequestId, installRequestIdHeader, REQUEST_ID_HEADER, resolveRequestId } from './request-id';

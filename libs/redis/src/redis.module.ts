@@ -1,0 +1,58 @@
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import type Redis from 'ioredis';
+import { createRedisConnection, redisConnectionOptions, settleFirstConnect } from './redis-connection.factory';
+import { REDIS_CLIENT, REDIS_SUBSCRIBER } from './redis.tokens';
+
+/** How long `QUIT` may take on shutdown before the socket is closed hard, in milliseconds. */
+const QUIT_TIMEOUT_MS = 1_000;
+
+async function closeConnection(connection: Redis | null): Promise<void> {
+  if (!connection || connection.status === 'end') return;
+  if (connection.status !== 'ready') {
+    connection.disconnect();
+    return;
+  }
+  const ended = new Promise((resolve) => connection.once('end', resolve));
+  const timer = setTimeout(() => connection.disconnect(), QUIT_TIMEOUT_MS);
+  try {
+    await connection.quit();
+  } catch {
+    connection.disconnect();
+  }
+  await ended;
+  clearTimeout(timer);
+}
+
+function connectionFactory(role: string) {
+  return async (config: AppConfig): Promise<Redis | null> => {
+    if (!config.redisUrl) return null;
+    const connection = createRedisConnection(config.redisUrl, role, new Logger('Redis'));
+    await settleFirstConnect(connection, redisConnectionOptions.connectTimeout ?? 2_000);
+    return connection;
+  };
+}
+
+/**
+ * The process's Redis connections: one command client shared by every feature and one subscriber.
+ * Both exist only when `REDIS_URL` is set; consumers receive `null` in the embedded mode and pick
+ * their in-process implementation.
+ */
+@Global()
+@Module({
+  providers: [
+    { provide: REDIS_CLIENT, inject: [AppConfig], useFactory: connectionFactory('client') },
+    { provide: REDIS_SUBSCRIBER, inject: [AppConfig], useFactory: connectionFactory('subscriber') },
+  ],
+  exports: [REDIS_CLIENT, REDIS_SUBSCRIBER],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly client: Redis | null,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis | null,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([closeConnection(this.client), closeConnection(this.subscriber)]);
+  }
+}

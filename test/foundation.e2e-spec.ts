@@ -1,0 +1,149 @@
+import * as fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type Redis from 'ioredis';
+import request from 'supertest';
+import { REDIS_CLIENT, REDIS_SUBSCRIBER } from '@app/redis';
+import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('foundation (embedded mode)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { BODY_LIMIT_BYTES: '2048', APP_NAME: 'VA under test', APP_VERSION: '9.9.9' } });
+  });
+  afterAll(() => app.close());
+
+  it.each(['/health', '/'])('GET %s answers the original health body', async (route) => {
+    const response = await request(app.baseUrl).get(route).expect(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.body).toEqual({ status: 'healthy', service: 'VA under test', version: '9.9.9' });
+  });
+
+  it('creates and migrates the SQLite file with the three shared tables', () => {
+    expect(fs.existsSync(app.databaseFile)).toBe(true);
+    const db = new Database(app.databaseFile, { readonly: true });
+    const names = db
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all()
+      .map((row) => row.name);
+    db.close();
+    expect(names).toEqual(expect.arrayContaining(['system_settings', 'tasks', 'telegram_bots']));
+  });
+
+  it('provides no Redis connections without REDIS_URL', () => {
+    expect(app.app.get(REDIS_CLIENT)).toBeNull();
+    expect(app.app.get(REDIS_SUBSCRIBER)).toBeNull();
+  });
+
+  describe('errors are JSON in the original shape', () => {
+    it('unknown route → 404', async () => {
+      const response = await request(app.baseUrl).get('/no/such/route').expect(404);
+      expect(response.body).toEqual({
+        ok: false,
+        say: "Sorry, I couldn't find that resource.",
+        result: { error: 'Not Found' },
+      });
+    });
+
+    it('malformed JSON → 400', async () => {
+      const response = await request(app.baseUrl)
+        .post('/health')
+        .set('content-type', 'application/json')
+        .send('{"broken": ')
+        .expect(400);
+      expect(response.body).toEqual({
+        ok: false,
+        say: expect.stringMatching(/JSON/),
+        result: { error: 'Bad Request' },
+      });
+    });
+
+    it('body over the limit → 413 naming the limit', async () => {
+      const response = await request(app.baseUrl)
+        .post('/health')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ text: 'x'.repeat(4096) }))
+        .expect(413);
+      expect(response.body).toEqual({
+        ok: false,
+        say: 'Request body is too large: the limit is 2048 bytes.',
+        result: { error: 'Payload Too Large' },
+      });
+    });
+  });
+
+  describe('request ids and request logs', () => {
+    it('honours and echoes an incoming X-Request-Id', async () => {
+      const response = await request(app.baseUrl).get('/health').set('X-Request-Id', 'trace-abc-123').expect(200);
+      expect(response.headers['x-request-id']).toBe('trace-abc-123');
+    });
+
+    it('generates one when absent or unacceptable, errors included', async () => {
+      const plain = await request(app.baseUrl).get('/no/such/route').expect(404);
+      expect(plain.headers['x-request-id']).toMatch(UUID);
+      const hostile = await request(app.baseUrl).get('/health').set('X-Request-Id', 'a b\tc').expect(200);
+      expect(hostile.headers['x-request-id']).toMatch(UUID);
+    });
+
+    it('writes one JSON line per request with id, method, path, status and duration', async () => {
+      await request(app.baseUrl).get('/health?probe=1').set('X-Request-Id', 'log-line-check').expect(200);
+      const lines = app.logs.lines.filter((line) => (line.req as { id?: string } | undefined)?.id === 'log-line-check');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        level: 30,
+        req: { id: 'log-line-check', method: 'GET', path: '/health?probe=1' },
+        res: { statusCode: 200 },
+        durationMs: expect.any(Number),
+      });
+    });
+
+    it('never logs secrets from headers or query parameters', async () => {
+      const secrets = {
+        authorization: 'Bearer bearer-secret-1',
+        'x-admin-secret': 'admin-secret-2',
+        'x-telegram-bot-api-secret-token': 'telegram-secret-3',
+        'x-webhook-secret': 'webhook-secret-4',
+        'x-cursor-runner-secret': 'runner-secret-5',
+        'x-el-secret': 'el-secret-6',
+      };
+      await request(app.baseUrl)
+        .get('/no/such/route?secret=query-secret-7&admin_secret=query-secret-8&keep=visible')
+        .set(secrets)
+        .set('X-Request-Id', 'redaction-check')
+        .expect(404);
+      const line = app.logs.raw.find((raw) => raw.includes('redaction-check'));
+      expect(line).toBeDefined();
+      for (const secret of [...Object.values(secrets), 'query-secret-7', 'query-secret-8']) {
+        expect(line).not.toContain(secret.replace('Bearer ', ''));
+      }
+      expect(line).toContain('keep=visible');
+      expect(line).toContain('[Redacted]');
+    });
+  });
+});
+
+describe('foundation (with Redis)', () => {
+  it('opens a command client and a separate subscriber, and closes both on shutdown', async () => {
+    const app = await startTestApp({ env: { REDIS_URL: testRedisUrl() } });
+    const client = app.app.get<Redis>(REDIS_CLIENT);
+    const subscriber = app.app.get<Redis>(REDIS_SUBSCRIBER);
+    expect(client).not.toBe(subscriber);
+    expect(await client.ping()).toBe('PONG');
+    expect(await subscriber.ping()).toBe('PONG');
+    await app.close();
+    expect(client.status).toBe('end');
+    expect(subscriber.status).toBe('end');
+  });
+
+  it('logs a connection outage once, not per retry', async () => {
+    const { freePort } = await import('./support/redis-server');
+    const app = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}` } });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const downLines = app.logs.lines.filter((line) => /Redis client connection down/.test(String(line.msg)));
+    await app.close();
+    expect(downLines).toHaveLength(1);
+    expect(downLines[0]).toMatchObject({ level: 40, context: 'Redis' });
+  });
+});

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import Redis from 'ioredis';
+
+/** Resolves true when a Redis at `url` answers PING within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RedisServerProcess {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway `redis-server` on `port` (a free one by default) that keeps nothing on disk.
+ * Rejects with a message saying how to install one when the binary is missing.
+ */
+export async function startRedisServer(port?: number): Promise<RedisServerProcess> {
+  const chosen = port ?? (await freePort());
+  const child = spawn(
+    'redis-server',
+    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${chosen}`;
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (error) =>
+      reject(
+        new Error(
+          `Cannot start redis-server (${error.message}). Install it (apt-get install redis-server) ` +
+            'or point REDIS_URL at a running Redis.',
+        ),
+      ),
+    );
+  });
+  const ready = (async () => {
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      if (await redisAnswers(url, 200)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`redis-server on port ${chosen} did not answer within 5 s`);
+  })();
+  await Promise.race([ready, failed]);
+  return {
+    url,
+    port: chosen,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
