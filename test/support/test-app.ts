@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig, type AppConfig } from '@app/config';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
+import type { AppModuleOptions } from '../../apps/api/src/app.module';
 import { createApp } from '../../apps/api/src/bootstrap';
 
 /** The Redis the global setup found or started for this run. */
@@ -43,6 +44,8 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   /** Reuse this database file instead of a fresh one (two instances sharing one database). */
   databaseFile?: string;
+  /** Fixture modules composed into the app. */
+  extraModules?: AppModuleOptions['extraModules'];
 }
 
 /** Boots the real application on a free loopback port against a real SQLite file. */
@@ -61,7 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // nestjs-pino keeps one process-wide logger for lines written outside a request; without the
   // reset, every app after the first would log its startup into the first app's capture.
   __resetOutOfContextForTests();
-  const app = await createApp(config, { logging: { destination: logs } });
+  const app = await createApp(config, { logging: { destination: logs }, extraModules: options.extraModules });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,5 +1,7 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { CacheModule } from '@app/cache';
 import { AppConfig, ConfigModule } from '@app/config';
 import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
@@ -9,6 +11,8 @@ import { HealthModule } from './health/health.module';
 
 export interface AppModuleOptions {
   logging?: LoggingOptions;
+  /** Extra modules composed into the app (tests and benchmarks add fixture routes this way). */
+  extraModules?: Type[];
 }
 
 @Module({})
@@ -19,9 +23,12 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(options.logging),
+        ScheduleModule.forRoot(),
         RedisModule,
         PrismaModule,
+        CacheModule.forRoot(),
         HealthModule,
+        ...(options.extraModules ?? []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
 import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
@@ -15,6 +16,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     genReqId: genRequestId,
   });
   installRequestIdHeader(adapter.getInstance());
+  installNotModified(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });

@@ -61,6 +61,24 @@ export abstract class AppConfig {
     readonly voiceId: string;
   };
   abstract readonly defaultNotesRepository: string | undefined;
+  abstract readonly cache: {
+    /** First segment of every cache key (`<prefix>:<schemaVersion>:<namespace>:…`). */
+    readonly keyPrefix: string;
+    /** Bump on a deploy that changes a cached shape: old entries become unreachable. */
+    readonly schemaVersion: string;
+    /** Default L1 bound per namespace, in entries. */
+    readonly l1MaxEntries: number;
+    /** TTL of `CACHE_MANAGER` entries stored without one, in milliseconds. */
+    readonly defaultTtlMs: number;
+    /** Longest an L2 (Redis) operation may take before it counts as failed, in milliseconds. */
+    readonly l2TimeoutMs: number;
+    /** Consecutive L2 failures that open the circuit breaker. */
+    readonly breakerFailures: number;
+    /** How long an open breaker skips L2 before trying again, in milliseconds. */
+    readonly breakerCooldownMs: number;
+    /** Interval of the L1 prune job, in milliseconds. */
+    readonly pruneIntervalMs: number;
+  };
 }
 
 const DEFAULT_DATABASE_FILE = './data/shared.sqlite3';
@@ -137,6 +155,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       sttModelId: env.ELEVENLABS_STT_MODEL_ID,
       ttsModelId: env.ELEVENLABS_TTS_MODEL_ID,
       voiceId: env.ELEVENLABS_VOICE_ID,
+    },
+    cache: {
+      keyPrefix: env.CACHE_KEY_PREFIX,
+      schemaVersion: env.CACHE_SCHEMA_VERSION,
+      l1MaxEntries: env.CACHE_L1_MAX_ENTRIES,
+      defaultTtlMs: env.CACHE_DEFAULT_TTL_MS,
+      l2TimeoutMs: env.CACHE_L2_TIMEOUT_MS,
+      breakerFailures: env.CACHE_BREAKER_FAILURES,
+      breakerCooldownMs: env.CACHE_BREAKER_COOLDOWN_MS,
+      pruneIntervalMs: env.CACHE_PRUNE_INTERVAL_MS,
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
   });

@@ -123,6 +123,29 @@ export const environmentSchema = z.object({
   ELEVENLABS_VOICE_ID: text('vfaqCOvlrKi4Zp7C2IAm'),
 
   DEFAULT_NOTES_REPOSITORY: optionalText(),
+
+  CACHE_KEY_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lowercase letters, digits or dashes')
+      .default('jarek-va'),
+  ),
+  CACHE_SCHEMA_VERSION: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]{1,16}$/, 'must be 1-16 letters, digits, dots, dashes or underscores')
+      .default('1'),
+  ),
+  CACHE_L1_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
+  CACHE_DEFAULT_TTL_MS: integer(300_000, 1, 86_400_000),
+  CACHE_L2_TIMEOUT_MS: integer(50, 1, 10_000),
+  CACHE_BREAKER_FAILURES: integer(5, 1, 1_000),
+  CACHE_BREAKER_COOLDOWN_MS: integer(5_000, 100, 600_000),
+  CACHE_PRUNE_INTERVAL_MS: integer(300_000, 1_000, 86_400_000),
   CORS_ENABLED: flag(false),
   CORS_ORIGIN: text('*'),
 });

@@ -1,0 +1,130 @@
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { InjectRedis } from '@app/redis';
+import type Redis from 'ioredis';
+import type { NamespaceStatsSnapshot } from './cache-stats';
+import type { CircuitState } from './circuit-breaker';
+import { CacheKeyBuilder } from './key-builder';
+import { MemoryTier } from './memory-tier';
+import { DEFAULT_NAMESPACE, type CacheNamespace } from './namespace';
+import { NamespaceCache, type InvalidationListener, type InvalidationNotice } from './namespace-cache';
+import { RedisTier } from './redis-tier';
+import { toMilliseconds } from './ttl';
+
+/** Ceiling of an L1 entry's life when Redis is configured, unless a namespace sets `l1Ttl`. */
+const DEFAULT_L1_CEILING_MS = 60_000;
+
+export interface CacheOverview {
+  /** Whether L2 is configured at all (false in the embedded mode). */
+  l2Configured: boolean;
+  /** `closed` (using Redis), `open` (skipping it) or `half-open` (trying it); `disabled` when embedded. */
+  circuit: CircuitState | 'disabled';
+  circuitOpenings: number;
+  pendingInvalidations: number;
+  namespaces: Record<string, NamespaceStatsSnapshot>;
+}
+
+/**
+ * Owns every namespace of the process: builds each one's L1, shares the one L2 tier and the key
+ * builder, and fans invalidation notices out to listeners (the cross-instance bus). Features do not
+ * use it directly: they inject their namespace with `@InjectCache`.
+ */
+@Injectable()
+export class CacheRegistry {
+  readonly keys: CacheKeyBuilder;
+  readonly l2: RedisTier | null;
+  private readonly namespaces = new Map<string, NamespaceCache>();
+  private readonly listeners = new Set<InvalidationListener>();
+  private readonly logger = new Logger('Cache');
+
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() @InjectRedis() redis: Redis | null,
+  ) {
+    this.keys = new CacheKeyBuilder(config.cache.keyPrefix, config.cache.schemaVersion);
+    this.l2 = redis
+      ? new RedisTier(redis, this.keys, {
+          timeoutMs: config.cache.l2TimeoutMs,
+          breakerFailures: config.cache.breakerFailures,
+          breakerCooldownMs: config.cache.breakerCooldownMs,
+          onError: (namespace) => {
+            const cache = this.namespaces.get(namespace);
+            if (cache) cache.stats.l2Errors += 1;
+          },
+        })
+      : null;
+  }
+
+  /** The namespace's cache, created on first use; a second definition under one name is refused. */
+  namespace(definition: CacheNamespace): NamespaceCache {
+    const existing = this.namespaces.get(definition.name);
+    if (existing) {
+      if (existing.settings.definition !== definition) {
+        throw new Error(`Cache namespace "${definition.name}" is declared twice; declare it once and import it`);
+      }
+      return existing;
+    }
+    const ttlMs =
+      definition === DEFAULT_NAMESPACE ? this.config.cache.defaultTtlMs : toMilliseconds(definition.ttl);
+    const maxEntries = definition.maxEntries ?? this.config.cache.l1MaxEntries;
+    let cache: NamespaceCache | undefined;
+    const l1 = new MemoryTier({
+      maxEntries,
+      onEvict: () => {
+        if (cache) cache.stats.evictions += 1;
+      },
+    });
+    cache = new NamespaceCache(
+      {
+        definition,
+        ttlMs,
+        l1TtlMs: definition.l1Ttl === undefined ? Math.min(ttlMs, DEFAULT_L1_CEILING_MS) : toMilliseconds(definition.l1Ttl),
+        graceMs: definition.grace === undefined ? 0 : toMilliseconds(definition.grace),
+        maxEntries,
+      },
+      this.keys,
+      l1,
+      definition.shared === false ? null : this.l2,
+      (notice) => this.publish(notice),
+    );
+    this.namespaces.set(definition.name, cache);
+    return cache;
+  }
+
+  /** A registered namespace by name, for operators' invalidation requests. */
+  byName(name: string): NamespaceCache | undefined {
+    return this.namespaces.get(name);
+  }
+
+  all(): NamespaceCache[] {
+    return [...this.namespaces.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Subscribes to every local invalidation (keys are full keys); returns the unsubscribe function. */
+  onInvalidation(listener: InvalidationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  overview(): CacheOverview {
+    const namespaces: Record<string, NamespaceStatsSnapshot> = {};
+    for (const cache of this.all()) namespaces[cache.name] = cache.snapshot();
+    return {
+      l2Configured: this.l2 !== null,
+      circuit: this.l2 ? this.l2.circuitState : 'disabled',
+      circuitOpenings: this.l2?.circuitOpenings ?? 0,
+      pendingInvalidations: this.l2?.pendingInvalidations() ?? 0,
+      namespaces,
+    };
+  }
+
+  private publish(notice: InvalidationNotice): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(notice);
+      } catch (error) {
+        this.logger.error(`Invalidation listener failed for namespace ${notice.namespace}: ${(error as Error).message}`);
+      }
+    }
+  }
+}

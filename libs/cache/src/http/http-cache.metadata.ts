@@ -1,0 +1,34 @@
+import type { CacheNamespace } from '../namespace';
+import type { Duration } from '../ttl';
+
+export const HTTP_CACHE_OPTIONS = 'jarek-va:http-cache-options';
+export const HTTP_CACHE_SCOPE = 'jarek-va:http-cache-scope';
+export const HTTP_CACHE_TAGS = 'jarek-va:http-cache-tags';
+
+/**
+ * Who a cached response may be served to.
+ * - `principal` (the default): the key carries a digest of the caller's credentials, so two callers
+ *   with different credentials never share an entry.
+ * - `public`: one entry for everyone; declare it only when the response does not depend on who asks.
+ */
+export type CacheScope = 'public' | 'principal';
+
+/** The request a tag function sees: path parameters and the parsed query. */
+export interface TagSource {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+}
+
+export type RouteTags = readonly string[] | ((request: TagSource) => readonly string[]);
+
+export interface HttpCachedOptions {
+  /** Namespace holding the entries. Default: `http`. */
+  namespace?: CacheNamespace;
+  /** Freshness (ms or `'30s'`). `@CacheTTL` wins when both are present. Default: the namespace's TTL. */
+  ttl?: Duration;
+  /** Tags for invalidating the route's entries together with the data they show. */
+  tags?: RouteTags;
+  /** Default `principal`; see {@link CacheScope}. */
+  scope?: CacheScope;
+}
+

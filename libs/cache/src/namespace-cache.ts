@@ -1,0 +1,250 @@
+import { isFresh, type CacheEntry } from './cache-entry';
+import { NamespaceStats, type NamespaceStatsSnapshot } from './cache-stats';
+import type { CacheKeyBuilder } from './key-builder';
+import type { MemoryTier } from './memory-tier';
+import type { CacheNamespace } from './namespace';
+import type { RedisTier } from './redis-tier';
+import { toMilliseconds, type Duration } from './ttl';
+
+/** Key of an entry inside a namespace: one part or several (joined by the key builder). */
+export type KeyParts = string | number | readonly (string | number)[];
+
+/** What a namespace's writes and invalidations tell the rest of the fleet (see cache invalidation). */
+export interface InvalidationNotice {
+  namespace: string;
+  keys?: readonly string[];
+  tags?: readonly string[];
+  all?: boolean;
+}
+
+export interface InvalidationListener {
+  (notice: InvalidationNotice): void;
+}
+
+export interface SetOptions {
+  /** Freshness (ms or `'30s'`); the namespace default when absent. */
+  ttl?: Duration;
+  /** Namespace-local tags, for invalidating related entries together; a function gets the value. */
+  tags?: readonly string[] | ((value: unknown) => readonly string[]);
+}
+
+export type LookupStatus = 'HIT' | 'MISS' | 'STALE';
+
+export interface LoadResult<T> {
+  value: T;
+  status: LookupStatus;
+}
+
+interface SharedLoad<T> extends LoadResult<T> {
+  /** The loader said this answer may not be stored, so it may not be shared with waiters either. */
+  uncacheable?: boolean;
+}
+
+/** A loader's answer when it decides per call whether the value may be stored. */
+export class Uncacheable<T> {
+  constructor(readonly value: T) {}
+}
+
+export interface ResolvedNamespace {
+  definition: CacheNamespace;
+  ttlMs: number;
+  l1TtlMs: number;
+  graceMs: number;
+  maxEntries: number;
+}
+
+/**
+ * The cache of one namespace: L1 in-process, L2 Redis when configured, behind one API. Reads fall
+ * through L1 → L2 → loader; concurrent misses for a key share one load (single flight); a loader
+ * failure serves a value inside the grace window as STALE. Writes and invalidations hit L1 at once,
+ * then L2, then tell other instances. An invalidation during a load stops that load's result from
+ * being stored, so a write is never undone by a read that started before it.
+ */
+export class NamespaceCache {
+  readonly stats = new NamespaceStats();
+  private readonly inflight = new Map<string, Promise<SharedLoad<unknown>>>();
+  /** Bumped by every invalidation; a load stores its result only if it did not change meanwhile. */
+  private epoch = 0;
+
+  constructor(
+    readonly settings: ResolvedNamespace,
+    private readonly keys: CacheKeyBuilder,
+    private readonly l1: MemoryTier,
+    private readonly l2: RedisTier | null,
+    private readonly notify: InvalidationListener,
+  ) {}
+
+  get name(): string {
+    return this.settings.definition.name;
+  }
+
+  get tiers(): readonly ('l1' | 'l2')[] {
+    return this.l2 ? ['l1', 'l2'] : ['l1'];
+  }
+
+  /** The full key of `parts` in this namespace. */
+  key(parts: KeyParts): string {
+    return this.keys.entry(this.name, ...(Array.isArray(parts) ? parts : [parts as string | number]));
+  }
+
+  /** The value if fresh in L1 or L2, else `undefined`. Counts a hit or a miss. */
+  async get<T>(parts: KeyParts): Promise<T | undefined> {
+    const found = await this.lookup(this.key(parts));
+    if (found && isFresh(found)) return found.value as T;
+    this.stats.misses += 1;
+    return undefined;
+  }
+
+  /** Stores a value in both tiers. `undefined` is never stored. */
+  async set<T>(parts: KeyParts, value: T, options: SetOptions = {}): Promise<void> {
+    await this.store(this.key(parts), value, options);
+  }
+
+  /**
+   * The cached value, or the loader's result stored for next time. Concurrent callers of one cold
+   * key share one loader call. A loader may return {@link Uncacheable} to answer without storing.
+   */
+  async wrap<T>(parts: KeyParts, loader: () => Promise<T | Uncacheable<T>>, options: SetOptions = {}): Promise<T> {
+    return (await this.getOrLoad(parts, loader, options)).value;
+  }
+
+  /** As {@link wrap}, also saying where the value came from (for `X-Cache`). */
+  async getOrLoad<T>(
+    parts: KeyParts,
+    loader: () => Promise<T | Uncacheable<T>>,
+    options: SetOptions = {},
+  ): Promise<LoadResult<T>> {
+    const key = this.key(parts);
+    const found = await this.lookup(key);
+    if (found && isFresh(found)) return { value: found.value as T, status: 'HIT' };
+    this.stats.misses += 1;
+    const running = this.inflight.get(key) as Promise<SharedLoad<T>> | undefined;
+    if (running) {
+      const shared = await running;
+      if (!shared.uncacheable) return { value: shared.value, status: shared.status };
+      const own = await loader();
+      return { value: own instanceof Uncacheable ? own.value : own, status: 'MISS' };
+    }
+    const load = this.load(key, found, loader, options).finally(() => {
+      if (this.inflight.get(key) === load) this.inflight.delete(key);
+    });
+    this.inflight.set(key, load);
+    const result = await load;
+    return { value: result.value, status: result.status };
+  }
+
+  /** Deletes entries by key from every tier and every instance's L1. */
+  async delete(...parts: KeyParts[]): Promise<void> {
+    const keys = parts.map((part) => this.key(part));
+    this.beginInvalidation();
+    for (const key of keys) this.l1.delete(key);
+    await this.l2?.delete(this.name, keys);
+    this.notify({ namespace: this.name, keys });
+  }
+
+  /** Deletes every entry carrying one of `tags`, in every tier and every instance's L1. */
+  async invalidateTags(...tags: string[]): Promise<void> {
+    if (tags.length === 0) return;
+    this.beginInvalidation();
+    this.l1.deleteTagged(tags);
+    await this.l2?.deleteTagged(this.name, tags);
+    this.notify({ namespace: this.name, tags });
+  }
+
+  /** Empties the namespace in every tier and every instance's L1. */
+  async clear(): Promise<void> {
+    this.beginInvalidation();
+    this.l1.clear();
+    await this.l2?.clearNamespace(this.name);
+    this.notify({ namespace: this.name, all: true });
+  }
+
+  /** Applies another instance's invalidation to this instance's L1 only (L2 is already done). */
+  applyRemoteInvalidation(notice: Omit<InvalidationNotice, 'namespace'>): void {
+    this.beginInvalidation();
+    if (notice.all) this.l1.clear();
+    for (const key of notice.keys ?? []) this.l1.delete(key);
+    if (notice.tags?.length) this.l1.deleteTagged(notice.tags);
+  }
+
+  /** Drops this instance's L1 only, e.g. after missing invalidation messages. */
+  clearLocal(): void {
+    this.beginInvalidation();
+    this.l1.clear();
+  }
+
+  /** Removes expired L1 entries; returns how many. */
+  prune(): number {
+    return this.l1.prune();
+  }
+
+  snapshot(): NamespaceStatsSnapshot {
+    return this.stats.snapshot(this.l1.size, this.settings.maxEntries);
+  }
+
+  private beginInvalidation(): void {
+    this.epoch += 1;
+    this.inflight.clear();
+    this.stats.invalidations += 1;
+  }
+
+  /** L1, then L2 (backfilling L1). Returns a stale entry too, so grace can use it. */
+  private async lookup(key: string): Promise<CacheEntry | undefined> {
+    const local = this.l1.get(key);
+    if (local && isFresh(local)) {
+      this.stats.l1Hits += 1;
+      return local;
+    }
+    if (!this.l2) return local;
+    const epochBefore = this.epoch;
+    const remote = await this.l2.get(this.name, key);
+    if (remote && isFresh(remote)) {
+      this.stats.l2Hits += 1;
+      if (this.epoch === epochBefore) this.l1.set(key, remote, this.l1Lifetime(remote.freshUntil - Date.now()));
+      return remote;
+    }
+    return remote ?? local;
+  }
+
+  private async load<T>(
+    key: string,
+    previous: CacheEntry | undefined,
+    loader: () => Promise<T | Uncacheable<T>>,
+    options: SetOptions,
+  ): Promise<SharedLoad<T>> {
+    const epochAtStart = this.epoch;
+    this.stats.loads += 1;
+    let loaded: T | Uncacheable<T>;
+    try {
+      loaded = await loader();
+    } catch (error) {
+      this.stats.loadErrors += 1;
+      if (previous && previous.freshUntil + this.settings.graceMs > Date.now()) {
+        this.stats.staleServes += 1;
+        return { value: previous.value as T, status: 'STALE' };
+      }
+      throw error;
+    }
+    if (loaded instanceof Uncacheable) return { value: loaded.value, status: 'MISS', uncacheable: true };
+    if (this.epoch === epochAtStart) await this.store(key, loaded, options);
+    return { value: loaded, status: 'MISS' };
+  }
+
+  private async store(key: string, value: unknown, options: SetOptions): Promise<void> {
+    if (value === undefined) return;
+    const ttlMs = options.ttl === undefined ? this.settings.ttlMs : toMilliseconds(options.ttl);
+    if (ttlMs <= 0) return;
+    const entry: CacheEntry = { value, freshUntil: Date.now() + ttlMs };
+    const tags = typeof options.tags === 'function' ? options.tags(value) : options.tags;
+    if (tags?.length) entry.tags = [...new Set(tags)];
+    const lifetimeMs = ttlMs + this.settings.graceMs;
+    this.stats.sets += 1;
+    this.l1.set(key, entry, this.l1Lifetime(lifetimeMs));
+    await this.l2?.set(this.name, key, entry, lifetimeMs);
+  }
+
+  /** L1 never outlives L2 and, with Redis configured, never exceeds the namespace's L1 ceiling. */
+  private l1Lifetime(lifetimeMs: number): number {
+    return this.l2 ? Math.min(lifetimeMs, this.settings.l1TtlMs + this.settings.graceMs) : lifetimeMs;
+  }
+}

@@ -1,0 +1,276 @@
+import { Logger } from '@nestjs/common';
+import { redisInsStore } from 'cache-manager-ioredis-yet';
+import type Redis from 'ioredis';
+import { isCacheEntry, type CacheEntry } from './cache-entry';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker';
+import type { CacheKeyBuilder } from './key-builder';
+
+export interface RedisTierOptions {
+  /** Longest one L2 operation may take before it counts as failed, in milliseconds. */
+  timeoutMs: number;
+  /** Consecutive failures that open the circuit breaker. */
+  breakerFailures: number;
+  /** How long an open breaker skips Redis, in milliseconds. */
+  breakerCooldownMs: number;
+  /** Longest a namespace-wide clear (SCAN + UNLINK) may take, in milliseconds. */
+  clearTimeoutMs?: number;
+  /** Called once per failed operation with the namespace it served, for statistics. */
+  onError?: (namespace: string) => void;
+}
+
+/** Raised when an L2 operation outlives its budget; the command may still complete later. */
+export class L2TimeoutError extends Error {
+  override readonly name = 'L2TimeoutError';
+}
+
+/**
+ * Deletes the entries listed in a tag-index set and the set itself in one atomic step, so an entry
+ * tagged while the invalidation runs is either deleted with it or listed in a fresh index.
+ */
+const UNLINK_TAGGED_SCRIPT = `
+local removed = 0
+for i = 1, #KEYS do
+  local members = redis.call('SMEMBERS', KEYS[i])
+  for j = 1, #members, 500 do
+    removed = removed + redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
+  end
+  redis.call('UNLINK', KEYS[i])
+end
+return removed`;
+
+/** The part of `cache-manager-ioredis-yet`'s store this tier uses (its typings target cache-manager 5). */
+interface EntryStore {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown, ttlMs: number): Promise<void>;
+}
+
+const SCAN_BATCH = 500;
+/** Invalidations remembered while Redis is unreachable, replayed when it answers again. */
+const MAX_PENDING_INVALIDATIONS = 10_000;
+
+interface PendingInvalidation {
+  keys: Set<string>;
+  tags: Set<string>;
+  all: boolean;
+}
+
+/**
+ * L2: Redis through `cache-manager-ioredis-yet` on the process's shared ioredis client, shared by
+ * every namespace. It fails open and fast: each operation has a short budget, the client does not
+ * queue while disconnected, a failure is a miss (read) or a skipped write, and after repeated
+ * failures a circuit breaker skips Redis entirely until a trial call succeeds. An outage is logged
+ * once when it starts, once when the breaker opens and once when Redis is back — never per call.
+ *
+ * Invalidations that could not reach Redis are remembered (bounded) and replayed on recovery, so
+ * an entry deleted during an outage does not come back from L2 afterwards.
+ */
+export class RedisTier {
+  private readonly store: EntryStore;
+  private readonly breaker: CircuitBreaker;
+  private readonly logger = new Logger('Cache');
+  private healthy = true;
+  private failuresThisOutage = 0;
+  private readonly pending = new Map<string, PendingInvalidation>();
+  private pendingCount = 0;
+  private replaying = false;
+
+  constructor(
+    readonly client: Redis,
+    private readonly keys: CacheKeyBuilder,
+    private readonly options: RedisTierOptions,
+  ) {
+    this.store = redisInsStore(client) as unknown as EntryStore;
+    this.breaker = new CircuitBreaker({
+      failureThreshold: options.breakerFailures,
+      cooldownMs: options.breakerCooldownMs,
+    });
+  }
+
+  get circuitState(): CircuitState {
+    return this.breaker.state;
+  }
+
+  get circuitOpenings(): number {
+    return this.breaker.opened;
+  }
+
+  /** An entry, or `undefined` when absent, malformed or Redis is unavailable. */
+  async get(namespace: string, key: string): Promise<CacheEntry | undefined> {
+    const raw = await this.attempt(namespace, 'get', () => this.store.get(key));
+    return isCacheEntry(raw) ? raw : undefined;
+  }
+
+  /** Stores `entry` for `lifetimeMs` and indexes it under its tags; skipped when Redis is unavailable. */
+  async set(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number): Promise<void> {
+    await this.attempt(namespace, 'set', async () => {
+      await this.store.set(key, entry, Math.max(1, lifetimeMs));
+      if (!entry.tags?.length) return;
+      const pipeline = this.client.pipeline();
+      for (const tag of entry.tags) {
+        const index = this.keys.tagIndex(namespace, tag);
+        pipeline.sadd(index, key);
+        // A new index gets the entry's lifetime; an existing one only ever grows to cover it.
+        pipeline.pexpire(index, lifetimeMs, 'NX');
+        pipeline.pexpire(index, lifetimeMs, 'GT');
+      }
+      await pipeline.exec();
+    });
+  }
+
+  /** Deletes entries; when Redis is unavailable the deletion is remembered and replayed later. */
+  async delete(namespace: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const done = await this.attempt(namespace, 'delete', async () => {
+      await this.client.unlink(...keys);
+      return true;
+    });
+    if (!done) this.remember(namespace, { keys });
+  }
+
+  /** Deletes every entry carrying one of `tags`, atomically per call. */
+  async deleteTagged(namespace: string, tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const indexes = tags.map((tag) => this.keys.tagIndex(namespace, tag));
+    const done = await this.attempt(namespace, 'delete-tagged', async () => {
+      await this.client.eval(UNLINK_TAGGED_SCRIPT, indexes.length, ...indexes);
+      return true;
+    });
+    if (!done) this.remember(namespace, { tags });
+  }
+
+  /** Deletes every key of the namespace with SCAN + UNLINK (never KEYS). */
+  async clearNamespace(namespace: string): Promise<void> {
+    const done = await this.attempt(
+      namespace,
+      'clear',
+      async () => {
+        for (const pattern of [`${this.keys.namespacePrefix(namespace)}*`, this.keys.tagIndexPattern(namespace)]) {
+          await this.unlinkMatching(pattern);
+        }
+        return true;
+      },
+      this.options.clearTimeoutMs ?? 5_000,
+    );
+    if (!done) this.remember(namespace, { all: true });
+  }
+
+  /** A set/get/delete round trip of a probe key, for readiness checks; throws on failure. */
+  async probe(key: string): Promise<void> {
+    const marker = `${Date.now()}`;
+    await this.withTimeout(this.client.set(key, marker, 'PX', 10_000), this.options.timeoutMs * 4);
+    const read = await this.withTimeout(this.client.get(key), this.options.timeoutMs * 4);
+    await this.withTimeout(this.client.unlink(key), this.options.timeoutMs * 4);
+    if (read !== marker) throw new Error('cache probe read back a different value');
+  }
+
+  private async unlinkMatching(pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, found] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      if (found.length > 0) await this.client.unlink(...found);
+    } while (cursor !== '0');
+  }
+
+  /**
+   * Runs `operation` under the breaker and the time budget. Returns its result, or `undefined`
+   * when it failed, timed out or was skipped — the caller treats that as a miss or a skipped write.
+   */
+  private async attempt<T>(
+    namespace: string,
+    operation: string,
+    run: () => Promise<T>,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<T | undefined> {
+    if (!this.breaker.allows()) {
+      this.options.onError?.(namespace);
+      return undefined;
+    }
+    try {
+      const result = await this.withTimeout(run(), timeoutMs);
+      this.onSuccess();
+      return result;
+    } catch (error) {
+      this.onFailure(namespace, operation, error as Error);
+      return undefined;
+    }
+  }
+
+  private withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new L2TimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    // A late rejection of the abandoned command must not surface as an unhandled rejection.
+    promise.catch(() => undefined);
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private onSuccess(): void {
+    const closed = this.breaker.recordSuccess();
+    if (!this.healthy || closed) {
+      this.logger.log(`Cache L2 (Redis) is back after ${this.failuresThisOutage} failed operations`);
+      this.healthy = true;
+      this.failuresThisOutage = 0;
+      void this.replayPending();
+    }
+  }
+
+  private onFailure(namespace: string, operation: string, error: Error): void {
+    this.options.onError?.(namespace);
+    this.failuresThisOutage += 1;
+    if (this.healthy) {
+      this.healthy = false;
+      this.logger.warn(
+        `Cache L2 (Redis) failing, serving from L1 and loaders (namespace=${namespace}, operation=${operation}): ${error.message}`,
+      );
+    }
+    if (this.breaker.recordFailure()) {
+      this.logger.warn(
+        `Cache L2 circuit open after ${this.failuresThisOutage} failures: Redis skipped for ${this.options.breakerCooldownMs} ms`,
+      );
+    }
+  }
+
+  private remember(namespace: string, invalidation: { keys?: readonly string[]; tags?: readonly string[]; all?: boolean }): void {
+    let pending = this.pending.get(namespace);
+    if (!pending) this.pending.set(namespace, (pending = { keys: new Set(), tags: new Set(), all: false }));
+    if (pending.all) return;
+    for (const key of invalidation.keys ?? []) pending.keys.add(key);
+    for (const tag of invalidation.tags ?? []) pending.tags.add(tag);
+    this.pendingCount += (invalidation.keys?.length ?? 0) + (invalidation.tags?.length ?? 0);
+    // Past the bound, clearing the whole namespace is the one replay that stays correct.
+    if (invalidation.all || this.pendingCount > MAX_PENDING_INVALIDATIONS) {
+      pending.all = true;
+      pending.keys.clear();
+      pending.tags.clear();
+    }
+  }
+
+  /** Invalidations waiting for Redis, per namespace (for the stats endpoint). */
+  pendingInvalidations(): number {
+    let count = 0;
+    for (const pending of this.pending.values()) count += pending.all ? 1 : pending.keys.size + pending.tags.size;
+    return count;
+  }
+
+  private async replayPending(): Promise<void> {
+    if (this.replaying || this.pending.size === 0) return;
+    this.replaying = true;
+    const batches = [...this.pending.entries()];
+    this.pending.clear();
+    this.pendingCount = 0;
+    try {
+      for (const [namespace, pending] of batches) {
+        if (pending.all) await this.clearNamespace(namespace);
+        else {
+          await this.delete(namespace, [...pending.keys]);
+          await this.deleteTagged(namespace, [...pending.tags]);
+        }
+      }
+      this.logger.log(`Cache L2: replayed invalidations of ${batches.length} namespace(s) missed during the outage`);
+    } finally {
+      this.replaying = false;
+    }
+  }
+}
