@@ -1,0 +1,151 @@
+import { CircuitBreaker } from './circuit-breaker';
+import { CacheKeyBuilder, secretDigest } from './key-builder';
+import { MemoryTier } from './memory-tier';
+import { normalizedQuery, principalOf } from './http/principal';
+import { toMilliseconds } from './ttl';
+
+describe('toMilliseconds', () => {
+  it.each([
+    [1500, 1500],
+    ['250ms', 250],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['1.5s', 1500],
+  ] as const)('%p → %p ms', (input, expected) => {
+    expect(toMilliseconds(input)).toBe(expected);
+  });
+
+  it.each([-1, Number.NaN, '30', '5 minutes', 'm'])('rejects %p', (input) => {
+    expect(() => toMilliseconds(input as never)).toThrow(RangeError);
+  });
+});
+
+describe('CacheKeyBuilder', () => {
+  const keys = new CacheKeyBuilder('jarek-va', '3');
+
+  it('spells <prefix>:<version>:<namespace>:<parts>', () => {
+    expect(keys.entry('settings', 'setting', 'theme')).toBe('jarek-va:3:settings:setting:theme');
+  });
+
+  it('encodes a colon inside a part so it cannot forge another key', () => {
+    const forged = keys.entry('http', 'a:b');
+    expect(forged).toBe('jarek-va:3:http:a%3Ab');
+    expect(forged).not.toBe(keys.entry('http', 'a', 'b'));
+  });
+
+  it('keeps tag indexes outside the namespace entry prefix', () => {
+    expect(keys.tagIndex('settings', 'all').startsWith(keys.namespacePrefix('settings'))).toBe(false);
+  });
+
+  it('digests secrets to 16 hex characters, stable and label-separated', () => {
+    const digest = secretDigest('123456:bot-token');
+    expect(digest).toMatch(/^[0-9a-f]{16}$/);
+    expect(secretDigest('123456:bot-token')).toBe(digest);
+    expect(secretDigest('123456:bot-token', 'other')).not.toBe(digest);
+    expect(digest).not.toContain('bot-token');
+  });
+});
+
+describe('CircuitBreaker', () => {
+  let now = 0;
+  const breaker = () => new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, now: () => now });
+
+  beforeEach(() => {
+    now = 0;
+  });
+
+  it('opens after the threshold of consecutive failures and refuses calls while open', () => {
+    const circuit = breaker();
+    expect(circuit.recordFailure()).toBe(false);
+    expect(circuit.recordFailure()).toBe(false);
+    expect(circuit.recordFailure()).toBe(true);
+    expect(circuit.state).toBe('open');
+    expect(circuit.allows()).toBe(false);
+  });
+
+  it('a success resets the count of consecutive failures', () => {
+    const circuit = breaker();
+    circuit.recordFailure();
+    circuit.recordFailure();
+    circuit.recordSuccess();
+    circuit.recordFailure();
+    expect(circuit.state).toBe('closed');
+  });
+
+  it('lets one trial through after the cooldown and closes on its success', () => {
+    const circuit = breaker();
+    for (let i = 0; i < 3; i += 1) circuit.recordFailure();
+    now = 1000;
+    expect(circuit.allows()).toBe(true);
+    expect(circuit.state).toBe('half-open');
+    expect(circuit.allows()).toBe(false);
+    expect(circuit.recordSuccess()).toBe(true);
+    expect(circuit.state).toBe('closed');
+    expect(circuit.opened).toBe(1);
+  });
+
+  it('re-opens for another cooldown when the trial fails', () => {
+    const circuit = breaker();
+    for (let i = 0; i < 3; i += 1) circuit.recordFailure();
+    now = 1000;
+    circuit.allows();
+    circuit.recordFailure();
+    expect(circuit.state).toBe('open');
+    now = 1500;
+    expect(circuit.allows()).toBe(false);
+  });
+});
+
+describe('MemoryTier', () => {
+  it('evicts the least recently used entry past the bound and counts it', () => {
+    let evictions = 0;
+    const tier = new MemoryTier({ maxEntries: 2, onEvict: () => (evictions += 1) });
+    const entry = (value: string) => ({ value, freshUntil: Date.now() + 60_000 });
+    tier.set('a', entry('a'), 60_000);
+    tier.set('b', entry('b'), 60_000);
+    tier.get('a');
+    tier.set('c', entry('c'), 60_000);
+    expect(tier.get('b')).toBeUndefined();
+    expect(tier.get('a')?.value).toBe('a');
+    expect(tier.size).toBe(2);
+    expect(evictions).toBe(1);
+  });
+
+  it('drops tagged entries and forgets tags of entries that left', () => {
+    const tier = new MemoryTier({ maxEntries: 10 });
+    const freshUntil = Date.now() + 60_000;
+    tier.set('a', { value: 1, freshUntil, tags: ['x'] }, 60_000);
+    tier.set('b', { value: 2, freshUntil, tags: ['x', 'y'] }, 60_000);
+    tier.set('c', { value: 3, freshUntil, tags: ['y'] }, 60_000);
+    expect(tier.deleteTagged(['x'])).toBe(2);
+    expect(tier.get('c')?.value).toBe(3);
+    expect(tier.deleteTagged(['x'])).toBe(0);
+  });
+
+  it('prunes entries whose lifetime is over', async () => {
+    const tier = new MemoryTier({ maxEntries: 10 });
+    tier.set('short', { value: 1, freshUntil: Date.now() + 5 }, 5);
+    tier.set('long', { value: 2, freshUntil: Date.now() + 60_000 }, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(tier.prune()).toBe(1);
+    expect(tier.size).toBe(1);
+  });
+});
+
+describe('HTTP key parts', () => {
+  it('sorts the query and leaves credential parameters out', () => {
+    const query = new URLSearchParams('b=2&a=9&a=1&secret=s3&token=t');
+    expect(normalizedQuery(query)).toBe('a=1&a=9&b=2');
+  });
+
+  it('names anonymous callers alike and credentialed callers apart, without the credential', () => {
+    const none = new URLSearchParams();
+    expect(principalOf({ headers: {} }, none)).toBe('anonymous');
+    const alice = principalOf({ headers: { authorization: 'Bearer alice-token' } }, none);
+    const bob = principalOf({ headers: { authorization: 'Bearer bob-token' } }, none);
+    expect(alice).not.toBe(bob);
+    expect(alice).not.toContain('alice');
+    expect(principalOf({ headers: {} }, new URLSearchParams('admin_secret=x'))).not.toBe('anonymous');
+  });
+});

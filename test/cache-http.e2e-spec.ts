@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
+import request from 'supertest';
+import { CacheMaintenance, CacheRegistry } from '@app/cache';
+import { CacheFixturesModule, CallCounter, FixtureCatalog } from './support/cache-fixtures';
+import { freePort } from './support/redis-server';
+import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+
+const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function startCachedApp(env: Record<string, string> = {}): Promise<TestApp> {
+  return startTestApp({
+    env: { REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: `t-${randomUUID().slice(0, 8)}`, ...env },
+    extraModules: [CacheFixturesModule],
+  });
+}
+
+describe('route caching (L1 + Redis L2)', () => {
+  let app: TestApp;
+  let counter: CallCounter;
+
+  beforeAll(async () => {
+    app = await startCachedApp();
+    counter = app.app.get(CallCounter);
+  });
+  afterAll(() => app.close());
+
+  it('answers MISS then HIT with the same body, ETag and X-Cache', async () => {
+    const first = await request(app.baseUrl).get('/fixtures/public?page=2').expect(200);
+    const second = await request(app.baseUrl).get('/fixtures/public?page=2').expect(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.etag).toBe(first.headers.etag);
+    expect(first.headers.etag).toMatch(/^W\/"[\w-]{27}"$/);
+    expect(second.headers['cache-control']).toBe('public, no-cache');
+    expect(counter.of('public')).toBe(1);
+  });
+
+  it('normalises the query string: order of parameters does not split entries', async () => {
+    await request(app.baseUrl).get('/fixtures/public?a=1&b=2').expect(200);
+    const swapped = await request(app.baseUrl).get('/fixtures/public?b=2&a=1').expect(200);
+    expect(swapped.headers['x-cache']).toBe('HIT');
+  });
+
+  it('answers 304 with no body for a matching If-None-Match', async () => {
+    const first = await request(app.baseUrl).get('/fixtures/public?page=304').expect(200);
+    const revalidated = await request(app.baseUrl)
+      .get('/fixtures/public?page=304')
+      .set('If-None-Match', first.headers.etag)
+      .expect(304);
+    expect(revalidated.text ?? '').toBe('');
+    expect(revalidated.headers.etag).toBe(first.headers.etag);
+    await request(app.baseUrl).get('/fixtures/public?page=304').set('If-None-Match', 'W/"other"').expect(200);
+  });
+
+  it('lets HEAD share the GET entry', async () => {
+    await request(app.baseUrl).get('/fixtures/public?page=head').expect(200);
+    const head = await request(app.baseUrl).head('/fixtures/public?page=head').expect(200);
+    expect(head.headers['x-cache']).toBe('HIT');
+  });
+
+  it('never serves one caller’s cached body to another caller with different credentials', async () => {
+    const alice = await request(app.baseUrl).get('/fixtures/me').set('Authorization', 'Bearer alice').expect(200);
+    const bob = await request(app.baseUrl).get('/fixtures/me').set('Authorization', 'Bearer bob').expect(200);
+    const aliceAgain = await request(app.baseUrl).get('/fixtures/me').set('Authorization', 'Bearer alice').expect(200);
+    expect(alice.body.caller).toBe('Bearer alice');
+    expect(bob.body.caller).toBe('Bearer bob');
+    expect(bob.headers['x-cache']).toBe('MISS');
+    expect(aliceAgain.headers['x-cache']).toBe('HIT');
+    expect(aliceAgain.body.caller).toBe('Bearer alice');
+    expect(aliceAgain.headers['cache-control']).toBe('private, no-cache');
+    await request(app.baseUrl).get('/fixtures/me').expect(403);
+    const redis = app.app.get(CacheRegistry).l2!.client;
+    const keys = await redis.keys(`${app.config.cache.keyPrefix}:*`);
+    expect(keys.join('\n')).not.toMatch(/alice|bob|Bearer/);
+  });
+
+  it('runs the handler once for 100 concurrent cold requests', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () => request(app.baseUrl).get('/fixtures/slow')),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    expect(counter.of('slow')).toBe(1);
+  });
+
+  it('does not cache errors or responses that set cookies, and says BYPASS', async () => {
+    const missing = await request(app.baseUrl).get('/fixtures/missing/7').expect(404);
+    await request(app.baseUrl).get('/fixtures/missing/7').expect(404);
+    expect(missing.headers['x-cache']).toBe('BYPASS');
+    expect(missing.body).toEqual({ ok: false, say: 'No item 7.', result: { error: 'Not Found' } });
+    expect(counter.of('missing')).toBe(2);
+
+    const cookie = await request(app.baseUrl).get('/fixtures/cookie').expect(200);
+    const again = await request(app.baseUrl).get('/fixtures/cookie').expect(200);
+    expect(cookie.headers['x-cache']).toBe('BYPASS');
+    expect(again.headers['set-cookie']).toEqual(['session=2']);
+  });
+
+  it('bypasses the cache for Cache-Control: no-store', async () => {
+    const response = await request(app.baseUrl).get('/fixtures/public?page=1').set('Cache-Control', 'no-store').expect(200);
+    expect(response.headers['x-cache']).toBe('BYPASS');
+  });
+
+  it('honours stock @CacheKey/@CacheTTL with the stock CacheInterceptor and CACHE_MANAGER', async () => {
+    const first = await request(app.baseUrl).get('/fixtures/stock-key?x=1').expect(200);
+    const second = await request(app.baseUrl).get('/fixtures/stock-key?x=2').expect(200);
+    expect(second.body).toEqual(first.body);
+    const cacheManager = app.app.get<Cache>(CACHE_MANAGER);
+    expect(await cacheManager.get('stock-fixture-key')).toEqual(first.body);
+    const redis = app.app.get(CacheRegistry).l2!.client;
+    expect(await redis.exists(`${app.config.cache.keyPrefix}:1:default:stock-fixture-key`)).toBe(1);
+    await sleep(200);
+    const expired = await request(app.baseUrl).get('/fixtures/stock-key').expect(200);
+    expect(expired.body.calls).toBe(first.body.calls + 1);
+  });
+
+  it('honours @CacheKey/@CacheTTL on our interceptor the same way', async () => {
+    const first = await request(app.baseUrl).get('/fixtures/ours-with-stock-decorators?x=1').expect(200);
+    const second = await request(app.baseUrl).get('/fixtures/ours-with-stock-decorators?x=2').expect(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+    await sleep(200);
+    const expired = await request(app.baseUrl).get('/fixtures/ours-with-stock-decorators').expect(200);
+    expect(expired.headers['x-cache']).toBe('MISS');
+  });
+
+  it('caches service methods with @Cacheable and evicts on writes with @CacheEvict', async () => {
+    const catalog = app.app.get(FixtureCatalog);
+    expect(await catalog.price('apple')).toBe(3);
+    expect(await catalog.price('apple')).toBe(3);
+    expect(counter.of('price:apple')).toBe(1);
+    await request(app.baseUrl).post('/fixtures/price/apple/5').expect(201);
+    const afterWrite = await request(app.baseUrl).get('/fixtures/price/apple').expect(200);
+    expect(afterWrite.body).toEqual({ price: 5, loads: 2 });
+    expect(await catalog.price('pear')).toBeNull();
+    expect(await catalog.price('pear')).toBeNull();
+    expect(counter.of('price:pear')).toBe(1);
+    await catalog.repriceAll(2);
+    expect(await catalog.price('apple')).toBe(10);
+    expect(await catalog.refreshPrice('apple')).toBe(10);
+    expect(await catalog.price('apple')).toBe(10);
+    expect(counter.of('price:apple')).toBe(3);
+  });
+
+  it('reports statistics per namespace, as JSON and as Prometheus text', async () => {
+    await request(app.baseUrl).get('/admin/cache/stats').expect(401);
+    const stats = await request(app.baseUrl).get('/admin/cache/stats').set(ADMIN).expect(200);
+    expect(stats.body).toMatchObject({ l2Configured: true, circuit: 'closed' });
+    expect(stats.body.namespaces.http).toMatchObject({ l1Hits: expect.any(Number), misses: expect.any(Number) });
+    expect(stats.body.namespaces.http.l1Hits).toBeGreaterThan(0);
+    expect(stats.body.namespaces.fixtures.invalidations).toBeGreaterThan(0);
+    expect(stats.body.namespaces.http.hitRate).toBeGreaterThan(0);
+
+    const metrics = await request(app.baseUrl).get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(/cache_lookups_total\{namespace="http",result="l1_hit",service="[^"]+"\} [1-9]/);
+    expect(metrics.text).toContain('cache_l2_circuit_open');
+    expect(metrics.text).toContain('process_resident_memory_bytes');
+  });
+
+  it('lists every declared cache in the inventory', async () => {
+    await request(app.baseUrl).get('/admin/cache/inventory').set('X-Admin-Secret', 'wrong').expect(401);
+    const { body } = await request(app.baseUrl).get('/admin/cache/inventory').set(ADMIN).expect(200);
+    expect(body.namespaces.map((entry: { namespace: string }) => entry.namespace)).toEqual(
+      expect.arrayContaining(['default', 'http', 'fixtures']),
+    );
+    expect(body.namespaces.find((entry: { namespace: string }) => entry.namespace === 'http')).toMatchObject({
+      tiers: ['l1', 'l2'],
+      ttlMs: 30_000,
+      maxEntries: 10_000,
+    });
+    expect(body.routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/fixtures/public', scope: 'public', ttlMs: 60_000, tags: ['public'] }),
+        expect.objectContaining({ path: '/fixtures/me', scope: 'principal' }),
+        expect.objectContaining({ path: '/fixtures/ours-with-stock-decorators', key: 'ours-fixture-key', ttlMs: 150 }),
+      ]),
+    );
+    expect(body.methods).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ provider: 'FixtureCatalog', method: 'price', kind: 'cacheable', namespace: 'fixtures' }),
+        expect.objectContaining({ method: 'repriceAll', kind: 'evict', tags: ['prices'] }),
+      ]),
+    );
+  });
+
+  it('prunes expired L1 entries in the maintenance job and logs a line per namespace', async () => {
+    const registry = app.app.get(CacheRegistry);
+    const fixtures = registry.byName('fixtures')!;
+    await fixtures.set('short-lived', 1, { ttl: 10 });
+    await sleep(30);
+    const removed = app.app.get(CacheMaintenance).prune();
+    expect(removed.fixtures).toBeGreaterThanOrEqual(1);
+    expect(app.logs.lines.some((line) => /^cache fixtures: pruned \d+ expired/.test(String(line.msg)))).toBe(true);
+  });
+});
+
+describe('route caching with Redis unreachable', () => {
+  it('keeps answering from L1 and the handler, opens the breaker, and logs the outage once', async () => {
+    const app = await startCachedApp({
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      CACHE_BREAKER_FAILURES: '3',
+    });
+    try {
+      for (let i = 0; i < 10; i += 1) {
+        const response = await request(app.baseUrl).get(`/fixtures/public?page=${i % 3}`).expect(200);
+        expect(['MISS', 'HIT']).toContain(response.headers['x-cache']);
+      }
+      expect(app.app.get(CallCounter).of('public')).toBe(3);
+      const stats = await request(app.baseUrl).get('/admin/cache/stats').set(ADMIN).expect(200);
+      expect(stats.body.circuit).toBe('open');
+      const outageLines = app.logs.lines.filter((line) => /Cache L2 \(Redis\) failing/.test(String(line.msg)));
+      expect(outageLines).toHaveLength(1);
+      expect(String(outageLines[0].msg)).toMatch(/namespace=http, operation=get/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('route caching in the embedded mode (no Redis)', () => {
+  it('caches in L1 only', async () => {
+    const app = await startTestApp({ extraModules: [CacheFixturesModule] });
+    try {
+      await request(app.baseUrl).get('/fixtures/public').expect(200);
+      const hit = await request(app.baseUrl).get('/fixtures/public').expect(200);
+      expect(hit.headers['x-cache']).toBe('HIT');
+      const stats = await request(app.baseUrl).get('/admin/cache/stats').set(ADMIN).expect(200);
+      expect(stats.body).toMatchObject({ l2Configured: false, circuit: 'disabled' });
+    } finally {
+      await app.close();
+    }
+  });
+});

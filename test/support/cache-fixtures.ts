@@ -1,0 +1,167 @@
+import {
+  CanActivate,
+  Controller,
+  ExecutionContext,
+  Get,
+  Injectable,
+  Module,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { CacheInterceptor, CacheKey, CacheTTL } from '@nestjs/cache-manager';
+import type { FastifyReply } from 'fastify';
+import {
+  Cacheable,
+  CacheEvict,
+  CacheModule,
+  CachePut,
+  CacheScope,
+  defineCacheNamespace,
+  HttpCacheInterceptor,
+  HttpCached,
+} from '@app/cache';
+
+/** Counts handler and loader executions so tests can see what the cache saved. */
+@Injectable()
+export class CallCounter {
+  private readonly counts = new Map<string, number>();
+
+  hit(name: string): number {
+    const next = (this.counts.get(name) ?? 0) + 1;
+    this.counts.set(name, next);
+    return next;
+  }
+
+  of(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+}
+
+/** Accepts any request with an Authorization header, as a real authentication guard would. */
+@Injectable()
+class RequireAuthorization implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return Boolean(context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers.authorization);
+  }
+}
+
+export const FIXTURE_CACHE = defineCacheNamespace({
+  name: 'fixtures',
+  ttl: '1m',
+  description: 'Fixture lookups for the cache tests',
+});
+
+/** A service with method caching, as a feature's repository would have. */
+@Injectable()
+export class FixtureCatalog {
+  private readonly prices = new Map<string, number>([['apple', 3]]);
+
+  constructor(private readonly counter: CallCounter) {}
+
+  @Cacheable({ namespace: FIXTURE_CACHE, key: (name: string) => ['price', name], tags: ['prices'] })
+  async price(name: string): Promise<number | null> {
+    this.counter.hit(`price:${name}`);
+    return this.prices.get(name) ?? null;
+  }
+
+  @CacheEvict({ namespace: FIXTURE_CACHE, keys: (name: string) => [['price', name]] })
+  async setPrice(name: string, price: number): Promise<void> {
+    this.prices.set(name, price);
+  }
+
+  @CacheEvict({ namespace: FIXTURE_CACHE, tags: ['prices'] })
+  async repriceAll(factor: number): Promise<void> {
+    for (const [name, price] of this.prices) this.prices.set(name, price * factor);
+  }
+
+  @CachePut({ namespace: FIXTURE_CACHE, key: (name: string) => ['price', name] })
+  async refreshPrice(name: string): Promise<number | null> {
+    this.counter.hit(`refresh:${name}`);
+    return this.prices.get(name) ?? null;
+  }
+}
+
+@Controller('fixtures')
+class FixtureController {
+  constructor(
+    private readonly counter: CallCounter,
+    private readonly catalog: FixtureCatalog,
+  ) {}
+
+  @Get('public')
+  @HttpCached({ scope: 'public', ttl: '1m', tags: ['public'] })
+  publicData(@Query('page') page = '1') {
+    return { page, calls: this.counter.hit('public') };
+  }
+
+  @Get('me')
+  @UseGuards(RequireAuthorization)
+  @HttpCached({ ttl: '1m' })
+  me(@Res({ passthrough: true }) reply: FastifyReply) {
+    const request = reply.request as { headers: Record<string, string> };
+    return { caller: request.headers.authorization, calls: this.counter.hit('me') };
+  }
+
+  @Get('slow')
+  @HttpCached({ scope: 'public' })
+  async slow() {
+    const calls = this.counter.hit('slow');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return { calls };
+  }
+
+  @Get('missing/:id')
+  @HttpCached({ scope: 'public' })
+  missing(@Param('id') id: string) {
+    this.counter.hit('missing');
+    throw new NotFoundException({ ok: false, say: `No item ${id}.`, result: { error: 'Not Found' } });
+  }
+
+  @Get('cookie')
+  @HttpCached({ scope: 'public' })
+  cookie(@Res({ passthrough: true }) reply: FastifyReply) {
+    reply.header('set-cookie', `session=${this.counter.hit('cookie')}`);
+    return { calls: this.counter.of('cookie') };
+  }
+
+  @Get('stock-key')
+  @UseInterceptors(CacheInterceptor)
+  @CacheKey('stock-fixture-key')
+  @CacheTTL(150)
+  stockKey() {
+    return { calls: this.counter.hit('stock-key') };
+  }
+
+  @Get('ours-with-stock-decorators')
+  @UseInterceptors(HttpCacheInterceptor)
+  @CacheScope('public')
+  @CacheKey('ours-fixture-key')
+  @CacheTTL(150)
+  oursWithStockDecorators() {
+    return { calls: this.counter.hit('ours-stock') };
+  }
+
+  @Get('price/:name')
+  async price(@Param('name') name: string) {
+    return { price: await this.catalog.price(name), loads: this.counter.of(`price:${name}`) };
+  }
+
+  @Post('price/:name/:value')
+  async setPrice(@Param('name') name: string, @Param('value') value: string) {
+    await this.catalog.setPrice(name, Number(value));
+    return { ok: true };
+  }
+}
+
+@Module({
+  imports: [CacheModule.forFeature(FIXTURE_CACHE)],
+  controllers: [FixtureController],
+  providers: [CallCounter, FixtureCatalog],
+  exports: [CallCounter, FixtureCatalog],
+})
+export class CacheFixturesModule {}
