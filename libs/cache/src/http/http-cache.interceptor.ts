@@ -10,7 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { CACHE_KEY_METADATA, CACHE_TTL_METADATA } from '@nestjs/cache-manager';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { from, lastValueFrom, Observable } from 'rxjs';
+import { from, lastValueFrom, Observable, of } from 'rxjs';
 import { catchError, map } from 'rxjs/operators';
 import { CacheRegistry } from '../cache-registry';
 import { HTTP_NAMESPACE } from '../namespace';
@@ -27,11 +27,23 @@ import {
 import { markNotModified } from './not-modified';
 import { normalizedQuery, principalOf } from './principal';
 
-/** What a cached route stores: the body exactly as the handler returned it, and its entity tag. */
+/**
+ * What a cached route stores: the body serialized once, as the platform would have sent it, so a
+ * hit sends stored bytes instead of serializing again; and its entity tag.
+ */
 interface CachedResponse {
-  body: unknown;
-  etag?: string;
+  payload: string;
+  /** JSON (sent as `application/json`) or a string the handler returned (sent as text). */
+  json: boolean;
+  etag: string;
 }
+
+/** A response the handler produced that must not be stored or shared. */
+interface PassThrough {
+  body: unknown;
+}
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 type CacheKeyMetadata = string | ((context: ExecutionContext) => string | undefined);
 type CacheTtlMetadata = number | ((context: ExecutionContext) => number | Promise<number>);
@@ -53,7 +65,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { user?: unknown }>();
     const reply = http.getResponse<FastifyReply>();
@@ -75,27 +87,36 @@ export class HttpCacheInterceptor implements NestInterceptor {
       explicitKey ?? `${request.url.split('?')[0]}?${normalizedQuery(query)}`,
       scope === 'public' ? 'public' : `principal=${principalOf(request, query)}`,
     ];
-    const ttl = await this.ttlOf(context, options.ttl);
-    const tags = this.tagsOf(context, options.tags, request);
+    const respond = (cached: CachedResponse, status: XCache): string => {
+      reply.header('X-Cache', status);
+      reply.header('ETag', cached.etag);
+      if (!reply.hasHeader('cache-control')) {
+        reply.header('Cache-Control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
+      }
+      if (cached.json) reply.header('Content-Type', JSON_CONTENT_TYPE);
+      if (matchesIfNoneMatch(request.headers['if-none-match'], cached.etag)) markNotModified(reply);
+      return cached.payload;
+    };
 
-    const lookup = cache.getOrLoad<CachedResponse>(
-      parts,
-      async () => {
-        const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
-        return isStorable(body, reply) ? { body, etag: entityTag(body) } : new Uncacheable({ body });
-      },
-      { ttl, tags },
-    );
+    const hit = cache.peek<CachedResponse>(parts);
+    if (hit) return of(respond(hit, 'HIT'));
+
+    const lookup = (async () => {
+      const ttl = await this.ttlOf(context, options.ttl);
+      const tags = this.tagsOf(context, options.tags, request);
+      return cache.getOrLoad<CachedResponse | PassThrough>(
+        parts,
+        async () => {
+          const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+          return isStorable(body, reply) ? serialize(body) : new Uncacheable({ body });
+        },
+        { ttl, tags },
+      );
+    })();
     return from(lookup).pipe(
       map(({ value, status }) => {
-        reply.header('X-Cache', value.etag ? status : 'BYPASS');
-        if (value.etag) {
-          reply.header('ETag', value.etag);
-          if (!reply.hasHeader('cache-control')) {
-            reply.header('Cache-Control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
-          }
-          if (matchesIfNoneMatch(request.headers['if-none-match'], value.etag)) markNotModified(reply);
-        }
+        if ('payload' in value) return respond(value, status);
+        reply.header('X-Cache', 'BYPASS');
         return value.body;
       }),
       catchError((error: unknown) => {
@@ -146,10 +167,11 @@ function isStorable(body: unknown, reply: FastifyReply): boolean {
   return !reply.hasHeader('set-cookie');
 }
 
-/** A weak validator over the serialized body: equal bodies, equal tags, across instances. */
-function entityTag(body: unknown): string {
-  const serialized = typeof body === 'string' ? body : JSON.stringify(body);
-  return `W/"${createHash('sha256').update(serialized ?? '').digest('base64url').slice(0, 27)}"`;
+/** The body as the platform sends it, with a weak validator: equal bodies, equal tags, on every instance. */
+function serialize(body: unknown): CachedResponse {
+  const json = typeof body !== 'string';
+  const payload = json ? JSON.stringify(body) : body;
+  return { payload, json, etag: `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"` };
 }
 
 function matchesIfNoneMatch(header: string | string[] | undefined, etag: string): boolean {
