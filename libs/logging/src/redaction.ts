@@ -1,16 +1,10 @@
-/** Headers that carry credentials; their values are replaced in every log line. */
-export const REDACTED_HEADERS = [
-  'authorization',
-  'cookie',
-  'x-admin-secret',
-  'x-telegram-bot-api-secret-token',
-  'x-webhook-secret',
-  'x-cursor-runner-secret',
-  'x-el-secret',
-] as const;
+import { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
 
-/** Query parameters that carry credentials (the callback's `?secret=`, the admin `?admin_secret=`). */
-export const REDACTED_QUERY_PARAMETERS = ['secret', 'admin_secret'] as const;
+/** Headers whose values are replaced in every log line. */
+export const REDACTED_HEADERS = CREDENTIAL_HEADERS;
+
+/** Query parameters whose values are replaced in every logged URL. */
+export const REDACTED_QUERY_PARAMETERS = CREDENTIAL_QUERY_PARAMETERS;
 
 export const REDACTION_CENSOR = '[Redacted]';
 

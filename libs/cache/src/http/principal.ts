@@ -1,19 +1,7 @@
+import { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
 import { secretDigest } from '../key-builder';
 
-/** Request headers that identify the caller; their values only ever enter a key as a digest. */
-export const CREDENTIAL_HEADERS = [
-  'authorization',
-  'cookie',
-  'x-admin-secret',
-  'x-telegram-bot-api-secret-token',
-  'x-webhook-secret',
-  'x-cursor-runner-secret',
-  'x-el-secret',
-  'x-api-key',
-] as const;
-
-/** Query parameters that carry credentials: left out of keys, folded into the principal digest. */
-export const CREDENTIAL_QUERY_PARAMETERS = new Set(['secret', 'admin_secret', 'token', 'api_key', 'access_token']);
+const CREDENTIAL_QUERY = new Set<string>(CREDENTIAL_QUERY_PARAMETERS);
 
 interface RequestLike {
   headers: Record<string, string | string[] | undefined>;
@@ -33,14 +21,14 @@ export function principalOf(request: RequestLike, query: URLSearchParams): strin
     if (value !== undefined && value !== '') material.push(`${header}=${Array.isArray(value) ? value.join(',') : value}`);
   }
   for (const [name, value] of query) {
-    if (CREDENTIAL_QUERY_PARAMETERS.has(name.toLowerCase())) material.push(`?${name}=${value}`);
+    if (CREDENTIAL_QUERY.has(name.toLowerCase())) material.push(`?${name}=${value}`);
   }
   return material.length === 0 ? 'anonymous' : secretDigest(material.join('\n'), 'principal');
 }
 
 /** The query string sorted by name then value, credential parameters removed: `a=1&b=2`. */
 export function normalizedQuery(query: URLSearchParams): string {
-  const pairs = [...query].filter(([name]) => !CREDENTIAL_QUERY_PARAMETERS.has(name.toLowerCase()));
+  const pairs = [...query].filter(([name]) => !CREDENTIAL_QUERY.has(name.toLowerCase()));
   pairs.sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : x > y ? 1 : 0) : a < b ? -1 : 1));
   return new URLSearchParams(pairs).toString();
 }
