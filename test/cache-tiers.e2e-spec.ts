@@ -202,6 +202,32 @@ describe('failing open with Redis unreachable', () => {
     expect(await cache.get('k4')).toBe(5);
   });
 
+  it('gives up on a slow Redis within the L2 budget and answers from the loader', async () => {
+    const server = await startRedisServer();
+    const blocker = connect(server.url);
+    try {
+      const { cache, redis } = harness(server.url, { CACHE_L2_TIMEOUT_MS: '50' });
+      await Promise.all([ready(redis), ready(blocker)]);
+      // A busy script blocks the whole server for 1 s, as a Redis stuck on a slow command would.
+      const blocked = blocker.eval(
+        `local t0 = redis.call('TIME')
+         repeat local t = redis.call('TIME') until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1000000
+         return 1`,
+        0,
+      );
+      await sleep(20);
+      const started = performance.now();
+      expect(await cache.wrap('slow', async () => 'from-loader')).toBe('from-loader');
+      const elapsedMs = performance.now() - started;
+      expect(elapsedMs).toBeGreaterThanOrEqual(45);
+      expect(elapsedMs).toBeLessThan(400);
+      expect(cache.snapshot().l2Errors).toBeGreaterThanOrEqual(1);
+      await blocked;
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('keeps answering while the server is stopped mid-test, then closes the breaker when it returns', async () => {
     let server: RedisServerProcess = await startRedisServer();
     try {
