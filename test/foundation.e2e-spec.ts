@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import request from 'supertest';
 import { REDIS_CLIENT, REDIS_SUBSCRIBER } from '@app/redis';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+import { ValidationFixtureModule } from './support/validation-fixture';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -11,7 +12,10 @@ describe('foundation (embedded mode)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { BODY_LIMIT_BYTES: '2048', APP_NAME: 'VA under test', APP_VERSION: '9.9.9' } });
+    app = await startTestApp({
+      env: { BODY_LIMIT_BYTES: '2048', APP_NAME: 'VA under test', APP_VERSION: '9.9.9' },
+      extraModules: [ValidationFixtureModule],
+    });
   });
   afterAll(() => app.close());
 
@@ -71,6 +75,28 @@ describe('foundation (embedded mode)', () => {
         say: 'Request body is too large: the limit is 2048 bytes.',
         result: { error: 'Payload Too Large' },
       });
+    });
+  });
+
+  describe('validation and content types', () => {
+    it('a DTO failure → 400 naming each field, with unknown properties stripped on success', async () => {
+      const response = await request(app.baseUrl).post('/fixtures/echo').send({ name: '', count: 0 }).expect(400);
+      expect(response.body).toMatchObject({ ok: false, result: { error: 'Bad Request' } });
+      const fields = (response.body.result.fields as { field: string }[]).map((problem) => problem.field);
+      expect(new Set(fields)).toEqual(new Set(['name', 'count']));
+      expect(response.body.say).toMatch(/count must not be less than 1/);
+
+      const ok = await request(app.baseUrl).post('/fixtures/echo').send({ name: 'a', count: 2, extra: 'x' }).expect(201);
+      expect(ok.body).toEqual({ ok: true, received: { name: 'a', count: 2 } });
+    });
+
+    it('unsupported content type → 415 JSON', async () => {
+      const response = await request(app.baseUrl)
+        .post('/fixtures/echo')
+        .set('content-type', 'application/xml')
+        .send('<a/>')
+        .expect(415);
+      expect(response.body).toMatchObject({ ok: false, result: { error: 'Unsupported Media Type' } });
     });
   });
 
