@@ -31,6 +31,7 @@ export class CacheMetrics {
     this.registry.setDefaultLabels({ service: config.app.name });
     collectDefaultMetrics({ register: this.registry });
     const read = () => caches.overview();
+    const perNamespace = () => Object.entries(read().namespaces);
 
     new Counter({
       name: 'cache_lookups_total',
@@ -39,7 +40,7 @@ export class CacheMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [namespace, stats] of Object.entries(read().namespaces)) {
+        for (const [namespace, stats] of perNamespace()) {
           this.inc({ namespace, result: 'l1_hit' }, stats.l1Hits);
           this.inc({ namespace, result: 'l2_hit' }, stats.l2Hits);
           this.inc({ namespace, result: 'stale' }, stats.staleServes);
@@ -55,7 +56,7 @@ export class CacheMetrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const [namespace, stats] of Object.entries(read().namespaces)) this.inc({ namespace }, stats[field]);
+          for (const [namespace, stats] of perNamespace()) this.inc({ namespace }, stats[field]);
         },
       });
     }
@@ -67,7 +68,7 @@ export class CacheMetrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const [namespace, stats] of Object.entries(read().namespaces)) this.set({ namespace }, pick(stats));
+          for (const [namespace, stats] of perNamespace()) this.set({ namespace }, pick(stats));
         },
       });
     gauge('cache_entries', 'Current L1 entries', (stats) => stats.size);

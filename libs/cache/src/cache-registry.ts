@@ -5,7 +5,6 @@ import type Redis from 'ioredis';
 import type { NamespaceStatsSnapshot } from './cache-stats';
 import type { CircuitState } from './circuit-breaker';
 import { CacheKeyBuilder } from './key-builder';
-import { MemoryTier } from './memory-tier';
 import { DEFAULT_NAMESPACE, type CacheNamespace } from './namespace';
 import { NamespaceCache, type InvalidationListener, type InvalidationNotice } from './namespace-cache';
 import { RedisTier } from './redis-tier';
@@ -67,14 +66,7 @@ export class CacheRegistry {
     const ttlMs =
       definition === DEFAULT_NAMESPACE ? this.config.cache.defaultTtlMs : toMilliseconds(definition.ttl);
     const maxEntries = definition.maxEntries ?? this.config.cache.l1MaxEntries;
-    let cache: NamespaceCache | undefined;
-    const l1 = new MemoryTier({
-      maxEntries,
-      onEvict: () => {
-        if (cache) cache.stats.evictions += 1;
-      },
-    });
-    cache = new NamespaceCache(
+    const cache = new NamespaceCache(
       {
         definition,
         ttlMs,
@@ -83,7 +75,6 @@ export class CacheRegistry {
         maxEntries,
       },
       this.keys,
-      l1,
       definition.shared === false ? null : this.l2,
       (notice) => this.publish(notice),
     );

@@ -1,7 +1,7 @@
 import { isFresh, type CacheEntry } from './cache-entry';
 import { NamespaceStats, type NamespaceStatsSnapshot } from './cache-stats';
 import type { CacheKeyBuilder } from './key-builder';
-import type { MemoryTier } from './memory-tier';
+import { MemoryTier } from './memory-tier';
 import type { CacheNamespace } from './namespace';
 import type { RedisTier } from './redis-tier';
 import { toMilliseconds, type Duration } from './ttl';
@@ -62,6 +62,7 @@ export interface ResolvedNamespace {
  */
 export class NamespaceCache {
   readonly stats = new NamespaceStats();
+  private readonly l1: MemoryTier;
   private readonly inflight = new Map<string, Promise<SharedLoad<unknown>>>();
   /** Bumped by every invalidation; a load stores its result only if it did not change meanwhile. */
   private epoch = 0;
@@ -69,10 +70,11 @@ export class NamespaceCache {
   constructor(
     readonly settings: ResolvedNamespace,
     private readonly keys: CacheKeyBuilder,
-    private readonly l1: MemoryTier,
     private readonly l2: RedisTier | null,
     private readonly notify: InvalidationListener,
-  ) {}
+  ) {
+    this.l1 = new MemoryTier({ maxEntries: settings.maxEntries, onEvict: () => (this.stats.evictions += 1) });
+  }
 
   get name(): string {
     return this.settings.definition.name;
@@ -168,20 +170,6 @@ export class NamespaceCache {
     this.l1.clear();
     await this.l2?.clearNamespace(this.name);
     this.notify({ namespace: this.name, all: true });
-  }
-
-  /** Applies another instance's invalidation to this instance's L1 only (L2 is already done). */
-  applyRemoteInvalidation(notice: Omit<InvalidationNotice, 'namespace'>): void {
-    this.beginInvalidation();
-    if (notice.all) this.l1.clear();
-    for (const key of notice.keys ?? []) this.l1.delete(key);
-    if (notice.tags?.length) this.l1.deleteTagged(notice.tags);
-  }
-
-  /** Drops this instance's L1 only, e.g. after missing invalidation messages. */
-  clearLocal(): void {
-    this.beginInvalidation();
-    this.l1.clear();
   }
 
   /** Removes expired L1 entries; returns how many. */

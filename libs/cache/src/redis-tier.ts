@@ -154,15 +154,6 @@ export class RedisTier {
     if (!done) this.remember(namespace, { all: true });
   }
 
-  /** A set/get/delete round trip of a probe key, for readiness checks; throws on failure. */
-  async probe(key: string): Promise<void> {
-    const marker = `${Date.now()}`;
-    await this.withTimeout(this.client.set(key, marker, 'PX', 10_000), this.options.timeoutMs * 4);
-    const read = await this.withTimeout(this.client.get(key), this.options.timeoutMs * 4);
-    await this.withTimeout(this.client.unlink(key), this.options.timeoutMs * 4);
-    if (read !== marker) throw new Error('cache probe read back a different value');
-  }
-
   private async unlinkMatching(pattern: string): Promise<void> {
     let cursor = '0';
     do {
