@@ -222,14 +222,20 @@ describe('route caching with Redis unreachable', () => {
 });
 
 describe('route caching in the embedded mode (no Redis)', () => {
-  it('caches in L1 only', async () => {
-    const app = await startTestApp({ extraModules: [CacheFixturesModule] });
+  it('caches in L1 only, and the prune job runs on its configured interval', async () => {
+    const app = await startTestApp({ env: { CACHE_PRUNE_INTERVAL_MS: '1000' }, extraModules: [CacheFixturesModule] });
     try {
       await request(app.baseUrl).get('/fixtures/public').expect(200);
       const hit = await request(app.baseUrl).get('/fixtures/public').expect(200);
       expect(hit.headers['x-cache']).toBe('HIT');
       const stats = await request(app.baseUrl).get('/admin/cache/stats').set(ADMIN).expect(200);
       expect(stats.body).toMatchObject({ l2Configured: false, circuit: 'disabled' });
+
+      const pruneLines = () => app.logs.lines.filter((line) => /^cache http: pruned/.test(String(line.msg)));
+      expect(pruneLines()).toHaveLength(0);
+      await sleep(1_300);
+      expect(pruneLines()).toHaveLength(1);
+      expect(String(pruneLines()[0].msg)).toMatch(/^cache http: pruned 0 expired, 1\/10000 entries, hit rate 50\.0%/);
     } finally {
       await app.close();
     }

@@ -93,6 +93,39 @@ describe('two tiers over a real Redis', () => {
     expect(cache.snapshot().l2Hits).toBe(1);
   });
 
+  it('keeps an L1 copy no longer than the namespace ceiling, then reads L2 again', async () => {
+    const { registry, redis } = harness();
+    await ready(redis);
+    const ceiling = registry.namespace(
+      defineCacheNamespace({ name: 'ceiling', ttl: '1m', l1Ttl: 40, description: 'test' }),
+    );
+    await ceiling.set('k', 'v');
+    expect(await ceiling.get('k')).toBe('v');
+    expect(ceiling.snapshot()).toMatchObject({ l1Hits: 1, l2Hits: 0 });
+    await sleep(70);
+    expect(await ceiling.get('k')).toBe('v');
+    expect(ceiling.snapshot()).toMatchObject({ l1Hits: 1, l2Hits: 1 });
+  });
+
+  it('tells invalidation listeners what was invalidated, with full keys and never values', async () => {
+    const { registry, cache, redis } = harness();
+    await ready(redis);
+    const notices: unknown[] = [];
+    const unsubscribe = registry.onInvalidation((notice) => notices.push(notice));
+    await cache.set('secret-value-holder', 'do-not-broadcast', { tags: ['t'] });
+    await cache.delete('secret-value-holder');
+    await cache.invalidateTags('t');
+    await cache.clear();
+    unsubscribe();
+    await cache.delete('after-unsubscribe');
+    expect(notices).toEqual([
+      { namespace: 'things', keys: [cache.key('secret-value-holder')] },
+      { namespace: 'things', tags: ['t'] },
+      { namespace: 'things', all: true },
+    ]);
+    expect(JSON.stringify(notices)).not.toContain('do-not-broadcast');
+  });
+
   it('runs the loader once for 200 concurrent cold calls', async () => {
     const { cache, redis } = harness();
     await ready(redis);
