@@ -102,10 +102,7 @@ export class NamespaceCache {
    * go on to {@link getOrLoad}). The hot path of route caching: no promise, no Redis.
    */
   peek<T>(parts: KeyParts): T | undefined {
-    const local = this.l1.get(this.key(parts));
-    if (!local || !isFresh(local)) return undefined;
-    this.stats.l1Hits += 1;
-    return local.value as T;
+    return this.freshInL1(this.key(parts))?.value as T | undefined;
   }
 
   /** Stores a value in both tiers. `undefined` is never stored. */
@@ -128,21 +125,25 @@ export class NamespaceCache {
     options: SetOptions = {},
   ): Promise<LoadResult<T>> {
     const key = this.key(parts);
-    const found = await this.lookup(key);
-    if (found && isFresh(found)) return { value: found.value as T, status: 'HIT' };
-    this.stats.misses += 1;
+    const local = this.freshInL1(key);
+    if (local) return { value: local.value as T, status: 'HIT' };
+    // Joining before L2 is read keeps a burst of cold callers to one Redis read and one load.
     const running = this.inflight.get(key) as Promise<SharedLoad<T>> | undefined;
     if (running) {
       const shared = await running;
-      if (!shared.uncacheable) return { value: shared.value, status: shared.status };
-      const own = await loader();
-      return { value: own instanceof Uncacheable ? own.value : own, status: 'MISS' };
+      if (shared.uncacheable) {
+        this.stats.misses += 1;
+        const own = await loader();
+        return { value: own instanceof Uncacheable ? own.value : own, status: 'MISS' };
+      }
+      this.countJoined(shared.status);
+      return { value: shared.value, status: shared.status };
     }
-    const load = this.load(key, found, loader, options).finally(() => {
-      if (this.inflight.get(key) === load) this.inflight.delete(key);
+    const flight = this.readThrough(key, loader, options).finally(() => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
     });
-    this.inflight.set(key, load);
-    const result = await load;
+    this.inflight.set(key, flight);
+    const result = await flight;
     return { value: result.value, status: result.status };
   }
 
@@ -187,13 +188,20 @@ export class NamespaceCache {
     this.stats.invalidations += 1;
   }
 
+  private freshInL1(key: string): CacheEntry | undefined {
+    const local = this.l1.get(key);
+    if (!local || !isFresh(local)) return undefined;
+    this.stats.l1Hits += 1;
+    return local;
+  }
+
   /** L1, then L2 (backfilling L1). Returns a stale entry too, so grace can use it. */
   private async lookup(key: string): Promise<CacheEntry | undefined> {
-    const local = this.l1.get(key);
-    if (local && isFresh(local)) {
-      this.stats.l1Hits += 1;
-      return local;
-    }
+    return this.freshInL1(key) ?? this.readL2(key, this.l1.get(key));
+  }
+
+  /** L2 for a key L1 does not hold fresh; `local` is L1's stale copy, if any. */
+  private async readL2(key: string, local: CacheEntry | undefined): Promise<CacheEntry | undefined> {
     if (!this.l2) return local;
     const epochBefore = this.epoch;
     const remote = await this.l2.get(this.name, key);
@@ -205,13 +213,32 @@ export class NamespaceCache {
     return remote ?? local;
   }
 
-  private async load<T>(
+  /** The single-flight body: L2, then the loader. Waiters joining it are counted by {@link countJoined}. */
+  private async readThrough<T>(
     key: string,
-    previous: CacheEntry | undefined,
     loader: () => Promise<T | Uncacheable<T>>,
     options: SetOptions,
   ): Promise<SharedLoad<T>> {
     const epochAtStart = this.epoch;
+    const found = await this.readL2(key, this.l1.get(key));
+    if (found && isFresh(found)) return { value: found.value as T, status: 'HIT' };
+    this.stats.misses += 1;
+    return this.load(key, epochAtStart, found, loader, options);
+  }
+
+  private countJoined(status: LookupStatus): void {
+    if (status === 'HIT') this.stats.l2Hits += 1;
+    else if (status === 'STALE') this.stats.staleServes += 1;
+    else this.stats.misses += 1;
+  }
+
+  private async load<T>(
+    key: string,
+    epochAtStart: number,
+    previous: CacheEntry | undefined,
+    loader: () => Promise<T | Uncacheable<T>>,
+    options: SetOptions,
+  ): Promise<SharedLoad<T>> {
     this.stats.loads += 1;
     let loaded: T | Uncacheable<T>;
     try {
