@@ -112,7 +112,9 @@ describe('two tiers over a real Redis', () => {
     const { registry, cache, redis } = harness();
     await ready(redis);
     const notices: unknown[] = [];
-    const unsubscribe = registry.onInvalidation((notice) => notices.push(notice));
+    const unsubscribe = registry.onInvalidation((notice) => {
+      notices.push(notice);
+    });
     await cache.set('secret-value-holder', 'do-not-broadcast', { tags: ['t'] });
     await cache.delete('secret-value-holder');
     await cache.invalidateTags('t');

@@ -157,7 +157,11 @@ describe('foundation (with Redis)', () => {
     const subscriber = app.app.get<Redis>(REDIS_SUBSCRIBER);
     expect(client).not.toBe(subscriber);
     expect(await client.ping()).toBe('PONG');
-    expect(await subscriber.ping()).toBe('PONG');
+    // The subscriber carries the cache invalidation channel, so it answers in subscriber mode.
+    expect(subscriber.status).toBe('ready');
+    const [, subscribers] = (await client.pubsub('NUMSUB', app.config.cache.invalidationChannel)) as [string, number];
+    expect(subscribers).toBeGreaterThanOrEqual(1);
+    expect(await subscriber.ping()).toEqual(['pong', '']);
     await app.close();
     expect(client.status).toBe('end');
     expect(subscriber.status).toBe('end');

@@ -2,6 +2,7 @@ import { DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CacheModule } from '@app/cache';
+import { CacheInvalidationModule } from '@app/cache-invalidation';
 import { AppConfig, ConfigModule } from '@app/config';
 import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
@@ -27,6 +28,7 @@ export class AppModule {
         RedisModule,
         PrismaModule,
         CacheModule.forRoot(),
+        CacheInvalidationModule,
         HealthModule,
         ...(options.extraModules ?? []),
       ],

@@ -90,6 +90,29 @@ export class CacheMetrics {
         this.set(read().pendingInvalidations);
       },
     });
+    const BUS_OUTCOMES = ['published', 'publishFailures', 'received', 'applied', 'rejected', 'ignored', 'resyncs'] as const;
+    new Counter({
+      name: 'cache_invalidation_events_total',
+      help: 'Cross-instance invalidation events by outcome (publish_failures, resyncs: L1 cleared after a subscriber gap)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const bus = read().invalidationBus;
+        if (!bus) return;
+        for (const outcome of BUS_OUTCOMES) {
+          this.inc({ outcome: outcome.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) }, bus[outcome]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'cache_invalidation_subscribed',
+      help: '1 while this instance hears invalidation events from the others, else 0',
+      registers: [this.registry],
+      collect() {
+        this.set(read().invalidationBus?.subscribed ? 1 : 0);
+      },
+    });
   }
 
   async exposition(): Promise<string> {

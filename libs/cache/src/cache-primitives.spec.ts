@@ -38,6 +38,23 @@ describe('CacheKeyBuilder', () => {
     expect(keys.tagIndex('settings', 'all').startsWith(keys.namespacePrefix('settings'))).toBe(false);
   });
 
+  it('splits a full key into namespace and local key, and builds it back on any schema version', () => {
+    const full = keys.entry('settings', 'setting', 'a:b');
+    const parsed = keys.parse(full);
+    expect(parsed).toEqual({ namespace: 'settings', localKey: 'setting:a%3Ab' });
+    expect(keys.localKey('settings', full)).toBe('setting:a%3Ab');
+    expect(keys.fromLocal('settings', parsed!.localKey)).toBe(full);
+    expect(new CacheKeyBuilder('jarek-va', '4').fromLocal('settings', parsed!.localKey)).toBe('jarek-va:4:settings:setting:a%3Ab');
+  });
+
+  it('does not parse keys of another app, version or shape', () => {
+    expect(keys.parse('other:3:settings:x')).toBeUndefined();
+    expect(keys.parse('jarek-va:2:settings:x')).toBeUndefined();
+    expect(keys.parse('jarek-va:3:settings')).toBeUndefined();
+    expect(keys.parse('jarek-va:3:settings:')).toBeUndefined();
+    expect(() => keys.localKey('tasks', keys.entry('settings', 'x'))).toThrow('namespace tasks');
+  });
+
   it('digests secrets to 16 hex characters, stable and label-separated', () => {
     const digest = secretDigest('123456:bot-token');
     expect(digest).toMatch(/^[0-9a-f]{16}$/);

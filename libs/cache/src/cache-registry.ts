@@ -20,7 +20,33 @@ export interface CacheOverview {
   circuit: CircuitState | 'disabled';
   circuitOpenings: number;
   pendingInvalidations: number;
+  /** The cross-instance invalidation bus, when the cache-invalidation module is installed. */
+  invalidationBus?: InvalidationBusStatus;
   namespaces: Record<string, NamespaceStatsSnapshot>;
+}
+
+/** What the invalidation bus reports about itself (counted since the process started). */
+export interface InvalidationBusStatus {
+  /** `redis` (pub/sub across instances) or `local` (embedded mode: this process only). */
+  transport: 'redis' | 'local';
+  channel: string;
+  instanceId: string;
+  /** Whether the subscriber connection is subscribed right now. */
+  subscribed: boolean;
+  /** Events this instance sent. */
+  published: number;
+  /** Events that could not be sent (Redis down); other instances clear L1 when they reconnect. */
+  publishFailures: number;
+  /** Events from other instances of this app, well-formed or not. */
+  received: number;
+  /** Received events applied to L1. */
+  applied: number;
+  /** Received messages dropped as malformed or of an unknown version. */
+  rejected: number;
+  /** Own echoes and events of other apps sharing the Redis, skipped without effect. */
+  ignored: number;
+  /** Times L1 was cleared because the subscriber reconnected and may have missed events. */
+  resyncs: number;
 }
 
 /**
@@ -34,6 +60,7 @@ export class CacheRegistry {
   readonly l2: RedisTier | null;
   private readonly namespaces = new Map<string, NamespaceCache>();
   private readonly listeners = new Set<InvalidationListener>();
+  private busStatus?: () => InvalidationBusStatus;
   private readonly logger = new Logger('Cache');
 
   constructor(
@@ -91,10 +118,25 @@ export class CacheRegistry {
     return [...this.namespaces.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Subscribes to every local invalidation (keys are full keys); returns the unsubscribe function. */
+  /**
+   * Subscribes to every announced invalidation (keys are full keys); the invalidating call awaits
+   * the listener, so a broadcast is sent before a write returns. Returns the unsubscribe function.
+   */
   onInvalidation(listener: InvalidationListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Lets the invalidation bus report its counters in {@link overview} (and so in stats and metrics). */
+  reportInvalidationBus(status: () => InvalidationBusStatus): void {
+    this.busStatus = status;
+  }
+
+  /** Drops every namespace's L1 on this instance (L2 untouched); returns how many entries went. */
+  dropAllLocal(): number {
+    let dropped = 0;
+    for (const cache of this.namespaces.values()) dropped += cache.dropLocal({ all: true });
+    return dropped;
   }
 
   overview(): CacheOverview {
@@ -105,17 +147,23 @@ export class CacheRegistry {
       circuit: this.l2 ? this.l2.circuitState : 'disabled',
       circuitOpenings: this.l2?.circuitOpenings ?? 0,
       pendingInvalidations: this.l2?.pendingInvalidations() ?? 0,
+      ...(this.busStatus ? { invalidationBus: this.busStatus() } : {}),
       namespaces,
     };
   }
 
-  private publish(notice: InvalidationNotice): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(notice);
-      } catch (error) {
-        this.logger.error(`Invalidation listener failed for namespace ${notice.namespace}: ${(error as Error).message}`);
-      }
-    }
+  /** Each listener is guarded on its own: one failing never stops the others or the write. */
+  private async publish(notice: InvalidationNotice): Promise<void> {
+    await Promise.all(
+      [...this.listeners].map(async (listener) => {
+        try {
+          await listener(notice);
+        } catch (error) {
+          this.logger.error(
+            `Invalidation listener failed for namespace ${notice.namespace}: ${(error as Error).message}`,
+          );
+        }
+      }),
+    );
   }
 }

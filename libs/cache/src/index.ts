@@ -1,5 +1,5 @@
 export { CacheModule } from './cache.module';
-export { CacheRegistry, type CacheOverview } from './cache-registry';
+export { CacheRegistry, type CacheOverview, type InvalidationBusStatus } from './cache-registry';
 export { CacheMaintenance } from './cache-maintenance';
 export { CacheMetrics } from './cache-metrics';
 export type { CacheInventory } from './cache-inventory';
@@ -15,6 +15,10 @@ export {
 export {
   NamespaceCache,
   Uncacheable,
+  type EntrySelection,
+  type InvalidateOptions,
+  type InvalidationOutcome,
+  type InvalidationListener,
   type InvalidationNotice,
   type KeyParts,
   type LoadResult,

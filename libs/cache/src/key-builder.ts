@@ -23,7 +23,32 @@ export class CacheKeyBuilder {
     return `${this.namespacePrefix(namespace)}${parts.map(encodePart).join(':')}`;
   }
 
-  /** Key of the Redis set that lists the entries carrying `tag`. */
+  /** Full key of an entry from its key within the namespace (as {@link localKey} returns it). */
+  fromLocal(namespace: string, localKey: string): string {
+    return `${this.namespacePrefix(namespace)}${localKey}`;
+  }
+
+  /**
+   * The entry's key within its namespace: what the invalidation bus carries, so an instance on
+   * another schema version (a rolling deploy) still drops the same logical entry.
+   */
+  localKey(namespace: string, fullKey: string): string {
+    const prefix = this.namespacePrefix(namespace);
+    if (!fullKey.startsWith(prefix)) throw new Error(`Key does not belong to namespace ${namespace}`);
+    return fullKey.slice(prefix.length);
+  }
+
+  /** The namespace and local key of a full key of this app and schema version, else `undefined`. */
+  parse(fullKey: string): { namespace: string; localKey: string } | undefined {
+    const root = `${this.root}:`;
+    if (!fullKey.startsWith(root)) return undefined;
+    const rest = fullKey.slice(root.length);
+    const separator = rest.indexOf(':');
+    if (separator <= 0 || separator === rest.length - 1) return undefined;
+    return { namespace: rest.slice(0, separator), localKey: rest.slice(separator + 1) };
+  }
+
+  /** Key of the Redis sorted set that lists the entries carrying `tag`, scored by expiry time. */
   tagIndex(namespace: string, tag: string): string {
     return `${this.root}:${namespace}#tag:${encodePart(tag)}`;
   }

@@ -9,16 +9,40 @@ import { toMilliseconds, type Duration } from './ttl';
 /** Key of an entry inside a namespace: one part or several (joined by the key builder). */
 export type KeyParts = string | number | readonly (string | number)[];
 
-/** What a namespace's writes and invalidations tell the rest of the fleet (see cache invalidation). */
-export interface InvalidationNotice {
-  namespace: string;
+/** Which entries of a namespace an invalidation removes. Keys are full keys (see {@link NamespaceCache.key}). */
+export interface EntrySelection {
   keys?: readonly string[];
   tags?: readonly string[];
+  /** The whole namespace. */
   all?: boolean;
 }
 
+/** What a namespace's invalidations tell the rest of the fleet (the cache-invalidation bus listens). */
+export interface InvalidationNotice extends EntrySelection {
+  namespace: string;
+}
+
+/** Awaited before the invalidating call returns, so a write's broadcast is sent before it answers. */
 export interface InvalidationListener {
-  (notice: InvalidationNotice): void;
+  (notice: InvalidationNotice): void | Promise<void>;
+}
+
+export interface InvalidationOutcome {
+  /** Entries dropped from this instance's L1. */
+  l1Removed: number;
+  /**
+   * Entries removed from L2; `undefined` when Redis could not be reached (the removal is replayed
+   * once it answers) or the namespace has no L2.
+   */
+  l2Removed: number | undefined;
+}
+
+export interface InvalidateOptions {
+  /**
+   * Whether listeners (the cross-instance bus) hear of it. Default true; false when the caller
+   * announces a batch itself, as `CacheInvalidationService` does with one event per request.
+   */
+  announce?: boolean;
 }
 
 export interface SetOptions {
@@ -149,28 +173,54 @@ export class NamespaceCache {
 
   /** Deletes entries by key from every tier and every instance's L1. */
   async delete(...parts: KeyParts[]): Promise<void> {
-    const keys = parts.map((part) => this.key(part));
-    this.beginInvalidation();
-    for (const key of keys) this.l1.delete(key);
-    await this.l2?.delete(this.name, keys);
-    this.notify({ namespace: this.name, keys });
+    await this.invalidate({ keys: parts.map((part) => this.key(part)) });
   }
 
   /** Deletes every entry carrying one of `tags`, in every tier and every instance's L1. */
   async invalidateTags(...tags: string[]): Promise<void> {
-    if (tags.length === 0) return;
-    this.beginInvalidation();
-    this.l1.deleteTagged(tags);
-    await this.l2?.deleteTagged(this.name, tags);
-    this.notify({ namespace: this.name, tags });
+    await this.invalidate({ tags });
   }
 
   /** Empties the namespace in every tier and every instance's L1. */
   async clear(): Promise<void> {
+    await this.invalidate({ all: true });
+  }
+
+  /**
+   * Removes the selected entries from L1 at once, then from L2, then tells listeners (other
+   * instances) unless told not to; resolves after the listeners did, so a write that awaits it
+   * has announced itself before it answers.
+   */
+  async invalidate(selection: EntrySelection, options: InvalidateOptions = {}): Promise<InvalidationOutcome> {
+    const keys = selection.keys ?? [];
+    const tags = selection.tags ?? [];
+    if (!selection.all && keys.length === 0 && tags.length === 0) return { l1Removed: 0, l2Removed: 0 };
+    const l1Removed = this.dropLocal(selection);
+    const l2Removed = await this.removeFromL2(selection.all ? { all: true } : { keys, tags });
+    if (options.announce !== false) {
+      await this.notify({
+        namespace: this.name,
+        ...(selection.all ? { all: true } : { ...(keys.length ? { keys } : {}), ...(tags.length ? { tags } : {}) }),
+      });
+    }
+    return { l1Removed, l2Removed };
+  }
+
+  /**
+   * Drops the selected entries from this instance's L1 only, for an invalidation that another
+   * instance already applied to L2. Loads running now will not store their (older) result.
+   * Returns how many L1 entries went.
+   */
+  dropLocal(selection: EntrySelection): number {
     this.beginInvalidation();
-    this.l1.clear();
-    await this.l2?.clearNamespace(this.name);
-    this.notify({ namespace: this.name, all: true });
+    if (selection.all) {
+      const size = this.l1.size;
+      this.l1.clear();
+      return size;
+    }
+    let dropped = 0;
+    for (const key of selection.keys ?? []) if (this.l1.delete(key)) dropped += 1;
+    return dropped + this.l1.deleteTagged(selection.tags ?? []);
   }
 
   /** Removes expired L1 entries; returns how many. */
@@ -180,6 +230,16 @@ export class NamespaceCache {
 
   snapshot(): NamespaceStatsSnapshot {
     return this.stats.snapshot(this.l1.size, this.settings.maxEntries);
+  }
+
+  private async removeFromL2(selection: EntrySelection): Promise<number | undefined> {
+    if (!this.l2) return undefined;
+    if (selection.all) return this.l2.clearNamespace(this.name);
+    const [byKey, byTag] = await Promise.all([
+      this.l2.delete(this.name, selection.keys ?? []),
+      this.l2.deleteTagged(this.name, selection.tags ?? []),
+    ]);
+    return byKey === undefined || byTag === undefined ? undefined : byKey + byTag;
   }
 
   private beginInvalidation(): void {

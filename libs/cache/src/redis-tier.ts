@@ -24,13 +24,14 @@ export class L2TimeoutError extends Error {
 }
 
 /**
- * Deletes the entries listed in a tag-index set and the set itself in one atomic step, so an entry
+ * Deletes the entries listed in a tag index and the index itself in one atomic step, so an entry
  * tagged while the invalidation runs is either deleted with it or listed in a fresh index.
+ * Returns how many entries existed and were removed.
  */
 const UNLINK_TAGGED_SCRIPT = `
 local removed = 0
 for i = 1, #KEYS do
-  local members = redis.call('SMEMBERS', KEYS[i])
+  local members = redis.call('ZRANGE', KEYS[i], 0, -1)
   for j = 1, #members, 500 do
     removed = removed + redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
   end
@@ -106,9 +107,13 @@ export class RedisTier {
       await this.store.set(key, entry, Math.max(1, lifetimeMs));
       if (!entry.tags?.length) return;
       const pipeline = this.client.pipeline();
+      const now = Date.now();
       for (const tag of entry.tags) {
         const index = this.keys.tagIndex(namespace, tag);
-        pipeline.sadd(index, key);
+        // Scored by expiry so members whose entries are gone can be trimmed: the index of a tag
+        // that keeps receiving new keys holds only live ones instead of growing without bound.
+        pipeline.zadd(index, now + lifetimeMs, key);
+        pipeline.zremrangebyscore(index, '-inf', now);
         // A new index gets the entry's lifetime; an existing one only ever grows to cover it.
         pipeline.pexpire(index, lifetimeMs, 'NX');
         pipeline.pexpire(index, lifetimeMs, 'GT');
@@ -117,50 +122,55 @@ export class RedisTier {
     });
   }
 
-  /** Deletes entries; when Redis is unavailable the deletion is remembered and replayed later. */
-  async delete(namespace: string, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const done = await this.attempt(namespace, 'delete', async () => {
-      await this.client.unlink(...keys);
-      return true;
-    });
-    if (!done) this.remember(namespace, { keys });
+  /**
+   * Deletes entries and returns how many existed; `undefined` when Redis is unavailable, in which
+   * case the deletion is remembered and replayed once Redis answers again.
+   */
+  async delete(namespace: string, keys: readonly string[]): Promise<number | undefined> {
+    if (keys.length === 0) return 0;
+    const removed = await this.attempt(namespace, 'delete', () => this.client.unlink(...keys));
+    if (removed === undefined) this.remember(namespace, { keys });
+    return removed;
   }
 
-  /** Deletes every entry carrying one of `tags`, atomically per call. */
-  async deleteTagged(namespace: string, tags: readonly string[]): Promise<void> {
-    if (tags.length === 0) return;
+  /** Deletes every entry carrying one of `tags`, atomically per call; counts as {@link delete}. */
+  async deleteTagged(namespace: string, tags: readonly string[]): Promise<number | undefined> {
+    if (tags.length === 0) return 0;
     const indexes = tags.map((tag) => this.keys.tagIndex(namespace, tag));
-    const done = await this.attempt(namespace, 'delete-tagged', async () => {
-      await this.client.eval(UNLINK_TAGGED_SCRIPT, indexes.length, ...indexes);
-      return true;
-    });
-    if (!done) this.remember(namespace, { tags });
+    const removed = await this.attempt(
+      namespace,
+      'delete-tagged',
+      async () => Number(await this.client.eval(UNLINK_TAGGED_SCRIPT, indexes.length, ...indexes)),
+    );
+    if (removed === undefined) this.remember(namespace, { tags });
+    return removed;
   }
 
-  /** Deletes every key of the namespace with SCAN + UNLINK (never KEYS). */
-  async clearNamespace(namespace: string): Promise<void> {
-    const done = await this.attempt(
+  /** Deletes every key of the namespace with SCAN + UNLINK (never KEYS); counts entries as {@link delete}. */
+  async clearNamespace(namespace: string): Promise<number | undefined> {
+    const removed = await this.attempt(
       namespace,
       'clear',
       async () => {
-        for (const pattern of [`${this.keys.namespacePrefix(namespace)}*`, this.keys.tagIndexPattern(namespace)]) {
-          await this.unlinkMatching(pattern);
-        }
-        return true;
+        const entries = await this.unlinkMatching(`${this.keys.namespacePrefix(namespace)}*`);
+        await this.unlinkMatching(this.keys.tagIndexPattern(namespace));
+        return entries;
       },
       this.options.clearTimeoutMs ?? 5_000,
     );
-    if (!done) this.remember(namespace, { all: true });
+    if (removed === undefined) this.remember(namespace, { all: true });
+    return removed;
   }
 
-  private async unlinkMatching(pattern: string): Promise<void> {
+  private async unlinkMatching(pattern: string): Promise<number> {
     let cursor = '0';
+    let removed = 0;
     do {
       const [next, found] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
       cursor = next;
-      if (found.length > 0) await this.client.unlink(...found);
+      if (found.length > 0) removed += await this.client.unlink(...found);
     } while (cursor !== '0');
+    return removed;
   }
 
   /**

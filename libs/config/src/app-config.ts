@@ -78,6 +78,8 @@ export abstract class AppConfig {
     readonly breakerCooldownMs: number;
     /** Interval of the L1 prune job, in milliseconds. */
     readonly pruneIntervalMs: number;
+    /** Redis pub/sub channel of cross-instance invalidation events. */
+    readonly invalidationChannel: string;
   };
 }
 
@@ -165,6 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       breakerFailures: env.CACHE_BREAKER_FAILURES,
       breakerCooldownMs: env.CACHE_BREAKER_COOLDOWN_MS,
       pruneIntervalMs: env.CACHE_PRUNE_INTERVAL_MS,
+      invalidationChannel: env.CACHE_INVALIDATION_CHANNEL,
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
   });

@@ -146,6 +146,14 @@ export const environmentSchema = z.object({
   CACHE_BREAKER_FAILURES: integer(5, 1, 1_000),
   CACHE_BREAKER_COOLDOWN_MS: integer(5_000, 100, 600_000),
   CACHE_PRUNE_INTERVAL_MS: integer(300_000, 1_000, 86_400_000),
+  CACHE_INVALIDATION_CHANNEL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1-64 letters, digits, colons, dots, dashes or underscores')
+      .default('cache:invalidation'),
+  ),
   CORS_ENABLED: flag(false),
   CORS_ORIGIN: text('*'),
 });

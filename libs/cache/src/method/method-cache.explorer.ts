@@ -82,10 +82,12 @@ export class MethodCacheExplorer implements OnModuleInit {
 
     const evict = async (operation: Extract<MethodCacheOperation, { kind: 'evict' }>, args: unknown[]) => {
       const cache = caches.get(operation)!;
-      if (operation.allEntries) return cache.clear();
-      if (operation.keys) await cache.delete(...operation.keys(...args));
-      const tags = resolveTags(operation.tags, args);
-      if (tags.length) await cache.invalidateTags(...tags);
+      // One invalidation for keys and tags together: one L2 round and one bus event per eviction.
+      await cache.invalidate(
+        operation.allEntries
+          ? { all: true }
+          : { keys: (operation.keys?.(...args) ?? []).map((parts) => cache.key(parts)), tags: resolveTags(operation.tags, args) },
+      );
     };
 
     return async (...args: unknown[]) => {

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CacheRegistry, type EntrySelection, type InvalidationBusStatus, type InvalidationNotice } from '@app/cache';
+import { AppConfig } from '@app/config';
+import {
+  INVALIDATION_EVENT_VERSION,
+  MAX_SELECTORS_PER_EVENT,
+  parseInvalidationEvent,
+  type InvalidationEvent,
+  type InvalidationTarget,
+} from './invalidation-event';
+import { InvalidationTransport } from './invalidation-transport';
+
+/** What to invalidate, across the whole fleet. At least one list must be non-empty. */
+export interface InvalidationRequest {
+  /** Full cache keys (`<prefix>:<schemaVersion>:<namespace>:<key>`), as listed in Redis. */
+  keys?: readonly string[];
+  /** Tags, removed from every namespace that uses them. */
+  tags?: readonly string[];
+  /** Whole namespaces, by name. */
+  namespaces?: readonly string[];
+}
+
+export interface InvalidationResult {
+  /** The announced event's id (also in the other instances' logs), or null when nothing was announced. */
+  eventId: string | null;
+  /** Entries removed from Redis (L2); 0 in the embedded mode. */
+  l2Removed: number;
+  /** Whether part of the L2 removal waits for Redis to come back (it is replayed then). */
+  l2Deferred: boolean;
+  /** Entries dropped from this instance's L1. */
+  l1Removed: number;
+  /** Namespaces touched. */
+  namespaces: string[];
+  /** Whether the event reached the bus (always true in the embedded mode). */
+  published: boolean;
+}
+
+/** A request the service refuses; the message says what is wrong (the controller answers 400). */
+export class InvalidationRequestError extends Error {
+  override readonly name = 'InvalidationRequestError';
+}
+
+/** Called with each event from another instance after it was applied here. */
+export type AppliedListener = (event: InvalidationEvent) => void;
+
+/**
+ * Keeps every instance's L1 consistent with writes made anywhere. Every invalidation of the cache
+ * library (`@CacheEvict`, a namespace's `delete`/`invalidateTags`/`clear`) and every request made
+ * here removes the entries from L1 and L2 and then announces one event on the bus; every other
+ * instance validates the event and drops the same entries from its L1. Without this, an instance
+ * keeps serving what another instance just changed until its L1 entry expires (seed 002's bug).
+ */
+@Injectable()
+export class CacheInvalidationService implements OnModuleInit, OnApplicationShutdown {
+  /** Unique per app instance (two apps in one process differ), carried as each event's origin. */
+  readonly instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly logger = new Logger('CacheInvalidation');
+  private readonly counters = {
+    published: 0,
+    publishFailures: 0,
+    received: 0,
+    applied: 0,
+    rejected: 0,
+    ignored: 0,
+    resyncs: 0,
+  };
+  private readonly appliedListeners = new Set<AppliedListener>();
+  private publishing = true;
+  private detachRegistry: (() => void) | undefined;
+
+  constructor(
+    private readonly registry: CacheRegistry,
+    private readonly transport: InvalidationTransport,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.detachRegistry = this.registry.onInvalidation((notice) => this.announceNotice(notice));
+    this.registry.reportInvalidationBus(() => this.status());
+    await this.transport.start({
+      onMessage: (message) => this.receive(message),
+      onResync: () => this.resync(),
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.detachRegistry?.();
+    this.transport.stop();
+  }
+
+  /**
+   * Removes the selected entries from L2 and this instance's L1, then tells every other instance
+   * to drop them from its L1. Resolves once the event is on the bus, so a caller that answers a
+   * write afterwards never lets a client read the old value from another instance's L1 (bar the
+   * sub-millisecond delivery). Throws {@link InvalidationRequestError} for an invalid request.
+   */
+  async invalidate(request: InvalidationRequest): Promise<InvalidationResult> {
+    const selections = this.resolve(request);
+    let l2Removed = 0;
+    let l2Deferred = false;
+    let l1Removed = 0;
+    const targets: InvalidationTarget[] = [];
+    for (const [namespace, selection] of selections) {
+      const cache = this.registry.byName(namespace)!;
+      const outcome = await cache.invalidate(selection, { announce: false });
+      l1Removed += outcome.l1Removed;
+      if (outcome.l2Removed === undefined) l2Deferred ||= cache.tiers.includes('l2');
+      else l2Removed += outcome.l2Removed;
+      targets.push(this.toTarget({ namespace, ...selection }));
+    }
+    const event = targets.length > 0 ? this.event(targets) : undefined;
+    const published = event ? await this.announce(event) : true;
+    return {
+      eventId: event?.id ?? null,
+      l2Removed,
+      l2Deferred,
+      l1Removed,
+      namespaces: [...selections.keys()],
+      published,
+    };
+  }
+
+  /** Subscribes to events from other instances once applied here; returns the unsubscribe function. */
+  onApplied(listener: AppliedListener): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  status(): InvalidationBusStatus {
+    return {
+      transport: this.transport.kind,
+      channel: this.transport.channel,
+      instanceId: this.instanceId,
+      subscribed: this.transport.subscribed,
+      ...this.counters,
+    };
+  }
+
+  /** Groups the request by namespace, refusing what does not belong to this app's cache. */
+  private resolve(request: InvalidationRequest): Map<string, EntrySelection> {
+    const keys = request.keys ?? [];
+    const tags = request.tags ?? [];
+    const namespaces = request.namespaces ?? [];
+    if (keys.length + tags.length + namespaces.length === 0) {
+      throw new InvalidationRequestError('Name at least one of keys, tags or namespaces to invalidate');
+    }
+    for (const [field, list] of Object.entries({ keys, tags, namespaces })) {
+      if (list.length > MAX_SELECTORS_PER_EVENT) {
+        throw new InvalidationRequestError(`${field} may list at most ${MAX_SELECTORS_PER_EVENT} entries`);
+      }
+    }
+    const known = (name: string) => this.registry.byName(name) !== undefined;
+    const unknown = namespaces.filter((name) => !known(name));
+    if (unknown.length > 0) {
+      throw new InvalidationRequestError(
+        `Unknown cache namespace(s): ${unknown.join(', ')}; known: ${this.registry.all().map((cache) => cache.name).join(', ')}`,
+      );
+    }
+    const selections = new Map<string, EntrySelection & { keys: string[] }>();
+    const selectionOf = (namespace: string) => {
+      let selection = selections.get(namespace);
+      if (!selection) selections.set(namespace, (selection = { keys: [] }));
+      return selection;
+    };
+    for (const namespace of namespaces) selectionOf(namespace).all = true;
+    for (const key of keys) {
+      const parsed = this.registry.keys.parse(key);
+      if (!parsed || !known(parsed.namespace)) {
+        throw new InvalidationRequestError(
+          `Key "${key}" is not a key of this app's cache (expected ${this.registry.keys.prefix}:${this.registry.keys.schemaVersion}:<namespace>:<key> with a known namespace)`,
+        );
+      }
+      selectionOf(parsed.namespace).keys.push(key);
+    }
+    if (tags.length > 0) {
+      for (const cache of this.registry.all()) {
+        const selection = selectionOf(cache.name);
+        selection.tags = [...tags];
+      }
+    }
+    for (const selection of selections.values()) {
+      if (selection.all) {
+        selection.keys = [];
+        delete selection.tags;
+      }
+    }
+    return selections;
+  }
+
+  private toTarget(notice: InvalidationNotice): InvalidationTarget {
+    if (notice.all) return { namespace: notice.namespace, all: true };
+    const keys = (notice.keys ?? []).map((key) => this.registry.keys.localKey(notice.namespace, key));
+    const tags = notice.tags ?? [];
+    return {
+      namespace: notice.namespace,
+      ...(keys.length > 0 ? { keys } : {}),
+      ...(tags.length > 0 ? { tags: [...tags] } : {}),
+    };
+  }
+
+  private event(targets: InvalidationTarget[]): InvalidationEvent {
+    return {
+      v: INVALIDATION_EVENT_VERSION,
+      id: randomUUID(),
+      origin: this.instanceId,
+      app: this.config.cache.keyPrefix,
+      sentAt: Date.now(),
+      targets,
+    };
+  }
+
+  private async announceNotice(notice: InvalidationNotice): Promise<void> {
+    await this.announce(this.event([this.toTarget(notice)]));
+  }
+
+  /** Sends the event; a failure is counted and logged once per outage, never thrown to the writer. */
+  private async announce(event: InvalidationEvent): Promise<boolean> {
+    try {
+      await this.transport.publish(JSON.stringify(event));
+      this.counters.published += 1;
+      if (!this.publishing) {
+        this.publishing = true;
+        this.logger.log('Invalidation events are reaching the bus again');
+      }
+      return true;
+    } catch (error) {
+      this.counters.publishFailures += 1;
+      if (this.publishing) {
+        this.publishing = false;
+        // Other instances lose their subscription in the same outage and clear L1 on reconnect.
+        this.logger.warn(
+          `Could not publish invalidation event ${event.id} on ${this.transport.channel}: ${(error as Error).message}`,
+        );
+      }
+      return false;
+    }
+  }
+
+  /** Applies one message from the channel. Never throws: a bad message is counted and dropped. */
+  private receive(message: string): void {
+    const parsed = parseInvalidationEvent(message);
+    if (!parsed.ok) {
+      this.counters.received += 1;
+      this.counters.rejected += 1;
+      this.logger.warn(`Dropped a malformed message on ${this.transport.channel} (${message.length} bytes): ${parsed.reason}`);
+      return;
+    }
+    const event = parsed.event;
+    if (event.origin === this.instanceId || event.app !== this.config.cache.keyPrefix) {
+      this.counters.ignored += 1;
+      return;
+    }
+    this.counters.received += 1;
+    for (const target of event.targets) {
+      const cache = this.registry.byName(target.namespace);
+      // A namespace this instance never used holds nothing to drop.
+      if (!cache) continue;
+      cache.dropLocal({
+        all: target.all,
+        keys: target.keys?.map((key) => this.registry.keys.fromLocal(target.namespace, key)),
+        tags: target.tags,
+      });
+    }
+    this.counters.applied += 1;
+    for (const listener of this.appliedListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error(`Invalidation applied-listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private resync(): void {
+    this.counters.resyncs += 1;
+    const dropped = this.registry.dropAllLocal();
+    this.logger.warn(
+      `Subscribed to ${this.transport.channel} again after a gap: cleared L1 (${dropped} entries), since events may have been missed`,
+    );
+  }
+}
