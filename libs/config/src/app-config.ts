@@ -79,6 +79,10 @@ export abstract class AppConfig {
     /** Interval of the L1 prune job, in milliseconds. */
     readonly pruneIntervalMs: number;
   };
+  abstract readonly health: {
+    /** Longest one readiness check (Redis, cache, database) may take before it reports down, in milliseconds. */
+    readonly checkTimeoutMs: number;
+  };
 }
 
 const DEFAULT_DATABASE_FILE = './data/shared.sqlite3';
@@ -167,5 +171,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       pruneIntervalMs: env.CACHE_PRUNE_INTERVAL_MS,
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
+    health: { checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
   });
 }

@@ -148,6 +148,7 @@ export const environmentSchema = z.object({
   CACHE_PRUNE_INTERVAL_MS: integer(300_000, 1_000, 86_400_000),
   CORS_ENABLED: flag(false),
   CORS_ORIGIN: text('*'),
+  HEALTH_CHECK_TIMEOUT_MS: integer(500, 1, 60_000),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
