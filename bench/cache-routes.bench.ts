@@ -7,15 +7,10 @@
  * bench/results/cache-routes.json. Ratios, not absolute numbers, are what to compare across machines.
  */
 import 'reflect-metadata';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadConfig } from '@app/config';
-import { createApp } from '../apps/api/src/bootstrap';
-import { redisAnswers, startRedisServer, type RedisServerProcess } from '../test/support/redis-server';
 import { BenchFixturesModule, loaderCalls } from './bench-fixtures';
+import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -29,13 +24,6 @@ const VARIANTS = [
   { name: 'our cache, L2 (Redis) hit', path: '/bench/ours-l2' },
   { name: 'stock CacheInterceptor + Redis store', path: '/bench/stock-redis' },
 ] as const;
-
-async function redisUrl(): Promise<{ url: string; server?: RedisServerProcess }> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL };
-  if (await redisAnswers('redis://127.0.0.1:6379')) return { url: 'redis://127.0.0.1:6379' };
-  const server = await startRedisServer();
-  return { url: server.url, server };
-}
 
 const run = promisify(execFile);
 const AUTOCANNON = require.resolve('autocannon/autocannon.js');
@@ -64,22 +52,8 @@ async function coldBurst(url: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const redis = await redisUrl();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-bench-'));
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    REDIS_URL: redis.url,
-    WEBHOOK_SECRET: 'bench-webhook-secret',
-    TELEGRAM_WEBHOOK_SECRET: 'bench-telegram-secret',
-    DATABASE_URL: `file:${path.join(dataDir, 'bench.sqlite3')}`,
-    CACHE_KEY_PREFIX: `bench-${process.pid}`,
-  });
-  const app = await createApp(config, { extraModules: [BenchFixturesModule] });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const redis = await benchRedis();
+  const { app, baseUrl: base } = await startBenchApp(redis.url, { extraModules: [BenchFixturesModule] });
   try {
     for (const variant of VARIANTS) await fetch(base + variant.path);
     await throughput(base + VARIANTS[0].path);
@@ -125,25 +99,12 @@ async function main(): Promise<void> {
         `L1 hit vs stock Redis interceptor → ${(l1Ratio / stockRatio).toFixed(2)}×`,
     );
 
-    const outDir = path.join(__dirname, 'results');
-    fs.mkdirSync(outDir, { recursive: true });
-    const outFile = path.join(outDir, 'cache-routes.json');
-    fs.writeFileSync(
-      outFile,
-      JSON.stringify(
-        {
-          benchmark: 'cache-routes',
-          date: new Date().toISOString(),
-          machine: { cpus: os.cpus().length, node: process.version },
-          settings: { durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
-          throughput: rows,
-          coldKey: cold,
-        },
-        null,
-        2,
-      ),
-    );
-    console.log(`\nWrote ${path.relative(process.cwd(), outFile)}`);
+    const written = writeBenchResults('cache-routes', {
+      settings: { durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
+      throughput: rows,
+      coldKey: cold,
+    });
+    console.log(`\nWrote ${written}`);
   } finally {
     await app.close();
     await redis.server?.stop();
