@@ -9,10 +9,8 @@
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadConfig } from '@app/config';
-import { createApp } from '../apps/api/src/bootstrap';
 import { BenchFixturesModule, loaderCalls } from './bench-fixtures';
-import { benchDatabaseUrl, benchRedis, writeResults } from './bench-support';
+import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -55,20 +53,7 @@ async function coldBurst(url: string): Promise<number> {
 
 async function main(): Promise<void> {
   const redis = await benchRedis();
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    REDIS_URL: redis.url,
-    WEBHOOK_SECRET: 'bench-webhook-secret',
-    TELEGRAM_WEBHOOK_SECRET: 'bench-telegram-secret',
-    DATABASE_URL: benchDatabaseUrl(),
-    CACHE_KEY_PREFIX: `bench-${process.pid}`,
-  });
-  const app = await createApp(config, { extraModules: [BenchFixturesModule] });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const { app, baseUrl: base } = await startBenchApp(redis.url, { extraModules: [BenchFixturesModule] });
   try {
     for (const variant of VARIANTS) await fetch(base + variant.path);
     await throughput(base + VARIANTS[0].path);
@@ -114,7 +99,7 @@ async function main(): Promise<void> {
         `L1 hit vs stock Redis interceptor → ${(l1Ratio / stockRatio).toFixed(2)}×`,
     );
 
-    const written = writeResults('cache-routes', {
+    const written = writeBenchResults('cache-routes', {
       settings: { durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
       throughput: rows,
       coldKey: cold,

@@ -13,9 +13,8 @@ import Redis from 'ioredis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CacheRegistry, defineCacheNamespace, type NamespaceCache } from '@app/cache';
 import { CacheInvalidationService, INVALIDATION_EVENT_VERSION } from '@app/cache-invalidation';
-import { loadConfig } from '@app/config';
-import { createApp } from '../apps/api/src/bootstrap';
-import { benchDatabaseUrl, benchRedis, quantile, writeResults } from './bench-support';
+import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
+import { percentile } from './statistics';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000);
 const TARGET_P99_MS = 10;
@@ -27,19 +26,8 @@ interface Instance {
   bus: CacheInvalidationService;
 }
 
-async function startInstance(redisUrl: string, prefix: string, channel: string, databaseUrl: string): Promise<Instance> {
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    WEBHOOK_SECRET: 'bench-secret',
-    TELEGRAM_WEBHOOK_SECRET: 'bench-telegram-secret',
-    REDIS_URL: redisUrl,
-    DATABASE_URL: databaseUrl,
-    CACHE_KEY_PREFIX: prefix,
-    CACHE_INVALIDATION_CHANNEL: channel,
-  });
-  const app = await createApp(config);
-  await app.init();
+async function startInstance(redisUrl: string, prefix: string, channel: string): Promise<Instance> {
+  const { app } = await startBenchApp(redisUrl, { env: { CACHE_KEY_PREFIX: prefix, CACHE_INVALIDATION_CHANNEL: channel } });
   return { app, cache: app.get(CacheRegistry).namespace(BENCH_NAMESPACE), bus: app.get(CacheInvalidationService) };
 }
 
@@ -54,13 +42,14 @@ function nextApplied(instance: Instance): Promise<number> {
 }
 
 function summarise(name: string, samples: number[], baselineP50?: number) {
-  const p50 = quantile(samples, 0.5);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const p50 = percentile(sorted, 0.5);
   return {
     variant: name,
     events: samples.length,
-    'p50 ms': Number(p50.toFixed(3)),
-    'p99 ms': Number(quantile(samples, 0.99).toFixed(3)),
-    'max ms': Number(Math.max(...samples).toFixed(3)),
+    'p50 ms': p50,
+    'p99 ms': percentile(sorted, 0.99),
+    'max ms': percentile(sorted, 1),
     'p50 vs PING': baselineP50 ? Number((p50 / baselineP50).toFixed(2)) : 1,
   };
 }
@@ -69,9 +58,8 @@ async function main(): Promise<void> {
   const redis = await benchRedis();
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const channel = `cache:invalidation:${prefix}`;
-  const databaseUrl = benchDatabaseUrl();
-  const a = await startInstance(redis.url, prefix, channel, databaseUrl);
-  const b = await startInstance(redis.url, prefix, channel, databaseUrl);
+  const a = await startInstance(redis.url, prefix, channel);
+  const b = await startInstance(redis.url, prefix, channel);
   const raw = new Redis(redis.url);
   try {
     const ping: number[] = [];
@@ -111,7 +99,7 @@ async function main(): Promise<void> {
       if (b.cache.peek(['written', i]) !== undefined) throw new Error(`B still holds written:${i} after A's write`);
     }
 
-    const baseline = quantile(ping, 0.5);
+    const baseline = percentile([...ping].sort((x, y) => x - y), 0.5);
     const rows = [
       summarise('Redis PING round trip (scale)', ping),
       summarise('publish → B drops L1', publishToDrop, baseline),
@@ -121,7 +109,7 @@ async function main(): Promise<void> {
     console.table(rows);
     const p99 = rows[1]['p99 ms'];
     console.log(`\nTarget: publish → drop p99 < ${TARGET_P99_MS} ms → ${p99} ms (${p99 < TARGET_P99_MS ? 'met' : 'NOT met'})`);
-    console.log(`\nWrote ${writeResults('invalidation', { settings: { events: EVENTS }, propagation: rows })}`);
+    console.log(`\nWrote ${writeBenchResults('invalidation', { settings: { events: EVENTS }, propagation: rows })}`);
   } finally {
     await raw.quit();
     await Promise.all([a.app.close(), b.app.close()]);

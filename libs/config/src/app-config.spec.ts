@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     expect(config.elevenLabs.apiBaseUrl).toBe('https://api.elevenlabs.io');
     expect(config.cursorRunner).toEqual({ url: 'http://localhost:3001', timeoutSeconds: 300 });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
+    expect(config.health).toEqual({ checkTimeoutMs: 500 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
   });
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       CORS_ORIGIN: 'https://a.example, https://b.example',
       BODY_LIMIT_BYTES: '2048',
       SHUTDOWN_TIMEOUT_MS: '500',
+      HEALTH_CHECK_TIMEOUT_MS: '250',
     });
     expect(config.http).toEqual({
       port: 8080,
@@ -82,6 +84,7 @@ describe('loadConfig', () => {
       voiceId: 'voice',
     });
     expect(config.defaultNotesRepository).toBe('notes');
+    expect(config.health).toEqual({ checkTimeoutMs: 250 });
   });
 
   it('takes the database from SHARED_DB_PATH when DATABASE_URL is absent', () => {
@@ -105,6 +108,7 @@ describe('loadConfig', () => {
     [{ CURSOR_RUNNER_URL: 'cursor-runner:3001' }, 'CURSOR_RUNNER_URL must be an http(s) URL (got "cursor-runner:3001")'],
     [{ CORS_ENABLED: 'yes' }, 'CORS_ENABLED must be one of true, false, 1, 0 (got "yes")'],
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
+    [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {
     const message = errorOf(env);
     expect(message).toBe(`Invalid configuration: ${expected}`);

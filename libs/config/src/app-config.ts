@@ -81,6 +81,10 @@ export abstract class AppConfig {
     /** Redis pub/sub channel of cross-instance invalidation events. */
     readonly invalidationChannel: string;
   };
+  abstract readonly health: {
+    /** Longest one readiness check (Redis, cache, database) may take before it reports down, in milliseconds. */
+    readonly checkTimeoutMs: number;
+  };
 }
 
 const DEFAULT_DATABASE_FILE = './data/shared.sqlite3';
@@ -170,5 +174,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       invalidationChannel: env.CACHE_INVALIDATION_CHANNEL,
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
+    health: { checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
   });
 }

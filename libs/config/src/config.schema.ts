@@ -156,6 +156,7 @@ export const environmentSchema = z.object({
   ),
   CORS_ENABLED: flag(false),
   CORS_ORIGIN: text('*'),
+  HEALTH_CHECK_TIMEOUT_MS: integer(500, 1, 60_000),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

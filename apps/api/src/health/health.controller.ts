@@ -1,19 +1,94 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { CacheRegistry } from '@app/cache';
 import { AppConfig } from '@app/config';
+import { summarizeCache, type CacheSummary } from './cache-summary';
+import { CacheIndicator } from './indicators/cache.indicator';
+import { DatabaseIndicator } from './indicators/database.indicator';
+import { RedisIndicator } from './indicators/redis.indicator';
 
+/** The original system's health answer (domain.md §2.3), kept at `/`. */
 export interface ServiceStatus {
   status: 'healthy';
   service: string;
   version: string;
 }
 
-/** The original system's health answer (domain.md §2.3), kept at `/health` and `/`. */
+/** `GET /health`: the Terminus report with the original `service` and `version`, and the cache's state. */
+export interface HealthReport extends HealthCheckResult {
+  service: string;
+  version: string;
+  cache: CacheSummary;
+}
+
+/**
+ * Health for people and for Kubernetes. Liveness checks nothing, so a Redis or database outage
+ * never gets a pod restarted; readiness checks Redis, a cache round trip and the database, each
+ * bounded by `HEALTH_CHECK_TIMEOUT_MS`; `/health` adds what an operator wants to see. A failed
+ * check answers 503 with the Terminus body naming what is down.
+ */
 @Controller()
 export class HealthController {
-  constructor(private readonly config: AppConfig) {}
+  private readonly readinessChecks: HealthIndicatorFunction[];
 
-  @Get(['health', '/'])
+  constructor(
+    private readonly config: AppConfig,
+    private readonly health: HealthCheckService,
+    private readonly registry: CacheRegistry,
+    redis: RedisIndicator,
+    cache: CacheIndicator,
+    database: DatabaseIndicator,
+  ) {
+    this.readinessChecks = [() => redis.check(), () => cache.check(), () => database.check()];
+  }
+
+  @Get()
   status(): ServiceStatus {
     return { status: 'healthy', service: this.config.app.name, version: this.config.app.version };
+  }
+
+  /** 200 while the process can serve; 503 only while it shuts down. */
+  @Get('health/live')
+  @HealthCheck()
+  live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.run([], reply);
+  }
+
+  /** 200 when Redis, the cache and the database answer in time; 503 naming the ones that do not. */
+  @Get('health/ready')
+  @HealthCheck()
+  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.run(this.readinessChecks, reply);
+  }
+
+  /** The readiness report plus service, version and the cache's statistics and circuit state. */
+  @Get('health')
+  @HealthCheck()
+  async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    const result = await this.run(this.readinessChecks, reply);
+    return {
+      status: result.status,
+      service: this.config.app.name,
+      version: this.config.app.version,
+      info: result.info,
+      error: result.error,
+      details: result.details,
+      cache: summarizeCache(this.registry.overview()),
+    };
+  }
+
+  /**
+   * Terminus reports a failed check by throwing 503 with its body. That is an expected answer
+   * here, not an error to log with a stack trace on every probe, so the body is sent as it is.
+   */
+  private async run(checks: HealthIndicatorFunction[], reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(checks);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      reply.status(error.getStatus());
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 }

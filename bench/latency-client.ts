@@ -1,0 +1,83 @@
+/**
+ * Latency under light load, measured from a separate process so the client does not share the
+ * server's event loop, with sub-millisecond resolution (autocannon's histogram rounds to whole
+ * milliseconds, too coarse for routes that answer in under one).
+ */
+import { fork } from 'node:child_process';
+import { Agent, get } from 'node:http';
+import { percentile } from './statistics';
+
+export interface LatencySummary {
+  requests: number;
+  connections: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Answers other than 200, and failed requests. */
+  errors: number;
+  requestsPerSecond: number;
+}
+
+interface LatencyJob {
+  url: string;
+  requests: number;
+  connections: number;
+}
+
+/** Sends `requests` GETs to `url` over `connections` keep-alive connections, each waiting for its answer. */
+export function measureLatency(url: string, requests: number, connections: number): Promise<LatencySummary> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (summary) => resolve(summary as LatencySummary));
+    child.once('error', reject);
+    child.once('exit', (code) => code !== 0 && reject(new Error(`latency client exited with ${code}`)));
+    child.send({ url, requests, connections } satisfies LatencyJob);
+  });
+}
+
+function once(agent: Agent, url: string): Promise<number> {
+  return new Promise((resolve) => {
+    get(url, { agent }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+    }).once('error', () => resolve(0));
+  });
+}
+
+async function run(job: LatencyJob): Promise<LatencySummary> {
+  const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
+  const latencies: number[] = [];
+  let issued = 0;
+  let errors = 0;
+  const startedAt = performance.now();
+  const worker = async () => {
+    while (issued < job.requests) {
+      issued += 1;
+      const sentAt = performance.now();
+      const status = await once(agent, job.url);
+      latencies.push(performance.now() - sentAt);
+      if (status !== 200) errors += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: job.connections }, worker));
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    connections: job.connections,
+    p50Ms: percentile(latencies, 0.5),
+    p90Ms: percentile(latencies, 0.9),
+    p99Ms: percentile(latencies, 0.99),
+    maxMs: percentile(latencies, 1),
+    errors,
+    requestsPerSecond: Math.round(latencies.length / elapsedS),
+  };
+}
+
+if (require.main === module) {
+  process.once('message', (job) => {
+    void run(job as LatencyJob).then((summary) => process.send!(summary, undefined, {}, () => process.exit(0)));
+  });
+}
