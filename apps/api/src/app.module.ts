@@ -8,6 +8,8 @@ import { LoggingModule, type LoggingOptions } from '@app/logging';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
 import { HealthModule } from './health/health.module';
+import { SettingsModule } from './settings';
+import { ToolsModule } from './tools/tools.module';
 
 export interface AppModuleOptions {
   logging?: LoggingOptions;
@@ -28,6 +30,8 @@ export class AppModule {
         PrismaModule,
         CacheModule.forRoot(),
         HealthModule,
+        SettingsModule,
+        ToolsModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
