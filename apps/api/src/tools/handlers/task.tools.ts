@@ -7,7 +7,10 @@ import { ToolError } from '../tool-error';
 const STATUS_RULE = `must be a status code 0-${TASK_STATUSES.length - 1} or one of ${TASK_STATUSES.join(', ')}`;
 
 const status = z
-  .union([z.int().min(0).max(TASK_STATUSES.length - 1), z.enum(TASK_STATUSES)], expecting(STATUS_RULE))
+  .union(
+    [z.int().min(0, STATUS_RULE).max(TASK_STATUSES.length - 1, STATUS_RULE), z.enum(TASK_STATUSES)],
+    expecting(STATUS_RULE),
+  )
   .transform((value) => (typeof value === 'number' ? value : taskStatusCode(value)))
   .describe(TASK_STATUSES.map((name, code) => `${code} ${name}`).join(', '));
 
