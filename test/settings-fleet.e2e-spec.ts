@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { CacheRegistry } from '@app/cache';
 import { SettingsService } from '../apps/api/src/settings';
 import { callTool } from './support/agent-tools-client';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
@@ -34,11 +35,18 @@ describe('settings and tasks across two instances', () => {
     expect(onB.headers['x-cache']).toBe('MISS');
   });
 
-  it('B answers a setting A cached from Redis, then from its own memory', async () => {
+  it('B answers a setting A cached from Redis, then from its own memory (the copy a write on A must drop)', async () => {
     await getSetting(a, 'warm_on_b');
+    const statsOnB = b.app.get(CacheRegistry).byName('settings')!.stats;
+    const before = { l1Hits: statsOnB.l1Hits, l2Hits: statsOnB.l2Hits, loads: statsOnB.loads };
     const first = await getSetting(b, 'warm_on_b');
     const second = await getSetting(b, 'warm_on_b');
     expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['HIT', 'HIT']);
+    expect({ l1Hits: statsOnB.l1Hits, l2Hits: statsOnB.l2Hits, loads: statsOnB.loads }).toEqual({
+      l1Hits: before.l1Hits + 1,
+      l2Hits: before.l2Hits + 1,
+      loads: before.loads,
+    });
   });
 
   it('PUT /settings/:name on A, then GET on B returns the new value, though B had cached the old one', async () => {
