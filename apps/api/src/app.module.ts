@@ -9,6 +9,8 @@ import { LoggingModule, type LoggingOptions } from '@app/logging';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
 import { HealthModule } from './health/health.module';
+import { SettingsModule } from './settings';
+import { ToolsModule } from './tools/tools.module';
 
 export interface AppModuleOptions {
   logging?: LoggingOptions;
@@ -30,6 +32,8 @@ export class AppModule {
         CacheModule.forRoot(),
         CacheInvalidationModule,
         HealthModule,
+        SettingsModule,
+        ToolsModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

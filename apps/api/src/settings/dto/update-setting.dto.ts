@@ -1,0 +1,7 @@
+import { IsBoolean } from 'class-validator';
+
+/** Body of `PUT /settings/:name`. */
+export class UpdateSettingDto {
+  @IsBoolean({ message: 'enabled must be true or false' })
+  enabled!: boolean;
+}
