@@ -7,6 +7,8 @@ import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
+import { CallbacksModule } from './callbacks/callbacks.module';
+import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { HealthModule } from './health/health.module';
 
 export interface AppModuleOptions {
@@ -28,6 +30,8 @@ export class AppModule {
         PrismaModule,
         CacheModule.forRoot(),
         HealthModule,
+        CursorRunnerModule,
+        CallbacksModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
