@@ -173,6 +173,24 @@ describe('cursor-runner proxy routes', () => {
   });
 });
 
+describe('cursor-runner connections on shutdown', () => {
+  it('closes its keep-alive connections to cursor-runner when the app stops', async () => {
+    const fake = await startFakeCursorRunner();
+    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
+    try {
+      await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send({ prompt: 'p' }).expect(200);
+      expect(fake.openConnectionCount).toBe(1);
+      await app.close();
+      for (let poll = 0; poll < 100 && fake.openConnectionCount > 0; poll += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(fake.openConnectionCount).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
 describe('cursor-runner proxy routes when cursor-runner is unreachable or slow', () => {
   it('answers 502 with a connection error when nothing listens at CURSOR_RUNNER_URL', async () => {
     const port = await freePort();

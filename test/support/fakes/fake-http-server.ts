@@ -76,6 +76,11 @@ export class FakeHttpServer {
     return this.connections;
   }
 
+  /** Connections open right now. */
+  get openConnectionCount(): number {
+    return this.sockets.size;
+  }
+
   /** Queues replies for `route` (`'POST /cursor/execute'`): each request to it takes the next one. */
   enqueue(route: string, ...replies: FakeReply[]): void {
     this.queued.set(route, [...(this.queued.get(route) ?? []), ...replies]);

@@ -97,7 +97,7 @@ function assertValidTtl(ttlSeconds: number): void {
  * stored JSON, the error policy); subclasses only move strings.
  */
 export abstract class PendingRequestStore {
-  protected readonly logger = new Logger('PendingRequestStore');
+  private readonly logger = new Logger('PendingRequestStore');
 
   /**
    * Stores `request` under `id` for `ttlSeconds` (default 3600, at most 86 400), replacing any
