@@ -8,6 +8,8 @@ import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
+import { CallbacksModule } from './callbacks/callbacks.module';
+import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { HealthModule } from './health/health.module';
 import { SettingsModule } from './settings';
 import { ToolsModule } from './tools/tools.module';
@@ -34,6 +36,8 @@ export class AppModule {
         HealthModule,
         SettingsModule,
         ToolsModule,
+        CursorRunnerModule,
+        CallbacksModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

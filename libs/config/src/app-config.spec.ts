@@ -24,7 +24,11 @@ describe('loadConfig', () => {
     expect(config.database.url).toBe(`file:${config.database.filePath}`);
     expect(config.telegram.apiBaseUrl).toBe('https://api.telegram.org');
     expect(config.elevenLabs.apiBaseUrl).toBe('https://api.elevenlabs.io');
-    expect(config.cursorRunner).toEqual({ url: 'http://localhost:3001', timeoutSeconds: 300 });
+    expect(config.cursorRunner).toEqual({
+      url: 'http://localhost:3001',
+      timeoutSeconds: 300,
+      callbackBaseUrl: 'http://localhost:3000',
+    });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
@@ -45,6 +49,7 @@ describe('loadConfig', () => {
       TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9999',
       CURSOR_RUNNER_URL: 'http://cursor-runner:3001',
       CURSOR_RUNNER_TIMEOUT: '30',
+      CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/',
       REDIS_URL: 'redis://redis:6379/0',
       DATABASE_URL: 'file:/var/db/shared.sqlite3',
       ELEVENLABS_API_KEY: 'k',
@@ -73,7 +78,11 @@ describe('loadConfig', () => {
       webhookBaseUrl: 'https://va.example.com',
       apiBaseUrl: 'http://127.0.0.1:9999',
     });
-    expect(config.cursorRunner).toEqual({ url: 'http://cursor-runner:3001', timeoutSeconds: 30 });
+    expect(config.cursorRunner).toEqual({
+      url: 'http://cursor-runner:3001',
+      timeoutSeconds: 30,
+      callbackBaseUrl: 'http://app:3000',
+    });
     expect(config.redisUrl).toBe('redis://redis:6379/0');
     expect(config.database.filePath).toBe('/var/db/shared.sqlite3');
     expect(config.elevenLabs).toEqual({
@@ -85,6 +94,12 @@ describe('loadConfig', () => {
     });
     expect(config.defaultNotesRepository).toBe('notes');
     expect(config.health).toEqual({ checkTimeoutMs: 250 });
+  });
+
+  it('sends cursor-runner callbacks to TELEGRAM_WEBHOOK_BASE_URL unless CURSOR_RUNNER_CALLBACK_BASE_URL is set', () => {
+    expect(load({ TELEGRAM_WEBHOOK_BASE_URL: 'https://va.example.com' }).cursorRunner.callbackBaseUrl).toBe(
+      'https://va.example.com',
+    );
   });
 
   it('takes the database from SHARED_DB_PATH when DATABASE_URL is absent', () => {
@@ -106,6 +121,10 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be one of development, test, production (got "staging")'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
     [{ CURSOR_RUNNER_URL: 'cursor-runner:3001' }, 'CURSOR_RUNNER_URL must be an http(s) URL (got "cursor-runner:3001")'],
+    [
+      { CURSOR_RUNNER_CALLBACK_BASE_URL: 'app:3000' },
+      'CURSOR_RUNNER_CALLBACK_BASE_URL must be an http(s) URL (got "app:3000")',
+    ],
     [{ CORS_ENABLED: 'yes' }, 'CORS_ENABLED must be one of true, false, 1, 0 (got "yes")'],
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],

@@ -45,6 +45,11 @@ export abstract class AppConfig {
     readonly url: string;
     /** Request timeout, in seconds. */
     readonly timeoutSeconds: number;
+    /**
+     * Base URL at which cursor-runner reaches this service for callbacks
+     * (`CURSOR_RUNNER_CALLBACK_BASE_URL`, default `TELEGRAM_WEBHOOK_BASE_URL`).
+     */
+    readonly callbackBaseUrl: string;
   };
   /** `undefined` selects the embedded mode: in-process stores, no Redis. */
   abstract readonly redisUrl: string | undefined;
@@ -152,7 +157,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       webhookBaseUrl: env.TELEGRAM_WEBHOOK_BASE_URL,
       apiBaseUrl: env.TELEGRAM_API_BASE_URL,
     },
-    cursorRunner: { url: env.CURSOR_RUNNER_URL, timeoutSeconds: env.CURSOR_RUNNER_TIMEOUT },
+    cursorRunner: {
+      url: env.CURSOR_RUNNER_URL,
+      timeoutSeconds: env.CURSOR_RUNNER_TIMEOUT,
+      callbackBaseUrl: env.CURSOR_RUNNER_CALLBACK_BASE_URL ?? env.TELEGRAM_WEBHOOK_BASE_URL,
+    },
     redisUrl: env.REDIS_URL,
     database: resolveDatabase(env, cwd),
     elevenLabs: {

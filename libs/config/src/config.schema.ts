@@ -40,19 +40,16 @@ const flag = (fallback: boolean) =>
       .default(fallback),
   );
 
-const httpUrl = (fallback: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .trim()
-      .refine(
-        (value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value),
-        'must be an http(s) URL',
-      )
-      .transform((value) => value.replace(/\/+$/, ''))
-      .default(fallback),
-  );
+const httpUrlText = () =>
+  z
+    .string()
+    .trim()
+    .refine((value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be an http(s) URL')
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const httpUrl = (fallback: string) => z.preprocess(blankToUndefined, httpUrlText().default(fallback));
+
+const optionalHttpUrl = () => z.preprocess(blankToUndefined, httpUrlText().optional());
 
 const redisUrl = z.preprocess(
   blankToUndefined,
@@ -111,6 +108,7 @@ export const environmentSchema = z.object({
 
   CURSOR_RUNNER_URL: httpUrl('http://localhost:3001'),
   CURSOR_RUNNER_TIMEOUT: integer(300, 1, 3600),
+  CURSOR_RUNNER_CALLBACK_BASE_URL: optionalHttpUrl(),
 
   REDIS_URL: redisUrl,
   DATABASE_URL: sqliteUrl,

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { REDIS_CLIENT } from '@app/redis';
+import type Redis from 'ioredis';
+import { InMemoryPendingRequestStore } from './in-memory-pending-request-store';
+import { PendingRequestStore } from './pending-request-store';
+import { RedisPendingRequestStore } from './redis-pending-request-store';
+
+/**
+ * cursor-runner callbacks. For now the {@link PendingRequestStore}: in Redis when `REDIS_URL` is
+ * set (every instance sees every pending request), in this process otherwise.
+ */
+@Module({
+  providers: [
+    {
+      provide: PendingRequestStore,
+      inject: [REDIS_CLIENT],
+      useFactory: (redis: Redis | null): PendingRequestStore =>
+        redis ? new RedisPendingRequestStore(redis) : new InMemoryPendingRequestStore(),
+    },
+  ],
+  exports: [PendingRequestStore],
+})
+export class CallbacksModule {}

@@ -1,0 +1,83 @@
+import { InMemoryPendingRequestStore } from './in-memory-pending-request-store';
+import { InvalidRequestIdError, type PendingRequest } from './pending-request-store';
+
+const request: PendingRequest = {
+  chatId: -100123456789,
+  messageId: 42,
+  prompt: 'fix the tests',
+  originalWasAudio: true,
+  createdAt: '2024-01-02T03:04:05.000Z',
+};
+
+describe('InMemoryPendingRequestStore', () => {
+  let now: number;
+  let store: InMemoryPendingRequestStore;
+
+  beforeEach(() => {
+    now = 1_000_000;
+    store = new InMemoryPendingRequestStore(() => now);
+  });
+
+  it('returns what was stored, and nothing after delete', async () => {
+    await store.store('telegram-1-abc', request);
+    expect(await store.get('telegram-1-abc')).toEqual(request);
+    await store.delete('telegram-1-abc');
+    expect(await store.get('telegram-1-abc')).toBeNull();
+  });
+
+  it('returns null for an id never stored, and deleting it is harmless', async () => {
+    expect(await store.get('never-stored')).toBeNull();
+    await expect(store.delete('never-stored')).resolves.toBeUndefined();
+  });
+
+  it('keeps an entry for exactly its TTL (default 3600 s)', async () => {
+    await store.store('a', request);
+    now += 3_600_000 - 1;
+    expect(await store.get('a')).toEqual(request);
+    now += 1;
+    expect(await store.get('a')).toBeNull();
+  });
+
+  it('honours a TTL given per entry and restarts it when the entry is replaced', async () => {
+    await store.store('a', request, 10);
+    now += 9_000;
+    await store.store('a', { ...request, prompt: 'again' }, 10);
+    now += 9_000;
+    expect(await store.get('a')).toEqual({ ...request, prompt: 'again' });
+    now += 1_000;
+    expect(await store.get('a')).toBeNull();
+  });
+
+  it('sweeps expired entries on the next write, so unanswered requests do not accumulate', async () => {
+    for (const id of ['a', 'b', 'c']) await store.store(id, request, 1);
+    expect(store.size).toBe(3);
+    now += 1_000;
+    await store.store('d', request);
+    expect(store.size).toBe(1);
+  });
+
+  it('hands out copies: changing a returned request does not change the stored one', async () => {
+    await store.store('a', request);
+    const first = (await store.get('a'))!;
+    first.prompt = 'changed';
+    expect((await store.get('a'))!.prompt).toBe('fix the tests');
+  });
+
+  it.each(['', 'a b', 'a:b', 'x'.repeat(256)])('refuses the id %p in every operation', async (id) => {
+    await expect(store.store(id, request)).rejects.toBeInstanceOf(InvalidRequestIdError);
+    await expect(store.get(id)).rejects.toThrow('Invalid request_id format');
+    await expect(store.delete(id)).rejects.toBeInstanceOf(InvalidRequestIdError);
+    expect(store.size).toBe(0);
+  });
+
+  it.each([0, -1, 1.5, 86_401])('refuses the TTL %p', async (ttl) => {
+    await expect(store.store('a', request, ttl)).rejects.toThrow('ttlSeconds must be an integer between 1 and 86400');
+    expect(store.size).toBe(0);
+  });
+
+  it('accepts a TTL of one day', async () => {
+    await store.store('a', request, 86_400);
+    now += 86_399_000;
+    expect(await store.get('a')).toEqual(request);
+  });
+});

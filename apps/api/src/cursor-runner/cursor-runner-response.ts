@@ -1,0 +1,70 @@
+import { STATUS_CODES } from 'node:http';
+import {
+  CursorRunnerConnectionError,
+  CursorRunnerHttpError,
+  CursorRunnerInvalidResponseError,
+  CursorRunnerTimeoutError,
+  type CursorRunnerCall,
+  type CursorRunnerError,
+} from './cursor-runner.errors';
+import type { CursorRunnerReply } from './cursor-runner.client';
+
+/** cursor-runner answers a failed run with 422 and the same JSON shape as a success (domain.md §6.2). */
+const UNPROCESSABLE = 422;
+
+/** System error codes that mean the deadline passed below us (a connect timeout of the OS). */
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/**
+ * Turns a complete HTTP answer into cursor-runner's JSON or the error the original client raised:
+ * 2xx and 422 must carry a JSON object (returned as is); any other status is a
+ * {@link CursorRunnerHttpError} carrying the body's `error` message when there is one.
+ */
+export function interpretResponse(call: CursorRunnerCall, status: number, text: string): CursorRunnerReply {
+  const parsed = parseJson(text);
+  if ((status >= 200 && status < 300) || status === UNPROCESSABLE) {
+    if (!parsed.ok) throw new CursorRunnerInvalidResponseError(call, status, parsed.reason, text);
+    const { value } = parsed;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new CursorRunnerInvalidResponseError(
+        call,
+        status,
+        `expected a JSON object, got ${describeJsonType(value)}`,
+        text,
+      );
+    }
+    return value as CursorRunnerReply;
+  }
+  const body = parsed.ok ? parsed.value : text;
+  const upstreamError =
+    typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
+      ? (body as { error: string }).error.trim()
+      : '';
+  const message = upstreamError || `HTTP ${status}: ${STATUS_CODES[status] ?? 'Unknown Status'}`;
+  throw new CursorRunnerHttpError(call, status, message, body);
+}
+
+/** Classifies an error of the socket or the request (no complete answer was received). */
+export function classifyTransportError(
+  call: CursorRunnerCall,
+  error: Error & { code?: string },
+  timeoutMs: number,
+): CursorRunnerError {
+  if (error.code && TIMEOUT_CODES.has(error.code)) {
+    return new CursorRunnerTimeoutError(call, timeoutMs, error.message);
+  }
+  return new CursorRunnerConnectionError(call, error);
+}

@@ -1,0 +1,48 @@
+import { Body, Controller, HttpCode, HttpStatus, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AdminSecretGuard } from '@app/http';
+import { CursorRunnerClient, type CursorRunnerReply } from './cursor-runner.client';
+import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
+import { ExecuteRequestDto } from './dto/execute-request.dto';
+
+/**
+ * Operator proxy to cursor-runner (domain.md §2.6), behind the admin secret (the original left it
+ * open). cursor-runner's JSON is returned as is: 200 when `success` is true, else 422; when
+ * cursor-runner gives no usable answer, 502 `{success:false, error}`. The original's `/git/*`
+ * and `/cursor/iterate` proxies are not offered: cursor-runner no longer has those routes (§6.1).
+ */
+@Controller('cursor-runner/cursor')
+@UseGuards(AdminSecretGuard)
+@UseFilters(CursorRunnerErrorFilter)
+export class CursorRunnerController {
+  constructor(private readonly client: CursorRunnerClient) {}
+
+  /** Runs a prompt and waits for the result (up to `CURSOR_RUNNER_TIMEOUT` seconds). */
+  @Post('execute')
+  @HttpCode(HttpStatus.OK)
+  async execute(
+    @Body() body: ExecuteRequestDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CursorRunnerReply> {
+    return withStatus(reply, await this.client.execute(body.toTask()));
+  }
+
+  /**
+   * Starts a run; cursor-runner acknowledges at once and later POSTs the result to this service's
+   * callback route. The callback URL is always this service's own: a caller-chosen URL would
+   * receive the webhook secret cursor-runner sends with every callback.
+   */
+  @Post('execute/async')
+  @HttpCode(HttpStatus.OK)
+  async executeAsync(
+    @Body() body: ExecuteRequestDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CursorRunnerReply> {
+    return withStatus(reply, await this.client.executeAsync(body.toTask()));
+  }
+}
+
+function withStatus(reply: FastifyReply, result: CursorRunnerReply): CursorRunnerReply {
+  if (result.success !== true) reply.status(HttpStatus.UNPROCESSABLE_ENTITY);
+  return result;
+}

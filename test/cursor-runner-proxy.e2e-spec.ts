@@ -1,0 +1,233 @@
+import request from 'supertest';
+import { EXECUTE, EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
+import type { FakeHttpServer } from './support/fakes/fake-http-server';
+import { freePort } from './support/redis-server';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const SECRET = 'test-webhook-secret';
+const ADMIN = { 'X-Admin-Secret': SECRET };
+
+describe('cursor-runner proxy routes', () => {
+  let fake: FakeHttpServer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    fake = await startFakeCursorRunner({ webhookSecret: SECRET });
+    app = await startTestApp({
+      env: { CURSOR_RUNNER_URL: fake.url, CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://jarek-va.internal:3000' },
+    });
+  });
+  afterEach(() => fake.reset());
+  afterAll(async () => {
+    await app.close();
+    await fake.stop();
+  });
+
+  it('runs a prompt and returns cursor-runner’s answer as it is, with 200', async () => {
+    const response = await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute')
+      .set(ADMIN)
+      .send({ repository: 'notes', branch_name: 'main', prompt: 'add a note', id: 'req-1700000000-0a1b2c3d' })
+      .expect(200);
+    expect(response.body).toEqual({
+      success: true,
+      requestId: 'req-1700000000-0a1b2c3d',
+      repository: 'notes',
+      output: 'ran: add a note',
+      error: null,
+      exitCode: 0,
+      duration: '5ms',
+      timestamp: expect.any(String),
+    });
+    const [sent] = fake.requestsTo(EXECUTE);
+    expect(sent.body).toEqual({ id: 'req-1700000000-0a1b2c3d', repository: 'notes', branchName: 'main', prompt: 'add a note' });
+    expect(sent.headers).toMatchObject({
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'x-webhook-secret': SECRET,
+    });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('accepts branchName too (branch_name wins) and makes up a request id when none is given', async () => {
+    await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute')
+      .set(ADMIN)
+      .send({ branchName: 'dev', prompt: 'p' })
+      .expect(200);
+    await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute')
+      .set(ADMIN)
+      .send({ branchName: 'dev', branch_name: 'main', prompt: 'p' })
+      .expect(200);
+    const [camel, both] = fake.requestsTo(EXECUTE).map((sent) => sent.body as Record<string, unknown>);
+    expect(camel).toEqual({ id: expect.stringMatching(/^req-\d{10}-[0-9a-f]{8}$/), branchName: 'dev', prompt: 'p' });
+    expect(both.branchName).toBe('main');
+  });
+
+  it('starts an async run with this service’s callback URL and never logs the secret', async () => {
+    const response = await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute/async')
+      .set(ADMIN)
+      .send({ prompt: 'long job', id: 'telegram-1700000000-0a1b2c3d' })
+      .expect(200);
+    expect(response.body).toEqual({
+      success: true,
+      message: 'Request accepted, processing asynchronously',
+      requestId: 'telegram-1700000000-0a1b2c3d',
+      timestamp: expect.any(String),
+    });
+    const [sent] = fake.requestsTo(EXECUTE_ASYNC);
+    expect(sent.headers['x-webhook-secret']).toBe(SECRET);
+    expect(sent.body).toEqual({
+      id: 'telegram-1700000000-0a1b2c3d',
+      prompt: 'long job',
+      callbackUrl: `http://jarek-va.internal:3000/cursor-runner/callback?secret=${SECRET}`,
+    });
+    expect(app.logs.raw.join('\n')).toContain('cursor-runner POST /cursor/execute/async → 200');
+    expect(app.logs.raw.join('\n')).not.toContain(SECRET);
+  });
+
+  it('passes a failed run through with 422, whether cursor-runner said 422 or 200', async () => {
+    const failed = { success: false, requestId: 'r-1', error: 'agent exited with 1', exitCode: 1 };
+    fake.enqueue(EXECUTE, { status: 422, body: failed }, { status: 200, body: failed });
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const response = await request(app.baseUrl)
+        .post('/cursor-runner/cursor/execute')
+        .set(ADMIN)
+        .send({ prompt: 'p' })
+        .expect(422);
+      expect(response.body).toEqual(failed);
+    }
+  });
+
+  it('answers 502 with cursor-runner’s error message when it fails', async () => {
+    fake.enqueue(EXECUTE, { status: 500, body: { success: false, error: 'cursor-agent crashed' } });
+    const response = await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute')
+      .set(ADMIN)
+      .send({ prompt: 'p' })
+      .expect(502);
+    expect(response.body).toEqual({ success: false, error: 'cursor-agent crashed' });
+  });
+
+  it('answers 502 naming the status when the failure has no message, and for a 2xx that is not JSON', async () => {
+    fake.enqueue(EXECUTE, { status: 503, body: '<h1>Service Unavailable</h1>' }, { status: 200, body: 'OK' });
+    const unavailable = await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send({ prompt: 'p' });
+    expect(unavailable.status).toBe(502);
+    expect(unavailable.body).toEqual({ success: false, error: 'HTTP 503: Service Unavailable' });
+    const garbled = await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send({ prompt: 'p' });
+    expect(garbled.status).toBe(502);
+    expect(garbled.body).toEqual({
+      success: false,
+      error: expect.stringMatching(/^Failed to parse response: Unexpected token/),
+    });
+  });
+
+  it('answers 502 "Route not found" for a route cursor-runner does not have', async () => {
+    fake.enqueue(EXECUTE_ASYNC, { status: 404, body: { success: false, error: 'Route not found' } });
+    const response = await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute/async')
+      .set(ADMIN)
+      .send({ prompt: 'p' })
+      .expect(502);
+    expect(response.body).toEqual({ success: false, error: 'Route not found' });
+  });
+
+  it.each([
+    ['a missing prompt', {}, 'prompt'],
+    ['a blank prompt', { prompt: '   ' }, 'prompt'],
+    ['a numeric prompt', { prompt: 7 }, 'prompt'],
+    ['an id with a space', { prompt: 'p', id: 'has space' }, 'id'],
+    ['an id of 256 characters', { prompt: 'p', id: 'x'.repeat(256) }, 'id'],
+    ['a repository list', { prompt: 'p', repository: ['a'] }, 'repository'],
+    ['a numeric branch_name', { prompt: 'p', branch_name: 1 }, 'branch_name'],
+  ])('answers 400 naming the field for %s and does not call cursor-runner', async (_, body, field) => {
+    const response = await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send(body).expect(400);
+    expect(response.body).toEqual({
+      ok: false,
+      say: expect.stringMatching(/^Invalid request: /),
+      result: { error: 'Bad Request', fields: expect.arrayContaining([expect.objectContaining({ field })]) },
+    });
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['missing', {}, 'The admin secret is missing: send it in the X-Admin-Secret header.'],
+    ['wrong', { 'X-Admin-Secret': 'not-it' }, 'The admin secret is wrong.'],
+  ])('answers 401 when the admin secret is %s, for both routes', async (_, headers, say) => {
+    for (const path of ['/cursor-runner/cursor/execute', '/cursor-runner/cursor/execute/async']) {
+      const response = await request(app.baseUrl).post(path).set(headers).send({ prompt: 'p' }).expect(401);
+      expect(response.body).toEqual({ ok: false, say, result: { error: 'Unauthorized' } });
+    }
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('reuses one keep-alive connection for consecutive calls', async () => {
+    for (let call = 0; call < 4; call += 1) {
+      await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send({ prompt: `p${call}` }).expect(200);
+    }
+    const sockets = new Set(fake.requests.map((sent) => sent.socket));
+    expect(fake.requests).toHaveLength(4);
+    expect(sockets.size).toBe(1);
+  });
+});
+
+describe('cursor-runner connections on shutdown', () => {
+  it('closes its keep-alive connections to cursor-runner when the app stops', async () => {
+    const fake = await startFakeCursorRunner();
+    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
+    try {
+      await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send({ prompt: 'p' }).expect(200);
+      expect(fake.openConnectionCount).toBe(1);
+      await app.close();
+      for (let poll = 0; poll < 100 && fake.openConnectionCount > 0; poll += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(fake.openConnectionCount).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('cursor-runner proxy routes when cursor-runner is unreachable or slow', () => {
+  it('answers 502 with a connection error when nothing listens at CURSOR_RUNNER_URL', async () => {
+    const port = await freePort();
+    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: `http://127.0.0.1:${port}` } });
+    try {
+      const response = await request(app.baseUrl)
+        .post('/cursor-runner/cursor/execute')
+        .set(ADMIN)
+        .send({ prompt: 'p' })
+        .expect(502);
+      expect(response.body).toEqual({
+        success: false,
+        error: `Failed to connect to cursor-runner: connect ECONNREFUSED 127.0.0.1:${port}`,
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 502 with a timeout error after CURSOR_RUNNER_TIMEOUT seconds', async () => {
+    const fake = await startFakeCursorRunner();
+    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url, CURSOR_RUNNER_TIMEOUT: '1' } });
+    try {
+      fake.enqueue(EXECUTE, { delayMs: 60_000, body: { success: true } });
+      const response = await request(app.baseUrl)
+        .post('/cursor-runner/cursor/execute')
+        .set(ADMIN)
+        .send({ prompt: 'p' })
+        .expect(502);
+      expect(response.body).toEqual({
+        success: false,
+        error: 'Request to cursor-runner timed out: no answer within 1000 ms',
+      });
+      expect(fake.requestsTo(EXECUTE)).toHaveLength(1);
+    } finally {
+      await app.close();
+      await fake.stop();
+    }
+  });
+});
