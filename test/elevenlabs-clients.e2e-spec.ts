@@ -386,4 +386,18 @@ describe('ElevenLabs clients against a fake ElevenLabs', () => {
     expect(fake.requests).toHaveLength(4);
     expect(fake.connectionCount).toBe(1);
   });
+
+  it('sends a request again on a new connection when a reused one turns out closed', async () => {
+    const stt = speechToText();
+    await stt.transcribe({ audio: AUDIO });
+    fake.enqueue(SPEECH_TO_TEXT, { drop: true });
+    await expect(stt.transcribe({ audio: AUDIO, filename: 'second.oga' })).resolves.toBe(
+      `transcript of second.oga (${AUDIO.length} bytes)`,
+    );
+    expect(fake.requests.map((sent) => sent.socket)).toEqual([1, 1, 2]);
+    expect(fake.requests.slice(1).map((sent) => multipartOf(sent).files.file.filename)).toEqual([
+      'second.oga',
+      'second.oga',
+    ]);
+  });
 });
