@@ -10,6 +10,7 @@ import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
 import { CallbacksModule } from './callbacks/callbacks.module';
 import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
+import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
 import { SettingsModule } from './settings';
 import { ToolsModule } from './tools/tools.module';
@@ -38,6 +39,7 @@ export class AppModule {
         ToolsModule,
         CursorRunnerModule,
         CallbacksModule,
+        ElevenLabsModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

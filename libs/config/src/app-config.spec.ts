@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     expect(config.database.url).toBe(`file:${config.database.filePath}`);
     expect(config.telegram.apiBaseUrl).toBe('https://api.telegram.org');
     expect(config.elevenLabs.apiBaseUrl).toBe('https://api.elevenlabs.io');
+    expect(config.elevenLabs.timeoutMs).toBe(60_000);
     expect(config.cursorRunner).toEqual({
       url: 'http://localhost:3001',
       timeoutSeconds: 300,
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       ELEVENLABS_STT_MODEL_ID: 'stt',
       ELEVENLABS_TTS_MODEL_ID: 'tts',
       ELEVENLABS_VOICE_ID: 'voice',
+      ELEVENLABS_TIMEOUT_MS: '5000',
       DEFAULT_NOTES_REPOSITORY: 'notes',
       CORS_ENABLED: 'true',
       CORS_ORIGIN: 'https://a.example, https://b.example',
@@ -91,6 +93,7 @@ describe('loadConfig', () => {
       sttModelId: 'stt',
       ttsModelId: 'tts',
       voiceId: 'voice',
+      timeoutMs: 5000,
     });
     expect(config.defaultNotesRepository).toBe('notes');
     expect(config.health).toEqual({ checkTimeoutMs: 250 });
@@ -128,6 +131,7 @@ describe('loadConfig', () => {
     [{ CORS_ENABLED: 'yes' }, 'CORS_ENABLED must be one of true, false, 1, 0 (got "yes")'],
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
+    [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {
     const message = errorOf(env);
     expect(message).toBe(`Invalid configuration: ${expected}`);

@@ -64,6 +64,8 @@ export abstract class AppConfig {
     readonly sttModelId: string;
     readonly ttsModelId: string;
     readonly voiceId: string;
+    /** Deadline of one ElevenLabs call — connecting, uploading and reading the answer — in milliseconds. */
+    readonly timeoutMs: number;
   };
   abstract readonly defaultNotesRepository: string | undefined;
   abstract readonly cache: {
@@ -170,6 +172,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       sttModelId: env.ELEVENLABS_STT_MODEL_ID,
       ttsModelId: env.ELEVENLABS_TTS_MODEL_ID,
       voiceId: env.ELEVENLABS_VOICE_ID,
+      timeoutMs: env.ELEVENLABS_TIMEOUT_MS,
     },
     cache: {
       keyPrefix: env.CACHE_KEY_PREFIX,

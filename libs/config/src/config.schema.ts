@@ -119,6 +119,7 @@ export const environmentSchema = z.object({
   ELEVENLABS_STT_MODEL_ID: text('scribe_v1'),
   ELEVENLABS_TTS_MODEL_ID: text('eleven_turbo_v2_5'),
   ELEVENLABS_VOICE_ID: text('vfaqCOvlrKi4Zp7C2IAm'),
+  ELEVENLABS_TIMEOUT_MS: integer(60_000, 100, 600_000),
 
   DEFAULT_NOTES_REPOSITORY: optionalText(),
 
