@@ -12,6 +12,7 @@ import { CallbacksModule } from './callbacks/callbacks.module';
 import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { HealthModule } from './health/health.module';
 import { SettingsModule } from './settings';
+import { TelegramModule } from './telegram';
 import { ToolsModule } from './tools/tools.module';
 
 export interface AppModuleOptions {
@@ -38,6 +39,7 @@ export class AppModule {
         ToolsModule,
         CursorRunnerModule,
         CallbacksModule,
+        TelegramModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
