@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import request from 'supertest';
 import { TelegramBots, TelegramFiles } from '../apps/api/src/telegram';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
@@ -188,5 +189,79 @@ describe('TelegramBots across two instances', () => {
     // The invalidation event crosses Redis pub/sub, so B drops its entry a moment after A's write returns.
     const { value } = await pollUntil(() => onB.resolveWebhookSecret('shared-secret'), (bot) => bot === null, 5_000, 20);
     expect(value).toBeNull();
+  });
+});
+
+describe('/telegram/bots admin routes', () => {
+  let fake: FakeTelegram;
+  let app: TestApp;
+  const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
+
+  beforeAll(async () => {
+    fake = await FakeTelegram.start(ENV_TOKEN, SUPPORT_TOKEN, NEW_SUPPORT_TOKEN);
+    app = await startBotsApp(fake);
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.stop();
+  });
+
+  it('creates, lists and changes bots without ever showing a token or secret, each write seen at once', async () => {
+    const bots = app.app.get(TelegramBots);
+    const created = await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'helpdesk', bot_token: SUPPORT_TOKEN, webhook_secret: 'helpdesk-secret', bot_type: 'support' })
+      .expect(201);
+    const view = {
+      id: expect.any(Number),
+      name: 'helpdesk',
+      bot_type: 'support',
+      active: true,
+      created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
+      updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
+    };
+    expect(created.body).toEqual(view);
+    const id = created.body.id as number;
+    await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200, { bots: [created.body] });
+
+    const before = (await bots.resolveWebhookSecret('helpdesk-secret'))!;
+    await before.client.sendMessage(CHAT, 'one');
+    const rotated = await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ bot_token: NEW_SUPPORT_TOKEN }).expect(200);
+    expect(rotated.body).toEqual({ ...view, id });
+    await (await bots.resolveWebhookSecret('helpdesk-secret'))!.client.sendMessage(CHAT, 'two');
+    expect(fake.messages(CHAT).map((message) => message.token)).toEqual([SUPPORT_TOKEN, NEW_SUPPORT_TOKEN]);
+
+    await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ active: false }).expect(200);
+    expect(await bots.resolveWebhookSecret('helpdesk-secret')).toBeNull();
+    expect(app.logs.raw.join('\n')).not.toContain('secretpart');
+  });
+
+  it('answers 409 for a duplicate, 404 for an unknown id, 400 naming bad fields, 401 without the admin secret', async () => {
+    const body = { name: 'dup', bot_token: ENV_TOKEN, webhook_secret: 'dup-secret' };
+    await request(app.baseUrl).post('/telegram/bots').set(ADMIN).send(body).expect(201);
+    await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ ...body, name: 'dup2' })
+      .expect(409, {
+        ok: false,
+        say: 'A Telegram bot with this name, token or webhook secret already exists.',
+        result: { error: 'Conflict' },
+      });
+    await request(app.baseUrl)
+      .patch('/telegram/bots/999999')
+      .set(ADMIN)
+      .send({ active: true })
+      .expect(404, { ok: false, say: 'No Telegram bot has id 999999.', result: { error: 'Not Found' } });
+    const bad = await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'x', bot_token: 'not-a-token', webhook_secret: 'has space', active: 'yes' })
+      .expect(400);
+    expect(bad.body.result.fields.map((field: { field: string }) => field.field)).toEqual(['bot_token', 'webhook_secret', 'active']);
+    expect(JSON.stringify(bad.body)).not.toContain('not-a-token');
+    await request(app.baseUrl).get('/telegram/bots').expect(401);
+    await request(app.baseUrl).post('/telegram/bots').send(body).expect(401);
   });
 });
