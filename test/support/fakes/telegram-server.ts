@@ -108,6 +108,7 @@ export class FakeTelegram {
   private readonly tokens = new Set<string>();
   private readonly files = new Map<string, FakeFile>();
   private readonly webhooks = new Map<string, { url: string; secret_token?: string }>();
+  private readonly scripted = new Map<string, FakeReply[]>();
   private nextMessageId = 1000;
 
   private constructor(readonly http: FakeHttpServer) {}
@@ -135,11 +136,13 @@ export class FakeTelegram {
     this.files.set(`${token}\0${file.fileId}`, file);
   }
 
-  /** The next call of `method` with `token` gets `reply` (in order, one reply per call). */
+  /**
+   * The next calls of `method` with `token` (GET or POST) get `replies`, one per call in order;
+   * then the protocol answers again.
+   */
   failNext(token: string, method: string, ...replies: FakeReply[]): void {
-    for (const httpMethod of ['POST', 'GET']) {
-      this.http.enqueue(`${httpMethod} /bot${token}/${method}`, ...replies);
-    }
+    const key = `${token}\0${method}`;
+    this.scripted.set(key, [...(this.scripted.get(key) ?? []), ...replies]);
   }
 
   /** The next call of `method` with `token` gets Telegram's `ok:false` with `description`. */
@@ -203,6 +206,7 @@ export class FakeTelegram {
   /** Forgets recorded calls and scripted replies (bots, files and webhooks stay). */
   reset(): void {
     this.http.reset();
+    this.scripted.clear();
   }
 
   stop(): Promise<void> {
@@ -214,6 +218,8 @@ export class FakeTelegram {
     if (file) return this.serveFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]));
     const call = callOf(request);
     if (!call) return failure(404, 'Not Found');
+    const scripted = this.scripted.get(`${call.token}\0${call.method}`)?.shift();
+    if (scripted) return scripted;
     if (!this.tokens.has(call.token)) return failure(401, 'Unauthorized');
     return this.answer(call);
   }
