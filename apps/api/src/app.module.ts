@@ -13,6 +13,7 @@ import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
 import { SettingsModule } from './settings';
+import { TelegramModule } from './telegram';
 import { ToolsModule } from './tools/tools.module';
 
 export interface AppModuleOptions {
@@ -40,6 +41,7 @@ export class AppModule {
         CursorRunnerModule,
         CallbacksModule,
         ElevenLabsModule,
+        TelegramModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

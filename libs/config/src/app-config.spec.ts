@@ -23,6 +23,7 @@ describe('loadConfig', () => {
     expect(config.database.filePath).toBe(path.resolve('/srv/app', 'data/shared.sqlite3'));
     expect(config.database.url).toBe(`file:${config.database.filePath}`);
     expect(config.telegram.apiBaseUrl).toBe('https://api.telegram.org');
+    expect(config.telegram.timeoutMs).toBe(30_000);
     expect(config.elevenLabs.apiBaseUrl).toBe('https://api.elevenlabs.io');
     expect(config.elevenLabs.timeoutMs).toBe(60_000);
     expect(config.cursorRunner).toEqual({
@@ -65,6 +66,7 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: '2048',
       SHUTDOWN_TIMEOUT_MS: '500',
       HEALTH_CHECK_TIMEOUT_MS: '250',
+      TELEGRAM_TIMEOUT_MS: '5000',
     });
     expect(config.http).toEqual({
       port: 8080,
@@ -79,6 +81,7 @@ describe('loadConfig', () => {
       botToken: '123:abc',
       webhookBaseUrl: 'https://va.example.com',
       apiBaseUrl: 'http://127.0.0.1:9999',
+      timeoutMs: 5000,
     });
     expect(config.cursorRunner).toEqual({
       url: 'http://cursor-runner:3001',

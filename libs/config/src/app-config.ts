@@ -40,6 +40,8 @@ export abstract class AppConfig {
     readonly botToken: string | undefined;
     readonly webhookBaseUrl: string;
     readonly apiBaseUrl: string;
+    /** Deadline of one Bot API call or file download (connect, send, read), in milliseconds. */
+    readonly timeoutMs: number;
   };
   abstract readonly cursorRunner: {
     readonly url: string;
@@ -158,6 +160,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       botToken: env.TELEGRAM_BOT_TOKEN,
       webhookBaseUrl: env.TELEGRAM_WEBHOOK_BASE_URL,
       apiBaseUrl: env.TELEGRAM_API_BASE_URL,
+      timeoutMs: env.TELEGRAM_TIMEOUT_MS,
     },
     cursorRunner: {
       url: env.CURSOR_RUNNER_URL,

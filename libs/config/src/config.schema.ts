@@ -105,6 +105,7 @@ export const environmentSchema = z.object({
   TELEGRAM_WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
   TELEGRAM_WEBHOOK_BASE_URL: httpUrl('http://localhost:3000'),
   TELEGRAM_API_BASE_URL: httpUrl('https://api.telegram.org'),
+  TELEGRAM_TIMEOUT_MS: integer(30_000, 100, 600_000),
 
   CURSOR_RUNNER_URL: httpUrl('http://localhost:3001'),
   CURSOR_RUNNER_TIMEOUT: integer(300, 1, 3600),

@@ -10,8 +10,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON when the body was JSON, else the raw text (`''` when empty). */
   body: unknown;
-  /** The body's bytes as received (multipart uploads, binary payloads). */
-  raw: Buffer;
+  /** The body's bytes as received (multipart uploads carry binary files). */
+  rawBody: Buffer;
   /** Which connection carried it: equal numbers mean one reused keep-alive socket. */
   socket: number;
 }
@@ -20,7 +20,7 @@ export interface RecordedRequest {
 export type FakeReply =
   | {
       status?: number;
-      /** Sent as JSON unless it is a string or a Buffer (sent as is). */
+      /** Sent as JSON unless it is a string or bytes (sent as is). */
       body?: unknown;
       headers?: Record<string, string>;
       /** Wait this long before answering, in milliseconds (stop() cancels the wait). */
@@ -129,8 +129,8 @@ export class FakeHttpServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    const text = raw.toString('utf8');
+    const rawBody = Buffer.concat(chunks);
+    const text = rawBody.toString('utf8');
     const url = new URL(request.url ?? '/', 'http://fake');
     const recorded: RecordedRequest = {
       method: request.method ?? 'GET',
@@ -138,7 +138,7 @@ export class FakeHttpServer {
       query: Object.fromEntries(url.searchParams),
       headers: request.headers,
       body: parseBody(text, request.headers['content-type']),
-      raw,
+      rawBody,
       socket: (request.socket as Socket & { fakeId?: number }).fakeId ?? 0,
     };
     this.requests.push(recorded);
@@ -150,14 +150,12 @@ export class FakeHttpServer {
       return;
     }
     const send = (): void => {
-      const verbatim = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
-      const payload = verbatim ? (reply.body as string | Buffer) : JSON.stringify(reply.body ?? {});
-      const contentType = Buffer.isBuffer(reply.body)
-        ? 'application/octet-stream'
-        : typeof reply.body === 'string'
-          ? 'text/plain'
-          : 'application/json';
-      response.writeHead(reply.status ?? 200, { 'Content-Type': contentType, ...reply.headers });
+      const raw = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
+      const payload = raw ? (reply.body as string | Buffer) : JSON.stringify(reply.body ?? {});
+      response.writeHead(reply.status ?? 200, {
+        'Content-Type': typeof reply.body === 'string' ? 'text/plain' : raw ? 'application/octet-stream' : 'application/json',
+        ...reply.headers,
+      });
       response.end(payload);
     };
     if (!reply.delayMs) return send();

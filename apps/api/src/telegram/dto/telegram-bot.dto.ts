@@ -1,0 +1,71 @@
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import type { NewTelegramBot, TelegramBotChanges } from '../telegram-bot.repository';
+import { WEBHOOK_SECRET_PATTERN } from './set-webhook.dto';
+
+/** A bot token as BotFather issues it: `<bot id>:<secret>`. */
+export const BOT_TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{1,100}$/;
+const NAME_PATTERN = /^\S(.*\S)?$/;
+
+const TOKEN_MESSAGE = 'bot_token must look like <digits>:<letters, digits, _ or ->';
+const SECRET_MESSAGE = 'webhook_secret must be 1-256 letters, digits, underscores or dashes (what Telegram accepts)';
+
+/** Body of `POST /telegram/bots`. */
+export class CreateTelegramBotDto {
+  @IsString()
+  @MaxLength(64)
+  @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
+  name!: string;
+
+  @IsString()
+  @Matches(BOT_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
+  bot_token!: string;
+
+  @IsString()
+  @Matches(WEBHOOK_SECRET_PATTERN, { message: SECRET_MESSAGE })
+  webhook_secret!: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
+  bot_type?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'active must be true or false' })
+  active?: boolean;
+
+  toNewBot(): NewTelegramBot {
+    return { name: this.name, token: this.bot_token, webhookSecret: this.webhook_secret, botType: this.bot_type, active: this.active };
+  }
+}
+
+/** Body of `PATCH /telegram/bots/:id`: any of the create fields; absent fields stay. */
+export class UpdateTelegramBotDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
+  name?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(BOT_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
+  bot_token?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(WEBHOOK_SECRET_PATTERN, { message: SECRET_MESSAGE })
+  webhook_secret?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
+  bot_type?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'active must be true or false' })
+  active?: boolean;
+
+  toChanges(): TelegramBotChanges {
+    return { name: this.name, token: this.bot_token, webhookSecret: this.webhook_secret, botType: this.bot_type, active: this.active };
+  }
+}

@@ -1,0 +1,67 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Logger, Post, Query, UseGuards } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { AdminSecretGuard } from '@app/http';
+import { SetWebhookDto } from './dto/set-webhook.dto';
+import { TelegramBots } from './telegram-bots.service';
+import type { TelegramResponse, TelegramWebhookInfo } from './telegram-client';
+import { TelegramError } from './telegram.errors';
+import { TelegramWebhooks } from './telegram-webhooks.service';
+
+/** Path of the webhook route Telegram calls, appended to `TELEGRAM_WEBHOOK_BASE_URL` by default. */
+export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
+
+/**
+ * The env bot's webhook registration (domain.md §2.5), behind the admin secret. Telegram's answers
+ * are returned as Telegram sent them; when Telegram fails or cannot be reached the answer is
+ * 502 `{ok:false, error}` — an upstream failure, not ours (the original answered 500).
+ */
+@Controller('telegram')
+@UseGuards(AdminSecretGuard)
+export class TelegramAdminController {
+  private readonly logger = new Logger(TelegramAdminController.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly bots: TelegramBots,
+    private readonly webhooks: TelegramWebhooks,
+  ) {}
+
+  /** Registers the webhook: `url` and `secret_token` from the body or the query, else the configured ones. */
+  @Post('set_webhook')
+  @HttpCode(HttpStatus.OK)
+  async setWebhook(
+    @Body() body: SetWebhookDto,
+    @Query() query: SetWebhookDto,
+  ): Promise<{ ok: true; message: string; webhook_info: TelegramResponse<boolean> | null }> {
+    const url = body.url ?? query.url ?? `${this.config.telegram.webhookBaseUrl}${TELEGRAM_WEBHOOK_PATH}`;
+    const secretToken = body.secret_token ?? query.secret_token ?? this.config.secrets.telegramWebhook;
+    const answer = await this.upstream('Error setting webhook', () =>
+      this.webhooks.set(this.bots.defaultBot(), url, secretToken),
+    );
+    return { ok: true, message: 'Webhook set successfully', webhook_info: answer };
+  }
+
+  /** Telegram's getWebhookInfo answer (cached for 60 s, evicted by set_webhook and DELETE /telegram/webhook). */
+  @Get('webhook_info')
+  async webhookInfo(): Promise<{ ok: true; webhook_info: TelegramResponse<TelegramWebhookInfo> | null }> {
+    const answer = await this.upstream('Error getting webhook info', () => this.webhooks.info(this.bots.defaultBot()));
+    return { ok: true, webhook_info: answer };
+  }
+
+  /** Removes the webhook. */
+  @Delete('webhook')
+  async deleteWebhook(): Promise<{ ok: true; message: string }> {
+    await this.upstream('Error deleting webhook', () => this.webhooks.delete(this.bots.defaultBot()));
+    return { ok: true, message: 'Webhook deleted successfully' };
+  }
+
+  private async upstream<T>(failure: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof TelegramError)) throw error;
+      this.logger.error(`${failure}: ${error.name}: ${error.message}`);
+      throw new HttpException({ ok: false, error: error.message }, HttpStatus.BAD_GATEWAY);
+    }
+  }
+}

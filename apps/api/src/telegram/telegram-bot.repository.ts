@@ -1,0 +1,139 @@
+import { Injectable } from '@nestjs/common';
+import { Cacheable, CacheEvict, secretDigest } from '@app/cache';
+import { secretsMatch } from '@app/http';
+import { PrismaService, sqliteTimestamp, type TelegramBot } from '@app/prisma';
+import { TELEGRAM_BOTS_CACHE } from './telegram.cache';
+
+/** A `telegram_bots` row as this service uses it. `token` and `webhookSecret` are secrets: never log this. */
+export interface TelegramBotRecord {
+  id: number;
+  name: string;
+  token: string;
+  webhookSecret: string;
+  botType: string;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields of a new bot row. */
+export interface NewTelegramBot {
+  name: string;
+  token: string;
+  webhookSecret: string;
+  /** Default `telegram`. */
+  botType?: string;
+  /** Default true. */
+  active?: boolean;
+}
+
+/** Changes to a bot row; absent fields stay. */
+export type TelegramBotChanges = Partial<NewTelegramBot>;
+
+/** Every bot write clears every lookup: the old secret's entry cannot be named once the row changed. */
+const CLEAR_LOOKUPS: Parameters<typeof CacheEvict>[0] = { namespace: TELEGRAM_BOTS_CACHE, allEntries: true };
+
+function toRecord(row: TelegramBot): TelegramBotRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    token: row.botToken,
+    webhookSecret: row.webhookSecret,
+    botType: row.botType,
+    active: row.active === 1,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/**
+ * The shared `telegram_bots` table (domain.md §8.3, §11). Lookups of active bots are cached in the
+ * in-process `telegram-bots` namespace, keyed by a digest of the secret (never the secret); every
+ * write through this repository clears them, on every instance.
+ */
+@Injectable()
+export class TelegramBotRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * The active bot whose `webhook_secret` equals `secret`, compared in constant time against every
+   * active row (no early exit, no `WHERE webhook_secret = ?`), or `undefined`. A miss is not cached,
+   * so random secrets cannot crowd out real entries and a new row is seen at once.
+   */
+  @Cacheable({
+    namespace: TELEGRAM_BOTS_CACHE,
+    key: (secret: string) => ['by-secret', secretDigest(secret, 'telegram-webhook-secret')],
+  })
+  async findActiveBySecret(secret: string): Promise<TelegramBotRecord | undefined> {
+    const rows = await this.prisma.telegramBot.findMany({ where: { active: 1 } });
+    let found: TelegramBot | undefined;
+    for (const row of rows) {
+      if (secretsMatch(secret, row.webhookSecret) && !found) found = row;
+    }
+    return found ? toRecord(found) : undefined;
+  }
+
+  /** The active bot with this id, or `undefined` (not cached). */
+  @Cacheable({ namespace: TELEGRAM_BOTS_CACHE, key: (id: number) => ['by-id', id] })
+  async findActiveById(id: number): Promise<TelegramBotRecord | undefined> {
+    const row = await this.prisma.telegramBot.findFirst({ where: { id, active: 1 } });
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The row with this id, active or not, uncached; `null` when there is none. */
+  async find(id: number): Promise<TelegramBotRecord | null> {
+    const row = await this.prisma.telegramBot.findUnique({ where: { id } });
+    return row ? toRecord(row) : null;
+  }
+
+  /** Every row by id, uncached. */
+  async list(): Promise<TelegramBotRecord[]> {
+    const rows = await this.prisma.telegramBot.findMany({ orderBy: { id: 'asc' } });
+    return rows.map(toRecord);
+  }
+
+  /** Inserts a row, then clears every lookup. Rejects with Prisma's P2002 when a unique column repeats. */
+  @CacheEvict(CLEAR_LOOKUPS)
+  async create(bot: NewTelegramBot): Promise<TelegramBotRecord> {
+    const now = sqliteTimestamp();
+    const row = await this.prisma.telegramBot.create({
+      data: {
+        name: bot.name,
+        botToken: bot.token,
+        webhookSecret: bot.webhookSecret,
+        botType: bot.botType ?? 'telegram',
+        active: bot.active === false ? 0 : 1,
+        createdAt: now,
+        updatedAt: now,
+      },
+    });
+    return toRecord(row);
+  }
+
+  /**
+   * Updates a row, then clears every lookup; resolves with the row before and after, or `null` when
+   * there is none. Rejects with Prisma's P2002 when a unique column repeats.
+   */
+  @CacheEvict(CLEAR_LOOKUPS)
+  async update(
+    id: number,
+    changes: TelegramBotChanges,
+  ): Promise<{ before: TelegramBotRecord; after: TelegramBotRecord } | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const before = await tx.telegramBot.findUnique({ where: { id } });
+      if (!before) return null;
+      const after = await tx.telegramBot.update({
+        where: { id },
+        data: {
+          name: changes.name,
+          botToken: changes.token,
+          webhookSecret: changes.webhookSecret,
+          botType: changes.botType,
+          active: changes.active === undefined ? undefined : changes.active ? 1 : 0,
+          updatedAt: sqliteTimestamp(),
+        },
+      });
+      return { before: toRecord(before), after: toRecord(after) };
+    });
+  }
+}

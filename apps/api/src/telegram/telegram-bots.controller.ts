@@ -1,0 +1,58 @@
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Patch,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
+import { AdminSecretGuard, errorBody } from '@app/http';
+import { CreateTelegramBotDto, UpdateTelegramBotDto } from './dto/telegram-bot.dto';
+import { TelegramBots, type TelegramBotView } from './telegram-bots.service';
+
+/** Prisma's code for a unique-constraint violation. */
+const UNIQUE_VIOLATION = 'P2002';
+
+function conflictOnDuplicate(error: unknown): never {
+  if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
+    throw new ConflictException(
+      errorBody('A Telegram bot with this name, token or webhook secret already exists.', 'Conflict'),
+    );
+  }
+  throw error;
+}
+
+/**
+ * The `telegram_bots` rows (domain.md §8.3, §11), behind the admin secret. Tokens and webhook
+ * secrets are accepted but never shown. A write is seen by the webhook's bot resolution on every
+ * instance before it answers here (the lookups are cleared and the invalidation is broadcast).
+ */
+@Controller('telegram/bots')
+@UseGuards(AdminSecretGuard)
+export class TelegramBotsController {
+  constructor(private readonly bots: TelegramBots) {}
+
+  /** Every bot, by id, without secrets. */
+  @Get()
+  async list(): Promise<{ bots: TelegramBotView[] }> {
+    return { bots: await this.bots.list() };
+  }
+
+  /** Adds a bot (active unless `active: false`); 409 when the name, token or secret is taken. */
+  @Post()
+  async create(@Body() body: CreateTelegramBotDto): Promise<TelegramBotView> {
+    return this.bots.create(body.toNewBot()).catch(conflictOnDuplicate);
+  }
+
+  /** Changes a bot: a new token takes effect at once, `active: false` refuses its webhooks at once. */
+  @Patch(':id')
+  async update(@Param('id', ParseIntPipe) id: number, @Body() body: UpdateTelegramBotDto): Promise<TelegramBotView> {
+    const updated = await this.bots.update(id, body.toChanges()).catch(conflictOnDuplicate);
+    if (!updated) throw new NotFoundException(errorBody(`No Telegram bot has id ${id}.`, 'Not Found'));
+    return updated;
+  }
+}

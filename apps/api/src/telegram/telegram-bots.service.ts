@@ -1,0 +1,160 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { secretDigest } from '@app/cache';
+import { AppConfig } from '@app/config';
+import { secretsMatch } from '@app/http';
+import { DisabledTelegramClient } from './disabled-telegram.client';
+import { HttpTelegramClient } from './http-telegram.client';
+import {
+  TelegramBotRepository,
+  type NewTelegramBot,
+  type TelegramBotChanges,
+  type TelegramBotRecord,
+} from './telegram-bot.repository';
+import { TelegramClient } from './telegram-client';
+import { TelegramTransport } from './telegram-transport';
+
+/** Most per-token clients kept at once; the least recently used goes first. */
+export const MAX_CLIENTS = 100;
+
+/** Name of the bot configured by `TELEGRAM_BOT_TOKEN` / `TELEGRAM_WEBHOOK_SECRET`. */
+export const DEFAULT_BOT_NAME = 'default';
+
+/** A bot this service can answer as: who it is and the Bot API client for its token. */
+export interface TelegramBotHandle {
+  /**
+   * `telegram_bots.id`, or `null` for the env bot. Store it with anything answered later (the
+   * pending cursor-runner request) and get the bot back with {@link TelegramBots.findById}.
+   */
+  readonly id: number | null;
+  readonly name: string;
+  /** Calls Telegram as this bot. Shared by every handle of the same token. */
+  readonly client: TelegramClient;
+}
+
+/** What the admin routes show of a bot: never the token or the webhook secret. */
+export interface TelegramBotView {
+  id: number;
+  name: string;
+  bot_type: string;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export function viewOf(record: TelegramBotRecord): TelegramBotView {
+  return {
+    id: record.id,
+    name: record.name,
+    bot_type: record.botType,
+    active: record.active,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+  };
+}
+
+/** Digest naming a token in client maps, cache keys and logs. */
+export function tokenDigestOf(token: string): string {
+  return secretDigest(token, 'telegram-bot-token');
+}
+
+/**
+ * Which bot an update belongs to and how to answer as it (domain.md §11): the active
+ * `telegram_bots` rows first, the env bot (`TELEGRAM_BOT_TOKEN`) as the fallback. Bot lookups are
+ * cached (in-process, keyed by secret digests); clients are kept per token in a bounded map keyed
+ * by a token digest, so every bot reuses one client and the shared keep-alive pool.
+ */
+@Injectable()
+export class TelegramBots {
+  private readonly logger = new Logger(TelegramBots.name);
+  private readonly clients = new LRUCache<string, TelegramClient>({ max: MAX_CLIENTS });
+  private readonly defaultHandle: TelegramBotHandle;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repository: TelegramBotRepository,
+    private readonly transport: TelegramTransport,
+  ) {
+    const token = config.telegram.botToken;
+    this.defaultHandle = Object.freeze({
+      id: null,
+      name: DEFAULT_BOT_NAME,
+      client: token ? this.clientFor(token) : new DisabledTelegramClient(),
+    });
+  }
+
+  /** The env bot. Its client is a no-op (every call resolves `null`) when `TELEGRAM_BOT_TOKEN` is blank. */
+  defaultBot(): TelegramBotHandle {
+    return this.defaultHandle;
+  }
+
+  /**
+   * The bot a webhook request is for, from its `X-Telegram-Bot-Api-Secret-Token`: the active
+   * `telegram_bots` row with that `webhook_secret`, else the env bot when it equals
+   * `TELEGRAM_WEBHOOK_SECRET`, else `null` (answer 401). Compared in constant time. When the
+   * database cannot be read, only the env bot can match (the others' updates are refused and
+   * Telegram sends them again later).
+   */
+  async resolveWebhookSecret(secret: string | null | undefined): Promise<TelegramBotHandle | null> {
+    if (typeof secret !== 'string' || secret.length === 0) return null;
+    try {
+      const record = await this.repository.findActiveBySecret(secret);
+      if (record) return this.handleOf(record);
+    } catch (error) {
+      this.logger.warn(`Could not read telegram_bots, only the default bot can match: ${(error as Error).message}`);
+    }
+    return secretsMatch(secret, this.config.secrets.telegramWebhook) ? this.defaultHandle : null;
+  }
+
+  /**
+   * The bot to answer as for a stored id: `null`/`undefined` is the env bot; an id is the active
+   * row with it, or `null` when it is gone or deactivated (say nothing rather than answer as another bot).
+   */
+  async findById(id: number | null | undefined): Promise<TelegramBotHandle | null> {
+    if (id === null || id === undefined) return this.defaultHandle;
+    const record = await this.repository.findActiveById(id);
+    return record ? this.handleOf(record) : null;
+  }
+
+  /** Every `telegram_bots` row, without secrets. */
+  async list(): Promise<TelegramBotView[]> {
+    return (await this.repository.list()).map(viewOf);
+  }
+
+  /** Adds a bot; its webhooks are accepted at once on every instance. */
+  async create(bot: NewTelegramBot): Promise<TelegramBotView> {
+    return viewOf(await this.repository.create(bot));
+  }
+
+  /**
+   * Changes a bot; `null` when there is none. A new token or a deactivation drops the old token's
+   * client here (other instances stop using it as soon as their lookups are cleared, and their map
+   * drops it when it is the least recently used).
+   */
+  async update(id: number, changes: TelegramBotChanges): Promise<TelegramBotView | null> {
+    const updated = await this.repository.update(id, changes);
+    if (!updated) return null;
+    const { before, after } = updated;
+    if (before.token !== after.token || !after.active) this.forgetClient(before.token);
+    return viewOf(after);
+  }
+
+  private handleOf(record: TelegramBotRecord): TelegramBotHandle {
+    return { id: record.id, name: record.name, client: this.clientFor(record.token) };
+  }
+
+  private clientFor(token: string): TelegramClient {
+    const digest = tokenDigestOf(token);
+    let client = this.clients.get(digest);
+    if (!client) {
+      client = new HttpTelegramClient(token, digest, this.transport);
+      this.clients.set(digest, client);
+    }
+    return client;
+  }
+
+  private forgetClient(token: string): void {
+    if (token === this.config.telegram.botToken) return;
+    this.clients.delete(tokenDigestOf(token));
+  }
+}

@@ -1,0 +1,270 @@
+import { FakeHttpServer, type FakeReply, type RecordedRequest } from './fake-http-server';
+import { multipartOf } from './multipart';
+
+/** One part of a multipart body. */
+export interface MultipartPart {
+  name: string;
+  fileName?: string;
+  contentType?: string;
+  bytes: Buffer;
+}
+
+/** A Bot API call as the fake understood it. */
+export interface BotApiCall {
+  token: string;
+  method: string;
+  /** JSON, form or query parameters; for multipart, the text fields. */
+  params: Record<string, unknown>;
+  /** File parts of a multipart call, by field name. */
+  files: Record<string, MultipartPart>;
+  request: RecordedRequest;
+}
+
+/** A `sendMessage` call: its parameters as sent. */
+export interface SentMessage {
+  token: string;
+  chat_id: unknown;
+  text: unknown;
+  parse_mode?: unknown;
+  reply_to_message_id?: unknown;
+  params: Record<string, unknown>;
+}
+
+/** A `sendVoice` call: the multipart fields and the uploaded file. */
+export interface SentVoice {
+  token: string;
+  /** Multipart text fields (`chat_id`, `reply_to_message_id`, `caption`), as strings. */
+  fields: Record<string, unknown>;
+  fileName: string | undefined;
+  contentType: string | undefined;
+  bytes: Buffer;
+}
+
+/** A file the fake serves through getFile and `/file/bot<token>/<path>`. */
+export interface FakeFile {
+  fileId: string;
+  filePath: string;
+  bytes: Buffer;
+}
+
+const BOT_PATH = /^\/bot([^/]+)\/([A-Za-z]+)$/;
+const FILE_PATH = /^\/file\/bot([^/]+)\/(.+)$/;
+
+function callOf(request: RecordedRequest): BotApiCall | undefined {
+  const match = BOT_PATH.exec(request.path);
+  if (!match) return undefined;
+  const params: Record<string, unknown> = { ...request.query };
+  const files: Record<string, MultipartPart> = {};
+  const contentType = request.headers['content-type'] ?? '';
+  if (/multipart\/form-data/i.test(contentType)) {
+    const received = multipartOf(request);
+    Object.assign(params, received.fields);
+    for (const [name, file] of Object.entries(received.files)) {
+      files[name] = { name, fileName: file.filename, contentType: file.contentType, bytes: file.content };
+    }
+  } else if (/x-www-form-urlencoded/i.test(contentType)) {
+    Object.assign(params, Object.fromEntries(new URLSearchParams(request.rawBody.toString('utf8'))));
+  } else if (typeof request.body === 'object' && request.body !== null) {
+    Object.assign(params, request.body);
+  }
+  return { token: decodeURIComponent(match[1]), method: match[2], params, files, request };
+}
+
+function failure(status: number, description: string): FakeReply {
+  return { status, body: { ok: false, error_code: status, description } };
+}
+
+/**
+ * A local Telegram Bot API: `POST|GET /bot<token>/<method>` (JSON, form or multipart) and
+ * `GET /file/bot<token>/<path>` downloads. Only tokens given to {@link addBot} are known (others get
+ * 401 Unauthorized, as Telegram answers a revoked token). It records every call per token, keeps each
+ * bot's webhook, serves the files given to {@link addFile}, and takes scripted failures
+ * ({@link failNext}: ok:false, HTTP 5xx, a delay or a dropped connection).
+ */
+export class FakeTelegram {
+  private readonly tokens = new Set<string>();
+  private readonly files = new Map<string, FakeFile>();
+  private readonly webhooks = new Map<string, { url: string; secret_token?: string }>();
+  private readonly scripted = new Map<string, FakeReply[]>();
+  private nextMessageId = 1000;
+
+  private constructor(readonly http: FakeHttpServer) {}
+
+  /** Starts the fake on a free loopback port, knowing `tokens`. */
+  static async start(...tokens: string[]): Promise<FakeTelegram> {
+    let fake: FakeTelegram | undefined;
+    const http = await FakeHttpServer.start((request) => fake!.respond(request));
+    fake = new FakeTelegram(http);
+    for (const token of tokens) fake.addBot(token);
+    return fake;
+  }
+
+  /** `http://127.0.0.1:<port>`: use it as `TELEGRAM_API_BASE_URL`. */
+  get url(): string {
+    return this.http.url;
+  }
+
+  addBot(token: string): void {
+    this.tokens.add(token);
+  }
+
+  /** Makes `fileId` known to `token`'s getFile and downloadable at `/file/bot<token>/<filePath>`. */
+  addFile(token: string, file: FakeFile): void {
+    this.files.set(`${token}\0${file.fileId}`, file);
+  }
+
+  /**
+   * The next calls of `method` with `token` (GET or POST) get `replies`, one per call in order;
+   * then the protocol answers again.
+   */
+  failNext(token: string, method: string, ...replies: FakeReply[]): void {
+    const key = `${token}\0${method}`;
+    this.scripted.set(key, [...(this.scripted.get(key) ?? []), ...replies]);
+  }
+
+  /** The next call of `method` with `token` gets Telegram's `ok:false` with `description`. */
+  rejectNext(token: string, method: string, description: string, status = 400): void {
+    this.failNext(token, method, failure(status, description));
+  }
+
+  /** Bot API calls received, optionally only of one method and one token, in order. */
+  calls(method?: string, token?: string): BotApiCall[] {
+    return this.http.requests
+      .map(callOf)
+      .filter((call): call is BotApiCall => call !== undefined)
+      .filter((call) => (method === undefined || call.method === method) && (token === undefined || call.token === token));
+  }
+
+  /** Tokens that called anything, in order of first call. */
+  tokensSeen(): string[] {
+    return [...new Set(this.calls().map((call) => call.token))];
+  }
+
+  /** `sendMessage` calls, optionally only to one chat. */
+  messages(chatId?: number | string): SentMessage[] {
+    return this.calls('sendMessage')
+      .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
+      .map(({ token, params }) => ({
+        token,
+        chat_id: params.chat_id,
+        text: params.text,
+        parse_mode: params.parse_mode,
+        reply_to_message_id: params.reply_to_message_id,
+        params,
+      }));
+  }
+
+  /** `sendVoice` calls, optionally only to one chat, with the multipart parsed. */
+  voices(chatId?: number | string): SentVoice[] {
+    return this.calls('sendVoice')
+      .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
+      .map(({ token, params, files }) => ({
+        token,
+        fields: params,
+        fileName: files.voice?.fileName,
+        contentType: files.voice?.contentType,
+        bytes: files.voice?.bytes ?? Buffer.alloc(0),
+      }));
+  }
+
+  /** Requests for files (`/file/bot<token>/<path>`), in order. */
+  downloads(): { token: string; filePath: string }[] {
+    return this.http.requests.flatMap((request) => {
+      const match = FILE_PATH.exec(request.path);
+      return match ? [{ token: decodeURIComponent(match[1]), filePath: decodeURIComponent(match[2]) }] : [];
+    });
+  }
+
+  /** The webhook `token`'s bot has set (`undefined` when none or deleted). */
+  webhookOf(token: string): { url: string; secret_token?: string } | undefined {
+    return this.webhooks.get(token);
+  }
+
+  /** Forgets recorded calls and scripted replies (bots, files and webhooks stay). */
+  reset(): void {
+    this.http.reset();
+    this.scripted.clear();
+  }
+
+  stop(): Promise<void> {
+    return this.http.stop();
+  }
+
+  private respond(request: RecordedRequest): FakeReply {
+    const file = FILE_PATH.exec(request.path);
+    if (file) return this.serveFile(decodeURIComponent(file[1]), decodeURIComponent(file[2]));
+    const call = callOf(request);
+    if (!call) return failure(404, 'Not Found');
+    const scripted = this.scripted.get(`${call.token}\0${call.method}`)?.shift();
+    if (scripted) return scripted;
+    if (!this.tokens.has(call.token)) return failure(401, 'Unauthorized');
+    return this.answer(call);
+  }
+
+  private serveFile(token: string, filePath: string): FakeReply {
+    const found = [...this.files.entries()].find(([key, file]) => key.startsWith(`${token}\0`) && file.filePath === filePath);
+    if (!this.tokens.has(token) || !found) return { status: 404, body: 'Not Found' };
+    return { body: found[1].bytes };
+  }
+
+  private answer({ token, method, params, files }: BotApiCall): FakeReply {
+    const chat = { id: Number(params.chat_id), type: 'private' };
+    const date = Math.floor(Date.now() / 1000);
+    switch (method) {
+      case 'sendMessage':
+        if (params.chat_id === undefined) return failure(400, 'Bad Request: chat_id is empty');
+        if (typeof params.text !== 'string' || params.text.trim() === '') {
+          return failure(400, 'Bad Request: message text is empty');
+        }
+        return { body: { ok: true, result: { message_id: this.nextMessageId++, date, chat, text: params.text } } };
+      case 'sendVoice': {
+        if (params.chat_id === undefined) return failure(400, 'Bad Request: chat_id is empty');
+        const voice = files.voice;
+        if (!voice) return failure(400, 'Bad Request: there is no voice in the request');
+        return {
+          body: {
+            ok: true,
+            result: {
+              message_id: this.nextMessageId++,
+              date,
+              chat,
+              voice: { file_id: `voice-${this.nextMessageId}`, file_unique_id: 'u', duration: 1, mime_type: voice.contentType, file_size: voice.bytes.length },
+            },
+          },
+        };
+      }
+      case 'getFile': {
+        const known = this.files.get(`${token}\0${String(params.file_id)}`);
+        if (!known) return failure(400, 'Bad Request: invalid file_id');
+        return {
+          body: {
+            ok: true,
+            result: { file_id: known.fileId, file_unique_id: `u-${known.fileId}`, file_size: known.bytes.length, file_path: known.filePath },
+          },
+        };
+      }
+      case 'setWebhook': {
+        if (typeof params.url !== 'string' || params.url === '') return failure(400, 'Bad Request: bad webhook: URL is empty');
+        const secret = typeof params.secret_token === 'string' ? params.secret_token : undefined;
+        this.webhooks.set(token, secret === undefined ? { url: params.url } : { url: params.url, secret_token: secret });
+        return { body: { ok: true, result: true, description: 'Webhook was set' } };
+      }
+      case 'deleteWebhook': {
+        const existed = this.webhooks.delete(token);
+        return { body: { ok: true, result: true, description: existed ? 'Webhook was deleted' : 'Webhook is already deleted' } };
+      }
+      case 'getWebhookInfo':
+        return {
+          body: {
+            ok: true,
+            result: { url: this.webhooks.get(token)?.url ?? '', has_custom_certificate: false, pending_update_count: 0 },
+          },
+        };
+      case 'answerCallbackQuery':
+        if (!params.callback_query_id) return failure(400, 'Bad Request: query is too old and response timeout expired or query ID is invalid');
+        return { body: { ok: true, result: true } };
+      default:
+        return failure(404, 'Not Found');
+    }
+  }
+}

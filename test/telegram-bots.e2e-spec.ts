@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import request from 'supertest';
+import { TelegramBots, TelegramFiles } from '../apps/api/src/telegram';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { pollUntil } from './support/poll';
+import { writeSharedDb } from './support/shared-db';
+import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+
+const ENV_TOKEN = '100001:env-bot-token_secretpart';
+const SUPPORT_TOKEN = '200002:support-bot-token_secretpart';
+const NEW_SUPPORT_TOKEN = '200003:support-bot-rotated_secretpart';
+const OPS_TOKEN = '300003:ops-bot-token_secretpart';
+const CHAT = 555;
+
+function startBotsApp(fake: FakeTelegram, extra: Record<string, string> = {}, databaseFile?: string): Promise<TestApp> {
+  return startTestApp({
+    databaseFile,
+    env: {
+      REDIS_URL: testRedisUrl(),
+      CACHE_KEY_PREFIX: `t-${randomUUID().slice(0, 8)}`,
+      LOG_LEVEL: 'debug',
+      TELEGRAM_BOT_TOKEN: ENV_TOKEN,
+      TELEGRAM_API_BASE_URL: fake.url,
+      ...extra,
+    },
+  });
+}
+
+describe('TelegramBots: which bot an update is for, and its client', () => {
+  let fake: FakeTelegram;
+  let app: TestApp;
+  let bots: TelegramBots;
+  let supportId: number;
+
+  beforeAll(async () => {
+    fake = await FakeTelegram.start(ENV_TOKEN, SUPPORT_TOKEN, NEW_SUPPORT_TOKEN, OPS_TOKEN);
+    app = await startBotsApp(fake);
+    bots = app.app.get(TelegramBots);
+    supportId = (await bots.create({ name: 'support', token: SUPPORT_TOKEN, webhookSecret: 'support-secret', botType: 'support' })).id;
+    await bots.create({ name: 'retired', token: '400004:retired-token', webhookSecret: 'retired-secret', active: false });
+  });
+  beforeEach(() => fake.reset());
+  afterAll(async () => {
+    await app.close();
+    await fake.stop();
+  });
+
+  it('resolves TELEGRAM_WEBHOOK_SECRET to the env bot, which sends with TELEGRAM_BOT_TOKEN', async () => {
+    const bot = await bots.resolveWebhookSecret('test-telegram-secret');
+    expect(bot).toMatchObject({ id: null, name: 'default' });
+    expect(bot).toBe(bots.defaultBot());
+    await bot!.client.sendMessage(CHAT, 'from env');
+    expect(fake.messages(CHAT).map((message) => message.token)).toEqual([ENV_TOKEN]);
+  });
+
+  it('resolves an active telegram_bots row by its webhook_secret and sends with its token', async () => {
+    const bot = await bots.resolveWebhookSecret('support-secret');
+    expect(bot).toMatchObject({ id: supportId, name: 'support' });
+    await bot!.client.sendMessage(CHAT, 'from support');
+    expect(fake.messages(CHAT).map((message) => message.token)).toEqual([SUPPORT_TOKEN]);
+  });
+
+  it('refuses an inactive row’s secret, a wrong secret and no secret', async () => {
+    expect(await bots.resolveWebhookSecret('retired-secret')).toBeNull();
+    expect(await bots.resolveWebhookSecret('test-telegram-secre')).toBeNull();
+    expect(await bots.resolveWebhookSecret('')).toBeNull();
+    expect(await bots.resolveWebhookSecret(undefined)).toBeNull();
+  });
+
+  it('finds a bot by id for replies (null is the env bot; unknown and inactive ids are null)', async () => {
+    expect(await bots.findById(null)).toBe(bots.defaultBot());
+    expect(await bots.findById(supportId)).toMatchObject({ id: supportId, name: 'support' });
+    expect(await bots.findById(999_999)).toBeNull();
+    const retired = (await bots.list()).find((bot) => bot.name === 'retired')!;
+    expect(retired).toEqual({
+      id: expect.any(Number),
+      name: 'retired',
+      bot_type: 'telegram',
+      active: false,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    expect(await bots.findById(retired.id)).toBeNull();
+  });
+
+  it('gives every lookup of one token the same client, and different tokens different clients', async () => {
+    const bySecret = await bots.resolveWebhookSecret('support-secret');
+    const byId = await bots.findById(supportId);
+    expect(byId!.client).toBe(bySecret!.client);
+    expect(bySecret!.client).not.toBe(bots.defaultBot().client);
+    expect(bySecret!.client.tokenDigest).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('caches the lookup: a row changed straight in the shared database is not seen until a write through the app', async () => {
+    const ops = await bots.create({ name: 'ops', token: OPS_TOKEN, webhookSecret: 'ops-secret' });
+    expect(await bots.resolveWebhookSecret('ops-secret')).toMatchObject({ id: ops.id });
+    writeSharedDb(app.databaseFile, 'UPDATE telegram_bots SET active = 0 WHERE id = ?', ops.id);
+    expect(await bots.resolveWebhookSecret('ops-secret')).toMatchObject({ id: ops.id });
+
+    await bots.update(ops.id, { active: false });
+    expect(await bots.resolveWebhookSecret('ops-secret')).toBeNull();
+    expect(await bots.findById(ops.id)).toBeNull();
+  });
+
+  it('sees a changed webhook secret at once when it is changed through the app', async () => {
+    const before = await bots.resolveWebhookSecret('support-secret');
+    expect(before).not.toBeNull();
+    await bots.update(supportId, { webhookSecret: 'support-secret-2' });
+    expect(await bots.resolveWebhookSecret('support-secret')).toBeNull();
+    expect(await bots.resolveWebhookSecret('support-secret-2')).toMatchObject({ id: supportId });
+    await bots.update(supportId, { webhookSecret: 'support-secret' });
+  });
+
+  it('drops the old client when a bot’s token changes, and sends with the new token', async () => {
+    const old = (await bots.findById(supportId))!.client;
+    await bots.update(supportId, { token: NEW_SUPPORT_TOKEN });
+    const rotated = (await bots.resolveWebhookSecret('support-secret'))!;
+    expect(rotated.client).not.toBe(old);
+    expect((await bots.findById(supportId))!.client).toBe(rotated.client);
+    await rotated.client.sendMessage(CHAT, 'after rotation');
+    expect(fake.messages(CHAT).map((message) => message.token)).toEqual([NEW_SUPPORT_TOKEN]);
+
+    await bots.update(supportId, { token: SUPPORT_TOKEN });
+    const back = (await bots.findById(supportId))!.client;
+    expect(back).not.toBe(rotated.client);
+    expect(back).not.toBe(old);
+  });
+
+  it('caches getFile per bot and file, downloading the bytes every time', async () => {
+    const bytes = Buffer.from('OggS fake voice');
+    fake.addFile(ENV_TOKEN, { fileId: 'AwACAgIAAxkBAAIBZ2d0voiceFileId', filePath: 'voice/file_7.oga', bytes });
+    fake.addFile(SUPPORT_TOKEN, { fileId: 'AwACAgIAAxkBAAIBZ2d0voiceFileId', filePath: 'voice/file_8.oga', bytes });
+    const files = app.app.get(TelegramFiles);
+    const env = bots.defaultBot();
+    const support = (await bots.findById(supportId))!;
+    const first = await files.download(env, 'AwACAgIAAxkBAAIBZ2d0voiceFileId');
+    const second = await files.download(env, 'AwACAgIAAxkBAAIBZ2d0voiceFileId');
+    const other = await files.download(support, 'AwACAgIAAxkBAAIBZ2d0voiceFileId');
+    expect(first).toEqual({ bytes, filePath: 'voice/file_7.oga', fileName: 'file_7.oga' });
+    expect(second).toEqual(first);
+    expect(other?.filePath).toBe('voice/file_8.oga');
+    expect(fake.calls('getFile').map((call) => call.token)).toEqual([ENV_TOKEN, SUPPORT_TOKEN]);
+    expect(fake.downloads()).toEqual([
+      { token: ENV_TOKEN, filePath: 'voice/file_7.oga' },
+      { token: ENV_TOKEN, filePath: 'voice/file_7.oga' },
+      { token: SUPPORT_TOKEN, filePath: 'voice/file_8.oga' },
+    ]);
+  });
+
+  it('keeps tokens and webhook secrets out of Redis and out of every log line', async () => {
+    await bots.resolveWebhookSecret('support-secret');
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys = await redis.keys(`${app.config.cache.keyPrefix}:*`);
+      const values = await Promise.all(keys.filter((key) => !key.includes('#tag:')).map((key) => redis.get(key)));
+      const stored = [...keys, ...values].join('\n');
+      for (const secret of ['secretpart', 'support-secret', 'test-telegram-secret']) expect(stored).not.toContain(secret);
+    } finally {
+      await redis.quit();
+    }
+    const logs = app.logs.raw.join('\n');
+    expect(logs).toContain('telegram sendMessage');
+    for (const secret of ['secretpart', 'support-secret', 'ops-secret']) expect(logs).not.toContain(secret);
+  });
+});
+
+describe('TelegramBots across two instances', () => {
+  let fake: FakeTelegram;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    fake = await FakeTelegram.start(ENV_TOKEN, SUPPORT_TOKEN);
+    a = await startBotsApp(fake);
+    b = await startBotsApp(fake, { CACHE_KEY_PREFIX: a.config.cache.keyPrefix }, a.databaseFile);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await fake.stop();
+  });
+
+  it('a bot deactivated on one instance is refused by the other at once (the lookup cache is cleared everywhere)', async () => {
+    const created = await a.app.get(TelegramBots).create({ name: 'shared', token: SUPPORT_TOKEN, webhookSecret: 'shared-secret' });
+    const onB = b.app.get(TelegramBots);
+    expect(await onB.resolveWebhookSecret('shared-secret')).toMatchObject({ id: created.id });
+    await a.app.get(TelegramBots).update(created.id, { active: false });
+    // The invalidation event crosses Redis pub/sub, so B drops its entry a moment after A's write returns.
+    const { value } = await pollUntil(() => onB.resolveWebhookSecret('shared-secret'), (bot) => bot === null, 5_000, 20);
+    expect(value).toBeNull();
+  });
+});
+
+describe('/telegram/bots admin routes', () => {
+  let fake: FakeTelegram;
+  let app: TestApp;
+  const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
+
+  beforeAll(async () => {
+    fake = await FakeTelegram.start(ENV_TOKEN, SUPPORT_TOKEN, NEW_SUPPORT_TOKEN);
+    app = await startBotsApp(fake);
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.stop();
+  });
+
+  it('creates, lists and changes bots without ever showing a token or secret, each write seen at once', async () => {
+    const bots = app.app.get(TelegramBots);
+    const created = await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'helpdesk', bot_token: SUPPORT_TOKEN, webhook_secret: 'helpdesk-secret', bot_type: 'support' })
+      .expect(201);
+    const view = {
+      id: expect.any(Number),
+      name: 'helpdesk',
+      bot_type: 'support',
+      active: true,
+      created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
+      updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
+    };
+    expect(created.body).toEqual(view);
+    const id = created.body.id as number;
+    await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200, { bots: [created.body] });
+
+    const before = (await bots.resolveWebhookSecret('helpdesk-secret'))!;
+    await before.client.sendMessage(CHAT, 'one');
+    const rotated = await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ bot_token: NEW_SUPPORT_TOKEN }).expect(200);
+    expect(rotated.body).toEqual({ ...view, id });
+    await (await bots.resolveWebhookSecret('helpdesk-secret'))!.client.sendMessage(CHAT, 'two');
+    expect(fake.messages(CHAT).map((message) => message.token)).toEqual([SUPPORT_TOKEN, NEW_SUPPORT_TOKEN]);
+
+    await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ active: false }).expect(200);
+    expect(await bots.resolveWebhookSecret('helpdesk-secret')).toBeNull();
+    expect(app.logs.raw.join('\n')).not.toContain('secretpart');
+  });
+
+  it('answers 409 for a duplicate, 404 for an unknown id, 400 naming bad fields, 401 without the admin secret', async () => {
+    const body = { name: 'dup', bot_token: ENV_TOKEN, webhook_secret: 'dup-secret' };
+    await request(app.baseUrl).post('/telegram/bots').set(ADMIN).send(body).expect(201);
+    await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ ...body, name: 'dup2' })
+      .expect(409, {
+        ok: false,
+        say: 'A Telegram bot with this name, token or webhook secret already exists.',
+        result: { error: 'Conflict' },
+      });
+    await request(app.baseUrl)
+      .patch('/telegram/bots/999999')
+      .set(ADMIN)
+      .send({ active: true })
+      .expect(404, { ok: false, say: 'No Telegram bot has id 999999.', result: { error: 'Not Found' } });
+    const bad = await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'x', bot_token: 'not-a-token', webhook_secret: 'has space', active: 'yes' })
+      .expect(400);
+    expect(bad.body.result.fields.map((field: { field: string }) => field.field)).toEqual(['bot_token', 'webhook_secret', 'active']);
+    expect(JSON.stringify(bad.body)).not.toContain('not-a-token');
+    await request(app.baseUrl).get('/telegram/bots').expect(401);
+    await request(app.baseUrl).post('/telegram/bots').send(body).expect(401);
+  });
+});
