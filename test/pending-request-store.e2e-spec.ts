@@ -17,6 +17,7 @@ const request: PendingRequest = {
   prompt: 'summarise the README',
   originalWasAudio: false,
   createdAt: '2024-01-02T03:04:05.000Z',
+  botId: null,
 };
 
 /** A request id no other test or parallel run uses. */
@@ -93,7 +94,15 @@ describe('pending-request store in Redis', () => {
       prompt: 'hi',
       originalWasAudio: false,
       createdAt: '2024-05-06T07:08:09Z',
+      botId: null,
     });
+  });
+
+  it('keeps the bot a message came through, as bot_id', async () => {
+    const id = uniqueId();
+    await store.store(id, { ...request, botId: 7 });
+    expect(JSON.parse((await redis.get(`cursor_runner_callback:${id}`))!)).toMatchObject({ bot_id: 7 });
+    expect(await store.get(id)).toEqual({ ...request, botId: 7 });
   });
 
   it.each([

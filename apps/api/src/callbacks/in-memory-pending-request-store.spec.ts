@@ -7,6 +7,7 @@ const request: PendingRequest = {
   prompt: 'fix the tests',
   originalWasAudio: true,
   createdAt: '2024-01-02T03:04:05.000Z',
+  botId: 3,
 };
 
 describe('InMemoryPendingRequestStore', () => {

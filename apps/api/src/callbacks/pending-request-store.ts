@@ -17,6 +17,11 @@ export interface PendingRequest {
   originalWasAudio: boolean;
   /** When it was forwarded, ISO-8601. */
   createdAt: string;
+  /**
+   * The `telegram_bots` row the message came through, so the result goes back through the same bot
+   * (domain.md §11); `null` for the env bot, and for entries the original system wrote.
+   */
+  botId: number | null;
 }
 
 /** The request id is blank, longer than 255 characters, or not `[A-Za-z0-9-]+`; the callback answers 400. */
@@ -40,6 +45,7 @@ interface StoredPendingRequest {
   prompt: string;
   original_was_audio: boolean;
   created_at: string;
+  bot_id?: number;
 }
 
 function encode(request: PendingRequest): string {
@@ -49,6 +55,7 @@ function encode(request: PendingRequest): string {
     prompt: request.prompt,
     original_was_audio: request.originalWasAudio,
     created_at: request.createdAt,
+    ...(request.botId === null ? {} : { bot_id: request.botId }),
   };
   return JSON.stringify(stored);
 }
@@ -76,6 +83,7 @@ function decode(json: string): PendingRequest | undefined {
     prompt: typeof stored.prompt === 'string' ? stored.prompt : '',
     originalWasAudio: stored.original_was_audio === true,
     createdAt: typeof stored.created_at === 'string' ? stored.created_at : '',
+    botId: integerOf(stored.bot_id) ?? null,
   };
 }
 
