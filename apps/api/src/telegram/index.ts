@@ -2,6 +2,7 @@ export { TelegramModule } from './telegram.module';
 export { TelegramBots, DEFAULT_BOT_NAME, type TelegramBotHandle, type TelegramBotView } from './telegram-bots.service';
 export { TelegramWebhooks } from './telegram-webhooks.service';
 export { TelegramFiles } from './telegram-files.service';
+export { ALLOW_AUDIO_OUTPUT, TelegramReplies, type ReplyMedium, type ReplyOptions } from './telegram-replies.service';
 export { TELEGRAM_WEBHOOK_PATH } from './telegram-admin.controller';
 export {
   TelegramClient,
