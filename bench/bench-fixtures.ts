@@ -94,6 +94,12 @@ class BenchController {
     return PAYLOAD;
   }
 
+  @Get('ours-early')
+  @HttpCached({ scope: 'public', ttl: '1m', earlyHits: true })
+  oursEarly() {
+    return PAYLOAD;
+  }
+
   @Get('ours-l2')
   @HttpCached({ scope: 'public', ttl: '1m', namespace: L2_ONLY })
   oursL2() {

@@ -20,8 +20,9 @@ const COLD_CONCURRENCY = 500;
 const VARIANTS = [
   { name: 'trivial uncached route', path: '/bench/trivial' },
   { name: 'same route, no-op interceptor', path: '/bench/noop-interceptor' },
-  { name: 'our cache, L1 hit', path: '/bench/ours' },
-  { name: 'our cache, L2 (Redis) hit', path: '/bench/ours-l2' },
+  { name: 'our cache, L1 hit (interceptor)', path: '/bench/ours' },
+  { name: 'our cache, L1 hit (earlyHits)', path: '/bench/ours-early' },
+  { name: 'our cache, L1 lives 1 ms, then Redis', path: '/bench/ours-l2' },
   { name: 'stock CacheInterceptor + Redis store', path: '/bench/stock-redis' },
 ] as const;
 
@@ -91,10 +92,11 @@ async function main(): Promise<void> {
     console.table(rows);
     console.log(`\n${COLD_CONCURRENCY} concurrent requests on one cold key (loader takes 20 ms)`);
     console.table(cold);
-    const l1Ratio = rows[2]['vs trivial'];
-    const stockRatio = rows[4]['vs trivial'];
+    const ratioOf = (path: string) => rows[VARIANTS.findIndex((variant) => variant.path === path)]['vs trivial'];
+    const l1Ratio = ratioOf('/bench/ours-early');
+    const stockRatio = ratioOf('/bench/stock-redis');
     console.log(
-      `\nTargets: L1 hit ≥ 0.9× trivial → ${l1Ratio} (${l1Ratio >= 0.9 ? 'met' : 'NOT met'}); ` +
+      `\nTargets: L1 hit (earlyHits) ≥ 0.9× trivial → ${l1Ratio} (${l1Ratio >= 0.9 ? 'met' : 'NOT met'}); ` +
         `1 loader call on a cold key → ${loaderCalls.ours} (${loaderCalls.ours === 1 ? 'met' : 'NOT met'}); ` +
         `L1 hit vs stock Redis interceptor → ${(l1Ratio / stockRatio).toFixed(2)}×`,
     );

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
 import request from 'supertest';
-import { CacheMaintenance, CacheRegistry } from '@app/cache';
-import { CacheFixturesModule, CallCounter, FixtureCatalog } from './support/cache-fixtures';
+import { CacheMaintenance, CacheRegistry, HTTP_NAMESPACE, HttpCacheInterceptor } from '@app/cache';
+import { CacheFixturesModule, CallCounter, FixtureCatalog, IneligibleEarlyHitsModule } from './support/cache-fixtures';
 import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -195,6 +195,56 @@ describe('route caching (L1 + Redis L2)', () => {
     const removed = app.app.get(CacheMaintenance).prune();
     expect(removed.fixtures).toBeGreaterThanOrEqual(1);
     expect(app.logs.lines.some((line) => /^cache fixtures: pruned \d+ expired/.test(String(line.msg)))).toBe(true);
+  });
+});
+
+describe('early hits: L1 hits answered before Nest\'s pipeline', () => {
+  let app: TestApp;
+  let counter: CallCounter;
+
+  beforeAll(async () => {
+    app = await startCachedApp();
+    counter = app.app.get(CallCounter);
+  });
+  afterAll(() => app.close());
+  afterEach(() => jest.restoreAllMocks());
+
+  it('answers a hit with the interceptor\'s response without entering Nest', async () => {
+    const intercept = jest.spyOn(HttpCacheInterceptor.prototype, 'intercept');
+    const miss = await request(app.baseUrl).get('/fixtures/early?page=3&a=1').expect(200);
+    expect(intercept).toHaveBeenCalledTimes(1);
+
+    const hit = await request(app.baseUrl).get('/fixtures/early?a=1&page=3').expect(200);
+    expect(intercept).toHaveBeenCalledTimes(1);
+    expect(miss.headers['x-cache']).toBe('MISS');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.body).toEqual({ page: '3', calls: 1 });
+    expect(hit.headers.etag).toBe(miss.headers.etag);
+    expect(hit.headers['cache-control']).toBe('public, no-cache');
+    expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(hit.headers['x-request-id']).toBeDefined();
+    await request(app.baseUrl).get('/fixtures/early?page=3&a=1').set('If-None-Match', miss.headers.etag).expect(304);
+    const head = await request(app.baseUrl).head('/fixtures/early?page=3&a=1').expect(200);
+    expect(head.headers['x-cache']).toBe('HIT');
+    expect(intercept).toHaveBeenCalledTimes(1);
+    expect(counter.of('early')).toBe(1);
+  });
+
+  it('leaves no-store requests and invalidated entries to Nest', async () => {
+    await request(app.baseUrl).get('/fixtures/early?page=4').expect(200);
+    const intercept = jest.spyOn(HttpCacheInterceptor.prototype, 'intercept');
+    const bypass = await request(app.baseUrl).get('/fixtures/early?page=4').set('Cache-Control', 'no-store').expect(200);
+    expect(bypass.headers['x-cache']).toBe('BYPASS');
+    await app.app.get(CacheRegistry).namespace(HTTP_NAMESPACE).invalidateTags('early');
+    const reloaded = await request(app.baseUrl).get('/fixtures/early?page=4').expect(200);
+    expect(reloaded.headers['x-cache']).toBe('MISS');
+    expect(intercept).toHaveBeenCalledTimes(2);
+  });
+
+  it('refuses to start when a route asking for early hits has guards or is not public', async () => {
+    await expect(startTestApp({ extraModules: [IneligibleEarlyHitsModule] })).rejects.toThrow(
+      "@HttpCached({ earlyHits: true }) cannot apply to: IneligibleEarlyHitsController.guarded: the route has guards, which an early hit would skip | IneligibleEarlyHitsController.perPrincipal: scope must be 'public'",
+    );
   });
 });
 

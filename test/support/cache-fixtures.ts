@@ -146,6 +146,12 @@ class FixtureController {
     return { calls: this.counter.hit('ours-stock') };
   }
 
+  @Get('early')
+  @HttpCached({ scope: 'public', ttl: '1m', tags: ['early'], earlyHits: true })
+  early(@Query('page') page = '1') {
+    return { page, calls: this.counter.hit('early') };
+  }
+
   @Get('price/:name')
   async price(@Param('name') name: string) {
     return { price: await this.catalog.price(name), loads: this.counter.of(`price:${name}`) };
@@ -165,3 +171,23 @@ class FixtureController {
   exports: [CallCounter, FixtureCatalog],
 })
 export class CacheFixturesModule {}
+
+/** Routes that ask for early hits but are not eligible: the app must refuse to start. */
+@Controller('ineligible')
+class IneligibleEarlyHitsController {
+  @Get('guarded')
+  @UseGuards(RequireAuthorization)
+  @HttpCached({ scope: 'public', earlyHits: true })
+  guarded() {
+    return {};
+  }
+
+  @Get('per-principal')
+  @HttpCached({ earlyHits: true })
+  perPrincipal() {
+    return {};
+  }
+}
+
+@Module({ controllers: [IneligibleEarlyHitsController] })
+export class IneligibleEarlyHitsModule {}

@@ -8,6 +8,7 @@ import { CacheInventoryService } from './cache-inventory';
 import { CacheMaintenance } from './cache-maintenance';
 import { CacheMetrics } from './cache-metrics';
 import { CacheRegistry } from './cache-registry';
+import { HttpCacheEarlyHits } from './http/early-hits';
 import { HttpCacheInterceptor } from './http/http-cache.interceptor';
 import { MethodCacheExplorer } from './method/method-cache.explorer';
 import { DEFAULT_NAMESPACE, HTTP_NAMESPACE, type CacheNamespace } from './namespace';
@@ -55,6 +56,7 @@ export class CacheModule {
       controllers: [CacheAdminController, MetricsController],
       providers: [
         HttpCacheInterceptor,
+        HttpCacheEarlyHits,
         MethodCacheExplorer,
         CacheInventoryService,
         CacheMaintenance,
@@ -64,6 +66,7 @@ export class CacheModule {
       exports: [
         NestCacheModule,
         HttpCacheInterceptor,
+        HttpCacheEarlyHits,
         CacheMaintenance,
         CacheMetrics,
         ...[DEFAULT_NAMESPACE, HTTP_NAMESPACE].map((namespace) => namespace.token),

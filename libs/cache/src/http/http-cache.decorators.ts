@@ -1,4 +1,5 @@
 import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { MarkEarlyHitRoute } from './early-hits';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 import {
   HTTP_CACHE_OPTIONS,
@@ -18,7 +19,12 @@ import {
  *   @Get(':name') @HttpCached({ ttl: '30s', tags: ({ params }) => [`setting:${params.name}`] })
  */
 export function HttpCached(options: HttpCachedOptions = {}): MethodDecorator & ClassDecorator {
-  return applyDecorators(SetMetadata(HTTP_CACHE_OPTIONS, options), UseInterceptors(HttpCacheInterceptor));
+  const decorators: (MethodDecorator | ClassDecorator)[] = [
+    SetMetadata(HTTP_CACHE_OPTIONS, options),
+    UseInterceptors(HttpCacheInterceptor),
+  ];
+  if (options.earlyHits) decorators.push(MarkEarlyHitRoute());
+  return applyDecorators(...decorators);
 }
 
 /** Sets the scope of cached routes (method or controller) used with `@UseInterceptors(HttpCacheInterceptor)`. */

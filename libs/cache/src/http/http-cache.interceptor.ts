@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import {
   CallHandler,
   ExecutionContext,
   Injectable,
   NestInterceptor,
-  StreamableFile,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CACHE_KEY_METADATA, CACHE_TTL_METADATA } from '@nestjs/cache-manager';
@@ -14,7 +11,7 @@ import { from, lastValueFrom, Observable, of } from 'rxjs';
 import { catchError, map } from 'rxjs/operators';
 import { CacheRegistry } from '../cache-registry';
 import { HTTP_NAMESPACE } from '../namespace';
-import { Uncacheable, type LookupStatus } from '../namespace-cache';
+import { Uncacheable } from '../namespace-cache';
 import type { Duration } from '../ttl';
 import {
   HTTP_CACHE_OPTIONS,
@@ -24,31 +21,23 @@ import {
   type HttpCachedOptions,
   type RouteTags,
 } from './http-cache.metadata';
-import { markNotModified } from './not-modified';
-import { normalizedQuery, principalOf } from './principal';
-
-/**
- * What a cached route stores: the body serialized once, as the platform would have sent it, so a
- * hit sends stored bytes instead of serializing again; and its entity tag.
- */
-interface CachedResponse {
-  payload: string;
-  /** JSON (sent as `application/json`) or a string the handler returned (sent as text). */
-  json: boolean;
-  etag: string;
-}
+import {
+  isStorable,
+  mayUseCache,
+  prepareCachedReply,
+  routeEntryKey,
+  serialize,
+  type CachedResponse,
+  type XCache,
+} from './cached-response';
 
 /** A response the handler produced that must not be stored or shared. */
 interface PassThrough {
   body: unknown;
 }
 
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
 type CacheKeyMetadata = string | ((context: ExecutionContext) => string | undefined);
 type CacheTtlMetadata = number | ((context: ExecutionContext) => number | Promise<number>);
-
-export type XCache = LookupStatus | 'BYPASS';
 
 /**
  * Route caching with the rules that make it safe by default: GET and HEAD only (HEAD shares GET's
@@ -69,34 +58,16 @@ export class HttpCacheInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { user?: unknown }>();
     const reply = http.getResponse<FastifyReply>();
-    if (
-      (request.method !== 'GET' && request.method !== 'HEAD') ||
-      /\bno-store\b/i.test(String(request.headers['cache-control'] ?? ''))
-    ) {
+    if (!mayUseCache(request)) {
       reply.header('X-Cache', 'BYPASS');
       return next.handle();
     }
     const options = this.optionsOf(context);
     const cache = this.registry.namespace(options.namespace ?? HTTP_NAMESPACE);
-    const rawQuery = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
-    const query = new URLSearchParams(rawQuery);
-    const explicitKey = this.explicitKey(context);
     const scope: CacheScope = this.metadata<CacheScope>(HTTP_CACHE_SCOPE, context) ?? options.scope ?? 'principal';
-    const parts = [
-      'GET',
-      explicitKey ?? `${request.url.split('?')[0]}?${normalizedQuery(query)}`,
-      scope === 'public' ? 'public' : `principal=${principalOf(request, query)}`,
-    ];
-    const respond = (cached: CachedResponse, status: XCache): string => {
-      reply.header('X-Cache', status);
-      reply.header('ETag', cached.etag);
-      if (!reply.hasHeader('cache-control')) {
-        reply.header('Cache-Control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
-      }
-      if (cached.json) reply.header('Content-Type', JSON_CONTENT_TYPE);
-      if (matchesIfNoneMatch(request.headers['if-none-match'], cached.etag)) markNotModified(reply);
-      return cached.payload;
-    };
+    const parts = routeEntryKey(request, this.explicitKey(context), scope);
+    const respond = (cached: CachedResponse, status: XCache): string =>
+      prepareCachedReply(request, reply, cached, status, scope);
 
     const hit = cache.peek<CachedResponse>(parts);
     if (hit) return of(respond(hit, 'HIT'));
@@ -158,25 +129,4 @@ export class HttpCacheInterceptor implements NestInterceptor {
         : tags;
     return [...resolved];
   }
-}
-
-function isStorable(body: unknown, reply: FastifyReply): boolean {
-  if (body === undefined) return false;
-  if (body instanceof StreamableFile || body instanceof Readable) return false;
-  if (reply.statusCode < 200 || reply.statusCode > 299) return false;
-  return !reply.hasHeader('set-cookie');
-}
-
-/** The body as the platform sends it, with a weak validator: equal bodies, equal tags, on every instance. */
-function serialize(body: unknown): CachedResponse {
-  const json = typeof body !== 'string';
-  const payload = json ? JSON.stringify(body) : body;
-  return { payload, json, etag: `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"` };
-}
-
-function matchesIfNoneMatch(header: string | string[] | undefined, etag: string): boolean {
-  if (!header) return false;
-  const candidates = (Array.isArray(header) ? header.join(',') : header).split(',').map((tag) => tag.trim());
-  const opaque = etag.replace(/^W\//, '');
-  return candidates.some((candidate) => candidate === '*' || candidate.replace(/^W\//, '') === opaque);
 }

@@ -30,5 +30,13 @@ export interface HttpCachedOptions {
   tags?: RouteTags;
   /** Default `principal`; see {@link CacheScope}. */
   scope?: CacheScope;
+  /**
+   * Answer L1 hits in a Fastify `preHandler` hook, before Nest's guards, pipes and interceptors —
+   * the hot path of a public read-mostly route (see docs/caching.md, "Early hits"). Misses, L2
+   * hits and revalidation still go through Nest. Only for GET routes declared `scope: 'public'`
+   * with no guard and no other interceptor, in an app without global guards or interceptors, and
+   * a string `@CacheKey` if any: the app refuses to start otherwise. Default false.
+   */
+  earlyHits?: boolean;
 }
 

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { StreamableFile } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LookupStatus } from '../namespace-cache';
+import type { CacheScope } from './http-cache.metadata';
+import { markNotModified } from './not-modified';
+import { normalizedQuery, principalOf } from './principal';
+
+/**
+ * What a cached route stores: the body serialized once, as the platform would have sent it, so a
+ * hit sends stored bytes instead of serializing again; and its entity tag.
+ */
+export interface CachedResponse {
+  payload: string;
+  /** JSON (sent as `application/json`) or a string the handler returned (sent as text). */
+  json: boolean;
+  etag: string;
+}
+
+export type XCache = LookupStatus | 'BYPASS';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+type CacheableRequest = Pick<FastifyRequest, 'method' | 'url' | 'headers'> & { user?: unknown };
+
+/** GET and HEAD may be answered from the cache, unless the client asked for `Cache-Control: no-store`. */
+export function mayUseCache(request: CacheableRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const cacheControl = request.headers['cache-control'];
+  return cacheControl === undefined || !/\bno-store\b/i.test(String(cacheControl));
+}
+
+/**
+ * The key parts of a route entry: the method (HEAD shares GET's entry), the `@CacheKey` or the path
+ * with the sorted query minus credential parameters, and the scope.
+ */
+export function routeEntryKey(request: CacheableRequest, explicitKey: string | undefined, scope: CacheScope): string[] {
+  const queryStart = request.url.indexOf('?');
+  const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
+  return [
+    'GET',
+    explicitKey ?? `${queryStart === -1 ? request.url : request.url.slice(0, queryStart)}?${normalizedQuery(query)}`,
+    scope === 'public' ? 'public' : `principal=${principalOf(request, query)}`,
+  ];
+}
+
+/** Sets the headers of a cached answer (304 when `If-None-Match` matches) and returns the body to send. */
+export function prepareCachedReply(
+  request: CacheableRequest,
+  reply: FastifyReply,
+  cached: CachedResponse,
+  status: XCache,
+  scope: CacheScope,
+): string {
+  reply.header('X-Cache', status);
+  reply.header('ETag', cached.etag);
+  if (!reply.hasHeader('cache-control')) {
+    reply.header('Cache-Control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
+  }
+  if (cached.json) reply.header('Content-Type', JSON_CONTENT_TYPE);
+  if (matchesIfNoneMatch(request.headers['if-none-match'], cached.etag)) markNotModified(reply);
+  return cached.payload;
+}
+
+/** Whether the handler's answer may be stored: 2xx, not a stream, no cookie set. */
+export function isStorable(body: unknown, reply: FastifyReply): boolean {
+  if (body === undefined) return false;
+  if (body instanceof StreamableFile || body instanceof Readable) return false;
+  if (reply.statusCode < 200 || reply.statusCode > 299) return false;
+  return !reply.hasHeader('set-cookie');
+}
+
+/** The body as the platform sends it, with a weak validator: equal bodies, equal tags, on every instance. */
+export function serialize(body: unknown): CachedResponse {
+  const json = typeof body !== 'string';
+  const payload = json ? JSON.stringify(body) : body;
+  return { payload, json, etag: `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"` };
+}
+
+function matchesIfNoneMatch(header: string | string[] | undefined, etag: string): boolean {
+  if (!header) return false;
+  const candidates = (Array.isArray(header) ? header.join(',') : header).split(',').map((tag) => tag.trim());
+  const opaque = etag.replace(/^W\//, '');
+  return candidates.some((candidate) => candidate === '*' || candidate.replace(/^W\//, '') === opaque);
+}
