@@ -177,8 +177,10 @@ describe('route caching (L1 + Redis L2)', () => {
         expect.objectContaining({ path: '/fixtures/public', scope: 'public', ttlMs: 60_000, tags: ['public'] }),
         expect.objectContaining({ path: '/fixtures/me', scope: 'principal' }),
         expect.objectContaining({ path: '/fixtures/ours-with-stock-decorators', key: 'ours-fixture-key', ttlMs: 150 }),
+        expect.objectContaining({ path: '/fixtures/early', scope: 'public', earlyHits: true }),
       ]),
     );
+    expect(body.routes.find((route: { path: string }) => route.path === '/fixtures/public')).not.toHaveProperty('earlyHits');
     expect(body.methods).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ provider: 'FixtureCatalog', method: 'price', kind: 'cacheable', namespace: 'fixtures' }),

@@ -28,6 +28,8 @@ export interface RouteCacheDeclaration {
   scope: string;
   tags: readonly string[] | 'computed';
   key?: string;
+  /** L1 hits answered before Nest's pipeline (`@HttpCached({ earlyHits: true })`). */
+  earlyHits?: true;
 }
 
 export interface CacheInventory {
@@ -101,6 +103,7 @@ export class CacheInventoryService {
           scope: read<string>(HTTP_CACHE_SCOPE) ?? options.scope ?? 'principal',
           tags: typeof tags === 'function' ? 'computed' : (tags as readonly string[]),
           ...(typeof key === 'string' ? { key } : key ? { key: 'computed' } : {}),
+          ...(options.earlyHits ? { earlyHits: true as const } : {}),
         });
       }
     }
