@@ -209,6 +209,18 @@ describe('POST /cursor-runner/callback', () => {
       expect(await pendingKeys(id)).toBe(0);
     });
 
+    it('reads a form-encoded body too (§2.2), its values as text', async () => {
+      const { id, pending } = await seed();
+      await request(app.baseUrl)
+        .post('/cursor-runner/callback')
+        .set('X-Webhook-Secret', SECRET)
+        .type('form')
+        .send({ success: 'false', request_id: id, error: 'from a form', exit_code: '1' })
+        .expect(200, { received: true, request_id: id });
+      await deliveries.settled();
+      expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['❌ from a form']);
+    });
+
     it('a successful run without output says so instead of sending an empty message', async () => {
       const { id, pending } = await seed();
       const messages = await deliver({ success: true, requestId: id, output: '', exitCode: 0 }, pending.chatId);
@@ -506,6 +518,26 @@ describe('POST /cursor-runner/callback at shutdown', () => {
         10,
       );
       expect(waiting.value).toBe(true);
+
+      // A callback arriving while shutdown waits is delivered before it is answered.
+      const lateId = `telegram-${randomUUID()}`;
+      const lateChat = nextChat++;
+      await app.app.get(PendingRequestStore).store(lateId, {
+        chatId: lateChat,
+        messageId: 6,
+        prompt: 'p',
+        originalWasAudio: false,
+        createdAt: new Date().toISOString(),
+        botId: null,
+      });
+      await request(app.baseUrl)
+        .post('/cursor-runner/callback')
+        .set('X-Webhook-Secret', SECRET)
+        .send({ success: true, requestId: lateId, output: 'late but delivered' })
+        .expect(200, { received: true, request_id: lateId });
+      expect(telegram.messages(lateChat).map((message) => message.text)).toEqual(['late but delivered']);
+      expect(await redis.exists(`cursor_runner_callback:${lateId}`)).toBe(0);
+
       telegramAnswer.resolve();
       await closed;
 
