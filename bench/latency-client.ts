@@ -4,7 +4,7 @@
  * milliseconds, too coarse for routes that answer in under one).
  */
 import { fork } from 'node:child_process';
-import { Agent, get } from 'node:http';
+import { Agent, request } from 'node:http';
 import { percentile } from './statistics';
 
 export interface LatencySummary {
@@ -19,29 +19,49 @@ export interface LatencySummary {
   requestsPerSecond: number;
 }
 
-interface LatencyJob {
+/** A request other than a bare GET: a method, headers and bodies. */
+export interface LatencyRequestOptions {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  /** Request `i` sends `bodies[i % bodies.length]` (distinct bodies: each request its own id). */
+  bodies?: string[];
+}
+
+interface LatencyJob extends LatencyRequestOptions {
   url: string;
   requests: number;
   connections: number;
 }
 
-/** Sends `requests` GETs to `url` over `connections` keep-alive connections, each waiting for its answer. */
-export function measureLatency(url: string, requests: number, connections: number): Promise<LatencySummary> {
+/**
+ * Sends `requests` requests (GETs unless `options` say otherwise) to `url` over `connections`
+ * keep-alive connections, each waiting for its answer.
+ */
+export function measureLatency(
+  url: string,
+  requests: number,
+  connections: number,
+  options: LatencyRequestOptions = {},
+): Promise<LatencySummary> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (summary) => resolve(summary as LatencySummary));
     child.once('error', reject);
     child.once('exit', (code) => code !== 0 && reject(new Error(`latency client exited with ${code}`)));
-    child.send({ url, requests, connections } satisfies LatencyJob);
+    child.send({ url, requests, connections, ...options } satisfies LatencyJob);
   });
 }
 
-function once(agent: Agent, url: string): Promise<number> {
+function once(agent: Agent, job: LatencyJob, index: number): Promise<number> {
   return new Promise((resolve) => {
-    get(url, { agent }, (response) => {
+    const body = job.bodies?.length ? job.bodies[index % job.bodies.length] : undefined;
+    const headers = { ...job.headers, ...(body === undefined ? {} : { 'Content-Length': Buffer.byteLength(body) }) };
+    request(job.url, { agent, method: job.method ?? 'GET', headers }, (response) => {
       response.resume();
       response.once('end', () => resolve(response.statusCode ?? 0));
-    }).once('error', () => resolve(0));
+    })
+      .once('error', () => resolve(0))
+      .end(body);
   });
 }
 
@@ -53,9 +73,10 @@ async function run(job: LatencyJob): Promise<LatencySummary> {
   const startedAt = performance.now();
   const worker = async () => {
     while (issued < job.requests) {
+      const index = issued;
       issued += 1;
       const sentAt = performance.now();
-      const status = await once(agent, job.url);
+      const status = await once(agent, job, index);
       latencies.push(performance.now() - sentAt);
       if (status !== 200) errors += 1;
     }

@@ -118,6 +118,20 @@ describe('pending-request store in Redis', () => {
     );
   });
 
+  it('claims a delivery once across connections, and completing deletes the entry and the claim together', async () => {
+    const id = uniqueId();
+    await store.store(id, request);
+    expect(await store.claimDelivery(id, 300)).toBe(true);
+    expect(await redis.ttl(`cursor_runner_callback:${id}:delivering`)).toBeGreaterThan(290);
+    expect(await store.claimDelivery(id, 300)).toBe(false);
+    await store.releaseDelivery(id);
+    expect(await redis.exists(`cursor_runner_callback:${id}:delivering`)).toBe(0);
+    expect(await store.get(id)).toEqual(request);
+    expect(await store.claimDelivery(id, 300)).toBe(true);
+    await store.completeDelivery(id);
+    expect(await redis.exists(`cursor_runner_callback:${id}`, `cursor_runner_callback:${id}:delivering`)).toBe(0);
+  });
+
   it('refuses an invalid id before touching Redis', async () => {
     const id = `bad id ${randomUUID()}`;
     await expect(store.store(id, request)).rejects.toBeInstanceOf(InvalidRequestIdError);
@@ -140,6 +154,10 @@ describe('pending-request store when Redis is down', () => {
     const id = uniqueId();
     await expect(store.store(id, request)).rejects.toBeInstanceOf(PendingRequestStoreError);
     await expect(store.get(id)).rejects.toThrow(/^Pending request store get failed: /);
+  });
+
+  it('fails a delivery claim with a store error', async () => {
+    await expect(store.claimDelivery(uniqueId(), 60)).rejects.toBeInstanceOf(PendingRequestStoreError);
   });
 
   it('logs a failed delete without throwing: the entry expires by itself', async () => {

@@ -80,6 +80,23 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     ]);
   });
 
+  it('sends already-rendered HTML as it is when told so, and escapes by default', async () => {
+    const bot = client();
+    const rendered = '📝 Output:\n<pre><code>a &lt; b &amp;&amp; c</code></pre>';
+    await bot.sendMessage(CHAT, rendered, { parseMode: 'HTML', rendered: true });
+    await bot.sendMessage(CHAT, rendered, { parseMode: 'HTML' });
+    await bot.sendMessage(CHAT, '<b>x</b>', { parseMode: 'Markdown', rendered: true });
+    expect(fake.calls('sendMessage').map((call) => call.params)).toEqual([
+      { chat_id: CHAT, text: rendered, parse_mode: 'HTML' },
+      {
+        chat_id: CHAT,
+        text: '📝 Output:\n&lt;pre&gt;&lt;code&gt;a &amp;lt; b &amp;amp;&amp;amp; c&lt;/code&gt;&lt;/pre&gt;',
+        parse_mode: 'HTML',
+      },
+      { chat_id: CHAT, text: '<b>x</b>', parse_mode: 'Markdown' },
+    ]);
+  });
+
   it('uploads a voice from bytes as multipart, the MIME type from the file name', async () => {
     const audio = Buffer.from([0x4f, 0x67, 0x67, 0x53, 0x00, 0xff, 0x0d, 0x0a]);
     await client().sendVoice(CHAT, audio, { replyToMessageId: 9, caption: 'Here you go', filename: 'reply.ogg' });

@@ -9,6 +9,7 @@ import { LoggingModule, type LoggingOptions } from '@app/logging';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
 import { CallbacksModule } from './callbacks/callbacks.module';
+import { CursorRunnerCallbackModule } from './callbacks/cursor-runner-callback.module';
 import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
@@ -40,6 +41,7 @@ export class AppModule {
         ToolsModule,
         CursorRunnerModule,
         CallbacksModule,
+        CursorRunnerCallbackModule,
         ElevenLabsModule,
         TelegramModule,
         ...(options.extraModules ?? []),

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
   });
 
@@ -67,6 +68,8 @@ describe('loadConfig', () => {
       SHUTDOWN_TIMEOUT_MS: '500',
       HEALTH_CHECK_TIMEOUT_MS: '250',
       TELEGRAM_TIMEOUT_MS: '5000',
+      CALLBACK_DELIVERY_ATTEMPTS: '5',
+      CALLBACK_DELIVERY_RETRY_DELAY_MS: '0',
     });
     expect(config.http).toEqual({
       port: 8080,
@@ -100,6 +103,7 @@ describe('loadConfig', () => {
     });
     expect(config.defaultNotesRepository).toBe('notes');
     expect(config.health).toEqual({ checkTimeoutMs: 250 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 5, retryDelayMs: 0 });
   });
 
   it('sends cursor-runner callbacks to TELEGRAM_WEBHOOK_BASE_URL unless CURSOR_RUNNER_CALLBACK_BASE_URL is set', () => {
@@ -134,6 +138,7 @@ describe('loadConfig', () => {
     [{ CORS_ENABLED: 'yes' }, 'CORS_ENABLED must be one of true, false, 1, 0 (got "yes")'],
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
+    [{ CALLBACK_DELIVERY_ATTEMPTS: '0' }, 'CALLBACK_DELIVERY_ATTEMPTS must be an integer between 1 and 10 (got "0")'],
     [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {
     const message = errorOf(env);

@@ -53,6 +53,16 @@ export abstract class AppConfig {
      */
     readonly callbackBaseUrl: string;
   };
+  /** Delivery of cursor-runner results to Telegram (the callback route). */
+  abstract readonly callbacks: {
+    /** Tries of one delivery, the first included, when Telegram fails transiently (1–10, default 3). */
+    readonly deliveryAttempts: number;
+    /**
+     * Wait before the second try, in milliseconds, doubling before each later one (default 1000);
+     * a 429's `retry_after` replaces it.
+     */
+    readonly retryDelayMs: number;
+  };
   /** `undefined` selects the embedded mode: in-process stores, no Redis. */
   abstract readonly redisUrl: string | undefined;
   abstract readonly database: {
@@ -166,6 +176,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       url: env.CURSOR_RUNNER_URL,
       timeoutSeconds: env.CURSOR_RUNNER_TIMEOUT,
       callbackBaseUrl: env.CURSOR_RUNNER_CALLBACK_BASE_URL ?? env.TELEGRAM_WEBHOOK_BASE_URL,
+    },
+    callbacks: {
+      deliveryAttempts: env.CALLBACK_DELIVERY_ATTEMPTS,
+      retryDelayMs: env.CALLBACK_DELIVERY_RETRY_DELAY_MS,
     },
     redisUrl: env.REDIS_URL,
     database: resolveDatabase(env, cwd),

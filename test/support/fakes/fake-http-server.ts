@@ -25,6 +25,11 @@ export type FakeReply =
       headers?: Record<string, string>;
       /** Wait this long before answering, in milliseconds (stop() cancels the wait). */
       delayMs?: number;
+      /**
+       * Answer only once this settles (then `delayMs` applies): a test holds a request open for
+       * exactly as long as it needs, with no timing involved.
+       */
+      release?: Promise<unknown>;
     }
   | {
       /** Destroy the connection without answering. */
@@ -158,6 +163,10 @@ export class FakeHttpServer {
       });
       response.end(payload);
     };
+    if (reply.release) {
+      await reply.release.catch(() => undefined);
+      if (response.destroyed) return;
+    }
     if (!reply.delayMs) return send();
     const timer = setTimeout(() => {
       this.timers.delete(timer);

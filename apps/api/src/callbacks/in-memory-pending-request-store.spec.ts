@@ -64,6 +64,19 @@ describe('InMemoryPendingRequestStore', () => {
     expect((await store.get('a'))!.prompt).toBe('fix the tests');
   });
 
+  it('grants one delivery claim at a time, until completed, released or lapsed', async () => {
+    await store.store('a', request);
+    expect(await store.claimDelivery('a', 60)).toBe(true);
+    expect(await store.claimDelivery('a', 60)).toBe(false);
+    await store.releaseDelivery('a');
+    expect(await store.claimDelivery('a', 60)).toBe(true);
+    now += 60_000;
+    expect(await store.claimDelivery('a', 60)).toBe(true);
+    await store.completeDelivery('a');
+    expect(await store.get('a')).toBeNull();
+    expect(await store.claimDelivery('a', 60)).toBe(true);
+  });
+
   it.each(['', 'a b', 'a:b', 'x'.repeat(256)])('refuses the id %p in every operation', async (id) => {
     await expect(store.store(id, request)).rejects.toBeInstanceOf(InvalidRequestIdError);
     await expect(store.get(id)).rejects.toThrow('Invalid request_id format');

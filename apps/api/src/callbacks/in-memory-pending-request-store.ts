@@ -13,6 +13,8 @@ interface Entry {
  */
 export class InMemoryPendingRequestStore extends PendingRequestStore {
   private readonly entries = new Map<string, Entry>();
+  /** Delivery claims: request id → epoch milliseconds at which the claim lapses. */
+  private readonly claims = new Map<string, number>();
 
   /** @param now the clock, in epoch milliseconds (tests pass their own). */
   constructor(private readonly now: () => number = Date.now) {
@@ -29,6 +31,9 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     for (const [key, entry] of this.entries) {
       if (entry.expiresAt <= now) this.entries.delete(key);
     }
+    for (const [key, lapsesAt] of this.claims) {
+      if (lapsesAt <= now) this.claims.delete(key);
+    }
     this.entries.set(id, { json, expiresAt: now + ttlSeconds * 1000 });
   }
 
@@ -44,5 +49,22 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
 
   protected async remove(id: string): Promise<void> {
     this.entries.delete(id);
+  }
+
+  protected async claim(id: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.now();
+    const held = this.claims.get(id);
+    if (held !== undefined && held > now) return false;
+    this.claims.set(id, now + ttlSeconds * 1000);
+    return true;
+  }
+
+  protected async unclaim(id: string): Promise<void> {
+    this.claims.delete(id);
+  }
+
+  protected async removeWithClaim(id: string): Promise<void> {
+    this.entries.delete(id);
+    this.claims.delete(id);
   }
 }

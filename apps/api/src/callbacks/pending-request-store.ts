@@ -149,6 +149,47 @@ export abstract class PendingRequestStore {
     }
   }
 
+  /**
+   * Claims the delivery of `id`'s result for `ttlSeconds`: `true` for the first caller, `false`
+   * while a claim is held — by this or any other instance sharing the store — so a duplicate
+   * callback never sends a second message. The claim ends with {@link completeDelivery},
+   * {@link releaseDelivery}, or its TTL (a process that died mid-delivery).
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async claimDelivery(id: string, ttlSeconds: number): Promise<boolean> {
+    assertValidId(id);
+    assertValidTtl(ttlSeconds);
+    return this.guard('claim', () => this.claim(id, ttlSeconds));
+  }
+
+  /**
+   * Ends a claim without delivering: the pending request stays until its TTL, so the callback may
+   * be replayed. A store failure is logged, not thrown (the claim then ends by its TTL).
+   * @throws InvalidRequestIdError
+   */
+  async releaseDelivery(id: string): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.unclaim(id);
+    } catch (error) {
+      this.logger.warn(`Could not release the delivery claim of ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * The result was delivered: forgets the pending request and its claim together. A store failure
+   * is logged, not thrown: both expire by their TTLs.
+   * @throws InvalidRequestIdError
+   */
+  async completeDelivery(id: string): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.removeWithClaim(id);
+    } catch (error) {
+      this.logger.warn(`Could not delete delivered pending request ${id}: ${(error as Error).message}`);
+    }
+  }
+
   /** Sets `json` under `id`, expiring after `ttlSeconds`, replacing what was there. */
   protected abstract write(id: string, json: string, ttlSeconds: number): Promise<void>;
 
@@ -156,6 +197,11 @@ export abstract class PendingRequestStore {
   protected abstract read(id: string): Promise<string | null>;
 
   protected abstract remove(id: string): Promise<void>;
+  /** Sets the claim of `id` unless one exists, expiring after `ttlSeconds`; whether it was set. */
+  protected abstract claim(id: string, ttlSeconds: number): Promise<boolean>;
+  protected abstract unclaim(id: string): Promise<void>;
+  /** Removes the entry and its claim. */
+  protected abstract removeWithClaim(id: string): Promise<void>;
 
   private async guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {

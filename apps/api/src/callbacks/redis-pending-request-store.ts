@@ -10,6 +10,14 @@ export function pendingRequestKey(id: string): string {
 }
 
 /**
+ * The key of a delivery claim: a request id never contains `:`, so it cannot name another entry.
+ * Not spelled by the original system (it delivered inline and never saw duplicates).
+ */
+export function deliveryClaimKey(id: string): string {
+  return `${pendingRequestKey(id)}:delivering`;
+}
+
+/**
  * Pending requests in Redis, shared by every instance, so the callback may reach any of them.
  * `SET key value EX ttl` writes the value and its expiry in one command: no entry ever exists
  * without its TTL, which `SET` followed by `EXPIRE` would allow if the process died between them.
@@ -29,5 +37,17 @@ export class RedisPendingRequestStore extends PendingRequestStore {
 
   protected async remove(id: string): Promise<void> {
     await this.redis.del(pendingRequestKey(id));
+  }
+
+  protected async claim(id: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.redis.set(deliveryClaimKey(id), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  protected async unclaim(id: string): Promise<void> {
+    await this.redis.del(deliveryClaimKey(id));
+  }
+
+  protected async removeWithClaim(id: string): Promise<void> {
+    await this.redis.del(pendingRequestKey(id), deliveryClaimKey(id));
   }
 }

@@ -45,7 +45,7 @@ export class HttpTelegramClient extends TelegramClient {
     const parseMode = options.parseMode === undefined ? 'HTML' : options.parseMode;
     return this.call('sendMessage', {
       chat_id: chatId,
-      text: parseMode === 'HTML' ? escapeHtml(text) : text,
+      text: parseMode === 'HTML' && options.rendered !== true ? escapeHtml(text) : text,
       parse_mode: parseMode ?? undefined,
       reply_to_message_id: options.replyToMessageId,
     });

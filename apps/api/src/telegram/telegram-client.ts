@@ -39,6 +39,13 @@ export interface SendMessageOptions {
   /** Default `HTML` as in the original; `null` sends plain text (no `parse_mode` field). */
   parseMode?: TelegramParseMode | null;
   replyToMessageId?: number;
+  /**
+   * With parse mode `HTML`: `text` is already Telegram HTML (tags meant as markup, every piece of
+   * content escaped by the caller, as `buildCallbackMessage` renders it) and is sent as it is.
+   * Default `false`: `&`, `<`, `>` are escaped first, so any text shows literally (domain.md §3.7).
+   * Ignored for other parse modes, which are never escaped.
+   */
+  rendered?: boolean;
 }
 
 export interface SendVoiceOptions {
@@ -79,7 +86,10 @@ export abstract class TelegramClient {
    */
   abstract readonly tokenDigest: string;
 
-  /** `sendMessage`. With parse mode HTML (the default) `&`, `<`, `>` are escaped first. */
+  /**
+   * `sendMessage`. With parse mode HTML (the default) `&`, `<`, `>` are escaped first, unless
+   * `options.rendered` says the text is already Telegram HTML.
+   */
   abstract sendMessage(
     chatId: ChatId,
     text: string,

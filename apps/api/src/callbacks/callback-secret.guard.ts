@@ -1,0 +1,47 @@
+import { CanActivate, ExecutionContext, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { secretsMatch } from '@app/http';
+
+interface CallbackRequest {
+  headers: Record<string, string | string[] | undefined>;
+  query?: Record<string, unknown>;
+  ip?: string;
+}
+
+function firstPresent(...candidates: unknown[]): string | undefined {
+  for (const candidate of candidates) {
+    const value = Array.isArray(candidate) ? candidate[0] : candidate;
+    if (typeof value === 'string' && value.length > 0) return value;
+  }
+  return undefined;
+}
+
+/**
+ * cursor-runner's callback (domain.md §2.7 step 1): the first non-empty of header
+ * `X-Webhook-Secret`, header `X-Cursor-Runner-Secret`, query `secret` must equal `WEBHOOK_SECRET`,
+ * compared in constant time; else a warning without the secret and 401 `{error: "Unauthorized"}`.
+ *
+ * The original let every callback in when `WEBHOOK_SECRET` was blank (§12.7). Here it cannot be:
+ * the configuration turns a blank `WEBHOOK_SECRET` into its default and refuses that default in
+ * production, and an empty presented secret never matches.
+ */
+@Injectable()
+export class CallbackSecretGuard implements CanActivate {
+  private readonly logger = new Logger('CursorRunnerCallback');
+
+  constructor(private readonly config: AppConfig) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<CallbackRequest>();
+    const presented = firstPresent(
+      request.headers['x-webhook-secret'],
+      request.headers['x-cursor-runner-secret'],
+      request.query?.secret,
+    );
+    if (secretsMatch(presented, this.config.secrets.webhook)) return true;
+    this.logger.warn(
+      `Unauthorized cursor-runner callback - invalid secret (provided_secret: ${presented ? 'present' : 'missing'}, ip: ${request.ip ?? 'unknown'})`,
+    );
+    throw new UnauthorizedException({ error: 'Unauthorized' });
+  }
+}

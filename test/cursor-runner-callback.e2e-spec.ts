@@ -1,0 +1,552 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import request from 'supertest';
+import { CallbackDeliveries } from '../apps/api/src/callbacks/callback-deliveries.service';
+import { PendingRequestStore, type PendingRequest } from '../apps/api/src/callbacks/pending-request-store';
+import { SettingsService } from '../apps/api/src/settings';
+import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
+import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { pollUntil } from './support/poll';
+import { freePort } from './support/redis-server';
+import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+
+const SECRET = 'callback-test-secret';
+const TOKEN = '444444:callback-env-bot';
+const OTHER_TOKEN = '555555:callback-helpdesk-bot';
+const API_KEY = 'callback-test-key';
+const VOICE = 'callback-voice';
+const TTS_MODEL = 'tts_callback';
+const ADMIN = { 'X-Admin-Secret': SECRET };
+
+let nextChat = 7_000_000;
+
+/** A sendMessage answer as Telegram gives it, for replies a test scripts. */
+function sent(chatId: number): FakeReply {
+  return {
+    body: { ok: true, result: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: 'private' } } },
+  };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+function appEnv(telegram: FakeTelegram, elevenLabs: FakeHttpServer, extra: Record<string, string> = {}) {
+  return {
+    REDIS_URL: testRedisUrl(),
+    CACHE_KEY_PREFIX: `cb-${randomUUID().slice(0, 8)}`,
+    WEBHOOK_SECRET: SECRET,
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_BASE_URL: telegram.url,
+    TELEGRAM_TIMEOUT_MS: '5000',
+    ELEVENLABS_API_KEY: API_KEY,
+    ELEVENLABS_API_BASE_URL: elevenLabs.url,
+    ELEVENLABS_VOICE_ID: VOICE,
+    ELEVENLABS_TTS_MODEL_ID: TTS_MODEL,
+    CALLBACK_DELIVERY_RETRY_DELAY_MS: '20',
+    ...extra,
+  };
+}
+
+describe('POST /cursor-runner/callback', () => {
+  let telegram: FakeTelegram;
+  let elevenLabs: FakeHttpServer;
+  let app: TestApp;
+  let store: PendingRequestStore;
+  let deliveries: CallbackDeliveries;
+  let settings: SettingsService;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    telegram = await FakeTelegram.start(TOKEN, OTHER_TOKEN);
+    elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
+    app = await startTestApp({ env: appEnv(telegram, elevenLabs) });
+    store = app.app.get(PendingRequestStore);
+    deliveries = app.app.get(CallbackDeliveries);
+    settings = app.app.get(SettingsService);
+    redis = new Redis(testRedisUrl());
+  });
+  beforeEach(async () => {
+    telegram.reset();
+    elevenLabs.reset();
+    await settings.set('debug', false);
+    await settings.set('allow_audio_output', false);
+  });
+  afterAll(async () => {
+    await app.close();
+    await redis.quit();
+    await Promise.all([telegram.stop(), elevenLabs.stop()]);
+  });
+
+  /** Stores a pending request as the Telegram flow would; returns its id and what was stored. */
+  async function seed(overrides: Partial<PendingRequest> = {}): Promise<{ id: string; pending: PendingRequest }> {
+    const id = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const pending: PendingRequest = {
+      chatId: nextChat++,
+      messageId: 77,
+      prompt: 'fix the build',
+      originalWasAudio: false,
+      createdAt: new Date().toISOString(),
+      botId: null,
+      ...overrides,
+    };
+    await store.store(id, pending);
+    return { id, pending };
+  }
+
+  const callback = (body: object, path = '/cursor-runner/callback') =>
+    request(app.baseUrl).post(path).set('X-Webhook-Secret', SECRET).send(body);
+
+  const pendingKeys = (id: string) => redis.exists(`cursor_runner_callback:${id}`, `cursor_runner_callback:${id}:delivering`);
+
+  /** Posts the callback, waits for its delivery, returns what Telegram received in the chat. */
+  async function deliver(body: object, chatId: number) {
+    await callback(body).expect(200, { received: true, request_id: (body as { requestId?: string; request_id?: string }).requestId ?? (body as { request_id: string }).request_id });
+    await deliveries.settled();
+    return telegram.messages(chatId);
+  }
+
+  const logged = (pattern: RegExp) => app.logs.lines.filter((line) => pattern.test(String(line.msg)));
+
+  describe('delivers the result as the message Telegram renders, then deletes the pending request', () => {
+    it('success (camelCase), normal mode: the output alone, escaped once, replying to the message', async () => {
+      const { id, pending } = await seed();
+      const messages = await deliver(
+        {
+          success: true,
+          requestId: id,
+          repository: 'jarek-va',
+          branchName: 'main',
+          output: '\u001b[32mAll 12 tests pass\u001b[0m: a < b && c > d',
+          error: null,
+          exitCode: 0,
+          duration: '5210ms',
+          timestamp: '2025-12-21T10:00:00.000Z',
+          command: ['cursor-agent', '--print'],
+        },
+        pending.chatId,
+      );
+      expect(messages).toEqual([
+        {
+          token: TOKEN,
+          chat_id: pending.chatId,
+          text: 'All 12 tests pass: a &lt; b &amp;&amp; c &gt; d',
+          parse_mode: 'HTML',
+          reply_to_message_id: 77,
+          params: expect.any(Object),
+        },
+      ]);
+      expect(await pendingKeys(id)).toBe(0);
+      expect(logged(new RegExp(`^Delivered cursor-runner result ${id} to chat ${pending.chatId} as text \\(try 1/3\\)$`))).toHaveLength(1);
+    });
+
+    it('success (snake_case, iterate era), debug mode: figures and real <pre><code> blocks', async () => {
+      await settings.set('debug', true);
+      const { id, pending } = await seed();
+      const messages = await deliver(
+        {
+          success: 'true',
+          request_id: id,
+          repository: 'jarek-va',
+          branch_name: 'main',
+          iterations: 3,
+          max_iterations: 25,
+          output: 'if (a < b) { return "x & y"; }',
+          error: 'warning: <deprecated>',
+          exit_code: 0,
+          duration: '812ms',
+          timestamp: '2025-11-16T10:00:00.000Z',
+        },
+        pending.chatId,
+      );
+      expect(messages.map((message) => [message.text, message.parse_mode])).toEqual([
+        [
+          '✅ Cursor command completed successfully\n📊 Iterations: 3\n⏱ Duration: 812ms\n\n📝 Output:\n' +
+            '<pre><code>if (a &lt; b) { return "x &amp; y"; }</code></pre>\n\n⚠️ Warnings:\n<pre><code>warning: &lt;deprecated&gt;</code></pre>',
+          'HTML',
+        ],
+      ]);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
+    it('failure (§6.4), normal and debug mode', async () => {
+      const failure = (id: string) => ({
+        success: false,
+        requestId: id,
+        repository: 'missing-repo',
+        error: 'Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
+        exitCode: 1,
+        duration: '0ms',
+        timestamp: '2025-12-21T10:00:00.000Z',
+      });
+      const normal = await seed();
+      expect((await deliver(failure(normal.id), normal.pending.chatId)).map((message) => message.text)).toEqual([
+        '❌ Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
+      ]);
+      await settings.set('debug', true);
+      const debug = await seed();
+      expect((await deliver(failure(debug.id), debug.pending.chatId)).map((message) => message.text)).toEqual([
+        '❌ Cursor command failed\n\nError: Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
+      ]);
+      expect(await pendingKeys(normal.id)).toBe(0);
+      expect(await pendingKeys(debug.id)).toBe(0);
+    });
+
+    it('crash (the minimal body, snake_case id)', async () => {
+      const { id, pending } = await seed();
+      const messages = await deliver(
+        { success: false, request_id: id, error: 'cursor-agent exited: <signal SIGKILL>', timestamp: '2025-12-21T10:00:00.000Z' },
+        pending.chatId,
+      );
+      expect(messages.map((message) => [message.text, message.parse_mode])).toEqual([
+        ['❌ cursor-agent exited: &lt;signal SIGKILL&gt;', 'HTML'],
+      ]);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
+    it('reads a form-encoded body too (§2.2), its values as text', async () => {
+      const { id, pending } = await seed();
+      await request(app.baseUrl)
+        .post('/cursor-runner/callback')
+        .set('X-Webhook-Secret', SECRET)
+        .type('form')
+        .send({ success: 'false', request_id: id, error: 'from a form', exit_code: '1' })
+        .expect(200, { received: true, request_id: id });
+      await deliveries.settled();
+      expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['❌ from a form']);
+    });
+
+    it('a successful run without output says so instead of sending an empty message', async () => {
+      const { id, pending } = await seed();
+      const messages = await deliver({ success: true, requestId: id, output: '', exitCode: 0 }, pending.chatId);
+      expect(messages.map((message) => message.text)).toEqual(['✅ Done (no output).']);
+    });
+
+    it('sends plain text without a parse mode when Telegram refuses the HTML', async () => {
+      await settings.set('debug', true);
+      const { id, pending } = await seed();
+      telegram.rejectNext(TOKEN, 'sendMessage', "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 40");
+      const messages = await deliver({ success: true, requestId: id, iterations: 1, output: 'a < b', duration: '9ms' }, pending.chatId);
+      expect(messages.map((message) => [message.text, message.parse_mode, message.reply_to_message_id])).toEqual([
+        ['✅ Cursor command completed successfully\n📊 Iterations: 1\n⏱ Duration: 9ms\n\n📝 Output:\n<pre><code>a &lt; b</code></pre>', 'HTML', 77],
+        ['✅ Cursor command completed successfully\n📊 Iterations: 1\n⏱ Duration: 9ms\n\n📝 Output:\na < b', undefined, 77],
+      ]);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+  });
+
+  describe('voice', () => {
+    it('speaks the plain rendering when the request came from audio and allow_audio_output is on', async () => {
+      await settings.set('allow_audio_output', true);
+      await settings.set('debug', true);
+      const { id, pending } = await seed({ originalWasAudio: true });
+      await callback({ success: true, requestId: id, iterations: 2, output: 'x < y', duration: '1ms' }).expect(200);
+      await deliveries.settled();
+      const [voice] = telegram.voices(pending.chatId);
+      expect(voice.bytes).toEqual(
+        fakeSpeech(VOICE, TTS_MODEL, '✅ Cursor command completed successfully\n📊 Iterations: 2\n⏱ Duration: 1ms\n\n📝 Output:\nx < y'),
+      );
+      expect(voice.fields).toMatchObject({ chat_id: String(pending.chatId), reply_to_message_id: '77' });
+      expect(telegram.messages(pending.chatId)).toEqual([]);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
+    it('writes when allow_audio_output is off', async () => {
+      const { id, pending } = await seed({ originalWasAudio: true });
+      const messages = await deliver({ success: true, requestId: id, output: 'done' }, pending.chatId);
+      expect(messages.map((message) => message.text)).toEqual(['done']);
+      expect(telegram.voices(pending.chatId)).toEqual([]);
+    });
+  });
+
+  describe('bots', () => {
+    it('answers through the telegram_bots bot the message came through, and not at all once it is deactivated', async () => {
+      const created = await request(app.baseUrl)
+        .post('/telegram/bots')
+        .set(ADMIN)
+        .send({ name: `helpdesk-${randomUUID().slice(0, 6)}`, bot_token: OTHER_TOKEN, webhook_secret: `hs-${randomUUID()}` })
+        .expect(201);
+      const botId = (created.body as { id: number }).id;
+      const first = await seed({ botId });
+      const messages = await deliver({ success: true, requestId: first.id, output: 'from the helpdesk bot' }, first.pending.chatId);
+      expect(messages.map((message) => [message.token, message.text])).toEqual([[OTHER_TOKEN, 'from the helpdesk bot']]);
+
+      await request(app.baseUrl).patch(`/telegram/bots/${botId}`).set(ADMIN).send({ active: false }).expect(200);
+      const second = await seed({ botId });
+      await callback({ success: true, requestId: second.id, output: 'nobody hears this' }).expect(200);
+      await deliveries.settled();
+      expect(telegram.calls()).toHaveLength(1);
+      expect(await redis.exists(`cursor_runner_callback:${second.id}`)).toBe(1);
+      expect(logged(new RegExp(`^Could not deliver cursor-runner result ${second.id} .*Telegram bot ${botId} is gone or deactivated`))).toHaveLength(1);
+    });
+  });
+
+  describe('when Telegram fails', () => {
+    it('tries again after transient failures and deletes the pending request once delivered', async () => {
+      const { id, pending } = await seed();
+      telegram.failNext(
+        TOKEN,
+        'sendMessage',
+        { status: 502, body: '<html>Bad Gateway</html>' },
+        { status: 500, body: { ok: false, error_code: 500, description: 'Internal Server Error' } },
+      );
+      const messages = await deliver({ success: true, requestId: id, output: 'third time lucky' }, pending.chatId);
+      expect(messages.map((message) => message.text)).toEqual(['third time lucky', 'third time lucky', 'third time lucky']);
+      expect(await pendingKeys(id)).toBe(0);
+      expect(logged(new RegExp(`^Delivery of cursor-runner result ${id} .*failed \\(try [12]/3\\), trying again in (20|40) ms`))).toHaveLength(2);
+    });
+
+    it('waits as long as a 429 asks before trying again', async () => {
+      const { id, pending } = await seed();
+      telegram.failNext(TOKEN, 'sendMessage', {
+        status: 429,
+        body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
+      });
+      await deliver({ success: true, requestId: id, output: 'after the rate limit' }, pending.chatId);
+      expect(logged(new RegExp(`^Delivery of cursor-runner result ${id} .*trying again in 1000 ms: Telegram API error: Too Many Requests`))).toHaveLength(1);
+      expect(telegram.messages(pending.chatId)).toHaveLength(2);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
+    it('gives up after the last try, logs it with the request id and keeps the pending request for a replay', async () => {
+      const { id, pending } = await seed();
+      const down: FakeReply = { status: 503, body: { ok: false, error_code: 503, description: 'Service Unavailable' } };
+      telegram.failNext(TOKEN, 'sendMessage', down, down, down);
+      await deliver({ success: true, requestId: id, output: 'lost for now' }, pending.chatId);
+      expect(telegram.messages(pending.chatId)).toHaveLength(3);
+      expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(1);
+      expect(await redis.exists(`cursor_runner_callback:${id}:delivering`)).toBe(0);
+      expect(app.logs.lines).toContainEqual(
+        expect.objectContaining({
+          level: 50,
+          requestId: id,
+          msg: `Could not deliver cursor-runner result ${id} to chat ${pending.chatId} after 3 try(ies): Telegram API error: Service Unavailable; the pending request stays until its TTL for a replay`,
+        }),
+      );
+
+      // The operator replays the callback once Telegram is back: delivered, then deleted.
+      await deliver({ success: true, requestId: id, output: 'lost for now' }, pending.chatId);
+      expect(telegram.messages(pending.chatId)).toHaveLength(4);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
+    it('does not retry a refusal: tells the user the result failed and keeps the pending request', async () => {
+      const { id, pending } = await seed();
+      telegram.rejectNext(TOKEN, 'sendMessage', 'Bad Request: message is too long');
+      const messages = await deliver({ success: true, requestId: id, output: 'too much' }, pending.chatId);
+      expect(messages.map((message) => [message.text, message.parse_mode, message.reply_to_message_id])).toEqual([
+        ['too much', 'HTML', 77],
+        ['❌ Error processing cursor command result: Telegram API error: Bad Request: message is too long', 'HTML', 77],
+      ]);
+      expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(1);
+    });
+  });
+
+  describe('answers cursor-runner at once', () => {
+    it('answers before Telegram has answered, and delivers afterwards', async () => {
+      const { id, pending } = await seed();
+      const telegramAnswer = deferred();
+      telegram.failNext(TOKEN, 'sendMessage', { ...sent(pending.chatId), release: telegramAnswer.promise });
+
+      await callback({ success: true, requestId: id, output: 'slow telegram' }).expect(200, { received: true, request_id: id });
+      expect(deliveries.size).toBe(1);
+      await telegram.http.waitForRequests(1);
+      expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(1);
+
+      telegramAnswer.resolve();
+      await deliveries.settled();
+      expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['slow telegram']);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
+    it('delivers concurrent duplicates once', async () => {
+      const { id, pending } = await seed();
+      const telegramAnswer = deferred();
+      telegram.failNext(TOKEN, 'sendMessage', { ...sent(pending.chatId), release: telegramAnswer.promise });
+      const body = { success: true, requestId: id, output: 'only once' };
+
+      const answers = await Promise.all([callback(body), callback(body), callback(body)]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+      expect(answers.map((answer) => answer.body as object)).toEqual(
+        expect.arrayContaining([
+          { received: true, request_id: id },
+          { received: true, request_id: id, message: 'Already being delivered' },
+        ]),
+      );
+      expect(answers.filter((answer) => (answer.body as { message?: string }).message === undefined)).toHaveLength(1);
+
+      telegramAnswer.resolve();
+      await deliveries.settled();
+      // After delivery the request is gone: a late replay sends nothing either.
+      await callback(body).expect(200, { received: true, message: 'Request not found' });
+      expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['only once']);
+    });
+  });
+
+  describe('authentication (§2.7 step 1)', () => {
+    const body = () => ({ success: true, requestId: `telegram-auth-${randomUUID()}` });
+
+    it.each([
+      ['X-Webhook-Secret', { 'X-Webhook-Secret': SECRET }, ''],
+      ['X-Cursor-Runner-Secret', { 'X-Cursor-Runner-Secret': SECRET }, ''],
+      ['the secret query parameter', {}, `?secret=${SECRET}`],
+      ['X-Webhook-Secret before a wrong query secret', { 'X-Webhook-Secret': SECRET }, '?secret=wrong'],
+    ])('accepts the secret in %s', async (_, headers, query) => {
+      await request(app.baseUrl)
+        .post(`/cursor-runner/callback${query}`)
+        .set(headers)
+        .send(body())
+        .expect(200, { received: true, message: 'Request not found' });
+    });
+
+    it.each([
+      ['a wrong header', { 'X-Webhook-Secret': 'wrong-secret-1' }, '', 'present'],
+      ['a wrong query secret', {}, '?secret=wrong-secret-2', 'present'],
+      ['a blank header', { 'X-Cursor-Runner-Secret': '' }, '', 'missing'],
+      ['no secret', {}, '', 'missing'],
+    ])('refuses %s with 401 and logs why, without the secret', async (_, headers, query, provided) => {
+      const before = app.logs.lines.length;
+      await request(app.baseUrl).post(`/cursor-runner/callback${query}`).set(headers).send(body()).expect(401, { error: 'Unauthorized' });
+      expect(app.logs.lines.slice(before)).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          msg: `Unauthorized cursor-runner callback - invalid secret (provided_secret: ${provided}, ip: 127.0.0.1)`,
+        }),
+      );
+    });
+
+    it('never writes a secret to the logs, not even the query parameter', async () => {
+      const { id } = await seed();
+      await request(app.baseUrl).post(`/cursor-runner/callback?secret=${SECRET}`).send({ success: true, requestId: id, output: 'x' }).expect(200);
+      await request(app.baseUrl).post('/cursor-runner/callback?secret=wrong-secret-3').send(body()).expect(401);
+      await deliveries.settled();
+      const raw = app.logs.raw.join('\n');
+      expect(raw).toContain('/cursor-runner/callback?secret=%5BRedacted%5D');
+      for (const secret of [SECRET, 'wrong-secret-1', 'wrong-secret-2', 'wrong-secret-3']) expect(raw).not.toContain(secret);
+    });
+  });
+
+  describe('bad requests', () => {
+    it.each([[{}], [{ requestId: '' }], [{ request_id: '   ' }], [[{ requestId: 'in-an-array' }]]])(
+      'answers 400 when there is no request id: %j',
+      async (body) => {
+        await callback(body as object).expect(400, { error: 'request_id is required' });
+      },
+    );
+
+    it.each(['bad id', 'a:b', 'x'.repeat(256)])('answers 400 for the invalid request id %p', async (id) => {
+      await callback({ requestId: id }).expect(400, { error: 'Invalid request_id format' });
+    });
+
+    it('answers 200 "Request not found" for an unknown request and sends nothing', async () => {
+      await callback({ success: true, requestId: `telegram-unknown-${randomUUID()}` }).expect(200, {
+        received: true,
+        message: 'Request not found',
+      });
+      await deliveries.settled();
+      expect(telegram.calls()).toEqual([]);
+    });
+  });
+});
+
+describe('POST /cursor-runner/callback when Redis is down', () => {
+  let telegram: FakeTelegram;
+  let elevenLabs: FakeHttpServer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    telegram = await FakeTelegram.start(TOKEN);
+    elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
+    app = await startTestApp({ env: appEnv(telegram, elevenLabs, { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }) });
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([telegram.stop(), elevenLabs.stop()]);
+  });
+
+  it('answers 503, not "not found", and logs the callback for a replay', async () => {
+    const id = `telegram-${randomUUID()}`;
+    await request(app.baseUrl)
+      .post('/cursor-runner/callback')
+      .set('X-Webhook-Secret', SECRET)
+      .send({ success: true, requestId: id, output: 'the result', exitCode: 0 })
+      .expect(503, { received: false, error: 'Pending request store unavailable', request_id: id });
+    expect(app.logs.lines).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        requestId: id,
+        callback: { success: true, requestId: id, output: 'the result', exitCode: 0 },
+        msg: expect.stringMatching(new RegExp(`^Pending request store unavailable: cursor-runner result ${id} cannot be delivered`)),
+      }),
+    );
+    expect(telegram.calls()).toEqual([]);
+  });
+});
+
+describe('POST /cursor-runner/callback at shutdown', () => {
+  it('waits for a delivery in flight before closing the Telegram and Redis connections', async () => {
+    const telegram = await FakeTelegram.start(TOKEN);
+    const elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
+    const redis = new Redis(testRedisUrl());
+    const app = await startTestApp({ env: appEnv(telegram, elevenLabs) });
+    try {
+      const id = `telegram-${randomUUID()}`;
+      const chatId = nextChat++;
+      await app.app.get(PendingRequestStore).store(id, {
+        chatId,
+        messageId: 5,
+        prompt: 'p',
+        originalWasAudio: false,
+        createdAt: new Date().toISOString(),
+        botId: null,
+      });
+      const telegramAnswer = deferred();
+      telegram.failNext(TOKEN, 'sendMessage', { ...sent(chatId), release: telegramAnswer.promise });
+      await request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', SECRET).send({ success: true, requestId: id, output: 'made it' }).expect(200);
+      await telegram.http.waitForRequests(1);
+
+      const closed = app.close();
+      const waiting = await pollUntil(
+        async () => app.logs.lines.some((line) => /^Waiting up to \d+ ms for 1 callback delivery\(ies\) before shutdown$/.test(String(line.msg))),
+        Boolean,
+        5_000,
+        10,
+      );
+      expect(waiting.value).toBe(true);
+
+      // A callback arriving while shutdown waits is delivered before it is answered.
+      const lateId = `telegram-${randomUUID()}`;
+      const lateChat = nextChat++;
+      await app.app.get(PendingRequestStore).store(lateId, {
+        chatId: lateChat,
+        messageId: 6,
+        prompt: 'p',
+        originalWasAudio: false,
+        createdAt: new Date().toISOString(),
+        botId: null,
+      });
+      await request(app.baseUrl)
+        .post('/cursor-runner/callback')
+        .set('X-Webhook-Secret', SECRET)
+        .send({ success: true, requestId: lateId, output: 'late but delivered' })
+        .expect(200, { received: true, request_id: lateId });
+      expect(telegram.messages(lateChat).map((message) => message.text)).toEqual(['late but delivered']);
+      expect(await redis.exists(`cursor_runner_callback:${lateId}`)).toBe(0);
+
+      telegramAnswer.resolve();
+      await closed;
+
+      expect(telegram.messages(chatId).map((message) => message.text)).toEqual(['made it']);
+      expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(0);
+      expect(app.logs.lines).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(new RegExp(`^Delivered cursor-runner result ${id} `)) }));
+    } finally {
+      await redis.quit();
+      await Promise.all([telegram.stop(), elevenLabs.stop()]);
+    }
+  });
+});
