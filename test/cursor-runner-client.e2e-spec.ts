@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import {
   CursorRunnerConnectionError,
   CursorRunnerHttpError,
@@ -10,6 +9,7 @@ import {
 } from '../apps/api/src/cursor-runner/http-cursor-runner.client';
 import { EXECUTE, EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
+import { recordLogLines } from './support/log-lines';
 import { freePort } from './support/redis-server';
 
 const SECRET = 's3cret';
@@ -34,12 +34,7 @@ describe('HttpCursorRunnerClient against a fake cursor-runner', () => {
 
   beforeEach(async () => {
     fake = await startFakeCursorRunner({ webhookSecret: SECRET });
-    logged = [];
-    for (const level of ['log', 'warn'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation((...[message]: [unknown, ...unknown[]]) => {
-        logged.push(`${level} ${String(message)}`);
-      });
-    }
+    logged = recordLogLines(['log', 'warn']);
   });
   afterEach(async () => {
     jest.restoreAllMocks();

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { ElevenLabsHttp, type ElevenLabsHttpOptions } from '../apps/api/src/elevenlabs/elevenlabs-http';
 import {
   ElevenLabsConnectionError,
@@ -19,6 +18,7 @@ import {
   textToSpeechRoute,
 } from './support/fakes/elevenlabs-server';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
+import { recordLogLines } from './support/log-lines';
 import { freePort } from './support/redis-server';
 
 const API_KEY = 'xi-test-key-7f3a9c';
@@ -80,12 +80,7 @@ describe('ElevenLabs clients against a fake ElevenLabs', () => {
 
   beforeEach(async () => {
     fake = await startFakeElevenLabs({ apiKey: API_KEY });
-    logged = [];
-    for (const level of ['log', 'warn'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation((...[message]: [unknown, ...unknown[]]) => {
-        logged.push(`${level} ${String(message)}`);
-      });
-    }
+    logged = recordLogLines(['log', 'warn']);
   });
   afterEach(async () => {
     jest.restoreAllMocks();

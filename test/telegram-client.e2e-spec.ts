@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Logger } from '@nestjs/common';
 import { HttpTelegramClient, MAX_DOWNLOAD_BYTES } from '../apps/api/src/telegram/http-telegram.client';
 import { tokenDigestOf } from '../apps/api/src/telegram/telegram-bots.service';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../apps/api/src/telegram/telegram.errors';
 import { TelegramTransport } from '../apps/api/src/telegram/telegram-transport';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { recordLogLines } from './support/log-lines';
 import { freePort } from './support/redis-server';
 
 const TOKEN = '111111:client-test-token_A';
@@ -34,12 +34,7 @@ describe('HttpTelegramClient against a fake Bot API', () => {
   beforeEach(async () => {
     fake = await FakeTelegram.start(TOKEN, OTHER_TOKEN);
     transports = [];
-    logged = [];
-    for (const level of ['debug', 'warn'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation((...[message]: [unknown, ...unknown[]]) => {
-        logged.push(`${level} ${String(message)}`);
-      });
-    }
+    logged = recordLogLines(['debug', 'warn']);
   });
   afterEach(async () => {
     jest.restoreAllMocks();

@@ -1,3 +1,5 @@
+import { OutboundConnectionError, OutboundTimeoutError } from '@app/outbound-http';
+import { systemError, thrownBy } from '../../../../test/support/errors';
 import {
   CursorRunnerConnectionError,
   CursorRunnerHttpError,
@@ -7,19 +9,6 @@ import {
 import { classifyTransportError, interpretResponse } from './cursor-runner-response';
 
 const call = { method: 'POST', path: '/cursor/execute' };
-
-function thrownBy(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
-
-function systemError(message: string, code?: string): Error & { code?: string } {
-  return Object.assign(new Error(message), code ? { code } : {});
-}
 
 describe('interpretResponse', () => {
   it('returns the JSON object of a 2xx answer as it is', () => {
@@ -89,29 +78,30 @@ describe('classifyTransportError', () => {
   it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE'])(
     'reports %s as a connection error with its code',
     (code) => {
-      const error = classifyTransportError(call, systemError(`connect ${code} 10.0.0.1:3001`, code), 300_000);
+      const cause = new OutboundConnectionError(systemError(`connect ${code} 10.0.0.1:3001`, code));
+      const error = classifyTransportError(call, cause);
       expect(error).toBeInstanceOf(CursorRunnerConnectionError);
       expect(error.message).toBe(`Failed to connect to cursor-runner: connect ${code} 10.0.0.1:3001`);
       expect((error as CursorRunnerConnectionError).code).toBe(code);
     },
   );
 
-  it('reports an operating-system timeout as a timeout', () => {
-    const error = classifyTransportError(call, systemError('connect ETIMEDOUT 10.0.0.1:3001', 'ETIMEDOUT'), 5_000);
+  it('reports a timeout with its deadline and detail', () => {
+    const error = classifyTransportError(call, new OutboundTimeoutError(5_000, 'connect ETIMEDOUT 10.0.0.1:3001'));
     expect(error).toBeInstanceOf(CursorRunnerTimeoutError);
     expect(error.message).toBe('Request to cursor-runner timed out: connect ETIMEDOUT 10.0.0.1:3001');
     expect((error as CursorRunnerTimeoutError).timeoutMs).toBe(5_000);
   });
 
   it('reports an error without a code as a connection error', () => {
-    const error = classifyTransportError(call, systemError('socket hang up'), 1_000);
+    const error = classifyTransportError(call, new OutboundConnectionError(systemError('socket hang up')));
     expect(error).toBeInstanceOf(CursorRunnerConnectionError);
     expect((error as CursorRunnerConnectionError).code).toBeUndefined();
   });
 
   it('keeps the cause and the error name', () => {
-    const cause = systemError('boom', 'ECONNRESET');
-    const error = classifyTransportError(call, cause, 1_000);
+    const cause = new OutboundConnectionError(systemError('boom', 'ECONNRESET'));
+    const error = classifyTransportError(call, cause);
     expect(error.cause).toBe(cause);
     expect(error.name).toBe('CursorRunnerConnectionError');
   });

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { OutboundTimeoutError, type OutboundHttpError } from '@app/outbound-http';
 import {
   CursorRunnerConnectionError,
   CursorRunnerHttpError,
@@ -11,9 +12,6 @@ import type { CursorRunnerReply } from './cursor-runner.client';
 
 /** cursor-runner answers a failed run with 422 and the same JSON shape as a success (domain.md §6.2). */
 const UNPROCESSABLE = 422;
-
-/** System error codes that mean the deadline passed below us (a connect timeout of the OS). */
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
   try {
@@ -57,14 +55,11 @@ export function interpretResponse(call: CursorRunnerCall, status: number, text: 
   throw new CursorRunnerHttpError(call, status, message, body);
 }
 
-/** Classifies an error of the socket or the request (no complete answer was received). */
-export function classifyTransportError(
-  call: CursorRunnerCall,
-  error: Error & { code?: string },
-  timeoutMs: number,
-): CursorRunnerError {
-  if (error.code && TIMEOUT_CODES.has(error.code)) {
-    return new CursorRunnerTimeoutError(call, timeoutMs, error.message);
-  }
+/**
+ * The §6.2 error for a transport failure (no complete answer was received): a timeout keeps its
+ * deadline and detail, anything else is a connection error with the system error code.
+ */
+export function classifyTransportError(call: CursorRunnerCall, error: OutboundHttpError): CursorRunnerError {
+  if (error instanceof OutboundTimeoutError) return new CursorRunnerTimeoutError(call, error.timeoutMs, error.message);
   return new CursorRunnerConnectionError(call, error);
 }

@@ -1,8 +1,12 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
+import {
+  OutboundHttp,
+  OutboundHttpError,
+  OutboundResponseTooLargeError,
+  OutboundTimeoutError,
+} from '@app/outbound-http';
 import { bodyExcerpt } from './elevenlabs-error-text';
 import {
   ElevenLabsConnectionError,
@@ -12,18 +16,6 @@ import {
   ElevenLabsTimeoutError,
   type ElevenLabsOperation,
 } from './elevenlabs.errors';
-
-/**
- * How long an idle keep-alive socket is kept, in milliseconds. Node lowers it to the server's
- * `Keep-Alive: timeout=N` hint minus one second, so a socket is dropped before the server closes it.
- */
-const IDLE_SOCKET_TIMEOUT_MS = 30_000;
-
-/** Errors of a reused socket that the server had already closed: the request never reached it. */
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
-
-/** System error codes that mean the deadline passed below us (a connect timeout of the OS). */
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 export interface ElevenLabsHttpOptions {
   /** ElevenLabs' base URL without a trailing slash (`ELEVENLABS_API_BASE_URL`). */
@@ -55,22 +47,18 @@ export interface ElevenLabsAnswer {
 }
 
 /**
- * The HTTP transport both ElevenLabs ports share: one keep-alive connection pool per process,
- * `xi-api-key` on every request, one deadline per exchange, a cap on the bytes read, and one log
- * line per call (never the key, the request body or audio). A request that fails on a reused socket
- * the server had closed meanwhile is sent again on another socket; every other failure is reported
- * as it is.
+ * The HTTP transport both ElevenLabs ports share: one keep-alive {@link OutboundHttp} pool per
+ * process, `xi-api-key` on every request, one deadline per exchange, a cap on the bytes read, and
+ * one log line per call (never the key, the request body or audio). A request that fails on a
+ * reused socket the server had closed meanwhile is sent once more on another socket; every other
+ * failure is reported as it is.
  */
 export class ElevenLabsHttp implements OnApplicationShutdown {
   private readonly logger = new Logger('ElevenLabs');
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
+  private readonly http: OutboundHttp;
 
   constructor(private readonly options: ElevenLabsHttpOptions) {
-    const secure = options.baseUrl.startsWith('https:');
-    this.transport = secure ? https : http;
-    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS };
-    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.http = new OutboundHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, keepAlive: true });
   }
 
   static fromConfig(config: AppConfig): ElevenLabsHttp {
@@ -117,82 +105,36 @@ export class ElevenLabsHttp implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
-  private exchange(call: ElevenLabsCall): Promise<ElevenLabsAnswer> {
-    const { operation } = call;
-    return new Promise((resolve, reject) => {
-      const request = this.transport.request(`${this.options.baseUrl}${call.path}`, {
+  private async exchange(call: ElevenLabsCall): Promise<ElevenLabsAnswer> {
+    try {
+      const answer = await this.http.exchange({
         method: 'POST',
-        agent: this.agent,
-        headers: {
-          'Content-Type': call.contentType,
-          Accept: call.accept,
-          'Content-Length': call.body.length,
-          'xi-api-key': this.options.apiKey,
-        },
+        path: call.path,
+        headers: { 'Content-Type': call.contentType, Accept: call.accept, 'xi-api-key': this.options.apiKey },
+        body: call.body,
+        maxResponseBytes: call.maxResponseBytes,
       });
-      let answered = false;
-      let settled = false;
-      // Settle first, then destroy: destroying a request whose answer has started also closes the
-      // response, which would otherwise be reported as a broken connection.
-      const abort = (error: ElevenLabsError): void => {
-        fail(error);
-        request.destroy();
-      };
-      const deadline = setTimeout(
-        () => abort(new ElevenLabsTimeoutError(operation, this.options.timeoutMs)),
-        this.options.timeoutMs,
-      );
-      const fail = (error: Error & { code?: string }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        if (error instanceof ElevenLabsError) return reject(error);
-        if (!answered && request.reusedSocket && error.code && STALE_SOCKET_CODES.has(error.code)) {
-          this.exchange(call).then(resolve, reject);
-          return;
-        }
-        if (error.code && TIMEOUT_CODES.has(error.code)) {
-          return reject(new ElevenLabsTimeoutError(operation, this.options.timeoutMs, error.message));
-        }
-        reject(new ElevenLabsConnectionError(operation, error));
-      };
-      request.on('response', (response) => {
-        answered = true;
-        const status = response.statusCode ?? 0;
-        const tooLarge = () =>
-          abort(
-            new ElevenLabsInvalidResponseError(
-              operation,
-              status,
-              `ElevenLabs answer is larger than ${call.maxResponseBytes} bytes`,
-            ),
-          );
-        if (Number(response.headers['content-length'] ?? 0) > call.maxResponseBytes) return tooLarge();
-        const chunks: Buffer[] = [];
-        let received = 0;
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > call.maxResponseBytes) return tooLarge();
-          chunks.push(chunk);
-        });
-        response.on('error', fail);
-        response.on('close', () => {
-          if (!response.complete) {
-            fail(Object.assign(new Error('connection closed before the answer was complete'), { code: 'ECONNRESET' }));
-          }
-        });
-        response.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(deadline);
-          resolve({ status, contentType: response.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
-        });
-      });
-      request.on('error', fail);
-      request.end(call.body);
-    });
+      return { status: answer.status, contentType: answer.headers['content-type'] ?? '', body: answer.body };
+    } catch (error) {
+      throw error instanceof OutboundHttpError ? elevenLabsErrorOf(call, error) : error;
+    }
   }
+}
+
+/** The ElevenLabs error for a transport failure (no complete, acceptable answer was received). */
+function elevenLabsErrorOf(call: ElevenLabsCall, error: OutboundHttpError): ElevenLabsError {
+  if (error instanceof OutboundTimeoutError) {
+    return new ElevenLabsTimeoutError(call.operation, error.timeoutMs, error.message);
+  }
+  if (error instanceof OutboundResponseTooLargeError) {
+    return new ElevenLabsInvalidResponseError(
+      call.operation,
+      error.status,
+      `ElevenLabs answer is larger than ${error.maxResponseBytes} bytes`,
+    );
+  }
+  return new ElevenLabsConnectionError(call.operation, error);
 }

@@ -1,26 +1,16 @@
+import { OutboundConnectionError, OutboundResponseTooLargeError, OutboundTimeoutError } from '@app/outbound-http';
+import { systemError, thrownBy } from '../../../../test/support/errors';
 import {
   redactToken,
   TelegramApiError,
   TelegramConnectionError,
+  TelegramFileTooLargeError,
   TelegramHttpError,
   TelegramTimeoutError,
 } from './telegram.errors';
 import { classifyTransportError, interpretBotApiAnswer } from './telegram-response';
 
 const TOKEN = '123456:ABC-def_ghi';
-
-function thrownBy(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
-
-function systemError(message: string, code?: string): Error & { code?: string } {
-  return Object.assign(new Error(message), code ? { code } : {});
-}
 
 describe('interpretBotApiAnswer', () => {
   it('returns the whole ok:true envelope', () => {
@@ -82,22 +72,28 @@ describe('interpretBotApiAnswer', () => {
 
 describe('classifyTransportError', () => {
   it.each(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'EAI_AGAIN'])('reports %s as a connection error', (code) => {
-    const error = classifyTransportError('getWebhookInfo', systemError(`connect ${code} 1.2.3.4:443`, code), 30_000, TOKEN);
+    const cause = new OutboundConnectionError(systemError(`connect ${code} 1.2.3.4:443`, code));
+    const error = classifyTransportError('getWebhookInfo', cause, TOKEN);
     expect(error).toBeInstanceOf(TelegramConnectionError);
     expect(error.message).toBe(`Failed to connect to Telegram: connect ${code} 1.2.3.4:443`);
     expect((error as TelegramConnectionError).code).toBe(code);
   });
 
-  it('reports an operating-system timeout as a timeout', () => {
-    const error = classifyTransportError('setWebhook', systemError('connect ETIMEDOUT', 'ETIMEDOUT'), 30_000, TOKEN);
+  it('reports a timeout as a timeout', () => {
+    const error = classifyTransportError('setWebhook', new OutboundTimeoutError(30_000, 'connect ETIMEDOUT'), TOKEN);
     expect(error).toBeInstanceOf(TelegramTimeoutError);
     expect(error.message).toBe('Request to Telegram timed out: no answer within 30000 ms (setWebhook)');
   });
 
-  it('passes a Telegram error through and redacts the token from others', () => {
-    const timeout = new TelegramTimeoutError('getFile', 5);
-    expect(classifyTransportError('getFile', timeout, 5, TOKEN)).toBe(timeout);
-    const error = classifyTransportError('getFile', systemError(`bad path /bot${TOKEN}/getFile`), 5, TOKEN);
+  it('reports an answer over the cap as a file too large', () => {
+    const error = classifyTransportError('download', new OutboundResponseTooLargeError(20, 200), TOKEN);
+    expect(error).toBeInstanceOf(TelegramFileTooLargeError);
+    expect(error.message).toBe('Failed to download file: larger than 20 bytes');
+  });
+
+  it('redacts the token from the socket’s message', () => {
+    const cause = new OutboundConnectionError(systemError(`bad path /bot${TOKEN}/getFile`));
+    const error = classifyTransportError('getFile', cause, TOKEN);
     expect(error.message).toBe('Failed to connect to Telegram: bad path /bot<token>/getFile');
   });
 });

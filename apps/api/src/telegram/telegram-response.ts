@@ -1,16 +1,20 @@
 import { STATUS_CODES } from 'node:http';
+import {
+  OutboundConnectionError,
+  OutboundResponseTooLargeError,
+  OutboundTimeoutError,
+  type OutboundHttpError,
+} from '@app/outbound-http';
 import type { TelegramResponse } from './telegram-client';
 import {
   redactToken,
   TelegramApiError,
   TelegramConnectionError,
   TelegramError,
+  TelegramFileTooLargeError,
   TelegramHttpError,
   TelegramTimeoutError,
 } from './telegram.errors';
-
-/** System error codes that mean the deadline passed below us (a connect timeout of the OS). */
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 interface BotApiAnswer {
   ok?: unknown;
@@ -60,14 +64,13 @@ function throwing(error: TelegramError): never {
   throw error;
 }
 
-/** Classifies an error of the socket or the request (no complete answer was received). */
-export function classifyTransportError(
-  method: string,
-  error: Error & { code?: string },
-  timeoutMs: number,
-  token: string,
-): TelegramError {
-  if (error instanceof TelegramError) return error;
-  if (error.code && TIMEOUT_CODES.has(error.code)) return new TelegramTimeoutError(method, timeoutMs);
-  return new TelegramConnectionError(method, redactToken(error.message, token), error.code);
+/**
+ * The Telegram error for a transport failure (no complete, acceptable answer was received); `token`
+ * is removed from the socket's message.
+ */
+export function classifyTransportError(method: string, error: OutboundHttpError, token: string): TelegramError {
+  if (error instanceof OutboundTimeoutError) return new TelegramTimeoutError(method, error.timeoutMs);
+  if (error instanceof OutboundResponseTooLargeError) return new TelegramFileTooLargeError(error.maxResponseBytes);
+  const code = error instanceof OutboundConnectionError ? error.code : undefined;
+  return new TelegramConnectionError(method, redactToken(error.message, token), code);
 }

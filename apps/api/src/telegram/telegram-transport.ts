@@ -1,18 +1,7 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { TelegramFileTooLargeError, TelegramTimeoutError } from './telegram.errors';
+import { OutboundHttp, OutboundHttpError } from '@app/outbound-http';
 import { classifyTransportError } from './telegram-response';
-
-/**
- * How long an idle keep-alive socket is kept, in milliseconds. Node lowers it to the server's
- * `Keep-Alive: timeout=N` hint minus one second, so a socket is dropped before the server closes it.
- */
-const IDLE_SOCKET_TIMEOUT_MS = 30_000;
-
-/** Errors of a reused socket that the server had already closed: the request never reached it. */
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 export interface TelegramTransportOptions {
   /** `TELEGRAM_API_BASE_URL` without a trailing slash. */
@@ -43,18 +32,15 @@ export interface TelegramAnswer {
 
 /**
  * The HTTP/1.1 connection pool to the Bot API host, shared by every bot's client (they all talk to
- * one host, so one keep-alive pool serves them all). A request that fails on a reused socket the
- * server had closed meanwhile is sent again on another socket: it never reached Telegram.
+ * one host, so one keep-alive {@link OutboundHttp} pool serves them all). A request that fails on a
+ * reused socket the server had closed meanwhile is sent once more on another socket: it never
+ * reached Telegram.
  */
 export class TelegramTransport implements OnApplicationShutdown {
-  private readonly agent: http.Agent;
-  private readonly protocol: typeof http | typeof https;
+  private readonly http: OutboundHttp;
 
   constructor(readonly options: TelegramTransportOptions) {
-    const secure = options.baseUrl.startsWith('https:');
-    this.protocol = secure ? https : http;
-    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS };
-    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.http = new OutboundHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, keepAlive: true });
   }
 
   static fromConfig(config: AppConfig): TelegramTransport {
@@ -67,64 +53,22 @@ export class TelegramTransport implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
   /** Sends one request; resolves with any complete answer, rejects with a `TelegramError`. */
-  exchange(call: TelegramExchange): Promise<TelegramAnswer> {
-    return new Promise((resolve, reject) => {
-      const request = this.protocol.request(`${this.options.baseUrl}${call.path}`, {
+  async exchange(call: TelegramExchange): Promise<TelegramAnswer> {
+    try {
+      const { status, statusText, body } = await this.http.exchange({
         method: call.httpMethod,
-        agent: this.agent,
-        headers: { ...call.headers, ...(call.body ? { 'Content-Length': call.body.length } : {}) },
+        path: call.path,
+        headers: call.headers,
+        body: call.body,
+        maxResponseBytes: call.maxBytes,
       });
-      let answered = false;
-      let settled = false;
-      const deadline = setTimeout(
-        () => request.destroy(new TelegramTimeoutError(call.method, this.options.timeoutMs)),
-        this.options.timeoutMs,
-      );
-      const fail = (error: Error & { code?: string }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        if (!answered && request.reusedSocket && error.code && STALE_SOCKET_CODES.has(error.code)) {
-          this.exchange(call).then(resolve, reject);
-          return;
-        }
-        reject(classifyTransportError(call.method, error, this.options.timeoutMs, call.token));
-      };
-      request.on('response', (response) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (call.maxBytes !== undefined && received > call.maxBytes) {
-            request.destroy(new TelegramFileTooLargeError(call.maxBytes));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('error', fail);
-        response.on('close', () => {
-          if (!response.complete) {
-            fail(Object.assign(new Error('connection closed before the answer was complete'), { code: 'ECONNRESET' }));
-          }
-        });
-        response.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(deadline);
-          resolve({
-            status: response.statusCode ?? 0,
-            statusText: response.statusMessage ?? '',
-            body: Buffer.concat(chunks),
-          });
-        });
-      });
-      request.on('error', fail);
-      request.end(call.body);
-    });
+      return { status, statusText, body };
+    } catch (error) {
+      throw error instanceof OutboundHttpError ? classifyTransportError(call.method, error, call.token) : error;
+    }
   }
 }

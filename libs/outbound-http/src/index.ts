@@ -1,0 +1,7 @@
+export { OutboundHttp, type OutboundHttpOptions, type OutboundRequest, type OutboundResponse } from './outbound-http';
+export {
+  OutboundConnectionError,
+  OutboundHttpError,
+  OutboundResponseTooLargeError,
+  OutboundTimeoutError,
+} from './outbound-http.errors';
