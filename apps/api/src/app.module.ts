@@ -14,6 +14,7 @@ import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
+import { TelegramWebhookModule } from './telegram-webhook';
 import { ToolsModule } from './tools/tools.module';
 
 export interface AppModuleOptions {
@@ -42,6 +43,7 @@ export class AppModule {
         CallbacksModule,
         ElevenLabsModule,
         TelegramModule,
+        TelegramWebhookModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
