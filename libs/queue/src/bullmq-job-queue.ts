@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import Redis, { type RedisOptions } from 'ioredis';
-import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
+import { describeRedisUrl, redisConnectionOptions, settleFirstConnect } from '@app/redis';
 import {
   JobQueue,
   PermanentJobError,
@@ -83,6 +83,15 @@ export class BullJobQueue<T> extends JobQueue<T> {
     this.queue.on('error', (error) => this.connectionTrouble(error));
   }
 
+  /**
+   * Resolves once the producer connection is ready, has failed its first attempt, or the connect
+   * timeout has passed: the first webhooks find it connected, and a Redis outage at boot does not
+   * stop the app from starting (adds then fail fast until Redis is back).
+   */
+  async connected(): Promise<void> {
+    await settleFirstConnect(this.producerConnection, redisConnectionOptions.connectTimeout ?? 2_000);
+  }
+
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
     try {
@@ -120,6 +129,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
       { connection: this.workerConnection, prefix: this.settings.prefix, concurrency: this.settings.concurrency },
     );
     this.worker.on('error', (error) => this.connectionTrouble(error));
+    this.worker.on('completed', (job) => this.logger.debug(`Job ${job.id} of queue ${this.name} completed`));
     this.worker.on('failed', (job, error) => {
       if (!job) return;
       const maxAttempts = job.opts.attempts ?? 1;

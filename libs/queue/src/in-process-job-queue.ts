@@ -110,6 +110,7 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     entry.attemptsMade += 1;
     try {
       await handler(this.viewOf(entry));
+      this.logger.debug(`Job ${entry.id} of queue ${this.name} completed`);
     } catch (error) {
       this.failed(entry, error as Error);
     } finally {

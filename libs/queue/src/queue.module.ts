@@ -8,12 +8,16 @@ import type { QueueDefinition } from './queue-definition';
 /** The share of `SHUTDOWN_TIMEOUT_MS` running jobs get to finish; the rest is for HTTP and connections. */
 export const WORKER_DRAIN_SHARE = 0.5;
 
-/** The queue of `definition` for this configuration: BullMQ with `REDIS_URL`, in-process without. */
-export function createJobQueue<T>(definition: QueueDefinition<T>, config: AppConfig): JobQueue<T> {
+/**
+ * The queue of `definition` for this configuration: BullMQ with `REDIS_URL` (resolved once its
+ * connection is ready, or its first attempt failed), in-process without.
+ */
+export async function createJobQueue<T>(definition: QueueDefinition<T>, config: AppConfig): Promise<JobQueue<T>> {
   const { prefix, concurrency, retryDelayMs } = config.queue;
-  return config.redisUrl
-    ? new BullJobQueue(definition, { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs })
-    : new InProcessJobQueue(definition, { concurrency, retryDelayMs });
+  if (!config.redisUrl) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
+  const queue = new BullJobQueue(definition, { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs });
+  await queue.connected();
+  return queue;
 }
 
 function lifecycleFor(definition: QueueDefinition) {

@@ -223,7 +223,7 @@ export class TelegramUpdateProcessor implements OnApplicationBootstrap {
       refusal = error.message;
     }
     await this.pending.delete(requestId);
-    this.logger.warn(`Failed to send Telegram message to cursor-runner: ${refusal}`);
+    this.logger.warn(`Failed to send Telegram message to cursor-runner (requestId: ${requestId}): ${refusal}`);
     return { forwarded: false, requestId, error: refusal };
   }
 
