@@ -4,7 +4,7 @@
  * milliseconds, too coarse for routes that answer in under one).
  */
 import { fork } from 'node:child_process';
-import { Agent, get } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { percentile } from './statistics';
 
 export interface LatencySummary {
@@ -19,29 +19,57 @@ export interface LatencySummary {
   requestsPerSecond: number;
 }
 
+/** A request other than a plain GET. */
+export interface LatencyRequest {
+  method: string;
+  headers?: Record<string, string>;
+  /** The body; every `{{n}}` in it becomes the request's sequence number (1, 2, …), so bodies can differ. */
+  bodyTemplate?: string;
+}
+
 interface LatencyJob {
   url: string;
   requests: number;
   connections: number;
+  request?: LatencyRequest;
 }
 
-/** Sends `requests` GETs to `url` over `connections` keep-alive connections, each waiting for its answer. */
-export function measureLatency(url: string, requests: number, connections: number): Promise<LatencySummary> {
+/**
+ * Sends `requests` requests (GETs unless `request` says otherwise) to `url` over `connections`
+ * keep-alive connections, each waiting for its answer.
+ */
+export function measureLatency(
+  url: string,
+  requests: number,
+  connections: number,
+  request?: LatencyRequest,
+): Promise<LatencySummary> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (summary) => resolve(summary as LatencySummary));
     child.once('error', reject);
     child.once('exit', (code) => code !== 0 && reject(new Error(`latency client exited with ${code}`)));
-    child.send({ url, requests, connections } satisfies LatencyJob);
+    child.send({ url, requests, connections, request } satisfies LatencyJob);
   });
 }
 
-function once(agent: Agent, url: string): Promise<number> {
+function once(agent: Agent, url: string, spec: LatencyRequest | undefined, sequence: number): Promise<number> {
   return new Promise((resolve) => {
-    get(url, { agent }, (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode ?? 0));
-    }).once('error', () => resolve(0));
+    const body = spec?.bodyTemplate?.replaceAll('{{n}}', String(sequence));
+    const outgoing = httpRequest(
+      url,
+      {
+        agent,
+        method: spec?.method ?? 'GET',
+        headers: body === undefined ? spec?.headers : { ...spec?.headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    outgoing.once('error', () => resolve(0));
+    outgoing.end(body);
   });
 }
 
@@ -54,8 +82,9 @@ async function run(job: LatencyJob): Promise<LatencySummary> {
   const worker = async () => {
     while (issued < job.requests) {
       issued += 1;
+      const sequence = issued;
       const sentAt = performance.now();
-      const status = await once(agent, job.url);
+      const status = await once(agent, job.url, job.request, sequence);
       latencies.push(performance.now() - sentAt);
       if (status !== 200) errors += 1;
     }
