@@ -14,10 +14,10 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
 import { cursorRunnerProtocol } from '../test/support/fakes/cursor-runner-server';
 import { FakeHttpServer } from '../test/support/fakes/fake-http-server';
 import { FakeTelegram } from '../test/support/fakes/telegram-server';
+import { removeRedisKeys } from '../test/support/redis-keys';
 import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
 import { measureLatency, type LatencySummary } from './latency-client';
 
@@ -58,21 +58,6 @@ async function measure(queue: string, baseUrl: string): Promise<({ queue: string
   return rows;
 }
 
-/** Jobs still queued when the app closed stay in Redis: remove this run's queue keys. */
-async function removeQueueKeys(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await client.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await client.quit();
-  }
-}
-
 async function main(): Promise<void> {
   const redis = await benchRedis();
   const telegram = await FakeTelegram.start(TOKEN);
@@ -90,7 +75,8 @@ async function main(): Promise<void> {
       rows.push(...(await measure('Redis (BullMQ)', durable.baseUrl)));
     } finally {
       await durable.app.close();
-      await removeQueueKeys(redis.url, `${env.CACHE_KEY_PREFIX}:queue:`);
+      // Jobs still queued when the app closed stay in Redis: remove this run's queue keys.
+      await removeRedisKeys(redis.url, `bull:${env.CACHE_KEY_PREFIX}:`);
     }
     // Production mode requires Redis; the embedded mode is what development and single-instance trials run.
     const embedded = await startBenchApp(redis.url, { env: { ...env, NODE_ENV: 'development', REDIS_URL: '' } });

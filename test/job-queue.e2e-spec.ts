@@ -11,6 +11,7 @@ import {
   type JobQueue,
 } from '@app/queue';
 import { pollUntil } from './support/poll';
+import { removeRedisKeys } from './support/redis-keys';
 import { testRedisUrl } from './support/test-app';
 
 interface Work {
@@ -69,7 +70,22 @@ class Recorder<T> {
 
 type Mode = 'redis' | 'in-process';
 
+/** Prefixes used in this file: their keys are removed at the end. */
+const prefixes = new Set<string>();
+/** The app's shared command connection, as `REDIS_CLIENT` would be. */
+let commands: Redis;
+
+beforeAll(() => {
+  commands = new Redis(testRedisUrl());
+});
+
+afterAll(async () => {
+  await commands.quit();
+  for (const prefix of prefixes) await removeRedisKeys(testRedisUrl(), `${prefix}:`);
+});
+
 function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise<JobQueue<Work>> {
+  prefixes.add(prefix);
   const definition = defineQueue<Work>({ name: 'work', description: 'test work', attempts: 3 });
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -78,7 +94,7 @@ function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise
     QUEUE_RETRY_DELAY_MS: '20',
     QUEUE_CONCURRENCY: '2',
   });
-  return createJobQueue(definition, config);
+  return createJobQueue(definition, config, mode === 'redis' ? commands : null);
 }
 
 describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {

@@ -14,6 +14,7 @@ import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runn
 import { fakeTranscript, SPEECH_TO_TEXT, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeHttpServer, type RecordedRequest } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { removeRedisKeys } from './support/redis-keys';
 import { freePort } from './support/redis-server';
 import { pollUntil } from './support/poll';
 import { loadTelegramUpdate, type TelegramUpdateFixture } from './support/telegram-fixtures';
@@ -118,6 +119,7 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
   });
   afterAll(async () => {
     await app.close();
+    await removeRedisKeys(testRedisUrl(), `${app.config.queue.prefix}:`);
     await Promise.all([telegram.stop(), elevenLabs.stop(), cursorRunner.stop()]);
     await redis.quit();
   });
@@ -385,6 +387,7 @@ describe('POST /telegram/webhook when cursor-runner is down', () => {
   });
   afterAll(async () => {
     await app.close();
+    await removeRedisKeys(testRedisUrl(), `${app.config.queue.prefix}:`);
     await telegram.stop();
     await redis.quit();
   });
@@ -484,6 +487,7 @@ describe('POST /telegram/webhook on shutdown', () => {
       expect(completed).toBe(true);
       expect(app.logs.lines.map((line) => line.msg)).toContainEqual(expect.stringMatching(/^Forwarded to cursor-runner \(requestId: telegram-/));
     } finally {
+      await removeRedisKeys(testRedisUrl(), `${app.config.queue.prefix}:`);
       await Promise.all([telegram.stop(), cursorRunner.stop()]);
     }
   });

@@ -109,8 +109,8 @@ describe('loadConfig', () => {
   });
 
   it('derives the queue prefix from CACHE_KEY_PREFIX unless QUEUE_PREFIX is set, and bounds the queue settings', () => {
-    expect(load({}).queue).toEqual({ prefix: 'jarek-va:queue', concurrency: 5, retryDelayMs: 1_000 });
-    expect(load({ CACHE_KEY_PREFIX: 'staging' }).queue.prefix).toBe('staging:queue');
+    expect(load({}).queue).toEqual({ prefix: 'bull:jarek-va', concurrency: 5, retryDelayMs: 1_000 });
+    expect(load({ CACHE_KEY_PREFIX: 'staging' }).queue.prefix).toBe('bull:staging');
     expect(load({ QUEUE_PREFIX: 'jobs', QUEUE_CONCURRENCY: '10', QUEUE_RETRY_DELAY_MS: '50' }).queue).toEqual({
       prefix: 'jobs',
       concurrency: 10,

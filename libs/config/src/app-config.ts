@@ -92,7 +92,7 @@ export abstract class AppConfig {
   };
   abstract readonly queue: {
     /**
-     * First segment of every job queue key in Redis (`QUEUE_PREFIX`, default `<CACHE_KEY_PREFIX>:queue`):
+     * First segment of every job queue key in Redis (`QUEUE_PREFIX`, default `bull:<CACHE_KEY_PREFIX>`):
      * apps sharing one Redis with different prefixes never take each other's jobs.
      */
     readonly prefix: string;
@@ -201,7 +201,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
     queue: {
-      prefix: env.QUEUE_PREFIX ?? `${env.CACHE_KEY_PREFIX}:queue`,
+      prefix: env.QUEUE_PREFIX ?? `bull:${env.CACHE_KEY_PREFIX}`,
       concurrency: env.QUEUE_CONCURRENCY,
       retryDelayMs: env.QUEUE_RETRY_DELAY_MS,
     },

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
-import Redis, { type RedisOptions } from 'ioredis';
-import { describeRedisUrl, redisConnectionOptions, settleFirstConnect } from '@app/redis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
 import {
   JobQueue,
   PermanentJobError,
@@ -42,36 +43,47 @@ export function onceKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:once:${id}`;
 }
 
-function connection(url: string, role: string, options: RedisOptions): Redis {
-  return new Redis(url, { ...redisConnectionOptions, ...options, connectionName: role });
+/** ioredis options for `url` (what `new Redis(url)` would parse), for connections BullMQ opens and closes itself. */
+export function connectionOptionsOf(url: string, role: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    ...redisConnectionOptions,
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: db ? Number(db) : 0,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    connectionName: role,
+  };
 }
 
 /**
- * The durable queue: a BullMQ queue in the configured Redis, on connections of its own (BullMQ's
- * worker blocks on its connection, which the shared command connection must never do). The
- * producer fails fast while Redis is down (no offline queue); the worker's connections wait for
- * Redis to come back (`maxRetriesPerRequest: null`, as BullMQ requires).
+ * The durable queue: a BullMQ queue in the configured Redis, on connections BullMQ opens and closes
+ * itself (its worker blocks on its connection, which the shared command connection must never do).
+ * The producer fails fast while Redis is down (no offline queue); the worker's connections wait for
+ * Redis to come back (`maxRetriesPerRequest: null`, as BullMQ requires). `once` ids are plain
+ * `SET NX EX` on the app's shared command connection.
  */
 export class BullJobQueue<T> extends JobQueue<T> {
   readonly durable = true;
   readonly name: string;
   private readonly logger: Logger;
-  private readonly producerConnection: Redis;
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
-  private workerConnection: Redis | undefined;
   private outage = false;
 
   constructor(
     definition: QueueDefinition<T>,
     private readonly settings: BullQueueSettings,
+    private readonly commands: Redis,
   ) {
     super();
     this.name = definition.name;
     this.logger = new Logger(`Queue:${definition.name}`);
-    this.producerConnection = connection(settings.redisUrl, `queue:${this.name}`, {});
     this.queue = new Queue<StoredJob<T>>(this.name, {
-      connection: this.producerConnection,
+      connection: { ...connectionOptionsOf(settings.redisUrl, `queue:${this.name}`), enableOfflineQueue: false },
       prefix: settings.prefix,
       defaultJobOptions: {
         attempts: definition.attempts,
@@ -89,21 +101,26 @@ export class BullJobQueue<T> extends JobQueue<T> {
    * stop the app from starting (adds then fail fast until Redis is back).
    */
   async connected(): Promise<void> {
-    await settleFirstConnect(this.producerConnection, redisConnectionOptions.connectTimeout ?? 2_000);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, redisConnectionOptions.connectTimeout ?? 2_000);
+    });
+    await Promise.race([this.queue.waitUntilReady().then(() => undefined, () => undefined), timeout]);
+    clearTimeout(timer);
   }
 
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
     try {
       if (key && options.once) {
-        const claimed = await this.producerConnection.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
+        const claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
         if (claimed === null) return { status: 'duplicate' };
       }
       const job = await this.queue.add(this.name, { payload: data, steps: {} });
       this.outage = false;
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
-      if (key) await this.producerConnection.del(key).catch(() => undefined);
+      if (key) await this.commands.del(key).catch(() => undefined);
       throw new QueueUnavailableError(`Could not queue a job on ${this.name}: ${(error as Error).message}`, {
         cause: error,
       });
@@ -112,10 +129,6 @@ export class BullJobQueue<T> extends JobQueue<T> {
 
   process(handler: JobHandler<T>): void {
     if (this.worker) throw new Error(`Queue ${this.name} already has a handler`);
-    this.workerConnection = connection(this.settings.redisUrl, `queue-worker:${this.name}`, {
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-    });
     this.worker = new Worker<StoredJob<T>>(
       this.name,
       async (job) => {
@@ -126,7 +139,17 @@ export class BullJobQueue<T> extends JobQueue<T> {
           throw error;
         }
       },
-      { connection: this.workerConnection, prefix: this.settings.prefix, concurrency: this.settings.concurrency },
+      {
+        // Options rather than a connection: BullMQ opens the worker's connections (with
+        // `maxRetriesPerRequest: null`) and closes them itself, also when shutdown comes mid-connect.
+        connection: {
+          ...connectionOptionsOf(this.settings.redisUrl, `queue-worker:${this.name}`),
+          maxRetriesPerRequest: null,
+          enableOfflineQueue: true,
+        },
+        prefix: this.settings.prefix,
+        concurrency: this.settings.concurrency,
+      },
     );
     this.worker.on('error', (error) => this.connectionTrouble(error));
     this.worker.on('completed', (job) => this.logger.debug(`Job ${job.id} of queue ${this.name} completed`));
@@ -156,12 +179,10 @@ export class BullJobQueue<T> extends JobQueue<T> {
       );
       await worker.close(true);
     }
-    this.workerConnection?.disconnect();
   }
 
   async close(): Promise<void> {
     await this.queue.close().catch(() => undefined);
-    this.producerConnection.disconnect();
   }
 
   private viewOf(job: BullJob<StoredJob<T>>): Job<T> {

@@ -1,5 +1,7 @@
 import { DynamicModule, Inject, Module, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@app/config';
+import { REDIS_CLIENT } from '@app/redis';
+import type Redis from 'ioredis';
 import { BullJobQueue } from './bullmq-job-queue';
 import { InProcessJobQueue } from './in-process-job-queue';
 import type { JobQueue } from './job-queue';
@@ -10,12 +12,17 @@ export const WORKER_DRAIN_SHARE = 0.5;
 
 /**
  * The queue of `definition` for this configuration: BullMQ with `REDIS_URL` (resolved once its
- * connection is ready, or its first attempt failed), in-process without.
+ * connection is ready, or after the connect timeout), in-process without. `redis` is the app's
+ * command connection (`REDIS_CLIENT`), used for `once` ids.
  */
-export async function createJobQueue<T>(definition: QueueDefinition<T>, config: AppConfig): Promise<JobQueue<T>> {
+export async function createJobQueue<T>(
+  definition: QueueDefinition<T>,
+  config: AppConfig,
+  redis: Redis | null,
+): Promise<JobQueue<T>> {
   const { prefix, concurrency, retryDelayMs } = config.queue;
-  if (!config.redisUrl) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
-  const queue = new BullJobQueue(definition, { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs });
+  if (!config.redisUrl || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
+  const queue = new BullJobQueue(definition, { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs }, redis);
   await queue.connected();
   return queue;
 }
@@ -54,7 +61,11 @@ export class QueueModule {
     return {
       module: QueueModule,
       providers: [
-        { provide: definition.token, inject: [AppConfig], useFactory: (config: AppConfig) => createJobQueue(definition, config) },
+        {
+          provide: definition.token,
+          inject: [AppConfig, REDIS_CLIENT],
+          useFactory: (config: AppConfig, redis: Redis | null) => createJobQueue(definition, config, redis),
+        },
         lifecycleFor(definition),
       ],
       exports: [definition.token],
