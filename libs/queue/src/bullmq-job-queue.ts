@@ -59,6 +59,24 @@ export function connectionOptionsOf(url: string, role: string): RedisOptions {
   };
 }
 
+/** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
+const STALLED_CHECKER_EXIT_MS = 1_000;
+
+/**
+ * Ends the stalled-job checker of a closed worker. BullMQ 5.81: when `close()` lands while the
+ * checker is running a check (always the case right after start), the checker arms its next wait
+ * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
+ * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
+ */
+async function endStalledChecker(worker: Worker): Promise<void> {
+  const internals = worker as unknown as { stalledCheckerRunning?: boolean; stalledCheckStopper?: () => void };
+  const deadline = Date.now() + STALLED_CHECKER_EXIT_MS;
+  while (internals.stalledCheckerRunning && Date.now() < deadline) {
+    internals.stalledCheckStopper?.();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /**
  * The durable queue: a BullMQ queue in the configured Redis, on connections BullMQ opens and closes
  * itself (its worker blocks on its connection, which the shared command connection must never do).
@@ -179,6 +197,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
       );
       await worker.close(true);
     }
+    await endStalledChecker(worker);
   }
 
   async close(): Promise<void> {
