@@ -1,3 +1,3 @@
 export { RedisModule } from './redis.module';
 export { REDIS_CLIENT, REDIS_SUBSCRIBER, InjectRedis, InjectRedisSubscriber } from './redis.tokens';
-export { describeRedisUrl, redisConnectionOptions, settleFirstConnect } from './redis-connection.factory';
+export { describeRedisUrl, redisConnectionOptions } from './redis-connection.factory';
