@@ -15,6 +15,7 @@ import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
+import { TelegramWebhookModule } from './telegram-webhook';
 import { ToolsModule } from './tools/tools.module';
 
 export interface AppModuleOptions {
@@ -44,6 +45,7 @@ export class AppModule {
         CursorRunnerCallbackModule,
         ElevenLabsModule,
         TelegramModule,
+        TelegramWebhookModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

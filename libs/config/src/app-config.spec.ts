@@ -112,6 +112,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('derives the queue prefix from CACHE_KEY_PREFIX unless QUEUE_PREFIX is set, and bounds the queue settings', () => {
+    expect(load({}).queue).toEqual({ prefix: 'bull:jarek-va', concurrency: 5, retryDelayMs: 1_000 });
+    expect(load({ CACHE_KEY_PREFIX: 'staging' }).queue.prefix).toBe('bull:staging');
+    expect(load({ QUEUE_PREFIX: 'jobs', QUEUE_CONCURRENCY: '10', QUEUE_RETRY_DELAY_MS: '50' }).queue).toEqual({
+      prefix: 'jobs',
+      concurrency: 10,
+      retryDelayMs: 50,
+    });
+    expect(() => load({ QUEUE_CONCURRENCY: '0' })).toThrow('QUEUE_CONCURRENCY must be an integer between 1 and 100 (got "0")');
+    expect(() => load({ QUEUE_PREFIX: 'a b' })).toThrow('QUEUE_PREFIX must be 1-64 letters, digits, colons, dots, dashes or underscores');
+  });
+
   it('takes the database from SHARED_DB_PATH when DATABASE_URL is absent', () => {
     expect(load({ SHARED_DB_PATH: '/app/shared_db/shared.sqlite3' }).database.filePath).toBe(
       '/app/shared_db/shared.sqlite3',

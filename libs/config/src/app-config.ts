@@ -100,6 +100,17 @@ export abstract class AppConfig {
     /** Redis pub/sub channel of cross-instance invalidation events. */
     readonly invalidationChannel: string;
   };
+  abstract readonly queue: {
+    /**
+     * First segment of every job queue key in Redis (`QUEUE_PREFIX`, default `bull:<CACHE_KEY_PREFIX>`):
+     * apps sharing one Redis with different prefixes never take each other's jobs.
+     */
+    readonly prefix: string;
+    /** Jobs one process runs at once, per queue. */
+    readonly concurrency: number;
+    /** Delay before the first retry of a failed job, in milliseconds; doubled for each further retry. */
+    readonly retryDelayMs: number;
+  };
   abstract readonly health: {
     /** Longest one readiness check (Redis, cache, database) may take before it reports down, in milliseconds. */
     readonly checkTimeoutMs: number;
@@ -203,6 +214,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       invalidationChannel: env.CACHE_INVALIDATION_CHANNEL,
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
+    queue: {
+      prefix: env.QUEUE_PREFIX ?? `bull:${env.CACHE_KEY_PREFIX}`,
+      concurrency: env.QUEUE_CONCURRENCY,
+      retryDelayMs: env.QUEUE_RETRY_DELAY_MS,
+    },
     health: { checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
   });
 }

@@ -156,6 +156,17 @@ export const environmentSchema = z.object({
       .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1-64 letters, digits, colons, dots, dashes or underscores')
       .default('cache:invalidation'),
   ),
+  QUEUE_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/, 'must be 1-64 letters, digits, colons, dots, dashes or underscores')
+      .optional(),
+  ),
+  QUEUE_CONCURRENCY: integer(5, 1, 100),
+  QUEUE_RETRY_DELAY_MS: integer(1_000, 1, 600_000),
+
   CORS_ENABLED: flag(false),
   CORS_ORIGIN: text('*'),
   HEALTH_CHECK_TIMEOUT_MS: integer(500, 1, 60_000),

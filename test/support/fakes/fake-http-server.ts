@@ -36,8 +36,11 @@ export type FakeReply =
       drop: true;
     };
 
-/** The protocol's default answer to a request no scripted reply was queued for. */
-export type Responder = (request: RecordedRequest) => FakeReply;
+/**
+ * The protocol's default answer to a request no scripted reply was queued for. It may be async: a
+ * test can look at the world (Redis, the database) at the moment the request arrives.
+ */
+export type Responder = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
 
 /**
  * A local HTTP server on a free loopback port standing in for a third-party service. It records
@@ -149,7 +152,7 @@ export class FakeHttpServer {
     this.requests.push(recorded);
     for (const waiter of [...this.waiters]) waiter();
 
-    const reply = this.queued.get(`${recorded.method} ${recorded.path}`)?.shift() ?? this.responder(recorded);
+    const reply = this.queued.get(`${recorded.method} ${recorded.path}`)?.shift() ?? (await this.responder(recorded));
     if ('drop' in reply) {
       request.socket.destroy();
       return;

@@ -1,0 +1,232 @@
+import { Logger } from '@nestjs/common';
+import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
+import {
+  JobQueue,
+  PermanentJobError,
+  QueueUnavailableError,
+  type AddOptions,
+  type AddResult,
+  type Job,
+  type JobHandler,
+} from './job-queue';
+import type { QueueDefinition } from './queue-definition';
+import { describeFailure, retryDelayMs } from './retry-policy';
+
+export interface BullQueueSettings {
+  redisUrl: string;
+  /** First segment of the queue's keys (`QUEUE_PREFIX`). */
+  prefix: string;
+  concurrency: number;
+  retryDelayMs: number;
+}
+
+/**
+ * Finished jobs kept for inspection, then removed by BullMQ when the next job finishes: the last
+ * 1 000 completed ones for at most a day, the last 5 000 failed ones for at most a week.
+ */
+export const RETENTION = {
+  completed: { count: 1_000, age: 86_400 },
+  failed: { count: 5_000, age: 7 * 86_400 },
+} as const;
+
+/** What a job holds in Redis: the caller's data and the results of its finished steps. */
+interface StoredJob<T> {
+  payload: T;
+  steps: Record<string, unknown>;
+}
+
+/** Redis key remembering a `once` id. Every queue key starts with the prefix, so one prefix is one app. */
+export function onceKey(prefix: string, queue: string, id: string): string {
+  return `${prefix}:${queue}:once:${id}`;
+}
+
+/** ioredis options for `url` (what `new Redis(url)` would parse), for connections BullMQ opens and closes itself. */
+export function connectionOptionsOf(url: string, role: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    ...redisConnectionOptions,
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: db ? Number(db) : 0,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    connectionName: role,
+  };
+}
+
+/** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
+const STALLED_CHECKER_EXIT_MS = 1_000;
+
+/**
+ * Ends the stalled-job checker of a closed worker. BullMQ 5.81: when `close()` lands while the
+ * checker is running a check (always the case right after start), the checker arms its next wait
+ * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
+ * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
+ */
+async function endStalledChecker(worker: Worker): Promise<void> {
+  const internals = worker as unknown as { stalledCheckerRunning?: boolean; stalledCheckStopper?: () => void };
+  const deadline = Date.now() + STALLED_CHECKER_EXIT_MS;
+  while (internals.stalledCheckerRunning && Date.now() < deadline) {
+    internals.stalledCheckStopper?.();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * The durable queue: a BullMQ queue in the configured Redis, on connections BullMQ opens and closes
+ * itself (its worker blocks on its connection, which the shared command connection must never do).
+ * The producer fails fast while Redis is down (no offline queue); the worker's connections wait for
+ * Redis to come back (`maxRetriesPerRequest: null`, as BullMQ requires). `once` ids are plain
+ * `SET NX EX` on the app's shared command connection.
+ */
+export class BullJobQueue<T> extends JobQueue<T> {
+  readonly durable = true;
+  readonly name: string;
+  private readonly logger: Logger;
+  private readonly queue: Queue<StoredJob<T>>;
+  private worker: Worker<StoredJob<T>> | undefined;
+  private outage = false;
+
+  constructor(
+    definition: QueueDefinition<T>,
+    private readonly settings: BullQueueSettings,
+    private readonly commands: Redis,
+  ) {
+    super();
+    this.name = definition.name;
+    this.logger = new Logger(`Queue:${definition.name}`);
+    this.queue = new Queue<StoredJob<T>>(this.name, {
+      connection: { ...connectionOptionsOf(settings.redisUrl, `queue:${this.name}`), enableOfflineQueue: false },
+      prefix: settings.prefix,
+      defaultJobOptions: {
+        attempts: definition.attempts,
+        backoff: { type: 'exponential', delay: settings.retryDelayMs },
+        removeOnComplete: RETENTION.completed,
+        removeOnFail: RETENTION.failed,
+      },
+    });
+    this.queue.on('error', (error) => this.connectionTrouble(error));
+  }
+
+  /**
+   * Resolves once the producer connection is ready, has failed its first attempt, or the connect
+   * timeout has passed: the first webhooks find it connected, and a Redis outage at boot does not
+   * stop the app from starting (adds then fail fast until Redis is back).
+   */
+  async connected(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, redisConnectionOptions.connectTimeout ?? 2_000);
+    });
+    await Promise.race([this.queue.waitUntilReady().then(() => undefined, () => undefined), timeout]);
+    clearTimeout(timer);
+  }
+
+  async add(data: T, options: AddOptions = {}): Promise<AddResult> {
+    const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
+    try {
+      if (key && options.once) {
+        const claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
+        if (claimed === null) return { status: 'duplicate' };
+      }
+      const job = await this.queue.add(this.name, { payload: data, steps: {} });
+      this.outage = false;
+      return { status: 'queued', jobId: String(job.id) };
+    } catch (error) {
+      if (key) await this.commands.del(key).catch(() => undefined);
+      throw new QueueUnavailableError(`Could not queue a job on ${this.name}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  process(handler: JobHandler<T>): void {
+    if (this.worker) throw new Error(`Queue ${this.name} already has a handler`);
+    this.worker = new Worker<StoredJob<T>>(
+      this.name,
+      async (job) => {
+        try {
+          await handler(this.viewOf(job));
+        } catch (error) {
+          if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
+          throw error;
+        }
+      },
+      {
+        // Options rather than a connection: BullMQ opens the worker's connections (with
+        // `maxRetriesPerRequest: null`) and closes them itself, also when shutdown comes mid-connect.
+        connection: {
+          ...connectionOptionsOf(this.settings.redisUrl, `queue-worker:${this.name}`),
+          maxRetriesPerRequest: null,
+          enableOfflineQueue: true,
+        },
+        prefix: this.settings.prefix,
+        concurrency: this.settings.concurrency,
+      },
+    );
+    this.worker.on('error', (error) => this.connectionTrouble(error));
+    this.worker.on('completed', (job) => this.logger.debug(`Job ${job.id} of queue ${this.name} completed`));
+    this.worker.on('failed', (job, error) => {
+      if (!job) return;
+      const maxAttempts = job.opts.attempts ?? 1;
+      const retried = !(error instanceof UnrecoverableError) && job.attemptsMade < maxAttempts;
+      const delay = retried ? retryDelayMs(job.attemptsMade, this.settings.retryDelayMs) : null;
+      const line = describeFailure(this.name, String(job.id), job.attemptsMade, maxAttempts, error, delay);
+      if (retried) this.logger.warn(line);
+      else this.logger.error(line);
+    });
+  }
+
+  async stopProcessing(timeoutMs: number): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn(
+        `Running jobs did not finish within ${timeoutMs} ms of shutdown; BullMQ's stalled-job check gives them to a worker again`,
+      );
+      await worker.close(true);
+    }
+    await endStalledChecker(worker);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close().catch(() => undefined);
+  }
+
+  private viewOf(job: BullJob<StoredJob<T>>): Job<T> {
+    const maxAttempts = job.opts.attempts ?? 1;
+    const attempt = job.attemptsMade + 1;
+    const stored = job.data;
+    return {
+      id: String(job.id),
+      data: stored.payload,
+      attempt,
+      maxAttempts,
+      isFinalAttempt: attempt >= maxAttempts,
+      step: async <R>(name: string, work: () => Promise<R>): Promise<R> => {
+        if (Object.prototype.hasOwnProperty.call(stored.steps, name)) return stored.steps[name] as R;
+        const result = await work();
+        stored.steps = { ...stored.steps, [name]: result ?? null };
+        await job.updateData(stored);
+        return result;
+      },
+    };
+  }
+
+  private connectionTrouble(error: Error): void {
+    if (this.outage) return;
+    this.outage = true;
+    this.logger.warn(`Redis trouble on queue ${this.name} (${describeRedisUrl(this.settings.redisUrl)}): ${error.message}`);
+  }
+}

@@ -1,0 +1,15 @@
+export {
+  JobQueue,
+  PermanentJobError,
+  QueueUnavailableError,
+  type AddOnce,
+  type AddOptions,
+  type AddResult,
+  type Job,
+  type JobHandler,
+} from './job-queue';
+export { defineQueue, InjectQueue, type QueueDefinition } from './queue-definition';
+export { QueueModule, createJobQueue, WORKER_DRAIN_SHARE } from './queue.module';
+export { BullJobQueue, onceKey, RETENTION } from './bullmq-job-queue';
+export { InProcessJobQueue } from './in-process-job-queue';
+export { retryDelayMs } from './retry-policy';

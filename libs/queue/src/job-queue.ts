@@ -1,0 +1,79 @@
+/** Keeps a job from being added twice: a second add with the same `id` within `ttlSeconds` is dropped. */
+export interface AddOnce {
+  /** What makes two jobs the same (e.g. the bot and Telegram's `update_id`); any characters. */
+  id: string;
+  /** How long the id is remembered, in seconds. */
+  ttlSeconds: number;
+}
+
+export interface AddOptions {
+  once?: AddOnce;
+}
+
+/** What {@link JobQueue.add} did: queued the job, or dropped it as a repeat of one already added. */
+export type AddResult = { status: 'queued'; jobId: string } | { status: 'duplicate' };
+
+/** One attempt at one job, as its handler sees it. */
+export interface Job<T> {
+  readonly id: string;
+  /** The data given to `add`, as a copy (it went through JSON). */
+  readonly data: T;
+  /** This attempt's number, from 1. */
+  readonly attempt: number;
+  /** Attempts in all, the first included. */
+  readonly maxAttempts: number;
+  /** No attempt follows this one if it fails. */
+  readonly isFinalAttempt: boolean;
+  /**
+   * Runs `work` once over all attempts of this job: its result (JSON-serializable; `undefined` is
+   * kept as `null`) is saved with the job, and a retry gets the saved result without running `work`
+   * again. Wrap each step with an effect a retry must not repeat (a message sent, a request
+   * forwarded). A step that throws is not saved and runs again on the next attempt.
+   */
+  step<R>(name: string, work: () => Promise<R>): Promise<R>;
+}
+
+export type JobHandler<T> = (job: Job<T>) => Promise<void>;
+
+/** The queue could not take the job (Redis unreachable, or the queue is closing). Nothing was queued. */
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+}
+
+/** Thrown by a handler for a failure no retry can fix: the job fails at once, with no further attempts. */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}
+
+/**
+ * A durable work queue with retries (the port; `QueueModule.forFeature` provides it). With Redis it
+ * is a BullMQ queue shared by every instance: jobs survive restarts and any instance may run them.
+ * Without Redis it is an in-process queue with the same retry rules, lost on restart.
+ */
+export abstract class JobQueue<T> {
+  abstract readonly name: string;
+  /** Whether queued jobs survive a restart (Redis) or not (in-process). */
+  abstract readonly durable: boolean;
+
+  /**
+   * Queues a job; resolves once it is stored (in Redis when durable).
+   * @throws QueueUnavailableError when it could not be stored (the `once` id is then forgotten too,
+   *   so the same job may be added again)
+   */
+  abstract add(data: T, options?: AddOptions): Promise<AddResult>;
+
+  /**
+   * Starts running jobs with `handler`, at most `QUEUE_CONCURRENCY` at once in this process. A job
+   * whose handler throws is retried after `QUEUE_RETRY_DELAY_MS`, then twice that, …, until its
+   * attempts are used up or it throws {@link PermanentJobError}. Call once.
+   */
+  abstract process(handler: JobHandler<T>): void;
+
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for the running ones to finish. Called on shutdown.
+   */
+  abstract stopProcessing(timeoutMs: number): Promise<void>;
+
+  /** Releases connections. Called on shutdown, after {@link stopProcessing}. */
+  abstract close(): Promise<void>;
+}
