@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { EXECUTE, EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
+import { EXECUTE, EXECUTE_ASYNC, GIT_REPOSITORIES, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { freePort } from './support/redis-server';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -170,6 +170,51 @@ describe('cursor-runner proxy routes', () => {
     const sockets = new Set(fake.requests.map((sent) => sent.socket));
     expect(fake.requests).toHaveLength(4);
     expect(sockets.size).toBe(1);
+  });
+});
+
+describe('GET /cursor-runner/git/repositories', () => {
+  it('lists an older cursor-runner\'s repositories and keeps the answer 30 s', async () => {
+    const fake = await startFakeCursorRunner({ webhookSecret: SECRET, repositories: ['notes', 'jarek-va'] });
+    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
+    try {
+      const first = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(200);
+      const second = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(200);
+
+      expect(first.body).toEqual({ success: true, repositories: ['notes', 'jarek-va'], count: 2 });
+      expect(second.body).toEqual(first.body);
+      expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+      expect(fake.requestsTo(GIT_REPOSITORIES)).toHaveLength(1);
+      expect(fake.requestsTo(GIT_REPOSITORIES)[0].headers['x-webhook-secret']).toBe(SECRET);
+      const { body: inventory } = await request(app.baseUrl).get('/admin/cache/inventory').set(ADMIN).expect(200);
+      expect(inventory.routes).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ path: '/cursor-runner/git/repositories', namespace: 'cursor-runner', ttlMs: 'namespace default' }),
+        ]),
+      );
+      expect(inventory.namespaces).toEqual(
+        expect.arrayContaining([expect.objectContaining({ namespace: 'cursor-runner', ttlMs: 30_000 })]),
+      );
+      await request(app.baseUrl).get('/cursor-runner/git/repositories').expect(401);
+    } finally {
+      await app.close();
+      await fake.stop();
+    }
+  });
+
+  it('answers 502 from a current cursor-runner, which no longer has the route, and caches nothing', async () => {
+    const fake = await startFakeCursorRunner({ webhookSecret: SECRET });
+    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const response = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(502);
+        expect(response.body).toEqual({ success: false, error: 'Route not found' });
+      }
+      expect(fake.requestsTo(GIT_REPOSITORIES)).toHaveLength(2);
+    } finally {
+      await app.close();
+      await fake.stop();
+    }
   });
 });
 

@@ -2,10 +2,16 @@ import { FakeHttpServer, type FakeReply, type RecordedRequest } from './fake-htt
 
 export const EXECUTE = 'POST /cursor/execute';
 export const EXECUTE_ASYNC = 'POST /cursor/execute/async';
+export const GIT_REPOSITORIES = 'GET /git/repositories';
 
 export interface FakeCursorRunnerOptions {
   /** cursor-runner's `WEBHOOK_SECRET`: when set, `/cursor/execute/async` wants it in `X-Webhook-Secret`. */
   webhookSecret?: string;
+  /**
+   * Serve `GET /git/repositories` with these folders, as cursor-runner builds up to 2025-11-14 did;
+   * without it the route is 404 "Route not found", as in current builds.
+   */
+  repositories?: string[];
 }
 
 /**
@@ -47,6 +53,9 @@ export function cursorRunnerProtocol(options: FakeCursorRunnerOptions = {}) {
           timestamp,
         },
       };
+    }
+    if (route === GIT_REPOSITORIES && options.repositories) {
+      return { body: { success: true, repositories: options.repositories, count: options.repositories.length } };
     }
     if (route === EXECUTE_ASYNC) {
       return { body: { success: true, message: 'Request accepted, processing asynchronously', requestId, timestamp } };

@@ -41,4 +41,10 @@ export abstract class CursorRunnerClient {
    * `/cursor-runner/callback`. Store the pending request before calling: a fast callback must find it.
    */
   abstract executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply>;
+
+  /**
+   * `GET /git/repositories`: `{success, repositories: string[], count}`. cursor-runner builds up to
+   * 2025-11-14 have it; later builds answer 404, which rejects as a `CursorRunnerHttpError` (§6.1).
+   */
+  abstract repositories(): Promise<CursorRunnerReply>;
 }

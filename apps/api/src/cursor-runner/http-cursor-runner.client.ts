@@ -56,40 +56,45 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
   }
 
   execute(task: CursorRunnerTask): Promise<CursorRunnerReply> {
-    return this.post('/cursor/execute', bodyOf(task));
+    return this.send({ method: 'POST', path: '/cursor/execute' }, bodyOf(task));
   }
 
   executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply> {
-    return this.post('/cursor/execute/async', { ...bodyOf(task), callbackUrl: this.options.callbackUrl });
+    return this.send({ method: 'POST', path: '/cursor/execute/async' }, { ...bodyOf(task), callbackUrl: this.options.callbackUrl });
+  }
+
+  repositories(): Promise<CursorRunnerReply> {
+    return this.send({ method: 'GET', path: '/git/repositories' });
   }
 
   onApplicationShutdown(): void {
     this.http.close();
   }
 
-  private async post(path: string, payload: RequestBody): Promise<CursorRunnerReply> {
-    const call: CursorRunnerCall = { method: 'POST', path };
+  private async send(call: CursorRunnerCall, payload?: RequestBody): Promise<CursorRunnerReply> {
     const started = performance.now();
+    const label = `cursor-runner ${call.method} ${call.path}`;
+    const request = payload ? ` (request ${payload.id})` : '';
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const answer = await this.exchange(call, JSON.stringify(payload));
+      const answer = await this.exchange(call, payload && JSON.stringify(payload));
       const reply = interpretResponse(call, answer.status, answer.body.toString('utf8'));
-      this.logger.log(`cursor-runner POST ${path} → ${answer.status} in ${elapsed()} ms (request ${payload.id})`);
+      this.logger.log(`${label} → ${answer.status} in ${elapsed()} ms${request}`);
       return reply;
     } catch (error) {
       const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      this.logger.warn(`cursor-runner POST ${path} failed after ${elapsed()} ms (request ${payload.id}): ${description}`);
+      this.logger.warn(`${label} failed after ${elapsed()} ms${request}: ${description}`);
       throw error;
     }
   }
 
-  private async exchange(call: CursorRunnerCall, body: string): Promise<OutboundResponse> {
+  private async exchange(call: CursorRunnerCall, body: string | undefined): Promise<OutboundResponse> {
     try {
       return await this.http.exchange({
         method: call.method,
         path: call.path,
         headers: {
-          'Content-Type': 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
           Accept: 'application/json',
           'X-Webhook-Secret': this.options.webhookSecret,
         },
