@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { secretsMatch } from './constant-time';
+import { firstPresentSecret, secretsMatch } from './constant-time';
 import { errorBody } from './error-body';
 
 /** The header operators send the admin secret in. */
@@ -10,14 +10,6 @@ interface RequestWithSecret {
   headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
   body?: unknown;
-}
-
-function firstPresent(...candidates: unknown[]): string | undefined {
-  for (const candidate of candidates) {
-    const value = Array.isArray(candidate) ? candidate[0] : candidate;
-    if (typeof value === 'string' && value.length > 0) return value;
-  }
-  return undefined;
 }
 
 /**
@@ -31,7 +23,7 @@ export class AdminSecretGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RequestWithSecret>();
     const body = request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
-    const presented = firstPresent(request.headers[ADMIN_SECRET_HEADER], request.query?.admin_secret, body.admin_secret);
+    const presented = firstPresentSecret(request.headers[ADMIN_SECRET_HEADER], request.query?.admin_secret, body.admin_secret);
     if (secretsMatch(presented, this.config.secrets.webhook)) return true;
     throw new UnauthorizedException(
       errorBody(

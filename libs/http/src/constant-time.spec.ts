@@ -1,4 +1,4 @@
-import { secretsMatch } from './constant-time';
+import { firstPresentSecret, secretsMatch } from './constant-time';
 
 describe('secretsMatch', () => {
   it('accepts the exact secret', () => {
@@ -15,5 +15,13 @@ describe('secretsMatch', () => {
     ['', ''],
   ])('refuses %p against %p', (presented, expected) => {
     expect(secretsMatch(presented, expected)).toBe(false);
+  });
+});
+
+describe('firstPresentSecret', () => {
+  it('takes the first non-empty string, the first of a repeated header, else nothing', () => {
+    expect(firstPresentSecret(undefined, '', ['from-list', 'second'], 'later')).toBe('from-list');
+    expect(firstPresentSecret(42, null, { secret: 'x' }, 'plain')).toBe('plain');
+    expect(firstPresentSecret(undefined, '', [])).toBeUndefined();
   });
 });

@@ -10,3 +10,15 @@ export function secretsMatch(presented: string | undefined | null, expected: str
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
 }
+
+/**
+ * The first candidate that is a non-empty string (the first element of a repeated header), for
+ * routes that accept a secret from several places in order of preference; `undefined` when none.
+ */
+export function firstPresentSecret(...candidates: unknown[]): string | undefined {
+  for (const candidate of candidates) {
+    const value = Array.isArray(candidate) ? candidate[0] : candidate;
+    if (typeof value === 'string' && value.length > 0) return value;
+  }
+  return undefined;
+}

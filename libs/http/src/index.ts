@@ -1,6 +1,6 @@
 export { AdminSecretGuard, ADMIN_SECRET_HEADER } from './admin-secret.guard';
 export { AllExceptionsFilter } from './all-exceptions.filter';
-export { secretsMatch } from './constant-time';
+export { firstPresentSecret, secretsMatch } from './constant-time';
 export { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
 export { RequestValidationException, type FieldProblem } from './request-validation.exception';
 export { createValidationPipe } from './validation';

@@ -1,19 +1,11 @@
 import { CanActivate, ExecutionContext, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { secretsMatch } from '@app/http';
+import { firstPresentSecret, secretsMatch } from '@app/http';
 
 interface CallbackRequest {
   headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
   ip?: string;
-}
-
-function firstPresent(...candidates: unknown[]): string | undefined {
-  for (const candidate of candidates) {
-    const value = Array.isArray(candidate) ? candidate[0] : candidate;
-    if (typeof value === 'string' && value.length > 0) return value;
-  }
-  return undefined;
 }
 
 /**
@@ -33,7 +25,7 @@ export class CallbackSecretGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<CallbackRequest>();
-    const presented = firstPresent(
+    const presented = firstPresentSecret(
       request.headers['x-webhook-secret'],
       request.headers['x-cursor-runner-secret'],
       request.query?.secret,

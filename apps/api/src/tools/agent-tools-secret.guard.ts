@@ -1,15 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { errorBody, secretsMatch } from '@app/http';
+import { errorBody, firstPresentSecret, secretsMatch } from '@app/http';
 
 interface RequestWithHeaders {
   headers: Record<string, string | string[] | undefined>;
-}
-
-function header(request: RequestWithHeaders, name: string): string | undefined {
-  const value = request.headers[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first ? first : undefined;
 }
 
 /**
@@ -25,8 +19,8 @@ export class AgentToolsSecretGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RequestWithHeaders>();
-    const bearer = /^Bearer\s+(\S.*)$/i.exec(header(request, 'authorization') ?? '')?.[1];
-    const presented = header(request, 'x-el-secret') ?? bearer;
+    const bearer = /^Bearer\s+(\S.*)$/i.exec(firstPresentSecret(request.headers.authorization) ?? '')?.[1];
+    const presented = firstPresentSecret(request.headers['x-el-secret'], bearer);
     if (secretsMatch(presented, this.config.secrets.webhook)) return true;
     this.logger.warn('Unauthorized tool request - invalid secret');
     throw new UnauthorizedException(
