@@ -68,6 +68,28 @@ const STALLED_CHECKER_EXIT_MS = 1_000;
  * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
  * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
  */
+/**
+ * Longest a shutdown waits for a connection BullMQ is still setting up, in milliseconds. Closing one
+ * mid-setup makes BullMQ emit an error on an emitter whose listeners its close just removed, which
+ * surfaces as an unhandled error; with Redis up, setup finishes in milliseconds.
+ */
+const SETUP_SETTLE_MS = 500;
+
+/** Waits for `setup` to settle, at most {@link SETUP_SETTLE_MS}; never rejects. */
+async function settleSetup(setup: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    setup.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SETUP_SETTLE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 async function endStalledChecker(worker: Worker): Promise<void> {
   const internals = worker as unknown as { stalledCheckerRunning?: boolean; stalledCheckStopper?: () => void };
   const deadline = Date.now() + STALLED_CHECKER_EXIT_MS;
@@ -185,6 +207,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async stopProcessing(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
+    await settleSetup(worker.waitUntilReady());
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -201,6 +224,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   async close(): Promise<void> {
+    await settleSetup(this.queue.waitUntilReady());
     await this.queue.close().catch(() => undefined);
   }
 
