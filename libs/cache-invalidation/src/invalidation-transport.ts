@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { withTimeout } from '@app/cache';
 
 export interface TransportHandlers {
   /** One raw message from another sender or this one (the service filters echoes). */
@@ -69,20 +70,11 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   }
 
   async publish(message: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const sent = this.publisher.publish(this.channel, message);
-    // A reply that arrives after the budget must not surface as an unhandled rejection.
-    sent.catch(() => undefined);
-    try {
-      await Promise.race([
-        sent,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`PUBLISH timed out after ${this.publishTimeoutMs} ms`)), this.publishTimeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      this.publisher.publish(this.channel, message),
+      this.publishTimeoutMs,
+      () => new Error(`PUBLISH timed out after ${this.publishTimeoutMs} ms`),
+    );
   }
 
   async start(handlers: TransportHandlers): Promise<void> {

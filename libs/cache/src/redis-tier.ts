@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import { isCacheEntry, type CacheEntry } from './cache-entry';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { CacheKeyBuilder } from './key-builder';
+import { withTimeout } from './time-budget';
 
 export interface RedisTierOptions {
   /** Longest one L2 operation may take before it counts as failed, in milliseconds. */
@@ -188,23 +189,13 @@ export class RedisTier {
       return undefined;
     }
     try {
-      const result = await this.withTimeout(run(), timeoutMs);
+      const result = await withTimeout(run(), timeoutMs, () => new L2TimeoutError(`timed out after ${timeoutMs} ms`));
       this.onSuccess();
       return result;
     } catch (error) {
       this.onFailure(namespace, operation, error as Error);
       return undefined;
     }
-  }
-
-  private withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new L2TimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    });
-    // A late rejection of the abandoned command must not surface as an unhandled rejection.
-    promise.catch(() => undefined);
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   private onSuccess(): void {

@@ -63,33 +63,33 @@ export function connectionOptionsOf(url: string, role: string): RedisOptions {
 const STALLED_CHECKER_EXIT_MS = 1_000;
 
 /**
- * Ends the stalled-job checker of a closed worker. BullMQ 5.81: when `close()` lands while the
- * checker is running a check (always the case right after start), the checker arms its next wait
- * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
- * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
- */
-/**
  * Longest a shutdown waits for a connection BullMQ is still setting up, in milliseconds. Closing one
  * mid-setup makes BullMQ emit an error on an emitter whose listeners its close just removed, which
  * surfaces as an unhandled error; with Redis up, setup finishes in milliseconds.
  */
 const SETUP_SETTLE_MS = 500;
 
-/** Waits for `setup` to settle, at most {@link SETUP_SETTLE_MS}; never rejects. */
-async function settleSetup(setup: Promise<unknown>): Promise<void> {
+/** Waits until `work` settles (either way) or `ms` pass, whichever is first; never rejects. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    setup.then(
+    work.then(
       () => undefined,
       () => undefined,
     ),
     new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SETUP_SETTLE_MS);
+      timer = setTimeout(resolve, ms);
     }),
   ]);
   clearTimeout(timer);
 }
 
+/**
+ * Ends the stalled-job checker of a closed worker. BullMQ 5.81: when `close()` lands while the
+ * checker is running a check (always the case right after start), the checker arms its next wait
+ * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
+ * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
+ */
 async function endStalledChecker(worker: Worker): Promise<void> {
   const internals = worker as unknown as { stalledCheckerRunning?: boolean; stalledCheckStopper?: () => void };
   const deadline = Date.now() + STALLED_CHECKER_EXIT_MS;
@@ -141,12 +141,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
    * stop the app from starting (adds then fail fast until Redis is back).
    */
   async connected(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, redisConnectionOptions.connectTimeout ?? 2_000);
-    });
-    await Promise.race([this.queue.waitUntilReady().then(() => undefined, () => undefined), timeout]);
-    clearTimeout(timer);
+    await settleWithin(this.queue.waitUntilReady(), redisConnectionOptions.connectTimeout ?? 2_000);
   }
 
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
@@ -207,7 +202,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async stopProcessing(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    await settleSetup(worker.waitUntilReady());
+    await settleWithin(worker.waitUntilReady(), SETUP_SETTLE_MS);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -224,7 +219,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   async close(): Promise<void> {
-    await settleSetup(this.queue.waitUntilReady());
+    await settleWithin(this.queue.waitUntilReady(), SETUP_SETTLE_MS);
     await this.queue.close().catch(() => undefined);
   }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { withTimeout } from '@app/cache';
 
 /** What one check of a dependency found. `details` go into the Terminus report as they are. */
 export type ProbeOutcome =
@@ -63,12 +64,10 @@ export abstract class DependencyIndicator<Key extends string> {
     return this.running;
   }
 
+  /** `outcome` never rejects (see {@link shared}), so a rejection here is the budget running out. */
   private withinBudget(outcome: Promise<ProbeOutcome>): Promise<ProbeOutcome> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<ProbeOutcome>((resolve) => {
-      timer = setTimeout(() => resolve({ up: false, reason: `no answer within ${this.timeoutMs} ms` }), this.timeoutMs);
-    });
-    return Promise.race([outcome, timeout]).finally(() => clearTimeout(timer));
+    const reason = `no answer within ${this.timeoutMs} ms`;
+    return withTimeout(outcome, this.timeoutMs, () => new Error(reason)).catch((): ProbeOutcome => ({ up: false, reason }));
   }
 
   private noteTransition(outcome: ProbeOutcome): void {
