@@ -101,15 +101,16 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     let l2Removed = 0;
     let l2Deferred = false;
     let l1Removed = 0;
-    const targets: InvalidationTarget[] = [];
-    for (const [namespace, selection] of selections) {
-      const cache = this.registry.byName(namespace)!;
-      const outcome = await cache.invalidate(selection, { announce: false });
+    const caches = [...selections.keys()].map((namespace) => this.registry.byName(namespace)!);
+    const outcomes = await Promise.all(
+      caches.map((cache) => cache.invalidate(selections.get(cache.name)!, { announce: false })),
+    );
+    outcomes.forEach((outcome, index) => {
       l1Removed += outcome.l1Removed;
-      if (outcome.l2Removed === undefined) l2Deferred ||= cache.tiers.includes('l2');
+      if (outcome.l2Removed === undefined) l2Deferred ||= caches[index].tiers.includes('l2');
       else l2Removed += outcome.l2Removed;
-      targets.push(this.toTarget({ namespace, ...selection }));
-    }
+    });
+    const targets = caches.map((cache) => this.toTarget({ namespace: cache.name, ...selections.get(cache.name)! }));
     const event = targets.length > 0 ? this.event(targets) : undefined;
     const published = event ? await this.announce(event) : true;
     return {
@@ -158,13 +159,8 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
         `Unknown cache namespace(s): ${unknown.join(', ')}; known: ${this.registry.all().map((cache) => cache.name).join(', ')}`,
       );
     }
-    const selections = new Map<string, EntrySelection & { keys: string[] }>();
-    const selectionOf = (namespace: string) => {
-      let selection = selections.get(namespace);
-      if (!selection) selections.set(namespace, (selection = { keys: [] }));
-      return selection;
-    };
-    for (const namespace of namespaces) selectionOf(namespace).all = true;
+    const cleared = new Set(namespaces);
+    const keysByNamespace = new Map<string, string[]>();
     for (const key of keys) {
       const parsed = this.registry.keys.parse(key);
       if (!parsed || !known(parsed.namespace)) {
@@ -172,19 +168,15 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
           `Key "${key}" is not a key of this app's cache (expected ${this.registry.keys.prefix}:${this.registry.keys.schemaVersion}:<namespace>:<key> with a known namespace)`,
         );
       }
-      selectionOf(parsed.namespace).keys.push(key);
+      keysByNamespace.set(parsed.namespace, [...(keysByNamespace.get(parsed.namespace) ?? []), key]);
     }
-    if (tags.length > 0) {
-      for (const cache of this.registry.all()) {
-        const selection = selectionOf(cache.name);
-        selection.tags = [...tags];
-      }
-    }
-    for (const selection of selections.values()) {
-      if (selection.all) {
-        selection.keys = [];
-        delete selection.tags;
-      }
+    const selections = new Map<string, EntrySelection>();
+    for (const namespace of cleared) selections.set(namespace, { all: true });
+    // Tags are not tied to a namespace: every namespace drops what it holds under them.
+    const tagged = tags.length > 0 ? this.registry.all().map((cache) => cache.name) : [];
+    for (const namespace of new Set([...keysByNamespace.keys(), ...tagged])) {
+      if (cleared.has(namespace)) continue;
+      selections.set(namespace, { keys: keysByNamespace.get(namespace) ?? [], ...(tags.length > 0 ? { tags } : {}) });
     }
     return selections;
   }
