@@ -62,3 +62,11 @@ export function writeBenchResults(name: string, results: Record<string, unknown>
   );
   return path.relative(process.cwd(), outFile);
 }
+
+/** Runs a benchmark's `main`; a failure prints its error and exits with status 1. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BenchFixturesModule, loaderCalls } from './bench-fixtures';
-import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
+import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -113,7 +113,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -16,8 +16,8 @@ import Redis from 'ioredis';
 import { CallbackDeliveries } from '../apps/api/src/callbacks/callback-deliveries.service';
 import { PendingRequestStore } from '../apps/api/src/callbacks/pending-request-store';
 import { FakeTelegram } from '../test/support/fakes/telegram-server';
-import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
-import { measureLatency, type LatencySummary } from './latency-client';
+import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
+import { latencyColumns, measureLatency, type LatencySummary } from './latency-client';
 
 const REQUESTS = Number(process.env.BENCH_CALLBACK_REQUESTS ?? 2_000);
 const WARMUP_REQUESTS = 200;
@@ -90,13 +90,7 @@ async function main(): Promise<void> {
     console.log(`\nPOST /cursor-runner/callback, ${REQUESTS} callbacks per row, Redis and the fake Telegram on loopback`);
     console.table(
       rows.map((row) => ({
-        connections: row.connections,
-        'p50 ms': row.p50Ms,
-        'p90 ms': row.p90Ms,
-        'p99 ms': row.p99Ms,
-        'max ms': row.maxMs,
-        'req/s': row.requestsPerSecond,
-        errors: row.errors,
+        ...latencyColumns(row),
         delivered: row.delivered,
         'pending left': row.pendingLeft,
       })),
@@ -124,7 +118,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBenchmark(main);

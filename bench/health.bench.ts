@@ -9,8 +9,8 @@
  * bench/results/health.json.
  */
 import 'reflect-metadata';
-import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
-import { measureLatency, type LatencySummary } from './latency-client';
+import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
+import { latencyColumns, measureLatency, type LatencySummary } from './latency-client';
 
 const REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 2_000);
 const WARMUP_REQUESTS = 200;
@@ -33,13 +33,7 @@ async function main(): Promise<void> {
     console.table(
       rows.map((row) => ({
         route: row.route,
-        connections: row.connections,
-        'p50 ms': row.p50Ms,
-        'p90 ms': row.p90Ms,
-        'p99 ms': row.p99Ms,
-        'max ms': row.maxMs,
-        'req/s': row.requestsPerSecond,
-        errors: row.errors,
+        ...latencyColumns(row),
       })),
     );
     const worst = rows.reduce((slowest, row) => (row.p99Ms > slowest.p99Ms ? row : slowest));
@@ -61,7 +55,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBenchmark(main);

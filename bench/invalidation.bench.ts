@@ -13,7 +13,7 @@ import Redis from 'ioredis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CacheRegistry, defineCacheNamespace, type NamespaceCache } from '@app/cache';
 import { CacheInvalidationService, INVALIDATION_EVENT_VERSION } from '@app/cache-invalidation';
-import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
+import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
 import { percentile } from './statistics';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000);
@@ -117,7 +117,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBenchmark(main);

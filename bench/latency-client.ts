@@ -33,6 +33,19 @@ interface LatencyJob extends LatencyRequestOptions {
   connections: number;
 }
 
+/** The columns every latency table prints, in one order. */
+export function latencyColumns(summary: LatencySummary) {
+  return {
+    connections: summary.connections,
+    'p50 ms': summary.p50Ms,
+    'p90 ms': summary.p90Ms,
+    'p99 ms': summary.p99Ms,
+    'max ms': summary.maxMs,
+    'req/s': summary.requestsPerSecond,
+    errors: summary.errors,
+  };
+}
+
 /**
  * Sends `requests` requests (GETs unless `options` say otherwise) to `url` over `connections`
  * keep-alive connections, each waiting for its answer.

@@ -18,8 +18,8 @@ import { cursorRunnerProtocol } from '../test/support/fakes/cursor-runner-server
 import { FakeHttpServer } from '../test/support/fakes/fake-http-server';
 import { FakeTelegram } from '../test/support/fakes/telegram-server';
 import { removeRedisKeys } from '../test/support/redis-keys';
-import { benchRedis, startBenchApp, writeBenchResults } from './bench-support';
-import { measureLatency, type LatencySummary } from './latency-client';
+import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
+import { latencyColumns, measureLatency, type LatencySummary } from './latency-client';
 
 const REQUESTS = Number(process.env.BENCH_WEBHOOK_REQUESTS ?? 2_000);
 const WARMUP_REQUESTS = 200;
@@ -93,13 +93,7 @@ async function main(): Promise<void> {
     console.table(
       rows.map((row) => ({
         queue: row.queue,
-        connections: row.connections,
-        'p50 ms': row.p50Ms,
-        'p90 ms': row.p90Ms,
-        'p99 ms': row.p99Ms,
-        'max ms': row.maxMs,
-        'req/s': row.requestsPerSecond,
-        errors: row.errors,
+        ...latencyColumns(row),
       })),
     );
     const worstP99 = Math.max(...rows.map((row) => row.p99Ms));
@@ -124,7 +118,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBenchmark(main);
