@@ -9,6 +9,7 @@ import { testRedisUrl } from './support/test-app';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const THINGS = defineCacheNamespace({ name: 'things', ttl: 200, maxEntries: 3, grace: '2s', description: 'test' });
+const TAGGED = defineCacheNamespace({ name: 'tagged', ttl: 100, description: 'test: tag indexes without grace' });
 
 interface Harness {
   registry: CacheRegistry;
@@ -127,6 +128,25 @@ describe('two tiers over a real Redis', () => {
       { namespace: 'things', all: true },
     ]);
     expect(JSON.stringify(notices)).not.toContain('do-not-broadcast');
+  });
+
+  it('keeps a tag index to live entries and lets it expire with them, so it cannot grow without bound', async () => {
+    const { registry, redis } = harness();
+    await ready(redis);
+    const cache = registry.namespace(TAGGED);
+    const busy = registry.keys.tagIndex(TAGGED.name, 'busy');
+    await cache.set('long', 0, { tags: ['busy'], ttl: 60_000 });
+    await cache.set('expired', 1, { tags: ['busy'], ttl: 20 });
+    await sleep(60);
+    await cache.set('live', 2, { tags: ['busy'], ttl: 60_000 });
+
+    // The long-lived entry keeps the index alive; the expired one was trimmed by the next write.
+    expect(await redis.zrange(busy, 0, -1)).toEqual([cache.key('long'), cache.key('live')]);
+    expect(await redis.pttl(busy)).toBeGreaterThan(55_000);
+    await cache.set('brief', 3, { tags: ['brief'] });
+    const brief = await redis.pttl(registry.keys.tagIndex(TAGGED.name, 'brief'));
+    expect(brief).toBeGreaterThan(0);
+    expect(brief).toBeLessThanOrEqual(100);
   });
 
   it('runs the loader once for 200 concurrent cold calls', async () => {
