@@ -168,7 +168,9 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
           `Key "${key}" is not a key of this app's cache (expected ${this.registry.keys.prefix}:${this.registry.keys.schemaVersion}:<namespace>:<key> with a known namespace)`,
         );
       }
-      keysByNamespace.set(parsed.namespace, [...(keysByNamespace.get(parsed.namespace) ?? []), key]);
+      const namespaceKeys = keysByNamespace.get(parsed.namespace) ?? [];
+      namespaceKeys.push(key);
+      keysByNamespace.set(parsed.namespace, namespaceKeys);
     }
     const selections = new Map<string, EntrySelection>();
     for (const namespace of cleared) selections.set(namespace, { all: true });
