@@ -42,7 +42,12 @@ async function ready(redis: Redis): Promise<void> {
 
 afterAll(async () => {
   // A connection to a server a test stopped is reconnecting: QUIT would wait for it, so close it hard.
-  await Promise.all(opened.map((redis) => (redis.status === 'ready' ? redis.quit() : redis.disconnect())));
+  await Promise.all(
+    opened.map(async (redis) => {
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
+    }),
+  );
 });
 
 describe('two tiers over a real Redis', () => {

@@ -434,7 +434,7 @@ describe('POST /cursor-runner/callback', () => {
     it.each([[{}], [{ requestId: '' }], [{ request_id: '   ' }], [[{ requestId: 'in-an-array' }]]])(
       'answers 400 when there is no request id: %j',
       async (body) => {
-        await callback(body as object).expect(400, { error: 'request_id is required' });
+        await callback(body).expect(400, { error: 'request_id is required' });
       },
     );
 

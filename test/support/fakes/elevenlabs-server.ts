@@ -61,7 +61,7 @@ export function elevenLabsProtocol(options: FakeElevenLabsOptions) {
       };
       if (typeof body.text !== 'string' || body.text === '') return missingField('text');
       return {
-        body: fakeSpeech(decodeURIComponent(voice), String(body.model_id ?? ''), body.text),
+        body: fakeSpeech(decodeURIComponent(voice), typeof body.model_id === 'string' ? body.model_id : '', body.text),
         headers: { 'Content-Type': 'audio/mpeg' },
       };
     }

@@ -15,7 +15,7 @@ import { HttpCacheInterceptor } from './http-cache.interceptor';
 /** Key in a Fastify route's `config` naming the controller method whose L1 hits the hook may serve. */
 const EARLY_HIT_HANDLER = 'httpCacheEarlyHitHandler';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any controller method, whatever its parameters
 type Handler = (...args: any[]) => unknown;
 
 interface EarlyHitRoute {

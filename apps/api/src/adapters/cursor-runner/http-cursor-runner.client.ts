@@ -46,7 +46,7 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
     this.http = new OutboundHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, keepAlive: true });
   }
 
-  static fromConfig(config: AppConfig): HttpCursorRunnerClient {
+  static fromConfig(this: void, config: AppConfig): HttpCursorRunnerClient {
     return new HttpCursorRunnerClient({
       baseUrl: config.cursorRunner.url,
       timeoutMs: config.cursorRunner.timeoutSeconds * 1000,

@@ -61,7 +61,7 @@ export class ElevenLabsHttp implements OnApplicationShutdown {
     this.http = new OutboundHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, keepAlive: true });
   }
 
-  static fromConfig(config: AppConfig): ElevenLabsHttp {
+  static fromConfig(this: void, config: AppConfig): ElevenLabsHttp {
     return new ElevenLabsHttp({
       baseUrl: config.elevenLabs.apiBaseUrl,
       apiKey: config.elevenLabs.apiKey,

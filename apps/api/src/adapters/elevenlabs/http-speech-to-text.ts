@@ -59,7 +59,7 @@ export class HttpSpeechToText extends SpeechToText {
     this.maxUploadBytes = options.maxUploadBytes ?? MAX_UPLOAD_BYTES;
   }
 
-  static fromConfig(http: ElevenLabsHttp, config: AppConfig): HttpSpeechToText {
+  static fromConfig(this: void, http: ElevenLabsHttp, config: AppConfig): HttpSpeechToText {
     return new HttpSpeechToText(http, { modelId: config.elevenLabs.sttModelId });
   }
 

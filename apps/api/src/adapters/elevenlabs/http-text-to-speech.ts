@@ -54,7 +54,7 @@ export class HttpTextToSpeech extends TextToSpeech {
     this.maxAudioBytes = options.maxAudioBytes ?? MAX_AUDIO_RESPONSE_BYTES;
   }
 
-  static fromConfig(http: ElevenLabsHttp, config: AppConfig): HttpTextToSpeech {
+  static fromConfig(this: void, http: ElevenLabsHttp, config: AppConfig): HttpTextToSpeech {
     return new HttpTextToSpeech(http, { modelId: config.elevenLabs.ttsModelId, voiceId: config.elevenLabs.voiceId });
   }
 

@@ -27,7 +27,7 @@ interface BotApiAnswer {
 function parseObject(text: string): BotApiAnswer | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as BotApiAnswer) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value) : undefined;
   } catch {
     return undefined;
   }

@@ -43,7 +43,7 @@ export class TelegramTransport implements OnApplicationShutdown {
     this.http = new OutboundHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, keepAlive: true });
   }
 
-  static fromConfig(config: AppConfig): TelegramTransport {
+  static fromConfig(this: void, config: AppConfig): TelegramTransport {
     return new TelegramTransport({ baseUrl: config.telegram.apiBaseUrl, timeoutMs: config.telegram.timeoutMs });
   }
 

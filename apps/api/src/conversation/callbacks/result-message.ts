@@ -27,7 +27,7 @@ const WARNINGS_LIMIT = 500;
 const EMPTY_OUTPUT = '✅ Done (no output).';
 
 /** ESC [ parameters letter: colours, cursor moves and erasures in a terminal's output. */
-const ANSI_CSI = /\u001b\[[?0-9;]*[A-Za-z]/g;
+const ANSI_CSI = /\u001b\[[?0-9;]*[A-Za-z]/g; // eslint-disable-line no-control-regex -- ESC is the character this pattern exists to find
 
 const TRUE_VALUES = new Set<unknown>([true, 'true', 1, '1']);
 const FALSE_VALUES = new Set<unknown>([false, 'false', 0, '0', null, undefined]);
