@@ -170,7 +170,18 @@ describe('foundation (with Redis)', () => {
   it('logs a connection outage once, not per retry', async () => {
     const { freePort } = await import('./support/redis-server');
     const app = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}` } });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Wait until the client has tried again three times: one line for all of them, not one per retry.
+    const client = app.app.get<Redis>(REDIS_CLIENT);
+    await new Promise<void>((resolve, reject) => {
+      let retries = 0;
+      const deadline = setTimeout(() => reject(new Error(`only ${retries} reconnect attempts within 10 s`)), 10_000);
+      client.on('reconnecting', () => {
+        retries += 1;
+        if (retries < 3) return;
+        clearTimeout(deadline);
+        resolve();
+      });
+    });
     const downLines = app.logs.lines.filter((line) => /Redis client connection down/.test(String(line.msg)));
     await app.close();
     expect(downLines).toHaveLength(1);

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import { CacheRegistry, defineCacheNamespace, Uncacheable, type NamespaceCache } from '@app/cache';
 import { redisConnectionOptions } from '@app/redis';
+import { pollUntil } from './support/poll';
 import { freePort, startRedisServer, type RedisServerProcess } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
 
@@ -81,10 +82,12 @@ describe('two tiers over a real Redis', () => {
   it('expires entries after their TTL in both tiers', async () => {
     const { cache, redis } = harness();
     await ready(redis);
+    const setAt = Date.now();
     await cache.set('short', 'v', { ttl: 80 });
     expect(await cache.get('short')).toBe('v');
-    await sleep(120);
-    expect(await cache.get('short')).toBeUndefined();
+    const { value } = await pollUntil(() => cache.get('short'), (read) => read === undefined, 2_000, 10);
+    expect(value).toBeUndefined();
+    expect(Date.now() - setAt).toBeGreaterThanOrEqual(80);
     // Redis keeps it for the grace window only (ttl 80 ms + grace 2 s), for stale-if-error.
     const pttl = await redis.pttl(cache.key('short'));
     expect(pttl).toBeGreaterThan(0);
@@ -194,7 +197,7 @@ describe('two tiers over a real Redis', () => {
     const { cache, redis } = harness();
     await ready(redis);
     await cache.set('graceful', 'old', { ttl: 30 });
-    await sleep(60);
+    await pollUntil(() => cache.get('graceful'), (read) => read === undefined, 2_000, 5);
     const result = await cache.getOrLoad('graceful', async () => {
       throw new Error('source down');
     });
@@ -231,11 +234,14 @@ describe('two tiers over a real Redis', () => {
     await ready(redis);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loaderStarted = new Promise<void>((resolve) => (loading = resolve));
     const slowRead = cache.wrap('row', async () => {
+      loading();
       await gate;
       return 'before-write';
     });
-    await sleep(5);
+    await loaderStarted;
     await cache.delete('row');
     release();
     expect(await slowRead).toBe('before-write');
@@ -300,7 +306,7 @@ describe('failing open with Redis unreachable', () => {
       await cache.set('kept', 'in-l1-and-l2');
       await cache.set('removed-during-outage', 'old');
       await server.stop();
-      await sleep(50);
+      await pollUntil(async () => redis.status, (status) => status !== 'ready', 2_000, 5);
 
       expect(await cache.get('kept')).toBe('in-l1-and-l2');
       let loads = 0;
@@ -310,11 +316,19 @@ describe('failing open with Redis unreachable', () => {
 
       server = await startRedisServer(server.port);
       await ready(redis);
-      await sleep(250);
-      await cache.wrap('after', async () => 'back');
-      expect(registry.overview().circuit).toBe('closed');
-      await sleep(50);
-      expect(registry.overview().pendingInvalidations).toBe(0);
+      // The breaker lets a trial call through once its 200 ms cooldown has passed.
+      const { value: circuit } = await pollUntil(
+        async () => {
+          await cache.wrap('after', async () => 'back');
+          return registry.overview().circuit;
+        },
+        (state) => state === 'closed',
+        3_000,
+        20,
+      );
+      expect(circuit).toBe('closed');
+      const { value: pending } = await pollUntil(async () => registry.overview().pendingInvalidations, (count) => count === 0, 2_000, 5);
+      expect(pending).toBe(0);
       expect(await redis.exists(cache.key('removed-during-outage'))).toBe(0);
       expect(await redis.get(cache.key('after'))).toContain('back');
     } finally {

@@ -206,15 +206,22 @@ describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
   it('waits for a running job to finish when it stops', async () => {
     const queue = await open();
     const started = new Recorder<string>();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     let finished = false;
     queue.process(async () => {
       started.push('started');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await released;
       finished = true;
     });
     await queue.add({ label: 'slow' });
     await started.waitFor(1);
-    await queue.stopProcessing(5_000);
+    let stopped = false;
+    const stopping = queue.stopProcessing(5_000).then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
     expect(finished).toBe(true);
   });
 });
