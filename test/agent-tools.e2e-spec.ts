@@ -100,15 +100,15 @@ describe('POST /agent-tools', () => {
       ['a whitespace tool', { tool: '   ' }],
       ['a null tool', { tool: null }],
       ['only args', { args: { name: 'debug' } }],
-    ])('without a tool (%s) → 400 with the original body', async (_label, body) => {
+    ])('without a tool (%s) → 400 with the missing-tool body', async (_label, body) => {
       await request(app.baseUrl).post('/agent-tools').set('X-EL-Secret', SECRET).send(body).expect(400, MISSING_TOOL);
     });
 
-    it('with no body at all → 400 with the original body', async () => {
+    it('with no body at all → 400 with the missing-tool body', async () => {
       await request(app.baseUrl).post('/agent-tools').set('X-EL-Secret', SECRET).expect(400, MISSING_TOOL);
     });
 
-    it('with a JSON array → 400 with the original body', async () => {
+    it('with a JSON array → 400 with the missing-tool body', async () => {
       await request(app.baseUrl).post('/agent-tools').set('X-EL-Secret', SECRET).send([{ tool: 'get_setting' }]).expect(400, MISSING_TOOL);
     });
 

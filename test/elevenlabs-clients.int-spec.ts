@@ -29,7 +29,7 @@ const VOICE = 'voice-123';
 /** Audio whose bytes are recognisable text, so a test can prove they never reach a log line. */
 const AUDIO = Buffer.concat([Buffer.from('OggS'), Buffer.from('audio-bytes-marker'), Buffer.from([0, 1, 2, 255])]);
 
-/** Every error body shape of domain.md §9 and the message each becomes. */
+/** Every error body shape of docs/elevenlabs.md, "Error answers", and the message each becomes. */
 const ERROR_SHAPES: Array<[string, FakeReply & { status: number }, string]> = [
   ['a detail string', { status: 400, body: { detail: 'Unsupported audio format' } }, 'Unsupported audio format'],
   [

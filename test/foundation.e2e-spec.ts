@@ -19,7 +19,7 @@ describe('foundation (embedded mode)', () => {
   });
   afterAll(() => app.close());
 
-  it('GET / answers the original health body', async () => {
+  it('GET / answers the plain health body', async () => {
     const response = await request(app.baseUrl).get('/').expect(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.body).toEqual({ status: 'healthy', service: 'VA under test', version: '9.9.9' });
@@ -41,7 +41,7 @@ describe('foundation (embedded mode)', () => {
     expect(app.app.get(REDIS_SUBSCRIBER)).toBeNull();
   });
 
-  describe('errors are JSON in the original shape', () => {
+  describe('errors are JSON in the {ok, say, result} shape', () => {
     it('unknown route → 404', async () => {
       const response = await request(app.baseUrl).get('/no/such/route').expect(404);
       expect(response.body).toEqual({

@@ -265,7 +265,7 @@ describe('settings with the database failing', () => {
     ).toBe(true);
   });
 
-  it('the HTTP API answers 500 in the original JSON shape, never a stack trace', async () => {
+  it('the HTTP API answers 500 in its JSON error shape, never a stack trace', async () => {
     const response = await request(app.baseUrl).get('/settings/debug').set(ADMIN).expect(500);
     expect(response.body).toEqual({
       ok: false,

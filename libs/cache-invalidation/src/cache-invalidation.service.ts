@@ -50,7 +50,7 @@ export type AppliedListener = (event: InvalidationEvent) => void;
  * library (`@CacheEvict`, a namespace's `delete`/`invalidateTags`/`clear`) and every request made
  * here removes the entries from L1 and L2 and then announces one event on the bus; every other
  * instance validates the event and drops the same entries from its L1. Without this, an instance
- * keeps serving what another instance just changed until its L1 entry expires (seed 002's bug).
+ * keeps serving what another instance just changed until its L1 entry expires.
  */
 @Injectable()
 export class CacheInvalidationService implements OnModuleInit, OnApplicationShutdown {

@@ -20,7 +20,7 @@ interface LoggableRequest {
 }
 
 /**
- * Every error leaves as JSON in the original system's shape; nothing leaks a stack trace.
+ * Every error leaves as JSON in the `{ok: false, say, result}` shape; nothing leaks a stack trace.
  * - An `HttpException` built with an object body that is not Nest's default (`{statusCode, …}`)
  *   is sent as it is, so a route can answer in a contract of its own (`{success:false,error}`).
  * - Other `HttpException`s, including the ones Nest maps from Fastify's body-parsing errors

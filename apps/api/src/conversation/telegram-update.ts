@@ -35,7 +35,7 @@ export function isTelegramUpdate(body: unknown): body is TelegramUpdate {
   );
 }
 
-/** What an update is about, in the order the original dispatched (domain.md §3.2). */
+/** What an update is about, checked in this order (docs/telegram.md, "Updates"). */
 export type UpdateKind = 'message' | 'edited_message' | 'callback_query' | 'unsupported';
 
 export function kindOf(update: TelegramUpdate): UpdateKind {
@@ -57,7 +57,7 @@ export interface AudioAttachment {
   mimeType: string | undefined;
 }
 
-/** The message's audio, first match of voice, audio, `audio/*` document (domain.md §3.3 step 2), or `null`. */
+/** The message's audio, first match of voice, audio, `audio/*` document (docs/telegram.md, "Audio messages"), or `null`. */
 export function audioOf(message: IncomingMessage): AudioAttachment | null {
   const voice = message.voice;
   if (isObject(voice) && nonEmpty(voice.file_id)) return { kind: 'voice', fileId: voice.file_id, mimeType: voice.mime_type };
@@ -81,7 +81,7 @@ export interface ChatInfo {
   messageId: number | undefined;
 }
 
-/** From `message`, `edited_message` or `callback_query.message`, in that order (domain.md §2.4). */
+/** From `message`, `edited_message` or `callback_query.message`, in that order. */
 export function chatInfoOf(update: TelegramUpdate): ChatInfo | null {
   const message = [update.message, update.edited_message, update.callback_query?.message].find(
     (candidate): candidate is IncomingMessage => isObject(candidate),

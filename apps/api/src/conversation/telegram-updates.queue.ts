@@ -8,7 +8,7 @@ export interface TelegramUpdateJob {
   update: TelegramUpdate;
 }
 
-/** Webhook updates waiting to be processed (the original's `TelegramMessageJob`, 3 attempts). */
+/** Webhook updates waiting to be processed, 3 attempts each. */
 export const TELEGRAM_UPDATES_QUEUE = defineQueue<TelegramUpdateJob>({
   name: 'telegram-updates',
   description: 'Telegram webhook updates, processed after the webhook has answered',

@@ -10,7 +10,7 @@ describe('texts', () => {
     expect(transcriptionErrorText('y'.repeat(4000))).toContain(`${'y'.repeat(4000)}. Please`);
   });
 
-  it('words forward and processing failures as the original', () => {
+  it('words forward and processing failures as users know them', () => {
     expect(forwardErrorText('HTTP 500: Internal Server Error')).toBe(
       '❌ Error: Failed to execute cursor command. HTTP 500: Internal Server Error',
     );

@@ -4,7 +4,7 @@ import { CursorRunnerError } from '../adapters/cursor-runner';
 
 /**
  * The proxy routes' answer when cursor-runner gave none usable: 502 `{success:false, error}` with
- * the client's message (domain.md §2.6). The client has already logged the failure.
+ * the client's message (docs/cursor-runner.md, "Answers and errors"). The client has already logged the failure.
  */
 @Catch(CursorRunnerError)
 export class CursorRunnerErrorFilter implements ExceptionFilter<CursorRunnerError> {

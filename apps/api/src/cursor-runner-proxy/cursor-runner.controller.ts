@@ -8,11 +8,11 @@ import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 
 /**
- * Operator proxy to cursor-runner (domain.md §2.6), behind the admin secret (the original left it
- * open). cursor-runner's JSON is returned as is: 200 when `success` is true, else 422; when
- * cursor-runner gives no usable answer, 502 `{success:false, error}`. The original's `/cursor/iterate`
- * and git write proxies (`/git/clone|checkout|push|pull`) are not offered: cursor-runner no longer
- * has those routes (§6.1), and writes to its repositories are not an operator's HTTP call here.
+ * Operator proxy to cursor-runner, behind the admin secret. cursor-runner's JSON is returned as is:
+ * 200 when `success` is true, else 422; when cursor-runner gives no usable answer, 502
+ * `{success:false, error}` (docs/cursor-runner.md, "Answers and errors"). There is no proxy for
+ * `/cursor/iterate` or git writes (`/git/clone|checkout|push|pull`): cursor-runner no longer has those
+ * routes ("Routes we call"), and writes to its repositories are not an operator's HTTP call here.
  */
 @Controller('cursor-runner/cursor')
 @UseGuards(AdminSecretGuard)
@@ -50,7 +50,7 @@ function withStatus(reply: FastifyReply, result: CursorRunnerReply): CursorRunne
   return result;
 }
 
-/** The one read of the original's git proxies (domain.md §2.6), cached: see {@link CURSOR_RUNNER_CACHE}. */
+/** cursor-runner's one git read, cached: see {@link CURSOR_RUNNER_CACHE}. */
 @Controller('cursor-runner/git')
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)

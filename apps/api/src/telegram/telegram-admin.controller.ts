@@ -10,9 +10,9 @@ import { TelegramWebhooks } from './telegram-webhooks.service';
 export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
 
 /**
- * The env bot's webhook registration (domain.md §2.5), behind the admin secret. Telegram's answers
+ * The env bot's webhook registration, behind the admin secret. Telegram's answers
  * are returned as Telegram sent them; when Telegram fails or cannot be reached the answer is
- * 502 `{ok:false, error}` — an upstream failure, not ours (the original answered 500).
+ * 502 `{ok:false, error}` — an upstream failure, not ours.
  */
 @Controller('telegram')
 @UseGuards(AdminSecretGuard)

@@ -27,7 +27,7 @@ function conflictOnDuplicate(error: unknown): never {
 }
 
 /**
- * The `telegram_bots` rows (domain.md §8.3, §11), behind the admin secret. Tokens and webhook
+ * The `telegram_bots` rows (docs/database.md, "telegram_bots"), behind the admin secret. Tokens and webhook
  * secrets are accepted but never shown. A write is seen by the webhook's bot resolution on every
  * instance before it answers here (the lookups are cleared and the invalidation is broadcast).
  */

@@ -56,7 +56,7 @@ export function tokenDigestOf(token: string): string {
 }
 
 /**
- * Which bot an update belongs to and how to answer as it (domain.md §11): the active
+ * Which bot an update belongs to and how to answer as it (docs/telegram.md, "Bots"): the active
  * `telegram_bots` rows first, the env bot (`TELEGRAM_BOT_TOKEN`) as the fallback. Bot lookups are
  * cached (in-process, keyed by secret digests); clients are kept per token in a bounded map keyed
  * by a token digest, so every bot reuses one client and the shared keep-alive pool.

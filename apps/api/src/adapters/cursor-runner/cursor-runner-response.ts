@@ -10,7 +10,7 @@ import {
 } from './cursor-runner.errors';
 import type { CursorRunnerReply } from './cursor-runner.client';
 
-/** cursor-runner answers a failed run with 422 and the same JSON shape as a success (domain.md §6.2). */
+/** cursor-runner answers a failed run with 422 and the same JSON shape as a success (docs/cursor-runner.md, "Answers and errors"). */
 const UNPROCESSABLE = 422;
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
@@ -27,7 +27,7 @@ function describeJsonType(value: unknown): string {
 }
 
 /**
- * Turns a complete HTTP answer into cursor-runner's JSON or the error the original client raised:
+ * Turns a complete HTTP answer into cursor-runner's JSON or the error its callers expect:
  * 2xx and 422 must carry a JSON object (returned as is); any other status is a
  * {@link CursorRunnerHttpError} carrying the body's `error` message when there is one.
  */
@@ -56,7 +56,7 @@ export function interpretResponse(call: CursorRunnerCall, status: number, text: 
 }
 
 /**
- * The §6.2 error for a transport failure (no complete answer was received): a timeout keeps its
+ * The error for a transport failure (no complete answer was received): a timeout keeps its
  * deadline and detail, anything else is a connection error with the system error code.
  */
 export function classifyTransportError(call: CursorRunnerCall, error: OutboundHttpError): CursorRunnerError {

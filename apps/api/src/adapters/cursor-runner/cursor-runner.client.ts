@@ -1,4 +1,4 @@
-/** What to run: the body fields cursor-runner's `/cursor/execute*` routes read (domain.md §6.3). */
+/** What to run: the body fields cursor-runner's `/cursor/execute*` routes read (docs/cursor-runner.md, "Request body"). */
 export interface CursorRunnerTask {
   /**
    * Request id, echoed as `requestId` in the answer and the callback. Default
@@ -44,7 +44,7 @@ export abstract class CursorRunnerClient {
 
   /**
    * `GET /git/repositories`: `{success, repositories: string[], count}`. cursor-runner builds up to
-   * 2025-11-14 have it; later builds answer 404, which rejects as a `CursorRunnerHttpError` (§6.1).
+   * 2025-11-14 have it; later builds answer 404, which rejects as a `CursorRunnerHttpError` (docs/cursor-runner.md, "Routes we call").
    */
   abstract repositories(): Promise<CursorRunnerReply>;
 }

@@ -5,8 +5,8 @@ export interface CursorRunnerCall {
 }
 
 /**
- * Any failure to get a usable answer from cursor-runner (domain.md §6.2). The message is the one
- * the original system showed users and proxy callers, e.g. "Failed to connect to cursor-runner: …".
+ * Any failure to get a usable answer from cursor-runner (docs/cursor-runner.md, "Answers and errors"). The message is the one
+ * users and proxy callers are shown, e.g. "Failed to connect to cursor-runner: …".
  */
 export abstract class CursorRunnerError extends Error {
   readonly method: string;

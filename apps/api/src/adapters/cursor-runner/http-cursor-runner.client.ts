@@ -24,7 +24,7 @@ export interface HttpCursorRunnerClientOptions {
 /** The callback URL cursor-runner is given: `<callback base>/cursor-runner/callback?secret=<WEBHOOK_SECRET>`. */
 export function callbackUrlFor(config: AppConfig): string {
   // cursor-runner moves `?secret=` into X-Webhook-Secret and X-Cursor-Runner-Secret and strips it
-  // from the URL before calling back (domain.md §6.4), so the callback authenticates even when
+  // from the URL before calling back (docs/cursor-runner.md, "Callback"), so the callback authenticates even when
   // cursor-runner has no WEBHOOK_SECRET of its own.
   const url = new URL(`${config.cursorRunner.callbackBaseUrl}${CURSOR_RUNNER_CALLBACK_PATH}`);
   url.searchParams.set('secret', config.secrets.webhook);

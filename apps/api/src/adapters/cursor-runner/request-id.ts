@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** Longest request id the callback store accepts (domain.md §4). */
+/** Longest request id the callback store accepts (docs/cursor-runner.md, "Request ids"). */
 export const REQUEST_ID_MAX_LENGTH = 255;
 
 /** Letters, digits and dashes: covers UUIDs and `telegram-<seconds>-<hex>`, and cannot forge a Redis key. */
@@ -12,7 +12,7 @@ export function isValidRequestId(id: unknown): id is string {
 }
 
 /**
- * A fresh request id, `<prefix>-<unix seconds>-<8 lowercase hex>` as the original system spelled them
+ * A fresh request id, `<prefix>-<unix seconds>-<8 lowercase hex>`
  * (`req-…` for API calls, `telegram-…` for messages; cursor-runner routes `telegram-` ids to its
  * Telegram conversation queue).
  */

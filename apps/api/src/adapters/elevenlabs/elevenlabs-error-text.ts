@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 
-/** At most this many characters of an error body are logged (domain.md §9). */
+/** At most this many characters of an error body are logged. */
 export const LOGGED_BODY_CHARS = 500;
 
 function textOf(value: unknown): string {
@@ -23,8 +23,8 @@ function messageOfJson(body: unknown): string {
     const joined = joinedMessages(detail);
     if (joined) return joined;
   }
-  // ElevenLabs' own errors are `{"detail": {"status": "invalid_api_key", "message": "…"}}`; the
-  // original read only a string `detail` and fell back to "HTTP 401: Unauthorized" for those.
+  // ElevenLabs' own errors are `{"detail": {"status": "invalid_api_key", "message": "…"}}`: reading
+  // only a string `detail` would turn those into "HTTP 401: Unauthorized".
   const detailMessage =
     typeof detail === 'object' && detail !== null && !Array.isArray(detail)
       ? textOf((detail as { message?: unknown }).message)
@@ -33,7 +33,7 @@ function messageOfJson(body: unknown): string {
 }
 
 /**
- * The message of an ElevenLabs error answer (domain.md §9), first that is present and non-blank:
+ * The message of an ElevenLabs error answer (docs/elevenlabs.md, "Error answers"), first that is present and non-blank:
  * a top-level array or a `detail` array → the items' `msg` joined with "; "; `detail` (a string,
  * or an object's `message`); `error`; `message`; else `HTTP <status>: <reason phrase>`.
  *

@@ -2,7 +2,7 @@
 export type ElevenLabsOperation = 'speech-to-text' | 'text-to-speech';
 
 /**
- * Why an ElevenLabs call failed, for callers that react differently (domain.md §3.3: a transcript
+ * Why an ElevenLabs call failed, for callers that react differently (docs/telegram.md, "Audio messages": a transcript
  * with no text gets its own reply; everything else is reported with the error's message).
  * - `not_configured`: no API key (or no voice); nothing was sent.
  * - `invalid_input`: blank text, empty or oversized audio; nothing was sent.
@@ -22,8 +22,8 @@ export type ElevenLabsFailure =
   | 'no_text';
 
 /**
- * Any failure of the speech-to-text or text-to-speech port (domain.md §9). The message is the one
- * the original system showed users (e.g. "ElevenLabs API key is not configured", or ElevenLabs' own
+ * Any failure of the speech-to-text or text-to-speech port (docs/elevenlabs.md). The message is the one
+ * users are shown (e.g. "ElevenLabs API key is not configured", or ElevenLabs' own
  * `detail`); it never contains the API key or audio bytes.
  */
 export class ElevenLabsError extends Error {

@@ -24,7 +24,7 @@ export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
  */
 export const MAX_TRANSCRIPTION_RESPONSE_BYTES = 8 * 1024 * 1024;
 
-/** The file name of an upload without one (the original's `transcribe_io` default). */
+/** The file name of an upload without one. */
 export const DEFAULT_AUDIO_FILENAME = 'audio.ogg';
 
 const DEFAULT_AUDIO_MIME_TYPE = 'application/octet-stream';
@@ -79,7 +79,7 @@ export class HttpSpeechToText extends SpeechToText {
     const multipart = encodeMultipart(
       {
         model_id: this.options.modelId,
-        // The original sent `language`, a field ElevenLabs ignores; `language_code` is the one it reads.
+        // `language_code` is the field ElevenLabs reads; a field named `language` is ignored.
         language_code: upload.language?.trim() || undefined,
       },
       {
@@ -103,7 +103,7 @@ export class HttpSpeechToText extends SpeechToText {
   }
 }
 
-/** The `text` of a transcription answer, or the error the original raised. */
+/** The `text` of a transcription answer, or the error for an answer without one. */
 export function transcriptOf(answer: ElevenLabsAnswer): string {
   const text = answer.body.toString('utf8');
   if (answer.status < 200 || answer.status >= 300) {

@@ -72,8 +72,8 @@ export class HttpTextToSpeech extends TextToSpeech {
     return this.http.post(
       {
         operation: 'text-to-speech',
-        // The original sent output_format in the body only; the current API reads it from the
-        // query (and ignores the body field), so it goes in both.
+        // The current API reads output_format from the query and ignores the body field; older
+        // versions read the body, so it goes in both.
         path: `${TEXT_TO_SPEECH_PATH}/${encodeURIComponent(voiceId)}?output_format=${SPEECH_OUTPUT_FORMAT}`,
         contentType: 'application/json',
         accept: SPEECH_MIME_TYPE,
@@ -85,7 +85,7 @@ export class HttpTextToSpeech extends TextToSpeech {
   }
 }
 
-/** The audio of a synthesis answer, or the error the original raised. */
+/** The audio of a synthesis answer, or the error for an answer without one. */
 export function audioOf(answer: ElevenLabsAnswer): Buffer {
   if (answer.status < 200 || answer.status >= 300) {
     throw new ElevenLabsSynthesisError(errorMessageOf(answer.status, answer.body.toString('utf8')), answer.status);

@@ -14,8 +14,8 @@ export interface AudioUpload {
 }
 
 /**
- * Speech to text (ElevenLabs `POST /v1/speech-to-text`, domain.md §9). Used for voice and audio
- * messages (§3.3). The production implementation is `HttpSpeechToText`; tests may provide another.
+ * Speech to text (ElevenLabs `POST /v1/speech-to-text`, docs/elevenlabs.md "Calls"). Used for voice and audio
+ * messages. The production implementation is `HttpSpeechToText`; tests may provide another.
  */
 export abstract class SpeechToText {
   /**

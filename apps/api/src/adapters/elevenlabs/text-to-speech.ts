@@ -22,8 +22,8 @@ export interface SpeechOptions {
 }
 
 /**
- * Text to speech (ElevenLabs `POST /v1/text-to-speech/<voice_id>`, domain.md §9), for voice
- * replies (§3.5, §5.3). The production implementation is `HttpTextToSpeech`; tests may provide another.
+ * Text to speech (ElevenLabs `POST /v1/text-to-speech/<voice_id>`, docs/elevenlabs.md "Calls"), for voice
+ * replies. The production implementation is `HttpTextToSpeech`; tests may provide another.
  */
 export abstract class TextToSpeech {
   /**

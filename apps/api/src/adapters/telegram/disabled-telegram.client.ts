@@ -1,8 +1,8 @@
 import { TelegramClient } from './telegram-client';
 
 /**
- * The env bot when `TELEGRAM_BOT_TOKEN` is blank: every call is a no-op resolving `null`, as the
- * original's TelegramService did (domain.md §2.5), so a deployment without a bot still starts.
+ * The env bot when `TELEGRAM_BOT_TOKEN` is blank: every call is a no-op resolving `null`, so a
+ * deployment without a bot still starts (docs/telegram.md, "Bots").
  */
 export class DisabledTelegramClient extends TelegramClient {
   readonly enabled = false;

@@ -1,6 +1,6 @@
 /**
  * A successful Bot API answer as Telegram sent it: `{ok: true, result, description?}`. The admin
- * routes return it as is (the original system did), the message flow usually reads `result`.
+ * routes return it as is, the message flow usually reads `result`.
  */
 export interface TelegramResponse<T> {
   ok: true;
@@ -71,7 +71,7 @@ export type ChatId = number | string;
  * The Telegram Bot API for one bot token. Every method rejects with a `TelegramError` subclass when
  * the call fails (Telegram's `ok:false`, an HTTP error, a connection failure, the timeout) and
  * resolves with `null` without calling anything when the bot has no token (the env bot with a blank
- * `TELEGRAM_BOT_TOKEN`, domain.md §2.5). Get one from `TelegramBots`; never build one per call.
+ * `TELEGRAM_BOT_TOKEN`). Get one from `TelegramBots`; never build one per call.
  */
 export abstract class TelegramClient {
   /** Whether calls reach Telegram (`false`: every call is a no-op resolving `null`). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 
 /**
- * The original's HTML escaping for `parse_mode: HTML` (domain.md §3.7): `&` first (so an existing
+ * HTML escaping for `parse_mode: HTML` (docs/telegram.md, "Sending messages"): `&` first (so an existing
  * entity is escaped rather than kept), then `<` and `>`. Quotes are left alone: Telegram's HTML
  * only needs them escaped inside attribute values, which plain text never has.
  */
@@ -10,7 +10,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** MIME type of a voice upload by file extension (domain.md §3.7): Ogg and WAV by name, MP3 otherwise. */
+/** MIME type of a voice upload by file extension (docs/telegram.md, "Sending messages"): Ogg and WAV by name, MP3 otherwise. */
 export function voiceMimeType(fileName: string): string {
   switch (path.extname(fileName).toLowerCase()) {
     case '.ogg':

@@ -69,7 +69,7 @@ export class TelegramFileTooLargeError extends TelegramError {
   }
 }
 
-/** `sendVoice` was given a path that does not exist (the original's "Voice file does not exist"). */
+/** `sendVoice` was given a path that does not exist: "Voice file does not exist". */
 export class TelegramVoiceFileMissingError extends TelegramError {
   constructor() {
     super('Voice file does not exist', 'sendVoice');

@@ -1,6 +1,6 @@
 import { readCallbackParams } from './callback-params';
 
-describe('readCallbackParams (§2.7 steps 2-3)', () => {
+describe('readCallbackParams', () => {
   it('keeps only the permitted parameters, in both spellings, body over query', () => {
     expect(
       readCallbackParams(

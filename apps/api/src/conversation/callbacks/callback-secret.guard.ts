@@ -9,13 +9,12 @@ interface CallbackRequest {
 }
 
 /**
- * cursor-runner's callback (domain.md §2.7 step 1): the first non-empty of header
+ * cursor-runner's callback (docs/cursor-runner.md, "Callback"): the first non-empty of header
  * `X-Webhook-Secret`, header `X-Cursor-Runner-Secret`, query `secret` must equal `WEBHOOK_SECRET`,
  * compared in constant time; else a warning without the secret and 401 `{error: "Unauthorized"}`.
  *
- * The original let every callback in when `WEBHOOK_SECRET` was blank (§12.7). Here it cannot be:
- * the configuration turns a blank `WEBHOOK_SECRET` into its default and refuses that default in
- * production, and an empty presented secret never matches.
+ * A blank `WEBHOOK_SECRET` never lets every callback in: the configuration turns it into its
+ * default and refuses that default in production, and an empty presented secret never matches.
  */
 @Injectable()
 export class CallbackSecretGuard implements CanActivate {

@@ -18,7 +18,7 @@ const success = (overrides: Partial<CallbackResult> = {}): CallbackResult => ({
   ...overrides,
 });
 
-describe('normalizeCallbackResult (§5.1)', () => {
+describe('normalizeCallbackResult', () => {
   it.each([
     [true, true],
     ['true', true],
@@ -67,7 +67,7 @@ describe('cleanTerminalText', () => {
   });
 });
 
-describe('buildResultMessage (§5.2)', () => {
+describe('buildResultMessage', () => {
   it('sends only the output in normal mode', () => {
     expect(buildResultMessage(success({ output: 'x < y' }), false)).toEqual({ html: 'x &lt; y', plain: 'x < y' });
   });
@@ -104,7 +104,7 @@ describe('buildResultMessage (§5.2)', () => {
     expect(message.plain.endsWith(`${'w'.repeat(500)}...`)).toBe(true);
   });
 
-  it('never sends an empty message for a successful run without output (§12.8)', () => {
+  it('never sends an empty message for a successful run without output', () => {
     expect(buildResultMessage(success({ output: '  \u001b[0m ' }), false)).toEqual({
       html: '✅ Done (no output).',
       plain: '✅ Done (no output).',
@@ -118,7 +118,7 @@ describe('buildResultMessage (§5.2)', () => {
     );
   });
 
-  it('keeps every message within Telegram\'s limit (§12.9)', () => {
+  it('keeps every message within Telegram\'s limit', () => {
     const huge = buildResultMessage(success({ output: 'o'.repeat(5_000), error: 'w'.repeat(5_000) }), true);
     const failure = buildResultMessage({ ...success(), success: false, error: '&'.repeat(10_000) }, false);
     for (const message of [huge, failure]) {

@@ -1,14 +1,13 @@
 /**
- * cursor-runner's callback turned into the Telegram message the user reads (domain.md §5.1, §5.2),
- * with the original's two formatting bugs fixed (§12.8, §12.9): `<pre><code>` blocks render (the
- * message is real Telegram HTML with every piece of text escaped, instead of Markdown that showed
- * the tags literally), and no message exceeds Telegram's 4 096 characters or is empty.
+ * cursor-runner's callback turned into the Telegram message the user reads (docs/cursor-runner.md,
+ * "Result message"): real Telegram HTML with every piece of text escaped once, so `<pre><code>`
+ * blocks render, and no message exceeds Telegram's 4 096 characters or is empty.
  */
 
 import { escapeHtml } from '../../adapters/telegram';
 import { plainMessage, type ChatMessage } from '../chat-replies';
 
-/** The callback fields the message is built from, normalised as the original did (§5.1). */
+/** The callback fields the message is built from, normalised. */
 export interface CallbackResult {
   success: boolean;
   iterations: number;
@@ -49,7 +48,7 @@ function text(value: unknown): string | undefined {
   return string.trim() === '' ? undefined : string;
 }
 
-/** Normalises a callback body (camelCase or snake_case, loosely typed) as §5.1 describes. */
+/** Normalises a callback body (camelCase or snake_case, loosely typed); see "Result message". */
 export function normalizeCallbackResult(body: Record<string, unknown>): CallbackResult {
   return {
     success: truthy(body.success),
@@ -62,7 +61,7 @@ export function normalizeCallbackResult(body: Record<string, unknown>): Callback
   };
 }
 
-/** Terminal output made fit to read: ANSI sequences removed, CRLF → LF, trimmed (§5.2 `clean`). */
+/** Terminal output made fit to read: ANSI sequences removed, CRLF → LF, trimmed. */
 export function cleanTerminalText(value: string | undefined): string {
   if (!value) return '';
   return value.replace(ANSI_CSI, '').replace(/\r\n/g, '\n').trim();
@@ -97,7 +96,7 @@ function join(parts: Part[]): ChatMessage {
 }
 
 /**
- * The reply for a finished run (§5.2): in debug mode with the run's figures, output and warnings
+ * The reply for a finished run: in debug mode with the run's figures, output and warnings
  * in code blocks; otherwise just the output, or the error. A run that succeeded without output
  * says so instead of sending an empty message, which Telegram rejects.
  */
@@ -129,7 +128,7 @@ export function buildResultMessage(result: CallbackResult, debug: boolean): Chat
 
 /**
  * Keeps the visible text within Telegram's limit. The parts are already bounded, but debug figures
- * plus output plus warnings, or a long failure, can pass 4 096 (§12.9); such a message is cut to
+ * plus output plus warnings, or a long failure, can pass 4 096; such a message is cut to
  * plain text, which loses the code formatting but never the delivery.
  */
 function fitToTelegram(message: ChatMessage): ChatMessage {

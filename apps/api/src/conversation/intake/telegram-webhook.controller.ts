@@ -4,8 +4,8 @@ import { AcceptUpdate } from './accept-update.use-case';
 import { TelegramWebhookGuard, WebhookBot } from './telegram-webhook.guard';
 
 /**
- * `POST /telegram/webhook` (domain.md §2.4): Telegram's deliveries. Authenticated by the bot's
- * secret token, the update is queued and answered at once with an empty 200, as the original did;
+ * `POST /telegram/webhook` (docs/telegram.md, "Webhook"): Telegram's deliveries. Authenticated by the bot's
+ * secret token, the update is queued and answered at once with an empty 200;
  * processing happens in the queue's worker.
  */
 @Controller('telegram')

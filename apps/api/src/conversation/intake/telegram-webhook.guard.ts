@@ -18,7 +18,7 @@ interface WebhookRequest {
 }
 
 /**
- * The webhook's authentication (domain.md §2.4, §11): `X-Telegram-Bot-Api-Secret-Token` must be the
+ * The webhook's authentication (docs/telegram.md, "Webhook"): `X-Telegram-Bot-Api-Secret-Token` must be the
  * webhook secret of an active `telegram_bots` row or `TELEGRAM_WEBHOOK_SECRET` (constant-time, in
  * `TelegramBots`), else 401 JSON. There is no blank-secret bypass, in any environment: a missing or
  * empty header never matches, and a blank `TELEGRAM_WEBHOOK_SECRET` falls back to its default

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { isValidRequestId, REQUEST_ID_MAX_LENGTH } from '../../adapters/cursor-runner';
 
-/** How long a pending request waits for its callback, in seconds (domain.md §4). */
+/** How long a pending request waits for its callback, in seconds (docs/cursor-runner.md, "Pending requests"). */
 export const PENDING_REQUEST_TTL_SECONDS = 3600;
 
 /** Longest accepted lifetime of a pending request, in seconds (one day). */
@@ -19,7 +19,7 @@ export interface PendingRequest {
   createdAt: string;
   /**
    * The `telegram_bots` row the message came through, so the result goes back through the same bot
-   * (domain.md §11); `null` for the env bot, and for entries the original system wrote.
+   * (docs/telegram.md, "Bots"); `null` for the env bot, and for entries written without `bot_id`.
    */
   botId: number | null;
 }
@@ -38,7 +38,7 @@ export class PendingRequestStoreError extends Error {
   override readonly name = 'PendingRequestStoreError';
 }
 
-/** The stored JSON: the original system's field names, so entries it wrote are read as well. */
+/** The stored JSON, in the contract's snake_case field names, so entries other deployments wrote are read as well. */
 interface StoredPendingRequest {
   chat_id: number;
   message_id: number;

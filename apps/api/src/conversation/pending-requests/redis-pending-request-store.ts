@@ -2,17 +2,14 @@ import type Redis from 'ioredis';
 import { PendingRequestStore } from './pending-request-store';
 
 /**
- * The Redis key of a pending request. Spelled as the original system did, without the cache
- * prefix: this is state that other deployments of the contract read, not a cache entry.
+ * The Redis key of a pending request (docs/cursor-runner.md, "Pending requests"), without the
+ * cache prefix: this is state that other deployments of the contract read, not a cache entry.
  */
 export function pendingRequestKey(id: string): string {
   return `cursor_runner_callback:${id}`;
 }
 
-/**
- * The key of a delivery claim: a request id never contains `:`, so it cannot name another entry.
- * Not spelled by the original system (it delivered inline and never saw duplicates).
- */
+/** The key of a delivery claim: a request id never contains `:`, so it cannot name another entry. */
 export function deliveryClaimKey(id: string): string {
   return `${pendingRequestKey(id)}:delivering`;
 }

@@ -2,8 +2,8 @@ import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-vali
 import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, type CursorRunnerTask } from '../../adapters/cursor-runner';
 
 /**
- * Body of `POST /cursor-runner/cursor/execute[/async]` (domain.md §2.6). The branch is accepted as
- * `branch_name` or `branchName`, as the original system did.
+ * Body of `POST /cursor-runner/cursor/execute[/async]` (docs/cursor-runner.md, "Request body"). The branch is accepted as
+ * `branch_name` or `branchName`.
  */
 export class ExecuteRequestDto {
   @IsOptional()
