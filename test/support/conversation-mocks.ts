@@ -16,6 +16,7 @@ import {
   SendResult,
   type BotLookup,
   type FileDownloads,
+  type PendingRequest,
   type SettingSwitches,
   type TelegramUpdateJob,
 } from '../../apps/api/src/conversation';
@@ -71,6 +72,19 @@ export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>
       steps.set(name, result ?? null);
       return result;
     },
+  };
+}
+
+/** A message forwarded through the test bot (id 7) from chat 42, waiting for its result. */
+export function pendingRequest(overrides: Partial<PendingRequest> = {}): PendingRequest {
+  return {
+    chatId: 42,
+    messageId: 101,
+    prompt: 'fix the tests',
+    originalWasAudio: false,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    botId: 7,
+    ...overrides,
   };
 }
 

@@ -1,20 +1,12 @@
-import { newDeliverResult, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
+import { newDeliverResult, pendingRequest, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
 import { TelegramApiError, TelegramConnectionError } from '../../adapters/telegram';
-import type { PendingRequest } from '../pending-requests/pending-request-store';
 import { FORMAT_FAILURE_TEXT } from '../texts';
 import { DELIVERY_CLAIM_TTL_SECONDS } from './receive-callback.use-case';
 import { DeliverResult } from './deliver-result.use-case';
 import type { CallbackResult } from './result-message';
 
 const ID = 'telegram-1-abc';
-const pending: PendingRequest = {
-  chatId: 42,
-  messageId: 101,
-  prompt: 'fix the tests',
-  originalWasAudio: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  botId: 7,
-};
+const pending = pendingRequest();
 const result: CallbackResult = {
   success: true,
   iterations: 3,

@@ -1,16 +1,9 @@
 import { BadRequestException, ServiceUnavailableException } from '@nestjs/common';
-import { newReceiveCallback, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
-import { PendingRequestStoreError, type PendingRequest } from '../pending-requests/pending-request-store';
+import { newReceiveCallback, pendingRequest, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
+import { PendingRequestStoreError } from '../pending-requests/pending-request-store';
 import { DELIVERY_CLAIM_TTL_SECONDS, ReceiveCallback } from './receive-callback.use-case';
 
-const pending: PendingRequest = {
-  chatId: 42,
-  messageId: 101,
-  prompt: 'fix the tests',
-  originalWasAudio: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  botId: 7,
-};
+const pending = pendingRequest();
 
 async function thrownBy(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
