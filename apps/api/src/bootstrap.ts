@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
+import { answerClientError, answerRoutingError, installBodyParsers } from '@app/http';
 import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
@@ -14,6 +15,9 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     genReqId: genRequestId,
+    // What Fastify and Node refuse before a route runs is answered in the service's error shape too.
+    frameworkErrors: answerRoutingError,
+    clientErrorHandler: answerClientError,
   });
   installRequestIdHeader(adapter.getInstance());
   installNotModified(adapter.getInstance());
@@ -21,6 +25,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });
+  installBodyParsers(app, config.http.bodyLimitBytes);
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

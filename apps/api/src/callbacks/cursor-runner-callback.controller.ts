@@ -10,6 +10,7 @@ import {
   ServiceUnavailableException,
   UseGuards,
 } from '@nestjs/common';
+import { ErrorOnlyShape } from '@app/http';
 import { normalizeCallbackResult } from './callback-message';
 import { readCallbackParams } from './callback-params';
 import { CallbackDeliveries } from './callback-deliveries.service';
@@ -40,6 +41,7 @@ function clip(value: unknown): unknown {
  * §2.7, §6.4). The answer comes as soon as the pending request is read and claimed; the result
  * reaches Telegram afterwards ({@link CallbackDeliveries}).
  *
+ * Every error is `{error: <sentence>, ...}`, those the platform raises too (malformed JSON, too large).
  * - 401 `{error: "Unauthorized"}`: wrong or missing secret ({@link CallbackSecretGuard}).
  * - 400 `{error: "request_id is required"}` / `{error: "Invalid request_id format"}`.
  * - 200 `{received: true, message: "Request not found"}`: no pending request (expired, already
@@ -64,6 +66,7 @@ export class CursorRunnerCallbackController {
   @Post('callback')
   @HttpCode(HttpStatus.OK)
   @UseGuards(CallbackSecretGuard)
+  @ErrorOnlyShape()
   async receive(@Query() query: unknown, @Body() body: unknown): Promise<CallbackAnswer> {
     const { requestId, fields } = readCallbackParams(query, body);
     if (requestId === undefined) throw new BadRequestException({ error: 'request_id is required' });
