@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
@@ -6,6 +8,8 @@ import { answerClientError, answerRoutingError, installBodyParsers } from '@app/
 import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { describeListening } from './lifecycle/listening-line';
+import { StartupLogLevel } from './lifecycle/startup-log-level';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -26,9 +30,14 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     bufferLogs: true,
   });
   installBodyParsers(app, config.http.bodyLimitBytes);
-  app.useLogger(app.get(Logger));
+  const logger = new StartupLogLevel(app.get(Logger));
+  app.useLogger(logger);
   app.flushLogs();
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.getHttpServer().once('listening', () => {
+    logger.started();
+    const address = app.getHttpServer().address() as AddressInfo;
+    new NestLogger('Lifecycle').log(describeListening(config, address));
+  });
   if (config.http.corsEnabled) {
     app.enableCors({
       origin: config.http.corsOrigins.includes('*') ? true : [...config.http.corsOrigins],
