@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigValidationError, loadConfig, type AppConfig } from '@app/config';
 import { createApp } from './bootstrap';
-import { CallbackDeliveries } from './callbacks/callback-deliveries.service';
+import { DeliverResult } from './conversation';
 import { drainOnSignals, RequestsInFlight } from './lifecycle/signal-drain';
 
 function readConfig(): AppConfig {
@@ -19,7 +19,7 @@ function readConfig(): AppConfig {
 async function main(): Promise<void> {
   const config = readConfig();
   const app = await createApp(config);
-  const deliveries = app.get(CallbackDeliveries);
+  const deliveries = app.get(DeliverResult);
   drainOnSignals(app, {
     timeoutMs: config.http.shutdownTimeoutMs,
     requests: new RequestsInFlight(app.getHttpServer()),
