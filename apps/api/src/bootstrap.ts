@@ -2,8 +2,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
-import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
+import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
@@ -15,9 +16,10 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     return503OnClosing: true,
     genReqId: genRequestId,
   });
-  installRequestIdHeader(adapter.getInstance());
-  installNotModified(adapter.getInstance());
-  installHttpCacheEarlyHits(adapter.getInstance(), () => app.get(HttpCacheEarlyHits));
+  const fastify = adapter.getInstance();
+  installRequestIdHeader(fastify);
+  installNotModified(fastify);
+  installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });
@@ -32,5 +34,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
+  // Fastify runs hooks in the order they were added: early hits come after the request id and CORS.
+  installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   return app;
 }
