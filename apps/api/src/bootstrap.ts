@@ -5,8 +5,9 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
 import { answerClientError, answerRoutingError, installBodyParsers } from '@app/http';
-import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
+import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { describeListening } from './lifecycle/listening-line';
 import { StartupLogLevel } from './lifecycle/startup-log-level';
@@ -23,9 +24,10 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     frameworkErrors: answerRoutingError,
     clientErrorHandler: answerClientError,
   });
-  installRequestIdHeader(adapter.getInstance());
-  installNotModified(adapter.getInstance());
-  installHttpCacheEarlyHits(adapter.getInstance(), () => app.get(HttpCacheEarlyHits));
+  const fastify = adapter.getInstance();
+  installRequestIdHeader(fastify);
+  installNotModified(fastify);
+  installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });
@@ -46,5 +48,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
+  // Fastify runs hooks in the order they were added: early hits come after the request id and CORS.
+  installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   return app;
 }

@@ -28,6 +28,7 @@ interface LoggableRequest {
  * - Other `HttpException`s, including the ones Nest maps from Fastify's body-parsing errors
  *   (malformed JSON, body too large, unsupported type), become `{ok:false, say, result:{error}}`.
  * - Anything else is a 500 whose body carries the request id, and is logged with its stack.
+ *   5xx `HttpException`s are not logged here: the access log has a line for every answer.
  * A body in that shape is re-worded for the route family it was sent to (`ErrorShape`).
  */
 @Catch()
@@ -43,7 +44,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<LoggableRequest>();
     const { status, body } = this.describe(exception, request.id);
-    if (status >= 500) {
+    // A 5xx HttpException is an answer the app chose (502 from an upstream, 503 from a probe): the
+    // access log's one line records it. Only an error nothing handled gets a line with its stack.
+    if (!(exception instanceof HttpException)) {
       this.logger.error(
         { err: exception, requestId: request.id },
         `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
