@@ -5,7 +5,7 @@ import type { CacheEntry } from './cache-entry';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { CacheKeyBuilder } from './key-builder';
 import { decodeEntry, encodeEntry } from './entry-codec';
-import { withTimeout } from './time-budget';
+import { withTimeout } from '@app/common';
 
 export interface RedisTierOptions {
   /** Longest one L2 operation may take before it counts as failed, in milliseconds. */
