@@ -6,6 +6,7 @@ import { CacheInvalidationModule } from '@app/cache-invalidation';
 import { AppConfig, ConfigModule } from '@app/config';
 import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
+import { MetricsModule } from '@app/metrics';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
 import { ConversationModule } from './conversation';
@@ -32,6 +33,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         RedisModule,
         PrismaModule,
+        MetricsModule,
         CacheModule.forRoot(),
         CacheInvalidationModule,
         HealthModule,
