@@ -13,6 +13,7 @@ import { CursorRunnerCallbackModule } from './callbacks/cursor-runner-callback.m
 import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
+import { QueueBoardModule } from './queue-board/queue-board.module';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
 import { TelegramWebhookModule } from './telegram-webhook';
@@ -46,6 +47,7 @@ export class AppModule {
         ElevenLabsModule,
         TelegramModule,
         TelegramWebhookModule,
+        QueueBoardModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
