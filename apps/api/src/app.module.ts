@@ -12,6 +12,7 @@ import { RedisModule } from '@app/redis';
 import { ConversationModule } from './conversation';
 import { CursorRunnerProxyModule } from './cursor-runner-proxy';
 import { HealthModule } from './health';
+import { QueueBoardModule } from './queue-board';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
 import { ToolsModule } from './tools';
@@ -42,6 +43,7 @@ export class AppModule {
         CursorRunnerProxyModule,
         TelegramModule,
         ConversationModule,
+        QueueBoardModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
