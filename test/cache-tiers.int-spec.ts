@@ -4,6 +4,7 @@ import { loadConfig } from '@app/config';
 import { CacheRegistry, defineCacheNamespace, Uncacheable, type NamespaceCache } from '@app/cache';
 import { redisConnectionOptions } from '@app/redis';
 import { pollUntil } from './support/poll';
+import { storedEntry } from './support/redis-keys';
 import { freePort, startRedisServer, type RedisServerProcess } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
 
@@ -65,8 +66,7 @@ describe('two tiers over a real Redis', () => {
     expect(loads).toBe(1);
     expect(first.cache.snapshot()).toMatchObject({ l1Hits: 1, l2Hits: 0, misses: 1, loads: 1, sets: 1 });
 
-    const stored = await first.redis.get(first.cache.key('k'));
-    expect(stored).toContain('"answer":42');
+    expect(storedEntry(await first.redis.get(first.cache.key('k')))?.value).toEqual({ answer: 42 });
     expect(first.cache.key('k')).toBe(`${first.prefix}:1:things:k`);
 
     const secondRegistry = new CacheRegistry(
@@ -330,7 +330,7 @@ describe('failing open with Redis unreachable', () => {
       const { value: pending } = await pollUntil(async () => registry.overview().pendingInvalidations, (count) => count === 0, 2_000, 5);
       expect(pending).toBe(0);
       expect(await redis.exists(cache.key('removed-during-outage'))).toBe(0);
-      expect(await redis.get(cache.key('after'))).toContain('back');
+      expect(storedEntry(await redis.get(cache.key('after')))?.value).toBe('back');
     } finally {
       await server.stop();
     }

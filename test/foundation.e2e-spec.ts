@@ -145,7 +145,7 @@ describe('foundation (embedded mode)', () => {
         expect(line).not.toContain(secret.replace('Bearer ', ''));
       }
       expect(line).toContain('keep=visible');
-      expect(line).toContain('[Redacted]');
+      expect(line).toContain('secret=%5BRedacted%5D&admin_secret=%5BRedacted%5D');
     });
   });
 });

@@ -6,11 +6,13 @@ import { CacheInvalidationModule } from '@app/cache-invalidation';
 import { AppConfig, ConfigModule } from '@app/config';
 import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
+import { MetricsModule } from '@app/metrics';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
 import { ConversationModule } from './conversation';
 import { CursorRunnerProxyModule } from './cursor-runner-proxy';
 import { HealthModule } from './health';
+import { QueueBoardModule } from './queue-board';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
 import { ToolsModule } from './tools';
@@ -32,6 +34,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         RedisModule,
         PrismaModule,
+        MetricsModule,
         CacheModule.forRoot(),
         CacheInvalidationModule,
         HealthModule,
@@ -40,6 +43,7 @@ export class AppModule {
         CursorRunnerProxyModule,
         TelegramModule,
         ConversationModule,
+        QueueBoardModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

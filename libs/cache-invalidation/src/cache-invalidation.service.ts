@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CacheRegistry, type EntrySelection, type InvalidationBusStatus, type InvalidationNotice } from '@app/cache';
+import { CacheRegistry, type EntrySelection, type InvalidationNotice } from '@app/cache';
 import { AppConfig } from '@app/config';
 import {
   INVALIDATION_EVENT_VERSION,
@@ -40,6 +40,30 @@ export interface InvalidationResult {
 /** A request the service refuses; the message says what is wrong (the controller answers 400). */
 export class InvalidationRequestError extends Error {
   override readonly name = 'InvalidationRequestError';
+}
+
+/** What the invalidation bus reports about itself (counted since the process started). */
+export interface InvalidationBusStatus {
+  /** `redis` (pub/sub across instances) or `local` (embedded mode: this process only). */
+  transport: 'redis' | 'local';
+  channel: string;
+  instanceId: string;
+  /** Whether the subscriber connection is subscribed right now. */
+  subscribed: boolean;
+  /** Events this instance sent. */
+  published: number;
+  /** Events that could not be sent (Redis down); other instances clear L1 when they reconnect. */
+  publishFailures: number;
+  /** Events from other instances of this app, well-formed or not. */
+  received: number;
+  /** Received events applied to L1. */
+  applied: number;
+  /** Received messages dropped as malformed or of an unknown version. */
+  rejected: number;
+  /** Own echoes and events of other apps sharing the Redis, skipped without effect. */
+  ignored: number;
+  /** Times L1 was cleared because the subscriber reconnected and may have missed events. */
+  resyncs: number;
 }
 
 /** Called with each event from another instance after it was applied here. */

@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import type Redis from 'ioredis';
-import { isCacheEntry, type CacheEntry } from './cache-entry';
+import type { CacheEntry } from './cache-entry';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { CacheKeyBuilder } from './key-builder';
-import { withTimeout } from './time-budget';
+import { decodeEntry, encodeEntry } from './entry-codec';
+import { withTimeout } from '@app/common';
 
 export interface RedisTierOptions {
   /** Longest one L2 operation may take before it counts as failed, in milliseconds. */
@@ -98,14 +99,18 @@ export class RedisTier {
 
   /** An entry, or `undefined` when absent, malformed or Redis is unavailable. */
   async get(namespace: string, key: string): Promise<CacheEntry | undefined> {
-    const raw = await this.attempt(namespace, 'get', () => this.store.get(key));
-    return isCacheEntry(raw) ? raw : undefined;
+    return decodeEntry(await this.attempt(namespace, 'get', () => this.store.get(key)));
   }
 
-  /** Stores `entry` for `lifetimeMs` and indexes it under its tags; skipped when Redis is unavailable. */
+  /**
+   * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) and indexes it under its tags; skipped
+   * when Redis is unavailable.
+   */
   async set(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number): Promise<void> {
+    const expires = Number.isFinite(lifetimeMs);
     await this.attempt(namespace, 'set', async () => {
-      await this.store.set(key, entry, Math.max(1, lifetimeMs));
+      // The store reads a TTL of 0 as "no expiry", as Redis SET without PX.
+      await this.store.set(key, encodeEntry(entry), expires ? Math.max(1, lifetimeMs) : 0);
       if (!entry.tags?.length) return;
       const pipeline = this.client.pipeline();
       const now = Date.now();
@@ -113,11 +118,15 @@ export class RedisTier {
         const index = this.keys.tagIndex(namespace, tag);
         // Scored by expiry so members whose entries are gone can be trimmed: the index of a tag
         // that keeps receiving new keys holds only live ones instead of growing without bound.
-        pipeline.zadd(index, now + lifetimeMs, key);
+        pipeline.zadd(index, expires ? now + lifetimeMs : '+inf', key);
         pipeline.zremrangebyscore(index, '-inf', now);
-        // A new index gets the entry's lifetime; an existing one only ever grows to cover it.
-        pipeline.pexpire(index, lifetimeMs, 'NX');
-        pipeline.pexpire(index, lifetimeMs, 'GT');
+        if (expires) {
+          // A new index gets the entry's lifetime; an existing one only ever grows to cover it.
+          pipeline.pexpire(index, lifetimeMs, 'NX');
+          pipeline.pexpire(index, lifetimeMs, 'GT');
+        } else {
+          pipeline.persist(index);
+        }
       }
       await pipeline.exec();
     });

@@ -1,4 +1,5 @@
 import type { AppConfig } from '@app/config';
+import { FormData, multipartBodyOf } from '@app/outbound-http';
 import { errorMessageOf } from './elevenlabs-error-text';
 import type { ElevenLabsAnswer, ElevenLabsHttp } from './elevenlabs-http';
 import {
@@ -7,7 +8,6 @@ import {
   ElevenLabsNotConfiguredError,
   ElevenLabsTranscriptionError,
 } from './elevenlabs.errors';
-import { encodeMultipart } from './multipart';
 import { SpeechToText, type AudioUpload } from './speech-to-text';
 
 export const SPEECH_TO_TEXT_PATH = '/v1/speech-to-text';
@@ -76,19 +76,14 @@ export class HttpSpeechToText extends SpeechToText {
         `Audio is too large to transcribe: ${upload.audio.length} bytes (at most ${this.maxUploadBytes})`,
       );
     }
-    const multipart = encodeMultipart(
-      {
-        model_id: this.options.modelId,
-        // `language_code` is the field ElevenLabs reads; a field named `language` is ignored.
-        language_code: upload.language?.trim() || undefined,
-      },
-      {
-        name: 'file',
-        filename: uploadFilename(upload.filename),
-        contentType: upload.mimeType && MEDIA_TYPE.test(upload.mimeType) ? upload.mimeType : DEFAULT_AUDIO_MIME_TYPE,
-        content: upload.audio,
-      },
-    );
+    const form = new FormData();
+    form.append('model_id', this.options.modelId);
+    // ElevenLabs reads `language_code`; a field named `language` would be ignored.
+    const languageCode = upload.language?.trim();
+    if (languageCode) form.append('language_code', languageCode);
+    const mimeType = upload.mimeType && MEDIA_TYPE.test(upload.mimeType) ? upload.mimeType : DEFAULT_AUDIO_MIME_TYPE;
+    form.append('file', new Blob([upload.audio], { type: mimeType }), uploadFilename(upload.filename));
+    const multipart = await multipartBodyOf(form);
     return this.http.post(
       {
         operation: 'speech-to-text',

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
+import { FormData, multipartBodyOf, type MultipartBody } from '@app/outbound-http';
 import {
   TelegramClient,
   type ChatId,
@@ -14,7 +15,7 @@ import {
   type TelegramWebhookInfo,
 } from './telegram-client';
 import { redactToken, TelegramHttpError, TelegramVoiceFileMissingError } from './telegram.errors';
-import { encodeMultipart, voiceMimeType, type MultipartBody } from './telegram-format';
+import { voiceMimeType } from './telegram-format';
 import { interpretBotApiAnswer } from './telegram-response';
 import type { TelegramTransport } from './telegram-transport';
 
@@ -57,11 +58,12 @@ export class HttpTelegramClient extends TelegramClient {
   ): Promise<TelegramResponse<TelegramMessage>> {
     const bytes = typeof audio === 'string' ? await readVoiceFile(audio) : audio;
     const fileName = options.filename ?? (typeof audio === 'string' ? path.basename(audio) : 'voice.mp3');
-    const fields: Record<string, string> = { chat_id: String(chatId) };
-    if (options.replyToMessageId !== undefined) fields.reply_to_message_id = String(options.replyToMessageId);
-    if (options.caption !== undefined) fields.caption = options.caption;
-    const multipart = encodeMultipart(fields, { field: 'voice', fileName, contentType: voiceMimeType(fileName), bytes });
-    return this.call('sendVoice', multipart);
+    const form = new FormData();
+    form.append('chat_id', String(chatId));
+    if (options.replyToMessageId !== undefined) form.append('reply_to_message_id', String(options.replyToMessageId));
+    if (options.caption !== undefined) form.append('caption', options.caption);
+    form.append('voice', new Blob([bytes], { type: voiceMimeType(fileName) }), fileName);
+    return this.call('sendVoice', await multipartBodyOf(form));
   }
 
   getFile(fileId: string): Promise<TelegramResponse<TelegramFile>> {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 
 /**
@@ -21,46 +20,4 @@ export function voiceMimeType(fileName: string): string {
     default:
       return 'audio/mpeg';
   }
-}
-
-/** One file part of a multipart body. */
-export interface MultipartFile {
-  field: string;
-  fileName: string;
-  contentType: string;
-  bytes: Buffer;
-}
-
-/** A `multipart/form-data` body and the `Content-Type` header that names its boundary. */
-export interface MultipartBody {
-  contentType: string;
-  body: Buffer;
-}
-
-function quoted(value: string): string {
-  return `"${value.replace(/[\r\n"\\]/g, (character) => encodeURIComponent(character))}"`;
-}
-
-/**
- * Encodes text fields and one file as `multipart/form-data` (RFC 7578). Field values are UTF-8;
- * a quote, backslash or line break in a file name is percent-encoded so it cannot end the header.
- */
-export function encodeMultipart(fields: Record<string, string>, file: MultipartFile): MultipartBody {
-  const boundary = `----jarek-va-${randomBytes(12).toString('hex')}`;
-  const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    parts.push(
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}\r\n\r\n${value}\r\n`, 'utf8'),
-    );
-  }
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name=${quoted(file.field)}; filename=${quoted(file.fileName)}\r\n` +
-        `Content-Type: ${file.contentType}\r\n\r\n`,
-      'utf8',
-    ),
-    file.bytes,
-    Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8'),
-  );
-  return { contentType: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat(parts) };
 }
