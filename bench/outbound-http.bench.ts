@@ -40,6 +40,7 @@ function loadTransportBefore(): TransportClass {
     const source = execFileSync('git', ['show', `${BEFORE_REF}:libs/outbound-http/src/${file}`], { encoding: 'utf8' });
     fs.writeFileSync(path.join(folder, file), source);
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads a file written at run time through the swc register hook, which import() would bypass
   return (require(path.join(folder, 'outbound-http.ts')) as { OutboundHttp: TransportClass }).OutboundHttp;
 }
 

@@ -47,14 +47,14 @@ async function startService(env: Record<string, string>): Promise<Service> {
   });
   const lines: LogLine[] = [];
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
     const complete = buffered.split('\n');
     buffered = complete.pop() ?? '';
     for (const line of complete.filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

@@ -9,8 +9,7 @@ import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, RED
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
-import { describeListening } from './lifecycle/listening-line';
-import { StartupLogLevel } from './lifecycle/startup-log-level';
+import { describeListening, StartupLogLevel } from './lifecycle';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigValidationError, loadConfig, type AppConfig } from '@app/config';
 import { createApp } from './bootstrap';
 import { DeliverResult } from './conversation';
-import { drainOnSignals, RequestsInFlight } from './lifecycle/signal-drain';
+import { drainOnSignals, RequestsInFlight } from './lifecycle';
 
 function readConfig(): AppConfig {
   try {

@@ -14,6 +14,7 @@ export function withTimeout<T>(work: Promise<T>, timeoutMs: number, onTimeout: (
       },
       (error: unknown) => {
         clearTimeout(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on the work's own rejection unchanged
         reject(error);
       },
     );

@@ -28,6 +28,7 @@ export function installBodyParsers(app: NestFastifyApplication, bodyLimit: numbe
       );
       return;
     }
+    // eslint-disable-next-line @typescript-eslint/no-floating-promises -- Fastify's parser reports every outcome through done()
     parseJson(request as FastifyRequest, body.toString('utf8'), done);
   });
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (_request, body, done) => {
