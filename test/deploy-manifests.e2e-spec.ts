@@ -92,3 +92,17 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
     expect(api.spec?.template.metadata.labels).toMatchObject(service.spec?.selector);
   });
 });
+
+describe('docker-compose.yml', () => {
+  const compose = parseAllDocuments(fs.readFileSync(path.join(__dirname, '..', 'docker-compose.yml'), 'utf8'))[0].toJS() as {
+    services: Record<string, { environment?: Record<string, string>; extra_hosts?: string[] }>;
+  };
+
+  it('maps host.docker.internal to the host for every service that may call it (Linux does not resolve it)', () => {
+    const callers = Object.entries(compose.services).filter(([, service]) =>
+      Object.values(service.environment ?? {}).some((value) => String(value).includes('host.docker.internal')),
+    );
+    expect(callers.map(([name]) => name)).toEqual(['api']);
+    for (const [, service] of callers) expect(service.extra_hosts).toContain('host.docker.internal:host-gateway');
+  });
+});
