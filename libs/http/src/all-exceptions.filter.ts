@@ -80,6 +80,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
           `Request body is too large: the limit is ${this.config.http.bodyLimitBytes} bytes.`,
           reasonPhrase(status),
         );
+      case status === HttpStatus.UNSUPPORTED_MEDIA_TYPE:
+        return errorBody(
+          'The request body has an unsupported content type: send application/json ' +
+            '(or, where a route takes a form, application/x-www-form-urlencoded).',
+          reasonPhrase(status),
+        );
       case status >= 500:
         return errorBody(INTERNAL_ERROR_SAY, reasonPhrase(status));
       default:
