@@ -15,9 +15,8 @@ import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Redis from 'ioredis';
 import { runCacheApiBench } from './cache-api.bench';
-import { benchRedis, runBenchmark, writeBenchResults } from './bench-support';
+import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import type { ServerKind } from './http-variant-server';
 import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
 
@@ -109,17 +108,6 @@ async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls
   const statuses = await Promise.all(Array.from({ length: COLD_CONCURRENCY }, () => fetch(`${baseUrl}/bench/cold`).then((r) => r.status)));
   const calls = (await (await fetch(`${baseUrl}/bench/loader-calls`)).json()) as { cold: number };
   return { errors: statuses.filter((status) => status !== 200).length, loaderCalls: calls.cold };
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    for await (const keys of redis.scanStream({ match: `*${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
-  } finally {
-    await redis.quit();
-  }
 }
 
 const ratio = (value: number, base: number) => Number((value / base).toFixed(2));
@@ -226,7 +214,7 @@ async function main(): Promise<void> {
     console.log(`Wrote ${written}`);
   } finally {
     await Promise.all([...servers.values()].map(stopServer));
-    await deleteKeys(redis.url, keyPrefix);
+    await deleteBenchKeys(redis.url, keyPrefix);
     await redis.server?.stop();
   }
 }
