@@ -4,4 +4,4 @@ export { firstPresentSecret, secretsMatch } from './constant-time';
 export { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
 export { RequestValidationException, type FieldProblem } from './request-validation.exception';
 export { createValidationPipe } from './validation';
-export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, isCredentialQueryParameter } from './credentials';
+export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from './credentials';
