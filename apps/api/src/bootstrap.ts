@@ -27,6 +27,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   installRequestIdHeader(fastify);
   installNotModified(fastify);
   installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
+  installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });
@@ -47,7 +48,5 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
-  // Fastify runs hooks in the order they were added: early hits come after the request id and CORS.
-  installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   return app;
 }

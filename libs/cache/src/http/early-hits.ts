@@ -4,7 +4,7 @@ import { RequestMethod } from '@nestjs/common/enums/request-method.enum';
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { CACHE_KEY_METADATA } from '@nestjs/cache-manager';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { CacheRegistry } from '../cache-registry';
 import { HTTP_NAMESPACE } from '../namespace';
 import type { NamespaceCache } from '../namespace-cache';
@@ -114,17 +114,20 @@ export class HttpCacheEarlyHits implements OnModuleInit {
 }
 
 /**
- * Installs the `onRequest` hook that serves approved routes' L1 hits: the earliest point Fastify
- * allows, before body parsing, Nest's middleware and its pipeline. Fastify runs hooks in the order
- * they were added, so install it after the hooks whose work a hit keeps — the request id header and
- * CORS (`app.enableCors`) — and before routes are added (before `listen`). The `onSend` and
- * `onResponse` hooks (304, access log) still run for a hit. `earlyHits` is resolved on first use.
+ * Gives each approved route an `onRequest` hook of its own that serves its L1 hits: the earliest
+ * point Fastify allows, before body parsing, Nest's middleware and its pipeline, and no cost at all
+ * to other routes. A route's hooks run after the instance's, so a hit keeps the request id and
+ * CORS headers; the `onSend` and `onResponse` hooks (304, access log) run for it as for any answer.
+ * Install it on the Fastify instance before Nest adds routes; `earlyHits` is resolved on first use.
  */
 export function installHttpCacheEarlyHits(fastify: FastifyInstance, earlyHits: () => HttpCacheEarlyHits): void {
   let resolved: HttpCacheEarlyHits | undefined;
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const handler = (request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[EARLY_HIT_HANDLER];
-    if (typeof handler === 'function' && (resolved ??= earlyHits()).tryServe(handler as Handler, request, reply)) return;
-    done();
+  fastify.addHook('onRoute', (route) => {
+    const handler = (route.config as Record<string, unknown> | undefined)?.[EARLY_HIT_HANDLER];
+    if (typeof handler !== 'function') return;
+    const serveHit: onRequestHookHandler = (request, reply, done) => {
+      if (!(resolved ??= earlyHits()).tryServe(handler as Handler, request, reply)) done();
+    };
+    route.onRequest = [...(route.onRequest === undefined ? [] : [route.onRequest].flat()), serveHit];
   });
 }
