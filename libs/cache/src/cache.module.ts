@@ -11,6 +11,7 @@ import { CacheRegistry } from './cache-registry';
 import { HttpCacheEarlyHits } from './http/early-hits';
 import { HttpCacheInterceptor } from './http/http-cache.interceptor';
 import { MethodCacheExplorer } from './method/method-cache.explorer';
+import { StockCacheCompatibility } from './stock-cache-compatibility';
 import { DEFAULT_NAMESPACE, HTTP_NAMESPACE, type CacheNamespace } from './namespace';
 
 function namespaceProviders(namespaces: readonly CacheNamespace[]): Provider[] {
@@ -61,6 +62,7 @@ export class CacheModule {
         CacheInventoryService,
         CacheMaintenance,
         CacheMetrics,
+        StockCacheCompatibility,
         ...namespaceProviders([DEFAULT_NAMESPACE, HTTP_NAMESPACE]),
       ],
       exports: [
