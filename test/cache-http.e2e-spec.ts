@@ -4,6 +4,7 @@ import type { Cache } from 'cache-manager';
 import request from 'supertest';
 import { CacheMaintenance, CacheRegistry, HTTP_NAMESPACE, HttpCacheInterceptor } from '@app/cache';
 import { CacheFixturesModule, CallCounter, FixtureCatalog, IneligibleEarlyHitsModule } from './support/cache-fixtures';
+import { pollUntil } from './support/poll';
 import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -125,6 +126,30 @@ describe('route caching (L1 + Redis L2)', () => {
     await sleep(200);
     const expired = await request(app.baseUrl).get('/fixtures/ours-with-stock-decorators').expect(200);
     expect(expired.headers['x-cache']).toBe('MISS');
+  });
+
+  it('takes key, TTL, tags and scope from the one @HttpCached decorator, read alike by the interceptor and the inventory', async () => {
+    const first = await request(app.baseUrl).get('/fixtures/one-decorator?x=1').expect(200);
+    const second = await request(app.baseUrl).get('/fixtures/one-decorator?x=2').expect(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+    await app.app.get(CacheRegistry).namespace(HTTP_NAMESPACE).invalidateTags('one');
+    const afterTag = await request(app.baseUrl).get('/fixtures/one-decorator?x=3').expect(200);
+    expect(afterTag.headers['x-cache']).toBe('MISS');
+    const expired = await pollUntil(
+      () => request(app.baseUrl).get('/fixtures/one-decorator').then((response) => response.headers['x-cache']),
+      (status) => status === 'MISS',
+      3_000,
+      50,
+    );
+    expect(expired.value).toBe('MISS');
+    const { body } = await request(app.baseUrl).get('/admin/cache/inventory').set(ADMIN).expect(200);
+    expect(body.routes).toEqual(
+      expect.arrayContaining([
+        { method: 'GET', path: '/fixtures/one-decorator', namespace: 'http', ttlMs: 150, scope: 'public', tags: ['one'], key: 'one-decorator-key' },
+        { method: 'GET', path: '/fixtures/bare-interceptor', namespace: 'http', ttlMs: 'namespace default', scope: 'principal', tags: [] },
+      ]),
+    );
   });
 
   it('caches service methods with @Cacheable and evicts on writes with @CacheEvict', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
 import { CacheRegistry, DEFAULT_NAMESPACE } from '@app/cache';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
@@ -23,6 +24,8 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
   let redis: Redis;
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const keysInRedis = async () => (await redis.keys(`${prefix}:*`)).join('\n');
+  const stored = async (key: string) =>
+    expect((await pollUntil(() => redis.pttl(`${prefix}:1:default:${key}`), (ms) => ms > 0, 2_000, 10)).value).toBeGreaterThan(0);
 
   beforeAll(async () => {
     app = await startTestApp({
@@ -49,10 +52,11 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
     const before = app.app.get(CacheRegistry).namespace(DEFAULT_NAMESPACE).snapshot();
     const requestedAt = Date.now();
     const first = await request(app.baseUrl).get('/upstream/custom-ttl').expect(200);
+    // The stock interceptor stores after it answers: wait for the write to land.
+    await stored('/upstream/custom-ttl');
     const cached = await request(app.baseUrl).get('/upstream/custom-ttl').expect(200);
     expect(cached.text).toBe(first.text);
     expect(cached.headers['x-cache']).toBe('HIT');
-    expect(await redis.pttl(`${prefix}:1:default:/upstream/custom-ttl`)).toBeGreaterThan(0);
     expect(await redis.pttl(`${prefix}:1:default:/upstream/custom-ttl`)).toBeLessThanOrEqual(500);
     const expired = await pollUntil(() => request(app.baseUrl).get('/upstream/custom-ttl').then((r) => r.text), (text) => text !== first.text, 3_000, 50);
     expect(Number(expired.value)).toBe(controller.counter - 1);
@@ -60,11 +64,14 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
     expect(Date.now() - requestedAt).toBeGreaterThanOrEqual(500);
     expect(app.app.get(CacheRegistry).namespace(DEFAULT_NAMESPACE).snapshot().l1Hits).toBeGreaterThan(before.l1Hits);
 
+    const controllerRequestedAt = Date.now();
     const controllerTtl = await request(app.baseUrl).get('/upstream/custom-ttl/controller').expect(200);
+    await stored('/upstream/custom-ttl/controller');
     expect((await request(app.baseUrl).get('/upstream/custom-ttl/controller')).text).toBe(controllerTtl.text);
-    const remaining = await redis.pttl(`${prefix}:1:default:/upstream/custom-ttl/controller`);
-    expect(remaining).toBeGreaterThan(500);
-    expect(remaining).toBeLessThanOrEqual(600);
+    // Stored after the request started, with the controller's 600 ms rather than a method's 500 ms.
+    const expiresAt = await app.app.get<Cache>(CACHE_MANAGER).ttl('/upstream/custom-ttl/controller');
+    expect(expiresAt! - controllerRequestedAt).toBeGreaterThanOrEqual(600);
+    expect(expiresAt! - Date.now()).toBeLessThanOrEqual(600);
   });
 
   it('default TTL: CACHE_MANAGER.set without a TTL keeps the value for the configured default', async () => {

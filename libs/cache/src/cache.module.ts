@@ -10,6 +10,7 @@ import { CacheMetrics } from './cache-metrics';
 import { CacheRegistry } from './cache-registry';
 import { HttpCacheEarlyHits } from './http/early-hits';
 import { HttpCacheInterceptor } from './http/http-cache.interceptor';
+import { RoutePolicyReader } from './http/route-policy';
 import { MethodCacheExplorer } from './method/method-cache.explorer';
 import { StockCacheCompatibility } from './stock-cache-compatibility';
 import { DEFAULT_NAMESPACE, HTTP_NAMESPACE, type CacheNamespace } from './namespace';
@@ -56,6 +57,7 @@ export class CacheModule {
       ],
       controllers: [CacheAdminController],
       providers: [
+        RoutePolicyReader,
         HttpCacheInterceptor,
         HttpCacheEarlyHits,
         MethodCacheExplorer,
@@ -67,6 +69,7 @@ export class CacheModule {
       ],
       exports: [
         NestCacheModule,
+        RoutePolicyReader,
         HttpCacheInterceptor,
         HttpCacheEarlyHits,
         CacheMaintenance,

@@ -26,7 +26,7 @@ export {
 } from './namespace-cache';
 export { InjectCache } from './inject-cache.decorator';
 export { toMilliseconds, type Duration } from './ttl';
-export { HttpCached, CacheScope, CacheTags } from './http/http-cache.decorators';
+export { HttpCached } from './http/http-cache.decorators';
 export type { CacheScope as CacheScopeName, HttpCachedOptions, RouteTags } from './http/http-cache.metadata';
 export { HttpCacheInterceptor } from './http/http-cache.interceptor';
 export { installNotModified } from './http/not-modified';
