@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { loadConfig } from '@app/config';
+import { AppModule } from '../apps/api/src/app.module';
 import { CacheMaintenance, CacheRegistry, HTTP_NAMESPACE, HttpCacheInterceptor } from '@app/cache';
 import { CacheFixturesModule, CallCounter, FixtureCatalog, IneligibleEarlyHitsModule } from './support/cache-fixtures';
 import { pollUntil } from './support/poll';
@@ -272,6 +279,34 @@ describe('early hits: L1 hits answered before Nest\'s pipeline', () => {
     await expect(startTestApp({ extraModules: [IneligibleEarlyHitsModule] })).rejects.toThrow(
       "@HttpCached({ earlyHits: true }) cannot apply to: IneligibleEarlyHitsController.guarded: the route has guards, which an early hit would skip | IneligibleEarlyHitsController.perPrincipal: scope must be 'public'",
     );
+  });
+});
+
+describe('route caching in an app built without this project’s bootstrap', () => {
+  it('answers 304 and early hits through the hooks CacheModule installs itself', async () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      DATABASE_URL: `file:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-test-')), 'plain.sqlite3')}`,
+    });
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(config, { extraModules: [CacheFixturesModule] }),
+      new FastifyAdapter(),
+      { logger: false },
+    );
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = await app.getUrl();
+      const first = await request(base).get('/fixtures/early?page=9').expect(200);
+      await request(base).get('/fixtures/early?page=9').set('If-None-Match', first.headers.etag).expect(304);
+      const intercept = jest.spyOn(HttpCacheInterceptor.prototype, 'intercept');
+      const early = await request(base).get('/fixtures/early?page=9').expect(200);
+      expect(early.headers['x-cache']).toBe('HIT');
+      expect(intercept).not.toHaveBeenCalled();
+      intercept.mockRestore();
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
 import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
@@ -16,8 +15,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     genReqId: genRequestId,
   });
   installRequestIdHeader(adapter.getInstance());
-  installNotModified(adapter.getInstance());
-  installHttpCacheEarlyHits(adapter.getInstance(), () => app.get(HttpCacheEarlyHits));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });

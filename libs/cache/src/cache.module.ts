@@ -9,6 +9,7 @@ import { CacheMaintenance } from './cache-maintenance';
 import { CacheMetrics } from './cache-metrics';
 import { CacheRegistry } from './cache-registry';
 import { HttpCacheEarlyHits } from './http/early-hits';
+import { CacheFastifyHooks } from './http/fastify-hooks';
 import { HttpCacheInterceptor } from './http/http-cache.interceptor';
 import { RoutePolicyReader } from './http/route-policy';
 import { MethodCacheExplorer } from './method/method-cache.explorer';
@@ -33,8 +34,10 @@ class CacheCoreModule {}
  * - `CACHE_MANAGER` of `@nestjs/cache-manager`, backed by the two-tier `default` namespace;
  * - `HttpCacheInterceptor` / `@HttpCached` for routes, `@Cacheable` / `@CacheEvict` / `@CachePut`
  *   for provider methods;
- * - `/admin/cache/stats`, `/admin/cache/inventory`, `/metrics` and the L1 prune job.
- * Requires `ScheduleModule.forRoot()` in the app. A feature declares its namespace and imports
+ * - `/admin/cache/stats`, `/admin/cache/inventory`, the `cache_*` series in `MetricsModule`'s
+ *   registry and the L1 prune job;
+ * - on Fastify, its own hooks for 304 answers and early hits (nothing to install in `main.ts`).
+ * Requires `ScheduleModule.forRoot()` and `MetricsModule` in the app. A feature declares its namespace and imports
  * `CacheModule.forFeature(MY_NAMESPACE)` to inject it with `@InjectCache(MY_NAMESPACE)`.
  */
 @Module({})
@@ -60,6 +63,7 @@ export class CacheModule {
         RoutePolicyReader,
         HttpCacheInterceptor,
         HttpCacheEarlyHits,
+        CacheFastifyHooks,
         MethodCacheExplorer,
         CacheInventoryService,
         CacheMaintenance,
@@ -71,7 +75,6 @@ export class CacheModule {
         NestCacheModule,
         RoutePolicyReader,
         HttpCacheInterceptor,
-        HttpCacheEarlyHits,
         CacheMaintenance,
         ...[DEFAULT_NAMESPACE, HTTP_NAMESPACE].map((namespace) => namespace.token),
       ],

@@ -29,6 +29,4 @@ export { toMilliseconds, type Duration } from './ttl';
 export { HttpCached } from './http/http-cache.decorators';
 export type { CacheScope as CacheScopeName, HttpCachedOptions, RouteTags } from './http/http-cache.metadata';
 export { HttpCacheInterceptor } from './http/http-cache.interceptor';
-export { installNotModified } from './http/not-modified';
-export { HttpCacheEarlyHits, installHttpCacheEarlyHits } from './http/early-hits';
 export { Cacheable, CacheEvict, CachePut } from './method/method-cache.decorators';
