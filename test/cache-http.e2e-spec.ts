@@ -9,7 +9,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import request from 'supertest';
 import { loadConfig } from '@app/config';
 import { AppModule } from '../apps/api/src/app.module';
-import { CacheMaintenance, CacheRegistry, HTTP_NAMESPACE, HttpCacheInterceptor } from '@app/cache';
+import { CacheRegistry } from '@app/cache';
+import { CacheMaintenance } from '@app/cache/cache-maintenance';
+import { HttpCacheInterceptor } from '@app/cache/http/http-cache.interceptor';
+import { HTTP_NAMESPACE } from '@app/cache/namespace';
 import { CacheFixturesModule, CallCounter, FixtureCatalog, IneligibleEarlyHitsModule } from './support/cache-fixtures';
 import { pollUntil } from './support/poll';
 import { freePort } from './support/redis-server';

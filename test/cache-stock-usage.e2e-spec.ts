@@ -3,7 +3,8 @@ import Redis from 'ioredis';
 import request from 'supertest';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
-import { CacheRegistry, DEFAULT_NAMESPACE } from '@app/cache';
+import { CacheRegistry } from '@app/cache';
+import { DEFAULT_NAMESPACE } from '@app/cache/namespace';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
 import {

@@ -21,9 +21,9 @@ import {
   CacheModule,
   CachePut,
   defineCacheNamespace,
-  HttpCacheInterceptor,
   HttpCached,
 } from '@app/cache';
+import { HttpCacheInterceptor } from '@app/cache/http/http-cache.interceptor';
 
 /** Counts handler and loader executions so tests can see what the cache saved. */
 @Injectable()
