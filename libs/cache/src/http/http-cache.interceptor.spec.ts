@@ -7,8 +7,9 @@ import type { CacheRegistry } from '../cache-registry';
 import { HTTP_NAMESPACE } from '../namespace';
 import { Uncacheable, type NamespaceCache } from '../namespace-cache';
 import { serialize, type CachedResponse } from './cached-response';
-import { CacheScope, HttpCached } from './http-cache.decorators';
+import { HttpCached } from './http-cache.decorators';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
+import { RoutePolicyReader } from './route-policy';
 
 @Controller('items')
 class ItemsController {
@@ -25,8 +26,7 @@ class ItemsController {
   }
 
   @Get('keyed')
-  @HttpCached({ ttl: '1m' })
-  @CacheScope('public')
+  @HttpCached({ ttl: '1m', scope: 'public' })
   @CacheKey('items-keyed')
   @CacheTTL(5_000)
   keyed() {
@@ -64,7 +64,7 @@ function setup(route: keyof ItemsController = 'list') {
     }),
   };
   const registry = { namespace: jest.fn(() => cache as unknown as NamespaceCache) };
-  const sut = new HttpCacheInterceptor(registry as unknown as CacheRegistry, new Reflector());
+  const sut = new HttpCacheInterceptor(registry as unknown as CacheRegistry, new RoutePolicyReader(new Reflector()));
   const handler: jest.Mocked<CallHandler> = { handle: jest.fn(() => of({ items: [1, 2] })) };
   const call = (request: Partial<FakeRequest> = {}, reply = fakeReply()) => {
     const fullRequest: FakeRequest = { method: 'GET', url: '/items', headers: {}, params: {}, query: {}, ...request };
