@@ -13,6 +13,7 @@ import { CursorRunnerCallbackModule } from './callbacks/cursor-runner-callback.m
 import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
 import { ElevenLabsModule } from './elevenlabs';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { QueueBoardModule } from './queue-board/queue-board.module';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
@@ -48,6 +49,7 @@ export class AppModule {
         TelegramModule,
         TelegramWebhookModule,
         QueueBoardModule,
+        MetricsModule,
         ...(options.extraModules ?? []),
       ],
       providers: [
