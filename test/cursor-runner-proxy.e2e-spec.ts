@@ -33,11 +33,13 @@ describe('cursor-runner proxy routes', () => {
       success: true,
       requestId: 'req-1700000000-0a1b2c3d',
       repository: 'notes',
+      command: ['--model', 'auto', '--print', '--force', 'add a note'],
       output: 'ran: add a note',
       error: null,
       exitCode: 0,
       duration: '5ms',
       timestamp: expect.any(String),
+      branchName: 'main',
     });
     const [sent] = fake.requestsTo(EXECUTE);
     expect(sent.body).toEqual({ id: 'req-1700000000-0a1b2c3d', repository: 'notes', branchName: 'main', prompt: 'add a note' });
