@@ -43,8 +43,26 @@ export abstract class CursorRunnerClient {
   abstract executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply>;
 
   /**
-   * `GET /git/repositories`: `{success, repositories: string[], count}`. cursor-runner builds up to
-   * 2025-11-14 have it; later builds answer 404, which rejects as a `CursorRunnerHttpError` (§6.1).
+   * `GET /repositories/api/:repository/files`: the repository's file tree, a JSON array of
+   * {@link RepositoryFileNode} (directories first, then files). An unknown repository is a 404
+   * `{success:false, error:"Repository '<name>' not found"}`, which rejects as a `CursorRunnerHttpError`.
+   * The name must already be a valid {@link REPOSITORY_NAME_PATTERN} name.
    */
-  abstract repositories(): Promise<CursorRunnerReply>;
+  abstract repositoryFiles(repository: string): Promise<RepositoryFileNode[]>;
 }
+
+/** One entry of cursor-runner's file tree (it leaves out `.git`, `node_modules`, build output and the like). */
+export interface RepositoryFileNode {
+  name: string;
+  /** Path relative to the repository's folder. */
+  path: string;
+  type: 'file' | 'directory';
+  children?: RepositoryFileNode[];
+}
+
+/**
+ * A repository is a folder directly under cursor-runner's repositories directory, which cursor-runner
+ * joins to that directory's path as given: one path segment of letters, digits, `.`, `_` and `-`,
+ * not starting with a dot (so never `.` or `..`), at most 100 characters (GitHub's limit).
+ */
+export const REPOSITORY_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;

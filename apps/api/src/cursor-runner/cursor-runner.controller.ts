@@ -1,9 +1,30 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Injectable,
+  NotFoundException,
+  Param,
+  Post,
+  Res,
+  UseFilters,
+  UseGuards,
+  type PipeTransform,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { HttpCached } from '@app/cache';
 import { AdminSecretGuard } from '@app/http';
 import { CURSOR_RUNNER_CACHE } from './cursor-runner.cache';
-import { CursorRunnerClient, type CursorRunnerReply } from './cursor-runner.client';
+import {
+  CursorRunnerClient,
+  REPOSITORY_NAME_PATTERN,
+  type CursorRunnerReply,
+  type RepositoryFileNode,
+} from './cursor-runner.client';
+import { CursorRunnerHttpError } from './cursor-runner.errors';
 import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 
@@ -50,20 +71,60 @@ function withStatus(reply: FastifyReply, result: CursorRunnerReply): CursorRunne
   return result;
 }
 
-/** The one read of the original's git proxies (domain.md §2.6), cached: see {@link CURSOR_RUNNER_CACHE}. */
-@Controller('cursor-runner/git')
+/** cursor-runner's error message for a route it does not have. */
+const ROUTE_NOT_FOUND = 'Route not found';
+
+export const GIT_REPOSITORIES_GONE =
+  'GET /cursor-runner/git/repositories is gone: cursor-runner no longer lists its repositories. ' +
+  "Use GET /cursor-runner/repositories/:repository/files for a repository's file tree.";
+
+/** 400 `{success:false, error}` unless the parameter is a {@link REPOSITORY_NAME_PATTERN} name. */
+@Injectable()
+class RepositoryNamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!REPOSITORY_NAME_PATTERN.test(value)) {
+      throw new BadRequestException({
+        success: false,
+        error: "repository must be one folder name: 1-100 letters, digits, '.', '_' or '-', not starting with '.'",
+      });
+    }
+    return value;
+  }
+}
+
+/**
+ * What cursor-runner serves about its repositories. A repository's file tree is cached 30 s
+ * ({@link CURSOR_RUNNER_CACHE}); the repository list of older cursor-runner builds is gone.
+ */
+@Controller('cursor-runner')
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
-export class CursorRunnerGitController {
+export class CursorRunnerRepositoriesController {
   constructor(private readonly client: CursorRunnerClient) {}
 
   /**
-   * `{success, repositories, count}` from cursor-runner, kept 30 s. Only a successful answer is
-   * cached; current cursor-runner builds no longer serve the route and get 502 every time.
+   * cursor-runner's file tree of one repository, as it sent it (a JSON array), kept 30 s. An
+   * unknown repository is cursor-runner's 404 `{success:false, error}`, passed on and not cached;
+   * a name that is not one folder name is a 400 before cursor-runner is asked.
    */
-  @Get('repositories')
+  @Get('repositories/:repository/files')
   @HttpCached({ namespace: CURSOR_RUNNER_CACHE })
-  async repositories(@Res({ passthrough: true }) reply: FastifyReply): Promise<CursorRunnerReply> {
-    return withStatus(reply, await this.client.repositories());
+  async files(@Param('repository', RepositoryNamePipe) repository: string): Promise<RepositoryFileNode[]> {
+    try {
+      return await this.client.repositoryFiles(repository);
+    } catch (error) {
+      // cursor-runner answers an unknown route with 404 "Route not found" too: that one stays a 502.
+      if (error instanceof CursorRunnerHttpError && error.status === HttpStatus.NOT_FOUND && error.message !== ROUTE_NOT_FOUND) {
+        throw new NotFoundException({ success: false, error: error.message });
+      }
+      throw error;
+    }
+  }
+
+  /** cursor-runner builds after 2025-11-14 have no repository list; the answer names what replaced it. */
+  @Get('git/repositories')
+  @HttpCode(HttpStatus.GONE)
+  repositories(): { success: false; error: string } {
+    return { success: false, error: GIT_REPOSITORIES_GONE };
   }
 }

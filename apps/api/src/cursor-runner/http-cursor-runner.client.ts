@@ -2,9 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { OutboundHttp, OutboundHttpError, type OutboundResponse } from '@app/outbound-http';
-import { CursorRunnerClient, type CursorRunnerReply, type CursorRunnerTask } from './cursor-runner.client';
+import {
+  CursorRunnerClient,
+  type CursorRunnerReply,
+  type CursorRunnerTask,
+  type RepositoryFileNode,
+} from './cursor-runner.client';
 import type { CursorRunnerCall } from './cursor-runner.errors';
-import { classifyTransportError, interpretResponse } from './cursor-runner-response';
+import { classifyTransportError, interpretFileTree, interpretResponse } from './cursor-runner-response';
 import { newRequestId } from './request-id';
 
 /** Path of this service's callback route, where cursor-runner POSTs results of async runs. */
@@ -56,29 +61,34 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
   }
 
   execute(task: CursorRunnerTask): Promise<CursorRunnerReply> {
-    return this.send({ method: 'POST', path: '/cursor/execute' }, bodyOf(task));
+    return this.send({ method: 'POST', path: '/cursor/execute' }, interpretResponse, bodyOf(task));
   }
 
   executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply> {
-    return this.send({ method: 'POST', path: '/cursor/execute/async' }, { ...bodyOf(task), callbackUrl: this.options.callbackUrl });
+    const body = { ...bodyOf(task), callbackUrl: this.options.callbackUrl };
+    return this.send({ method: 'POST', path: '/cursor/execute/async' }, interpretResponse, body);
   }
 
-  repositories(): Promise<CursorRunnerReply> {
-    return this.send({ method: 'GET', path: '/git/repositories' });
+  repositoryFiles(repository: string): Promise<RepositoryFileNode[]> {
+    return this.send({ method: 'GET', path: `/repositories/api/${encodeURIComponent(repository)}/files` }, interpretFileTree);
   }
 
   onApplicationShutdown(): void {
     this.http.close();
   }
 
-  private async send(call: CursorRunnerCall, payload?: RequestBody): Promise<CursorRunnerReply> {
+  private async send<T>(
+    call: CursorRunnerCall,
+    interpret: (call: CursorRunnerCall, status: number, text: string) => T,
+    payload?: RequestBody,
+  ): Promise<T> {
     const started = performance.now();
     const label = `cursor-runner ${call.method} ${call.path}`;
     const request = payload ? ` (request ${payload.id})` : '';
     const elapsed = () => Math.round(performance.now() - started);
     try {
       const answer = await this.exchange(call, payload && JSON.stringify(payload));
-      const reply = interpretResponse(call, answer.status, answer.body.toString('utf8'));
+      const reply = interpret(call, answer.status, answer.body.toString('utf8'));
       this.logger.log(`${label} → ${answer.status} in ${elapsed()} ms${request}`);
       return reply;
     } catch (error) {
