@@ -24,6 +24,8 @@ export abstract class AppConfig {
     readonly host: string;
     /** Largest accepted request body, in bytes; larger bodies get 413. */
     readonly bodyLimitBytes: number;
+    /** The same for `POST /cursor-runner/callback` alone, which carries whole agent outputs. */
+    readonly callbackBodyLimitBytes: number;
     /** How long shutdown waits for in-flight requests, in milliseconds. */
     readonly shutdownTimeoutMs: number;
     readonly corsEnabled: boolean;
@@ -170,6 +172,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       port: env.PORT,
       host: env.HOST,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      callbackBodyLimitBytes: env.CALLBACK_BODY_LIMIT_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       corsEnabled: env.CORS_ENABLED,
       corsOrigins: env.CORS_ORIGIN.split(',').map((origin) => origin.trim()).filter(Boolean),

@@ -5,3 +5,4 @@ export { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './
 export { RequestValidationException, type FieldProblem } from './request-validation.exception';
 export { createValidationPipe } from './validation';
 export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from './credentials';
+export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';

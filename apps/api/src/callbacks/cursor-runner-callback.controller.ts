@@ -10,11 +10,13 @@ import {
   ServiceUnavailableException,
   UseGuards,
 } from '@nestjs/common';
+import { BodyLimit } from '@app/http';
 import { normalizeCallbackResult } from './callback-message';
 import { readCallbackParams } from './callback-params';
 import { CallbackDeliveries } from './callback-deliveries.service';
 import { CallbackSecretGuard } from './callback-secret.guard';
 import { InvalidRequestIdError, PendingRequestStore, type PendingRequest } from './pending-request-store';
+import { CALLBACK_BODY_LIMIT } from './refused-callbacks';
 
 /**
  * How long a delivery claim lasts, in seconds: longer than any delivery with its retries takes
@@ -62,6 +64,7 @@ export class CursorRunnerCallbackController {
   ) {}
 
   @Post('callback')
+  @BodyLimit(CALLBACK_BODY_LIMIT)
   @HttpCode(HttpStatus.OK)
   @UseGuards(CallbackSecretGuard)
   async receive(@Query() query: unknown, @Body() body: unknown): Promise<CallbackAnswer> {

@@ -6,6 +6,7 @@ import { CallbackDelivery } from './callback-delivery.service';
 import { CallbackSecretGuard } from './callback-secret.guard';
 import { CallbacksModule } from './callbacks.module';
 import { CursorRunnerCallbackController } from './cursor-runner-callback.controller';
+import { RefusedCallbacks } from './refused-callbacks';
 
 /**
  * The callback route, `POST /cursor-runner/callback`, and the delivery of results to Telegram.
@@ -16,7 +17,7 @@ import { CursorRunnerCallbackController } from './cursor-runner-callback.control
 @Module({
   imports: [CallbacksModule, TelegramModule, SettingsModule],
   controllers: [CursorRunnerCallbackController],
-  providers: [CallbackSecretGuard, CallbackDelivery, CallbackDeliveries],
+  providers: [CallbackSecretGuard, CallbackDelivery, CallbackDeliveries, RefusedCallbacks],
   exports: [CallbackDeliveries],
 })
 export class CursorRunnerCallbackModule {}
