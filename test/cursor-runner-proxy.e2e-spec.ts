@@ -67,7 +67,7 @@ describe('cursor-runner proxy routes', () => {
     expect(both.branchName).toBe('main');
   });
 
-  it('starts an async run with this service’s callback URL and never logs the secret', async () => {
+  it('starts an async run with this service’s callback URL, which carries no secret, and never logs the secret', async () => {
     const response = await request(app.baseUrl)
       .post('/cursor-runner/cursor/execute/async')
       .set(ADMIN)
@@ -84,7 +84,7 @@ describe('cursor-runner proxy routes', () => {
     expect(sent.body).toEqual({
       id: 'telegram-1700000000-0a1b2c3d',
       prompt: 'long job',
-      callbackUrl: `http://jarek-va.internal:3000/cursor-runner/callback?secret=${SECRET}`,
+      callbackUrl: 'http://jarek-va.internal:3000/cursor-runner/callback',
     });
     expect(app.logs.raw.join('\n')).toContain('cursor-runner POST /cursor/execute/async → 200');
     expect(app.logs.raw.join('\n')).not.toContain(SECRET);

@@ -90,10 +90,13 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     return calls[0].body as { id: string; prompt: string; callbackUrl: string };
   }
 
-  /** cursor-runner's callback as it sends it: the secret taken out of the URL and put in both headers. */
+  /**
+   * cursor-runner's callback as it sends it: the URL's secret, else its own `WEBHOOK_SECRET` (the
+   * one this service sends it), in both headers.
+   */
   function callBack(callbackUrl: string, body: Record<string, unknown>) {
     const url = new URL(callbackUrl);
-    const secret = url.searchParams.get('secret') ?? '';
+    const secret = url.searchParams.get('secret') || WEBHOOK_SECRET;
     url.searchParams.delete('secret');
     return request(app.baseUrl)
       .post(`${url.pathname}${url.search}`)
@@ -110,7 +113,7 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
 
   it('delivers a successful run\'s output to the chat and forgets the pending request', async () => {
     const sent = await sendUpdate('text-message', 'Summarise the README');
-    expect(sent.callbackUrl).toBe(`http://jarek-va.internal:3000/cursor-runner/callback?secret=${WEBHOOK_SECRET}`);
+    expect(sent.callbackUrl).toBe('http://jarek-va.internal:3000/cursor-runner/callback');
     expect(await redis.exists(pendingRequestKey(sent.id))).toBe(1);
 
     const answer = await callBack(sent.callbackUrl, {

@@ -46,6 +46,8 @@ export interface TestAppOptions {
   databaseFile?: string;
   /** Fixture modules composed into the app. */
   extraModules?: AppModuleOptions['extraModules'];
+  /** Listen on this port instead of one the OS picks (to hand out the app's own URL, e.g. for callbacks). */
+  port?: number;
 }
 
 /** Boots the real application on a free loopback port against a real SQLite file. */
@@ -65,7 +67,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // reset, every app after the first would log its startup into the first app's capture.
   __resetOutOfContextForTests();
   const app = await createApp(config, { logging: { destination: logs }, extraModules: options.extraModules });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       url: 'http://localhost:3001',
       timeoutSeconds: 300,
       callbackBaseUrl: 'http://localhost:3000',
+      callbackSecretInUrl: false,
     });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       CURSOR_RUNNER_URL: 'http://cursor-runner:3001',
       CURSOR_RUNNER_TIMEOUT: '30',
       CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/',
+      CURSOR_RUNNER_CALLBACK_SECRET_IN_URL: 'true',
       REDIS_URL: 'redis://redis:6379/0',
       DATABASE_URL: 'file:/var/db/shared.sqlite3',
       ELEVENLABS_API_KEY: 'k',
@@ -95,6 +97,7 @@ describe('loadConfig', () => {
       url: 'http://cursor-runner:3001',
       timeoutSeconds: 30,
       callbackBaseUrl: 'http://app:3000',
+      callbackSecretInUrl: true,
     });
     expect(config.redisUrl).toBe('redis://redis:6379/0');
     expect(config.database.filePath).toBe('/var/db/shared.sqlite3');

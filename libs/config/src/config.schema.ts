@@ -112,6 +112,7 @@ export const environmentSchema = z.object({
   CURSOR_RUNNER_URL: httpUrl('http://localhost:3001'),
   CURSOR_RUNNER_TIMEOUT: integer(300, 1, 3600),
   CURSOR_RUNNER_CALLBACK_BASE_URL: optionalHttpUrl(),
+  CURSOR_RUNNER_CALLBACK_SECRET_IN_URL: flag(false),
   CALLBACK_DELIVERY_ATTEMPTS: integer(3, 1, 10),
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
 

@@ -22,17 +22,21 @@ export interface HttpCursorRunnerClientOptions {
   timeoutMs: number;
   /** Sent as `X-Webhook-Secret`; equals cursor-runner's `WEBHOOK_SECRET` (`WEBHOOK_SECRET` here). */
   webhookSecret: string;
-  /** Full callback URL sent with async runs; it carries the secret, so it is never logged. */
+  /** Full callback URL sent with async runs; it may carry the secret, so it is never logged. */
   callbackUrl: string;
 }
 
-/** The callback URL cursor-runner is given: `<callback base>/cursor-runner/callback?secret=<WEBHOOK_SECRET>`. */
+/**
+ * The callback URL cursor-runner is given: `<callback base>/cursor-runner/callback`. cursor-runner
+ * authenticates its callbacks with its own `WEBHOOK_SECRET` in `X-Webhook-Secret` and
+ * `X-Cursor-Runner-Secret` — the secret this service already sends it — and writes the callback URL
+ * in plaintext to its logs, so the URL carries no secret. With `CURSOR_RUNNER_CALLBACK_SECRET_IN_URL`
+ * it carries `?secret=<WEBHOOK_SECRET>`, which cursor-runner moves into those headers: for a
+ * cursor-runner without a secret of its own, at the price of the secret in its logs.
+ */
 export function callbackUrlFor(config: AppConfig): string {
-  // cursor-runner moves `?secret=` into X-Webhook-Secret and X-Cursor-Runner-Secret and strips it
-  // from the URL before calling back (domain.md §6.4), so the callback authenticates even when
-  // cursor-runner has no WEBHOOK_SECRET of its own.
   const url = new URL(`${config.cursorRunner.callbackBaseUrl}${CURSOR_RUNNER_CALLBACK_PATH}`);
-  url.searchParams.set('secret', config.secrets.webhook);
+  if (config.cursorRunner.callbackSecretInUrl) url.searchParams.set('secret', config.secrets.webhook);
   return url.toString();
 }
 
