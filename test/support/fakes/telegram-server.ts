@@ -40,6 +40,16 @@ export interface SentVoice {
   bytes: Buffer;
 }
 
+/** A `sendDocument` call: the multipart fields and the uploaded file. */
+export interface SentDocument {
+  token: string;
+  /** Multipart text fields (`chat_id`, `reply_to_message_id`, `caption`), as strings. */
+  fields: Record<string, unknown>;
+  fileName: string | undefined;
+  contentType: string | undefined;
+  bytes: Buffer;
+}
+
 /** A file the fake serves through getFile and `/file/bot<token>/<path>`. */
 export interface FakeFile {
   fileId: string;
@@ -167,6 +177,19 @@ export class FakeTelegram {
       }));
   }
 
+  /** `sendDocument` calls, optionally only to one chat, with the multipart parsed. */
+  documents(chatId?: number | string): SentDocument[] {
+    return this.calls('sendDocument')
+      .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
+      .map(({ token, params, files }) => ({
+        token,
+        fields: params,
+        fileName: files.document?.fileName,
+        contentType: files.document?.contentType,
+        bytes: files.document?.bytes ?? Buffer.alloc(0),
+      }));
+  }
+
   /** Requests for files (`/file/bot<token>/<path>`), in order. */
   downloads(): { token: string; filePath: string }[] {
     return this.http.requests.flatMap((request) => {
@@ -229,6 +252,29 @@ export class FakeTelegram {
               date,
               chat,
               voice: { file_id: `voice-${this.nextMessageId}`, file_unique_id: 'u', duration: 1, mime_type: voice.contentType, file_size: voice.bytes.length },
+            },
+          },
+        };
+      }
+      case 'sendDocument': {
+        if (params.chat_id === undefined) return failure(400, 'Bad Request: chat_id is empty');
+        const document = files.document;
+        if (!document) return failure(400, 'Bad Request: there is no document in the request');
+        if (document.bytes.length === 0) return failure(400, 'Bad Request: file must be non-empty');
+        return {
+          body: {
+            ok: true,
+            result: {
+              message_id: this.nextMessageId++,
+              date,
+              chat,
+              document: {
+                file_id: `document-${this.nextMessageId}`,
+                file_unique_id: 'u',
+                file_name: document.fileName,
+                mime_type: document.contentType,
+                file_size: document.bytes.length,
+              },
             },
           },
         };

@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import {
   TelegramClient,
   type ChatId,
+  type SendDocumentOptions,
   type SendMessageOptions,
   type SendVoiceOptions,
   type TelegramDownload,
@@ -26,7 +27,7 @@ type Parameters = Record<string, string | number | boolean | undefined>;
 
 /**
  * The Bot API for one token over the shared keep-alive {@link TelegramTransport}. Requests are
- * `POST /bot<token>/<method>` with a JSON body (multipart for sendVoice); the token appears only in
+ * `POST /bot<token>/<method>` with a JSON body (multipart for sendVoice and sendDocument); the token appears only in
  * the request path, never in a log line, an error message or a cache key.
  */
 export class HttpTelegramClient extends TelegramClient {
@@ -63,6 +64,19 @@ export class HttpTelegramClient extends TelegramClient {
     if (options.caption !== undefined) fields.caption = options.caption;
     const multipart = encodeMultipart(fields, { field: 'voice', fileName, contentType: voiceMimeType(fileName), bytes });
     return this.call('sendVoice', multipart);
+  }
+
+  sendDocument(
+    chatId: ChatId,
+    fileName: string,
+    content: Buffer,
+    options: SendDocumentOptions = {},
+  ): Promise<TelegramResponse<TelegramMessage>> {
+    const fields: Record<string, string> = { chat_id: String(chatId) };
+    if (options.replyToMessageId !== undefined) fields.reply_to_message_id = String(options.replyToMessageId);
+    if (options.caption !== undefined) fields.caption = options.caption;
+    const contentType = options.contentType ?? 'text/plain; charset=utf-8';
+    return this.call('sendDocument', encodeMultipart(fields, { field: 'document', fileName, contentType, bytes: content }));
   }
 
   getFile(fileId: string): Promise<TelegramResponse<TelegramFile>> {
