@@ -3,7 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
 import { TASK_STATUSES } from '../apps/api/src/tasks';
-import { ToolRegistry } from '../apps/api/src/tools/tool-registry';
+import { ToolRegistry } from '../apps/api/src/tools';
 import { callTool } from './support/agent-tools-client';
 import { pollUntil } from './support/poll';
 import { execSharedDb, writeSharedDb } from './support/shared-db';

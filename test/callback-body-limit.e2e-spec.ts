@@ -81,7 +81,7 @@ describe('callback body limit', () => {
     const body = finishedRunCallback('req-1764590101-1b1b1b1b', { stdout: 'y'.repeat(CALLBACK_LIMIT + 10) });
     const sent = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, body, SECRET);
     expect(sent.status).toBe(413);
-    expect(JSON.parse(sent.answer).say).toBe(`Request body is too large: the limit is ${CALLBACK_LIMIT} bytes.`);
+    expect(JSON.parse(sent.answer)).toEqual({ error: `Request body is too large: the limit is ${CALLBACK_LIMIT} bytes.` });
     const logged = await nextRefusal(before);
     expect(logged).toMatchObject({
       context: 'CursorRunnerCallback',
@@ -112,7 +112,7 @@ describe('callback body limit', () => {
       .set('Content-Type', 'application/json')
       .send('{"success":true,"requestId":"req-1764590103-3d3d3d3d","output":"cut off')
       .expect(400);
-    expect(response.body.ok).toBe(false);
+    expect(response.body).toEqual({ error: expect.any(String) });
     expect(await nextRefusal(before)).toMatchObject({ requestId: 'req-1764590103-3d3d3d3d', status: 400, authenticated: true });
   });
 

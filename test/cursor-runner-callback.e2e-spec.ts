@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { CallbackDeliveries } from '../apps/api/src/callbacks/callback-deliveries.service';
-import { PendingRequestStore, type PendingRequest } from '../apps/api/src/callbacks/pending-request-store';
+import { DeliverResult, PendingRequestStore, type PendingRequest } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
 import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -58,7 +57,7 @@ describe('POST /cursor-runner/callback', () => {
   let elevenLabs: FakeHttpServer;
   let app: TestApp;
   let store: PendingRequestStore;
-  let deliveries: CallbackDeliveries;
+  let deliveries: DeliverResult;
   let settings: SettingsService;
   let redis: Redis;
 
@@ -67,7 +66,7 @@ describe('POST /cursor-runner/callback', () => {
     elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
     app = await startTestApp({ env: appEnv(telegram, elevenLabs) });
     store = app.app.get(PendingRequestStore);
-    deliveries = app.app.get(CallbackDeliveries);
+    deliveries = app.app.get(DeliverResult);
     settings = app.app.get(SettingsService);
     redis = new Redis(testRedisUrl());
   });

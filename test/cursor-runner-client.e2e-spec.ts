@@ -2,11 +2,9 @@ import {
   CursorRunnerConnectionError,
   CursorRunnerHttpError,
   CursorRunnerTimeoutError,
-} from '../apps/api/src/cursor-runner/cursor-runner.errors';
-import {
   HttpCursorRunnerClient,
   type HttpCursorRunnerClientOptions,
-} from '../apps/api/src/cursor-runner/http-cursor-runner.client';
+} from '../apps/api/src/adapters/cursor-runner';
 import { EXECUTE, EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { recordLogLines } from './support/log-lines';

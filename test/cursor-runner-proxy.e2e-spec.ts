@@ -217,7 +217,7 @@ describe('GET /cursor-runner/repositories/:repository/files', () => {
   it('passes on 404 for a repository cursor-runner does not have, and caches nothing', async () => {
     for (let i = 0; i < 2; i += 1) {
       const response = await request(app.baseUrl).get('/cursor-runner/repositories/absent/files').set(ADMIN).expect(404);
-      expect(response.body).toEqual({ success: false, error: "Repository 'absent' not found" });
+      expect(response.body).toEqual({ ok: false, say: "Repository 'absent' not found", result: { error: 'Not Found' } });
     }
     expect(fake.requestsTo(fileTreeRoute('absent'))).toHaveLength(2);
   });
@@ -252,7 +252,11 @@ describe('GET /cursor-runner/repositories/:repository/files', () => {
 
   it('answers a bad name with a JSON 400 saying what a name must be', async () => {
     const response = await request(app.baseUrl).get('/cursor-runner/repositories/..%2F..%2Fetc/files').set(ADMIN).expect(400);
-    expect(response.body).toEqual({ success: false, error: expect.stringContaining('repository must be one folder name') });
+    expect(response.body).toEqual({
+      ok: false,
+      say: expect.stringContaining('repository must be one folder name'),
+      result: { error: 'Bad Request', fields: [{ field: 'repository', message: 'must be one folder name' }] },
+    });
   });
 
   it('answers 502 from a cursor-runner without the route (before 2025-11-14)', async () => {
@@ -274,7 +278,11 @@ describe('GET /cursor-runner/git/repositories', () => {
     const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
     try {
       const response = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(410);
-      expect(response.body).toEqual({ success: false, error: expect.stringContaining('GET /cursor-runner/repositories/:repository/files') });
+      expect(response.body).toEqual({
+        ok: false,
+        say: expect.stringContaining('GET /cursor-runner/repositories/:repository/files'),
+        result: { error: 'Gone' },
+      });
       expect(fake.requests).toHaveLength(0);
     } finally {
       await app.close();

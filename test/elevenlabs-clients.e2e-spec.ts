@@ -1,15 +1,18 @@
-import { ElevenLabsHttp, type ElevenLabsHttpOptions } from '../apps/api/src/elevenlabs/elevenlabs-http';
 import {
   ElevenLabsConnectionError,
+  ElevenLabsHttp,
   ElevenLabsInputError,
   ElevenLabsInvalidResponseError,
   ElevenLabsNotConfiguredError,
   ElevenLabsSynthesisError,
   ElevenLabsTimeoutError,
   ElevenLabsTranscriptionError,
-} from '../apps/api/src/elevenlabs/elevenlabs.errors';
-import { HttpSpeechToText, type HttpSpeechToTextOptions } from '../apps/api/src/elevenlabs/http-speech-to-text';
-import { HttpTextToSpeech, type HttpTextToSpeechOptions } from '../apps/api/src/elevenlabs/http-text-to-speech';
+  HttpSpeechToText,
+  HttpTextToSpeech,
+  type ElevenLabsHttpOptions,
+  type HttpSpeechToTextOptions,
+  type HttpTextToSpeechOptions,
+} from '../apps/api/src/adapters/elevenlabs';
 import {
   fakeSpeech,
   multipartOf,

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { pendingRequestKey } from '../apps/api/src/callbacks/redis-pending-request-store';
+import { pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
-import { PROCESSING_TEXT } from '../apps/api/src/telegram-webhook/telegram-update';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeSpeech, fakeTranscript, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { InMemoryPendingRequestStore } from '../apps/api/src/callbacks/in-memory-pending-request-store';
 import {
+  InMemoryPendingRequestStore,
   InvalidRequestIdError,
   PendingRequestStore,
   PendingRequestStoreError,
+  RedisPendingRequestStore,
   type PendingRequest,
-} from '../apps/api/src/callbacks/pending-request-store';
-import { RedisPendingRequestStore } from '../apps/api/src/callbacks/redis-pending-request-store';
+} from '../apps/api/src/conversation';
 import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 

@@ -1,17 +1,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HttpTelegramClient, MAX_DOWNLOAD_BYTES } from '../apps/api/src/telegram/http-telegram.client';
-import { tokenDigestOf } from '../apps/api/src/telegram/telegram-bots.service';
 import {
+  HttpTelegramClient,
+  MAX_DOWNLOAD_BYTES,
   TelegramApiError,
   TelegramConnectionError,
   TelegramFileTooLargeError,
   TelegramHttpError,
   TelegramTimeoutError,
+  TelegramTransport,
   TelegramVoiceFileMissingError,
-} from '../apps/api/src/telegram/telegram.errors';
-import { TelegramTransport } from '../apps/api/src/telegram/telegram-transport';
+} from '../apps/api/src/adapters/telegram';
+import { tokenDigestOf } from '../apps/api/src/telegram';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { recordLogLines } from './support/log-lines';
 import { freePort } from './support/redis-server';
@@ -43,52 +44,29 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     expect(logged.join('\n')).not.toContain(TOKEN.split(':')[1]);
   });
 
-  it('sends HTML messages with &, < and > escaped, replying to a message', async () => {
-    const answer = await client().sendMessage(CHAT, 'tcpsocket:(closed) <b>a & b</b>', { replyToMessageId: 7 });
+  it('sends a message as given in its parse mode, replying to a message', async () => {
+    const html = '📝 Output:\n<pre><code>a &lt; b &amp;&amp; c</code></pre>';
+    const answer = await client().sendMessage(CHAT, html, { parseMode: 'HTML', replyToMessageId: 7 });
     expect(answer).toEqual({
       ok: true,
       result: { message_id: expect.any(Number), date: expect.any(Number), chat: { id: CHAT, type: 'private' }, text: expect.any(String) },
     });
     expect(fake.messages(CHAT)).toEqual([
-      {
-        token: TOKEN,
-        chat_id: CHAT,
-        text: 'tcpsocket:(closed) &lt;b&gt;a &amp; b&lt;/b&gt;',
-        parse_mode: 'HTML',
-        reply_to_message_id: 7,
-        params: expect.any(Object),
-      },
+      { token: TOKEN, chat_id: CHAT, text: html, parse_mode: 'HTML', reply_to_message_id: 7, params: expect.any(Object) },
     ]);
     const [call] = fake.calls('sendMessage');
     expect(call.request.method).toBe('POST');
     expect(call.request.headers['content-type']).toBe('application/json');
-    expect(call.params).toEqual({ chat_id: CHAT, text: 'tcpsocket:(closed) &lt;b&gt;a &amp; b&lt;/b&gt;', parse_mode: 'HTML', reply_to_message_id: 7 });
+    expect(call.params).toEqual({ chat_id: CHAT, text: html, parse_mode: 'HTML', reply_to_message_id: 7 });
   });
 
-  it('sends Markdown unescaped and plain text without a parse_mode field', async () => {
+  it('sends Markdown as given and plain text without a parse_mode field', async () => {
     const bot = client();
     await bot.sendMessage(CHAT, '*bold* <tag>', { parseMode: 'Markdown' });
-    await bot.sendMessage(CHAT, 'a < b', { parseMode: null });
+    await bot.sendMessage(CHAT, 'a < b');
     expect(fake.calls('sendMessage').map((call) => call.params)).toEqual([
       { chat_id: CHAT, text: '*bold* <tag>', parse_mode: 'Markdown' },
       { chat_id: CHAT, text: 'a < b' },
-    ]);
-  });
-
-  it('sends already-rendered HTML as it is when told so, and escapes by default', async () => {
-    const bot = client();
-    const rendered = '📝 Output:\n<pre><code>a &lt; b &amp;&amp; c</code></pre>';
-    await bot.sendMessage(CHAT, rendered, { parseMode: 'HTML', rendered: true });
-    await bot.sendMessage(CHAT, rendered, { parseMode: 'HTML' });
-    await bot.sendMessage(CHAT, '<b>x</b>', { parseMode: 'Markdown', rendered: true });
-    expect(fake.calls('sendMessage').map((call) => call.params)).toEqual([
-      { chat_id: CHAT, text: rendered, parse_mode: 'HTML' },
-      {
-        chat_id: CHAT,
-        text: '📝 Output:\n&lt;pre&gt;&lt;code&gt;a &amp;lt; b &amp;amp;&amp;amp; c&lt;/code&gt;&lt;/pre&gt;',
-        parse_mode: 'HTML',
-      },
-      { chat_id: CHAT, text: '<b>x</b>', parse_mode: 'Markdown' },
     ]);
   });
 

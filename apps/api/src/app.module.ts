@@ -8,15 +8,12 @@ import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
-import { CallbacksModule } from './callbacks/callbacks.module';
-import { CursorRunnerCallbackModule } from './callbacks/cursor-runner-callback.module';
-import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
-import { ElevenLabsModule } from './elevenlabs';
-import { HealthModule } from './health/health.module';
+import { ConversationModule } from './conversation';
+import { CursorRunnerProxyModule } from './cursor-runner-proxy';
+import { HealthModule } from './health';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
-import { TelegramWebhookModule } from './telegram-webhook';
-import { ToolsModule } from './tools/tools.module';
+import { ToolsModule } from './tools';
 
 export interface AppModuleOptions {
   logging?: LoggingOptions;
@@ -40,12 +37,9 @@ export class AppModule {
         HealthModule,
         SettingsModule,
         ToolsModule,
-        CursorRunnerModule,
-        CallbacksModule,
-        CursorRunnerCallbackModule,
-        ElevenLabsModule,
+        CursorRunnerProxyModule,
         TelegramModule,
-        TelegramWebhookModule,
+        ConversationModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

@@ -1,12 +1,16 @@
+import type { AddressInfo } from 'node:net';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
-import { installRouteBodyLimits } from '@app/http';
+import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits } from '@app/http';
 import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module';
-import { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './callbacks/refused-callbacks';
+import { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './conversation';
+import { describeListening } from './lifecycle/listening-line';
+import { StartupLogLevel } from './lifecycle/startup-log-level';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -16,6 +20,9 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     genReqId: genRequestId,
+    // What Fastify and Node refuse before a route runs is answered in the service's error shape too.
+    frameworkErrors: answerRoutingError,
+    clientErrorHandler: answerClientError,
   });
   installRequestIdHeader(adapter.getInstance());
   installNotModified(adapter.getInstance());
@@ -25,9 +32,15 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  installBodyParsers(app, config.http.bodyLimitBytes);
+  const logger = new StartupLogLevel(app.get(Logger));
+  app.useLogger(logger);
   app.flushLogs();
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.getHttpServer().once('listening', () => {
+    logger.started();
+    const address = app.getHttpServer().address() as AddressInfo;
+    new NestLogger('Lifecycle').log(describeListening(config, address));
+  });
   if (config.http.corsEnabled) {
     app.enableCors({
       origin: config.http.corsOrigins.includes('*') ? true : [...config.http.corsOrigins],

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { AppConfig } from '@app/config';
 import { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
+import { errorShapeOf, inShape, isErrorBody } from './error-shape';
 
 function reasonPhrase(status: number): string {
   const name = HttpStatus[status];
@@ -17,8 +18,8 @@ interface LoggableRequest {
   id?: string;
   method?: string;
   url?: string;
-  /** Fastify's: the route's own body limit when it has one (`BodyLimit`). */
-  routeOptions?: { bodyLimit?: number };
+  /** Fastify's: the route's config, and its own body limit when it has one (`BodyLimit`). */
+  routeOptions?: { config?: unknown; bodyLimit?: number };
 }
 
 /**
@@ -28,6 +29,7 @@ interface LoggableRequest {
  * - Other `HttpException`s, including the ones Nest maps from Fastify's body-parsing errors
  *   (malformed JSON, body too large, unsupported type), become `{ok:false, say, result:{error}}`.
  * - Anything else is a 500 whose body carries the request id, and is logged with its stack.
+ * A body in that shape is re-worded for the route family it was sent to (`ErrorShape`).
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -48,7 +50,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
         `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
       );
     }
-    this.adapterHost.httpAdapter.reply(http.getResponse(), body, status);
+    const shaped = isErrorBody(body) ? inShape(body, errorShapeOf(request)) : body;
+    this.adapterHost.httpAdapter.reply(http.getResponse(), shaped, status);
   }
 
   private describe(exception: unknown, request: LoggableRequest): { status: number; body: unknown } {

@@ -5,4 +5,10 @@ export { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './
 export { RequestValidationException, type FieldProblem } from './request-validation.exception';
 export { createValidationPipe } from './validation';
 export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from './credentials';
+export { installBodyParsers } from './body-parsers';
+export { ErrorOnlyShape, errorShapeOf, inShape, isErrorBody, type ErrorShape } from './error-shape';
+export { JSON_MAX_DEPTH } from './json-depth';
+export { ParseRowIdPipe } from './parse-id.pipe';
+export { answerClientError, answerRoutingError } from './platform-errors';
 export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
+export { AddRouteConfig } from './route-config';

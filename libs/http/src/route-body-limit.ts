@@ -1,5 +1,5 @@
-import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
+import { AddRouteConfig } from './route-config';
 
 /** The route config entry naming a route's own body limit. */
 export const BODY_LIMIT_NAME = 'bodyLimitName';
@@ -9,12 +9,12 @@ export const BODY_LIMIT_NAME = 'bodyLimitName';
  * registered under `name` with {@link installRouteBodyLimits}. Nest passes Fastify only a route's
  * `config`, not its `bodyLimit`, hence the indirection.
  */
-export const BodyLimit = (name: string): MethodDecorator => RouteConfig({ [BODY_LIMIT_NAME]: name });
+export const BodyLimit = (name: string): MethodDecorator => AddRouteConfig({ [BODY_LIMIT_NAME]: name });
 
 /**
  * Applies the {@link BodyLimit}s of the routes registered from now on: Fastify then refuses a
- * larger body of that route with 413, and checks nothing else differently. A name without a limit
- * stops the app at startup.
+ * larger body of that route with 413 — its parsers' own limit gives way to a route's — and checks
+ * nothing else differently. A name without a limit stops the app at startup.
  */
 export function installRouteBodyLimits(fastify: FastifyInstance, limits: Readonly<Record<string, number>>): void {
   fastify.addHook('onRoute', (route) => {

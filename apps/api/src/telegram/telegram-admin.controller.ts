@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Logger, Post, Query, UseGuards } from '@nestjs/common';
 import { AppConfig } from '@app/config';
 import { AdminSecretGuard } from '@app/http';
+import { TelegramError, type TelegramResponse, type TelegramWebhookInfo } from '../adapters/telegram';
 import { SetWebhookDto } from './dto/set-webhook.dto';
 import { TelegramBots } from './telegram-bots.service';
-import type { TelegramResponse, TelegramWebhookInfo } from './telegram-client';
-import { TelegramError } from './telegram.errors';
 import { TelegramWebhooks } from './telegram-webhooks.service';
 
 /** Path of the webhook route Telegram calls, appended to `TELEGRAM_WEBHOOK_BASE_URL` by default. */

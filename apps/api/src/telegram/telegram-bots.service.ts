@@ -3,16 +3,13 @@ import { LRUCache } from 'lru-cache';
 import { secretDigest } from '@app/cache';
 import { AppConfig } from '@app/config';
 import { secretsMatch } from '@app/http';
-import { DisabledTelegramClient } from './disabled-telegram.client';
-import { HttpTelegramClient } from './http-telegram.client';
+import { DisabledTelegramClient, HttpTelegramClient, TelegramClient, TelegramTransport } from '../adapters/telegram';
 import {
   TelegramBotRepository,
   type NewTelegramBot,
   type TelegramBotChanges,
   type TelegramBotRecord,
 } from './telegram-bot.repository';
-import { TelegramClient } from './telegram-client';
-import { TelegramTransport } from './telegram-transport';
 
 /** Most per-token clients kept at once; the least recently used goes first. */
 export const MAX_CLIENTS = 100;

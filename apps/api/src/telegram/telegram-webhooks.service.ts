@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
+import type { TelegramResponse, TelegramWebhookInfo } from '../adapters/telegram';
 import type { TelegramBotHandle } from './telegram-bots.service';
-import type { TelegramResponse, TelegramWebhookInfo } from './telegram-client';
 import { TELEGRAM_CACHE, WEBHOOK_INFO_TTL_MS, webhookInfoKey } from './telegram.cache';
 
 const EVICT_WEBHOOK_INFO: Parameters<typeof CacheEvict>[0] = {
