@@ -147,7 +147,9 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
       duration: '20ms',
       timestamp: new Date().toISOString(),
     }).expect(200);
-    expect(await nextMessages(1)).toEqual([{ text: '❌ cursor-agent exited with code 1', parse_mode: 'HTML', reply_to_message_id: 101 }]);
+    expect(await nextMessages(1)).toEqual([
+      { text: '❌ Failed with exit code 1\ncursor-agent exited with code 1', parse_mode: 'HTML', reply_to_message_id: 101 },
+    ]);
 
     telegram.reset();
     cursorRunner.reset();

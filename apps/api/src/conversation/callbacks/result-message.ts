@@ -15,7 +15,8 @@ export interface CallbackResult {
   maxIterations: number;
   output: string;
   error: string | undefined;
-  exitCode: number;
+  /** The agent's exit code; `undefined` when the callback has none (cursor-runner's own failures). */
+  exitCode: number | undefined;
   duration: string | undefined;
 }
 
@@ -24,6 +25,8 @@ export interface CallbackResult {
 export const TELEGRAM_MESSAGE_LIMIT = 4_096;
 const OUTPUT_LIMIT = { debug: 3_500, normal: 4_000 };
 const WARNINGS_LIMIT = 500;
+/** Longest part of a failed run's error output (the agent's stderr) shown in the message. */
+export const ERROR_OUTPUT_LIMIT = 1_000;
 const EMPTY_OUTPUT = '✅ Done (no output).';
 
 /** ESC [ parameters letter: colours, cursor moves and erasures in a terminal's output. */
@@ -38,9 +41,13 @@ function truthy(value: unknown): boolean {
   return Boolean(value);
 }
 
-function integer(value: unknown, fallback: number): number {
+function optionalInteger(value: unknown): number | undefined {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof number === 'number' && Number.isFinite(number) ? Math.trunc(number) : fallback;
+  return typeof number === 'number' && Number.isFinite(number) ? Math.trunc(number) : undefined;
+}
+
+function integer(value: unknown, fallback: number): number {
+  return optionalInteger(value) ?? fallback;
 }
 
 function text(value: unknown): string | undefined {
@@ -57,9 +64,23 @@ export function normalizeCallbackResult(body: Record<string, unknown>): Callback
     maxIterations: integer(body.maxIterations ?? body.max_iterations, 25),
     output: text(body.output) ?? '',
     error: text(body.error),
-    exitCode: integer(body.exitCode ?? body.exit_code, 0),
+    exitCode: optionalInteger(body.exitCode ?? body.exit_code),
     duration: text(body.duration),
   };
+}
+
+/**
+ * The agent's exit code when it says the run failed: a number other than 0. cursor-runner reports
+ * every run whose agent started as `success: true`, whatever the agent's exit code
+ * (docs/cursor-runner.md, "Callback contract"), so `success` alone does not tell.
+ */
+function failingExitCode(result: CallbackResult): number | undefined {
+  return result.exitCode !== undefined && result.exitCode !== 0 ? result.exitCode : undefined;
+}
+
+/** Whether the run failed: cursor-runner said so, or the agent exited with a non-zero code. */
+export function runFailed(result: CallbackResult): boolean {
+  return !result.success || failingExitCode(result) !== undefined;
 }
 
 /** Terminal output made fit to read: ANSI sequences removed, CRLF → LF, trimmed (§5.2 `clean`). */
@@ -97,17 +118,13 @@ function join(parts: Part[]): ChatMessage {
 }
 
 /**
- * The reply for a finished run (§5.2): in debug mode with the run's figures, output and warnings
- * in code blocks; otherwise just the output, or the error. A run that succeeded without output
- * says so instead of sending an empty message, which Telegram rejects.
+ * The reply for a finished run: a failed one ({@link runFailed}) as {@link failureMessage} says;
+ * a successful one in debug mode with the run's figures, output and warnings in code blocks,
+ * otherwise just the output. A run that succeeded without output says so instead of sending an
+ * empty message, which Telegram rejects.
  */
 export function buildResultMessage(result: CallbackResult, debug: boolean): ChatMessage {
-  if (!result.success) {
-    const error = cleanTerminalText(result.error ?? 'Unknown error occurred') || 'Unknown error occurred';
-    return fitToTelegram(
-      join([plainPart(debug ? `❌ Cursor command failed\n\nError: ${error}` : `❌ ${error}`)]),
-    );
-  }
+  if (runFailed(result)) return fitToTelegram(failureMessage(result, debug));
   const parts: Part[] = [];
   if (debug) {
     parts.push(
@@ -125,6 +142,34 @@ export function buildResultMessage(result: CallbackResult, debug: boolean): Chat
   }
   if (parts.length === 0) parts.push(plainPart(EMPTY_OUTPUT));
   return fitToTelegram(join(parts));
+}
+
+/**
+ * A failed run. With a non-zero exit code: ❌ and the code, the agent's error output cut to
+ * {@link ERROR_OUTPUT_LIMIT} characters with a note saying so, then the output as a successful run
+ * shows it. Without one (cursor-runner's own failure, or `success: false` alone): ❌ and the error.
+ */
+function failureMessage(result: CallbackResult, debug: boolean): ChatMessage {
+  const exitCode = failingExitCode(result);
+  const error = cleanTerminalText(result.error);
+  if (exitCode === undefined) {
+    const shown = error || 'Unknown error occurred';
+    return plainPart(debug ? `❌ Cursor command failed\n\nError: ${shown}` : `❌ ${shown}`);
+  }
+  const parts: Part[] = [
+    plainPart(debug ? `❌ Cursor command failed with exit code ${exitCode}` : `❌ Failed with exit code ${exitCode}`),
+  ];
+  if (debug) parts.push(plainPart(`⏱ Duration: ${result.duration ?? 'N/A'}`));
+  if (error) {
+    const limited = cut(error, ERROR_OUTPUT_LIMIT);
+    const body = limited.cut
+      ? `${limited.text}\n… (error output cut to ${ERROR_OUTPUT_LIMIT} of ${Array.from(error).length} characters)`
+      : limited.text;
+    parts.push(debug ? codeBlock('\n⚠️ Error output:', body) : plainPart(body));
+  }
+  const output = outputPart(result.output, debug);
+  if (output) parts.push(output);
+  return join(parts);
 }
 
 /**
