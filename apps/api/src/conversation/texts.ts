@@ -59,3 +59,11 @@ export const FORMAT_FAILURE_TEXT = '⚠️ Command completed but failed to forma
 export function processingErrorText(reason: string): string {
   return `❌ Error processing cursor command result: ${reason}`;
 }
+
+/**
+ * Sent when cursor-runner's result for the user's request was refused on arrival (too large,
+ * unreadable): cursor-runner sends a result once, so it will not come.
+ */
+export function resultNotReceivedText(reason: string): string {
+  return `❌ The result of your request could not be received: ${reason}. cursor-runner does not send it again; please ask again.`;
+}

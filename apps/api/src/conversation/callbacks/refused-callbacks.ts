@@ -4,7 +4,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
 import { secretsMatch } from '@app/http';
 import { CURSOR_RUNNER_CALLBACK_PATH, REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
+import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { presentedCallbackSecret } from './callback-secret.guard';
+import { SendResult } from './result-delivery';
 
 /** The name of the callback route's own body limit (`CALLBACK_BODY_LIMIT_BYTES`). */
 export const CALLBACK_BODY_LIMIT = 'cursor-runner-callback';
@@ -33,11 +35,19 @@ export interface RefusedCallback {
 
 /**
  * What happens to a refused callback. cursor-runner sends each result once and never again, so a
- * refusal loses the result: it is logged at error level with the request id, to be found.
+ * refusal loses the result: it is logged at error level with the request id, to be found, and the
+ * user who is waiting for it (a pending request with a chat) is told, when the callback carried the
+ * secret — an unauthenticated sender's word is not worth a message to anyone.
  */
 @Injectable()
 export class RefusedCallbacks {
   private readonly logger = new Logger('CursorRunnerCallback');
+  private readonly notices = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: PendingRequestStore,
+    private readonly results: SendResult,
+  ) {}
 
   report(refusal: RefusedCallback): void {
     const id = refusal.requestId ?? 'unknown';
@@ -47,7 +57,35 @@ export class RefusedCallbacks {
       `Refused a callback from ${sender} for request ${id} (${refusal.status}: ${refusal.reason}); ` +
         'cursor-runner does not send a result again, so this result is lost',
     );
+    if (refusal.requestId === undefined || !refusal.authenticated) return;
+    const notice = this.tellUser(refusal.requestId, refusal).finally(() => this.notices.delete(notice));
+    this.notices.add(notice);
   }
+
+  /** Resolves once every notice under way has been sent or given up (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.notices]);
+  }
+
+  private async tellUser(requestId: string, refusal: RefusedCallback): Promise<void> {
+    try {
+      const pending = await this.store.get(requestId);
+      if (pending === null) return;
+      await this.results.notifyNotReceived(requestId, pending, reasonFor(refusal));
+    } catch (error) {
+      this.logger.warn(`Could not tell the user of request ${requestId} that its result was refused: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The refusal in the user's words. */
+function reasonFor(refusal: RefusedCallback): string {
+  if (refusal.status === 413) {
+    return refusal.declaredBytes === undefined
+      ? 'it was too large'
+      : `it was too large (${(refusal.declaredBytes / 1024 / 1024).toFixed(1)} MiB)`;
+  }
+  return 'it arrived unreadable';
 }
 
 /** Keeps the first {@link HEAD_BYTES} bytes of the stream it passes on. */

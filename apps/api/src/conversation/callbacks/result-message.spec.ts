@@ -74,7 +74,7 @@ describe('cleanTerminalText', () => {
 
 describe('buildResultMessage (§5.2)', () => {
   it('sends only the output in normal mode', () => {
-    expect(buildResultMessage(success({ output: 'x < y' }), false)).toEqual({ html: 'x &lt; y', plain: 'x < y' });
+    expect(buildResultMessage(success({ output: 'x < y' }), false)).toEqual({ html: 'x &lt; y', plain: 'x < y', outputCut: false });
   });
 
   it('adds figures, an output block and warnings in debug mode, as renderable HTML', () => {
@@ -97,11 +97,24 @@ describe('buildResultMessage (§5.2)', () => {
     expect(buildResultMessage(success({ duration: undefined, output: '' }), true).plain).toContain('⏱ Duration: N/A');
   });
 
-  it('truncates output to 4000 characters in normal mode and 3500 in debug mode', () => {
+  it('cuts output to 4000 characters in normal mode and 3500 in debug mode, with a note that the whole follows', () => {
     const long = 'é'.repeat(5_000);
-    expect(buildResultMessage(success({ output: long }), false).plain).toBe(`${'é'.repeat(4_000)}\n...`);
+    const normal = buildResultMessage(success({ output: long }), false);
+    expect(normal.plain).toBe(
+      `${'é'.repeat(4_000)}…\n\n✂️ Output cut to 4000 of 5000 characters: the whole output follows as a file.`,
+    );
+    expect(normal.outputCut).toBe(true);
     const debug = buildResultMessage(success({ output: long }), true);
-    expect(debug.plain).toContain(`📝 Output (truncated):\n${'é'.repeat(3_500)}\n...`);
+    expect(debug.plain).toContain(
+      `📝 Output (cut):\n${'é'.repeat(3_500)}…\n\n✂️ Output cut to 3500 of 5000 characters: the whole output follows as a file.`,
+    );
+    expect(debug.outputCut).toBe(true);
+    expect(buildResultMessage(success({ output: 'é'.repeat(4_000) }), false).outputCut).toBe(false);
+  });
+
+  it('counts the output of a failed run as cut too, and never an empty output', () => {
+    expect(buildResultMessage({ ...success({ output: 'o'.repeat(4_001) }), exitCode: 1 }, false).outputCut).toBe(true);
+    expect(buildResultMessage({ ...success({ output: '' }), exitCode: 1, error: 'e'.repeat(9_000) }, false).outputCut).toBe(false);
   });
 
   it('cuts warnings to 500 characters', () => {
@@ -113,6 +126,7 @@ describe('buildResultMessage (§5.2)', () => {
     expect(buildResultMessage(success({ output: '  \u001b[0m ' }), false)).toEqual({
       html: '✅ Done (no output).',
       plain: '✅ Done (no output).',
+      outputCut: false,
     });
   });
 
@@ -128,8 +142,10 @@ describe('buildResultMessage (§5.2)', () => {
     const failure = buildResultMessage({ ...success(), success: false, error: '&'.repeat(10_000) }, false);
     for (const message of [huge, failure]) {
       expect(Array.from(message.plain).length).toBeLessThanOrEqual(TELEGRAM_MESSAGE_LIMIT);
-      expect(message.plain.endsWith('\n...')).toBe(true);
+      expect(message.plain.endsWith("\n✂️ Cut to Telegram's limit.")).toBe(true);
     }
+    expect(huge.outputCut).toBe(true);
+    expect(failure.outputCut).toBe(false);
     expect(failure.html).toBe(escapeHtml(failure.plain));
   });
 });

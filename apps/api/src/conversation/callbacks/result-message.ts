@@ -28,6 +28,13 @@ const WARNINGS_LIMIT = 500;
 /** Longest part of a failed run's error output (the agent's stderr) shown in the message. */
 export const ERROR_OUTPUT_LIMIT = 1_000;
 const EMPTY_OUTPUT = '✅ Done (no output).';
+/** Ends a message cut to Telegram's limit as a whole. */
+const FIT_NOTE = "\n✂️ Cut to Telegram's limit.";
+
+/** A result's message, and whether it shows less than the whole output (which then goes as a file). */
+export interface ResultMessage extends ChatMessage {
+  outputCut: boolean;
+}
 
 /** ESC [ parameters letter: colours, cursor moves and erasures in a terminal's output. */
 const ANSI_CSI = /\u001b\[[?0-9;]*[A-Za-z]/g;
@@ -104,13 +111,21 @@ const codeBlock = (heading: string, body: string): Part => ({
   plain: `${heading}\n${body}`,
 });
 
-function outputPart(output: string, debug: boolean): Part | undefined {
+/** The output as the message shows it: cut to the mode's limit with a note that the whole follows as a file. */
+function outputParts(output: string, debug: boolean): { parts: Part[]; cut: boolean } {
   const cleaned = cleanTerminalText(output);
-  if (!cleaned) return undefined;
-  const limited = cut(cleaned, debug ? OUTPUT_LIMIT.debug : OUTPUT_LIMIT.normal);
-  const body = limited.cut ? `${limited.text}\n...` : limited.text;
-  if (!debug) return plainPart(body);
-  return codeBlock(limited.cut ? '\n📝 Output (truncated):' : '\n📝 Output:', body);
+  if (!cleaned) return { parts: [], cut: false };
+  const limit = debug ? OUTPUT_LIMIT.debug : OUTPUT_LIMIT.normal;
+  const limited = cut(cleaned, limit);
+  const note = limited.cut ? [plainPart(outputCutNote(limit, Array.from(cleaned).length))] : [];
+  const body = limited.cut ? `${limited.text}…` : limited.text;
+  const shown = debug ? codeBlock(limited.cut ? '\n📝 Output (cut):' : '\n📝 Output:', body) : plainPart(body);
+  return { parts: [shown, ...note], cut: limited.cut };
+}
+
+/** Says that the message shows only the start of the output, and that the whole comes as a file. */
+export function outputCutNote(shown: number, total: number): string {
+  return `\n✂️ Output cut to ${shown} of ${total} characters: the whole output follows as a file.`;
 }
 
 function join(parts: Part[]): ChatMessage {
@@ -123,8 +138,13 @@ function join(parts: Part[]): ChatMessage {
  * otherwise just the output. A run that succeeded without output says so instead of sending an
  * empty message, which Telegram rejects.
  */
-export function buildResultMessage(result: CallbackResult, debug: boolean): ChatMessage {
-  if (runFailed(result)) return fitToTelegram(failureMessage(result, debug));
+export function buildResultMessage(result: CallbackResult, debug: boolean): ResultMessage {
+  const output = outputParts(result.output, debug);
+  if (runFailed(result)) {
+    // Only a run with an exit code shows its output (see failureMessage).
+    const shown = failingExitCode(result) === undefined ? { parts: [], cut: false } : output;
+    return fitToTelegram(failureMessage(result, debug, shown.parts), shown);
+  }
   const parts: Part[] = [];
   if (debug) {
     parts.push(
@@ -133,15 +153,14 @@ export function buildResultMessage(result: CallbackResult, debug: boolean): Chat
       plainPart(`⏱ Duration: ${result.duration ?? 'N/A'}`),
     );
   }
-  const output = outputPart(result.output, debug);
-  if (output) parts.push(output);
+  parts.push(...output.parts);
   const warnings = debug ? cleanTerminalText(result.error) : '';
   if (warnings) {
     const limited = cut(warnings, WARNINGS_LIMIT);
     parts.push(codeBlock('\n⚠️ Warnings:', limited.cut ? `${limited.text}...` : limited.text));
   }
   if (parts.length === 0) parts.push(plainPart(EMPTY_OUTPUT));
-  return fitToTelegram(join(parts));
+  return fitToTelegram(join(parts), output);
 }
 
 /**
@@ -149,7 +168,7 @@ export function buildResultMessage(result: CallbackResult, debug: boolean): Chat
  * {@link ERROR_OUTPUT_LIMIT} characters with a note saying so, then the output as a successful run
  * shows it. Without one (cursor-runner's own failure, or `success: false` alone): ❌ and the error.
  */
-function failureMessage(result: CallbackResult, debug: boolean): ChatMessage {
+function failureMessage(result: CallbackResult, debug: boolean, output: Part[]): ChatMessage {
   const exitCode = failingExitCode(result);
   const error = cleanTerminalText(result.error);
   if (exitCode === undefined) {
@@ -167,19 +186,19 @@ function failureMessage(result: CallbackResult, debug: boolean): ChatMessage {
       : limited.text;
     parts.push(debug ? codeBlock('\n⚠️ Error output:', body) : plainPart(body));
   }
-  const output = outputPart(result.output, debug);
-  if (output) parts.push(output);
+  parts.push(...output);
   return join(parts);
 }
 
 /**
  * Keeps the visible text within Telegram's limit. The parts are already bounded, but debug figures
- * plus output plus warnings, or a long failure, can pass 4 096 (§12.9); such a message is cut to
- * plain text, which loses the code formatting but never the delivery.
+ * plus output plus warnings, or a long failure, can pass 4 096 characters; such a message is cut to
+ * plain text with a note, which loses the code formatting but never the delivery — and counts as a
+ * cut output when there was output, so the whole of it goes as a file.
  */
-function fitToTelegram(message: ChatMessage): ChatMessage {
+function fitToTelegram(message: ChatMessage, output: { parts: Part[]; cut: boolean }): ResultMessage {
   const visible = Array.from(message.plain);
-  if (visible.length <= TELEGRAM_MESSAGE_LIMIT) return message;
-  const plain = `${visible.slice(0, TELEGRAM_MESSAGE_LIMIT - 4).join('')}\n...`;
-  return plainMessage(plain);
+  if (visible.length <= TELEGRAM_MESSAGE_LIMIT) return { ...message, outputCut: output.cut };
+  const plain = `${visible.slice(0, TELEGRAM_MESSAGE_LIMIT - Array.from(FIT_NOTE).length).join('')}${FIT_NOTE}`;
+  return { ...plainMessage(plain), outputCut: output.parts.length > 0 };
 }
