@@ -15,6 +15,7 @@ import { AcceptUpdate } from './intake/accept-update.use-case';
 import { TelegramWebhookController } from './intake/telegram-webhook.controller';
 import { TelegramWebhookGuard } from './intake/telegram-webhook.guard';
 import { pendingRequestStoreProvider } from './pending-requests/pending-request-store.provider';
+import { RunRequests } from './pending-requests/run-requests';
 import { BotLookup, FileDownloads, SettingSwitches } from './ports';
 import { AnswerLocally } from './processing/answer-locally.use-case';
 import { ForwardMessage } from './processing/forward-message.use-case';
@@ -58,6 +59,8 @@ import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
     RefusedCallbacks,
     SendResult,
     DeliverResult,
+    RunRequests,
   ],
+  exports: [RunRequests],
 })
 export class ConversationModule {}

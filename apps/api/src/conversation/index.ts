@@ -15,8 +15,9 @@ export {
   PendingRequestStoreError,
   type PendingRequest,
 } from './pending-requests/pending-request-store';
+export { RunRequests, type RunStatus } from './pending-requests/run-requests';
 export { InMemoryPendingRequestStore } from './pending-requests/in-memory-pending-request-store';
-export { deliveryClaimKey, pendingRequestKey, RedisPendingRequestStore } from './pending-requests/redis-pending-request-store';
+export { deliveryClaimKey, keptResultKey, pendingRequestKey, RedisPendingRequestStore } from './pending-requests/redis-pending-request-store';
 export {
   TELEGRAM_UPDATES_QUEUE,
   UPDATE_DEDUPLICATION_TTL_SECONDS,

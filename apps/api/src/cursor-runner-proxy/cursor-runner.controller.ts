@@ -11,6 +11,7 @@ import {
   Param,
   Post,
   Res,
+  ServiceUnavailableException,
   UseFilters,
   UseGuards,
   type PipeTransform,
@@ -21,10 +22,14 @@ import { AdminSecretGuard, errorBody } from '@app/http';
 import {
   CursorRunnerClient,
   CursorRunnerHttpError,
+  isValidRequestId,
+  newRequestId,
   REPOSITORY_NAME_PATTERN,
+  REQUEST_ID_MAX_LENGTH,
   type CursorRunnerReply,
   type RepositoryFileNode,
 } from '../adapters/cursor-runner';
+import { PendingRequestStoreError, RunRequests, type RunStatus } from '../conversation';
 import { CURSOR_RUNNER_CACHE } from './cursor-runner.cache';
 import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
@@ -40,7 +45,10 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
 export class CursorRunnerController {
-  constructor(private readonly client: CursorRunnerClient) {}
+  constructor(
+    private readonly client: CursorRunnerClient,
+    private readonly runs: RunRequests,
+  ) {}
 
   /** Runs a prompt and waits for the result (up to `CURSOR_RUNNER_TIMEOUT` seconds). */
   @Post('execute')
@@ -55,7 +63,9 @@ export class CursorRunnerController {
   /**
    * Starts a run; cursor-runner acknowledges at once and later POSTs the result to this service's
    * callback route. The callback URL is always this service's own: a caller-chosen URL would
-   * receive the webhook secret cursor-runner sends with every callback.
+   * receive the webhook secret cursor-runner sends with every callback. The run is registered
+   * first as an API client's pending request, so its result is kept for `GET
+   * /cursor-runner/requests/:id`; a run cursor-runner does not take is forgotten again.
    */
   @Post('execute/async')
   @HttpCode(HttpStatus.OK)
@@ -63,7 +73,53 @@ export class CursorRunnerController {
     @Body() body: ExecuteRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CursorRunnerReply> {
-    return withStatus(reply, await this.client.executeAsync(body.toTask()));
+    const task = { ...body.toTask(), id: body.id ?? newRequestId() };
+    await storeOr503(() => this.runs.registerApiRun(task.id, task.prompt));
+    let answer: CursorRunnerReply;
+    try {
+      answer = await this.client.executeAsync(task);
+    } catch (error) {
+      await this.runs.forgetApiRun(task.id);
+      throw error;
+    }
+    if (answer.success !== true) await this.runs.forgetApiRun(task.id);
+    return withStatus(reply, answer);
+  }
+}
+
+/** Runs a pending-store operation; the store's failure is a 503, not a 500. */
+async function storeOr503<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (!(error instanceof PendingRequestStoreError)) throw error;
+    throw new ServiceUnavailableException(errorBody('The pending request store is unavailable; try again later.', 'Service Unavailable'));
+  }
+}
+
+/**
+ * Where a cursor-runner request stands: `{requestId, status: "pending"}` while its result is
+ * awaited, `{requestId, status: "completed", result}` for an hour after it came (`result` as
+ * cursor-runner sent it: success, exitCode, output, error, duration). Runs started here and by
+ * Telegram messages alike; never the chat a request came from.
+ */
+@Controller('cursor-runner/requests')
+@UseGuards(AdminSecretGuard)
+export class CursorRunnerRequestsController {
+  constructor(private readonly runs: RunRequests) {}
+
+  @Get(':id')
+  async status(@Param('id') id: string): Promise<RunStatus> {
+    if (!isValidRequestId(id)) {
+      throw new BadRequestException(
+        errorBody(`id must be 1-${REQUEST_ID_MAX_LENGTH} letters, digits or dashes`, 'Bad Request', {
+          fields: [{ field: 'id', message: 'must be a request id' }],
+        }),
+      );
+    }
+    const status = await storeOr503(() => this.runs.statusOf(id));
+    if (status === null) throw new NotFoundException(errorBody(`No request ${id}: unknown, or its result expired`, 'Not Found'));
+    return status;
   }
 }
 
