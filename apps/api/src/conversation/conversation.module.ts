@@ -20,6 +20,7 @@ import { BotLookup, FileDownloads, SettingSwitches } from './ports';
 import { AnswerLocally } from './processing/answer-locally.use-case';
 import { ForwardMessage } from './processing/forward-message.use-case';
 import { ProcessUpdate } from './processing/process-update.use-case';
+import { StartConversation } from './processing/start-conversation.use-case';
 import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
 
 /**
@@ -55,6 +56,7 @@ import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
     AnswerLocally,
     ForwardMessage,
     ProcessUpdate,
+    StartConversation,
     ReceiveCallback,
     RefusedCallbacks,
     SendResult,

@@ -8,8 +8,16 @@ import type { UpdateKind } from './telegram-update';
 
 export const HELP_TEXT =
   "Hello! I'm your Virtual Assistant. Send me a message and I'll help you out.\n\n" +
-  'Available commands:\n/help - Show this message\n/status - Check my status';
+  'Available commands:\n/help - Show this message\n/status - Check my status\n/new - Start a new conversation';
 export const STATUS_TEXT = "✅ I'm online and ready to help!";
+
+/** The answer to /new once cursor-runner has started a fresh conversation. */
+export const NEW_CONVERSATION_TEXT = '🆕 Started a new conversation.';
+
+/** The answer to /new when cursor-runner could not start one. */
+export function newConversationErrorText(message: string): string {
+  return `❌ Could not start a new conversation: ${message}`;
+}
 
 /** The answer to a message that is neither a command nor forwarded (a blank text). */
 export function echoText(text: string): string {

@@ -43,6 +43,13 @@ export abstract class CursorRunnerClient {
   abstract executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply>;
 
   /**
+   * `POST /cursor/conversation/new {queueType}`: cursor-runner starts a fresh conversation for that
+   * queue, which later runs of the queue continue: `{success: true, conversationId, message,
+   * queueType}`. A failure is a 500 `{success: false, error}`, which rejects as a `CursorRunnerHttpError`.
+   */
+  abstract newConversation(queueType: CursorRunnerQueue): Promise<CursorRunnerReply>;
+
+  /**
    * `GET /repositories/api/:repository/files`: the repository's file tree, a JSON array of
    * {@link RepositoryFileNode} (directories first, then files). An unknown repository is a 404
    * `{success:false, error:"Repository '<name>' not found"}`, which rejects as a `CursorRunnerHttpError`.
@@ -50,6 +57,9 @@ export abstract class CursorRunnerClient {
    */
   abstract repositoryFiles(repository: string): Promise<RepositoryFileNode[]>;
 }
+
+/** cursor-runner's conversation queues; a request id starting `telegram-` runs in `telegram`. */
+export type CursorRunnerQueue = 'default' | 'telegram' | 'api';
 
 /** One entry of cursor-runner's file tree (it leaves out `.git`, `node_modules`, build output and the like). */
 export interface RepositoryFileNode {

@@ -4,6 +4,7 @@ import type { AppConfig } from '@app/config';
 import { OutboundHttp, OutboundHttpError, type OutboundResponse } from '@app/outbound-http';
 import {
   CursorRunnerClient,
+  type CursorRunnerQueue,
   type CursorRunnerReply,
   type CursorRunnerTask,
   type RepositoryFileNode,
@@ -73,6 +74,10 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
     return this.send({ method: 'POST', path: '/cursor/execute/async' }, interpretResponse, body);
   }
 
+  newConversation(queueType: CursorRunnerQueue): Promise<CursorRunnerReply> {
+    return this.send({ method: 'POST', path: '/cursor/conversation/new' }, interpretResponse, { queueType });
+  }
+
   repositoryFiles(repository: string): Promise<RepositoryFileNode[]> {
     return this.send({ method: 'GET', path: `/repositories/api/${encodeURIComponent(repository)}/files` }, interpretFileTree);
   }
@@ -84,11 +89,11 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
   private async send<T>(
     call: CursorRunnerCall,
     interpret: (call: CursorRunnerCall, status: number, text: string) => T,
-    payload?: RequestBody,
+    payload?: RunBody | { queueType: CursorRunnerQueue },
   ): Promise<T> {
     const started = performance.now();
     const label = `cursor-runner ${call.method} ${call.path}`;
-    const request = payload ? ` (request ${payload.id})` : '';
+    const request = payload && 'id' in payload ? ` (request ${payload.id})` : '';
     const elapsed = () => Math.round(performance.now() - started);
     try {
       const answer = await this.exchange(call, payload && JSON.stringify(payload));
@@ -120,7 +125,8 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
   }
 }
 
-interface RequestBody {
+/** The body of a run: what `/cursor/execute[/async]` read. */
+interface RunBody {
   id: string;
   repository?: string;
   branchName?: string;
@@ -128,7 +134,7 @@ interface RequestBody {
   callbackUrl?: string;
 }
 
-function bodyOf(task: CursorRunnerTask): RequestBody {
+function bodyOf(task: CursorRunnerTask): RunBody {
   return {
     id: task.id ?? newRequestId(),
     repository: task.repository,
