@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { FakeHttpServer, type FakeReply, type RecordedRequest } from './fake-http-server';
+import { FakeHttpServer, waitForCount, type FakeReply, type RecordedRequest } from './fake-http-server';
 
 export const EXECUTE = 'POST /cursor/execute';
 export const EXECUTE_ASYNC = 'POST /cursor/execute/async';
@@ -83,20 +83,7 @@ export class CallbackRecorder {
 
   /** Resolves once `count` callbacks have been answered; rejects after `timeoutMs`. */
   async waitFor(count: number, timeoutMs = 10_000): Promise<SentCallback[]> {
-    if (this.sent.length >= count) return this.sent;
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (this.sent.length < count) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`expected ${count} callbacks within ${timeoutMs} ms, got ${this.sent.length}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
+    await waitForCount(this.waiters, () => this.sent.length, count, timeoutMs, 'callbacks');
     return this.sent;
   }
 

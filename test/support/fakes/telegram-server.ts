@@ -40,15 +40,8 @@ export interface SentVoice {
   bytes: Buffer;
 }
 
-/** A `sendDocument` call: the multipart fields and the uploaded file. */
-export interface SentDocument {
-  token: string;
-  /** Multipart text fields (`chat_id`, `reply_to_message_id`, `caption`), as strings. */
-  fields: Record<string, unknown>;
-  fileName: string | undefined;
-  contentType: string | undefined;
-  bytes: Buffer;
-}
+/** A `sendDocument` call: the multipart fields and the uploaded file, as for a voice. */
+export type SentDocument = SentVoice;
 
 /** A file the fake serves through getFile and `/file/bot<token>/<path>`. */
 export interface FakeFile {
@@ -166,27 +159,24 @@ export class FakeTelegram {
 
   /** `sendVoice` calls, optionally only to one chat, with the multipart parsed. */
   voices(chatId?: number | string): SentVoice[] {
-    return this.calls('sendVoice')
-      .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
-      .map(({ token, params, files }) => ({
-        token,
-        fields: params,
-        fileName: files.voice?.fileName,
-        contentType: files.voice?.contentType,
-        bytes: files.voice?.bytes ?? Buffer.alloc(0),
-      }));
+    return this.uploads('sendVoice', 'voice', chatId);
   }
 
   /** `sendDocument` calls, optionally only to one chat, with the multipart parsed. */
   documents(chatId?: number | string): SentDocument[] {
-    return this.calls('sendDocument')
+    return this.uploads('sendDocument', 'document', chatId);
+  }
+
+  /** Calls of an upload `method`, optionally only to one chat: their text fields and the file in `field`. */
+  private uploads(method: string, field: string, chatId?: number | string): SentVoice[] {
+    return this.calls(method)
       .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
       .map(({ token, params, files }) => ({
         token,
         fields: params,
-        fileName: files.document?.fileName,
-        contentType: files.document?.contentType,
-        bytes: files.document?.bytes ?? Buffer.alloc(0),
+        fileName: files[field]?.fileName,
+        contentType: files[field]?.contentType,
+        bytes: files[field]?.bytes ?? Buffer.alloc(0),
       }));
   }
 
