@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { DeliverResult, PendingRequestStore, type PendingRequest } from '../apps/api/src/conversation';
@@ -173,7 +175,7 @@ describe('POST /cursor-runner/callback', () => {
       expect(await pendingKeys(id)).toBe(0);
     });
 
-    it('failure, normal and debug mode', async () => {
+    it('failure: ❌ with the exit code and the error, normal and debug mode', async () => {
       const failure = (id: string) => ({
         success: false,
         requestId: id,
@@ -185,12 +187,12 @@ describe('POST /cursor-runner/callback', () => {
       });
       const normal = await storePending();
       expect((await deliver(failure(normal.id), normal.pending.chatId)).map((message) => message.text)).toEqual([
-        '❌ Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
+        '❌ Failed with exit code 1\nRepository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
       ]);
       await settings.set('debug', true);
       const debug = await storePending();
       expect((await deliver(failure(debug.id), debug.pending.chatId)).map((message) => message.text)).toEqual([
-        '❌ Cursor command failed\n\nError: Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
+        '❌ Cursor command failed with exit code 1\n⏱ Duration: 0ms\n\n⚠️ Error output:\n<pre><code>Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.</code></pre>',
       ]);
       expect(await pendingKeys(normal.id)).toBe(0);
       expect(await pendingKeys(debug.id)).toBe(0);
@@ -217,7 +219,19 @@ describe('POST /cursor-runner/callback', () => {
         .send({ success: 'false', request_id: id, error: 'from a form', exit_code: '1' })
         .expect(200, { received: true, request_id: id });
       await deliveries.settled();
-      expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['❌ from a form']);
+      expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['❌ Failed with exit code 1\nfrom a form']);
+    });
+
+    it("a run whose agent exited non-zero is a failure though cursor-runner says success: true (its real callback)", async () => {
+      const { id, pending } = await storePending();
+      const recorded = JSON.parse(
+        fs.readFileSync(path.join(__dirname, 'fixtures', 'cursor-runner', 'callback-finished-exit-1.json'), 'utf8'),
+      ) as { body: Record<string, unknown> };
+      const messages = await deliver({ ...recorded.body, requestId: id }, pending.chatId);
+      expect(messages.map((message) => message.text)).toEqual([
+        '❌ Failed with exit code 1\nError: Authentication required. Please run cursor-agent login first.\naaaaaaaaaaaaline "quoted"\n\ttab',
+      ]);
+      expect(await pendingKeys(id)).toBe(0);
     });
 
     it('a successful run without output says so instead of sending an empty message', async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { EXECUTE, EXECUTE_ASYNC, GIT_REPOSITORIES, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
-import type { FakeHttpServer } from './support/fakes/fake-http-server';
+import { EXECUTE, EXECUTE_ASYNC, fileTreeRoute, startFakeCursorRunner, type FileNode } from './support/fakes/cursor-runner-server';
+import { FakeHttpServer } from './support/fakes/fake-http-server';
 import { freePort } from './support/redis-server';
 import { pollUntil } from './support/poll';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -34,11 +34,13 @@ describe('cursor-runner proxy routes', () => {
       success: true,
       requestId: 'req-1700000000-0a1b2c3d',
       repository: 'notes',
+      command: ['--model', 'auto', '--print', '--force', 'add a note'],
       output: 'ran: add a note',
       error: null,
       exitCode: 0,
       duration: '5ms',
       timestamp: expect.any(String),
+      branchName: 'main',
     });
     const [sent] = fake.requestsTo(EXECUTE);
     expect(sent.body).toEqual({ id: 'req-1700000000-0a1b2c3d', repository: 'notes', branchName: 'main', prompt: 'add a note' });
@@ -66,7 +68,7 @@ describe('cursor-runner proxy routes', () => {
     expect(both.branchName).toBe('main');
   });
 
-  it('starts an async run with this service’s callback URL and never logs the secret', async () => {
+  it('starts an async run with this service’s callback URL, which carries no secret, and never logs the secret', async () => {
     const response = await request(app.baseUrl)
       .post('/cursor-runner/cursor/execute/async')
       .set(ADMIN)
@@ -83,7 +85,7 @@ describe('cursor-runner proxy routes', () => {
     expect(sent.body).toEqual({
       id: 'telegram-1700000000-0a1b2c3d',
       prompt: 'long job',
-      callbackUrl: `http://jarek-va.internal:3000/cursor-runner/callback?secret=${SECRET}`,
+      callbackUrl: 'http://jarek-va.internal:3000/cursor-runner/callback',
     });
     expect(app.logs.raw.join('\n')).toContain('cursor-runner POST /cursor/execute/async → 200');
     expect(app.logs.raw.join('\n')).not.toContain(SECRET);
@@ -174,44 +176,115 @@ describe('cursor-runner proxy routes', () => {
   });
 });
 
-describe('GET /cursor-runner/git/repositories', () => {
-  it('lists an older cursor-runner\'s repositories and keeps the answer 30 s', async () => {
-    const fake = await startFakeCursorRunner({ webhookSecret: SECRET, repositories: ['notes', 'jarek-va'] });
-    const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
-    try {
-      const first = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(200);
-      const second = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(200);
+describe('GET /cursor-runner/repositories/:repository/files', () => {
+  const TREE: FileNode[] = [
+    { name: 'src', path: 'src', type: 'directory', children: [{ name: 'a.ts', path: 'src/a.ts', type: 'file' }] },
+    { name: 'README.md', path: 'README.md', type: 'file' },
+  ];
+  let fake: FakeHttpServer;
+  let app: TestApp;
 
-      expect(first.body).toEqual({ success: true, repositories: ['notes', 'jarek-va'], count: 2 });
-      expect(second.body).toEqual(first.body);
-      expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['MISS', 'HIT']);
-      expect(fake.requestsTo(GIT_REPOSITORIES)).toHaveLength(1);
-      expect(fake.requestsTo(GIT_REPOSITORIES)[0].headers['x-webhook-secret']).toBe(SECRET);
-      const { body: inventory } = await request(app.baseUrl).get('/admin/cache/inventory').set(ADMIN).expect(200);
-      expect(inventory.routes).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({ path: '/cursor-runner/git/repositories', namespace: 'cursor-runner', ttlMs: 'namespace default' }),
-        ]),
-      );
-      expect(inventory.namespaces).toEqual(
-        expect.arrayContaining([expect.objectContaining({ namespace: 'cursor-runner', ttlMs: 30_000 })]),
-      );
-      await request(app.baseUrl).get('/cursor-runner/git/repositories').expect(401);
-    } finally {
-      await app.close();
-      await fake.stop();
-    }
+  beforeAll(async () => {
+    fake = await startFakeCursorRunner({ webhookSecret: SECRET, fileTrees: { notes: TREE, 'jarek-va.v2_x': [] } });
+    app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
+  });
+  afterEach(() => fake.reset());
+  afterAll(async () => {
+    await app.close();
+    await fake.stop();
   });
 
-  it('answers 502 from a current cursor-runner, which no longer has the route, and caches nothing', async () => {
+  it("serves cursor-runner's file tree and keeps it 30 s in the cursor-runner namespace", async () => {
+    const first = await request(app.baseUrl).get('/cursor-runner/repositories/notes/files').set(ADMIN).expect(200);
+    const second = await request(app.baseUrl).get('/cursor-runner/repositories/notes/files').set(ADMIN).expect(200);
+
+    expect(first.body).toEqual(TREE);
+    expect(second.body).toEqual(TREE);
+    expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    expect(fake.requestsTo(fileTreeRoute('notes'))).toHaveLength(1);
+    expect(fake.requestsTo(fileTreeRoute('notes'))[0].headers['x-webhook-secret']).toBe(SECRET);
+    const { body: inventory } = await request(app.baseUrl).get('/admin/cache/inventory').set(ADMIN).expect(200);
+    expect(inventory.routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/cursor-runner/repositories/:repository/files', namespace: 'cursor-runner' }),
+      ]),
+    );
+    expect(inventory.namespaces).toEqual(
+      expect.arrayContaining([expect.objectContaining({ namespace: 'cursor-runner', ttlMs: 30_000 })]),
+    );
+    await request(app.baseUrl).get('/cursor-runner/repositories/notes/files').expect(401);
+  });
+
+  it('passes on 404 for a repository cursor-runner does not have, and caches nothing', async () => {
+    for (let i = 0; i < 2; i += 1) {
+      const response = await request(app.baseUrl).get('/cursor-runner/repositories/absent/files').set(ADMIN).expect(404);
+      expect(response.body).toEqual({ ok: false, say: "Repository 'absent' not found", result: { error: 'Not Found' } });
+    }
+    expect(fake.requestsTo(fileTreeRoute('absent'))).toHaveLength(2);
+  });
+
+  it('never caches a failure: a dropped connection is a 502, the next call asks again', async () => {
+    fake.enqueue(fileTreeRoute('jarek-va.v2_x'), { drop: true }, { drop: true });
+    await request(app.baseUrl).get('/cursor-runner/repositories/jarek-va.v2_x/files').set(ADMIN).expect(502);
+    const after = await request(app.baseUrl).get('/cursor-runner/repositories/jarek-va.v2_x/files').set(ADMIN).expect(200);
+    expect(after.body).toEqual([]);
+    expect(after.headers['x-cache']).toBe('MISS');
+  });
+
+  it.each([
+    ['..', '..', 400],
+    ['.', '.', 400],
+    ['a hidden folder', '.git', 400],
+    ['an encoded traversal', '..%2F..%2Fetc', 400],
+    ['an encoded dot-dot', '%2e%2e', 400],
+    ['an encoded slash', 'notes%2Fsrc', 400],
+    ['a NUL byte', 'notes%00', 400],
+    ['a backslash', '..%5C..%5Cetc', 400],
+    ['a space', 'my%20notes', 400],
+    ['a non-ASCII letter', 'n%C3%B6tes', 400],
+    ['a broken percent-encoding', 'notes%E0%A4%A', 400],
+    ['a name over 100 characters (Fastify: URI too long)', 'n'.repeat(101), 414],
+    ['a huge name (Node: header fields too large)', 'n'.repeat(20_000), 431],
+  ])('refuses %s before asking cursor-runner', async (_case, name, status) => {
+    const response = await request(app.baseUrl).get(`/cursor-runner/repositories/${name}/files`).set(ADMIN);
+    expect(response.status).toBe(status);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('answers a bad name with a JSON 400 saying what a name must be', async () => {
+    const response = await request(app.baseUrl).get('/cursor-runner/repositories/..%2F..%2Fetc/files').set(ADMIN).expect(400);
+    expect(response.body).toEqual({
+      ok: false,
+      say: expect.stringContaining('repository must be one folder name'),
+      result: { error: 'Bad Request', fields: [{ field: 'repository', message: 'must be one folder name' }] },
+    });
+  });
+
+  it('answers 502 from a cursor-runner without the route (before 2025-11-14)', async () => {
+    const old = await FakeHttpServer.start(() => ({ status: 404, body: { success: false, error: 'Route not found' } }));
+    const oldApp = await startTestApp({ env: { CURSOR_RUNNER_URL: old.url } });
+    try {
+      const response = await request(oldApp.baseUrl).get('/cursor-runner/repositories/notes/files').set(ADMIN).expect(502);
+      expect(response.body).toEqual({ success: false, error: 'Route not found' });
+    } finally {
+      await oldApp.close();
+      await old.stop();
+    }
+  });
+});
+
+describe('GET /cursor-runner/git/repositories', () => {
+  it('is gone: 410 naming the route that replaced it, without asking cursor-runner', async () => {
     const fake = await startFakeCursorRunner({ webhookSecret: SECRET });
     const app = await startTestApp({ env: { CURSOR_RUNNER_URL: fake.url } });
     try {
-      for (let i = 0; i < 2; i += 1) {
-        const response = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(502);
-        expect(response.body).toEqual({ success: false, error: 'Route not found' });
-      }
-      expect(fake.requestsTo(GIT_REPOSITORIES)).toHaveLength(2);
+      const response = await request(app.baseUrl).get('/cursor-runner/git/repositories').set(ADMIN).expect(410);
+      expect(response.body).toEqual({
+        ok: false,
+        say: expect.stringContaining('GET /cursor-runner/repositories/:repository/files'),
+        result: { error: 'Gone' },
+      });
+      expect(fake.requests).toHaveLength(0);
     } finally {
       await app.close();
       await fake.stop();

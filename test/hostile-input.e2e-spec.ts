@@ -58,6 +58,7 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
         CACHE_KEY_PREFIX: `t-${randomUUID().slice(0, 8)}`,
         CURSOR_RUNNER_URL: cursorRunner.url,
         BODY_LIMIT_BYTES: String(BODY_LIMIT),
+        CALLBACK_BODY_LIMIT_BYTES: String(BODY_LIMIT),
         LOG_LEVEL: 'warn',
       },
     });

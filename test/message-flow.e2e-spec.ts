@@ -27,7 +27,7 @@ let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
  * Telegram posts an update → the app forwards it to cursor-runner with a callback URL → cursor-runner
  * posts its result there → the user gets the formatted answer, and the pending state is gone. The
  * three peers are local servers speaking their protocols; the test plays cursor-runner's callback
- * exactly as cursor-runner sends it (the `secret` moved from the URL into both headers; docs/cursor-runner.md, "Callback").
+ * exactly as cursor-runner sends it (the `secret` moved from the URL into both headers; docs/cursor-runner.md, "Callback contract").
  */
 describe('message flow: Telegram → cursor-runner → callback → Telegram', () => {
   let telegram: FakeTelegram;
@@ -89,10 +89,13 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     return calls[0].body as { id: string; prompt: string; callbackUrl: string };
   }
 
-  /** cursor-runner's callback as it sends it: the secret taken out of the URL and put in both headers. */
+  /**
+   * cursor-runner's callback as it sends it: the URL's secret, else its own `WEBHOOK_SECRET` (the
+   * one this service sends it), in both headers.
+   */
   function callBack(callbackUrl: string, body: Record<string, unknown>) {
     const url = new URL(callbackUrl);
-    const secret = url.searchParams.get('secret') ?? '';
+    const secret = url.searchParams.get('secret') || WEBHOOK_SECRET;
     url.searchParams.delete('secret');
     return request(app.baseUrl)
       .post(`${url.pathname}${url.search}`)
@@ -109,7 +112,7 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
 
   it('delivers a successful run\'s output to the chat and forgets the pending request', async () => {
     const sent = await sendUpdate('text-message', 'Summarise the README');
-    expect(sent.callbackUrl).toBe(`http://jarek-va.internal:3000/cursor-runner/callback?secret=${WEBHOOK_SECRET}`);
+    expect(sent.callbackUrl).toBe('http://jarek-va.internal:3000/cursor-runner/callback');
     expect(await redis.exists(pendingRequestKey(sent.id))).toBe(1);
 
     const answer = await callBack(sent.callbackUrl, {
@@ -144,7 +147,9 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
       duration: '20ms',
       timestamp: new Date().toISOString(),
     }).expect(200);
-    expect(await nextMessages(1)).toEqual([{ text: '❌ cursor-agent exited with code 1', parse_mode: 'HTML', reply_to_message_id: 101 }]);
+    expect(await nextMessages(1)).toEqual([
+      { text: '❌ Failed with exit code 1\ncursor-agent exited with code 1', parse_mode: 'HTML', reply_to_message_id: 101 },
+    ]);
 
     telegram.reset();
     cursorRunner.reset();

@@ -98,6 +98,23 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     expect(voice.bytes.equals(audio)).toBe(true);
   });
 
+  it('uploads a document as multipart in field document, plain UTF-8 text by default', async () => {
+    const content = Buffer.from(`résumé <b>&</b>\n${'x'.repeat(2 * 1024 * 1024)}`, 'utf8');
+    await client().sendDocument(CHAT, 'telegram-1764590000-0a1b2c3d.txt', content, { replyToMessageId: 4, caption: 'Whole output' });
+    const [document] = fake.documents(CHAT);
+    expect({ ...document, bytes: undefined }).toEqual({
+      token: TOKEN,
+      fields: { chat_id: String(CHAT), reply_to_message_id: '4', caption: 'Whole output' },
+      fileName: 'telegram-1764590000-0a1b2c3d.txt',
+      contentType: 'text/plain; charset=utf-8',
+      bytes: undefined,
+    });
+    // Buffer.equals: jest's toEqual walks two megabytes element by element.
+    expect(document.bytes.equals(content)).toBe(true);
+    await client().sendDocument(CHAT, 'data.json', Buffer.from('{}'), { contentType: 'application/json' });
+    expect(fake.documents(CHAT)[1]).toMatchObject({ fields: { chat_id: String(CHAT) }, contentType: 'application/json' });
+  });
+
   it('refuses a voice path that does not exist without calling Telegram', async () => {
     const error = await client().sendVoice(CHAT, '/nonexistent/voice.ogg').catch((caught) => caught);
     expect(error).toBeInstanceOf(TelegramVoiceFileMissingError);

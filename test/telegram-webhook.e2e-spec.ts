@@ -138,7 +138,7 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
       repository: '',
       branchName: 'main',
       prompt: (body.message as { text: string }).text,
-      callbackUrl: `${CALLBACK_BASE}/cursor-runner/callback?secret=test-webhook-secret`,
+      callbackUrl: `${CALLBACK_BASE}/cursor-runner/callback`,
     });
     expect(call.headers['x-webhook-secret']).toBe('test-webhook-secret');
     expect(pendingAtCall.get(sent.id as string)).toEqual({

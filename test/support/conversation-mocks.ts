@@ -14,6 +14,7 @@ import {
   ProcessUpdate,
   ReceiveCallback,
   SendResult,
+  StartConversation,
   type BotLookup,
   type FileDownloads,
   type PendingRequest,
@@ -36,6 +37,7 @@ export function newTelegramClientMock(): jest.Mocked<TelegramClient> {
     tokenDigest: 'test-bot-digest',
     sendMessage: jest.fn().mockResolvedValue(message),
     sendVoice: jest.fn().mockResolvedValue(message),
+    sendDocument: jest.fn().mockResolvedValue(message),
     getFile: jest.fn().mockResolvedValue(null),
     fetchFile: jest.fn().mockResolvedValue(null),
     downloadFile: jest.fn().mockResolvedValue(null),
@@ -121,7 +123,8 @@ export function newConversationMocks() {
   const cursorRunner: jest.Mocked<CursorRunnerClient> = {
     execute: jest.fn(),
     executeAsync: jest.fn().mockResolvedValue({ success: true, message: 'Execution started' }),
-    repositories: jest.fn(),
+    newConversation: jest.fn().mockResolvedValue({ success: true, conversationId: 'c-1', queueType: 'telegram' }),
+    repositoryFiles: jest.fn(),
   };
   return {
     bot,
@@ -164,6 +167,7 @@ export function newProcessUpdate() {
     reply,
     forwarding(mocks),
     new AnswerLocally(reply),
+    new StartConversation(mocks.cursorRunner, reply),
   );
   return { sut, mocks };
 }

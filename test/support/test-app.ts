@@ -56,6 +56,8 @@ export interface TestAppOptions {
   databaseFile?: string;
   /** Fixture modules composed into the app. */
   extraModules?: AppModuleOptions['extraModules'];
+  /** Listen on this port instead of one the OS picks (to hand out the app's own URL, e.g. for callbacks). */
+  port?: number;
 }
 
 /** Boots the real application on a free loopback port against a real SQLite file. */
@@ -83,7 +85,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       for (const one of [method].flat()) if (one !== 'HEAD') routes.push({ method: one, url });
     });
   const keyPrefixes = sharedRedisKeyPrefixes(config);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {

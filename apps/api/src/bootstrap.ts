@@ -3,11 +3,12 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '@app/config';
-import { answerClientError, answerRoutingError, installBodyParsers } from '@app/http';
+import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits } from '@app/http';
 import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './conversation';
 import { describeListening, StartupLogLevel } from './lifecycle';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
@@ -25,6 +26,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   const fastify = adapter.getInstance();
   installRequestIdHeader(fastify);
   installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
+  installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
+  installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks), config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });

@@ -19,6 +19,9 @@ describe('loadConfig', () => {
     expect(config.env).toBe('development');
     expect(config.http.port).toBe(3000);
     expect(config.http.host).toBe('0.0.0.0');
+    expect(config.http.bodyLimitBytes).toBe(1_048_576);
+    // 10 MiB of agent output, each byte escaped to two in JSON at worst, with room for the rest.
+    expect(config.http.callbackBodyLimitBytes).toBe(24 * 1024 * 1024);
     expect(config.redisUrl).toBeUndefined();
     expect(config.database.filePath).toBe(path.resolve('/srv/app', 'data/shared.sqlite3'));
     expect(config.database.url).toBe(`file:${config.database.filePath}`);
@@ -30,6 +33,7 @@ describe('loadConfig', () => {
       url: 'http://localhost:3001',
       timeoutSeconds: 300,
       callbackBaseUrl: 'http://localhost:3000',
+      callbackSecretInUrl: false,
     });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
@@ -53,6 +57,7 @@ describe('loadConfig', () => {
       CURSOR_RUNNER_URL: 'http://cursor-runner:3001',
       CURSOR_RUNNER_TIMEOUT: '30',
       CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/',
+      CURSOR_RUNNER_CALLBACK_SECRET_IN_URL: 'true',
       REDIS_URL: 'redis://redis:6379/0',
       DATABASE_URL: 'file:/var/db/shared.sqlite3',
       ELEVENLABS_API_KEY: 'k',
@@ -65,6 +70,7 @@ describe('loadConfig', () => {
       CORS_ENABLED: 'true',
       CORS_ORIGIN: 'https://a.example, https://b.example',
       BODY_LIMIT_BYTES: '2048',
+      CALLBACK_BODY_LIMIT_BYTES: '4096',
       SHUTDOWN_TIMEOUT_MS: '500',
       HEALTH_CHECK_TIMEOUT_MS: '250',
       TELEGRAM_TIMEOUT_MS: '5000',
@@ -75,6 +81,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       bodyLimitBytes: 2048,
+      callbackBodyLimitBytes: 4096,
       shutdownTimeoutMs: 500,
       corsEnabled: true,
       corsOrigins: ['https://a.example', 'https://b.example'],
@@ -90,6 +97,7 @@ describe('loadConfig', () => {
       url: 'http://cursor-runner:3001',
       timeoutSeconds: 30,
       callbackBaseUrl: 'http://app:3000',
+      callbackSecretInUrl: true,
     });
     expect(config.redisUrl).toBe('redis://redis:6379/0');
     expect(config.database.filePath).toBe('/var/db/shared.sqlite3');
@@ -151,6 +159,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
     [{ CALLBACK_DELIVERY_ATTEMPTS: '0' }, 'CALLBACK_DELIVERY_ATTEMPTS must be an integer between 1 and 10 (got "0")'],
+    [{ CALLBACK_BODY_LIMIT_BYTES: '24MiB' }, 'CALLBACK_BODY_LIMIT_BYTES must be an integer between 1024 and 268435456 (got "24MiB")'],
     [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {
     const message = errorOf(env);

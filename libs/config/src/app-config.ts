@@ -24,6 +24,8 @@ export abstract class AppConfig {
     readonly host: string;
     /** Largest accepted request body, in bytes; larger bodies get 413. */
     readonly bodyLimitBytes: number;
+    /** The same for `POST /cursor-runner/callback` alone, which carries whole agent outputs. */
+    readonly callbackBodyLimitBytes: number;
     /** How long shutdown waits for in-flight requests, in milliseconds. */
     readonly shutdownTimeoutMs: number;
     readonly corsEnabled: boolean;
@@ -52,6 +54,12 @@ export abstract class AppConfig {
      * (`CURSOR_RUNNER_CALLBACK_BASE_URL`, default `TELEGRAM_WEBHOOK_BASE_URL`).
      */
     readonly callbackBaseUrl: string;
+    /**
+     * Whether the callback URL handed to cursor-runner carries `?secret=<WEBHOOK_SECRET>`
+     * (`CURSOR_RUNNER_CALLBACK_SECRET_IN_URL`): only for a cursor-runner without a `WEBHOOK_SECRET`
+     * of its own, as cursor-runner logs that URL.
+     */
+    readonly callbackSecretInUrl: boolean;
   };
   /** Delivery of cursor-runner results to Telegram (the callback route). */
   abstract readonly callbacks: {
@@ -170,6 +178,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       port: env.PORT,
       host: env.HOST,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      callbackBodyLimitBytes: env.CALLBACK_BODY_LIMIT_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       corsEnabled: env.CORS_ENABLED,
       corsOrigins: env.CORS_ORIGIN.split(',').map((origin) => origin.trim()).filter(Boolean),
@@ -187,6 +196,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       url: env.CURSOR_RUNNER_URL,
       timeoutSeconds: env.CURSOR_RUNNER_TIMEOUT,
       callbackBaseUrl: env.CURSOR_RUNNER_CALLBACK_BASE_URL ?? env.TELEGRAM_WEBHOOK_BASE_URL,
+      callbackSecretInUrl: env.CURSOR_RUNNER_CALLBACK_SECRET_IN_URL,
     },
     callbacks: {
       deliveryAttempts: env.CALLBACK_DELIVERY_ATTEMPTS,

@@ -98,6 +98,8 @@ export const environmentSchema = z.object({
   APP_NAME: text('Virtual Assistant API'),
   APP_VERSION: text('1.0.0'),
   BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
+  // cursor-runner sends up to 10 MiB of agent output in one callback; JSON escaping can double it.
+  CALLBACK_BODY_LIMIT_BYTES: integer(25_165_824, 1024, 268_435_456),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
 
   WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
@@ -110,6 +112,7 @@ export const environmentSchema = z.object({
   CURSOR_RUNNER_URL: httpUrl('http://localhost:3001'),
   CURSOR_RUNNER_TIMEOUT: integer(300, 1, 3600),
   CURSOR_RUNNER_CALLBACK_BASE_URL: optionalHttpUrl(),
+  CURSOR_RUNNER_CALLBACK_SECRET_IN_URL: flag(false),
   CALLBACK_DELIVERY_ATTEMPTS: integer(3, 1, 10),
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
 

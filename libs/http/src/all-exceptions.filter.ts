@@ -18,7 +18,8 @@ interface LoggableRequest {
   id?: string;
   method?: string;
   url?: string;
-  routeOptions?: { config?: unknown };
+  /** Fastify's: the route's config, and its own body limit when it has one (`BodyLimit`). */
+  routeOptions?: { config?: unknown; bodyLimit?: number };
 }
 
 /**
@@ -43,7 +44,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<LoggableRequest>();
-    const { status, body } = this.describe(exception, request.id);
+    const { status, body } = this.describe(exception, request);
     // A 5xx HttpException is an answer the app chose (502 from an upstream, 503 from a probe): the
     // access log's one line records it. Only an error nothing handled gets a line with its stack.
     if (!(exception instanceof HttpException)) {
@@ -56,11 +57,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     this.adapterHost.httpAdapter.reply(http.getResponse(), shaped, status);
   }
 
-  private describe(exception: unknown, requestId: string | undefined): { status: number; body: unknown } {
+  private describe(exception: unknown, request: LoggableRequest): { status: number; body: unknown } {
     if (!(exception instanceof HttpException)) {
       return {
         status: HttpStatus.INTERNAL_SERVER_ERROR,
-        body: errorBody(INTERNAL_ERROR_SAY, 'Internal Server Error', requestId ? { request_id: requestId } : {}),
+        body: errorBody(INTERNAL_ERROR_SAY, 'Internal Server Error', request.id ? { request_id: request.id } : {}),
       };
     }
     const status = exception.getStatus();
@@ -68,16 +69,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (typeof response === 'object' && response !== null && !('statusCode' in response)) {
       return { status, body: response };
     }
-    return { status, body: this.defaultBody(status, exception.message) };
+    return { status, body: this.defaultBody(status, exception.message, request) };
   }
 
-  private defaultBody(status: number, message: string): ErrorBody {
+  private defaultBody(status: number, message: string, request: LoggableRequest): ErrorBody {
     switch (true) {
       case status === HttpStatus.NOT_FOUND:
         return errorBody(NOT_FOUND_SAY, 'Not Found');
       case status === HttpStatus.PAYLOAD_TOO_LARGE:
         return errorBody(
-          `Request body is too large: the limit is ${this.config.http.bodyLimitBytes} bytes.`,
+          `Request body is too large: the limit is ${request.routeOptions?.bodyLimit ?? this.config.http.bodyLimitBytes} bytes.`,
           reasonPhrase(status),
         );
       case status === HttpStatus.UNSUPPORTED_MEDIA_TYPE:

@@ -1,5 +1,5 @@
-import { RouteConfig } from '@nestjs/platform-fastify';
 import type { ErrorBody } from './error-body';
+import { AddRouteConfig } from './route-config';
 
 /**
  * How a route family words its errors:
@@ -14,7 +14,7 @@ export type ErrorShape = 'say' | 'error-only';
 const ERROR_SHAPE = 'errorShape';
 
 /** Marks a route whose errors are `{error: <sentence>}` (see {@link ErrorShape}). */
-export const ErrorOnlyShape = (): MethodDecorator => RouteConfig({ [ERROR_SHAPE]: 'error-only' satisfies ErrorShape });
+export const ErrorOnlyShape = (): MethodDecorator => AddRouteConfig({ [ERROR_SHAPE]: 'error-only' satisfies ErrorShape });
 
 interface RequestWithRouteConfig {
   routeOptions?: { config?: unknown };

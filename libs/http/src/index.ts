@@ -10,3 +10,5 @@ export { ErrorOnlyShape, errorShapeOf, inShape, isErrorBody, type ErrorShape } f
 export { JSON_MAX_DEPTH } from './json-depth';
 export { ParseRowIdPipe } from './parse-id.pipe';
 export { answerClientError, answerRoutingError } from './platform-errors';
+export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
+export { AddRouteConfig } from './route-config';

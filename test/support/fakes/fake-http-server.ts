@@ -103,20 +103,7 @@ export class FakeHttpServer {
 
   /** Resolves once `count` requests have been received in total; rejects after `timeoutMs`. */
   async waitForRequests(count: number, timeoutMs = 5_000): Promise<RecordedRequest[]> {
-    if (this.requests.length >= count) return this.requests;
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (this.requests.length < count) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`expected ${count} requests within ${timeoutMs} ms, got ${this.requests.length}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
+    await waitForCount(this.waiters, () => this.requests.length, count, timeoutMs, 'requests');
     return this.requests;
   }
 
@@ -186,4 +173,31 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Resolves once `current()` reaches `count`, checked whenever a waiter in `waiters` is called (the
+ * recorder calls them all on each new record); rejects after `timeoutMs` naming what it waited for.
+ */
+export async function waitForCount(
+  waiters: Set<() => void>,
+  current: () => number,
+  count: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  if (current() >= count) return;
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (current() < count) return;
+      clearTimeout(timer);
+      waiters.delete(check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`expected ${count} ${what} within ${timeoutMs} ms, got ${current()}`));
+    }, timeoutMs);
+    waiters.add(check);
+  });
 }

@@ -40,6 +40,9 @@ export interface SentVoice {
   bytes: Buffer;
 }
 
+/** A `sendDocument` call: the multipart fields and the uploaded file, as for a voice. */
+export type SentDocument = SentVoice;
+
 /** A file the fake serves through getFile and `/file/bot<token>/<path>`. */
 export interface FakeFile {
   fileId: string;
@@ -156,14 +159,24 @@ export class FakeTelegram {
 
   /** `sendVoice` calls, optionally only to one chat, with the multipart parsed. */
   voices(chatId?: number | string): SentVoice[] {
-    return this.calls('sendVoice')
+    return this.uploads('sendVoice', 'voice', chatId);
+  }
+
+  /** `sendDocument` calls, optionally only to one chat, with the multipart parsed. */
+  documents(chatId?: number | string): SentDocument[] {
+    return this.uploads('sendDocument', 'document', chatId);
+  }
+
+  /** Calls of an upload `method`, optionally only to one chat: their text fields and the file in `field`. */
+  private uploads(method: string, field: string, chatId?: number | string): SentVoice[] {
+    return this.calls(method)
       .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
       .map(({ token, params, files }) => ({
         token,
         fields: params,
-        fileName: files.voice?.fileName,
-        contentType: files.voice?.contentType,
-        bytes: files.voice?.bytes ?? Buffer.alloc(0),
+        fileName: files[field]?.fileName,
+        contentType: files[field]?.contentType,
+        bytes: files[field]?.bytes ?? Buffer.alloc(0),
       }));
   }
 
@@ -229,6 +242,29 @@ export class FakeTelegram {
               date,
               chat,
               voice: { file_id: `voice-${this.nextMessageId}`, file_unique_id: 'u', duration: 1, mime_type: voice.contentType, file_size: voice.bytes.length },
+            },
+          },
+        };
+      }
+      case 'sendDocument': {
+        if (params.chat_id === undefined) return failure(400, 'Bad Request: chat_id is empty');
+        const document = files.document;
+        if (!document) return failure(400, 'Bad Request: there is no document in the request');
+        if (document.bytes.length === 0) return failure(400, 'Bad Request: file must be non-empty');
+        return {
+          body: {
+            ok: true,
+            result: {
+              message_id: this.nextMessageId++,
+              date,
+              chat,
+              document: {
+                file_id: `document-${this.nextMessageId}`,
+                file_unique_id: 'u',
+                file_name: document.fileName,
+                mime_type: document.contentType,
+                file_size: document.bytes.length,
+              },
             },
           },
         };

@@ -74,6 +74,11 @@ export class ChatReplies {
     await this.write(bot, chatId, plainMessage(text), replyToMessageId);
   }
 
+  /** A text file (the whole of an output too long for a message), as a document replying to the user's message. */
+  async attach(bot: TelegramBotHandle, chatId: ChatId, fileName: string, content: string, replyToMessageId?: number): Promise<void> {
+    await bot.client.sendDocument(chatId, fileName, Buffer.from(content, 'utf8'), { replyToMessageId });
+  }
+
   /** A notice about work in progress (debug mode): its failure is only logged, never thrown. */
   async notify(bot: TelegramBotHandle, chatId: ChatId, text: string, replyToMessageId?: number): Promise<void> {
     try {

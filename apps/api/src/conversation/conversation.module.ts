@@ -8,16 +8,19 @@ import { CallbackSecretGuard } from './callbacks/callback-secret.guard';
 import { CursorRunnerCallbackController } from './callbacks/cursor-runner-callback.controller';
 import { DeliverResult } from './callbacks/deliver-result.use-case';
 import { ReceiveCallback } from './callbacks/receive-callback.use-case';
+import { RefusedCallbacks } from './callbacks/refused-callbacks';
 import { SendResult } from './callbacks/result-delivery';
 import { ChatReplies } from './chat-replies';
 import { AcceptUpdate } from './intake/accept-update.use-case';
 import { TelegramWebhookController } from './intake/telegram-webhook.controller';
 import { TelegramWebhookGuard } from './intake/telegram-webhook.guard';
 import { pendingRequestStoreProvider } from './pending-requests/pending-request-store.provider';
+import { RunRequests } from './pending-requests/run-requests';
 import { BotLookup, FileDownloads, SettingSwitches } from './ports';
 import { AnswerLocally } from './processing/answer-locally.use-case';
 import { ForwardMessage } from './processing/forward-message.use-case';
 import { ProcessUpdate } from './processing/process-update.use-case';
+import { StartConversation } from './processing/start-conversation.use-case';
 import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
 
 /**
@@ -53,9 +56,13 @@ import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
     AnswerLocally,
     ForwardMessage,
     ProcessUpdate,
+    StartConversation,
     ReceiveCallback,
+    RefusedCallbacks,
     SendResult,
     DeliverResult,
+    RunRequests,
   ],
+  exports: [RunRequests],
 })
 export class ConversationModule {}

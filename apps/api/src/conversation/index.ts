@@ -6,10 +6,12 @@ export { TELEGRAM_SECRET_HEADER } from './intake/telegram-webhook.guard';
 export { ProcessUpdate } from './processing/process-update.use-case';
 export { ForwardMessage } from './processing/forward-message.use-case';
 export { AnswerLocally } from './processing/answer-locally.use-case';
+export { StartConversation } from './processing/start-conversation.use-case';
 export { SendResult } from './callbacks/result-delivery';
 export { DeliverResult } from './callbacks/deliver-result.use-case';
 export { DELIVERY_CLAIM_TTL_SECONDS, ReceiveCallback } from './callbacks/receive-callback.use-case';
 export type { TelegramUpdate } from './telegram-update';
+export { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './callbacks/refused-callbacks';
 export {
   InvalidRequestIdError,
   PENDING_REQUEST_MAX_TTL_SECONDS,
@@ -18,8 +20,9 @@ export {
   PendingRequestStoreError,
   type PendingRequest,
 } from './pending-requests/pending-request-store';
+export { RunRequests, type RunStatus } from './pending-requests/run-requests';
 export { InMemoryPendingRequestStore } from './pending-requests/in-memory-pending-request-store';
-export { deliveryClaimKey, pendingRequestKey, RedisPendingRequestStore } from './pending-requests/redis-pending-request-store';
+export { deliveryClaimKey, keptResultKey, pendingRequestKey, RedisPendingRequestStore } from './pending-requests/redis-pending-request-store';
 export {
   TELEGRAM_UPDATES_QUEUE,
   UPDATE_DEDUPLICATION_TTL_SECONDS,

@@ -8,8 +8,16 @@ import type { UpdateKind } from './telegram-update';
 
 export const HELP_TEXT =
   "Hello! I'm your Virtual Assistant. Send me a message and I'll help you out.\n\n" +
-  'Available commands:\n/help - Show this message\n/status - Check my status';
+  'Available commands:\n/help - Show this message\n/status - Check my status\n/new - Start a new conversation';
 export const STATUS_TEXT = "✅ I'm online and ready to help!";
+
+/** The answer to /new once cursor-runner has started a fresh conversation. */
+export const NEW_CONVERSATION_TEXT = '🆕 Started a new conversation.';
+
+/** The answer to /new when cursor-runner could not start one. */
+export function newConversationErrorText(message: string): string {
+  return `❌ Could not start a new conversation: ${message}`;
+}
 
 /** The answer to a message that is neither a command nor forwarded (a blank text). */
 export function echoText(text: string): string {
@@ -58,4 +66,12 @@ export const FORMAT_FAILURE_TEXT = '⚠️ Command completed but failed to forma
 /** Sent when a result could not be delivered but the chat may still be reachable. */
 export function processingErrorText(reason: string): string {
   return `❌ Error processing cursor command result: ${reason}`;
+}
+
+/**
+ * Sent when cursor-runner's result for the user's request was refused on arrival (too large,
+ * unreadable): cursor-runner sends a result once, so it will not come.
+ */
+export function resultNotReceivedText(reason: string): string {
+  return `❌ The result of your request could not be received: ${reason}. cursor-runner does not send it again; please ask again.`;
 }

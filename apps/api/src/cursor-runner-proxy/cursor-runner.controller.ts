@@ -1,8 +1,35 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  GoneException,
+  HttpCode,
+  HttpStatus,
+  Injectable,
+  NotFoundException,
+  Param,
+  Post,
+  Res,
+  ServiceUnavailableException,
+  UseFilters,
+  UseGuards,
+  type PipeTransform,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { HttpCached } from '@app/cache';
-import { AdminSecretGuard } from '@app/http';
-import { CursorRunnerClient, type CursorRunnerReply } from '../adapters/cursor-runner';
+import { AdminSecretGuard, errorBody } from '@app/http';
+import {
+  CursorRunnerClient,
+  CursorRunnerHttpError,
+  isValidRequestId,
+  newRequestId,
+  REPOSITORY_NAME_PATTERN,
+  REQUEST_ID_MAX_LENGTH,
+  type CursorRunnerReply,
+  type RepositoryFileNode,
+} from '../adapters/cursor-runner';
+import { PendingRequestStoreError, RunRequests, type RunStatus } from '../conversation';
 import { CURSOR_RUNNER_CACHE } from './cursor-runner.cache';
 import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
@@ -18,7 +45,10 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
 export class CursorRunnerController {
-  constructor(private readonly client: CursorRunnerClient) {}
+  constructor(
+    private readonly client: CursorRunnerClient,
+    private readonly runs: RunRequests,
+  ) {}
 
   /** Runs a prompt and waits for the result (up to `CURSOR_RUNNER_TIMEOUT` seconds). */
   @Post('execute')
@@ -33,7 +63,9 @@ export class CursorRunnerController {
   /**
    * Starts a run; cursor-runner acknowledges at once and later POSTs the result to this service's
    * callback route. The callback URL is always this service's own: a caller-chosen URL would
-   * receive the webhook secret cursor-runner sends with every callback.
+   * receive the webhook secret cursor-runner sends with every callback. The run is registered
+   * first as an API client's pending request, so its result is kept for `GET
+   * /cursor-runner/requests/:id`; a run cursor-runner does not take is forgotten again.
    */
   @Post('execute/async')
   @HttpCode(HttpStatus.OK)
@@ -41,7 +73,53 @@ export class CursorRunnerController {
     @Body() body: ExecuteRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CursorRunnerReply> {
-    return withStatus(reply, await this.client.executeAsync(body.toTask()));
+    const task = { ...body.toTask(), id: body.id ?? newRequestId() };
+    await storeOr503(() => this.runs.registerApiRun(task.id, task.prompt));
+    let answer: CursorRunnerReply;
+    try {
+      answer = await this.client.executeAsync(task);
+    } catch (error) {
+      await this.runs.forgetApiRun(task.id);
+      throw error;
+    }
+    if (answer.success !== true) await this.runs.forgetApiRun(task.id);
+    return withStatus(reply, answer);
+  }
+}
+
+/** Runs a pending-store operation; the store's failure is a 503, not a 500. */
+async function storeOr503<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (!(error instanceof PendingRequestStoreError)) throw error;
+    throw new ServiceUnavailableException(errorBody('The pending request store is unavailable; try again later.', 'Service Unavailable'));
+  }
+}
+
+/**
+ * Where a cursor-runner request stands: `{requestId, status: "pending"}` while its result is
+ * awaited, `{requestId, status: "completed", result}` for an hour after it came (`result` as
+ * cursor-runner sent it: success, exitCode, output, error, duration). Runs started here and by
+ * Telegram messages alike; never the chat a request came from.
+ */
+@Controller('cursor-runner/requests')
+@UseGuards(AdminSecretGuard)
+export class CursorRunnerRequestsController {
+  constructor(private readonly runs: RunRequests) {}
+
+  @Get(':id')
+  async status(@Param('id') id: string): Promise<RunStatus> {
+    if (!isValidRequestId(id)) {
+      throw new BadRequestException(
+        errorBody(`id must be 1-${REQUEST_ID_MAX_LENGTH} letters, digits or dashes`, 'Bad Request', {
+          fields: [{ field: 'id', message: 'must be a request id' }],
+        }),
+      );
+    }
+    const status = await storeOr503(() => this.runs.statusOf(id));
+    if (status === null) throw new NotFoundException(errorBody(`No request ${id}: unknown, or its result expired`, 'Not Found'));
+    return status;
   }
 }
 
@@ -50,20 +128,60 @@ function withStatus(reply: FastifyReply, result: CursorRunnerReply): CursorRunne
   return result;
 }
 
-/** cursor-runner's one git read, cached: see {@link CURSOR_RUNNER_CACHE}. */
-@Controller('cursor-runner/git')
+/** cursor-runner's error message for a route it does not have. */
+const ROUTE_NOT_FOUND = 'Route not found';
+
+export const GIT_REPOSITORIES_GONE =
+  'GET /cursor-runner/git/repositories is gone: cursor-runner no longer lists its repositories. ' +
+  "Use GET /cursor-runner/repositories/:repository/files for a repository's file tree.";
+
+/** 400 naming the parameter unless it is a {@link REPOSITORY_NAME_PATTERN} name. */
+@Injectable()
+class RepositoryNamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!REPOSITORY_NAME_PATTERN.test(value)) {
+      throw new BadRequestException(
+        errorBody("repository must be one folder name: 1-100 letters, digits, '.', '_' or '-', not starting with '.'", 'Bad Request', {
+          fields: [{ field: 'repository', message: 'must be one folder name' }],
+        }),
+      );
+    }
+    return value;
+  }
+}
+
+/**
+ * What cursor-runner serves about its repositories. A repository's file tree is cached 30 s
+ * ({@link CURSOR_RUNNER_CACHE}); the repository list of older cursor-runner builds is gone.
+ */
+@Controller('cursor-runner')
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
-export class CursorRunnerGitController {
+export class CursorRunnerRepositoriesController {
   constructor(private readonly client: CursorRunnerClient) {}
 
   /**
-   * `{success, repositories, count}` from cursor-runner, kept 30 s. Only a successful answer is
-   * cached; current cursor-runner builds no longer serve the route and get 502 every time.
+   * cursor-runner's file tree of one repository, as it sent it (a JSON array), kept 30 s. An
+   * unknown repository is a 404 with cursor-runner's message, not cached; a name that is not one
+   * folder name is a 400 before cursor-runner is asked.
    */
-  @Get('repositories')
+  @Get('repositories/:repository/files')
   @HttpCached({ namespace: CURSOR_RUNNER_CACHE })
-  async repositories(@Res({ passthrough: true }) reply: FastifyReply): Promise<CursorRunnerReply> {
-    return withStatus(reply, await this.client.repositories());
+  async files(@Param('repository', RepositoryNamePipe) repository: string): Promise<RepositoryFileNode[]> {
+    try {
+      return await this.client.repositoryFiles(repository);
+    } catch (error) {
+      // cursor-runner answers an unknown route with 404 "Route not found" too: that one stays a 502.
+      if (error instanceof CursorRunnerHttpError && error.status === HttpStatus.NOT_FOUND && error.message !== ROUTE_NOT_FOUND) {
+        throw new NotFoundException(errorBody(error.message, 'Not Found'));
+      }
+      throw error;
+    }
+  }
+
+  /** cursor-runner builds after 2025-11-14 have no repository list; the answer names what replaced it. */
+  @Get('git/repositories')
+  repositories(): never {
+    throw new GoneException(errorBody(GIT_REPOSITORIES_GONE, 'Gone'));
   }
 }

@@ -6,9 +6,31 @@ import {
   CursorRunnerInvalidResponseError,
   CursorRunnerTimeoutError,
 } from './cursor-runner.errors';
-import { classifyTransportError, interpretResponse } from './cursor-runner-response';
+import { classifyTransportError, interpretFileTree, interpretResponse } from './cursor-runner-response';
 
 const call = { method: 'POST', path: '/cursor/execute' };
+
+describe('interpretFileTree', () => {
+  const files = { method: 'GET', path: '/repositories/api/notes/files' };
+
+  it('returns the JSON array of a 2xx answer as it is', () => {
+    const tree = [{ name: 'README.md', path: 'README.md', type: 'file' }];
+    expect(interpretFileTree(files, 200, JSON.stringify(tree))).toEqual(tree);
+  });
+
+  it('rejects a 2xx answer that is an object or not JSON', () => {
+    const object = thrownBy(() => interpretFileTree(files, 200, '{"success":true}'));
+    expect(object).toBeInstanceOf(CursorRunnerInvalidResponseError);
+    expect((object as Error).message).toBe('Failed to parse response: expected a JSON array, got a object');
+    expect(thrownBy(() => interpretFileTree(files, 200, 'not json'))).toBeInstanceOf(CursorRunnerInvalidResponseError);
+  });
+
+  it("rejects a 404 with cursor-runner's message and status", () => {
+    const error = thrownBy(() => interpretFileTree(files, 404, '{"success":false,"error":"Repository \'x\' not found"}'));
+    expect(error).toBeInstanceOf(CursorRunnerHttpError);
+    expect(error).toMatchObject({ status: 404, message: "Repository 'x' not found" });
+  });
+});
 
 describe('interpretResponse', () => {
   it('returns the JSON object of a 2xx answer as it is', () => {

@@ -8,7 +8,7 @@ import {
   type CursorRunnerCall,
   type CursorRunnerError,
 } from './cursor-runner.errors';
-import type { CursorRunnerReply } from './cursor-runner.client';
+import type { CursorRunnerReply, RepositoryFileNode } from './cursor-runner.client';
 
 /** cursor-runner answers a failed run with 422 and the same JSON shape as a success (docs/cursor-runner.md, "Answers and errors"). */
 const UNPROCESSABLE = 422;
@@ -46,13 +46,36 @@ export function interpretResponse(call: CursorRunnerCall, status: number, text: 
     }
     return value as CursorRunnerReply;
   }
+  throw httpError(call, status, parsed, text);
+}
+
+/**
+ * Turns the answer of `GET /repositories/api/:repository/files` into the file tree: a 2xx must carry
+ * a JSON array; any other status is a {@link CursorRunnerHttpError} as in {@link interpretResponse}.
+ */
+export function interpretFileTree(call: CursorRunnerCall, status: number, text: string): RepositoryFileNode[] {
+  const parsed = parseJson(text);
+  if (status < 200 || status >= 300) throw httpError(call, status, parsed, text);
+  if (!parsed.ok) throw new CursorRunnerInvalidResponseError(call, status, parsed.reason, text);
+  if (!Array.isArray(parsed.value)) {
+    throw new CursorRunnerInvalidResponseError(call, status, `expected a JSON array, got ${describeJsonType(parsed.value)}`, text);
+  }
+  return parsed.value as RepositoryFileNode[];
+}
+
+function httpError(
+  call: CursorRunnerCall,
+  status: number,
+  parsed: ReturnType<typeof parseJson>,
+  text: string,
+): CursorRunnerHttpError {
   const body = parsed.ok ? parsed.value : text;
   const upstreamError =
     typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
       ? (body as { error: string }).error.trim()
       : '';
   const message = upstreamError || `HTTP ${status}: ${STATUS_CODES[status] ?? 'Unknown Status'}`;
-  throw new CursorRunnerHttpError(call, status, message, body);
+  return new CursorRunnerHttpError(call, status, message, body);
 }
 
 /**

@@ -1,4 +1,4 @@
-/** What to run: the body fields cursor-runner's `/cursor/execute*` routes read (docs/cursor-runner.md, "Request body"). */
+/** What to run: the body fields cursor-runner's `/cursor/execute*` routes read (domain.md §6.3). */
 export interface CursorRunnerTask {
   /**
    * Request id, echoed as `requestId` in the answer and the callback. Default
@@ -43,8 +43,36 @@ export abstract class CursorRunnerClient {
   abstract executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply>;
 
   /**
-   * `GET /git/repositories`: `{success, repositories: string[], count}`. cursor-runner builds up to
-   * 2025-11-14 have it; later builds answer 404, which rejects as a `CursorRunnerHttpError` (docs/cursor-runner.md, "Routes we call").
+   * `POST /cursor/conversation/new {queueType}`: cursor-runner starts a fresh conversation for that
+   * queue, which later runs of the queue continue: `{success: true, conversationId, message,
+   * queueType}`. A failure is a 500 `{success: false, error}`, which rejects as a `CursorRunnerHttpError`.
    */
-  abstract repositories(): Promise<CursorRunnerReply>;
+  abstract newConversation(queueType: CursorRunnerQueue): Promise<CursorRunnerReply>;
+
+  /**
+   * `GET /repositories/api/:repository/files`: the repository's file tree, a JSON array of
+   * {@link RepositoryFileNode} (directories first, then files). An unknown repository is a 404
+   * `{success:false, error:"Repository '<name>' not found"}`, which rejects as a `CursorRunnerHttpError`.
+   * The name must already be a valid {@link REPOSITORY_NAME_PATTERN} name.
+   */
+  abstract repositoryFiles(repository: string): Promise<RepositoryFileNode[]>;
 }
+
+/** cursor-runner's conversation queues; a request id starting `telegram-` runs in `telegram`. */
+export type CursorRunnerQueue = 'default' | 'telegram' | 'api';
+
+/** One entry of cursor-runner's file tree (it leaves out `.git`, `node_modules`, build output and the like). */
+export interface RepositoryFileNode {
+  name: string;
+  /** Path relative to the repository's folder. */
+  path: string;
+  type: 'file' | 'directory';
+  children?: RepositoryFileNode[];
+}
+
+/**
+ * A repository is a folder directly under cursor-runner's repositories directory, which cursor-runner
+ * joins to that directory's path as given: one path segment of letters, digits, `.`, `_` and `-`,
+ * not starting with a dot (so never `.` or `..`), at most 100 characters (GitHub's limit).
+ */
+export const REPOSITORY_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;

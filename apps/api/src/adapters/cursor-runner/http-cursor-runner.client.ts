@@ -2,9 +2,15 @@ import { performance } from 'node:perf_hooks';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { OutboundHttp, OutboundHttpError, type OutboundResponse } from '@app/outbound-http';
-import { CursorRunnerClient, type CursorRunnerReply, type CursorRunnerTask } from './cursor-runner.client';
+import {
+  CursorRunnerClient,
+  type CursorRunnerQueue,
+  type CursorRunnerReply,
+  type CursorRunnerTask,
+  type RepositoryFileNode,
+} from './cursor-runner.client';
 import type { CursorRunnerCall } from './cursor-runner.errors';
-import { classifyTransportError, interpretResponse } from './cursor-runner-response';
+import { classifyTransportError, interpretFileTree, interpretResponse } from './cursor-runner-response';
 import { newRequestId } from './request-id';
 
 /** Path of this service's callback route, where cursor-runner POSTs results of async runs. */
@@ -17,17 +23,21 @@ export interface HttpCursorRunnerClientOptions {
   timeoutMs: number;
   /** Sent as `X-Webhook-Secret`; equals cursor-runner's `WEBHOOK_SECRET` (`WEBHOOK_SECRET` here). */
   webhookSecret: string;
-  /** Full callback URL sent with async runs; it carries the secret, so it is never logged. */
+  /** Full callback URL sent with async runs; it may carry the secret, so it is never logged. */
   callbackUrl: string;
 }
 
-/** The callback URL cursor-runner is given: `<callback base>/cursor-runner/callback?secret=<WEBHOOK_SECRET>`. */
+/**
+ * The callback URL cursor-runner is given: `<callback base>/cursor-runner/callback`. cursor-runner
+ * authenticates its callbacks with its own `WEBHOOK_SECRET` in `X-Webhook-Secret` and
+ * `X-Cursor-Runner-Secret` — the secret this service already sends it — and writes the callback URL
+ * in plaintext to its logs, so the URL carries no secret. With `CURSOR_RUNNER_CALLBACK_SECRET_IN_URL`
+ * it carries `?secret=<WEBHOOK_SECRET>`, which cursor-runner moves into those headers: for a
+ * cursor-runner without a secret of its own, at the price of the secret in its logs.
+ */
 export function callbackUrlFor(config: AppConfig): string {
-  // cursor-runner moves `?secret=` into X-Webhook-Secret and X-Cursor-Runner-Secret and strips it
-  // from the URL before calling back (docs/cursor-runner.md, "Callback"), so the callback authenticates even when
-  // cursor-runner has no WEBHOOK_SECRET of its own.
   const url = new URL(`${config.cursorRunner.callbackBaseUrl}${CURSOR_RUNNER_CALLBACK_PATH}`);
-  url.searchParams.set('secret', config.secrets.webhook);
+  if (config.cursorRunner.callbackSecretInUrl) url.searchParams.set('secret', config.secrets.webhook);
   return url.toString();
 }
 
@@ -56,29 +66,38 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
   }
 
   execute(task: CursorRunnerTask): Promise<CursorRunnerReply> {
-    return this.send({ method: 'POST', path: '/cursor/execute' }, bodyOf(task));
+    return this.send({ method: 'POST', path: '/cursor/execute' }, interpretResponse, bodyOf(task));
   }
 
   executeAsync(task: CursorRunnerTask): Promise<CursorRunnerReply> {
-    return this.send({ method: 'POST', path: '/cursor/execute/async' }, { ...bodyOf(task), callbackUrl: this.options.callbackUrl });
+    const body = { ...bodyOf(task), callbackUrl: this.options.callbackUrl };
+    return this.send({ method: 'POST', path: '/cursor/execute/async' }, interpretResponse, body);
   }
 
-  repositories(): Promise<CursorRunnerReply> {
-    return this.send({ method: 'GET', path: '/git/repositories' });
+  newConversation(queueType: CursorRunnerQueue): Promise<CursorRunnerReply> {
+    return this.send({ method: 'POST', path: '/cursor/conversation/new' }, interpretResponse, { queueType });
+  }
+
+  repositoryFiles(repository: string): Promise<RepositoryFileNode[]> {
+    return this.send({ method: 'GET', path: `/repositories/api/${encodeURIComponent(repository)}/files` }, interpretFileTree);
   }
 
   onApplicationShutdown(): void {
     this.http.close();
   }
 
-  private async send(call: CursorRunnerCall, payload?: RequestBody): Promise<CursorRunnerReply> {
+  private async send<T>(
+    call: CursorRunnerCall,
+    interpret: (call: CursorRunnerCall, status: number, text: string) => T,
+    payload?: RunBody | { queueType: CursorRunnerQueue },
+  ): Promise<T> {
     const started = performance.now();
     const label = `cursor-runner ${call.method} ${call.path}`;
-    const request = payload ? ` (request ${payload.id})` : '';
+    const request = payload && 'id' in payload ? ` (request ${payload.id})` : '';
     const elapsed = () => Math.round(performance.now() - started);
     try {
       const answer = await this.exchange(call, payload && JSON.stringify(payload));
-      const reply = interpretResponse(call, answer.status, answer.body.toString('utf8'));
+      const reply = interpret(call, answer.status, answer.body.toString('utf8'));
       this.logger.log(`${label} → ${answer.status} in ${elapsed()} ms${request}`);
       return reply;
     } catch (error) {
@@ -106,7 +125,8 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
   }
 }
 
-interface RequestBody {
+/** The body of a run: what `/cursor/execute[/async]` read. */
+interface RunBody {
   id: string;
   repository?: string;
   branchName?: string;
@@ -114,7 +134,7 @@ interface RequestBody {
   callbackUrl?: string;
 }
 
-function bodyOf(task: CursorRunnerTask): RequestBody {
+function bodyOf(task: CursorRunnerTask): RunBody {
   return {
     id: task.id ?? newRequestId(),
     repository: task.repository,

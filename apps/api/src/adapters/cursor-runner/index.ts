@@ -1,5 +1,11 @@
 export { CursorRunnerClientModule } from './cursor-runner-client.module';
-export { CursorRunnerClient, type CursorRunnerReply, type CursorRunnerTask } from './cursor-runner.client';
+export {
+  CursorRunnerClient,
+  REPOSITORY_NAME_PATTERN,
+  type CursorRunnerReply,
+  type CursorRunnerTask,
+  type RepositoryFileNode,
+} from './cursor-runner.client';
 export {
   CURSOR_RUNNER_CALLBACK_PATH,
   HttpCursorRunnerClient,

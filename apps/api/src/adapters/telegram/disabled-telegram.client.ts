@@ -16,6 +16,10 @@ export class DisabledTelegramClient extends TelegramClient {
     return null;
   }
 
+  async sendDocument(): Promise<null> {
+    return null;
+  }
+
   async getFile(): Promise<null> {
     return null;
   }

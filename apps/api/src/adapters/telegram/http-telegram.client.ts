@@ -6,6 +6,7 @@ import { FormData, multipartBodyOf, type MultipartBody } from '@app/outbound-htt
 import {
   TelegramClient,
   type ChatId,
+  type SendDocumentOptions,
   type SendMessageOptions,
   type SendVoiceOptions,
   type TelegramDownload,
@@ -27,7 +28,7 @@ type Parameters = Record<string, string | number | boolean | undefined>;
 
 /**
  * The Bot API for one token over the shared keep-alive {@link TelegramTransport}. Requests are
- * `POST /bot<token>/<method>` with a JSON body (multipart for sendVoice); the token appears only in
+ * `POST /bot<token>/<method>` with a JSON body (multipart for sendVoice and sendDocument); the token appears only in
  * the request path, never in a log line, an error message or a cache key.
  */
 export class HttpTelegramClient extends TelegramClient {
@@ -64,6 +65,20 @@ export class HttpTelegramClient extends TelegramClient {
     if (options.caption !== undefined) form.append('caption', options.caption);
     form.append('voice', new Blob([bytes], { type: voiceMimeType(fileName) }), fileName);
     return this.call('sendVoice', await multipartBodyOf(form));
+  }
+
+  async sendDocument(
+    chatId: ChatId,
+    fileName: string,
+    content: Buffer,
+    options: SendDocumentOptions = {},
+  ): Promise<TelegramResponse<TelegramMessage>> {
+    const form = new FormData();
+    form.append('chat_id', String(chatId));
+    if (options.replyToMessageId !== undefined) form.append('reply_to_message_id', String(options.replyToMessageId));
+    if (options.caption !== undefined) form.append('caption', options.caption);
+    form.append('document', new Blob([content], { type: options.contentType ?? 'text/plain; charset=utf-8' }), fileName);
+    return this.call('sendDocument', await multipartBodyOf(form));
   }
 
   getFile(fileId: string): Promise<TelegramResponse<TelegramFile>> {

@@ -54,6 +54,14 @@ export interface SendVoiceOptions {
   filename?: string;
 }
 
+export interface SendDocumentOptions {
+  replyToMessageId?: number;
+  /** Shown under the file (at most 1 024 characters, plain text). */
+  caption?: string;
+  /** MIME type of the file part. Default `text/plain; charset=utf-8`. */
+  contentType?: string;
+}
+
 /** A downloaded Telegram file, held in memory (bots may download at most 20 MB). */
 export interface TelegramDownload {
   /** The file's bytes. */
@@ -97,6 +105,17 @@ export abstract class TelegramClient {
     chatId: ChatId,
     audio: Buffer | string,
     options?: SendVoiceOptions,
+  ): Promise<TelegramResponse<TelegramMessage> | null>;
+
+  /**
+   * `sendDocument`, multipart with the file in field `document` under `fileName` (bots may send
+   * files of up to 50 MB).
+   */
+  abstract sendDocument(
+    chatId: ChatId,
+    fileName: string,
+    content: Buffer,
+    options?: SendDocumentOptions,
   ): Promise<TelegramResponse<TelegramMessage> | null>;
 
   /** `getFile`: the file's metadata, including the `file_path` to download it from. */

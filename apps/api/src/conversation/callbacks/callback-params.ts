@@ -1,5 +1,5 @@
 /**
- * The parameters of cursor-runner's callback that are read (docs/cursor-runner.md, "Callback"), in
+ * The parameters of cursor-runner's callback that are read (docs/cursor-runner.md, "Callback contract"), in
  * both spellings. Anything else — including the `secret` query parameter — is dropped here, so it
  * can reach neither the message nor a log line.
  */

@@ -4,12 +4,21 @@ import { firstPresentSecret, secretsMatch } from '@app/http';
 
 interface CallbackRequest {
   headers: Record<string, string | string[] | undefined>;
-  query?: Record<string, unknown>;
+  query?: unknown;
   ip?: string;
 }
 
+/** The secret a callback presents: the first non-empty of the two headers and the `secret` query parameter. */
+export function presentedCallbackSecret(request: CallbackRequest): string | undefined {
+  return firstPresentSecret(
+    request.headers['x-webhook-secret'],
+    request.headers['x-cursor-runner-secret'],
+    (request.query as Record<string, unknown> | undefined)?.secret,
+  );
+}
+
 /**
- * cursor-runner's callback (docs/cursor-runner.md, "Callback"): the first non-empty of header
+ * cursor-runner's callback (docs/cursor-runner.md, "Callback contract"): the first non-empty of header
  * `X-Webhook-Secret`, header `X-Cursor-Runner-Secret`, query `secret` must equal `WEBHOOK_SECRET`,
  * compared in constant time; else a warning without the secret and 401 `{error: "Unauthorized"}`.
  *
@@ -24,11 +33,7 @@ export class CallbackSecretGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<CallbackRequest>();
-    const presented = firstPresentSecret(
-      request.headers['x-webhook-secret'],
-      request.headers['x-cursor-runner-secret'],
-      request.query?.secret,
-    );
+    const presented = presentedCallbackSecret(request);
     if (secretsMatch(presented, this.config.secrets.webhook)) return true;
     this.logger.warn(
       `Unauthorized cursor-runner callback - invalid secret (provided_secret: ${presented ? 'present' : 'missing'}, ip: ${request.ip ?? 'unknown'})`,

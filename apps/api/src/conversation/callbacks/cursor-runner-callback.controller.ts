@@ -1,19 +1,22 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Query, UseGuards } from '@nestjs/common';
-import { ErrorOnlyShape } from '@app/http';
+import { BodyLimit, ErrorOnlyShape } from '@app/http';
 import { CallbackSecretGuard } from './callback-secret.guard';
 import { ReceiveCallback, type CallbackAnswer } from './receive-callback.use-case';
+import { CALLBACK_BODY_LIMIT } from './refused-callbacks';
 
 /**
  * `POST /cursor-runner/callback`: cursor-runner posts the result of an async run here. 401
  * `{error: "Unauthorized"}` for a wrong or missing secret ({@link CallbackSecretGuard}); every
  * other answer is {@link ReceiveCallback}'s. Every error is `{error: <sentence>, ...}`, those the
- * platform raises too (malformed JSON, too large).
+ * platform raises too (malformed JSON, too large). Bodies may be up to `CALLBACK_BODY_LIMIT_BYTES`
+ * (whole agent outputs); a refused one is reported by `installRefusedCallbackReports`.
  */
 @Controller('cursor-runner')
 export class CursorRunnerCallbackController {
   constructor(private readonly callbacks: ReceiveCallback) {}
 
   @Post('callback')
+  @BodyLimit(CALLBACK_BODY_LIMIT)
   @HttpCode(HttpStatus.OK)
   @UseGuards(CallbackSecretGuard)
   @ErrorOnlyShape()

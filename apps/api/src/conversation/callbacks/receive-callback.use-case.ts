@@ -1,8 +1,10 @@
 import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import {
   InvalidRequestIdError,
+  KEPT_RESULT_FIELDS,
   PendingRequestStore,
-  type PendingRequest,
+  type KeptResult,
+  type PendingEntry,
 } from '../pending-requests/pending-request-store';
 import { readCallbackParams } from './callback-params';
 import { DeliverResult } from './deliver-result.use-case';
@@ -29,7 +31,7 @@ function clip(value: unknown): unknown {
 
 /**
  * Takes a result cursor-runner posted to `POST /cursor-runner/callback` (docs/cursor-runner.md,
- * "Callback"). The answer comes as soon as the pending request is read and claimed; the result
+ * "Callback contract"). The answer comes as soon as the pending request is read and claimed; the result
  * reaches Telegram afterwards ({@link DeliverResult}).
  *
  * - 400 `{error: "request_id is required"}` / `{error: "Invalid request_id format"}`.
@@ -56,37 +58,68 @@ export class ReceiveCallback {
   async receive(query: unknown, body: unknown): Promise<CallbackAnswer> {
     const { requestId, fields } = readCallbackParams(query, body);
     if (requestId === undefined) throw new BadRequestException({ error: 'request_id is required' });
-    let pending: PendingRequest | null;
+    let entry: PendingEntry | null;
     try {
       if (!(await this.store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS))) {
         this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is under way; ignored`);
         return { received: true, request_id: requestId, message: 'Already being delivered' };
       }
-      pending = await this.store.get(requestId);
+      entry = await this.store.find(requestId);
+      // An API client's result is all there is of its run: kept before the answer, or the callback fails.
+      if (entry?.kind === 'api') await this.store.keepResult(requestId, keptResultOf(fields));
     } catch (error) {
       if (error instanceof InvalidRequestIdError) throw new BadRequestException({ error: 'Invalid request_id format' });
-      await this.store.releaseDelivery(requestId);
-      this.logger.error(
-        {
-          err: error,
-          requestId,
-          callback: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, clip(value)])),
-        },
-        `Pending request store unavailable: cursor-runner result ${requestId} cannot be delivered now and ` +
-          'cursor-runner does not retry; the callback is logged here for a replay',
-      );
-      throw new ServiceUnavailableException({
-        received: false,
-        error: 'Pending request store unavailable',
-        request_id: requestId,
-      });
+      throw await this.unavailable(requestId, fields, error);
     }
-    if (pending === null) {
+    if (entry === null) {
       await this.store.releaseDelivery(requestId);
       this.logger.warn(`cursor-runner callback for unknown request ${requestId} (expired, delivered or never stored)`);
       return { received: true, message: 'Request not found' };
     }
-    await this.deliveries.submit(requestId, pending, normalizeCallbackResult(fields));
+    if (entry.kind === 'api') {
+      await this.store.completeDelivery(requestId);
+      this.logger.log(`cursor-runner result ${requestId} kept for its API client`);
+      return { received: true, request_id: requestId };
+    }
+    await this.keepForLookup(requestId, fields);
+    await this.deliveries.submit(requestId, entry.request, normalizeCallbackResult(fields));
     return { received: true, request_id: requestId };
   }
+
+  /** A Telegram request's result, kept for `GET /cursor-runner/requests/:id` too; the user gets it either way. */
+  private async keepForLookup(requestId: string, fields: Record<string, unknown>): Promise<void> {
+    try {
+      await this.store.keepResult(requestId, keptResultOf(fields));
+    } catch (error) {
+      this.logger.warn(`Could not keep result ${requestId} for lookup (it is still delivered): ${(error as Error).message}`);
+    }
+  }
+
+  /** Ends the claim and logs the callback for a replay: the store cannot take it now. */
+  private async unavailable(requestId: string, fields: Record<string, unknown>, error: unknown): Promise<Error> {
+    await this.store.releaseDelivery(requestId);
+    this.logger.error(
+      {
+        err: error,
+        requestId,
+        callback: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, clip(value)])),
+      },
+      `Pending request store unavailable: cursor-runner result ${requestId} cannot be delivered now and ` +
+        'cursor-runner does not retry; the callback is logged here for a replay',
+    );
+    return new ServiceUnavailableException({
+      received: false,
+      error: 'Pending request store unavailable',
+      request_id: requestId,
+    });
+  }
+}
+
+/** The result as cursor-runner sent it: the {@link KEPT_RESULT_FIELDS} it had, values untouched. */
+function keptResultOf(fields: Record<string, unknown>): KeptResult {
+  const result: Record<string, unknown> = {};
+  for (const name of KEPT_RESULT_FIELDS) {
+    if (Object.prototype.hasOwnProperty.call(fields, name)) result[name] = fields[name];
+  }
+  return { result, receivedAt: new Date().toISOString() };
 }

@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { TelegramBotHandle } from '../../telegram';
-import { ChatReplies, plainMessage, type ChatMessage, type ReplyMedium } from '../chat-replies';
+import { ChatReplies, plainMessage, type ReplyMedium } from '../chat-replies';
 import type { PendingRequest } from '../pending-requests/pending-request-store';
 import { BotLookup, DEBUG_SETTING, SettingSwitches } from '../ports';
-import { FORMAT_FAILURE_TEXT, processingErrorText } from '../texts';
+import { FORMAT_FAILURE_TEXT, processingErrorText, resultNotReceivedText } from '../texts';
 import { BotUnavailableError } from './delivery-policy';
-import { buildResultMessage, type CallbackResult } from './result-message';
+import { buildResultMessage, cleanTerminalText, type CallbackResult, type ResultMessage } from './result-message';
 
 /**
  * One try at sending a cursor-runner result to the Telegram user who asked: through the bot the
@@ -32,10 +32,33 @@ export class SendResult {
   async send(requestId: string, pending: PendingRequest, result: CallbackResult): Promise<ReplyMedium> {
     const bot = await this.botOf(pending);
     const message = this.messageOf(requestId, result, await this.settings.isEnabled(DEBUG_SETTING));
-    return this.replies.reply(bot, pending.chatId, message, {
+    const medium = await this.replies.reply(bot, pending.chatId, message, {
       spoken: pending.originalWasAudio,
       replyToMessageId: pending.messageId,
     });
+    if (message.outputCut) await this.attachWholeOutput(bot, requestId, pending, result);
+    return medium;
+  }
+
+  /**
+   * The whole output as `<request id>.txt`, after a message that showed only its start. The message
+   * has reached the user by then, so a failure here is not retried (that would send the message
+   * twice): it is logged at error level with the request id.
+   */
+  private async attachWholeOutput(
+    bot: TelegramBotHandle,
+    requestId: string,
+    pending: PendingRequest,
+    result: CallbackResult,
+  ): Promise<void> {
+    try {
+      await this.replies.attach(bot, pending.chatId, `${requestId}.txt`, cleanTerminalText(result.output), pending.messageId);
+    } catch (error) {
+      this.logger.error(
+        { err: error, requestId },
+        `The whole output of ${requestId} could not be sent to chat ${pending.chatId} as a file; the user has its start`,
+      );
+    }
   }
 
   /**
@@ -43,9 +66,18 @@ export class SendResult {
    * rejects: a failure here is logged, the caller has already logged the cause.
    */
   async notifyFailure(requestId: string, pending: PendingRequest, cause: Error): Promise<void> {
+    await this.tell(requestId, pending, processingErrorText(cause.message));
+  }
+
+  /** Tells the user their result was refused on arrival (`reason`); never rejects, as {@link notifyFailure}. */
+  async notifyNotReceived(requestId: string, pending: PendingRequest, reason: string): Promise<void> {
+    await this.tell(requestId, pending, resultNotReceivedText(reason));
+  }
+
+  private async tell(requestId: string, pending: PendingRequest, text: string): Promise<void> {
     try {
       const bot = await this.botOf(pending);
-      await this.replies.say(bot, pending.chatId, processingErrorText(cause.message), pending.messageId);
+      await this.replies.say(bot, pending.chatId, text, pending.messageId);
     } catch (error) {
       this.logger.warn(`Could not tell chat ${pending.chatId} that result ${requestId} failed: ${(error as Error).message}`);
     }
@@ -57,12 +89,12 @@ export class SendResult {
     return bot;
   }
 
-  private messageOf(requestId: string, result: CallbackResult, debug: boolean): ChatMessage {
+  private messageOf(requestId: string, result: CallbackResult, debug: boolean): ResultMessage {
     try {
       return buildResultMessage(result, debug);
     } catch (error) {
       this.logger.error({ err: error, requestId }, `Could not format cursor-runner result ${requestId}`);
-      return plainMessage(FORMAT_FAILURE_TEXT);
+      return { ...plainMessage(FORMAT_FAILURE_TEXT), outputCut: false };
     }
   }
 }

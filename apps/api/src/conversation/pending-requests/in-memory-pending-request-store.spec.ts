@@ -26,6 +26,26 @@ describe('InMemoryPendingRequestStore', () => {
     expect(await store.get('telegram-1-abc')).toBeNull();
   });
 
+  it('tells an API client\'s run from a Telegram request, which get() alone returns', async () => {
+    await store.storeApiRequest('req-1-abc', { prompt: 'p', createdAt: '2024-01-02T03:04:05.000Z' });
+    await store.store('telegram-1-abc', request);
+    expect(await store.find('req-1-abc')).toEqual({ kind: 'api', request: { prompt: 'p', createdAt: '2024-01-02T03:04:05.000Z' } });
+    expect(await store.get('req-1-abc')).toBeNull();
+    expect(await store.find('telegram-1-abc')).toEqual({ kind: 'telegram', request });
+  });
+
+  it('keeps a result for its TTL, apart from the pending request', async () => {
+    const kept = { result: { success: true, exitCode: 1, output: 'o', error: 'e', duration: '5ms' }, receivedAt: '2024-01-02T03:04:05.000Z' };
+    await store.keepResult('req-2-abc', kept, 60);
+    await store.delete('req-2-abc');
+    expect(await store.keptResult('req-2-abc')).toEqual(kept);
+    now += 59_999;
+    expect(await store.keptResult('req-2-abc')).toEqual(kept);
+    now += 1;
+    expect(await store.keptResult('req-2-abc')).toBeNull();
+    await expect(store.keptResult('bad id')).rejects.toBeInstanceOf(InvalidRequestIdError);
+  });
+
   it('returns null for an id never stored, and deleting it is harmless', async () => {
     expect(await store.get('never-stored')).toBeNull();
     await expect(store.delete('never-stored')).resolves.toBeUndefined();

@@ -15,6 +15,8 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
   private readonly entries = new Map<string, Entry>();
   /** Delivery claims: request id → epoch milliseconds at which the claim lapses. */
   private readonly claims = new Map<string, number>();
+  /** Kept results, by request id. */
+  private readonly results = new Map<string, Entry>();
 
   /** @param now the clock, in epoch milliseconds (tests pass their own). */
   constructor(private readonly now: () => number = Date.now) {
@@ -38,10 +40,27 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
   }
 
   protected async read(id: string): Promise<string | null> {
-    const entry = this.entries.get(id);
+    return this.live(this.entries, id);
+  }
+
+  protected async writeResult(id: string, json: string, ttlSeconds: number): Promise<void> {
+    const now = this.now();
+    for (const [key, entry] of this.results) {
+      if (entry.expiresAt <= now) this.results.delete(key);
+    }
+    this.results.set(id, { json, expiresAt: now + ttlSeconds * 1000 });
+  }
+
+  protected async readResult(id: string): Promise<string | null> {
+    return this.live(this.results, id);
+  }
+
+  /** The JSON of `id` in `map` unless it has expired (then it is dropped). */
+  private live(map: Map<string, Entry>, id: string): string | null {
+    const entry = map.get(id);
     if (!entry) return null;
     if (entry.expiresAt <= this.now()) {
-      this.entries.delete(id);
+      map.delete(id);
       return null;
     }
     return entry.json;

@@ -24,6 +24,35 @@ export interface PendingRequest {
   botId: number | null;
 }
 
+/**
+ * A run an API client started through the admin proxy (`POST /cursor-runner/cursor/execute/async`):
+ * no chat to answer; its result is kept for the client to fetch.
+ */
+export interface ApiPendingRequest {
+  prompt: string;
+  /** When it was started, ISO-8601. */
+  createdAt: string;
+}
+
+/** What a request id names while its result is awaited: a Telegram message or an API client's run. */
+export type PendingEntry = { kind: 'telegram'; request: PendingRequest } | { kind: 'api'; request: ApiPendingRequest };
+
+/**
+ * A result as cursor-runner sent it — `success`, `exitCode`, `output`, `error`, `duration`, each
+ * only when the callback had it, with the values it had — and when it arrived.
+ */
+export interface KeptResult {
+  result: Record<string, unknown>;
+  /** When the callback was accepted, ISO-8601. */
+  receivedAt: string;
+}
+
+/** The fields of a callback a {@link KeptResult} keeps. */
+export const KEPT_RESULT_FIELDS = ['success', 'exitCode', 'output', 'error', 'duration'] as const;
+
+/** How long a result is kept for `GET /cursor-runner/requests/:id`, in seconds. */
+export const RESULT_TTL_SECONDS = 3600;
+
 /** The request id is blank, longer than 255 characters, or not `[A-Za-z0-9-]+`; the callback answers 400. */
 export class InvalidRequestIdError extends Error {
   override readonly name = 'InvalidRequestIdError';
@@ -65,15 +94,38 @@ function integerOf(value: unknown): number | undefined {
   return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined;
 }
 
-/** Reads a stored entry; `undefined` when it is not one (corrupt JSON or missing chat/message ids). */
-function decode(json: string): PendingRequest | undefined {
-  let stored: Partial<Record<keyof StoredPendingRequest, unknown>>;
+/** An API client's run: `kind: "api"` tells it from a Telegram entry, which has no `kind`. */
+function encodeApi(request: ApiPendingRequest): string {
+  return JSON.stringify({ kind: 'api', prompt: request.prompt, created_at: request.createdAt });
+}
+
+function parseObject(json: string): Record<string, unknown> | undefined {
   try {
-    stored = JSON.parse(json) as typeof stored;
+    const value = JSON.parse(json) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
-  if (typeof stored !== 'object' || stored === null) return undefined;
+}
+
+/** Reads a stored entry of either kind; `undefined` when it is not one. */
+function decodeEntry(json: string): PendingEntry | undefined {
+  const stored = parseObject(json);
+  if (stored?.kind === 'api') {
+    return {
+      kind: 'api',
+      request: {
+        prompt: typeof stored.prompt === 'string' ? stored.prompt : '',
+        createdAt: typeof stored.created_at === 'string' ? stored.created_at : '',
+      },
+    };
+  }
+  const request = stored && decode(stored);
+  return request ? { kind: 'telegram', request } : undefined;
+}
+
+/** Reads a stored Telegram entry; `undefined` when it is not one (missing chat/message ids). */
+function decode(stored: Partial<Record<keyof StoredPendingRequest, unknown>>): PendingRequest | undefined {
   const chatId = integerOf(stored.chat_id);
   const messageId = integerOf(stored.message_id);
   if (chatId === undefined || messageId === undefined) return undefined;
@@ -126,13 +178,56 @@ export abstract class PendingRequestStore {
    *   must not be mistaken for "not found"
    */
   async get(id: string): Promise<PendingRequest | null> {
+    const entry = await this.find(id);
+    return entry?.kind === 'telegram' ? entry.request : null;
+  }
+
+  /**
+   * The pending entry of either kind, or `null` as {@link get}.
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async find(id: string): Promise<PendingEntry | null> {
     assertValidId(id);
     const json = await this.guard('get', () => this.read(id));
     if (json === null) return null;
-    const request = decode(json);
-    if (request) return request;
+    const entry = decodeEntry(json);
+    if (entry) return entry;
     this.logger.warn(`Pending request ${id} is unreadable; treating it as not found`);
     return null;
+  }
+
+  /**
+   * Stores an API client's run under `id` for `ttlSeconds` (default 3600), as {@link store} does.
+   * @throws InvalidRequestIdError, RangeError for a bad TTL, PendingRequestStoreError
+   */
+  async storeApiRequest(id: string, request: ApiPendingRequest, ttlSeconds = PENDING_REQUEST_TTL_SECONDS): Promise<void> {
+    assertValidId(id);
+    assertValidTtl(ttlSeconds);
+    await this.guard('store', () => this.write(id, encodeApi(request), ttlSeconds));
+  }
+
+  /**
+   * Keeps `id`'s result for `ttlSeconds` (default {@link RESULT_TTL_SECONDS}).
+   * @throws InvalidRequestIdError, RangeError for a bad TTL, PendingRequestStoreError
+   */
+  async keepResult(id: string, kept: KeptResult, ttlSeconds = RESULT_TTL_SECONDS): Promise<void> {
+    assertValidId(id);
+    assertValidTtl(ttlSeconds);
+    const json = JSON.stringify({ result: kept.result, received_at: kept.receivedAt });
+    await this.guard('keep result', () => this.writeResult(id, json, ttlSeconds));
+  }
+
+  /**
+   * The kept result of `id`, or `null` when there is none (never kept, expired, unreadable).
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async keptResult(id: string): Promise<KeptResult | null> {
+    assertValidId(id);
+    const json = await this.guard('read result', () => this.readResult(id));
+    const stored = json === null ? undefined : parseObject(json);
+    const result = stored?.result;
+    if (typeof result !== 'object' || result === null || Array.isArray(result)) return null;
+    return { result: result as Record<string, unknown>, receivedAt: typeof stored?.received_at === 'string' ? stored.received_at : '' };
   }
 
   /**
@@ -202,6 +297,10 @@ export abstract class PendingRequestStore {
   protected abstract unclaim(id: string): Promise<void>;
   /** Removes the entry and its claim. */
   protected abstract removeWithClaim(id: string): Promise<void>;
+  /** Sets the kept result of `id`, expiring after `ttlSeconds`. */
+  protected abstract writeResult(id: string, json: string, ttlSeconds: number): Promise<void>;
+  /** The kept result of `id`, or `null` when absent or expired. */
+  protected abstract readResult(id: string): Promise<string | null>;
 
   private async guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {

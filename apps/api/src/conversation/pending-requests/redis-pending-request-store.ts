@@ -14,6 +14,11 @@ export function deliveryClaimKey(id: string): string {
   return `${pendingRequestKey(id)}:delivering`;
 }
 
+/** The key of a result kept for `GET /cursor-runner/requests/:id`; outlives the pending request. */
+export function keptResultKey(id: string): string {
+  return `${pendingRequestKey(id)}:result`;
+}
+
 /**
  * Pending requests in Redis, shared by every instance, so the callback may reach any of them.
  * `SET key value EX ttl` writes the value and its expiry in one command: no entry ever exists
@@ -46,5 +51,13 @@ export class RedisPendingRequestStore extends PendingRequestStore {
 
   protected async removeWithClaim(id: string): Promise<void> {
     await this.redis.del(pendingRequestKey(id), deliveryClaimKey(id));
+  }
+
+  protected async writeResult(id: string, json: string, ttlSeconds: number): Promise<void> {
+    await this.redis.set(keptResultKey(id), json, 'EX', ttlSeconds);
+  }
+
+  protected readResult(id: string): Promise<string | null> {
+    return this.redis.get(keptResultKey(id));
   }
 }

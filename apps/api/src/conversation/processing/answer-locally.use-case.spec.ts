@@ -10,7 +10,7 @@ describe('local commands', () => {
 
   it('answers with the help, status and echo texts', () => {
     expect(localReplyTo('/start')).toBe(
-      "Hello! I'm your Virtual Assistant. Send me a message and I'll help you out.\n\nAvailable commands:\n/help - Show this message\n/status - Check my status",
+      "Hello! I'm your Virtual Assistant. Send me a message and I'll help you out.\n\nAvailable commands:\n/help - Show this message\n/status - Check my status\n/new - Start a new conversation",
     );
     expect(localReplyTo('  /HELP ')).toBe(HELP_TEXT);
     expect(localReplyTo('/status')).toBe("✅ I'm online and ready to help!");

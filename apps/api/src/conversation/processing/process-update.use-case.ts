@@ -26,6 +26,7 @@ import {
   transcriptionErrorText,
 } from '../texts';
 import { AnswerLocally } from './answer-locally.use-case';
+import { isNewConversationCommand, StartConversation } from './start-conversation.use-case';
 import { ForwardMessage } from './forward-message.use-case';
 
 /** Telegram refusing the request itself (chat not found, bot blocked, bad token): retrying cannot help. */
@@ -57,6 +58,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     private readonly replies: ChatReplies,
     private readonly forwarding: ForwardMessage,
     private readonly local: AnswerLocally,
+    private readonly conversations: StartConversation,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -111,6 +113,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
       text = transcript;
     }
     const spoken = audio !== null;
+    if (isNewConversationCommand(text)) return this.conversations.start(bot, job, chat, messageId);
     if (await this.forwarding.forward(bot, job, { chatId: chat, messageId, text, spoken })) return;
     await this.local.message(bot, chat, text, { spoken, replyToMessageId: messageId });
   }

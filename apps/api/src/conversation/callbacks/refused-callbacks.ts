@@ -1,0 +1,186 @@
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppConfig } from '@app/config';
+import { secretsMatch } from '@app/http';
+import { CURSOR_RUNNER_CALLBACK_PATH, REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
+import { PendingRequestStore } from '../pending-requests/pending-request-store';
+import { presentedCallbackSecret } from './callback-secret.guard';
+import { SendResult } from './result-delivery';
+
+/** The name of the callback route's own body limit (`CALLBACK_BODY_LIMIT_BYTES`). */
+export const CALLBACK_BODY_LIMIT = 'cursor-runner-callback';
+
+/**
+ * How much of a callback's body is kept to find its request id when the body is refused.
+ * cursor-runner writes `requestId` second, within the first hundred bytes.
+ */
+const HEAD_BYTES = 1024;
+
+/** How long a body refused for its declared length may take to show its first bytes. */
+const HEAD_WAIT_MS = 1_000;
+
+/** A callback Fastify refused before the route saw it: over the limit, not JSON, a bad length. */
+export interface RefusedCallback {
+  /** From the query or the start of the body, when one could be read. */
+  requestId: string | undefined;
+  /** Fastify's reason, e.g. "Request body is too large". */
+  reason: string;
+  status: number;
+  /** The `Content-Length` cursor-runner declared, when it did. */
+  declaredBytes: number | undefined;
+  /** Whether it carried the callback secret: only then is it taken as cursor-runner's word. */
+  authenticated: boolean;
+}
+
+/**
+ * What happens to a refused callback. cursor-runner sends each result once and never again, so a
+ * refusal loses the result: it is logged at error level with the request id, to be found, and the
+ * user who is waiting for it (a pending request with a chat) is told, when the callback carried the
+ * secret — an unauthenticated sender's word is not worth a message to anyone.
+ */
+@Injectable()
+export class RefusedCallbacks {
+  private readonly logger = new Logger('CursorRunnerCallback');
+  private readonly notices = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: PendingRequestStore,
+    private readonly results: SendResult,
+  ) {}
+
+  report(refusal: RefusedCallback): void {
+    const id = refusal.requestId ?? 'unknown';
+    const sender = refusal.authenticated ? 'cursor-runner' : 'an unauthenticated sender';
+    this.logger.error(
+      { requestId: refusal.requestId, status: refusal.status, declaredBytes: refusal.declaredBytes, authenticated: refusal.authenticated },
+      `Refused a callback from ${sender} for request ${id} (${refusal.status}: ${refusal.reason}); ` +
+        'cursor-runner does not send a result again, so this result is lost',
+    );
+    if (refusal.requestId === undefined || !refusal.authenticated) return;
+    const notice = this.tellUser(refusal.requestId, refusal).finally(() => this.notices.delete(notice));
+    this.notices.add(notice);
+  }
+
+  /** Resolves once every notice under way has been sent or given up (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.notices]);
+  }
+
+  private async tellUser(requestId: string, refusal: RefusedCallback): Promise<void> {
+    try {
+      const pending = await this.store.get(requestId);
+      if (pending === null) return;
+      await this.results.notifyNotReceived(requestId, pending, reasonFor(refusal));
+    } catch (error) {
+      this.logger.warn(`Could not tell the user of request ${requestId} that its result was refused: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The refusal in the user's words. */
+function reasonFor(refusal: RefusedCallback): string {
+  if (refusal.status === 413) {
+    return refusal.declaredBytes === undefined
+      ? 'it was too large'
+      : `it was too large (${(refusal.declaredBytes / 1024 / 1024).toFixed(1)} MiB)`;
+  }
+  return 'it arrived unreadable';
+}
+
+/** Keeps the first {@link HEAD_BYTES} bytes of the stream it passes on. */
+class HeadCapture extends Transform {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  get head(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.size < HEAD_BYTES) {
+      const kept = chunk.subarray(0, HEAD_BYTES - this.size);
+      this.chunks.push(kept);
+      this.size += kept.length;
+    }
+    callback(null, chunk);
+  }
+}
+
+/** Reads at most {@link HEAD_BYTES} of a body the parser will refuse unread, waiting {@link HEAD_WAIT_MS} at most. */
+function readHead(payload: Readable): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (): void => {
+      clearTimeout(timer);
+      payload.off('data', onData);
+      payload.off('end', finish);
+      payload.off('error', finish);
+      payload.pause();
+      resolve(Buffer.concat(chunks).subarray(0, HEAD_BYTES));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= HEAD_BYTES) finish();
+    };
+    const timer = setTimeout(finish, HEAD_WAIT_MS);
+    payload.on('data', onData);
+    payload.once('end', finish);
+    payload.once('error', finish);
+  });
+}
+
+function validRequestId(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= REQUEST_ID_MAX_LENGTH && REQUEST_ID_PATTERN.test(value)
+    ? value
+    : undefined;
+}
+
+/** The request id of a callback whose body could not be parsed: from the query, else the body's first bytes. */
+export function requestIdOfRefused(query: unknown, head: Buffer): string | undefined {
+  const params = (typeof query === 'object' && query !== null ? query : {}) as Record<string, unknown>;
+  const fromQuery = validRequestId(params.requestId) ?? validRequestId(params.request_id);
+  if (fromQuery) return fromQuery;
+  const match = /"(?:requestId|request_id)"\s*:\s*"([^"\\]{1,255})"/.exec(head.toString('utf8'));
+  return validRequestId(match?.[1]);
+}
+
+/**
+ * Reports every callback Fastify refuses before the route runs (body over the limit, not JSON, a
+ * wrong length) to {@link RefusedCallbacks}, with the request id read from the query or the first
+ * bytes of the body — read even from a body refused for its declared length, which is otherwise
+ * never read. Everything else about the refusal (the 4xx answer) is Fastify's and the error filter's.
+ */
+export function installRefusedCallbackReports(fastify: FastifyInstance, reports: () => RefusedCallbacks, config: AppConfig): void {
+  const heads = new WeakMap<FastifyRequest, () => Buffer>();
+  const isCallback = (request: FastifyRequest): boolean =>
+    request.method === 'POST' && request.routeOptions.url === CURSOR_RUNNER_CALLBACK_PATH;
+
+  fastify.addHook('preParsing', async (request, _reply, payload) => {
+    if (!isCallback(request)) return payload;
+    const declared = Number(request.headers['content-length']);
+    if (declared > (request.routeOptions.bodyLimit ?? Infinity)) {
+      const head = await readHead(payload);
+      heads.set(request, () => head);
+      return Readable.from([]);
+    }
+    const capture = new HeadCapture();
+    heads.set(request, () => capture.head);
+    // pipeline, not pipe: a body cut off mid-way must end the parser's read with an error.
+    return pipeline(payload, capture, () => undefined);
+  });
+
+  fastify.addHook('onError', async (request, _reply, error) => {
+    if (!isCallback(request)) return;
+    const declared = Number(request.headers['content-length']);
+    reports().report({
+      requestId: requestIdOfRefused(request.query, heads.get(request)?.() ?? Buffer.alloc(0)),
+      reason: error.message,
+      status: (error as { statusCode?: number }).statusCode ?? 500,
+      declaredBytes: Number.isFinite(declared) ? declared : undefined,
+      authenticated: secretsMatch(presentedCallbackSecret(request), config.secrets.webhook),
+    });
+  });
+}
