@@ -75,7 +75,7 @@ describe(ReceiveCallback.name, () => {
   it('answers 503 when the store cannot answer, releasing the claim so a replay can deliver', async () => {
     const { sut, mocks } = newReceiveCallback();
     await mocks.pending.store('telegram-5-abc', pending);
-    jest.spyOn(mocks.pending, 'get').mockRejectedValueOnce(new PendingRequestStoreError('Redis down'));
+    jest.spyOn(mocks.pending, 'find').mockRejectedValueOnce(new PendingRequestStoreError('Redis down'));
 
     const error = await thrownBy(sut.receive({}, { requestId: 'telegram-5-abc' }));
 
