@@ -37,7 +37,7 @@ const zones = [
       .filter((other) => other !== adapter)
       .map((other) => ({ target: `./${adapter}/**`, from: `./${other}`, message: 'An adapter knows no other adapter.' })),
   ),
-  // A feature, an adapter or a lib is used from outside only through its index.ts (for libs: `@app/<name>`).
+  // A feature or an adapter is used from outside its folder only through its index.ts.
   ...units.flatMap((unit) =>
     [...units.filter((other) => other !== unit), `${SRC}/*.ts`, 'test', 'bench'].map((target) => ({
       target: target.endsWith('.ts') ? `./${target}` : `./${target}/**`,
