@@ -59,9 +59,15 @@ async function startService(env: Record<string, string>): Promise<Service> {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const listening = () => lines.find((line) => line.msg.startsWith('Listening on '));
-  const { value } = await pollUntil(async () => listening(), (line) => line !== undefined || child.exitCode !== null, 60_000, 50);
+  const { value } = await pollUntil(async () => listening(), (line) => line !== undefined || child.exitCode !== null, 120_000, 50);
   if (!value) throw new Error(`the service did not start: ${stderr}`);
   return { child, databaseFile, lines, baseUrl: /^Listening on (http:\/\/[^ ]+)/.exec(value.msg)![1], exited };
+}
+
+/** Ends a service a test left running (a failed assertion) and removes its database folder. */
+function discard(service: Service): void {
+  service.child.kill('SIGKILL');
+  fs.rmSync(path.dirname(service.databaseFile), { recursive: true, force: true });
 }
 
 function messages(service: Service, level: number, after = 0, context?: string): string[] {
@@ -100,12 +106,12 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
         );
         expect(drainLines[1]).toMatch(/^Drained in \d+ ms \(0 request\(s\) and 0 callback delivery\(ies\), .*\); exiting 0$/);
       } finally {
-        service.child.kill('SIGKILL');
+        discard(service);
         await removeRedisKeys(testRedisUrl(), `${prefix}:`);
         await removeRedisKeys(testRedisUrl(), `bull:${prefix}:`);
       }
     },
-    90_000,
+    180_000,
   );
 
   describe('with a request in flight', () => {
@@ -148,9 +154,9 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
         expect(drainLines[0]).toMatch(/^SIGTERM: draining 1 request\(s\) and 0 callback delivery\(ies\) in flight/);
         expect(drainLines[1]).toMatch(/^Drained in \d+ ms \(1 request\(s\) and 0 callback delivery\(ies\), /);
       } finally {
-        service.child.kill('SIGKILL');
+        discard(service);
       }
-    }, 90_000);
+    }, 180_000);
 
     it.each(['SIGTERM', 'SIGINT'] as const)(
       '%s: exits 1 with a line naming what was left when the drain outlasts SHUTDOWN_TIMEOUT_MS',
@@ -167,10 +173,10 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
             'Drain did not finish within 1500 ms (1 request(s) and 0 callback delivery(ies) still in flight); exiting 1',
           ]);
         } finally {
-          service.child.kill('SIGKILL');
+          discard(service);
         }
       },
-      90_000,
+      180_000,
     );
   });
 });
