@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CacheRegistry, type EntrySelection, type InvalidationBusStatus, type InvalidationNotice } from '@app/cache';
+import { CacheRegistry, UNTRUSTED_L1_LIFETIME_MS, type EntrySelection, type InvalidationBusStatus, type InvalidationNotice } from '@app/cache';
 import { AppConfig } from '@app/config';
 import {
   INVALIDATION_EVENT_VERSION,
@@ -82,6 +82,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     await this.transport.start({
       onMessage: (message) => this.receive(message),
       onResync: () => this.resync(),
+      onSilence: () => this.silence(),
     });
   }
 
@@ -135,6 +136,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
       channel: this.transport.channel,
       instanceId: this.instanceId,
       subscribed: this.transport.subscribed,
+      silences: this.transport.silences,
       ...this.counters,
     };
   }
@@ -267,9 +269,16 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     }
   }
 
+  private silence(): void {
+    const dropped = this.registry.distrustL1();
+    this.logger.warn(
+      `Cleared L1 (${dropped} entries): events on ${this.transport.channel} may be missed until the subscription answers; L1 entries live at most ${UNTRUSTED_L1_LIFETIME_MS} ms meanwhile`,
+    );
+  }
+
   private resync(): void {
     this.counters.resyncs += 1;
-    const dropped = this.registry.dropAllLocal();
+    const dropped = this.registry.resyncL1();
     this.logger.warn(
       `Subscribed to ${this.transport.channel} again after a gap: cleared L1 (${dropped} entries), since events may have been missed`,
     );

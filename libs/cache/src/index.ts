@@ -15,6 +15,7 @@ export {
 export {
   NamespaceCache,
   Uncacheable,
+  UNTRUSTED_L1_LIFETIME_MS,
   type EntrySelection,
   type InvalidateOptions,
   type InvalidationOutcome,

@@ -64,6 +64,12 @@ interface SharedLoad<T> extends LoadResult<T> {
   uncacheable?: boolean;
 }
 
+/**
+ * Longest an L1 entry stored while this instance cannot hear invalidations lives: the bound on how
+ * long it can answer a value another instance has meanwhile changed.
+ */
+export const UNTRUSTED_L1_LIFETIME_MS = 1_000;
+
 /** Where a load began: this instance's invalidation epoch and, when L2 was read, its generation. */
 interface LoadStart {
   epoch: number;
@@ -103,6 +109,12 @@ export class NamespaceCache {
     private readonly keys: CacheKeyBuilder,
     private readonly l2: RedisTier | null,
     private readonly notify: InvalidationListener,
+    /**
+     * Whether L1 is trusted: false while this instance could be missing invalidations from other
+     * instances (its invalidation subscription is silent). L1 is emptied when that starts and ends;
+     * in between, what it holds lives at most {@link UNTRUSTED_L1_LIFETIME_MS}.
+     */
+    private readonly l1Trusted: () => boolean = () => true,
   ) {
     this.l1 = new MemoryTier({ maxEntries: settings.maxEntries, onEvict: () => (this.stats.evictions += 1) });
   }
@@ -350,8 +362,12 @@ export class NamespaceCache {
     this.l1.set(key, entry, this.l1Lifetime(lifetimeMs));
   }
 
-  /** L1 never outlives L2 and, with Redis configured, never exceeds the namespace's L1 ceiling. */
+  /**
+   * L1 never outlives L2 and, with Redis configured, never exceeds the namespace's L1 ceiling;
+   * while L1 is not trusted, never {@link UNTRUSTED_L1_LIFETIME_MS}.
+   */
   private l1Lifetime(lifetimeMs: number): number {
-    return this.l2 ? Math.min(lifetimeMs, this.settings.l1TtlMs + this.settings.graceMs) : lifetimeMs;
+    const ceiling = this.l2 ? Math.min(lifetimeMs, this.settings.l1TtlMs + this.settings.graceMs) : lifetimeMs;
+    return this.l1Trusted() ? ceiling : Math.min(ceiling, UNTRUSTED_L1_LIFETIME_MS);
   }
 }

@@ -282,6 +282,14 @@ export class RedisTier {
     }
   }
 
+  /**
+   * Redis is known to answer again (the invalidation subscription heard it): closes the breaker
+   * and replays the remembered invalidations now instead of after the breaker's cooldown.
+   */
+  resume(): void {
+    this.onSuccess();
+  }
+
   private onSuccess(): void {
     const closed = this.breaker.recordSuccess();
     if (!this.healthy || closed) {
