@@ -1,5 +1,6 @@
-// One `npm test` runs both layers: fast unit specs colocated with the code, and e2e suites under
-// test/ that boot the real app against a real Redis and a real SQLite file.
+// One `npm test` runs three layers, named by what they boot: unit specs (`*.spec.ts`, colocated with
+// the code, fakes only), integration specs (`test/*.int-spec.ts`, one adapter or library against a
+// real Redis, SQLite file or local fake server) and e2e suites (`test/*.e2e-spec.ts`, the whole app).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -24,6 +25,7 @@ module.exports = {
   testTimeout: 20000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...shared, displayName: 'int', testMatch: ['<rootDir>/test/**/*.int-spec.ts'] },
     { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
 };

@@ -1,114 +1,188 @@
 /**
- * Route caching benchmark: one app, one run, variants side by side.
+ * Cached routes against their peers, in one run:
  *
  *   npm run bench            (needs redis-server on PATH or a Redis at REDIS_URL / 127.0.0.1:6379)
  *
- * Prints a table of throughput ratios against the trivial uncached route and writes
- * bench/results/cache-routes.json. Ratios, not absolute numbers, are what to compare across machines.
+ * Every HTTP variant is a server process of its own (bench/http-variant-server.ts): bare Fastify
+ * answering a Buffer, a stock NestJS 11 + Fastify app (trivial route; `CacheInterceptor` over an
+ * in-memory Keyv and over @keyv/redis) and this app (trivial route; L1 hits through the interceptor
+ * and through `earlyHits`; L2 hits). A load generator in another process drives each for a few
+ * seconds, rounds rotated, best of 3. Then 500 concurrent requests on one cold key count loader calls,
+ * and the programmatic APIs are compared (bench/cache-api.bench.ts). Prints tables of ratios and the
+ * 1-minute load average; writes bench/results/cache-routes.json.
  */
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { BenchFixturesModule, loaderCalls } from './bench-fixtures';
-import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { runCacheApiBench } from './cache-api.bench';
+import { benchRedis, runBenchmark, writeBenchResults } from './bench-support';
+import type { ServerKind } from './http-variant-server';
+import { loadGenerator, type Throughput } from './load-generator';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const COLD_CONCURRENCY = 500;
 
-const VARIANTS = [
-  { name: 'trivial uncached route', path: '/bench/trivial' },
-  { name: 'same route, no-op interceptor', path: '/bench/noop-interceptor' },
-  { name: 'our cache, L1 hit (interceptor)', path: '/bench/ours' },
-  { name: 'our cache, L1 hit (earlyHits)', path: '/bench/ours-early' },
-  { name: 'our cache, L1 lives 1 ms, then Redis', path: '/bench/ours-l2' },
-  { name: 'stock CacheInterceptor + Redis store', path: '/bench/stock-redis' },
-] as const;
+interface Variant {
+  name: string;
+  server: ServerKind;
+  path: string;
+  /** This app's log level, when not `warn`. */
+  logLevel?: string;
+}
 
-const run = promisify(execFile);
-const AUTOCANNON = require.resolve('autocannon/autocannon.js');
+const BARE = 'bare Fastify, Buffer';
+const STOCK = 'stock Nest, trivial route';
+const STOCK_MEMORY = 'stock Nest + CacheInterceptor, in-memory Keyv';
+const TRIVIAL = 'this app, trivial route';
+const L1_INTERCEPTOR = 'this app, L1 hit, interceptor';
+const L1_EARLY = 'this app, L1 hit, earlyHits';
 
-/** Load comes from a separate process, so the client does not share the server's event loop. */
-async function throughput(url: string): Promise<{ requestsPerSecond: number; p99Ms: number; errors: number }> {
-  const { stdout } = await run(process.execPath, [AUTOCANNON, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), url], {
-    maxBuffer: 16 * 1024 * 1024,
+const VARIANTS: Variant[] = [
+  { name: BARE, server: 'bare-fastify', path: '/bench/trivial' },
+  { name: STOCK, server: 'stock-nest', path: '/bench/trivial' },
+  { name: STOCK_MEMORY, server: 'stock-nest-memory', path: '/bench/cached' },
+  { name: 'stock Nest + CacheInterceptor, @keyv/redis', server: 'stock-nest-redis', path: '/bench/cached' },
+  { name: TRIVIAL, server: 'app', path: '/bench/trivial' },
+  { name: 'this app, trivial route, access log on (info)', server: 'app', path: '/bench/trivial', logLevel: 'info' },
+  { name: L1_INTERCEPTOR, server: 'app', path: '/bench/ours' },
+  { name: L1_EARLY, server: 'app', path: '/bench/ours-early' },
+  { name: 'this app, L2 hit (L1 lives 1 ms)', server: 'app', path: '/bench/ours-l2' },
+];
+
+interface RunningServer {
+  child: ChildProcess;
+  baseUrl: string;
+}
+
+/** Starts one variant's server process and resolves once it listens. Its output is discarded, as a log shipper would take it. */
+function startServer(variant: Variant, redisUrl: string, keyPrefix: string): Promise<RunningServer> {
+  const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const result = JSON.parse(stdout) as {
-    requests: { average: number };
-    latency: { p99: number };
-    errors: number;
-    non2xx: number;
-  };
-  return {
-    requestsPerSecond: result.requests.average,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { port: number }) => resolve({ child, baseUrl: `http://127.0.0.1:${message.port}` }));
+    child.once('exit', (code) => reject(new Error(`${variant.name}: server exited with ${code} before listening`)));
+  });
 }
 
-async function coldBurst(url: string): Promise<number> {
-  const responses = await Promise.all(Array.from({ length: COLD_CONCURRENCY }, () => fetch(url).then((r) => r.status)));
-  return responses.filter((status) => status !== 200).length;
+function stopServer(server: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    server.child.disconnect();
+  });
 }
+
+async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls: number }> {
+  const statuses = await Promise.all(Array.from({ length: COLD_CONCURRENCY }, () => fetch(`${baseUrl}/bench/cold`).then((r) => r.status)));
+  const calls = (await (await fetch(`${baseUrl}/bench/loader-calls`)).json()) as { cold: number };
+  return { errors: statuses.filter((status) => status !== 200).length, loaderCalls: calls.cold };
+}
+
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    for await (const keys of redis.scanStream({ match: `*${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    await redis.quit();
+  }
+}
+
+const ratio = (value: number, base: number) => Number((value / base).toFixed(2));
 
 async function main(): Promise<void> {
   const redis = await benchRedis();
-  const { app, baseUrl: base } = await startBenchApp(redis.url, { extraModules: [BenchFixturesModule] });
+  const generator = loadGenerator();
+  const keyPrefix = `bench-http-${process.pid}`;
+  const servers = new Map<string, RunningServer>();
+  const loadAverages: number[] = [];
   try {
-    for (const variant of VARIANTS) await fetch(base + variant.path);
-    await throughput(base + VARIANTS[0].path);
+    for (const variant of VARIANTS) {
+      const server = await startServer(variant, redis.url, `${keyPrefix}-${servers.size}`);
+      servers.set(variant.name, server);
+      const first = await fetch(server.baseUrl + variant.path);
+      if (first.status !== 200) throw new Error(`${variant.name}: ${variant.path} answered ${first.status}`);
+      await generator.measure(server.baseUrl + variant.path, CONNECTIONS, 1);
+    }
 
-    const best = new Map<string, { requestsPerSecond: number; p99Ms: number; errors: number }>();
+    const best = new Map<string, Throughput>();
     for (let round = 0; round < ROUNDS; round += 1) {
-      // Each round starts at a different variant, so no variant always runs first (warm-up, GC).
+      loadAverages.push(os.loadavg()[0]);
+      // Each round starts at a different variant, so no variant always runs first or last.
       const order = VARIANTS.map((_, index) => VARIANTS[(index + round) % VARIANTS.length]);
       for (const variant of order) {
-        const measured = await throughput(base + variant.path);
+        const measured = await generator.measure(servers.get(variant.name)!.baseUrl + variant.path, CONNECTIONS, DURATION_S);
         const previous = best.get(variant.name);
         if (!previous || measured.requestsPerSecond > previous.requestsPerSecond) best.set(variant.name, measured);
       }
     }
-    const baseline = best.get(VARIANTS[0].name)!.requestsPerSecond;
-    const rows = VARIANTS.map((variant) => {
-      const measured = best.get(variant.name)!;
-      return {
-        variant: variant.name,
-        'req/s': Math.round(measured.requestsPerSecond),
-        'vs trivial': Number((measured.requestsPerSecond / baseline).toFixed(2)),
-        'p99 ms': measured.p99Ms,
-        errors: measured.errors,
-      };
-    });
+    loadAverages.push(os.loadavg()[0]);
 
-    const coldOursErrors = await coldBurst(`${base}/bench/cold-ours`);
-    const coldStockErrors = await coldBurst(`${base}/bench/cold-stock`);
+    const rate = (name: string) => best.get(name)!.requestsPerSecond;
+    const rows = VARIANTS.map((variant) => ({
+      variant: variant.name,
+      'req/s': Math.round(rate(variant.name)),
+      'vs bare Fastify': ratio(rate(variant.name), rate(BARE)),
+      'vs stock Nest': ratio(rate(variant.name), rate(STOCK)),
+      'vs stock CacheInterceptor (memory)': ratio(rate(variant.name), rate(STOCK_MEMORY)),
+      'p99 ms': best.get(variant.name)!.p99Ms,
+      errors: best.get(variant.name)!.errors,
+    }));
+
+    const oursCold = await coldBurst(servers.get(TRIVIAL)!.baseUrl);
+    const stockCold = await coldBurst(servers.get('stock Nest + CacheInterceptor, @keyv/redis')!.baseUrl);
     const cold = [
-      { variant: 'our cache', 'concurrent requests': COLD_CONCURRENCY, 'loader calls': loaderCalls.ours, errors: coldOursErrors },
-      { variant: 'stock CacheInterceptor + Redis store', 'concurrent requests': COLD_CONCURRENCY, 'loader calls': loaderCalls.stock, errors: coldStockErrors },
+      { variant: 'this app (@HttpCached)', 'concurrent requests': COLD_CONCURRENCY, 'loader calls': oursCold.loaderCalls, errors: oursCold.errors },
+      { variant: 'stock CacheInterceptor, @keyv/redis', 'concurrent requests': COLD_CONCURRENCY, 'loader calls': stockCold.loaderCalls, errors: stockCold.errors },
     ];
+    await Promise.all([...servers.values()].map(stopServer));
+    servers.clear();
 
-    console.log(`\nThroughput, ${CONNECTIONS} connections, best of ${ROUNDS} × ${DURATION_S}s per variant`);
+    const loadRange = `${Math.min(...loadAverages).toFixed(2)}–${Math.max(...loadAverages).toFixed(2)}`;
+    console.log(
+      `\nThroughput, ${generator.name}, ${CONNECTIONS} connections, best of ${ROUNDS} × ${DURATION_S} s per variant, ` +
+        `each server in its own process; 1-minute load average ${loadRange} (${os.cpus().length} CPUs)`,
+    );
     console.table(rows);
     console.log(`\n${COLD_CONCURRENCY} concurrent requests on one cold key (loader takes 20 ms)`);
     console.table(cold);
-    const ratioOf = (path: string) => rows[VARIANTS.findIndex((variant) => variant.path === path)]['vs trivial'];
-    const l1Ratio = ratioOf('/bench/ours-early');
-    const stockRatio = ratioOf('/bench/stock-redis');
-    console.log(
-      `\nTargets: L1 hit (earlyHits) ≥ 0.9× trivial → ${l1Ratio} (${l1Ratio >= 0.9 ? 'met' : 'NOT met'}); ` +
-        `1 loader call on a cold key → ${loaderCalls.ours} (${loaderCalls.ours === 1 ? 'met' : 'NOT met'}); ` +
-        `L1 hit vs stock Redis interceptor → ${(l1Ratio / stockRatio).toFixed(2)}×`,
-    );
 
+    const targets = [
+      { target: 'trivial route ≥ 0.9× stock Nest trivial', measured: ratio(rate(TRIVIAL), rate(STOCK)), bound: 0.9 },
+      { target: 'L1 hit (interceptor) ≥ 1.5× stock CacheInterceptor, memory', measured: ratio(rate(L1_INTERCEPTOR), rate(STOCK_MEMORY)), bound: 1.5 },
+      { target: 'L1 hit (earlyHits) ≥ 0.6× bare Fastify', measured: ratio(rate(L1_EARLY), rate(BARE)), bound: 0.6 },
+      { target: '1 loader call per cold key', measured: oursCold.loaderCalls, bound: 1, exact: true },
+    ].map((row) => ({
+      target: row.target,
+      measured: row.measured,
+      met: (row.exact ? row.measured === row.bound : row.measured >= row.bound) ? 'met' : 'NOT met',
+    }));
+    console.log('\nTargets');
+    console.table(targets);
+
+    const api = await runCacheApiBench(redis.url);
+    loadAverages.push(os.loadavg()[0]);
     const written = writeBenchResults('cache-routes', {
-      settings: { durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
+      settings: { loadGenerator: generator.name, durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
+      loadAverage1m: loadAverages,
       throughput: rows,
       coldKey: cold,
+      targets,
+      programmaticApis: api,
     });
-    console.log(`\nWrote ${written}`);
+    console.log(`\n1-minute load average during the run: ${loadAverages.map((load) => load.toFixed(2)).join(', ')}`);
+    console.log(`Wrote ${written}`);
   } finally {
-    await app.close();
+    await Promise.all([...servers.values()].map(stopServer));
+    await deleteKeys(redis.url, keyPrefix);
     await redis.server?.stop();
   }
 }

@@ -13,8 +13,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { CallbackDeliveries } from '../apps/api/src/callbacks/callback-deliveries.service';
-import { PendingRequestStore } from '../apps/api/src/callbacks/pending-request-store';
+import { DeliverResult, PendingRequestStore } from '../apps/api/src/conversation';
 import { FakeTelegram } from '../test/support/fakes/telegram-server';
 import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
 import { latencyColumns, measureLatency, type LatencySummary } from './latency-client';
@@ -68,7 +67,7 @@ async function main(): Promise<void> {
   });
   const inspector = new Redis(redis.url);
   const store = app.get(PendingRequestStore);
-  const deliveries = app.get(CallbackDeliveries);
+  const deliveries = app.get(DeliverResult);
   const url = `${baseUrl}/cursor-runner/callback`;
   const headers = { 'Content-Type': 'application/json', 'X-Webhook-Secret': SECRET };
   try {

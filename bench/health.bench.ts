@@ -5,7 +5,7 @@
  *
  * Boots the real app in production mode with Redis configured, so readiness really pings Redis,
  * round-trips the cache through it and reads the SQLite file. Prints p50/p90/p99/max per route and
- * connection count, checks the seeds' budget (p99 < 10 ms when healthy) and writes
+ * connection count, checks the budget (p99 < 10 ms when healthy) and writes
  * bench/results/health.json.
  */
 import 'reflect-metadata';

@@ -9,7 +9,7 @@
  * request is a distinct text update (its own update_id), so each one is authenticated, validated,
  * deduplicated (SET NX in Redis), queued, and then forwarded by the worker (pending request in
  * Redis, cursor-runner call) while the next acknowledgements are measured. Prints p50/p90/p99/max
- * per queue and connection count, checks the seed target (p99 < 200 ms) and the aim (p50 < 10 ms),
+ * per queue and connection count, checks the target (p99 < 200 ms) and the aim (p50 < 10 ms),
  * and writes bench/results/webhook.json.
  */
 import 'reflect-metadata';

@@ -3,7 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
 import { TASK_STATUSES } from '../apps/api/src/tasks';
-import { ToolRegistry } from '../apps/api/src/tools/tool-registry';
+import { ToolRegistry } from '../apps/api/src/tools';
 import { callTool } from './support/agent-tools-client';
 import { pollUntil } from './support/poll';
 import { execSharedDb, writeSharedDb } from './support/shared-db';
@@ -100,15 +100,15 @@ describe('POST /agent-tools', () => {
       ['a whitespace tool', { tool: '   ' }],
       ['a null tool', { tool: null }],
       ['only args', { args: { name: 'debug' } }],
-    ])('without a tool (%s) → 400 with the original body', async (_label, body) => {
+    ])('without a tool (%s) → 400 with the missing-tool body', async (_label, body) => {
       await request(app.baseUrl).post('/agent-tools').set('X-EL-Secret', SECRET).send(body).expect(400, MISSING_TOOL);
     });
 
-    it('with no body at all → 400 with the original body', async () => {
+    it('with no body at all → 400 with the missing-tool body', async () => {
       await request(app.baseUrl).post('/agent-tools').set('X-EL-Secret', SECRET).expect(400, MISSING_TOOL);
     });
 
-    it('with a JSON array → 400 with the original body', async () => {
+    it('with a JSON array → 400 with the missing-tool body', async () => {
       await request(app.baseUrl).post('/agent-tools').set('X-EL-Secret', SECRET).send([{ tool: 'get_setting' }]).expect(400, MISSING_TOOL);
     });
 

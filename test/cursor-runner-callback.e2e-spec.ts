@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { CallbackDeliveries } from '../apps/api/src/callbacks/callback-deliveries.service';
-import { PendingRequestStore, type PendingRequest } from '../apps/api/src/callbacks/pending-request-store';
+import { DeliverResult, PendingRequestStore, type PendingRequest } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
 import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -58,7 +57,7 @@ describe('POST /cursor-runner/callback', () => {
   let elevenLabs: FakeHttpServer;
   let app: TestApp;
   let store: PendingRequestStore;
-  let deliveries: CallbackDeliveries;
+  let deliveries: DeliverResult;
   let settings: SettingsService;
   let redis: Redis;
 
@@ -67,7 +66,7 @@ describe('POST /cursor-runner/callback', () => {
     elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
     app = await startTestApp({ env: appEnv(telegram, elevenLabs) });
     store = app.app.get(PendingRequestStore);
-    deliveries = app.app.get(CallbackDeliveries);
+    deliveries = app.app.get(DeliverResult);
     settings = app.app.get(SettingsService);
     redis = new Redis(testRedisUrl());
   });
@@ -84,7 +83,7 @@ describe('POST /cursor-runner/callback', () => {
   });
 
   /** Stores a pending request as the Telegram flow would; returns its id and what was stored. */
-  async function seed(overrides: Partial<PendingRequest> = {}): Promise<{ id: string; pending: PendingRequest }> {
+  async function storePending(overrides: Partial<PendingRequest> = {}): Promise<{ id: string; pending: PendingRequest }> {
     const id = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
     const pending: PendingRequest = {
       chatId: nextChat++,
@@ -115,7 +114,7 @@ describe('POST /cursor-runner/callback', () => {
 
   describe('delivers the result as the message Telegram renders, then deletes the pending request', () => {
     it('success (camelCase), normal mode: the output alone, escaped once, replying to the message', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const messages = await deliver(
         {
           success: true,
@@ -147,7 +146,7 @@ describe('POST /cursor-runner/callback', () => {
 
     it('success (snake_case, iterate era), debug mode: figures and real <pre><code> blocks', async () => {
       await settings.set('debug', true);
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const messages = await deliver(
         {
           success: 'true',
@@ -174,7 +173,7 @@ describe('POST /cursor-runner/callback', () => {
       expect(await pendingKeys(id)).toBe(0);
     });
 
-    it('failure (§6.4), normal and debug mode', async () => {
+    it('failure, normal and debug mode', async () => {
       const failure = (id: string) => ({
         success: false,
         requestId: id,
@@ -184,12 +183,12 @@ describe('POST /cursor-runner/callback', () => {
         duration: '0ms',
         timestamp: '2025-12-21T10:00:00.000Z',
       });
-      const normal = await seed();
+      const normal = await storePending();
       expect((await deliver(failure(normal.id), normal.pending.chatId)).map((message) => message.text)).toEqual([
         '❌ Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
       ]);
       await settings.set('debug', true);
-      const debug = await seed();
+      const debug = await storePending();
       expect((await deliver(failure(debug.id), debug.pending.chatId)).map((message) => message.text)).toEqual([
         '❌ Cursor command failed\n\nError: Repository not found locally: missing-repo. Please ensure the repository exists in the repositories directory.',
       ]);
@@ -198,7 +197,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('crash (the minimal body, snake_case id)', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const messages = await deliver(
         { success: false, request_id: id, error: 'cursor-agent exited: <signal SIGKILL>', timestamp: '2025-12-21T10:00:00.000Z' },
         pending.chatId,
@@ -209,8 +208,8 @@ describe('POST /cursor-runner/callback', () => {
       expect(await pendingKeys(id)).toBe(0);
     });
 
-    it('reads a form-encoded body too (§2.2), its values as text', async () => {
-      const { id, pending } = await seed();
+    it('reads a form-encoded body too, its values as text', async () => {
+      const { id, pending } = await storePending();
       await request(app.baseUrl)
         .post('/cursor-runner/callback')
         .set('X-Webhook-Secret', SECRET)
@@ -222,14 +221,14 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('a successful run without output says so instead of sending an empty message', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const messages = await deliver({ success: true, requestId: id, output: '', exitCode: 0 }, pending.chatId);
       expect(messages.map((message) => message.text)).toEqual(['✅ Done (no output).']);
     });
 
     it('sends plain text without a parse mode when Telegram refuses the HTML', async () => {
       await settings.set('debug', true);
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       telegram.rejectNext(TOKEN, 'sendMessage', "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 40");
       const messages = await deliver({ success: true, requestId: id, iterations: 1, output: 'a < b', duration: '9ms' }, pending.chatId);
       expect(messages.map((message) => [message.text, message.parse_mode, message.reply_to_message_id])).toEqual([
@@ -244,7 +243,7 @@ describe('POST /cursor-runner/callback', () => {
     it('speaks the plain rendering when the request came from audio and allow_audio_output is on', async () => {
       await settings.set('allow_audio_output', true);
       await settings.set('debug', true);
-      const { id, pending } = await seed({ originalWasAudio: true });
+      const { id, pending } = await storePending({ originalWasAudio: true });
       await callback({ success: true, requestId: id, iterations: 2, output: 'x < y', duration: '1ms' }).expect(200);
       await deliveries.settled();
       const [voice] = telegram.voices(pending.chatId);
@@ -257,7 +256,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('writes when allow_audio_output is off', async () => {
-      const { id, pending } = await seed({ originalWasAudio: true });
+      const { id, pending } = await storePending({ originalWasAudio: true });
       const messages = await deliver({ success: true, requestId: id, output: 'done' }, pending.chatId);
       expect(messages.map((message) => message.text)).toEqual(['done']);
       expect(telegram.voices(pending.chatId)).toEqual([]);
@@ -272,12 +271,12 @@ describe('POST /cursor-runner/callback', () => {
         .send({ name: `helpdesk-${randomUUID().slice(0, 6)}`, bot_token: OTHER_TOKEN, webhook_secret: `hs-${randomUUID()}` })
         .expect(201);
       const botId = (created.body as { id: number }).id;
-      const first = await seed({ botId });
+      const first = await storePending({ botId });
       const messages = await deliver({ success: true, requestId: first.id, output: 'from the helpdesk bot' }, first.pending.chatId);
       expect(messages.map((message) => [message.token, message.text])).toEqual([[OTHER_TOKEN, 'from the helpdesk bot']]);
 
       await request(app.baseUrl).patch(`/telegram/bots/${botId}`).set(ADMIN).send({ active: false }).expect(200);
-      const second = await seed({ botId });
+      const second = await storePending({ botId });
       await callback({ success: true, requestId: second.id, output: 'nobody hears this' }).expect(200);
       await deliveries.settled();
       expect(telegram.calls()).toHaveLength(1);
@@ -288,7 +287,7 @@ describe('POST /cursor-runner/callback', () => {
 
   describe('when Telegram fails', () => {
     it('tries again after transient failures and deletes the pending request once delivered', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       telegram.failNext(
         TOKEN,
         'sendMessage',
@@ -302,7 +301,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('waits as long as a 429 asks before trying again', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       telegram.failNext(TOKEN, 'sendMessage', {
         status: 429,
         body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
@@ -314,7 +313,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('gives up after the last try, logs it with the request id and keeps the pending request for a replay', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const down: FakeReply = { status: 503, body: { ok: false, error_code: 503, description: 'Service Unavailable' } };
       telegram.failNext(TOKEN, 'sendMessage', down, down, down);
       await deliver({ success: true, requestId: id, output: 'lost for now' }, pending.chatId);
@@ -336,7 +335,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('does not retry a refusal: tells the user the result failed and keeps the pending request', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       telegram.rejectNext(TOKEN, 'sendMessage', 'Bad Request: message is too long');
       const messages = await deliver({ success: true, requestId: id, output: 'too much' }, pending.chatId);
       expect(messages.map((message) => [message.text, message.parse_mode, message.reply_to_message_id])).toEqual([
@@ -349,7 +348,7 @@ describe('POST /cursor-runner/callback', () => {
 
   describe('answers cursor-runner at once', () => {
     it('answers before Telegram has answered, and delivers afterwards', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const telegramAnswer = deferred();
       telegram.failNext(TOKEN, 'sendMessage', { ...sent(pending.chatId), release: telegramAnswer.promise });
 
@@ -365,7 +364,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('delivers concurrent duplicates once', async () => {
-      const { id, pending } = await seed();
+      const { id, pending } = await storePending();
       const telegramAnswer = deferred();
       telegram.failNext(TOKEN, 'sendMessage', { ...sent(pending.chatId), release: telegramAnswer.promise });
       const body = { success: true, requestId: id, output: 'only once' };
@@ -388,7 +387,7 @@ describe('POST /cursor-runner/callback', () => {
     });
   });
 
-  describe('authentication (§2.7 step 1)', () => {
+  describe('authentication', () => {
     const body = () => ({ success: true, requestId: `telegram-auth-${randomUUID()}` });
 
     it.each([
@@ -421,7 +420,7 @@ describe('POST /cursor-runner/callback', () => {
     });
 
     it('never writes a secret to the logs, not even the query parameter', async () => {
-      const { id } = await seed();
+      const { id } = await storePending();
       await request(app.baseUrl).post(`/cursor-runner/callback?secret=${SECRET}`).send({ success: true, requestId: id, output: 'x' }).expect(200);
       await request(app.baseUrl).post('/cursor-runner/callback?secret=wrong-secret-3').send(body()).expect(401);
       await deliveries.settled();
@@ -435,7 +434,7 @@ describe('POST /cursor-runner/callback', () => {
     it.each([[{}], [{ requestId: '' }], [{ request_id: '   ' }], [[{ requestId: 'in-an-array' }]]])(
       'answers 400 when there is no request id: %j',
       async (body) => {
-        await callback(body as object).expect(400, { error: 'request_id is required' });
+        await callback(body).expect(400, { error: 'request_id is required' });
       },
     );
 

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { EXECUTE, EXECUTE_ASYNC, GIT_REPOSITORIES, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { freePort } from './support/redis-server';
+import { pollUntil } from './support/poll';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const SECRET = 'test-webhook-secret';
@@ -226,10 +227,8 @@ describe('cursor-runner connections on shutdown', () => {
       await request(app.baseUrl).post('/cursor-runner/cursor/execute').set(ADMIN).send({ prompt: 'p' }).expect(200);
       expect(fake.openConnectionCount).toBe(1);
       await app.close();
-      for (let poll = 0; poll < 100 && fake.openConnectionCount > 0; poll += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(fake.openConnectionCount).toBe(0);
+      const { value: open } = await pollUntil(async () => fake.openConnectionCount, (count) => count === 0, 2_000, 20);
+      expect(open).toBe(0);
     } finally {
       await fake.stop();
     }

@@ -3,7 +3,7 @@ import {
   ElevenLabsTimeoutError,
   SpeechToText,
   TextToSpeech,
-} from '../apps/api/src/elevenlabs';
+} from '../apps/api/src/adapters/elevenlabs';
 import { fakeSpeech, multipartOf, SPEECH_TO_TEXT, startFakeElevenLabs, textToSpeechRoute } from './support/fakes/elevenlabs-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { startTestApp, type TestApp } from './support/test-app';

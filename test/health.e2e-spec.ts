@@ -156,6 +156,11 @@ describe('health with Redis', () => {
     expect(warningsOf(app, 'Readiness: redis is down')).toHaveLength(1);
     expect(warningsOf(app, 'Readiness: redis is up again')).toHaveLength(1);
     expect(warningsOf(app, 'Readiness: cache is down')).toHaveLength(1);
+    // Probes are not logged per request, failed or not; the 503 of /health is one access line, no stack.
+    const requestLines = app.logs.lines.filter((line) => line.req !== undefined) as { req: { path: string }; res: { statusCode: number } }[];
+    expect(requestLines.filter((line) => /^\/health\/(live|ready)/.test(line.req.path))).toEqual([]);
+    expect(requestLines.filter((line) => line.req.path === '/health' && line.res.statusCode === 503)).toHaveLength(1);
+    expect(app.logs.raw.filter((raw) => raw.includes('/health') && raw.includes('"stack"'))).toEqual([]);
   });
 });
 

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { pendingRequestKey } from '../apps/api/src/callbacks/redis-pending-request-store';
+import { pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
-import { PROCESSING_TEXT } from '../apps/api/src/telegram-webhook/telegram-update';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeSpeech, fakeTranscript, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
@@ -28,7 +27,7 @@ let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
  * Telegram posts an update → the app forwards it to cursor-runner with a callback URL → cursor-runner
  * posts its result there → the user gets the formatted answer, and the pending state is gone. The
  * three peers are local servers speaking their protocols; the test plays cursor-runner's callback
- * exactly as cursor-runner sends it (§6.4: the `secret` moved from the URL into both headers).
+ * exactly as cursor-runner sends it (the `secret` moved from the URL into both headers; docs/cursor-runner.md, "Callback").
  */
 describe('message flow: Telegram → cursor-runner → callback → Telegram', () => {
   let telegram: FakeTelegram;

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { InMemoryPendingRequestStore } from '../apps/api/src/callbacks/in-memory-pending-request-store';
 import {
+  InMemoryPendingRequestStore,
   InvalidRequestIdError,
   PendingRequestStore,
   PendingRequestStoreError,
+  RedisPendingRequestStore,
   type PendingRequest,
-} from '../apps/api/src/callbacks/pending-request-store';
-import { RedisPendingRequestStore } from '../apps/api/src/callbacks/redis-pending-request-store';
+} from '../apps/api/src/conversation';
 import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -42,7 +42,7 @@ describe('pending-request store in Redis', () => {
     expect(store).toBeInstanceOf(RedisPendingRequestStore);
   });
 
-  it('writes the original JSON at cursor_runner_callback:<id> with a TTL of one hour', async () => {
+  it('writes the contract\'s JSON at cursor_runner_callback:<id> with a TTL of one hour', async () => {
     const id = uniqueId();
     await store.store(id, { ...request, originalWasAudio: true });
     const key = `cursor_runner_callback:${id}`;
@@ -80,7 +80,7 @@ describe('pending-request store in Redis', () => {
     expect((await store.get(id))!.prompt).toBe('again');
   });
 
-  it('reads entries the original system wrote (ids as strings, no audio flag)', async () => {
+  it('reads entries other deployments wrote (ids as strings, no audio flag)', async () => {
     const id = uniqueId();
     await redis.set(
       `cursor_runner_callback:${id}`,

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
 import { INTERNAL_ERROR_SAY } from '@app/http';
-import { SettingsService } from '../apps/api/src/settings';
-import { SETTINGS_TTL_MS } from '../apps/api/src/settings/settings.cache';
+import { SETTINGS_TTL_MS, SettingsService } from '../apps/api/src/settings';
 import { pollUntil } from './support/poll';
 import { execSharedDb, writeSharedDb } from './support/shared-db';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
@@ -266,7 +265,7 @@ describe('settings with the database failing', () => {
     ).toBe(true);
   });
 
-  it('the HTTP API answers 500 in the original JSON shape, never a stack trace', async () => {
+  it('the HTTP API answers 500 in its JSON error shape, never a stack trace', async () => {
     const response = await request(app.baseUrl).get('/settings/debug').set(ADMIN).expect(500);
     expect(response.body).toEqual({
       ok: false,

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { TelegramBots, TelegramFiles } from '../apps/api/src/telegram';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
+import { storedEntry } from './support/redis-keys';
 import { writeSharedDb } from './support/shared-db';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -153,8 +154,10 @@ describe('TelegramBots: which bot an update is for, and its client', () => {
     const redis = new Redis(testRedisUrl());
     try {
       const keys = await redis.keys(`${app.config.cache.keyPrefix}:*`);
-      const values = await Promise.all(keys.filter((key) => !key.includes('#tag:')).map((key) => redis.get(key)));
-      const stored = [...keys, ...values].join('\n');
+      const entries = keys.filter((key) => !key.includes('#tag:'));
+      const values = (await Promise.all(entries.map((key) => redis.get(key)))).map(storedEntry);
+      expect(values.every((entry) => entry !== undefined)).toBe(true);
+      const stored = [...keys, ...values.map((entry) => JSON.stringify(entry?.value))].join('\n');
       for (const secret of ['secretpart', 'support-secret', 'test-telegram-secret']) expect(stored).not.toContain(secret);
     } finally {
       await redis.quit();

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { SettingsService } from '../apps/api/src/settings';
-import { pendingRequestKey } from '../apps/api/src/callbacks/redis-pending-request-store';
 import {
   HELP_TEXT,
   NO_TRANSCRIPT_TEXT,
+  pendingRequestKey,
   PROCESSING_TEXT,
   STATUS_TEXT,
   TRANSCRIBING_TEXT,
-} from '../apps/api/src/telegram-webhook/telegram-update';
+} from '../apps/api/src/conversation';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeTranscript, SPEECH_TO_TEXT, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeHttpServer, type RecordedRequest } from './support/fakes/fake-http-server';

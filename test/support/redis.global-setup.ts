@@ -1,3 +1,4 @@
+import { createKeyLedger } from './redis-key-ledger';
 import { redisAnswers, startRedisServer } from './redis-server';
 
 const LOCAL_REDIS = 'redis://127.0.0.1:6379';
@@ -8,6 +9,7 @@ const LOCAL_REDIS = 'redis://127.0.0.1:6379';
  * The chosen URL reaches the test workers as `TEST_REDIS_URL`.
  */
 export default async function globalSetup(): Promise<void> {
+  createKeyLedger();
   const configured = process.env.REDIS_URL;
   if (configured) {
     if (!(await redisAnswers(configured))) {

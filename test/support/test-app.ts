@@ -7,6 +7,8 @@ import { loadConfig, type AppConfig } from '@app/config';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import type { AppModuleOptions } from '../../apps/api/src/app.module';
 import { createApp } from '../../apps/api/src/bootstrap';
+import { recordKeyPrefixes } from './redis-key-ledger';
+import { removeRedisKeys } from './redis-keys';
 
 /** The Redis the global setup found or started for this run. */
 export function testRedisUrl(): string {
@@ -29,8 +31,16 @@ export class LogCapture extends Writable {
   }
 }
 
+/** A route as the app mapped it, e.g. `{method: 'PATCH', url: '/telegram/bots/:id'}`. */
+export interface MappedRoute {
+  method: string;
+  url: string;
+}
+
 export interface TestApp {
   app: NestFastifyApplication;
+  /** Every route the app mapped, read from Fastify as it registered them. */
+  routes: MappedRoute[];
   config: AppConfig;
   /** `http://127.0.0.1:<port>` of the listening app. */
   baseUrl: string;
@@ -65,15 +75,56 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // reset, every app after the first would log its startup into the first app's capture.
   __resetOutOfContextForTests();
   const app = await createApp(config, { logging: { destination: logs }, extraModules: options.extraModules });
+  const routes: MappedRoute[] = [];
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', ({ method, url }) => {
+      for (const one of [method].flat()) if (one !== 'HEAD') routes.push({ method: one, url });
+    });
+  const keyPrefixes = sharedRedisKeyPrefixes(config);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     app,
+    routes,
     config,
     baseUrl: `http://127.0.0.1:${port}`,
     logs,
     databaseFile,
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      await releaseKeyPrefixes(keyPrefixes);
+    },
   };
+}
+
+/** How many open test apps of this test file use each key prefix in the shared Redis. */
+const openPrefixUsers = new Map<string, number>();
+
+/**
+ * The prefixes under which an app writes to the run's shared Redis (cache entries, queue jobs), or
+ * none when it uses no Redis or a private `redis-server` of its own test. Each is recorded for the
+ * global teardown's check that a run leaves nothing behind.
+ */
+function sharedRedisKeyPrefixes(config: AppConfig): string[] {
+  if (!config.redisUrl || config.redisUrl !== process.env.TEST_REDIS_URL) return [];
+  const prefixes = [`${config.cache.keyPrefix}:`, `${config.queue.prefix}:`];
+  recordKeyPrefixes(config.redisUrl, prefixes);
+  for (const prefix of prefixes) openPrefixUsers.set(prefix, (openPrefixUsers.get(prefix) ?? 0) + 1);
+  return prefixes;
+}
+
+/** Removes a closed app's keys once no other open app of the test shares its prefix. */
+async function releaseKeyPrefixes(prefixes: readonly string[]): Promise<void> {
+  for (const prefix of prefixes) {
+    const users = (openPrefixUsers.get(prefix) ?? 1) - 1;
+    if (users > 0) {
+      openPrefixUsers.set(prefix, users);
+      continue;
+    }
+    openPrefixUsers.delete(prefix);
+    await removeRedisKeys(testRedisUrl(), prefix);
+  }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { z } from 'zod';
-import { AgentTool, type ToolHandler, type ToolOutput } from '../../apps/api/src/tools/agent-tool';
+import { AgentTool, type ToolHandler, type ToolOutput } from '../../apps/api/src/tools';
 
 const FailingArgs = z.object({});
 

@@ -6,17 +6,16 @@ import { CacheInvalidationModule } from '@app/cache-invalidation';
 import { AppConfig, ConfigModule } from '@app/config';
 import { AllExceptionsFilter, createValidationPipe } from '@app/http';
 import { LoggingModule, type LoggingOptions } from '@app/logging';
+import { MetricsModule } from '@app/metrics';
 import { PrismaModule } from '@app/prisma';
 import { RedisModule } from '@app/redis';
-import { CallbacksModule } from './callbacks/callbacks.module';
-import { CursorRunnerCallbackModule } from './callbacks/cursor-runner-callback.module';
-import { CursorRunnerModule } from './cursor-runner/cursor-runner.module';
-import { ElevenLabsModule } from './elevenlabs';
-import { HealthModule } from './health/health.module';
+import { ConversationModule } from './conversation';
+import { CursorRunnerProxyModule } from './cursor-runner-proxy';
+import { HealthModule } from './health';
+import { QueueBoardModule } from './queue-board';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
-import { TelegramWebhookModule } from './telegram-webhook';
-import { ToolsModule } from './tools/tools.module';
+import { ToolsModule } from './tools';
 
 export interface AppModuleOptions {
   logging?: LoggingOptions;
@@ -35,17 +34,16 @@ export class AppModule {
         ScheduleModule.forRoot(),
         RedisModule,
         PrismaModule,
+        MetricsModule,
         CacheModule.forRoot(),
         CacheInvalidationModule,
         HealthModule,
         SettingsModule,
         ToolsModule,
-        CursorRunnerModule,
-        CallbacksModule,
-        CursorRunnerCallbackModule,
-        ElevenLabsModule,
+        CursorRunnerProxyModule,
         TelegramModule,
-        TelegramWebhookModule,
+        ConversationModule,
+        QueueBoardModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

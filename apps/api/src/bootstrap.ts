@@ -1,10 +1,15 @@
+import type { AddressInfo } from 'node:net';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
-import { genRequestId, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
+import { answerClientError, answerRoutingError, installBodyParsers } from '@app/http';
+import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { describeListening, StartupLogLevel } from './lifecycle';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -14,16 +19,26 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     genReqId: genRequestId,
+    // What Fastify and Node refuse before a route runs is answered in the service's error shape too.
+    frameworkErrors: answerRoutingError,
+    clientErrorHandler: answerClientError,
   });
-  installRequestIdHeader(adapter.getInstance());
-  installNotModified(adapter.getInstance());
-  installHttpCacheEarlyHits(adapter.getInstance(), () => app.get(HttpCacheEarlyHits));
+  const fastify = adapter.getInstance();
+  installRequestIdHeader(fastify);
+  installNotModified(fastify);
+  installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  installBodyParsers(app, config.http.bodyLimitBytes);
+  const logger = new StartupLogLevel(app.get(Logger));
+  app.useLogger(logger);
   app.flushLogs();
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.getHttpServer().once('listening', () => {
+    logger.started();
+    const address = app.getHttpServer().address() as AddressInfo;
+    new NestLogger('Lifecycle').log(describeListening(config, address));
+  });
   if (config.http.corsEnabled) {
     app.enableCors({
       origin: config.http.corsOrigins.includes('*') ? true : [...config.http.corsOrigins],
@@ -32,5 +47,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
+  // Fastify runs hooks in the order they were added: early hits come after the request id and CORS.
+  installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   return app;
 }

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { ConfigValidationError, loadConfig, type AppConfig } from '@app/config';
 import { createApp } from './bootstrap';
+import { DeliverResult } from './conversation';
+import { drainOnSignals, RequestsInFlight } from './lifecycle';
 
 function readConfig(): AppConfig {
   try {
@@ -17,9 +19,11 @@ function readConfig(): AppConfig {
 async function main(): Promise<void> {
   const config = readConfig();
   const app = await createApp(config);
-  // Nest drains in-flight requests on SIGTERM; this bounds how long a stuck request can hold it up.
-  process.once('SIGTERM', () => {
-    setTimeout(() => process.exit(1), config.http.shutdownTimeoutMs).unref();
+  const deliveries = app.get(DeliverResult);
+  drainOnSignals(app, {
+    timeoutMs: config.http.shutdownTimeoutMs,
+    requests: new RequestsInFlight(app.getHttpServer()),
+    deliveries: () => deliveries.size,
   });
   await app.listen(config.http.port, config.http.host);
 }

@@ -4,6 +4,7 @@ import { REDIS_CLIENT, REDIS_SUBSCRIBER } from '@app/redis';
 import type Redis from 'ioredis';
 import { CacheInvalidationController } from './cache-invalidation.controller';
 import { CacheInvalidationService } from './cache-invalidation.service';
+import { InvalidationMetrics } from './invalidation-metrics';
 import {
   InvalidationTransport,
   LocalInvalidationTransport,
@@ -34,6 +35,7 @@ import {
           : new LocalInvalidationTransport(config.cache.invalidationChannel),
     },
     CacheInvalidationService,
+    InvalidationMetrics,
   ],
   exports: [CacheInvalidationService],
 })

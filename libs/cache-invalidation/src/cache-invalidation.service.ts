@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CacheRegistry, UNTRUSTED_L1_LIFETIME_MS, type EntrySelection, type InvalidationBusStatus, type InvalidationNotice } from '@app/cache';
+import { CacheRegistry, UNTRUSTED_L1_LIFETIME_MS, type EntrySelection, type InvalidationNotice } from '@app/cache';
 import { AppConfig } from '@app/config';
 import {
   INVALIDATION_EVENT_VERSION,
@@ -42,6 +42,32 @@ export class InvalidationRequestError extends Error {
   override readonly name = 'InvalidationRequestError';
 }
 
+/** What the invalidation bus reports about itself (counted since the process started). */
+export interface InvalidationBusStatus {
+  /** `redis` (pub/sub across instances) or `local` (embedded mode: this process only). */
+  transport: 'redis' | 'local';
+  channel: string;
+  instanceId: string;
+  /** Whether the subscriber connection is subscribed and answering its heartbeat right now. */
+  subscribed: boolean;
+  /** Times the subscription went silent (closed or unanswered heartbeat); L1 was not trusted meanwhile. */
+  silences: number;
+  /** Events this instance sent. */
+  published: number;
+  /** Events that could not be sent (Redis down); other instances clear L1 when they reconnect. */
+  publishFailures: number;
+  /** Events from other instances of this app, well-formed or not. */
+  received: number;
+  /** Received events applied to L1. */
+  applied: number;
+  /** Received messages dropped as malformed or of an unknown version. */
+  rejected: number;
+  /** Own echoes and events of other apps sharing the Redis, skipped without effect. */
+  ignored: number;
+  /** Times L1 was cleared because the subscriber reconnected and may have missed events. */
+  resyncs: number;
+}
+
 /** Called with each event from another instance after it was applied here. */
 export type AppliedListener = (event: InvalidationEvent) => void;
 
@@ -50,7 +76,7 @@ export type AppliedListener = (event: InvalidationEvent) => void;
  * library (`@CacheEvict`, a namespace's `delete`/`invalidateTags`/`clear`) and every request made
  * here removes the entries from L1 and L2 and then announces one event on the bus; every other
  * instance validates the event and drops the same entries from its L1. Without this, an instance
- * keeps serving what another instance just changed until its L1 entry expires (seed 002's bug).
+ * keeps serving what another instance just changed until its L1 entry expires.
  */
 @Injectable()
 export class CacheInvalidationService implements OnModuleInit, OnApplicationShutdown {

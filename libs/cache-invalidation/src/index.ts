@@ -3,6 +3,7 @@ export {
   CacheInvalidationService,
   InvalidationRequestError,
   type AppliedListener,
+  type InvalidationBusStatus,
   type InvalidationRequest,
   type InvalidationResult,
 } from './cache-invalidation.service';

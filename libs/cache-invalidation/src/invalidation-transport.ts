@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { withTimeout } from '@app/cache';
+import { withTimeout } from '@app/common';
 
 export interface TransportHandlers {
   /** One raw message from another sender or this one (the service filters echoes). */

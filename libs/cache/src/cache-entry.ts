@@ -5,7 +5,7 @@
  */
 export interface CacheEntry<T = unknown> {
   value: T;
-  /** Epoch milliseconds after which the value is stale. */
+  /** Epoch milliseconds after which the value is stale; `Infinity` for an entry that never expires. */
   freshUntil: number;
   /** Tags the entry was stored with (namespace-local names). */
   tags?: readonly string[];

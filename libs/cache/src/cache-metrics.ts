@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { AppConfig } from '@app/config';
+import { Counter, Gauge } from 'prom-client';
+import { MetricsRegistry } from '@app/metrics';
 import { CacheRegistry } from './cache-registry';
 import type { NamespaceStatsSnapshot } from './cache-stats';
 
@@ -19,17 +19,12 @@ const COUNTERS: Record<CounterField, [name: string, help: string]> = {
 };
 
 /**
- * Prometheus exposition of the cache statistics (the same numbers as `/admin/cache/stats`, read at
- * scrape time from the one source of truth) plus the process's default metrics. Each app instance
- * has its own registry, so two apps in one process do not share series.
+ * The cache statistics as Prometheus series in the app's registry: the same numbers as
+ * `/admin/cache/stats`, read at scrape time from the one source of truth.
  */
 @Injectable()
 export class CacheMetrics {
-  readonly registry = new Registry();
-
-  constructor(caches: CacheRegistry, config: AppConfig) {
-    this.registry.setDefaultLabels({ service: config.app.name });
-    collectDefaultMetrics({ register: this.registry });
+  constructor(caches: CacheRegistry, registry: MetricsRegistry) {
     const read = () => caches.overview();
     const perNamespace = () => Object.entries(read().namespaces);
 
@@ -37,7 +32,7 @@ export class CacheMetrics {
       name: 'cache_lookups_total',
       help: 'Cache lookups by outcome',
       labelNames: ['namespace', 'result'],
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.reset();
         for (const [namespace, stats] of perNamespace()) {
@@ -53,7 +48,7 @@ export class CacheMetrics {
         name,
         help,
         labelNames: ['namespace'],
-        registers: [this.registry],
+        registers: [registry],
         collect() {
           this.reset();
           for (const [namespace, stats] of perNamespace()) this.inc({ namespace }, stats[field]);
@@ -65,7 +60,7 @@ export class CacheMetrics {
         name,
         help,
         labelNames: ['namespace'],
-        registers: [this.registry],
+        registers: [registry],
         collect() {
           this.reset();
           for (const [namespace, stats] of perNamespace()) this.set({ namespace }, pick(stats));
@@ -77,7 +72,7 @@ export class CacheMetrics {
     new Gauge({
       name: 'cache_l2_circuit_open',
       help: '1 while the L2 circuit breaker skips Redis, else 0',
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.set(read().circuit === 'open' ? 1 : 0);
       },
@@ -85,41 +80,10 @@ export class CacheMetrics {
     new Gauge({
       name: 'cache_l2_pending_invalidations',
       help: 'Invalidations waiting for Redis to come back',
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.set(read().pendingInvalidations);
       },
     });
-    const BUS_OUTCOMES = ['published', 'publishFailures', 'received', 'applied', 'rejected', 'ignored', 'resyncs'] as const;
-    new Counter({
-      name: 'cache_invalidation_events_total',
-      help: 'Cross-instance invalidation events by outcome (publish_failures, resyncs: L1 cleared after a subscriber gap)',
-      labelNames: ['outcome'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        const bus = read().invalidationBus;
-        if (!bus) return;
-        for (const outcome of BUS_OUTCOMES) {
-          this.inc({ outcome: outcome.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) }, bus[outcome]);
-        }
-      },
-    });
-    new Gauge({
-      name: 'cache_invalidation_subscribed',
-      help: '1 while this instance hears invalidation events from the others, else 0',
-      registers: [this.registry],
-      collect() {
-        this.set(read().invalidationBus?.subscribed ? 1 : 0);
-      },
-    });
-  }
-
-  async exposition(): Promise<string> {
-    return this.registry.metrics();
-  }
-
-  get contentType(): string {
-    return this.registry.contentType;
   }
 }

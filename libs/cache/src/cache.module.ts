@@ -2,7 +2,7 @@ import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CacheModule as NestCacheModule } from '@nestjs/cache-manager';
 import { AppConfig } from '@app/config';
-import { CacheAdminController, MetricsController } from './admin/cache-admin.controller';
+import { CacheAdminController } from './admin/cache-admin.controller';
 import { createNamespaceKeyv } from './cache-manager.adapter';
 import { CacheInventoryService } from './cache-inventory';
 import { CacheMaintenance } from './cache-maintenance';
@@ -53,7 +53,7 @@ export class CacheModule {
           }),
         }),
       ],
-      controllers: [CacheAdminController, MetricsController],
+      controllers: [CacheAdminController],
       providers: [
         HttpCacheInterceptor,
         HttpCacheEarlyHits,
@@ -68,7 +68,6 @@ export class CacheModule {
         HttpCacheInterceptor,
         HttpCacheEarlyHits,
         CacheMaintenance,
-        CacheMetrics,
         ...[DEFAULT_NAMESPACE, HTTP_NAMESPACE].map((namespace) => namespace.token),
       ],
     };

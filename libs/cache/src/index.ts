@@ -1,7 +1,6 @@
 export { CacheModule } from './cache.module';
-export { CacheRegistry, type CacheOverview, type InvalidationBusStatus } from './cache-registry';
+export { CacheRegistry, type CacheOverview } from './cache-registry';
 export { CacheMaintenance } from './cache-maintenance';
-export { CacheMetrics } from './cache-metrics';
 export type { CacheInventory } from './cache-inventory';
 export type { NamespaceStatsSnapshot } from './cache-stats';
 export { CacheKeyBuilder, secretDigest } from './key-builder';
@@ -28,7 +27,6 @@ export {
 } from './namespace-cache';
 export { InjectCache } from './inject-cache.decorator';
 export { toMilliseconds, type Duration } from './ttl';
-export { withTimeout } from './time-budget';
 export { HttpCached, CacheScope, CacheTags } from './http/http-cache.decorators';
 export type { CacheScope as CacheScopeName, HttpCachedOptions, RouteTags } from './http/http-cache.metadata';
 export { HttpCacheInterceptor } from './http/http-cache.interceptor';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
 
 /** Characters allowed in a key part as is; anything else is percent-encoded. */
 const SAFE_PART = /^[A-Za-z0-9._~\-/=&?@,+]*$/;
@@ -84,4 +85,18 @@ function encodePart(part: string | number): string {
  */
 export function secretDigest(value: string, label = 'cache'): string {
   return createHash('sha256').update(label).update('\0').update(value).digest('hex').slice(0, 16);
+}
+
+const CREDENTIAL_PARAMETER = new RegExp(`([?&;])(${CREDENTIAL_QUERY_PARAMETERS.join('|')})=([^&#;]*)`, 'gi');
+
+/**
+ * `key` with the value of every credential query parameter (`?token=…`, `&admin_secret=…`)
+ * replaced by its digest, for keys built from raw URLs (the stock `CacheInterceptor`'s): distinct
+ * credentials keep distinct keys, and no credential reaches Redis or the inventory.
+ */
+export function digestCredentialParameters(key: string): string {
+  if (!key.includes('=')) return key;
+  return key.replace(CREDENTIAL_PARAMETER, (_match, separator: string, name: string, value: string) =>
+    value === '' ? `${separator}${name}=` : `${separator}${name}=~${secretDigest(value, 'key-parameter')}`,
+  );
 }

@@ -36,9 +36,10 @@ export class MemoryTier {
     return this.lru.get(key);
   }
 
-  /** Stores `entry` for `lifetimeMs` (its freshness plus any grace). */
+  /** Stores `entry` for `lifetimeMs` (its freshness plus any grace; `Infinity`: until evicted). */
   set(key: string, entry: CacheEntry, lifetimeMs: number): void {
-    this.lru.set(key, entry, { ttl: Math.max(1, lifetimeMs) });
+    // lru-cache reads a TTL of 0 as "no expiry".
+    this.lru.set(key, entry, { ttl: Number.isFinite(lifetimeMs) ? Math.max(1, lifetimeMs) : 0 });
     for (const tag of entry.tags ?? []) {
       let keys = this.keysByTag.get(tag);
       if (!keys) this.keysByTag.set(tag, (keys = new Set()));

@@ -46,7 +46,10 @@ export interface InvalidateOptions {
 }
 
 export interface SetOptions {
-  /** Freshness (ms or `'30s'`); the namespace default when absent. */
+  /**
+   * Freshness (ms or `'30s'`); the namespace default when absent; `0` for no expiry (until
+   * invalidated or evicted), as in cache-manager 7 and Keyv.
+   */
   ttl?: Duration;
   /** Namespace-local tags, for invalidating related entries together; a function gets the value. */
   tags?: readonly string[] | ((value: unknown) => readonly string[]);
@@ -134,8 +137,18 @@ export class NamespaceCache {
 
   /** The value if fresh in L1 or L2, else `undefined`. Counts a hit or a miss. */
   async get<T>(parts: KeyParts): Promise<T | undefined> {
+    return (await this.getEntry<T>(parts))?.value;
+  }
+
+  /**
+   * As {@link get}, with the entry's expiry (epoch ms; `undefined` when it never expires), which is
+   * when Redis drops it too unless the namespace has a grace period.
+   */
+  async getEntry<T>(parts: KeyParts): Promise<{ value: T; expiresAt: number | undefined } | undefined> {
     const found = await this.lookup(this.key(parts));
-    if (found && isFresh(found)) return found.value as T;
+    if (found && isFresh(found)) {
+      return { value: found.value as T, expiresAt: Number.isFinite(found.freshUntil) ? found.freshUntil : undefined };
+    }
     this.stats.misses += 1;
     return undefined;
   }
@@ -347,8 +360,8 @@ export class NamespaceCache {
    */
   private async store(key: string, value: unknown, options: SetOptions, loadStart?: LoadStart): Promise<void> {
     if (value === undefined) return;
-    const ttlMs = options.ttl === undefined ? this.settings.ttlMs : toMilliseconds(options.ttl);
-    if (ttlMs <= 0) return;
+    const requestedMs = options.ttl === undefined ? this.settings.ttlMs : toMilliseconds(options.ttl);
+    const ttlMs = requestedMs === 0 ? Infinity : requestedMs;
     const entry: CacheEntry = { value, freshUntil: Date.now() + ttlMs };
     const tags = typeof options.tags === 'function' ? options.tags(value) : options.tags;
     if (tags?.length) entry.tags = [...new Set(tags)];

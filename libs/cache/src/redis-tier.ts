@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import type Redis from 'ioredis';
-import { stringify } from 'telejson';
-import { isCacheEntry, type CacheEntry } from './cache-entry';
+import type { CacheEntry } from './cache-entry';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { CacheKeyBuilder } from './key-builder';
-import { withTimeout } from './time-budget';
+import { decodeEntry, encodeEntry } from './entry-codec';
+import { withTimeout } from '@app/common';
 
 export interface RedisTierOptions {
   /** Longest one L2 operation may take before it counts as failed, in milliseconds. */
@@ -52,29 +52,30 @@ return redis.call('UNLINK', unpack(KEYS, 2))`;
  * Stores an entry (KEYS[1]) and adds it to its tag indexes (KEYS[3..]) in one step, unless the
  * namespace's generation (KEYS[2]) is no longer ARGV[1] — an invalidation ran since the value was
  * loaded, so storing it could undo a write. ARGV[1] empty stores unconditionally. ARGV[2] is the
- * encoded entry, ARGV[3] its lifetime in ms, ARGV[4] now (epoch ms). Returns 1 stored, 0 refused.
+ * stored value, ARGV[3] its lifetime in ms (`inf`: no expiry), ARGV[4] now (epoch ms). Tag indexes
+ * are scored by expiry so members whose entries are gone are trimmed: the index of a tag that keeps
+ * receiving new keys holds only live ones, and it expires with its longest-lived entry.
+ * Returns 1 stored, 0 refused.
  */
 const STORE_SCRIPT = `
 if ARGV[1] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
-local lifetime = tonumber(ARGV[3])
+local forever = ARGV[3] == 'inf'
 local now = tonumber(ARGV[4])
-redis.call('SET', KEYS[1], ARGV[2], 'PX', lifetime)
+if forever then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 for i = 3, #KEYS do
-  redis.call('ZADD', KEYS[i], now + lifetime, KEYS[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  redis.call('PEXPIRE', KEYS[i], lifetime, 'NX')
-  redis.call('PEXPIRE', KEYS[i], lifetime, 'GT')
+  if forever then
+    redis.call('ZADD', KEYS[i], '+inf', KEYS[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+    redis.call('PERSIST', KEYS[i])
+  else
+    local lifetime = tonumber(ARGV[3])
+    redis.call('ZADD', KEYS[i], now + lifetime, KEYS[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+    redis.call('PEXPIRE', KEYS[i], lifetime, 'NX')
+    redis.call('PEXPIRE', KEYS[i], lifetime, 'GT')
+  end
 end
 return 1`;
-
-/**
- * How an entry is written to Redis: the encoding `cache-manager-ioredis-yet` reads back (telejson
- * inside a `{"v":…}` wrapper, unwrapped), so entries written by the store script and by the store
- * itself are one format.
- */
-function encodeEntry(entry: CacheEntry): string {
-  return stringify({ v: entry }, { maxDepth: Infinity }).slice(5, -1);
-}
 
 /** What a read of L2 found: the entry if any, and the namespace's generation when it was read. */
 export interface L2Read {
@@ -140,8 +141,7 @@ export class RedisTier {
 
   /** An entry, or `undefined` when absent, malformed or Redis is unavailable. */
   async get(namespace: string, key: string): Promise<CacheEntry | undefined> {
-    const raw = await this.attempt(namespace, 'get', () => this.store.get(key));
-    return isCacheEntry(raw) ? raw : undefined;
+    return decodeEntry(await this.attempt(namespace, 'get', () => this.store.get(key)));
   }
 
   /**
@@ -155,14 +155,15 @@ export class RedisTier {
         this.store.get(key),
         this.client.get(this.keys.generation(namespace)),
       ]);
-      return { entry: isCacheEntry(raw) ? raw : undefined, generation: generation ?? '0' };
+      return { entry: decodeEntry(raw), generation: generation ?? '0' };
     });
   }
 
   /**
-   * Stores `entry` for `lifetimeMs` together with its tag-index membership, atomically. With
-   * `generation` (from {@link read}), only if no invalidation of the namespace ran since. Resolves
-   * true when stored, false when refused for that reason, `undefined` when Redis is unavailable.
+   * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) together with its tag-index membership,
+   * atomically. With `generation` (from {@link read}), only if no invalidation of the namespace ran
+   * since. Resolves true when stored, false when refused for that reason, `undefined` when Redis is
+   * unavailable.
    */
   async set(
     namespace: string,
@@ -171,9 +172,7 @@ export class RedisTier {
     lifetimeMs: number,
     generation?: string,
   ): Promise<boolean | undefined> {
-    const lifetime = Math.max(1, Math.round(lifetimeMs));
-    // Tag indexes are scored by expiry so members whose entries are gone can be trimmed: the index
-    // of a tag that keeps receiving new keys holds only live ones instead of growing without bound.
+    const lifetime = Number.isFinite(lifetimeMs) ? String(Math.max(1, Math.round(lifetimeMs))) : 'inf';
     const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
     return this.attempt(namespace, 'set', async () => {
       const stored = await this.client.eval(
@@ -183,7 +182,8 @@ export class RedisTier {
         this.keys.generation(namespace),
         ...indexes,
         generation ?? '',
-        encodeEntry(entry),
+        // As `cache-manager-ioredis-yet` stores a string (and so reads it back in `get`): as JSON.
+        JSON.stringify(encodeEntry(entry)),
         lifetime,
         Date.now(),
       );

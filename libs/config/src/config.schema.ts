@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Secret defaults of the original system; accepted in development, refused in production. */
+/** The secrets' default, shared with the other services' defaults; accepted in development, refused in production. */
 export const INSECURE_SECRET_DEFAULT = 'changeme';
 
 /** Variables whose values must never be echoed, not even in a validation error. */
@@ -74,7 +74,7 @@ const sqliteUrl = z.preprocess(
 
 /**
  * The environment the service reads, one entry per variable. Defaults are the embedded ones: no
- * Redis, a SQLite file under ./data, the original system's secrets (refused in production).
+ * Redis, a SQLite file under ./data, default secrets (refused in production).
  */
 export const environmentSchema = z.object({
   NODE_ENV: z.preprocess(

@@ -14,4 +14,16 @@ export const CREDENTIAL_HEADERS = [
 ] as const;
 
 /** Query parameters that carry credentials (the callback's `?secret=`, the admin `?admin_secret=`, …). */
-export const CREDENTIAL_QUERY_PARAMETERS = ['secret', 'admin_secret', 'token', 'api_key', 'access_token'] as const;
+export const CREDENTIAL_QUERY_PARAMETERS = ['secret', 'secret_token', 'admin_secret', 'token', 'api_key', 'access_token'] as const;
+
+const CREDENTIAL_QUERY = new Set<string>(CREDENTIAL_QUERY_PARAMETERS);
+
+/**
+ * Whether a decoded query parameter name carries a credential: one of
+ * {@link CREDENTIAL_QUERY_PARAMETERS} in any case, also in array or object form (`secret[]`,
+ * `secret[0]`, `token[a]`), which query parsers turn into the same parameter.
+ */
+export function isCredentialQueryParameter(name: string): boolean {
+  const bracket = name.indexOf('[');
+  return CREDENTIAL_QUERY.has((bracket === -1 ? name : name.slice(0, bracket)).trim().toLowerCase());
+}

@@ -1,5 +1,5 @@
 /**
- * The JSON error shape of the original system (domain.md §2.2):
+ * The JSON error shape of every route without a contract of its own (README, "Architecture"):
  * `{ ok: false, say: <sentence for a person>, result: { error: <short reason>, ...details } }`.
  */
 export interface ErrorBody {
@@ -12,7 +12,7 @@ export function errorBody(say: string, error: string, details: Record<string, un
   return { ok: false, say, result: { error, ...details } };
 }
 
-/** What the original system answered for an unmatched route. */
+/** The `say` of an unmatched route. */
 export const NOT_FOUND_SAY = "Sorry, I couldn't find that resource.";
-/** What the original system answered for an unexpected error. */
+/** The `say` of an unexpected error. */
 export const INTERNAL_ERROR_SAY = 'Sorry, I encountered an error processing your request.';

@@ -7,6 +7,11 @@ describe('redactUrl', () => {
     ['/telegram/webhook_info?x=1&admin_secret=abc&y=2', '/telegram/webhook_info?x=1&admin_secret=%5BRedacted%5D&y=2'],
     ['/a?SECRET=abc#frag', '/a?SECRET=%5BRedacted%5D#frag'],
     ['/a?not_secret=abc', '/a?not_secret=abc'],
+    ['/a?secret[]=x&secret[]=y&keep=1', '/a?secret[]=%5BRedacted%5D&secret[]=%5BRedacted%5D&keep=1'],
+    ['/a?secret%5B0%5D=x', '/a?secret%5B0%5D=%5BRedacted%5D'],
+    ['/a?%73ecret_token=x', '/a?%73ecret_token=%5BRedacted%5D'],
+    ['/a?api+key=x&api_key', '/a?api+key=x&api_key=%5BRedacted%5D'],
+    ['/a?token=%ZZ&b=%', '/a?token=%5BRedacted%5D&b=%'],
     ['/plain', '/plain'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);

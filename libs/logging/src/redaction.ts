@@ -1,19 +1,39 @@
-import { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
+import { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, isCredentialQueryParameter } from '@app/http/credentials';
 
-/** Headers whose values are replaced in every log line. */
+/** Headers that carry credentials; the access log never writes headers, and CORS allows these. */
 export const REDACTED_HEADERS = CREDENTIAL_HEADERS;
 
 /** Query parameters whose values are replaced in every logged URL. */
 export const REDACTED_QUERY_PARAMETERS = CREDENTIAL_QUERY_PARAMETERS;
 
 export const REDACTION_CENSOR = '[Redacted]';
+const ENCODED_CENSOR = encodeURIComponent(REDACTION_CENSOR);
 
-const secretQueryParameter = new RegExp(
-  `([?&](?:${REDACTED_QUERY_PARAMETERS.join('|')})=)[^&#]*`,
-  'gi',
-);
+/** A query parameter's name as a query parser reads it: `+` is a space, `%xx` decoded. */
+function decodedName(raw: string): string {
+  const name = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
 
-/** The URL with the values of secret query parameters replaced. */
+/**
+ * The URL with the value of every credential query parameter replaced — names matched however
+ * they are written (any case, percent-encoded, `secret[]=` and other array forms) — and the rest
+ * left as it was sent.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(secretQueryParameter, `$1${encodeURIComponent(REDACTION_CENSOR)}`);
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const fragmentStart = url.indexOf('#', queryStart);
+  const queryEnd = fragmentStart === -1 ? url.length : fragmentStart;
+  const pairs = url.slice(queryStart + 1, queryEnd).split(/([&;])/);
+  for (let index = 0; index < pairs.length; index += 2) {
+    const equals = pairs[index].indexOf('=');
+    const name = equals === -1 ? pairs[index] : pairs[index].slice(0, equals);
+    if (isCredentialQueryParameter(decodedName(name))) pairs[index] = `${name}=${ENCODED_CENSOR}`;
+  }
+  return `${url.slice(0, queryStart + 1)}${pairs.join('')}${url.slice(queryEnd)}`;
 }

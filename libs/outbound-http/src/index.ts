@@ -5,3 +5,4 @@ export {
   OutboundResponseTooLargeError,
   OutboundTimeoutError,
 } from './outbound-http.errors';
+export { FormData, multipartBodyOf, type MultipartBody } from './multipart';

@@ -62,8 +62,27 @@ export class OutboundResponseTooLargeError extends OutboundHttpError {
   }
 }
 
-/** Classifies an error of the socket or the request, seen before the whole answer arrived. */
-export function transportErrorOf(error: SystemError, timeoutMs: number): OutboundHttpError {
+/** undici's codes for a deadline of its own that passed (headers or body too slow, connecting too slow). */
+const UNDICI_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** undici's codes for a connection that closed under a request, or a pool closed for shutdown. */
+const UNDICI_CLOSED_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED', 'UND_ERR_ABORTED']);
+
+/** What a connection that closed is reported as: before the answer began, in Node's words. */
+const HUNG_UP = 'socket hang up';
+/** What a connection that closed is reported as once the answer had begun. */
+const INCOMPLETE_ANSWER = 'connection closed before the answer was complete';
+
+/**
+ * Classifies an error of the socket or the request, seen before the whole answer arrived;
+ * `answerBegan` tells a request left unanswered from an answer cut short.
+ */
+export function transportErrorOf(error: SystemError, timeoutMs: number, answerBegan = false): OutboundHttpError {
   if (error.code && TIMEOUT_CODES.has(error.code)) return new OutboundTimeoutError(timeoutMs, error.message);
+  if (error.code && UNDICI_TIMEOUT_CODES.has(error.code)) return new OutboundTimeoutError(timeoutMs);
+  if (error.code && UNDICI_CLOSED_CODES.has(error.code)) {
+    const closed = new Error(answerBegan ? INCOMPLETE_ANSWER : HUNG_UP, { cause: error });
+    return new OutboundConnectionError(Object.assign(closed, { code: 'ECONNRESET' }));
+  }
   return new OutboundConnectionError(error);
 }

@@ -1,24 +1,15 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool, type Dispatcher } from 'undici';
 import {
-  OutboundConnectionError,
   OutboundResponseTooLargeError,
   OutboundTimeoutError,
   transportErrorOf,
   type SystemError,
 } from './outbound-http.errors';
 
-/**
- * How long an idle keep-alive socket is kept, in milliseconds. Node lowers it to the server's
- * `Keep-Alive: timeout=N` hint minus one second, so a socket is dropped before the server closes it.
- */
+/** How long an idle keep-alive socket is kept, in milliseconds; undici lowers it to the server's `Keep-Alive: timeout` hint. */
 const IDLE_SOCKET_TIMEOUT_MS = 30_000;
-
-/** Errors of a reused socket that the server had already closed: the request never reached it. */
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
-
-/** What the answer's socket reports when it closes before the last byte of the body. */
-const INCOMPLETE_ANSWER = 'connection closed before the answer was complete';
 
 export interface OutboundHttpOptions {
   /** The upstream's base URL (`http:` or `https:`) without a trailing slash; request paths are appended. */
@@ -29,7 +20,7 @@ export interface OutboundHttpOptions {
   maxSockets?: number;
   /**
    * Whether sockets stay open between exchanges for reuse. Idle ones are closed after 30 s, or
-   * a second before the server's `Keep-Alive: timeout` hint, whichever is sooner.
+   * before the server's `Keep-Alive: timeout` hint, whichever is sooner.
    */
   keepAlive: boolean;
 }
@@ -41,7 +32,7 @@ export interface OutboundRequest {
   /** Path and query appended to the base URL, e.g. `/v1/speech-to-text`. */
   path: string;
   /** Request headers; `Content-Length` is set from `body`. */
-  headers?: http.OutgoingHttpHeaders;
+  headers?: OutgoingHttpHeaders;
   /** The body, sent as is (a string as UTF-8); none when absent. */
   body?: Buffer | string;
   /** This exchange's deadline in milliseconds; default the upstream's `timeoutMs`. */
@@ -55,103 +46,68 @@ export interface OutboundResponse {
   status: number;
   /** The reason phrase the server sent (`Not Found`), `''` when none. */
   statusText: string;
-  headers: http.IncomingHttpHeaders;
+  headers: IncomingHttpHeaders;
   body: Buffer;
 }
 
 /**
- * HTTP/1.1 to one upstream over its own connection pool. Each {@link exchange} sends one request
- * and resolves with the complete answer, whatever its status; it rejects with an
- * `OutboundConnectionError`, `OutboundTimeoutError` or `OutboundResponseTooLargeError` when no
- * complete, acceptable answer arrived (a request Node refuses to build — a malformed header —
- * rejects with Node's own error). A request that fails on a reused keep-alive socket before any
- * answer — the server had closed it meanwhile, so the request never reached it — is sent once
- * more on another socket, within the same deadline; every other failure is reported as it is.
+ * HTTP/1.1 to one upstream over its own undici `Pool` (keep-alive connections, idle ones dropped
+ * before the server's `Keep-Alive` hint). Each {@link exchange} sends one request and resolves with
+ * the complete answer, whatever its status; it rejects with an `OutboundConnectionError`,
+ * `OutboundTimeoutError` or `OutboundResponseTooLargeError` when no complete, acceptable answer
+ * arrived (a request undici refuses to build — a malformed header — rejects with undici's own
+ * error). A request that fails on a reused keep-alive socket before any answer — the server had
+ * closed it meanwhile, so the request never reached it — is sent once more, within the same
+ * deadline; every other failure is reported as it is.
+ *
+ * undici's own retry interceptor was weighed for the resend: it cannot tell a reused socket from a
+ * new one, and it resumes cut-short answers with `Range`, which these upstreams do not serve. Its
+ * `maxResponseSize` is one cap per pool, while the cap here is per exchange, so the body is
+ * counted while it streams.
  */
 export class OutboundHttp {
-  private readonly agent: http.Agent;
-  private readonly protocol: typeof http | typeof https;
+  private readonly pool: Pool;
+  /** Errors of sockets that had carried an earlier answer before they broke: a resend is safe. */
+  private readonly staleSocketErrors = new WeakSet<Error>();
   private closed = false;
 
   constructor(private readonly options: OutboundHttpOptions) {
-    const secure = options.baseUrl.startsWith('https:');
-    this.protocol = secure ? https : http;
-    const agentOptions: http.AgentOptions = {
-      keepAlive: options.keepAlive,
-      maxSockets: options.maxSockets,
-      timeout: IDLE_SOCKET_TIMEOUT_MS,
-    };
-    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const connector = buildConnector({ timeout: options.timeoutMs });
+    this.pool = new Pool(new URL(options.baseUrl).origin, {
+      connections: options.maxSockets ?? null,
+      pipelining: options.keepAlive ? 1 : 0,
+      keepAliveTimeout: IDLE_SOCKET_TIMEOUT_MS,
+      keepAliveMaxTimeout: IDLE_SOCKET_TIMEOUT_MS,
+      connect: (connectOptions, callback) =>
+        connector(connectOptions, (error, socket) => {
+          if (socket) this.watchForStaleness(socket);
+          // The union of the callback's two shapes does not spread; each branch is one of them.
+          if (error) callback(error, null);
+          else callback(null, socket as Socket);
+        }),
+    });
   }
 
   /** Sends `request` and resolves with the complete answer of any status. */
-  exchange(request: OutboundRequest): Promise<OutboundResponse> {
+  async exchange(request: OutboundRequest): Promise<OutboundResponse> {
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-    const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body;
-    const headers = body ? { ...request.headers, 'Content-Length': body.length } : request.headers;
-    const cap = request.maxResponseBytes;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let current: http.ClientRequest | undefined;
-      // Settle first, then destroy: destroying a request whose answer has started also closes the
-      // answer, which would otherwise be reported as a broken connection.
-      const fail = (error: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        reject(error);
-        current?.destroy();
-      };
-      const succeed = (response: OutboundResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        resolve(response);
-      };
-      const deadline = setTimeout(() => fail(new OutboundTimeoutError(timeoutMs)), timeoutMs);
-
-      const send = (mayResend: boolean): void => {
-        const outgoing = this.protocol.request(`${this.options.baseUrl}${request.path}`, {
-          method: request.method,
-          agent: this.agent,
-          headers,
-        });
-        current = outgoing;
-        let answered = false;
-        const broken = (error: SystemError): void => {
-          if (settled) return;
-          const stale = outgoing.reusedSocket && error.code !== undefined && STALE_SOCKET_CODES.has(error.code);
-          if (stale && !answered && mayResend && !this.closed) return send(false);
-          fail(transportErrorOf(error, timeoutMs));
-        };
-        outgoing.on('error', broken);
-        outgoing.on('response', (response) => {
-          answered = true;
-          const status = response.statusCode ?? 0;
-          // No 'error' listener on the answer: without one Node reports a cut-short answer only by
-          // 'close' with `complete` false, and this names it better than Node's "aborted".
-          response.on('close', () => {
-            if (!response.complete) broken(Object.assign(new Error(INCOMPLETE_ANSWER), { code: 'ECONNRESET' }));
-          });
-          if (cap !== undefined && Number(response.headers['content-length'] ?? 0) > cap) {
-            return fail(new OutboundResponseTooLargeError(cap, status));
-          }
-          const chunks: Buffer[] = [];
-          let received = 0;
-          response.on('data', (chunk: Buffer) => {
-            received += chunk.length;
-            if (cap !== undefined && received > cap) return fail(new OutboundResponseTooLargeError(cap, status));
-            chunks.push(chunk);
-          });
-          response.on('end', () => {
-            const statusText = response.statusMessage ?? '';
-            succeed({ status, statusText, headers: response.headers, body: Buffer.concat(chunks) });
-          });
-        });
-        outgoing.end(body);
-      };
-      send(true);
-    });
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new OutboundTimeoutError(timeoutMs)), timeoutMs);
+    try {
+      try {
+        return await this.send(request, timeoutMs, deadline.signal);
+      } catch (error) {
+        if (!this.mayResend(error, deadline.signal)) throw error;
+        return await this.send(request, timeoutMs, deadline.signal);
+      }
+    } catch (error) {
+      if (deadline.signal.aborted) throw deadline.signal.reason;
+      throw error instanceof UnansweredError || error instanceof CutShortError
+        ? transportErrorOf(error.cause, timeoutMs, error instanceof CutShortError)
+        : error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -160,6 +116,122 @@ export class OutboundHttp {
    */
   close(): void {
     this.closed = true;
-    this.agent.destroy();
+    void this.pool.destroy();
   }
+
+  private mayResend(error: unknown, deadline: AbortSignal): boolean {
+    return (
+      error instanceof UnansweredError && this.staleSocketErrors.has(error.cause) && !deadline.aborted && !this.closed
+    );
+  }
+
+  /** Marks the errors of `socket` that come after it carried an answer (its first bytes read). */
+  private watchForStaleness(socket: Socket): void {
+    socket.prependListener('error', (error: Error) => {
+      if (socket.bytesRead > 0) this.staleSocketErrors.add(error);
+    });
+  }
+
+  private send(request: OutboundRequest, timeoutMs: number, deadline: AbortSignal): Promise<OutboundResponse> {
+    const options: Dispatcher.DispatchOptions = {
+      method: request.method as Dispatcher.HttpMethod,
+      path: request.path,
+      headers: headersOf(request.headers),
+      body: request.body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      reset: !this.options.keepAlive,
+    };
+    return new Promise((resolve, reject) => {
+      this.pool.dispatch(options, new AnswerCollector(request.maxResponseBytes, deadline, resolve, reject));
+    });
+  }
+}
+
+/** Failed before the answer's status line: the request may never have reached the server. */
+class UnansweredError extends Error {
+  constructor(override readonly cause: SystemError) {
+    super(cause.message);
+  }
+}
+
+/** Failed after the answer had begun: the server got the request. */
+class CutShortError extends Error {
+  constructor(override readonly cause: SystemError) {
+    super(cause.message);
+  }
+}
+
+/** Collects one answer from undici's dispatch callbacks, enforcing the size cap and the deadline. */
+class AnswerCollector implements Dispatcher.DispatchHandler {
+  private answer?: Omit<OutboundResponse, 'body'>;
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+  private settled = false;
+
+  constructor(
+    private readonly maxBytes: number | undefined,
+    private readonly deadline: AbortSignal,
+    private readonly resolve: (answer: OutboundResponse) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.deadline.aborted) return controller.abort(this.deadline.reason as Error);
+    this.deadline.addEventListener('abort', () => controller.abort(this.deadline.reason as Error), { once: true });
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+    statusText?: string,
+  ): void {
+    this.answer = { status, statusText: statusText ?? '', headers };
+    if (this.maxBytes !== undefined && Number(headers['content-length'] ?? 0) > this.maxBytes) {
+      this.fail(new OutboundResponseTooLargeError(this.maxBytes, status));
+      controller.abort(new OutboundResponseTooLargeError(this.maxBytes, status));
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.answer && this.maxBytes !== undefined && this.received > this.maxBytes) {
+      this.fail(new OutboundResponseTooLargeError(this.maxBytes, this.answer.status));
+      return controller.abort(new OutboundResponseTooLargeError(this.maxBytes, this.answer.status));
+    }
+    this.chunks.push(chunk);
+  }
+
+  /**
+   * undici frees a keep-alive connection on the `setImmediate` it schedules right after this call
+   * (to notice a server that closes it anyway); resolving on an immediate queued behind that one
+   * lets the caller's next exchange reuse the connection instead of opening another.
+   */
+  onResponseEnd(): void {
+    if (this.settled || !this.answer) return;
+    this.settled = true;
+    const answer = { ...this.answer, body: Buffer.concat(this.chunks) };
+    process.nextTick(() => setImmediate(() => this.resolve(answer)));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: SystemError): void {
+    if (error instanceof OutboundResponseTooLargeError || error instanceof OutboundTimeoutError) return this.fail(error);
+    this.fail(this.answer ? new CutShortError(error) : new UnansweredError(error));
+  }
+
+  private fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
+  }
+}
+
+/** Node's outgoing header shape as undici takes it: numbers as strings, absent values left out. */
+function headersOf(headers: OutgoingHttpHeaders = {}): Record<string, string | string[]> {
+  const sent: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) sent[name] = typeof value === 'number' ? String(value) : value;
+  }
+  return sent;
 }

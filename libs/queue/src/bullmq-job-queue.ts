@@ -135,6 +135,11 @@ export class BullJobQueue<T> extends JobQueue<T> {
     this.queue.on('error', (error) => this.connectionTrouble(error));
   }
 
+  /** The BullMQ queue underneath, for operator tools that read it (the dashboard, the metrics). */
+  get bullQueue(): Queue {
+    return this.queue;
+  }
+
   /**
    * Resolves once the producer connection is ready, has failed its first attempt, or the connect
    * timeout has passed: the first webhooks find it connected, and a Redis outage at boot does not

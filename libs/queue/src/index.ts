@@ -13,3 +13,4 @@ export { QueueModule, createJobQueue, WORKER_DRAIN_SHARE } from './queue.module'
 export { BullJobQueue, onceKey, RETENTION } from './bullmq-job-queue';
 export { InProcessJobQueue } from './in-process-job-queue';
 export { retryDelayMs } from './retry-policy';
+export { QueueRegistry, QueueRegistryModule } from './queue-registry';

@@ -17,8 +17,8 @@ export interface QueueDefinition<T = unknown> {
 const QUEUE_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /**
- * Declares a queue. `attempts` defaults to 3 (the original Sidekiq job: `retry_on StandardError,
- * attempts: 3`, domain.md §3.1).
+ * Declares a queue. `attempts` defaults to 3: a job is tried three times, with exponential backoff,
+ * before it fails for good.
  */
 export function defineQueue<T>(options: { name: string; description: string; attempts?: number }): QueueDefinition<T> {
   if (!QUEUE_NAME.test(options.name)) throw new Error(`Queue name "${options.name}" must match ${QUEUE_NAME}`);

@@ -6,6 +6,7 @@ import { BullJobQueue } from './bullmq-job-queue';
 import { InProcessJobQueue } from './in-process-job-queue';
 import type { JobQueue } from './job-queue';
 import type { QueueDefinition } from './queue-definition';
+import { QueueRegistry, QueueRegistryModule } from './queue-registry';
 
 /** The share of `SHUTDOWN_TIMEOUT_MS` running jobs get to finish; the rest is for HTTP and connections. */
 export const WORKER_DRAIN_SHARE = 0.5;
@@ -60,11 +61,16 @@ export class QueueModule {
   static forFeature(definition: QueueDefinition): DynamicModule {
     return {
       module: QueueModule,
+      imports: [QueueRegistryModule],
       providers: [
         {
           provide: definition.token,
-          inject: [AppConfig, REDIS_CLIENT],
-          useFactory: (config: AppConfig, redis: Redis | null) => createJobQueue(definition, config, redis),
+          inject: [AppConfig, REDIS_CLIENT, QueueRegistry],
+          useFactory: async (config: AppConfig, redis: Redis | null, registry: QueueRegistry) => {
+            const queue = await createJobQueue(definition, config, redis);
+            registry.add(queue);
+            return queue;
+          },
         },
         lifecycleFor(definition),
       ],

@@ -15,7 +15,7 @@ export interface FakeCursorRunnerOptions {
 }
 
 /**
- * cursor-runner's current HTTP protocol (domain.md §6.1, §6.3) without running anything:
+ * cursor-runner's current HTTP protocol (docs/cursor-runner.md) without running anything:
  * `POST /cursor/execute` answers a successful run at once, `POST /cursor/execute/async`
  * acknowledges (401 without the secret, 400 without a prompt), anything else is 404 "Route not found".
  */

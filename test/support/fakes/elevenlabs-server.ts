@@ -30,7 +30,7 @@ function missingField(field: string): FakeReply {
 }
 
 /**
- * ElevenLabs' HTTP API as this service uses it (domain.md §9): `POST /v1/speech-to-text`
+ * ElevenLabs' HTTP API as this service uses it (docs/elevenlabs.md): `POST /v1/speech-to-text`
  * (multipart `file` and `model_id`; answers `{language_code, language_probability, text, words}`)
  * and `POST /v1/text-to-speech/<voice_id>` (JSON `{text, model_id, …}`; answers `audio/mpeg`).
  * A wrong or missing `xi-api-key` gets ElevenLabs' 401 `{detail: {status, message}}`, a missing
@@ -61,7 +61,7 @@ export function elevenLabsProtocol(options: FakeElevenLabsOptions) {
       };
       if (typeof body.text !== 'string' || body.text === '') return missingField('text');
       return {
-        body: fakeSpeech(decodeURIComponent(voice), String(body.model_id ?? ''), body.text),
+        body: fakeSpeech(decodeURIComponent(voice), typeof body.model_id === 'string' ? body.model_id : '', body.text),
         headers: { 'Content-Type': 'audio/mpeg' },
       };
     }

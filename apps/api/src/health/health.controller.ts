@@ -8,14 +8,14 @@ import { CacheIndicator } from './indicators/cache.indicator';
 import { DatabaseIndicator } from './indicators/database.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
 
-/** The original system's health answer (domain.md §2.3), kept at `/`. */
+/** The service's plain health answer at `/`: `{status: 'healthy', service, version}`. */
 export interface ServiceStatus {
   status: 'healthy';
   service: string;
   version: string;
 }
 
-/** `GET /health`: the Terminus report with the original `service` and `version`, and the cache's state. */
+/** `GET /health`: the Terminus report with the service's name and `version`, and the cache's state. */
 export interface HealthReport extends HealthCheckResult {
   service: string;
   version: string;

@@ -21,7 +21,7 @@ function toRecord(row: SystemSetting): SettingRecord {
 }
 
 /**
- * SystemSetting (domain.md §8.1): boolean switches in the shared `system_settings` table, stored as
+ * SystemSetting (docs/database.md, "system_settings"): boolean switches in the shared `system_settings` table, stored as
  * `value` 0/1. Names in use: `debug`, `allow_audio_output`, `task_operator`. Reads are cached in
  * the `settings` namespace; every write through this service evicts before it returns.
  */
@@ -45,7 +45,7 @@ export class SettingsService {
     return row?.value === 1;
   }
 
-  /** The original `SystemSetting.get`: enabled, with a missing row or a database error meaning `false`. */
+  /** Whether `name` is enabled, with a missing row or a database error meaning `false`. */
   async get(name: string): Promise<boolean> {
     try {
       return await this.lookup(name);
@@ -55,7 +55,7 @@ export class SettingsService {
     }
   }
 
-  /** Same as {@link get} (the original `enabled?`). */
+  /** Same as {@link get}; reads better where a switch is tested. */
   isEnabled(name: string): Promise<boolean> {
     return this.get(name);
   }

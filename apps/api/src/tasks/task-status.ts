@@ -1,4 +1,4 @@
-/** Task status names by their stored code (domain.md §8.2): 0 ready … 4 in_progress. */
+/** Task status names by their stored code (docs/database.md, "tasks"): 0 ready … 4 in_progress. */
 export const TASK_STATUSES = ['ready', 'complete', 'archived', 'backlogged', 'in_progress'] as const;
 
 export type TaskStatusName = (typeof TASK_STATUSES)[number];

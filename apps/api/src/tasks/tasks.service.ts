@@ -51,7 +51,7 @@ function toRecord(row: Task): TaskRecord {
 const refKey = (ref: TaskRef): (string | number)[] => ('id' in ref ? ['id', ref.id] : ['uuid', ref.uuid]);
 
 /**
- * The shared `tasks` table (domain.md §8.2) that cursor-agents' task operator works through.
+ * The shared `tasks` table (docs/database.md, "tasks") that cursor-agents' task operator works through.
  * Queries are cached in the `tasks` namespace; every write through this service evicts them all.
  */
 @Injectable()

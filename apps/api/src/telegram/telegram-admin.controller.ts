@@ -1,19 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Logger, Post, Query, UseGuards } from '@nestjs/common';
 import { AppConfig } from '@app/config';
 import { AdminSecretGuard } from '@app/http';
+import { TelegramError, type TelegramResponse, type TelegramWebhookInfo } from '../adapters/telegram';
 import { SetWebhookDto } from './dto/set-webhook.dto';
 import { TelegramBots } from './telegram-bots.service';
-import type { TelegramResponse, TelegramWebhookInfo } from './telegram-client';
-import { TelegramError } from './telegram.errors';
 import { TelegramWebhooks } from './telegram-webhooks.service';
 
 /** Path of the webhook route Telegram calls, appended to `TELEGRAM_WEBHOOK_BASE_URL` by default. */
 export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
 
 /**
- * The env bot's webhook registration (domain.md §2.5), behind the admin secret. Telegram's answers
+ * The env bot's webhook registration, behind the admin secret. Telegram's answers
  * are returned as Telegram sent them; when Telegram fails or cannot be reached the answer is
- * 502 `{ok:false, error}` — an upstream failure, not ours (the original answered 500).
+ * 502 `{ok:false, error}` — an upstream failure, not ours.
  */
 @Controller('telegram')
 @UseGuards(AdminSecretGuard)

@@ -47,7 +47,7 @@ function toRecord(row: TelegramBot): TelegramBotRecord {
 }
 
 /**
- * The shared `telegram_bots` table (domain.md §8.3, §11). Lookups of active bots are cached in the
+ * The shared `telegram_bots` table (docs/database.md, "telegram_bots"). Lookups of active bots are cached in the
  * in-process `telegram-bots` namespace, keyed by a digest of the secret (never the secret); every
  * write through this repository clears them, on every instance.
  */

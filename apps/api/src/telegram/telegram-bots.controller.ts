@@ -5,12 +5,11 @@ import {
   Get,
   NotFoundException,
   Param,
-  ParseIntPipe,
   Patch,
   Post,
   UseGuards,
 } from '@nestjs/common';
-import { AdminSecretGuard, errorBody } from '@app/http';
+import { AdminSecretGuard, errorBody, ParseRowIdPipe } from '@app/http';
 import { CreateTelegramBotDto, UpdateTelegramBotDto } from './dto/telegram-bot.dto';
 import { TelegramBots, type TelegramBotView } from './telegram-bots.service';
 
@@ -27,7 +26,7 @@ function conflictOnDuplicate(error: unknown): never {
 }
 
 /**
- * The `telegram_bots` rows (domain.md §8.3, §11), behind the admin secret. Tokens and webhook
+ * The `telegram_bots` rows (docs/database.md, "telegram_bots"), behind the admin secret. Tokens and webhook
  * secrets are accepted but never shown. A write is seen by the webhook's bot resolution on every
  * instance before it answers here (the lookups are cleared and the invalidation is broadcast).
  */
@@ -50,7 +49,7 @@ export class TelegramBotsController {
 
   /** Changes a bot: a new token takes effect at once, `active: false` refuses its webhooks at once. */
   @Patch(':id')
-  async update(@Param('id', ParseIntPipe) id: number, @Body() body: UpdateTelegramBotDto): Promise<TelegramBotView> {
+  async update(@Param('id', ParseRowIdPipe) id: number, @Body() body: UpdateTelegramBotDto): Promise<TelegramBotView> {
     const updated = await this.bots.update(id, body.toChanges()).catch(conflictOnDuplicate);
     if (!updated) throw new NotFoundException(errorBody(`No Telegram bot has id ${id}.`, 'Not Found'));
     return updated;

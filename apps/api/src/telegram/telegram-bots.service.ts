@@ -3,16 +3,13 @@ import { LRUCache } from 'lru-cache';
 import { secretDigest } from '@app/cache';
 import { AppConfig } from '@app/config';
 import { secretsMatch } from '@app/http';
-import { DisabledTelegramClient } from './disabled-telegram.client';
-import { HttpTelegramClient } from './http-telegram.client';
+import { DisabledTelegramClient, HttpTelegramClient, TelegramClient, TelegramTransport } from '../adapters/telegram';
 import {
   TelegramBotRepository,
   type NewTelegramBot,
   type TelegramBotChanges,
   type TelegramBotRecord,
 } from './telegram-bot.repository';
-import { TelegramClient } from './telegram-client';
-import { TelegramTransport } from './telegram-transport';
 
 /** Most per-token clients kept at once; the least recently used goes first. */
 export const MAX_CLIENTS = 100;
@@ -59,7 +56,7 @@ export function tokenDigestOf(token: string): string {
 }
 
 /**
- * Which bot an update belongs to and how to answer as it (domain.md §11): the active
+ * Which bot an update belongs to and how to answer as it (docs/telegram.md, "Bots"): the active
  * `telegram_bots` rows first, the env bot (`TELEGRAM_BOT_TOKEN`) as the fallback. Bot lookups are
  * cached (in-process, keyed by secret digests); clients are kept per token in a bounded map keyed
  * by a token digest, so every bot reuses one client and the shared keep-alive pool.

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cacheable } from '@app/cache';
-import { filePathOf } from './http-telegram.client';
+import { filePathOf, type TelegramDownload, type TelegramFile } from '../adapters/telegram';
 import type { TelegramBotHandle } from './telegram-bots.service';
-import type { TelegramDownload, TelegramFile } from './telegram-client';
 import { FILE_INFO_TTL_MS, TELEGRAM_CACHE } from './telegram.cache';
 
 /**

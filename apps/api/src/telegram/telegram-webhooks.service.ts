@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
+import type { TelegramResponse, TelegramWebhookInfo } from '../adapters/telegram';
 import type { TelegramBotHandle } from './telegram-bots.service';
-import type { TelegramResponse, TelegramWebhookInfo } from './telegram-client';
 import { TELEGRAM_CACHE, WEBHOOK_INFO_TTL_MS, webhookInfoKey } from './telegram.cache';
 
 const EVICT_WEBHOOK_INFO: Parameters<typeof CacheEvict>[0] = {
@@ -10,7 +10,7 @@ const EVICT_WEBHOOK_INFO: Parameters<typeof CacheEvict>[0] = {
 };
 
 /**
- * A bot's webhook registration with Telegram (domain.md §2.5). `getWebhookInfo` answers are cached
+ * A bot's webhook registration with Telegram (`setWebhook`, `deleteWebhook`, `getWebhookInfo`). `getWebhookInfo` answers are cached
  * per bot (token digest) in the `telegram` namespace for 60 s; setting or deleting the webhook
  * through this service evicts the bot's entry on every instance. Every method resolves `null` for
  * the env bot without a token.

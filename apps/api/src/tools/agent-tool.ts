@@ -44,7 +44,7 @@ export const AGENT_TOOL = DiscoveryService.createDecorator<ToolDefinition>();
  *   export class GetSettingTool implements ToolHandler<typeof GetSettingArgs> { … }
  */
 export function AgentTool<Args extends z.ZodType>(definition: ToolDefinition<Args>) {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a class constructor is matched whatever it injects; `unknown[]` parameters would reject every concrete one
   return <Class extends new (...dependencies: any[]) => ToolHandler<Args>>(target: Class): void => {
     Injectable()(target);
     AGENT_TOOL(definition as ToolDefinition)(target);

@@ -7,7 +7,7 @@ interface RequestWithHeaders {
 }
 
 /**
- * `/agent-tools` (domain.md §2.8): the secret is header `X-EL-Secret`, else the token of
+ * `/agent-tools`: the secret is header `X-EL-Secret`, else the token of
  * `Authorization: Bearer <token>`; it must equal `WEBHOOK_SECRET` (constant-time compare, no blank
  * bypass), else 401 JSON.
  */

@@ -21,7 +21,7 @@ describe('parseToolCall', () => {
   });
 
   it.each([undefined, null, 'get_task', [], {}, { tool: '' }, { tool: ' \t' }, { tool: null }])(
-    'answers the original missing-tool body for %p',
+    'answers the missing-tool body for %p',
     (body) => {
       const failure = (() => {
         try {

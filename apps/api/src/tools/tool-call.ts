@@ -9,7 +9,7 @@ export interface ToolCall {
   conversationId?: string;
 }
 
-/** The original answer to a call without a tool (Rails `agent_tools_controller.rb` 48-56). */
+/** The answer to a call without a tool: 400 with this body, which the agent's tool client expects. */
 export const MISSING_TOOL_BODY = errorBody('Missing required parameter: tool', 'tool parameter is required');
 
 const toolCallSchema = z.object({
@@ -25,7 +25,7 @@ const toolCallSchema = z.object({
 });
 
 /**
- * Reads `{tool, args?, conversation_id?}`. A missing or blank `tool` gets the original 400 body;
+ * Reads `{tool, args?, conversation_id?}`. A missing or blank `tool` gets that 400 body;
  * other wrong types get a 400 naming the parameter.
  */
 export function parseToolCall(body: unknown): ToolCall {

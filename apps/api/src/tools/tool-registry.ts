@@ -69,7 +69,7 @@ export class ToolRegistry implements OnApplicationBootstrap {
         description: {
           name: definition.name,
           description: definition.description,
-          args: z.toJSONSchema(definition.args, { io: 'input' }) as Record<string, unknown>,
+          args: z.toJSONSchema(definition.args, { io: 'input' }),
         },
       });
     }

@@ -4,7 +4,7 @@ import { argumentProblems, type ArgumentProblem } from './tool-args';
 import { ToolError } from './tool-error';
 import { ToolRegistry } from './tool-registry';
 
-/** The router's answer to a call it could run: the original `{ok, say, data}`. */
+/** The router's answer to a call it could run: `{ok, say, data}`. */
 export interface ToolResult {
   ok: boolean;
   say: string;
@@ -34,7 +34,7 @@ export class InvalidToolArgumentsError extends Error {
 export const TOOL_FAILED_REASON = 'Tool execution failed';
 
 /**
- * Routes a tool call to its handler (the original `ToolRouter.route`): validates the arguments
+ * Routes a tool call to its handler: validates the arguments
  * with the tool's schema, runs it, and turns a failure into `{ok: false, say, data: {error}}`.
  */
 @Injectable()

@@ -7,7 +7,7 @@ import { ToolRegistry, type ToolDescription } from './tool-registry';
 import { InvalidToolArgumentsError, ToolRouter, UnknownToolError } from './tool-router';
 import { TOOLS_CACHE } from './tools.cache';
 
-/** The original response of `POST /agent-tools`. */
+/** The response of `POST /agent-tools`: `{ok, say, result}`. */
 export interface ToolResponse {
   ok: boolean;
   say: string;
@@ -15,7 +15,7 @@ export interface ToolResponse {
 }
 
 /**
- * Tool calls from the ElevenLabs conversational agent (domain.md §2.8, §7), run synchronously.
+ * Tool calls from the ElevenLabs conversational agent, run synchronously.
  * A call the router could run answers 200 with its `ok`; an unknown tool 404; bad input 400.
  */
 @Controller('agent-tools')

@@ -1,8 +1,6 @@
-import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { AdminSecretGuard } from '@app/http';
 import { CacheInventoryService, type CacheInventory } from '../cache-inventory';
-import { CacheMetrics } from '../cache-metrics';
 import { CacheRegistry, type CacheOverview } from '../cache-registry';
 
 /** Operators' view of the cache. Every route needs `X-Admin-Secret` (= `WEBHOOK_SECRET`). */
@@ -26,18 +24,5 @@ export class CacheAdminController {
   @Header('Cache-Control', 'no-store')
   inventory(): CacheInventory {
     return this.inventoryService.inventory();
-  }
-}
-
-/** Prometheus scrape endpoint; unauthenticated like most scrape targets, it exposes no keys or values. */
-@Controller('metrics')
-export class MetricsController {
-  constructor(private readonly metrics: CacheMetrics) {}
-
-  @Get()
-  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    reply.header('Content-Type', this.metrics.contentType);
-    reply.header('Cache-Control', 'no-store');
-    return this.metrics.exposition();
   }
 }

@@ -15,7 +15,7 @@ import { HttpCacheInterceptor } from './http-cache.interceptor';
 /** Key in a Fastify route's `config` naming the controller method whose L1 hits the hook may serve. */
 const EARLY_HIT_HANDLER = 'httpCacheEarlyHitHandler';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any controller method, whatever its parameters
 type Handler = (...args: any[]) => unknown;
 
 interface EarlyHitRoute {
@@ -114,12 +114,15 @@ export class HttpCacheEarlyHits implements OnModuleInit {
 }
 
 /**
- * Installs the `preHandler` hook that serves approved routes' L1 hits. Install it on the Fastify
- * instance before Nest adds routes; `earlyHits` is resolved on first use, once the app exists.
+ * Installs the `onRequest` hook that serves approved routes' L1 hits: the earliest point Fastify
+ * allows, before body parsing, Nest's middleware and its pipeline. Fastify runs hooks in the order
+ * they were added, so install it after the hooks whose work a hit keeps — the request id header and
+ * CORS (`app.enableCors`) — and before routes are added (before `listen`). The `onSend` and
+ * `onResponse` hooks (304, access log) still run for a hit. `earlyHits` is resolved on first use.
  */
 export function installHttpCacheEarlyHits(fastify: FastifyInstance, earlyHits: () => HttpCacheEarlyHits): void {
   let resolved: HttpCacheEarlyHits | undefined;
-  fastify.addHook('preHandler', (request, reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     const handler = (request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[EARLY_HIT_HANDLER];
     if (typeof handler === 'function' && (resolved ??= earlyHits()).tryServe(handler as Handler, request, reply)) return;
     done();

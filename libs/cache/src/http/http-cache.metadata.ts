@@ -31,7 +31,7 @@ export interface HttpCachedOptions {
   /** Default `principal`; see {@link CacheScope}. */
   scope?: CacheScope;
   /**
-   * Answer L1 hits in a Fastify `preHandler` hook, before Nest's guards, pipes and interceptors —
+   * Answer L1 hits in a Fastify `onRequest` hook, before Nest's middleware, guards, pipes and interceptors —
    * the hot path of a public read-mostly route (see docs/caching.md, "Early hits"). Misses, L2
    * hits and revalidation still go through Nest. Only for GET routes declared `scope: 'public'`
    * with no guard and no other interceptor, in an app without global guards or interceptors, and

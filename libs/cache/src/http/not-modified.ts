@@ -15,11 +15,12 @@ export function markNotModified(reply: FastifyReply): void {
  * just before it is written. Install it once on the Fastify instance, before routes are added.
  */
 export function installNotModified(fastify: FastifyInstance): void {
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    if (!(reply as MarkedReply)[NOT_MODIFIED] || reply.statusCode !== 200) return payload;
+  // A callback hook, not an async one: it runs on every response, and most pass through untouched.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (!(reply as MarkedReply)[NOT_MODIFIED] || reply.statusCode !== 200) return done(null, payload);
     reply.code(304);
     reply.removeHeader('content-length');
     reply.removeHeader('content-type');
-    return '';
+    done(null, '');
   });
 }

@@ -1,7 +1,5 @@
-import { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
+import { CREDENTIAL_HEADERS, isCredentialQueryParameter } from '@app/http/credentials';
 import { secretDigest } from '../key-builder';
-
-const CREDENTIAL_QUERY = new Set<string>(CREDENTIAL_QUERY_PARAMETERS);
 
 interface RequestLike {
   headers: Record<string, string | string[] | undefined>;
@@ -21,14 +19,14 @@ export function principalOf(request: RequestLike, query: URLSearchParams): strin
     if (value !== undefined && value !== '') material.push(`${header}=${Array.isArray(value) ? value.join(',') : value}`);
   }
   for (const [name, value] of query) {
-    if (CREDENTIAL_QUERY.has(name.toLowerCase())) material.push(`?${name}=${value}`);
+    if (isCredentialQueryParameter(name)) material.push(`?${name}=${value}`);
   }
   return material.length === 0 ? 'anonymous' : secretDigest(material.join('\n'), 'principal');
 }
 
 /** The query string sorted by name then value, credential parameters removed: `a=1&b=2`. */
 export function normalizedQuery(query: URLSearchParams): string {
-  const pairs = [...query].filter(([name]) => !CREDENTIAL_QUERY.has(name.toLowerCase()));
+  const pairs = [...query].filter(([name]) => !isCredentialQueryParameter(name));
   pairs.sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : x > y ? 1 : 0) : a < b ? -1 : 1));
   return new URLSearchParams(pairs).toString();
 }

@@ -5,8 +5,7 @@ import type { Duration } from '../ttl';
 
 export const METHOD_CACHE_OPERATIONS = 'jarek-va:method-cache-operations';
 
-// The argument lists are `any[]` because each decorated method has its own parameter types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each decorated method has its own parameter types
 type Args = any[];
 
 /** The key of a call, from its arguments (namespace-local parts; never a raw secret). */

@@ -16,7 +16,7 @@ export interface MethodCacheDeclaration {
   allEntries?: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any decorated method, whatever its parameters
 type AnyMethod = (...args: any[]) => Promise<unknown>;
 
 function resolveTags(

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { withTimeout } from '@app/cache';
+import { withTimeout } from '@app/common';
 
 /** What one check of a dependency found. `details` go into the Terminus report as they are. */
 export type ProbeOutcome =

@@ -4,7 +4,7 @@ import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 export const WEBHOOK_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 
 /**
- * Parameters of `POST /telegram/set_webhook` (domain.md §2.5), from the JSON or form body or the
+ * Parameters of `POST /telegram/set_webhook`, from the JSON or form body or the
  * query string. Both are optional: `url` defaults to `<TELEGRAM_WEBHOOK_BASE_URL>/telegram/webhook`,
  * `secret_token` to `TELEGRAM_WEBHOOK_SECRET`.
  */

@@ -1,0 +1,173 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Logger } from '@nestjs/common';
+import { FormData, multipartBodyOf, type MultipartBody } from '@app/outbound-http';
+import {
+  TelegramClient,
+  type ChatId,
+  type SendMessageOptions,
+  type SendVoiceOptions,
+  type TelegramDownload,
+  type TelegramFile,
+  type TelegramMessage,
+  type TelegramResponse,
+  type TelegramWebhookInfo,
+} from './telegram-client';
+import { redactToken, TelegramHttpError, TelegramVoiceFileMissingError } from './telegram.errors';
+import { voiceMimeType } from './telegram-format';
+import { interpretBotApiAnswer } from './telegram-response';
+import type { TelegramTransport } from './telegram-transport';
+
+/** Bots may download files of at most 20 MB (Bot API `getFile`); a larger answer is refused, not buffered. */
+export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
+
+/** Bot API parameters: `undefined` fields are not sent. */
+type Parameters = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The Bot API for one token over the shared keep-alive {@link TelegramTransport}. Requests are
+ * `POST /bot<token>/<method>` with a JSON body (multipart for sendVoice); the token appears only in
+ * the request path, never in a log line, an error message or a cache key.
+ */
+export class HttpTelegramClient extends TelegramClient {
+  readonly enabled = true;
+  private readonly logger = new Logger('TelegramClient');
+
+  constructor(
+    private readonly token: string,
+    readonly tokenDigest: string,
+    private readonly transport: TelegramTransport,
+  ) {
+    super();
+  }
+
+  sendMessage(chatId: ChatId, text: string, options: SendMessageOptions = {}): Promise<TelegramResponse<TelegramMessage>> {
+    return this.call('sendMessage', {
+      chat_id: chatId,
+      text,
+      parse_mode: options.parseMode,
+      reply_to_message_id: options.replyToMessageId,
+    });
+  }
+
+  async sendVoice(
+    chatId: ChatId,
+    audio: Buffer | string,
+    options: SendVoiceOptions = {},
+  ): Promise<TelegramResponse<TelegramMessage>> {
+    const bytes = typeof audio === 'string' ? await readVoiceFile(audio) : audio;
+    const fileName = options.filename ?? (typeof audio === 'string' ? path.basename(audio) : 'voice.mp3');
+    const form = new FormData();
+    form.append('chat_id', String(chatId));
+    if (options.replyToMessageId !== undefined) form.append('reply_to_message_id', String(options.replyToMessageId));
+    if (options.caption !== undefined) form.append('caption', options.caption);
+    form.append('voice', new Blob([bytes], { type: voiceMimeType(fileName) }), fileName);
+    return this.call('sendVoice', await multipartBodyOf(form));
+  }
+
+  getFile(fileId: string): Promise<TelegramResponse<TelegramFile>> {
+    return this.call('getFile', { file_id: fileId });
+  }
+
+  async fetchFile(filePath: string): Promise<TelegramDownload> {
+    const encodedPath = filePath.split('/').map(encodeURIComponent).join('/');
+    const started = performance.now();
+    try {
+      const answer = await this.transport.exchange({
+        method: 'download',
+        httpMethod: 'GET',
+        path: `/file/bot${this.token}/${encodedPath}`,
+        token: this.token,
+        maxBytes: MAX_DOWNLOAD_BYTES,
+      });
+      if (answer.status < 200 || answer.status >= 300) {
+        throw new TelegramHttpError(
+          'download',
+          answer.status,
+          redactToken(`Failed to download file: HTTP ${answer.status} ${answer.statusText}`.trim(), this.token),
+        );
+      }
+      this.logger.debug(`telegram download → ${answer.body.length} bytes in ${elapsed(started)} ms (bot ${this.tokenDigest})`);
+      return { bytes: answer.body, filePath, fileName: path.posix.basename(filePath) };
+    } catch (error) {
+      this.logFailure('download', started, error);
+      throw error;
+    }
+  }
+
+  async downloadFile(fileId: string): Promise<TelegramDownload> {
+    return this.fetchFile(filePathOf((await this.getFile(fileId)).result));
+  }
+
+  setWebhook(url: string, secretToken?: string): Promise<TelegramResponse<boolean>> {
+    return this.call('setWebhook', { url, secret_token: secretToken?.trim() ? secretToken : undefined });
+  }
+
+  deleteWebhook(): Promise<TelegramResponse<boolean>> {
+    return this.call('deleteWebhook', {});
+  }
+
+  getWebhookInfo(): Promise<TelegramResponse<TelegramWebhookInfo>> {
+    return this.call('getWebhookInfo', {});
+  }
+
+  answerCallbackQuery(callbackQueryId: string, text?: string, showAlert?: boolean): Promise<TelegramResponse<boolean>> {
+    return this.call('answerCallbackQuery', { callback_query_id: callbackQueryId, text, show_alert: showAlert });
+  }
+
+  private async call<T>(method: string, parameters: Parameters | MultipartBody): Promise<TelegramResponse<T>> {
+    const body = isMultipart(parameters)
+      ? parameters
+      : { contentType: 'application/json', body: Buffer.from(JSON.stringify(parameters)) };
+    const started = performance.now();
+    try {
+      const answer = await this.transport.exchange({
+        method,
+        httpMethod: 'POST',
+        path: `/bot${this.token}/${method}`,
+        headers: { 'Content-Type': body.contentType, Accept: 'application/json' },
+        body: body.body,
+        token: this.token,
+      });
+      const response = interpretBotApiAnswer<T>(method, answer.status, answer.body.toString('utf8'), this.token);
+      this.logger.debug(`telegram ${method} → ${answer.status} in ${elapsed(started)} ms (bot ${this.tokenDigest})`);
+      return response;
+    } catch (error) {
+      this.logFailure(method, started, error);
+      throw error;
+    }
+  }
+
+  private logFailure(method: string, started: number, error: unknown): void {
+    const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.logger.warn(
+      `telegram ${method} failed after ${elapsed(started)} ms (bot ${this.tokenDigest}): ${redactToken(description, this.token)}`,
+    );
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function isMultipart(parameters: Parameters | MultipartBody): parameters is MultipartBody {
+  return Buffer.isBuffer((parameters as MultipartBody).body);
+}
+
+async function readVoiceFile(filePath: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(filePath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TelegramVoiceFileMissingError();
+    throw error;
+  }
+}
+
+/** The `file_path` of a getFile result; Telegram leaves it out for a file it cannot serve. */
+export function filePathOf(file: TelegramFile): string {
+  if (!file.file_path) {
+    throw new TelegramHttpError('getFile', 200, `Telegram gave no file_path for file ${file.file_id}`);
+  }
+  return file.file_path;
+}

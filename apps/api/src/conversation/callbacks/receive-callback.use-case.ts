@@ -1,0 +1,92 @@
+import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import {
+  InvalidRequestIdError,
+  PendingRequestStore,
+  type PendingRequest,
+} from '../pending-requests/pending-request-store';
+import { readCallbackParams } from './callback-params';
+import { DeliverResult } from './deliver-result.use-case';
+import { normalizeCallbackResult } from './result-message';
+
+/**
+ * How long a delivery claim lasts, in seconds: longer than any delivery with its retries takes
+ * (three tries of speech synthesis plus two Telegram calls each, with their waits). It matters only
+ * when a process dies mid-delivery: a replay is refused as a duplicate for at most this long.
+ */
+export const DELIVERY_CLAIM_TTL_SECONDS = 900;
+
+/** Longest output or error kept in the log line of a callback the store could not take. */
+const LOGGED_TEXT_LIMIT = 4_096;
+
+export type CallbackAnswer =
+  | { received: true; request_id: string }
+  | { received: true; request_id: string; message: 'Already being delivered' }
+  | { received: true; message: 'Request not found' };
+
+function clip(value: unknown): unknown {
+  return typeof value === 'string' && value.length > LOGGED_TEXT_LIMIT ? `${value.slice(0, LOGGED_TEXT_LIMIT)}…` : value;
+}
+
+/**
+ * Takes a result cursor-runner posted to `POST /cursor-runner/callback` (docs/cursor-runner.md,
+ * "Callback"). The answer comes as soon as the pending request is read and claimed; the result
+ * reaches Telegram afterwards ({@link DeliverResult}).
+ *
+ * - 400 `{error: "request_id is required"}` / `{error: "Invalid request_id format"}`.
+ * - 200 `{received: true, message: "Request not found"}`: no pending request (expired, already
+ *   delivered, never stored).
+ * - 200 `{received: true, request_id, message: "Already being delivered"}`: a duplicate of a
+ *   callback whose delivery is under way; it sends nothing.
+ * - 503 `{received: false, error: "Pending request store unavailable", request_id}`: Redis cannot
+ *   answer. Not "not found": cursor-runner logs the non-2xx as an error, and this service logs the
+ *   callback's content at error level, so the one attempt cursor-runner makes is seen and can be
+ *   replayed instead of vanishing.
+ * - 200 `{received: true, request_id}`: accepted; delivery follows.
+ */
+@Injectable()
+export class ReceiveCallback {
+  private readonly logger = new Logger('CursorRunnerCallback');
+
+  constructor(
+    private readonly store: PendingRequestStore,
+    private readonly deliveries: DeliverResult,
+  ) {}
+
+  /** The callback's query string and body as they came. */
+  async receive(query: unknown, body: unknown): Promise<CallbackAnswer> {
+    const { requestId, fields } = readCallbackParams(query, body);
+    if (requestId === undefined) throw new BadRequestException({ error: 'request_id is required' });
+    let pending: PendingRequest | null;
+    try {
+      if (!(await this.store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS))) {
+        this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is under way; ignored`);
+        return { received: true, request_id: requestId, message: 'Already being delivered' };
+      }
+      pending = await this.store.get(requestId);
+    } catch (error) {
+      if (error instanceof InvalidRequestIdError) throw new BadRequestException({ error: 'Invalid request_id format' });
+      await this.store.releaseDelivery(requestId);
+      this.logger.error(
+        {
+          err: error,
+          requestId,
+          callback: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, clip(value)])),
+        },
+        `Pending request store unavailable: cursor-runner result ${requestId} cannot be delivered now and ` +
+          'cursor-runner does not retry; the callback is logged here for a replay',
+      );
+      throw new ServiceUnavailableException({
+        received: false,
+        error: 'Pending request store unavailable',
+        request_id: requestId,
+      });
+    }
+    if (pending === null) {
+      await this.store.releaseDelivery(requestId);
+      this.logger.warn(`cursor-runner callback for unknown request ${requestId} (expired, delivered or never stored)`);
+      return { received: true, message: 'Request not found' };
+    }
+    await this.deliveries.submit(requestId, pending, normalizeCallbackResult(fields));
+    return { received: true, request_id: requestId };
+  }
+}

@@ -1,0 +1,215 @@
+import { Logger } from '@nestjs/common';
+import { isValidRequestId, REQUEST_ID_MAX_LENGTH } from '../../adapters/cursor-runner';
+
+/** How long a pending request waits for its callback, in seconds (docs/cursor-runner.md, "Pending requests"). */
+export const PENDING_REQUEST_TTL_SECONDS = 3600;
+
+/** Longest accepted lifetime of a pending request, in seconds (one day). */
+export const PENDING_REQUEST_MAX_TTL_SECONDS = 86_400;
+
+/** A Telegram message forwarded to cursor-runner, kept until its result comes back. */
+export interface PendingRequest {
+  chatId: number;
+  messageId: number;
+  /** The text sent to cursor-runner (the transcript when the message was audio). */
+  prompt: string;
+  /** The user spoke: answer with voice when allowed. */
+  originalWasAudio: boolean;
+  /** When it was forwarded, ISO-8601. */
+  createdAt: string;
+  /**
+   * The `telegram_bots` row the message came through, so the result goes back through the same bot
+   * (docs/telegram.md, "Bots"); `null` for the env bot, and for entries written without `bot_id`.
+   */
+  botId: number | null;
+}
+
+/** The request id is blank, longer than 255 characters, or not `[A-Za-z0-9-]+`; the callback answers 400. */
+export class InvalidRequestIdError extends Error {
+  override readonly name = 'InvalidRequestIdError';
+
+  constructor() {
+    super(`Invalid request_id format: expected 1-${REQUEST_ID_MAX_LENGTH} letters, digits or dashes`);
+  }
+}
+
+/** The store could not be reached or refused the operation. */
+export class PendingRequestStoreError extends Error {
+  override readonly name = 'PendingRequestStoreError';
+}
+
+/** The stored JSON, in the contract's snake_case field names, so entries other deployments wrote are read as well. */
+interface StoredPendingRequest {
+  chat_id: number;
+  message_id: number;
+  prompt: string;
+  original_was_audio: boolean;
+  created_at: string;
+  bot_id?: number;
+}
+
+function encode(request: PendingRequest): string {
+  const stored: StoredPendingRequest = {
+    chat_id: request.chatId,
+    message_id: request.messageId,
+    prompt: request.prompt,
+    original_was_audio: request.originalWasAudio,
+    created_at: request.createdAt,
+    ...(request.botId === null ? {} : { bot_id: request.botId }),
+  };
+  return JSON.stringify(stored);
+}
+
+function integerOf(value: unknown): number | undefined {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined;
+}
+
+/** Reads a stored entry; `undefined` when it is not one (corrupt JSON or missing chat/message ids). */
+function decode(json: string): PendingRequest | undefined {
+  let stored: Partial<Record<keyof StoredPendingRequest, unknown>>;
+  try {
+    stored = JSON.parse(json) as typeof stored;
+  } catch {
+    return undefined;
+  }
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const chatId = integerOf(stored.chat_id);
+  const messageId = integerOf(stored.message_id);
+  if (chatId === undefined || messageId === undefined) return undefined;
+  return {
+    chatId,
+    messageId,
+    prompt: typeof stored.prompt === 'string' ? stored.prompt : '',
+    originalWasAudio: stored.original_was_audio === true,
+    createdAt: typeof stored.created_at === 'string' ? stored.created_at : '',
+    botId: integerOf(stored.bot_id) ?? null,
+  };
+}
+
+function assertValidId(id: string): void {
+  if (!isValidRequestId(id)) throw new InvalidRequestIdError();
+}
+
+function assertValidTtl(ttlSeconds: number): void {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > PENDING_REQUEST_MAX_TTL_SECONDS) {
+    throw new RangeError(`ttlSeconds must be an integer between 1 and ${PENDING_REQUEST_MAX_TTL_SECONDS}`);
+  }
+}
+
+/**
+ * Pending cursor-runner requests by request id: required state, not cache — an entry lives until
+ * its callback deletes it or its TTL passes, and a store failure is an error, never a miss.
+ * Two implementations: Redis (`cursor_runner_callback:<id>`, shared by every instance) and an
+ * in-process map for the embedded mode. This class holds the rules both obey (id validation, the
+ * stored JSON, the error policy); subclasses only move strings.
+ */
+export abstract class PendingRequestStore {
+  private readonly logger = new Logger('PendingRequestStore');
+
+  /**
+   * Stores `request` under `id` for `ttlSeconds` (default 3600, at most 86 400), replacing any
+   * entry with that id. Resolves once the entry is stored: await it before calling cursor-runner,
+   * or a fast callback may not find it.
+   * @throws InvalidRequestIdError, RangeError for a bad TTL, PendingRequestStoreError
+   */
+  async store(id: string, request: PendingRequest, ttlSeconds = PENDING_REQUEST_TTL_SECONDS): Promise<void> {
+    assertValidId(id);
+    assertValidTtl(ttlSeconds);
+    await this.guard('store', () => this.write(id, encode(request), ttlSeconds));
+  }
+
+  /**
+   * The pending request, or `null` when there is none (never stored, expired, deleted) or the entry
+   * is unreadable (logged).
+   * @throws InvalidRequestIdError, PendingRequestStoreError when the store cannot answer — which
+   *   must not be mistaken for "not found"
+   */
+  async get(id: string): Promise<PendingRequest | null> {
+    assertValidId(id);
+    const json = await this.guard('get', () => this.read(id));
+    if (json === null) return null;
+    const request = decode(json);
+    if (request) return request;
+    this.logger.warn(`Pending request ${id} is unreadable; treating it as not found`);
+    return null;
+  }
+
+  /**
+   * Forgets the pending request. A store failure is logged, not thrown: the entry then expires by
+   * its TTL, and the caller has already done its work.
+   * @throws InvalidRequestIdError
+   */
+  async delete(id: string): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.remove(id);
+    } catch (error) {
+      this.logger.warn(`Could not delete pending request ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Claims the delivery of `id`'s result for `ttlSeconds`: `true` for the first caller, `false`
+   * while a claim is held — by this or any other instance sharing the store — so a duplicate
+   * callback never sends a second message. The claim ends with {@link completeDelivery},
+   * {@link releaseDelivery}, or its TTL (a process that died mid-delivery).
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async claimDelivery(id: string, ttlSeconds: number): Promise<boolean> {
+    assertValidId(id);
+    assertValidTtl(ttlSeconds);
+    return this.guard('claim', () => this.claim(id, ttlSeconds));
+  }
+
+  /**
+   * Ends a claim without delivering: the pending request stays until its TTL, so the callback may
+   * be replayed. A store failure is logged, not thrown (the claim then ends by its TTL).
+   * @throws InvalidRequestIdError
+   */
+  async releaseDelivery(id: string): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.unclaim(id);
+    } catch (error) {
+      this.logger.warn(`Could not release the delivery claim of ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * The result was delivered: forgets the pending request and its claim together. A store failure
+   * is logged, not thrown: both expire by their TTLs.
+   * @throws InvalidRequestIdError
+   */
+  async completeDelivery(id: string): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.removeWithClaim(id);
+    } catch (error) {
+      this.logger.warn(`Could not delete delivered pending request ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Sets `json` under `id`, expiring after `ttlSeconds`, replacing what was there. */
+  protected abstract write(id: string, json: string, ttlSeconds: number): Promise<void>;
+
+  /** The JSON under `id`, or `null` when absent or expired. */
+  protected abstract read(id: string): Promise<string | null>;
+
+  protected abstract remove(id: string): Promise<void>;
+  /** Sets the claim of `id` unless one exists, expiring after `ttlSeconds`; whether it was set. */
+  protected abstract claim(id: string, ttlSeconds: number): Promise<boolean>;
+  protected abstract unclaim(id: string): Promise<void>;
+  /** Removes the entry and its claim. */
+  protected abstract removeWithClaim(id: string): Promise<void>;
+
+  private async guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new PendingRequestStoreError(`Pending request store ${operation} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+}

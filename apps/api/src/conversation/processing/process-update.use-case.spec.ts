@@ -1,0 +1,239 @@
+import { PermanentJobError } from '@app/queue';
+import { newJob, newProcessUpdate, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
+import { CursorRunnerConnectionError } from '../../adapters/cursor-runner';
+import { ElevenLabsTranscriptionError } from '../../adapters/elevenlabs';
+import { TelegramApiError } from '../../adapters/telegram';
+import type { TelegramUpdate } from '../telegram-update';
+import type { TelegramUpdateJob } from '../telegram-updates.queue';
+import {
+  HELP_TEXT,
+  NO_TRANSCRIPT_TEXT,
+  PROCESSING_TEXT,
+  SPEECH_TO_TEXT_OFF_TEXT,
+  TRANSCRIBING_TEXT,
+} from '../texts';
+import { ProcessUpdate } from './process-update.use-case';
+
+const CHAT = 42;
+const chat = { id: CHAT, type: 'private' };
+const text = (body: string, messageId = 101): TelegramUpdate => ({
+  update_id: 1,
+  message: { message_id: messageId, chat, text: body },
+});
+const voice: TelegramUpdate = {
+  update_id: 2,
+  message: { message_id: 102, chat, voice: { file_id: 'voice-1', mime_type: 'audio/ogg' } },
+};
+const job = (update: TelegramUpdate, attempt = 1, steps?: Map<string, unknown>) =>
+  newJob<TelegramUpdateJob>({ botId: 7, update }, attempt, steps);
+
+describe(ProcessUpdate.name, () => {
+  silenceNestLogger();
+
+  it('takes jobs from the updates queue once the app has started', () => {
+    const { sut, mocks } = newProcessUpdate();
+    sut.onApplicationBootstrap();
+    expect(mocks.queue.process).toHaveBeenCalledTimes(1);
+  });
+
+  it('drops an update whose bot is gone, saying nothing', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(newJob<TelegramUpdateJob>({ botId: 99, update: text('hello') }));
+    expect(mocks.bots.findById).toHaveBeenCalledWith(99);
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+  });
+
+  it('forwards a text to cursor-runner and keeps the pending request the callback will need', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(job(text('fix the tests')));
+
+    expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledWith({
+      id: expect.stringMatching(/^telegram-\d+-[0-9a-f]{8}$/),
+      repository: '',
+      branchName: 'main',
+      prompt: 'fix the tests',
+    });
+    const { id } = mocks.cursorRunner.executeAsync.mock.calls[0][0];
+    expect(await mocks.pending.get(id!)).toMatchObject({
+      chatId: CHAT,
+      messageId: 101,
+      prompt: 'fix the tests',
+      originalWasAudio: false,
+      botId: 7,
+    });
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+  });
+
+  it('says it is processing, in debug mode', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.switches.on.add('debug');
+    await sut.process(job(text('fix the tests')));
+    expect(mocks.client.sendMessage).toHaveBeenCalledWith(CHAT, PROCESSING_TEXT, { parseMode: 'HTML', replyToMessageId: 101 });
+  });
+
+  it('answers /start here, escaped once as HTML, without calling cursor-runner', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(job(text('/start')));
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+    expect(mocks.client.sendMessage).toHaveBeenCalledWith(CHAT, HELP_TEXT, { parseMode: 'HTML', replyToMessageId: 101 });
+  });
+
+  it('tells the user when cursor-runner refuses, and forgets the pending request', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.cursorRunner.executeAsync.mockResolvedValue({ success: false, error: 'prompt <too> long' });
+    await sut.process(job(text('fix the tests')));
+
+    expect(mocks.client.sendMessage).toHaveBeenCalledWith(
+      CHAT,
+      '❌ Error: Failed to execute cursor command. prompt &lt;too&gt; long',
+      { parseMode: 'HTML', replyToMessageId: 101 },
+    );
+    const { id } = mocks.cursorRunner.executeAsync.mock.calls[0][0];
+    expect(await mocks.pending.get(id!)).toBeNull();
+  });
+
+  it('tells the user when cursor-runner cannot be reached', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    mocks.cursorRunner.executeAsync.mockRejectedValue(
+      new CursorRunnerConnectionError({ method: 'POST', path: '/cursor/execute/async' }, refused),
+    );
+    await sut.process(job(text('fix the tests')));
+    expect(mocks.client.sendMessage.mock.calls[0][1]).toBe(
+      '❌ Error: Failed to execute cursor command. Failed to connect to cursor-runner: connect ECONNREFUSED',
+    );
+  });
+
+  it('never forwards a message twice when a later step fails and the job is retried', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.switches.on.add('debug');
+    mocks.switches.isEnabled.mockRejectedValueOnce(new Error('settings unreadable')).mockImplementation(async (name) =>
+      mocks.switches.on.has(name),
+    );
+    const steps = new Map<string, unknown>();
+
+    await expect(sut.process(job(text('fix the tests'), 1, steps))).rejects.toThrow('settings unreadable');
+    await sut.process(job(text('fix the tests'), 2, steps));
+
+    expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+  });
+
+  it('tells the user about a failure only on the last attempt', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.switches.isEnabled.mockRejectedValue(new Error('database locked'));
+    mocks.speechToText.transcribe.mockResolvedValue('hi');
+
+    await expect(sut.process(job(voice, 1))).rejects.toThrow('database locked');
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    await expect(sut.process(job(voice, 3))).rejects.toThrow('database locked');
+    expect(mocks.client.sendMessage).toHaveBeenCalledWith(
+      CHAT,
+      'Sorry, I encountered an error processing your message: database locked',
+      { parseMode: 'HTML', replyToMessageId: 102 },
+    );
+  });
+
+  it('gives up at once when Telegram refuses the request itself', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.client.sendMessage.mockRejectedValueOnce(new TelegramApiError('sendMessage', 403, 'Forbidden: bot was blocked by the user'));
+
+    const failure = sut.process(job(text('/help')));
+
+    await expect(failure).rejects.toBeInstanceOf(PermanentJobError);
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(2);
+    expect(mocks.client.sendMessage.mock.calls[1][1]).toBe(
+      'Sorry, I encountered an error processing your message: Telegram API error: Forbidden: bot was blocked by the user',
+    );
+  });
+
+  describe('voice messages', () => {
+    it('transcribes the downloaded audio and forwards the transcript as spoken', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      await sut.process(job(voice));
+
+      expect(mocks.files.download).toHaveBeenCalledWith(mocks.bot, 'voice-1');
+      expect(mocks.speechToText.transcribe).toHaveBeenCalledWith({
+        audio: Buffer.from('ogg'),
+        filename: 'file_1.oga',
+        mimeType: 'audio/ogg',
+      });
+      const { id, prompt } = mocks.cursorRunner.executeAsync.mock.calls[0][0];
+      expect(prompt).toBe('fix the tests');
+      expect((await mocks.pending.get(id!))?.originalWasAudio).toBe(true);
+    });
+
+    it('says it is transcribing, in debug mode', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      mocks.switches.on.add('debug');
+      await sut.process(job(voice));
+      expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([TRANSCRIBING_TEXT, PROCESSING_TEXT]);
+    });
+
+    it('asks for text when speech-to-text is not configured', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      Object.assign(mocks.speechToText, { isConfigured: false });
+      await sut.process(job(voice));
+      expect(mocks.files.download).not.toHaveBeenCalled();
+      expect(mocks.client.sendMessage).toHaveBeenCalledWith(CHAT, SPEECH_TO_TEXT_OFF_TEXT, { parseMode: 'HTML', replyToMessageId: 102 });
+    });
+
+    it('says so when the audio holds no words', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      mocks.speechToText.transcribe.mockRejectedValue(
+        new ElevenLabsTranscriptionError('No text returned from transcription', 200, 'no_text'),
+      );
+      await sut.process(job(voice));
+      expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+      expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([NO_TRANSCRIPT_TEXT]);
+    });
+
+    it('quotes the transcription error', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('quota exceeded', 429));
+      await sut.process(job(voice));
+      expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([
+        '❌ Error transcribing audio: quota exceeded. Please try again or send a text message.',
+      ]);
+    });
+  });
+
+  describe('button presses', () => {
+    const press = (data: string): TelegramUpdate => ({
+      update_id: 3,
+      callback_query: { id: 'query-1', data, message: { message_id: 103, chat } },
+    });
+
+    it('acknowledges the button, then forwards its data', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      await sut.process(job(press('run the linter')));
+      expect(mocks.client.answerCallbackQuery).toHaveBeenCalledWith('query-1', 'Processing...');
+      expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].prompt).toBe('run the linter');
+    });
+
+    it('names what was selected when the data is a local command', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      await sut.process(job(press('/status')));
+      expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+      expect(mocks.client.sendMessage).toHaveBeenCalledWith(CHAT, 'You selected: /status', {
+        parseMode: 'HTML',
+        replyToMessageId: undefined,
+      });
+    });
+
+    it('still answers when acknowledging the button fails', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      mocks.client.answerCallbackQuery.mockRejectedValue(new TelegramApiError('answerCallbackQuery', 400, 'query is too old'));
+      await sut.process(job(press('/help')));
+      expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual(['You selected: /help']);
+    });
+  });
+
+  it('ignores updates it does not handle', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(job({ update_id: 4, my_chat_member: { chat } }));
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+  });
+});

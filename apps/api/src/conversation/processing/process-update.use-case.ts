@@ -1,0 +1,185 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectQueue, JobQueue, PermanentJobError, type Job } from '@app/queue';
+import { ElevenLabsError, SpeechToText } from '../../adapters/elevenlabs';
+import { TelegramApiError, TelegramError } from '../../adapters/telegram';
+import type { TelegramBotHandle } from '../../telegram';
+import { ChatReplies } from '../chat-replies';
+import { BotLookup, DEBUG_SETTING, FileDownloads, SettingSwitches } from '../ports';
+import {
+  audioOf,
+  chatInfoOf,
+  fieldsOf,
+  kindOf,
+  type AudioAttachment,
+  type IncomingCallbackQuery,
+  type IncomingMessage,
+  type TelegramUpdate,
+  type UpdateKind,
+} from '../telegram-update';
+import { TELEGRAM_UPDATES_QUEUE, type TelegramUpdateJob } from '../telegram-updates.queue';
+import {
+  CALLBACK_QUERY_ANSWER,
+  failureText,
+  NO_TRANSCRIPT_TEXT,
+  SPEECH_TO_TEXT_OFF_TEXT,
+  TRANSCRIBING_TEXT,
+  transcriptionErrorText,
+} from '../texts';
+import { AnswerLocally } from './answer-locally.use-case';
+import { ForwardMessage } from './forward-message.use-case';
+
+/** Telegram refusing the request itself (chat not found, bot blocked, bad token): retrying cannot help. */
+function isPermanent(error: unknown): boolean {
+  return error instanceof TelegramApiError && error.status >= 400 && error.status < 500 && error.status !== 429;
+}
+
+/**
+ * Processes queued webhook updates (docs/telegram.md, "Updates"): messages and edited messages
+ * (audio transcribed, local commands answered by {@link AnswerLocally}, everything else forwarded
+ * by {@link ForwardMessage}, whose result comes back through the callback), callback queries, and
+ * nothing else. Every answer goes through the bot the update came through.
+ *
+ * Retries: a failed attempt is retried (3 attempts, exponential backoff). Each effect a retry must
+ * not repeat is a job step whose outcome is saved with the job: the forward to cursor-runner (so a
+ * message is never run twice), the debug notices and the callback query's answer. The user is told
+ * about a failure once, when the last attempt fails, never before an answer that a retry then sends.
+ */
+@Injectable()
+export class ProcessUpdate implements OnApplicationBootstrap {
+  private readonly logger = new Logger('TelegramUpdates');
+
+  constructor(
+    @InjectQueue(TELEGRAM_UPDATES_QUEUE) private readonly queue: JobQueue<TelegramUpdateJob>,
+    private readonly bots: BotLookup,
+    private readonly files: FileDownloads,
+    private readonly speechToText: SpeechToText,
+    private readonly settings: SettingSwitches,
+    private readonly replies: ChatReplies,
+    private readonly forwarding: ForwardMessage,
+    private readonly local: AnswerLocally,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.queue.process((job) => this.process(job));
+  }
+
+  /** One attempt at one update. Rejects to have it retried. */
+  async process(job: Job<TelegramUpdateJob>): Promise<void> {
+    const { update, botId } = job.data;
+    const bot = await this.bots.findById(botId);
+    if (!bot) {
+      this.logger.warn(`Dropped Telegram update ${update.update_id}: bot ${botId} is gone or inactive`);
+      return;
+    }
+    const kind = kindOf(update);
+    try {
+      await this.dispatch(bot, update, kind, job);
+    } catch (error) {
+      const permanent = isPermanent(error);
+      if (job.isFinalAttempt || permanent) await this.reportFailure(bot, update, kind, error as Error);
+      throw permanent ? new PermanentJobError((error as Error).message, { cause: error }) : error;
+    }
+  }
+
+  private async dispatch(bot: TelegramBotHandle, update: TelegramUpdate, kind: UpdateKind, job: Job<TelegramUpdateJob>) {
+    switch (kind) {
+      case 'message':
+        return this.handleMessage(bot, update.message!, job);
+      case 'edited_message':
+        return this.handleMessage(bot, update.edited_message!, job);
+      case 'callback_query':
+        return this.handleCallbackQuery(bot, update.callback_query!, job);
+      default:
+        this.logger.log(`Unhandled update type (update ${update.update_id}: ${fieldsOf(update).join(', ') || 'no fields'})`);
+    }
+  }
+
+  /** A message: transcribed when it is audio, then forwarded or answered here. */
+  private async handleMessage(bot: TelegramBotHandle, message: IncomingMessage, job: Job<TelegramUpdateJob>): Promise<void> {
+    const chatId = message.chat?.id;
+    if (!Number.isSafeInteger(chatId)) {
+      this.logger.warn('Ignored a message without a chat id');
+      return;
+    }
+    const chat = chatId as number;
+    const messageId = message.message_id;
+    const audio = audioOf(message);
+    let text = typeof message.text === 'string' ? message.text : '';
+    if (audio) {
+      const transcript = await this.transcribe(bot, job, audio, chat, messageId);
+      if (transcript === null) return;
+      text = transcript;
+    }
+    const spoken = audio !== null;
+    if (await this.forwarding.forward(bot, job, { chatId: chat, messageId, text, spoken })) return;
+    await this.local.message(bot, chat, text, { spoken, replyToMessageId: messageId });
+  }
+
+  /** The transcript, or `null` when the user was told why there is none. */
+  private async transcribe(
+    bot: TelegramBotHandle,
+    job: Job<TelegramUpdateJob>,
+    audio: AudioAttachment,
+    chatId: number,
+    messageId: number | undefined,
+  ): Promise<string | null> {
+    if (!this.speechToText.isConfigured) {
+      await this.replies.say(bot, chatId, SPEECH_TO_TEXT_OFF_TEXT, messageId);
+      return null;
+    }
+    if (await this.settings.isEnabled(DEBUG_SETTING)) {
+      await job.step('transcribing-notice', () => this.replies.notify(bot, chatId, TRANSCRIBING_TEXT, messageId));
+    }
+    try {
+      return await job.step('transcript', async () => {
+        const file = await this.files.download(bot, audio.fileId);
+        if (!file) throw new Error('the bot has no token to download the file with');
+        return this.speechToText.transcribe({ audio: file.bytes, filename: file.fileName, mimeType: audio.mimeType });
+      });
+    } catch (error) {
+      if (error instanceof ElevenLabsError && error.reason === 'no_text') {
+        await this.replies.say(bot, chatId, NO_TRANSCRIPT_TEXT, messageId);
+        return null;
+      }
+      if (!(error instanceof ElevenLabsError || error instanceof TelegramError)) throw error;
+      this.logger.warn(`Could not transcribe audio (${audio.kind}) in chat ${chatId}: ${error.message}`);
+      await this.replies.say(bot, chatId, transcriptionErrorText(error.message), messageId);
+      return null;
+    }
+  }
+
+  /** A pressed inline button: acknowledged, then its data forwarded or answered here. */
+  private async handleCallbackQuery(
+    bot: TelegramBotHandle,
+    query: IncomingCallbackQuery,
+    job: Job<TelegramUpdateJob>,
+  ): Promise<void> {
+    const queryId = query.id;
+    if (typeof queryId === 'string' && queryId) {
+      await job.step('answered', async () => {
+        try {
+          await this.replies.acknowledge(bot, queryId, CALLBACK_QUERY_ANSWER);
+        } catch (error) {
+          this.logger.warn(`Could not answer callback query: ${(error as Error).message}`);
+        }
+      });
+    }
+    const chatId = query.message?.chat?.id;
+    if (!query.message || !Number.isSafeInteger(chatId)) return;
+    const data = typeof query.data === 'string' ? query.data : '';
+    const message = { chatId: chatId as number, messageId: query.message.message_id, text: data, spoken: false };
+    if (await this.forwarding.forward(bot, job, message)) return;
+    await this.local.button(bot, message.chatId, data);
+  }
+
+  /** Tells the user processing failed for good; a failure to tell them is only logged. */
+  private async reportFailure(bot: TelegramBotHandle, update: TelegramUpdate, kind: UpdateKind, error: Error) {
+    const chat = chatInfoOf(update);
+    if (!chat) return;
+    try {
+      await this.replies.say(bot, chat.chatId, failureText(kind, error.message), chat.messageId);
+    } catch (sendError) {
+      this.logger.warn(`Could not tell chat ${chat.chatId} that update ${update.update_id} failed: ${(sendError as Error).message}`);
+    }
+  }
+}

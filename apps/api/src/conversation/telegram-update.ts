@@ -1,0 +1,100 @@
+/** Telegram's `Update` (https://core.telegram.org/bots/api#update): the fields this service reads, the rest kept. */
+export interface TelegramUpdate {
+  update_id: number;
+  message?: IncomingMessage;
+  edited_message?: IncomingMessage;
+  callback_query?: IncomingCallbackQuery;
+  [field: string]: unknown;
+}
+
+/** The part of a `Message` the processing reads. Anything may be missing in a hand-made update. */
+export interface IncomingMessage {
+  message_id?: number;
+  chat?: { id?: number; [field: string]: unknown };
+  text?: string;
+  voice?: { file_id?: string; mime_type?: string };
+  audio?: { file_id?: string; mime_type?: string; file_name?: string };
+  document?: { file_id?: string; mime_type?: string; file_name?: string };
+  [field: string]: unknown;
+}
+
+export interface IncomingCallbackQuery {
+  id?: string;
+  data?: string;
+  message?: IncomingMessage;
+  [field: string]: unknown;
+}
+
+/** Whether `body` is a Telegram Update: a JSON object with an integer `update_id`. */
+export function isTelegramUpdate(body: unknown): body is TelegramUpdate {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    Number.isSafeInteger((body as { update_id?: unknown }).update_id)
+  );
+}
+
+/** What an update is about, checked in this order (docs/telegram.md, "Updates"). */
+export type UpdateKind = 'message' | 'edited_message' | 'callback_query' | 'unsupported';
+
+export function kindOf(update: TelegramUpdate): UpdateKind {
+  if (isObject(update.message)) return 'message';
+  if (isObject(update.edited_message)) return 'edited_message';
+  if (isObject(update.callback_query)) return 'callback_query';
+  return 'unsupported';
+}
+
+/** The fields of an update other than `update_id`, for the "Unhandled update type" log line. */
+export function fieldsOf(update: TelegramUpdate): string[] {
+  return Object.keys(update).filter((field) => field !== 'update_id');
+}
+
+/** An audio file a user sent: a voice note, an audio file, or a document with an `audio/*` MIME type. */
+export interface AudioAttachment {
+  kind: 'voice' | 'audio' | 'document';
+  fileId: string;
+  mimeType: string | undefined;
+}
+
+/** The message's audio, first match of voice, audio, `audio/*` document (docs/telegram.md, "Audio messages"), or `null`. */
+export function audioOf(message: IncomingMessage): AudioAttachment | null {
+  const voice = message.voice;
+  if (isObject(voice) && nonEmpty(voice.file_id)) return { kind: 'voice', fileId: voice.file_id, mimeType: voice.mime_type };
+  const audio = message.audio;
+  if (isObject(audio) && nonEmpty(audio.file_id)) return { kind: 'audio', fileId: audio.file_id, mimeType: audio.mime_type };
+  const document = message.document;
+  if (
+    isObject(document) &&
+    nonEmpty(document.file_id) &&
+    typeof document.mime_type === 'string' &&
+    document.mime_type.toLowerCase().startsWith('audio/')
+  ) {
+    return { kind: 'document', fileId: document.file_id, mimeType: document.mime_type };
+  }
+  return null;
+}
+
+/** The chat and message an update is about (for error replies), or `null` when it names no chat. */
+export interface ChatInfo {
+  chatId: number;
+  messageId: number | undefined;
+}
+
+/** From `message`, `edited_message` or `callback_query.message`, in that order. */
+export function chatInfoOf(update: TelegramUpdate): ChatInfo | null {
+  const message = [update.message, update.edited_message, update.callback_query?.message].find(
+    (candidate): candidate is IncomingMessage => isObject(candidate),
+  );
+  const chatId = message?.chat?.id;
+  if (!message || !Number.isSafeInteger(chatId)) return null;
+  return { chatId: chatId as number, messageId: Number.isSafeInteger(message.message_id) ? message.message_id : undefined };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}

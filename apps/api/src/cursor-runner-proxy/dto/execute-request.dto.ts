@@ -1,0 +1,40 @@
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, type CursorRunnerTask } from '../../adapters/cursor-runner';
+
+/**
+ * Body of `POST /cursor-runner/cursor/execute[/async]` (docs/cursor-runner.md, "Request body"). The branch is accepted as
+ * `branch_name` or `branchName`.
+ */
+export class ExecuteRequestDto {
+  @IsOptional()
+  @IsString()
+  repository?: string;
+
+  @IsOptional()
+  @IsString()
+  branch_name?: string;
+
+  @IsOptional()
+  @IsString()
+  branchName?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @Matches(/\S/, { message: 'prompt must not be blank' })
+  prompt!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(REQUEST_ID_MAX_LENGTH)
+  @Matches(REQUEST_ID_PATTERN, { message: 'id must contain only letters, digits and dashes' })
+  id?: string;
+
+  toTask(): CursorRunnerTask {
+    return {
+      id: this.id,
+      repository: this.repository,
+      branchName: this.branch_name ?? this.branchName,
+      prompt: this.prompt,
+    };
+  }
+}

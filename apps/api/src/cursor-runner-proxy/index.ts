@@ -1,0 +1,1 @@
+export { CursorRunnerProxyModule } from './cursor-runner-proxy.module';

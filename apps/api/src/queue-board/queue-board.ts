@@ -1,0 +1,74 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '@app/config';
+import { errorBody } from '@app/http';
+import { BullJobQueue, QueueRegistry } from '@app/queue';
+import { LOGIN_PAGE, presentedSecret, QUEUE_BOARD_PATH, refusalOf, sessionCookie } from './admin-session';
+
+/**
+ * Bull Board, the standard BullMQ dashboard, at `/admin/queues` for every durable queue the app
+ * created: counts per state, jobs with their data and errors, retry and clean. Every path under it
+ * but the login form needs the admin secret (`X-Admin-Secret`, or the HttpOnly cookie the login
+ * form sets); without it the answer is 401 JSON. In the embedded mode (no Redis) there is nothing
+ * for it to show: the path then answers 404 JSON saying why.
+ */
+@Injectable()
+export class QueueBoard implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly registry: QueueRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    void fastify.register((scope, _options, done) => this.mount(scope, done), { prefix: QUEUE_BOARD_PATH });
+  }
+
+  private mount(scope: FastifyInstance, done: (error?: Error) => void): void {
+    scope.get('/login', (_request, reply) => reply.type('text/html; charset=utf-8').send(LOGIN_PAGE));
+    scope.post('/login', (request, reply) => this.logIn(request, reply));
+    scope.register((guarded, _options, registered) => {
+      guarded.addHook('onRequest', (request, reply, next) => {
+        const refusal = refusalOf(presentedSecret(request.headers), this.config.secrets.webhook);
+        if (!refusal) return next();
+        void reply.code(401).send(refusal);
+      });
+      const queues = this.registry.all().filter((queue) => queue instanceof BullJobQueue);
+      if (queues.length === 0) {
+        const why = errorBody(
+          'The queue dashboard is not mounted: this instance runs without Redis (embedded mode), so its jobs wait in ' +
+            'process memory, which the dashboard cannot read. Set REDIS_URL to use durable queues and the dashboard.',
+          'Not Found',
+        );
+        guarded.get('/', (_request, reply) => reply.code(404).send(why));
+        guarded.get('/*', (_request, reply) => reply.code(404).send(why));
+        return registered();
+      }
+      const board = new BullBoardFastifyAdapter().setBasePath(QUEUE_BOARD_PATH);
+      createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue.bullQueue)), serverAdapter: board });
+      guarded.register(board.registerPlugin());
+      registered();
+    });
+    done();
+  }
+
+  private logIn(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const body = request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
+    const secret = body.admin_secret;
+    if (typeof secret !== 'string' || secret.length === 0) {
+      return reply
+        .code(400)
+        .send(errorBody('Send the admin secret as admin_secret in a form or JSON body.', 'Bad Request'));
+    }
+    const refusal = refusalOf(secret, this.config.secrets.webhook);
+    if (refusal) return reply.code(401).send(refusal);
+    return reply
+      .header('set-cookie', sessionCookie(secret, request.protocol === 'https'))
+      .redirect(`${QUEUE_BOARD_PATH}/`, 303);
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Programmatic cache APIs side by side, in one process against one Redis:
+ *
+ *   npm run bench:api      (also part of `npm run bench`)
+ *
+ * this project's NamespaceCache, BentoCache, cache-manager 7 + @keyv/redis and cacheable, each set up
+ * as two tiers (memory, then Redis) the way its documentation shows, storing the same ~1.1 KB object.
+ * Operations per second for: a get that hits L1; a get that hits L2 (a second instance of the same
+ * cache whose L1 holds one entry reads 2 000 keys round-robin, so every read goes to Redis); a set
+ * (both tiers); and wrap/getOrSet with 100 callers on each of 100 cold keys at once, counting loader
+ * calls. Best of several rounds, the libraries rotated every round.
+ */
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import KeyvRedis from '@keyv/redis';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { Cacheable, KeyvCacheableMemory } from 'cacheable';
+import { createCache } from 'cache-manager';
+import Redis from 'ioredis';
+import { Keyv } from 'keyv';
+import { CacheRegistry, defineCacheNamespace } from '@app/cache';
+import { loadConfig } from '@app/config';
+import { BENCH_PAYLOAD } from './bench-payload';
+import { benchRedis, runBenchmark, writeBenchResults } from './bench-support';
+
+const OPERATION_MS = Number(process.env.BENCH_API_OPERATION_MS ?? 700);
+const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 3);
+const CONCURRENCY = 32;
+const L2_KEYS = 2_000;
+const WRAP_CALLERS = 100;
+const WRAP_KEYS = 100;
+const TTL_MS = 60_000;
+
+/** What the bench asks of each library. */
+interface CacheUnderTest {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<unknown>;
+  wrap(key: string, loader: () => Promise<unknown>): Promise<unknown>;
+  /** A get through an instance of the same cache whose L1 keeps one entry: every read of a new key goes to L2. */
+  getThroughL2(key: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Library {
+  name: string;
+  create(redisUrl: string, prefix: string): Promise<CacheUnderTest>;
+}
+
+const LIBRARIES: Library[] = [
+  {
+    name: "this project's NamespaceCache",
+    async create(redisUrl, prefix) {
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        REDIS_URL: redisUrl,
+        WEBHOOK_SECRET: 'bench-webhook-secret',
+        TELEGRAM_WEBHOOK_SECRET: 'bench-telegram-secret',
+        CACHE_KEY_PREFIX: prefix,
+        // The peers wait for Redis as long as it takes; a 50 ms budget on this busy machine would
+        // open the breaker and turn L2 reads into misses, which is not what this row measures.
+        CACHE_L2_TIMEOUT_MS: '1000',
+      });
+      const redis = new Redis(redisUrl);
+      const namespace = { name: 'bench-api', ttl: TTL_MS, description: 'benchmark: programmatic API' } as const;
+      const cache = new CacheRegistry(config, redis).namespace(defineCacheNamespace(namespace));
+      const reader = new CacheRegistry(config, redis).namespace(defineCacheNamespace({ ...namespace, maxEntries: 1 }));
+      return {
+        get: (key) => cache.get(key),
+        set: (key, value) => cache.set(key, value),
+        wrap: (key, loader) => cache.wrap(key, loader),
+        getThroughL2: (key) => reader.get(key),
+        close: async () => void (await redis.quit()),
+      };
+    },
+  },
+  {
+    name: 'BentoCache 1.6',
+    async create(redisUrl, prefix) {
+      const redis = new Redis(redisUrl);
+      const bento = (maxItems: number) =>
+        new BentoCache({
+          default: 'cache',
+          prefix,
+          ttl: TTL_MS,
+          stores: { cache: bentostore().useL1Layer(memoryDriver({ maxItems })).useL2Layer(redisDriver({ connection: redis })) },
+        });
+      const cache = bento(10_000);
+      const reader = bento(1);
+      return {
+        get: (key) => cache.get({ key }),
+        set: (key, value) => cache.set({ key, value }),
+        wrap: (key, loader) => cache.getOrSet({ key, factory: loader }),
+        getThroughL2: (key) => reader.get({ key }),
+        close: async () => {
+          await cache.disconnectAll();
+          await reader.disconnectAll().catch(() => undefined);
+        },
+      };
+    },
+  },
+  {
+    name: 'cache-manager 7 + @keyv/redis',
+    async create(redisUrl, prefix) {
+      const redisStore = () => new Keyv({ store: new KeyvRedis(redisUrl), namespace: prefix });
+      const memoryStore = (lruSize: number) => new Keyv({ store: new KeyvCacheableMemory({ lruSize }), namespace: prefix });
+      const cache = createCache({ stores: [memoryStore(10_000), redisStore()], ttl: TTL_MS });
+      const reader = createCache({ stores: [memoryStore(1), redisStore()], ttl: TTL_MS });
+      return {
+        get: (key) => cache.get(key),
+        set: (key, value) => cache.set(key, value),
+        wrap: (key, loader) => cache.wrap(key, loader),
+        getThroughL2: (key) => reader.get(key),
+        close: async () => {
+          await cache.disconnect();
+          await reader.disconnect();
+        },
+      };
+    },
+  },
+  {
+    name: 'cacheable 2.5 (useClone: false)',
+    async create(redisUrl, prefix) {
+      const cacheable = (lruSize: number) =>
+        new Cacheable({
+          primary: new Keyv({ store: new KeyvCacheableMemory({ lruSize, useClone: false }) }),
+          secondary: new Keyv({ store: new KeyvRedis(redisUrl), namespace: prefix }),
+          ttl: TTL_MS,
+        });
+      const cache = cacheable(10_000);
+      const reader = cacheable(1);
+      return {
+        get: (key) => cache.get(key),
+        set: (key, value) => cache.set(key, value),
+        wrap: (key, loader) => cache.getOrSet(key, loader),
+        getThroughL2: (key) => reader.get(key),
+        close: async () => {
+          await cache.disconnect();
+          await reader.disconnect();
+        },
+      };
+    },
+  },
+];
+
+const OPERATIONS = ['get L1 hit', 'get L2 hit', 'set', `wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+/** Operations per second of `operation(i)` run by CONCURRENCY workers for OPERATION_MS; every result is checked. */
+async function opsPerSecond(operation: (index: number) => Promise<unknown>, check: (result: unknown) => boolean): Promise<number> {
+  let done = 0;
+  let failed = 0;
+  const deadline = performance.now() + OPERATION_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        if (!check(await operation(done))) failed += 1;
+        done += 1;
+      }
+    }),
+  );
+  if (failed > 0) throw new Error(`${failed} of ${done} operations returned a wrong value`);
+  return done / ((performance.now() - started) / 1000);
+}
+
+const isPayload = (value: unknown) => (value as typeof BENCH_PAYLOAD | undefined)?.settings?.length === BENCH_PAYLOAD.settings.length;
+
+/** 100 callers on each of 100 cold keys at once: calls per second and loader calls. */
+async function wrapBurst(cache: CacheUnderTest, batch: string): Promise<{ perSecond: number; loaderCalls: number }> {
+  let loaderCalls = 0;
+  const loader = async () => {
+    loaderCalls += 1;
+    await new Promise((resolve) => setImmediate(resolve));
+    return BENCH_PAYLOAD;
+  };
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: WRAP_CALLERS * WRAP_KEYS }, (_, index) => cache.wrap(`wrap-${batch}-${index % WRAP_KEYS}`, loader)),
+  );
+  const elapsed = performance.now() - started;
+  if (!results.every(isPayload)) throw new Error('wrap returned a wrong value');
+  return { perSecond: results.length / (elapsed / 1000), loaderCalls };
+}
+
+async function measureRound(cache: CacheUnderTest, round: number): Promise<Record<Operation, number> & { wrapLoaderCalls: number }> {
+  const l1 = await opsPerSecond(() => cache.get('hot'), isPayload);
+  const l2 = await opsPerSecond((index) => cache.getThroughL2(`l2-${index % L2_KEYS}`), isPayload);
+  const set = await opsPerSecond((index) => cache.set(`set-${round}-${index % L2_KEYS}`, BENCH_PAYLOAD), () => true);
+  const wrap = await wrapBurst(cache, String(round));
+  return {
+    'get L1 hit': l1,
+    'get L2 hit': l2,
+    set,
+    [`wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`]: wrap.perSecond,
+    wrapLoaderCalls: wrap.loaderCalls,
+  } as Record<Operation, number> & { wrapLoaderCalls: number };
+}
+
+async function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl);
+  let deleted = 0;
+  try {
+    for await (const keys of redis.scanStream({ match: `*${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    }
+  } finally {
+    await redis.quit();
+  }
+  return deleted;
+}
+
+export interface CacheApiResults {
+  rows: Record<string, string | number>[];
+  ratios: Record<string, string | number>[];
+}
+
+/** Runs the programmatic comparison against `redisUrl`, prints its tables and returns them. */
+export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResults> {
+  const prefix = `bench-api-${process.pid}`;
+  const caches = new Map<string, CacheUnderTest>();
+  const best = new Map<string, Record<string, number>>();
+  try {
+    for (const [index, library] of LIBRARIES.entries()) {
+      // A prefix each: two libraries must not find each other's entries in the shared Redis.
+      const cache = await library.create(redisUrl, `${prefix}-${index}`);
+      caches.set(library.name, cache);
+      await cache.set('hot', BENCH_PAYLOAD);
+      for (let index = 0; index < L2_KEYS; index += 1) await cache.set(`l2-${index}`, BENCH_PAYLOAD);
+    }
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = LIBRARIES.map((_, index) => LIBRARIES[(index + round) % LIBRARIES.length]);
+      for (const library of order) {
+        const measured = await measureRound(caches.get(library.name)!, round);
+        const previous = best.get(library.name) ?? {};
+        best.set(
+          library.name,
+          Object.fromEntries(Object.entries(measured).map(([key, value]) => [key, key === 'wrapLoaderCalls' ? value : Math.max(value, previous[key] ?? 0)])),
+        );
+      }
+    }
+  } finally {
+    for (const cache of caches.values()) await cache.close().catch(() => undefined);
+    await deleteKeys(redisUrl, prefix);
+  }
+
+  const rows = LIBRARIES.map((library) => {
+    const measured = best.get(library.name)!;
+    return {
+      library: library.name,
+      ...Object.fromEntries(OPERATIONS.map((operation) => [operation, Math.round(measured[operation])])),
+      'wrap loader calls': measured.wrapLoaderCalls,
+    };
+  });
+  const ours = best.get(LIBRARIES[0].name)!;
+  const ratios = LIBRARIES.slice(1).map((peer) => ({
+    'ours vs': peer.name,
+    ...Object.fromEntries(OPERATIONS.map((operation) => [operation, Number((ours[operation] / best.get(peer.name)![operation]).toFixed(2))])),
+  }));
+  console.log(`\nProgrammatic APIs, ~1.1 KB object, ops/s, best of ${ROUNDS} × ${OPERATION_MS} ms, ${CONCURRENCY} callers`);
+  console.table(rows);
+  console.log('\nThis project\'s NamespaceCache as a multiple of each peer');
+  console.table(ratios);
+  return { rows, ratios };
+}
+
+if (require.main === module) {
+  runBenchmark(async () => {
+    const redis = await benchRedis();
+    try {
+      const results = await runCacheApiBench(redis.url);
+      console.log(`\nWrote ${writeBenchResults('cache-api', { settings: { operationMs: OPERATION_MS, rounds: ROUNDS, concurrency: CONCURRENCY }, ...results })}`);
+    } finally {
+      await redis.server?.stop();
+    }
+  });
+}

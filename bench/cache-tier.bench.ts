@@ -1,0 +1,194 @@
+/**
+ * The cache tier's own benchmark: serializer candidates for L2, then this project's NamespaceCache
+ * against BentoCache on one Redis, in one process, rounds rotated, best of each.
+ *
+ *   node -r @swc-node/register bench/cache-tier.bench.ts   (a Redis at REDIS_URL / 127.0.0.1:6379, or redis-server on PATH)
+ *
+ * Prints two tables of ratios and writes bench/results/cache-tier.json. The "today's encoding"
+ * row hands `cache-manager-ioredis-yet` the entry object, as the tier did before its codec: telejson
+ * then walks the whole value on every write and read.
+ */
+import 'reflect-metadata';
+import * as os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { redisInsStore } from 'cache-manager-ioredis-yet';
+import { loadConfig } from '@app/config';
+import { CacheRegistry, defineCacheNamespace } from '@app/cache';
+import { decodeEntry, encodeEntry } from '@app/cache/entry-codec';
+import { isCacheEntry } from '@app/cache/cache-entry';
+import { benchRedis, runBenchmark, writeBenchResults } from './bench-support';
+import { SERIALIZER_CANDIDATES, sampleValue } from './serializer-candidates';
+import { removeRedisKeys } from '../test/support/redis-keys';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
+/** Operations in flight at once: enough to keep the client CPU-bound rather than round-trip-bound. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const KEYS = 100;
+
+/** A read that found nothing would measure a miss, not a hit: stop the benchmark instead. */
+function found<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('a read in a hit benchmark missed: the numbers would be wrong');
+  return value;
+}
+
+/** Operations per second of `operation`, from `CONCURRENCY` loops for `DURATION_MS`. */
+async function opsPerSecond(operation: (index: number) => Promise<unknown>): Promise<number> {
+  let done = 0;
+  const deadline = performance.now() + DURATION_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
+      for (let index = worker; performance.now() < deadline; index += CONCURRENCY) {
+        await operation(index);
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1_000);
+}
+
+function syncOpsPerSecond(operation: () => unknown): number {
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + DURATION_MS / 2;
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 200; i += 1) operation();
+    done += 200;
+  }
+  return done / ((performance.now() - started) / 1_000);
+}
+
+/** Runs every variant once per round, in a rotated order, and keeps each variant's best. */
+async function bestOf(variants: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
+  const names = Object.keys(variants);
+  const best: Record<string, number> = Object.fromEntries(names.map((name) => [name, 0]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (let i = 0; i < names.length; i += 1) {
+      const name = names[(i + round) % names.length];
+      best[name] = Math.max(best[name], await variants[name]());
+    }
+  }
+  return best;
+}
+
+function serializerTable(): Record<string, { bytes: number; encodePerSecond: number; decodePerSecond: number; keepsTypes: boolean }> {
+  const value = sampleValue();
+  const results: ReturnType<typeof serializerTable> = {};
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const candidate of SERIALIZER_CANDIDATES) {
+      const encoded = candidate.encode(value);
+      const encodePerSecond = syncOpsPerSecond(() => candidate.encode(value));
+      const decodePerSecond = syncOpsPerSecond(() => candidate.decode(encoded));
+      const previous = results[candidate.name];
+      results[candidate.name] = {
+        bytes: encoded.length,
+        encodePerSecond: Math.max(previous?.encodePerSecond ?? 0, encodePerSecond),
+        decodePerSecond: Math.max(previous?.decodePerSecond ?? 0, decodePerSecond),
+        keepsTypes: candidate.keepsTypes,
+      };
+    }
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const serializers = serializerTable();
+  const base = serializers.JSON;
+  console.log('\nL2 serializer candidates (~1.1 KB object with dates), best of', ROUNDS);
+  console.table(
+    Object.fromEntries(
+      Object.entries(serializers).map(([name, result]) => [
+        name,
+        {
+          bytes: result.bytes,
+          'encode/s': Math.round(result.encodePerSecond),
+          'decode/s': Math.round(result.decodePerSecond),
+          'encode vs JSON': +(result.encodePerSecond / base.encodePerSecond).toFixed(2),
+          'decode vs JSON': +(result.decodePerSecond / base.decodePerSecond).toFixed(2),
+          'keeps Date/Map/Set/BigInt/Buffer': result.keepsTypes,
+        },
+      ]),
+    ),
+  );
+
+  const redisTarget = await benchRedis();
+  const prefix = `bench-tier-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(redisTarget.url);
+  // A generous L2 budget: on a loaded machine the default 50 ms would open the breaker and turn reads into misses.
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', REDIS_URL: redisTarget.url, CACHE_KEY_PREFIX: prefix, CACHE_L2_TIMEOUT_MS: '2000' });
+  const writer = new CacheRegistry(config, redis);
+  const reader = new CacheRegistry(config, redis);
+  const namespace = defineCacheNamespace({ name: 'tier', ttl: '10m', description: 'benchmark' });
+  // One L1 entry while reading KEYS keys in turn: every read misses L1 and hits Redis.
+  const l2Only = defineCacheNamespace({ name: 'tier', ttl: '10m', maxEntries: 1, description: 'benchmark, L1 of one entry' });
+  const ours = writer.namespace(namespace);
+  const oursL2 = reader.namespace(l2Only);
+  const store = redisInsStore(redis) as unknown as { get(key: string): Promise<unknown>; set(key: string, value: unknown, ttl: number): Promise<void> };
+  const bento = new BentoCache({
+    default: 'tiered',
+    prefix,
+    stores: {
+      tiered: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })).useL2Layer(redisDriver({ connection: redis })),
+      l2: bentostore().useL2Layer(redisDriver({ connection: redis })),
+    },
+  });
+  const bentoL2 = bento.use('l2');
+  const value = sampleValue();
+  const key = (index: number) => `k${index % KEYS}`;
+  try {
+    for (let index = 0; index < KEYS; index += 1) {
+      await ours.set(key(index), value);
+      await bento.set({ key: key(index), value, ttl: '10m' });
+      await bentoL2.set({ key: key(index), value, ttl: '10m' });
+      await store.set(`${prefix}:today:${key(index)}`, { value, freshUntil: Date.now() + 600_000 }, 600_000);
+      await store.set(`${prefix}:codec:${key(index)}`, encodeEntry({ value, freshUntil: Date.now() + 600_000 }), 600_000);
+    }
+    const results = await bestOf({
+      'NamespaceCache get, L2 hit': () => opsPerSecond(async (index) => found(await oursL2.get(key(index)))),
+      'BentoCache get, L2 hit': () => opsPerSecond(async (index) => found(await bentoL2.get({ key: key(index) }))),
+      'store get, entry through telejson (today)': () =>
+        opsPerSecond(async (index) => found(isCacheEntry(await store.get(`${prefix}:today:${key(index)}`)) || undefined)),
+      'store get, entry through the codec': () =>
+        opsPerSecond(async (index) => found(decodeEntry(await store.get(`${prefix}:codec:${key(index)}`)))),
+      'NamespaceCache set': () => opsPerSecond((index) => ours.set(key(index), value)),
+      'BentoCache set': () => opsPerSecond((index) => bento.set({ key: key(index), value, ttl: '10m' })),
+      'store set, entry through telejson (today)': () =>
+        opsPerSecond((index) => store.set(`${prefix}:today:${key(index)}`, { value, freshUntil: Date.now() + 600_000 }, 600_000)),
+      'store set, entry through the codec': () =>
+        opsPerSecond((index) =>
+          store.set(`${prefix}:codec:${key(index)}`, encodeEntry({ value, freshUntil: Date.now() + 600_000 }), 600_000),
+        ),
+    });
+    if (oursL2.snapshot().l1Hits > 0) throw new Error('the L2-hit variant was served from L1');
+    const ratio = (a: string, b: string) => +(results[a] / results[b]).toFixed(2);
+    const ratios = {
+      'L2 hit: NamespaceCache / BentoCache': ratio('NamespaceCache get, L2 hit', 'BentoCache get, L2 hit'),
+      'L2 read: codec / today (telejson)': ratio('store get, entry through the codec', 'store get, entry through telejson (today)'),
+      'set: NamespaceCache / BentoCache': ratio('NamespaceCache set', 'BentoCache set'),
+      'set: codec / today (telejson)': ratio('store set, entry through the codec', 'store set, entry through telejson (today)'),
+    };
+    console.log(`\nRedis tier, ${CONCURRENCY} operations in flight, best of ${ROUNDS}; load average ${os.loadavg()[0].toFixed(2)}`);
+    console.table(Object.fromEntries(Object.entries(results).map(([name, ops]) => [name, { 'ops/s': Math.round(ops) }])));
+    console.table(ratios);
+    const file = writeBenchResults('cache-tier', {
+      loadAverage1m: os.loadavg()[0],
+      concurrency: CONCURRENCY,
+      serializers,
+      opsPerSecond: results,
+      ratios,
+    });
+    console.log(`results: ${file}`);
+  } finally {
+    await bento.disconnectAll().catch(() => undefined);
+    await removeRedisKeys(redisTarget.url, prefix);
+    await redis.quit().catch(() => undefined);
+    await redisTarget.server?.stop();
+  }
+}
+
+runBenchmark(main);

@@ -1,0 +1,69 @@
+/**
+ * Throughput of one URL, measured by a load generator in a process of its own: wrk (one thread)
+ * when it is on PATH, as it costs the shared CPUs less per request than a Node client; autocannon
+ * otherwise. Both keep `connections` requests in flight for `durationSeconds`.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Throughput {
+  requestsPerSecond: number;
+  p99Ms: number;
+  /** Answers other than 2xx/3xx, and socket errors. */
+  errors: number;
+}
+
+export interface LoadGenerator {
+  name: string;
+  measure(url: string, connections: number, durationSeconds: number): Promise<Throughput>;
+}
+
+function wrkOnPath(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const MS_PER_UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
+
+/** Reads wrk's `--latency` report. */
+export function parseWrkReport(report: string): Throughput {
+  const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(report)?.[1]);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(report);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(report)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(report);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0;
+  if (!Number.isFinite(requestsPerSecond) || !p99) throw new Error(`unreadable wrk report:\n${report}`);
+  return { requestsPerSecond, p99Ms: Number(p99[1]) * MS_PER_UNIT[p99[2]], errors: non2xx + socketErrors };
+}
+
+const wrk = (binary: string): LoadGenerator => ({
+  name: 'wrk, 1 thread',
+  async measure(url, connections, durationSeconds) {
+    const { stdout } = await run(binary, ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', url]);
+    return parseWrkReport(stdout);
+  },
+});
+
+const autocannon: LoadGenerator = {
+  name: 'autocannon',
+  async measure(url, connections, durationSeconds) {
+    const { stdout } = await run(
+      process.execPath,
+      [require.resolve('autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(durationSeconds), url],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; errors: number; non2xx: number };
+    return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  },
+};
+
+/** wrk when installed (`apt-get install wrk`), else autocannon (a devDependency). */
+export function loadGenerator(): LoadGenerator {
+  const binary = process.env.BENCH_LOAD_GENERATOR === 'autocannon' ? undefined : wrkOnPath();
+  return binary ? wrk(binary) : autocannon;
+}

@@ -1,0 +1,67 @@
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './error-body';
+
+/** What is wrong with a request Fastify refused before routing it (a path it cannot decode). */
+function routingErrorSay(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return 'The request path is not valid: it has a malformed percent-encoding.';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'The request path is not valid: a path segment is too long.';
+    default:
+      return 'The request could not be routed.';
+  }
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the errors it raises before a route is matched (bad percent-
+ * encoding in the path, a path parameter over `maxParamLength`), in the service's error shape
+ * instead of Fastify's `{code, message, statusCode}`. No route matched, so the shape is the default.
+ */
+export function answerRoutingError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(routingErrorSay(error), status === 414 ? 'URI Too Long' : 'Bad Request'));
+}
+
+interface ClientErrorAnswer {
+  status: number;
+  reason: string;
+  say: string;
+}
+
+function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        reason: 'Request Header Fields Too Large',
+        say: 'The request headers are too large.',
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'Request Timeout', say: 'The request did not arrive in time.' };
+    default:
+      return { status: 400, reason: 'Bad Request', say: 'The request is not valid HTTP.' };
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler` option, called for what Node's HTTP parser refuses before Fastify
+ * sees a request (headers too large, a raw non-ASCII byte in the path, a malformed request line):
+ * the same answer statuses as Fastify's default, in the service's error shape, then the socket closes.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const { status, reason, say } = clientErrorAnswer(error.code);
+    const body = JSON.stringify(errorBody(say, reason));
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}

@@ -1,0 +1,18 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { AppConfig } from '@app/config';
+
+/**
+ * The app's one Prometheus registry: every series carries `service`, the process's default metrics
+ * are in it, and each library registers its own collectors here (the cache's `cache_*`, the
+ * invalidation bus's `cache_invalidation_*`). One registry per app instance, so two apps in one
+ * process do not share series.
+ */
+@Injectable()
+export class MetricsRegistry extends Registry {
+  constructor(config: AppConfig) {
+    super();
+    this.setDefaultLabels({ service: config.app.name });
+    collectDefaultMetrics({ register: this });
+  }
+}

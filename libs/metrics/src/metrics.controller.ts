@@ -1,0 +1,16 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { MetricsRegistry } from './metrics-registry';
+
+/** Prometheus scrape endpoint; unauthenticated like most scrape targets, it exposes no keys or values. */
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly registry: MetricsRegistry) {}
+
+  @Get()
+  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    reply.header('Content-Type', this.registry.contentType);
+    reply.header('Cache-Control', 'no-store');
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { Logger, type LoggerService } from '@nestjs/common';
+import Redis from 'ioredis';
+import { loadConfig } from '@app/config';
+import {
+  createJobQueue,
+  defineQueue,
+  onceKey,
+  PermanentJobError,
+  type Job,
+  type JobQueue,
+} from '@app/queue';
+import { pollUntil } from './support/poll';
+import { removeRedisKeys } from './support/redis-keys';
+import { testRedisUrl } from './support/test-app';
+
+interface Work {
+  label: string;
+}
+
+/** Collects what the queues log, by level. */
+class CapturedLogs implements LoggerService {
+  readonly lines: { level: string; message: string }[] = [];
+  log(message: unknown): void {
+    this.lines.push({ level: 'log', message: String(message) });
+  }
+  warn(message: unknown): void {
+    this.lines.push({ level: 'warn', message: String(message) });
+  }
+  error(message: unknown): void {
+    this.lines.push({ level: 'error', message: String(message) });
+  }
+  debug(message: unknown): void {
+    this.lines.push({ level: 'debug', message: String(message) });
+  }
+  verbose(): void {}
+}
+
+const logs = new CapturedLogs();
+Logger.overrideLogger(logs);
+
+/** Resolves when `count` values have been pushed, rejects after `withinMs`. */
+class Recorder<T> {
+  readonly values: T[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  push(value: T): void {
+    this.values.push(value);
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  async waitFor(count: number, withinMs = 5_000): Promise<T[]> {
+    if (this.values.length >= count) return this.values;
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.values.length < count) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`expected ${count} values within ${withinMs} ms, got ${this.values.length}`));
+      }, withinMs);
+      this.waiters.add(check);
+    });
+    return this.values;
+  }
+}
+
+type Mode = 'redis' | 'in-process';
+
+/** Prefixes used in this file: their keys are removed at the end. */
+const prefixes = new Set<string>();
+/** The app's shared command connection, as `REDIS_CLIENT` would be. */
+let commands: Redis;
+
+beforeAll(() => {
+  commands = new Redis(testRedisUrl());
+});
+
+afterAll(async () => {
+  await commands.quit();
+  for (const prefix of prefixes) await removeRedisKeys(testRedisUrl(), `${prefix}:`);
+});
+
+function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise<JobQueue<Work>> {
+  prefixes.add(prefix);
+  const definition = defineQueue<Work>({ name: 'work', description: 'test work', attempts: 3 });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    REDIS_URL: mode === 'redis' ? testRedisUrl() : undefined,
+    QUEUE_PREFIX: prefix,
+    QUEUE_RETRY_DELAY_MS: '20',
+    QUEUE_CONCURRENCY: '2',
+  });
+  return createJobQueue(definition, config, mode === 'redis' ? commands : null);
+}
+
+describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
+  const opened: JobQueue<Work>[] = [];
+  const open = async (prefix?: string) => {
+    const queue = await queueFor(mode, prefix);
+    opened.push(queue);
+    return queue;
+  };
+
+  beforeEach(() => {
+    logs.lines.length = 0;
+  });
+  afterEach(async () => {
+    for (const queue of opened.splice(0)) {
+      await queue.stopProcessing(1_000);
+      await queue.close();
+    }
+  });
+
+  it('runs a job with a copy of its data', async () => {
+    const queue = await open();
+    const seen = new Recorder<Job<Work>>();
+    queue.process(async (job) => seen.push(job));
+    const data = { label: 'first' };
+    const added = await queue.add(data);
+    data.label = 'changed after add';
+
+    const [job] = await seen.waitFor(1);
+    expect(added).toEqual({ status: 'queued', jobId: job.id });
+    expect(job).toMatchObject({ data: { label: 'first' }, attempt: 1, maxAttempts: 3, isFinalAttempt: false });
+    expect(queue.durable).toBe(mode === 'redis');
+  });
+
+  it('retries a failing job twice with a growing delay, then logs it as failed for good', async () => {
+    const queue = await open();
+    const attempts = new Recorder<{ attempt: number; final: boolean; at: number }>();
+    queue.process(async (job) => {
+      attempts.push({ attempt: job.attempt, final: job.isFinalAttempt, at: Date.now() });
+      throw new Error(`boom ${job.attempt}`);
+    });
+    const added = await queue.add({ label: 'doomed' });
+    const jobId = added.status === 'queued' ? added.jobId : '';
+
+    await attempts.waitFor(3);
+    const failedForGood = `Job ${jobId} of queue work failed for good after 3 of 3 attempt(s): Error: boom 3`;
+    await pollUntil(async () => logs.lines.some((line) => line.message === failedForGood), Boolean, 2_000, 20);
+    expect(attempts.values.map(({ attempt, final }) => [attempt, final])).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+    ]);
+    // 20 ms, then 40 ms (BullMQ's exponential backoff); lower bounds only, never an upper one.
+    expect(attempts.values[1].at - attempts.values[0].at).toBeGreaterThanOrEqual(19);
+    expect(attempts.values[2].at - attempts.values[1].at).toBeGreaterThanOrEqual(39);
+    expect(logs.lines.filter((line) => line.message.startsWith(`Job ${jobId} `) && line.level !== 'debug')).toEqual([
+      { level: 'warn', message: `Job ${jobId} of queue work failed attempt 1 of 3, retrying in 20 ms: Error: boom 1` },
+      { level: 'warn', message: `Job ${jobId} of queue work failed attempt 2 of 3, retrying in 40 ms: Error: boom 2` },
+      { level: 'error', message: failedForGood },
+    ]);
+  });
+
+  it('keeps a step result across attempts: the step runs once, later attempts get its result', async () => {
+    const queue = await open();
+    let stepRuns = 0;
+    const results = new Recorder<string>();
+    queue.process(async (job) => {
+      const value = await job.step('effect', async () => {
+        stepRuns += 1;
+        return `done in attempt ${job.attempt}`;
+      });
+      results.push(value);
+      if (job.attempt < 3) throw new Error('fail after the step');
+    });
+    await queue.add({ label: 'stepped' });
+
+    expect(await results.waitFor(3)).toEqual(['done in attempt 1', 'done in attempt 1', 'done in attempt 1']);
+    expect(stepRuns).toBe(1);
+  });
+
+  it('does not retry a PermanentJobError', async () => {
+    const queue = await open();
+    const attempts = new Recorder<number>();
+    queue.process(async (job) => {
+      attempts.push(job.attempt);
+      throw new PermanentJobError('cannot ever work');
+    });
+    const added = await queue.add({ label: 'permanent' });
+    const jobId = added.status === 'queued' ? added.jobId : '';
+    await attempts.waitFor(1);
+    const line = `Job ${jobId} of queue work failed for good after 1 of 3 attempt(s)`;
+    await pollUntil(async () => logs.lines.some((entry) => entry.message.startsWith(line)), Boolean, 2_000, 20);
+    expect(logs.lines.find((entry) => entry.message.startsWith(line))?.level).toBe('error');
+    expect(attempts.values).toEqual([1]);
+  });
+
+  it('adds a job with a once id only once', async () => {
+    const queue = await open();
+    const once = { id: `update:${randomUUID()}`, ttlSeconds: 60 };
+    expect((await queue.add({ label: 'a' }, { once })).status).toBe('queued');
+    expect(await queue.add({ label: 'b' }, { once })).toEqual({ status: 'duplicate' });
+    expect((await queue.add({ label: 'c' }, { once: { ...once, id: `${once.id}-other` } })).status).toBe('queued');
+
+    const seen = new Recorder<string>();
+    queue.process(async (job) => seen.push(job.data.label));
+    expect((await seen.waitFor(2)).sort()).toEqual(['a', 'c']);
+  });
+
+  it('waits for a running job to finish when it stops', async () => {
+    const queue = await open();
+    const started = new Recorder<string>();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let finished = false;
+    queue.process(async () => {
+      started.push('started');
+      await released;
+      finished = true;
+    });
+    await queue.add({ label: 'slow' });
+    await started.waitFor(1);
+    let stopped = false;
+    const stopping = queue.stopProcessing(5_000).then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(finished).toBe(true);
+  });
+});
+
+describe('JobQueue in Redis', () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(testRedisUrl());
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('keeps a job queued while no worker runs, for the next process to run', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const before = await queueFor('redis', prefix);
+    await before.add({ label: 'survives' });
+    await before.close();
+
+    const after = await queueFor('redis', prefix);
+    const seen = new Recorder<string>();
+    after.process(async (job) => seen.push(job.data.label));
+    try {
+      expect(await seen.waitFor(1)).toEqual(['survives']);
+    } finally {
+      await after.stopProcessing(1_000);
+      await after.close();
+    }
+  });
+
+  it('never gives a job to a worker of another prefix sharing the Redis', async () => {
+    const mine = await queueFor('redis');
+    const theirs = await queueFor('redis');
+    const mineSeen = new Recorder<string>();
+    const theirsSeen = new Recorder<string>();
+    mine.process(async (job) => mineSeen.push(job.data.label));
+    theirs.process(async (job) => theirsSeen.push(job.data.label));
+    try {
+      for (let i = 0; i < 5; i += 1) await mine.add({ label: `mine-${i}` });
+      await theirs.add({ label: 'theirs' });
+      expect((await mineSeen.waitFor(5)).sort()).toEqual(['mine-0', 'mine-1', 'mine-2', 'mine-3', 'mine-4']);
+      expect(await theirsSeen.waitFor(1)).toEqual(['theirs']);
+    } finally {
+      for (const queue of [mine, theirs]) {
+        await queue.stopProcessing(1_000);
+        await queue.close();
+      }
+    }
+  });
+
+  it('remembers a once id under the prefix with its expiry', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const queue = await queueFor('redis', prefix);
+    try {
+      await queue.add({ label: 'x' }, { once: { id: 'telegram:update:abc:1', ttlSeconds: 120 } });
+      const key = onceKey(prefix, 'work', 'telegram:update:abc:1');
+      expect(key).toBe(`${prefix}:work:once:telegram:update:abc:1`);
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(100);
+      expect(ttl).toBeLessThanOrEqual(120);
+    } finally {
+      await queue.close();
+    }
+  });
+});

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FakeHttpServer } from './support/fakes/fake-http-server';
+import { pollUntil } from './support/poll';
+import { recordKeyPrefixes } from './support/redis-key-ledger';
+import { removeRedisKeys } from './support/redis-keys';
+import { testRedisUrl } from './support/test-app';
+
+const ROOT = path.join(__dirname, '..');
+const NEST_BOOT_CONTEXTS = ['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication'];
+const INFO = 30;
+const DEBUG = 20;
+
+interface LogLine {
+  level: number;
+  context?: string;
+  msg: string;
+}
+
+interface Service {
+  child: ChildProcess;
+  databaseFile: string;
+  lines: LogLine[];
+  baseUrl: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `apps/api/src/main.ts` as production does (its own process, its own signal handling). */
+async function startService(env: Record<string, string>): Promise<Service> {
+  const databaseFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-lifecycle-')), 'shared.sqlite3');
+  const { REDIS_URL: _unused, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...inherited,
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: `file:${databaseFile}`,
+      ELEVENLABS_API_KEY: 'test-key',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  let buffered = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const complete = buffered.split('\n');
+    buffered = complete.pop() ?? '';
+    for (const line of complete.filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const listening = () => lines.find((line) => line.msg.startsWith('Listening on '));
+  const { value } = await pollUntil(async () => listening(), (line) => line !== undefined || child.exitCode !== null, 60_000, 50);
+  if (!value) throw new Error(`the service did not start: ${stderr}`);
+  return { child, databaseFile, lines, baseUrl: /^Listening on (http:\/\/[^ ]+)/.exec(value.msg)![1], exited };
+}
+
+function messages(service: Service, level: number, after = 0, context?: string): string[] {
+  return service.lines
+    .slice(after)
+    .filter((line) => line.level === level && (context === undefined || line.context === context))
+    .map((line) => line.msg);
+}
+
+describe('process lifecycle: one line when listening, a drain reported, exit 0 when drained and 1 when not', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s: Nest start-up lines at debug, one listening line naming Redis and the queue, drain lines, exit 0',
+    async (signal) => {
+      const prefix = `t-${randomUUID().slice(0, 8)}`;
+      recordKeyPrefixes(testRedisUrl(), [`${prefix}:`, `bull:${prefix}:`]);
+      const service = await startService({ REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: prefix, LOG_LEVEL: 'debug' });
+      try {
+        expect((await fetch(`${service.baseUrl}/health/live`)).status).toBe(200);
+        const startupInfo = messages(service, INFO);
+        expect(startupInfo.filter((msg) => !msg.startsWith('Applied migrations '))).toEqual([
+          `Listening on ${service.baseUrl} (test; Redis ${testRedisUrl()}, one node; database ${service.databaseFile}; ` +
+            `queue BullMQ under bull:${prefix})`,
+        ]);
+        const bootLines = service.lines.filter((line) => NEST_BOOT_CONTEXTS.includes(line.context ?? ''));
+        expect(bootLines.length).toBeGreaterThan(20);
+        expect(bootLines.every((line) => line.level === DEBUG)).toBe(true);
+
+        const before = service.lines.length;
+        service.child.kill(signal);
+        expect(await service.exited).toEqual({ code: 0, signal: null });
+        const drainLines = messages(service, INFO, before, 'Lifecycle');
+        expect(drainLines).toHaveLength(2);
+        expect(drainLines[0]).toBe(
+          `${signal}: draining 0 request(s) and 0 callback delivery(ies) in flight, then the job queue worker and the ` +
+            'Redis and database connections; at most 10000 ms',
+        );
+        expect(drainLines[1]).toMatch(/^Drained in \d+ ms \(0 request\(s\) and 0 callback delivery\(ies\), .*\); exiting 0$/);
+      } finally {
+        service.child.kill('SIGKILL');
+        await removeRedisKeys(testRedisUrl(), `${prefix}:`);
+        await removeRedisKeys(testRedisUrl(), `bull:${prefix}:`);
+      }
+    },
+    90_000,
+  );
+
+  describe('with a request in flight', () => {
+    let release: () => void;
+    let cursorRunner: FakeHttpServer;
+
+    beforeEach(async () => {
+      const held = new Promise<void>((resolve) => (release = resolve));
+      cursorRunner = await FakeHttpServer.start(() => ({
+        release: held,
+        body: { success: true, requestId: 'r', output: 'done', exitCode: 0 },
+      }));
+    });
+    afterEach(async () => {
+      release();
+      await cursorRunner.stop();
+    });
+
+    async function startWithRequestInFlight(): Promise<Service> {
+      const service = await startService({ CURSOR_RUNNER_URL: cursorRunner.url, SHUTDOWN_TIMEOUT_MS: '1500', LOG_LEVEL: 'info' });
+      void fetch(`${service.baseUrl}/cursor-runner/cursor/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-admin-secret': 'changeme' },
+        body: JSON.stringify({ prompt: 'hold on' }),
+      }).catch(() => undefined);
+      await cursorRunner.waitForRequests(1, 10_000);
+      return service;
+    }
+
+    it('waits for it and exits 0 when it finishes within SHUTDOWN_TIMEOUT_MS', async () => {
+      const service = await startWithRequestInFlight();
+      try {
+        const before = service.lines.length;
+        service.child.kill('SIGTERM');
+        await pollUntil(async () => messages(service, INFO, before, 'Lifecycle'), (lines) => lines.length > 0, 10_000, 20);
+        release();
+        expect(await service.exited).toEqual({ code: 0, signal: null });
+        const drainLines = messages(service, INFO, before, 'Lifecycle');
+        expect(drainLines).toHaveLength(2);
+        expect(drainLines[0]).toMatch(/^SIGTERM: draining 1 request\(s\) and 0 callback delivery\(ies\) in flight/);
+        expect(drainLines[1]).toMatch(/^Drained in \d+ ms \(1 request\(s\) and 0 callback delivery\(ies\), /);
+      } finally {
+        service.child.kill('SIGKILL');
+      }
+    }, 90_000);
+
+    it.each(['SIGTERM', 'SIGINT'] as const)(
+      '%s: exits 1 with a line naming what was left when the drain outlasts SHUTDOWN_TIMEOUT_MS',
+      async (signal) => {
+        const service = await startWithRequestInFlight();
+        try {
+          const signalledAt = Date.now();
+          service.child.kill(signal);
+          expect(await service.exited).toEqual({ code: 1, signal: null });
+          const tookMs = Date.now() - signalledAt;
+          expect(tookMs).toBeGreaterThanOrEqual(1_400);
+          expect(tookMs).toBeLessThan(5_000);
+          expect(service.lines.filter((line) => line.level === 50).map((line) => line.msg)).toEqual([
+            'Drain did not finish within 1500 ms (1 request(s) and 0 callback delivery(ies) still in flight); exiting 1',
+          ]);
+        } finally {
+          service.child.kill('SIGKILL');
+        }
+      },
+      90_000,
+    );
+  });
+});

@@ -1,0 +1,189 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { chromium, type Browser } from 'playwright-core';
+import { pollUntil } from './support/poll';
+import { removeRedisKeys } from './support/redis-keys';
+import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+
+const SECRET = 'test-webhook-secret';
+const QUEUE = 'telegram-updates';
+
+/** Debian's Chromium, headless, with nothing that reaches the network on its own. */
+const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+};
+
+async function get(app: TestApp, path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(app.baseUrl + path, { headers, redirect: 'manual' });
+}
+
+function logIn(app: TestApp, body: string, contentType = 'application/x-www-form-urlencoded'): Promise<Response> {
+  return fetch(`${app.baseUrl}/admin/queues/login`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+    redirect: 'manual',
+  });
+}
+
+describe('Bull Board at /admin/queues with Redis', () => {
+  const prefix = `bull:board-${randomUUID()}`;
+  let app: TestApp;
+  let producer: Queue;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix } });
+    producer = new Queue(QUEUE, { connection: { url: testRedisUrl() }, prefix });
+  });
+  afterAll(async () => {
+    await producer.close();
+    await app.close();
+    await removeRedisKeys(testRedisUrl(), prefix);
+  });
+
+  it.each(['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/js/main.js'])(
+    'answers %s with 401 JSON without the admin secret',
+    async (path) => {
+      const answer = await get(app, path);
+      expect(answer.status).toBe(401);
+      expect(await answer.json()).toEqual({
+        ok: false,
+        say: 'The admin secret is missing: send it in the X-Admin-Secret header, or log in at /admin/queues/login.',
+        result: { error: 'Unauthorized' },
+      });
+    },
+  );
+
+  it('answers 401 JSON for a wrong secret, in the header or the cookie', async () => {
+    const wrong: Record<string, string>[] = [{ 'x-admin-secret': 'nope' }, { cookie: 'jarek_admin_secret=nope' }];
+    for (const headers of wrong) {
+      const answer = await get(app, '/admin/queues/api/queues', headers);
+      expect(answer.status).toBe(401);
+      expect(await answer.json()).toMatchObject({ say: 'The admin secret is wrong.' });
+    }
+  });
+
+  it('lists every queue of the app with its counts for the X-Admin-Secret header', async () => {
+    const answer = await get(app, '/admin/queues/api/queues', { 'x-admin-secret': SECRET });
+    expect(answer.status).toBe(200);
+    const { queues } = (await answer.json()) as { queues: { name: string; counts: Record<string, number> }[] };
+    expect(queues.map((queue) => queue.name)).toEqual([QUEUE]);
+    expect(queues[0].counts).toMatchObject({ failed: expect.any(Number), completed: expect.any(Number) });
+  });
+
+  it('logs in with a posted form: an HttpOnly cookie for /admin/queues, and a redirect to the board', async () => {
+    const answer = await logIn(app, `admin_secret=${SECRET}`);
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get('location')).toBe('/admin/queues/');
+    const cookie = answer.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^jarek_admin_secret=test-webhook-secret; Path=\/admin\/queues; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    const board = await get(app, '/admin/queues/', { cookie: cookie.split(';')[0] });
+    expect(board.status).toBe(200);
+    expect(await board.text()).toContain('<div id="root">');
+  });
+
+  it('refuses a wrong secret with 401 and a missing one with 400, setting no cookie', async () => {
+    const wrong = await logIn(app, 'admin_secret=guess');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const missing = await logIn(app, 'other=1');
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ say: 'Send the admin secret as admin_secret in a form or JSON body.' });
+  });
+
+  it('never writes the secret into a log line', async () => {
+    await logIn(app, `admin_secret=${SECRET}`);
+    await get(app, '/admin/queues/api/queues', { cookie: `jarek_admin_secret=${SECRET}` });
+    expect(app.logs.raw.filter((line) => line.includes('/admin/queues')).length).toBeGreaterThan(0);
+    expect(app.logs.raw.filter((line) => line.includes(SECRET))).toEqual([]);
+  });
+
+  it('answers hostile login bodies with 4xx, never 5xx', async () => {
+    const contentTypes = ['application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data'];
+    const bodies = [
+      '',
+      '%',
+      'admin_secret=%E0%A4%A',
+      'admin_secret[]=a&admin_secret[]=b',
+      '{"admin_secret":["x"]}',
+      '{"admin_secret":null}',
+      'a'.repeat(5_000),
+      ...Array.from({ length: 40 }, () => randomBytes(1 + Math.floor(Math.random() * 64)).toString('latin1')),
+    ];
+    const notClientErrors: { contentType: string; body: string; status: number }[] = [];
+    for (const contentType of contentTypes) {
+      for (const body of bodies) {
+        const { status } = await logIn(app, body, contentType);
+        if (status < 400 || status >= 500) notClientErrors.push({ contentType, body, status });
+      }
+    }
+    expect(notClientErrors).toEqual([]);
+  });
+
+  it('in headless Chromium: logs in, sees the queue with its counts and opens a failed job', async () => {
+    // A job without the data the worker expects fails its only attempt.
+    const job = await producer.add(QUEUE, { broken: true }, { attempts: 1 });
+    await pollUntil(() => producer.getFailedCount(), (failed) => failed >= 1, 10_000);
+    expect(await job.getState()).toBe('failed');
+
+    let browser: Browser | undefined;
+    try {
+      browser = await chromium.launch(CHROMIUM);
+      const page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
+      // Only the app: the board's page also names a web font host, which a test never reaches.
+      await page.route((url) => !url.href.startsWith(app.baseUrl), (route) => route.abort());
+      await page.goto(`${app.baseUrl}/admin/queues/login`);
+      await page.fill('input[name="admin_secret"]', SECRET);
+      await Promise.all([page.waitForURL(`${app.baseUrl}/admin/queues/`), page.click('button[type="submit"]')]);
+
+      const overview = await pollUntil(() => page.innerText('body'), (text) => /1 Job/.test(text), 10_000);
+      expect(overview.value).toMatch(new RegExp(`${QUEUE}\\s+FAILED\\s+1\\s+1 Job`));
+
+      await page.locator(`a[title="${QUEUE}"]`).last().click();
+      await page.waitForURL(`${app.baseUrl}/admin/queues/queue/${QUEUE}`);
+      await page.getByRole('link', { name: `#${job.id}` }).click();
+      await page.waitForURL(`${app.baseUrl}/admin/queues/queue/${QUEUE}/${job.id}`);
+      await page.getByText("Cannot destructure property 'update' of 'job.data'").first().waitFor();
+      await page.getByText('Data', { exact: true }).click();
+      await page.getByText('broken').first().waitFor();
+    } finally {
+      await browser?.close();
+    }
+  }, 60_000);
+});
+
+describe('/admin/queues in the embedded mode (no Redis)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('answers with the secret 404 JSON saying the dashboard is not mounted and why', async () => {
+    for (const path of ['/admin/queues', '/admin/queues/queue/telegram-updates', '/admin/queues/api/queues']) {
+      const answer = await get(app, path, { 'x-admin-secret': SECRET });
+      expect(answer.status).toBe(404);
+      expect(await answer.json()).toEqual({
+        ok: false,
+        say: expect.stringMatching(/^The queue dashboard is not mounted: this instance runs without Redis \(embedded mode\)/),
+        result: { error: 'Not Found' },
+      });
+    }
+  });
+
+  it('still needs the secret there', async () => {
+    expect((await get(app, '/admin/queues')).status).toBe(401);
+  });
+});

@@ -1,0 +1,154 @@
+import { Controller, Get, HttpException, HttpStatus, Module, ServiceUnavailableException } from '@nestjs/common';
+import request from 'supertest';
+import { HttpCached, HttpCacheInterceptor } from '@app/cache';
+import { startTestApp, type TestApp } from './support/test-app';
+
+@Controller('log-fixtures')
+class LogFixturesController {
+  @Get('upstream-down')
+  upstreamDown() {
+    throw new HttpException({ ok: false, error: 'upstream answered 500' }, HttpStatus.BAD_GATEWAY);
+  }
+
+  @Get('unavailable')
+  unavailable() {
+    throw new ServiceUnavailableException();
+  }
+
+  @Get('early')
+  @HttpCached({ scope: 'public', ttl: '1m', earlyHits: true })
+  early() {
+    return { answer: 42 };
+  }
+}
+
+@Module({ controllers: [LogFixturesController] })
+class LogFixturesModule {}
+
+type LogLine = Record<string, unknown> & { req?: { id?: string; method?: string; path?: string }; res?: { statusCode?: number } };
+
+/** Every log line that mentions the request id, in any field. */
+function linesOf(app: TestApp, requestId: string): LogLine[] {
+  return app.logs.raw.filter((raw) => raw.includes(requestId)).map((raw) => JSON.parse(raw) as LogLine);
+}
+
+describe('request logging', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ extraModules: [LogFixturesModule], env: { CORS_ENABLED: 'true', CORS_ORIGIN: 'https://ops.example' } });
+  });
+  afterAll(() => app.close());
+  afterEach(() => jest.restoreAllMocks());
+
+  describe('credential query parameters are redacted in every log line', () => {
+    it.each([
+      ['secret', 'secret=VALUE-secret'],
+      ['secret_token', 'secret_token=VALUE-secret-token'],
+      ['admin_secret', 'admin_secret=VALUE-admin'],
+      ['token', 'token=VALUE-token'],
+      ['api_key', 'api_key=VALUE-api-key'],
+      ['access_token', 'access_token=VALUE-access'],
+      ['an array form', 'secret[]=VALUE-array-1&secret[]=VALUE-array-2'],
+      ['an indexed form', 'token[0]=VALUE-indexed'],
+      ['a percent-encoded array form', 'secret%5B%5D=VALUE-encoded-array'],
+      ['a percent-encoded name', '%73ecret=VALUE-encoded-name'],
+      ['another case', 'Access_Token=VALUE-case'],
+    ])('%s', async (form, query) => {
+      const requestId = `redact-${form.replace(/\W+/g, '-')}`;
+      await request(app.baseUrl).get(`/health?${query}&keep=1`).set('X-Request-Id', requestId).expect(200);
+      const [line, ...others] = linesOf(app, requestId);
+      expect(others).toEqual([]);
+      expect(line.req?.path).toContain('=%5BRedacted%5D');
+      expect(line.req?.path).toContain('keep=1');
+      const raw = app.logs.raw.join('\n');
+      for (const value of query.match(/VALUE-[\w-]+/g) ?? []) expect(raw).not.toContain(value);
+    });
+
+    it('on the routes that take secrets in the query: set_webhook and the cursor-runner callback', async () => {
+      await request(app.baseUrl).post('/telegram/set_webhook?secret_token=TG-SECRET-1').set('X-Request-Id', 'redact-set-webhook').send({});
+      await request(app.baseUrl)
+        .post('/cursor-runner/callback?secret[]=RUNNER-SECRET-2')
+        .set('X-Request-Id', 'redact-callback')
+        .send({ success: true, requestId: 'r-1' })
+        .expect(401);
+      expect(linesOf(app, 'redact-set-webhook')[0].req?.path).toBe('/telegram/set_webhook?secret_token=%5BRedacted%5D');
+      expect(linesOf(app, 'redact-callback')[0].req?.path).toBe('/cursor-runner/callback?secret[]=%5BRedacted%5D');
+      const raw = app.logs.raw.join('\n');
+      expect(raw).not.toContain('TG-SECRET-1');
+      expect(raw).not.toContain('RUNNER-SECRET-2');
+    });
+
+    it('never writes request headers, credentials or not', async () => {
+      await request(app.baseUrl).get('/health').set({ 'X-Request-Id': 'no-headers', authorization: 'Bearer HEADER-SECRET' }).expect(200);
+      const [line] = linesOf(app, 'no-headers');
+      expect(line.req).toEqual({ id: 'no-headers', method: 'GET', path: '/health', remoteAddress: '127.0.0.1' });
+      expect(app.logs.raw.join('\n')).not.toContain('HEADER-SECRET');
+    });
+  });
+
+  it('logs a 502 or 503 answer as one error line, without a stack', async () => {
+    await request(app.baseUrl).get('/log-fixtures/upstream-down').set('X-Request-Id', 'rid-bad-gateway').expect(502);
+    await request(app.baseUrl).get('/log-fixtures/unavailable').set('X-Request-Id', 'rid-unavailable').expect(503);
+    for (const [requestId, status, path] of [
+      ['rid-bad-gateway', 502, '/log-fixtures/upstream-down'],
+      ['rid-unavailable', 503, '/log-fixtures/unavailable'],
+    ] as const) {
+      const lines = linesOf(app, requestId);
+      expect(lines).toEqual([
+        {
+          level: 50,
+          time: expect.any(Number),
+          service: app.config.app.name,
+          req: { id: requestId, method: 'GET', path, remoteAddress: '127.0.0.1' },
+          res: { statusCode: status },
+          durationMs: expect.any(Number),
+          msg: expect.stringMatching(new RegExp(`^GET ${path} ${status} \\d+ms$`)),
+        },
+      ]);
+    }
+    expect(app.logs.raw.join('\n')).not.toMatch(/"stack"|failed with status code/);
+  });
+
+  it('does not log the probe routes', async () => {
+    const before = app.logs.lines.length;
+    for (let probe = 0; probe < 3; probe += 1) {
+      await request(app.baseUrl).get('/health/live').expect(200);
+      await request(app.baseUrl).get('/health/ready?verbose=1').expect(200);
+    }
+    await request(app.baseUrl).get('/health').set('X-Request-Id', 'after-probes').expect(200);
+    expect(app.logs.lines.slice(before).map((line) => (line as LogLine).req?.path)).toEqual(['/health']);
+  });
+
+  it('answers an early hit with the request id, CORS headers and its access-log line', async () => {
+    const origin = { Origin: 'https://ops.example' };
+    await request(app.baseUrl).get('/log-fixtures/early').set(origin).expect(200);
+    const intercept = jest.spyOn(HttpCacheInterceptor.prototype, 'intercept');
+    const hit = await request(app.baseUrl).get('/log-fixtures/early').set({ ...origin, 'X-Request-Id': 'early-hit' }).expect(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(intercept).not.toHaveBeenCalled();
+    expect(hit.headers['x-request-id']).toBe('early-hit');
+    expect(hit.headers['access-control-allow-origin']).toBe('https://ops.example');
+    expect(hit.headers['access-control-expose-headers']).toBe('x-request-id, x-cache, etag');
+    expect(hit.body).toEqual({ answer: 42 });
+    expect(linesOf(app, 'early-hit')).toEqual([
+      expect.objectContaining({ level: 30, req: expect.objectContaining({ id: 'early-hit', path: '/log-fixtures/early' }), res: { statusCode: 200 } }),
+    ]);
+  });
+});
+
+describe('request logging at LOG_LEVEL=warn', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LOG_LEVEL: 'warn' } });
+  });
+  afterAll(() => app.close());
+
+  it('writes no line for a 2xx answer and a warn line for a 4xx', async () => {
+    await request(app.baseUrl).get('/health').set('X-Request-Id', 'quiet-ok').expect(200);
+    await request(app.baseUrl).get('/no/such/route').set('X-Request-Id', 'loud-404').expect(404);
+    expect(linesOf(app, 'quiet-ok')).toEqual([]);
+    expect(linesOf(app, 'loud-404')).toEqual([expect.objectContaining({ level: 40, res: { statusCode: 404 } })]);
+  });
+});
