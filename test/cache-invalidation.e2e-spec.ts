@@ -249,6 +249,7 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
       channel: fleet.channel,
       instanceId: fleet.a.app.get(CacheInvalidationService).instanceId,
       subscribed: true,
+      silences: 0,
       published: expect.any(Number),
       publishFailures: 0,
       received: expect.any(Number),

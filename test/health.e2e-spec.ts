@@ -63,6 +63,8 @@ describe('health with Redis', () => {
         CACHE_KEY_PREFIX: prefix,
         CACHE_BREAKER_FAILURES: '2',
         CACHE_BREAKER_COOLDOWN_MS: '200',
+        // The invalidation subscriber's heartbeat PINGs too; at this interval none falls in the counts below.
+        CACHE_INVALIDATION_HEARTBEAT_MS: '5000',
       },
     });
   });
@@ -167,7 +169,13 @@ describe('health probes on a Redis that stops answering', () => {
     const server = await startRedisServer();
     const blocker = connect(server.url);
     const app = await startTestApp({
-      env: { REDIS_URL: server.url, CACHE_KEY_PREFIX: `health-${randomUUID().slice(0, 8)}`, HEALTH_CHECK_TIMEOUT_MS: '200' },
+      env: {
+        REDIS_URL: server.url,
+        CACHE_KEY_PREFIX: `health-${randomUUID().slice(0, 8)}`,
+        HEALTH_CHECK_TIMEOUT_MS: '200',
+        // The invalidation subscriber's heartbeat PINGs too; its first one comes after the count.
+        CACHE_INVALIDATION_HEARTBEAT_MS: '5000',
+      },
     });
     try {
       await request(app.baseUrl).get('/health/ready').expect(200);

@@ -16,11 +16,18 @@ export const FLEET_CACHE = defineCacheNamespace({
  */
 @Injectable()
 export class FleetSettings {
+  /**
+   * Awaited between reading the row and returning it, when a test sets it: holds a read that has
+   * loaded the old value while a write on another instance runs.
+   */
+  afterRead: (() => Promise<void>) | undefined;
+
   constructor(private readonly prisma: PrismaService) {}
 
   @Cacheable({ namespace: FLEET_CACHE, key: (name: string) => ['setting', name], tags: ['settings'] })
   async read(name: string): Promise<{ name: string; value: number }> {
     const row = await this.prisma.systemSetting.findUnique({ where: { name } });
+    await this.afterRead?.();
     return { name, value: row?.value ?? 0 };
   }
 

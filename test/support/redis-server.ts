@@ -42,6 +42,51 @@ export interface RedisServerProcess {
 }
 
 /**
+ * A `redis-server` of one test's own, for faults: never the shared Redis other suites use.
+ * Frozen (SIGSTOP) it keeps its sockets open and answers nothing, as a hung Redis does; killed
+ * (SIGKILL) it refuses connections; restarted it comes back empty on the same port.
+ */
+export interface FaultyRedis {
+  readonly url: string;
+  readonly port: number;
+  /** SIGSTOP: connections stay open, commands wait. */
+  freeze(): void;
+  /** SIGCONT: the waiting commands run. */
+  thaw(): void;
+  /** SIGKILL, resolved once the process is gone (the port then refuses connections). */
+  kill(): Promise<void>;
+  /** A new, empty server on the same port, resolved once it answers PING. */
+  restart(): Promise<void>;
+  /** Ends the server whatever its state. */
+  stop(): Promise<void>;
+}
+
+export async function startFaultyRedis(): Promise<FaultyRedis> {
+  let server = await startRedisServer();
+  const exited = (child: ChildProcess) =>
+    new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const faulty: FaultyRedis = {
+    url: server.url,
+    port: server.port,
+    freeze: () => void server.process.kill('SIGSTOP'),
+    thaw: () => void server.process.kill('SIGCONT'),
+    kill: async () => {
+      server.process.kill('SIGKILL');
+      await exited(server.process);
+    },
+    restart: async () => {
+      await faulty.kill();
+      server = await startRedisServer(server.port);
+    },
+    stop: async () => {
+      server.process.kill('SIGCONT');
+      await server.stop();
+    },
+  };
+  return faulty;
+}
+
+/**
  * Starts a throwaway `redis-server` on `port` (a free one by default) that keeps nothing on disk.
  * Rejects with a message saying how to install one when the binary is missing.
  */
@@ -77,7 +122,7 @@ export async function startRedisServer(port?: number): Promise<RedisServerProces
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

@@ -25,7 +25,13 @@ import {
       inject: [AppConfig, REDIS_CLIENT, REDIS_SUBSCRIBER],
       useFactory: (config: AppConfig, client: Redis | null, subscriber: Redis | null): InvalidationTransport =>
         client && subscriber
-          ? new RedisInvalidationTransport(client, subscriber, config.cache.invalidationChannel, config.cache.l2TimeoutMs)
+          ? new RedisInvalidationTransport(
+              client,
+              subscriber,
+              config.cache.invalidationChannel,
+              config.cache.l2TimeoutMs,
+              config.cache.invalidationHeartbeatMs,
+            )
           : new LocalInvalidationTransport(config.cache.invalidationChannel),
     },
     CacheInvalidationService,

@@ -17,6 +17,10 @@ class FakeTransport extends InvalidationTransport {
     return true;
   }
 
+  get silences(): number {
+    return 0;
+  }
+
   async publish(message: string): Promise<void> {
     if (this.failing) throw new Error('connection is closed');
     this.published.push(message);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CacheRegistry, type EntrySelection, type InvalidationNotice } from '@app/cache';
+import { CacheRegistry, UNTRUSTED_L1_LIFETIME_MS, type EntrySelection, type InvalidationNotice } from '@app/cache';
 import { AppConfig } from '@app/config';
 import {
   INVALIDATION_EVENT_VERSION,
@@ -48,8 +48,10 @@ export interface InvalidationBusStatus {
   transport: 'redis' | 'local';
   channel: string;
   instanceId: string;
-  /** Whether the subscriber connection is subscribed right now. */
+  /** Whether the subscriber connection is subscribed and answering its heartbeat right now. */
   subscribed: boolean;
+  /** Times the subscription went silent (closed or unanswered heartbeat); L1 was not trusted meanwhile. */
+  silences: number;
   /** Events this instance sent. */
   published: number;
   /** Events that could not be sent (Redis down); other instances clear L1 when they reconnect. */
@@ -106,6 +108,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     await this.transport.start({
       onMessage: (message) => this.receive(message),
       onResync: () => this.resync(),
+      onSilence: () => this.silence(),
     });
   }
 
@@ -159,6 +162,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
       channel: this.transport.channel,
       instanceId: this.instanceId,
       subscribed: this.transport.subscribed,
+      silences: this.transport.silences,
       ...this.counters,
     };
   }
@@ -291,9 +295,16 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     }
   }
 
+  private silence(): void {
+    const dropped = this.registry.distrustL1();
+    this.logger.warn(
+      `Cleared L1 (${dropped} entries): events on ${this.transport.channel} may be missed until the subscription answers; L1 entries live at most ${UNTRUSTED_L1_LIFETIME_MS} ms meanwhile`,
+    );
+  }
+
   private resync(): void {
     this.counters.resyncs += 1;
-    const dropped = this.registry.dropAllLocal();
+    const dropped = this.registry.resyncL1();
     this.logger.warn(
       `Subscribed to ${this.transport.channel} again after a gap: cleared L1 (${dropped} entries), since events may have been missed`,
     );

@@ -7,6 +7,11 @@ export interface TransportHandlers {
   onMessage(message: string): void;
   /** Messages may have been missed (the subscription was down): local state must be rebuilt. */
   onResync(): void;
+  /**
+   * The subscription went silent (closed, or Redis stopped answering it): messages sent from now on
+   * may be missed until {@link onResync}.
+   */
+  onSilence(): void;
 }
 
 /**
@@ -18,6 +23,8 @@ export abstract class InvalidationTransport {
   abstract readonly channel: string;
   /** Whether messages published now by another instance would reach this one. */
   abstract get subscribed(): boolean;
+  /** Times the subscription went silent since start (see {@link TransportHandlers.onSilence}). */
+  abstract get silences(): number;
   /** Sends one message; rejects when it could not be handed to the broker. */
   abstract publish(message: string): Promise<void>;
   /** Starts delivery; called once. */
@@ -38,6 +45,10 @@ export class LocalInvalidationTransport extends InvalidationTransport {
     return true;
   }
 
+  get silences(): number {
+    return 0;
+  }
+
   async publish(): Promise<void> {}
 
   async start(): Promise<void> {}
@@ -49,11 +60,23 @@ export class LocalInvalidationTransport extends InvalidationTransport {
  * Redis pub/sub: PUBLISH on the shared command connection, SUBSCRIBE on the dedicated subscriber
  * connection. Pub/sub keeps nothing for a subscriber that is away, so every time the subscriber
  * becomes ready again (or for the first time after boot) the handlers are told to resync.
+ *
+ * A connection can also stay open while Redis answers nothing (a frozen or overloaded server, a
+ * network that drops packets): ioredis would notice only when TCP gives up, minutes later. So the
+ * subscriber is PINGed every `heartbeatMs`; a PING unanswered for two intervals, or the connection
+ * closing, makes the subscription silent (handlers told at once), and the next answer after that
+ * makes it heard again (handlers told to resync).
  */
 export class RedisInvalidationTransport extends InvalidationTransport {
   readonly kind = 'redis' as const;
   private readonly logger = new Logger('CacheInvalidation');
   private isSubscribed = false;
+  /** `heard`: subscribed and answering PINGs in time; `silent`: may be missing messages; `unknown`: booting. */
+  private state: 'unknown' | 'heard' | 'silent' = 'unknown';
+  private silenceCount = 0;
+  private pingSentAt: number | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private handlers: TransportHandlers | undefined;
   private detach: (() => void) | undefined;
 
   constructor(
@@ -61,12 +84,17 @@ export class RedisInvalidationTransport extends InvalidationTransport {
     private readonly subscriber: Redis,
     readonly channel: string,
     private readonly publishTimeoutMs: number,
+    private readonly heartbeatMs: number,
   ) {
     super();
   }
 
   get subscribed(): boolean {
-    return this.isSubscribed && this.subscriber.status === 'ready';
+    return this.isSubscribed && this.state === 'heard' && this.subscriber.status === 'ready';
+  }
+
+  get silences(): number {
+    return this.silenceCount;
   }
 
   async publish(message: string): Promise<void> {
@@ -78,32 +106,79 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   }
 
   async start(handlers: TransportHandlers): Promise<void> {
+    this.handlers = handlers;
     const onMessage = (channel: string, message: string) => {
       if (channel === this.channel) handlers.onMessage(message);
     };
     const onReady = () => {
       void this.subscribe().then((ok) => {
-        if (ok) handlers.onResync();
+        if (ok) this.hear();
       });
     };
     const onClose = () => {
       this.isSubscribed = false;
+      this.pingSentAt = undefined;
+      this.fallSilent('the subscriber connection closed');
     };
     this.subscriber.on('message', onMessage);
     this.subscriber.on('ready', onReady);
     this.subscriber.on('close', onClose);
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+    this.heartbeat.unref();
     this.detach = () => {
       this.subscriber.off('message', onMessage);
       this.subscriber.off('ready', onReady);
       this.subscriber.off('close', onClose);
+      clearInterval(this.heartbeat);
     };
-    // Not ready yet (Redis down at boot): the `ready` handler subscribes when it comes.
-    if (this.subscriber.status === 'ready') await this.subscribe();
+    // Not ready yet (Redis down at boot): silent until the `ready` handler has subscribed.
+    if (this.subscriber.status === 'ready' && (await this.subscribe())) this.hear();
+    else this.fallSilent('the subscriber is not connected yet');
   }
 
   stop(): void {
     this.detach?.();
     this.isSubscribed = false;
+    this.state = 'unknown';
+  }
+
+  /** One heartbeat: judge the PING in flight, or send the next one. */
+  private beat(): void {
+    if (!this.isSubscribed || this.subscriber.status !== 'ready') return;
+    if (this.pingSentAt !== undefined) {
+      const waitedMs = Date.now() - this.pingSentAt;
+      if (waitedMs >= 2 * this.heartbeatMs) this.fallSilent(`no answer to PING for ${waitedMs} ms`);
+      return;
+    }
+    const sentAt = (this.pingSentAt = Date.now());
+    this.subscriber.ping().then(
+      () => {
+        if (this.pingSentAt !== sentAt) return;
+        this.pingSentAt = undefined;
+        // Redis answered on the subscribed connection: everything published before is delivered.
+        if (this.state === 'silent' && this.isSubscribed) this.hear();
+      },
+      () => {
+        if (this.pingSentAt === sentAt) this.pingSentAt = undefined;
+      },
+    );
+  }
+
+  /** The subscription is live; after a silence, the handlers rebuild what they may have missed. */
+  private hear(): void {
+    const previous = this.state;
+    this.state = 'heard';
+    if (previous !== 'silent') return;
+    this.logger.log(`Invalidation subscription on ${this.channel} answers again`);
+    this.handlers?.onResync();
+  }
+
+  private fallSilent(reason: string): void {
+    if (this.state === 'silent') return;
+    this.state = 'silent';
+    this.silenceCount += 1;
+    this.logger.warn(`Invalidation subscription on ${this.channel} is silent (${reason}): L1 is not trusted until it answers`);
+    this.handlers?.onSilence();
   }
 
   private async subscribe(): Promise<boolean> {
@@ -112,7 +187,7 @@ export class RedisInvalidationTransport extends InvalidationTransport {
       this.isSubscribed = true;
       return true;
     } catch (error) {
-      // The next `ready` tries again; until then the instance relies on its L1 ceiling.
+      // The next `ready` tries again; until then the instance does not trust its L1.
       this.logger.warn(`Could not subscribe to ${this.channel}: ${(error as Error).message}`);
       return false;
     }

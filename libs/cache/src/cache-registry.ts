@@ -37,6 +37,7 @@ export class CacheRegistry {
   private readonly namespaces = new Map<string, NamespaceCache>();
   private readonly listeners = new Set<InvalidationListener>();
   private busStatus?: () => object;
+  private l1Trusted = true;
   private readonly logger = new Logger('Cache');
 
   constructor(
@@ -80,6 +81,7 @@ export class CacheRegistry {
       this.keys,
       definition.shared === false ? null : this.l2,
       (notice) => this.publish(notice),
+      () => this.l1Trusted,
     );
     this.namespaces.set(definition.name, cache);
     return cache;
@@ -112,6 +114,28 @@ export class CacheRegistry {
   dropAllLocal(): number {
     let dropped = 0;
     for (const cache of this.namespaces.values()) dropped += cache.dropLocal({ all: true });
+    return dropped;
+  }
+
+  /**
+   * This instance may be missing other instances' invalidations (its subscription is silent):
+   * empties every namespace's L1, and until {@link resyncL1} keeps what L1 stores for at most
+   * `UNTRUSTED_L1_LIFETIME_MS`. Returns how many L1 entries went.
+   */
+  distrustL1(): number {
+    this.l1Trusted = false;
+    return this.dropAllLocal();
+  }
+
+  /**
+   * The subscription is heard again: empties every namespace's L1 (it may hold what others
+   * invalidated meanwhile), trusts L1 again, and replays at once the L2 invalidations this
+   * instance could not apply during the outage. Returns how many L1 entries went.
+   */
+  resyncL1(): number {
+    const dropped = this.dropAllLocal();
+    this.l1Trusted = true;
+    this.l2?.resume();
     return dropped;
   }
 

@@ -11,4 +11,4 @@ export type { Duration } from './ttl';
 // What the platform around it uses: the invalidation bus and the health checks.
 export { CacheRegistry, type CacheOverview } from './cache-registry';
 export type { NamespaceStatsSnapshot } from './cache-stats';
-export type { EntrySelection, InvalidationNotice } from './namespace-cache';
+export { UNTRUSTED_L1_LIFETIME_MS, type EntrySelection, type InvalidationNotice } from './namespace-cache';

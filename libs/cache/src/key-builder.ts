@@ -54,6 +54,15 @@ export class CacheKeyBuilder {
     return `${this.root}:${namespace}#tag:${encodePart(tag)}`;
   }
 
+  /**
+   * Key of the namespace's generation: a counter every invalidation of the namespace in Redis
+   * increments, so a store can tell whether an invalidation came between its read and its write.
+   * Outside the namespace's entry prefix and tag-index pattern, so clearing the namespace keeps it.
+   */
+  generation(namespace: string): string {
+    return `${this.root}:${namespace}#generation`;
+  }
+
   /** Everything of `namespace` starts with this, so `SCAN MATCH <prefix>*` finds its entries. */
   namespacePrefix(namespace: string): string {
     return `${this.root}:${namespace}:`;

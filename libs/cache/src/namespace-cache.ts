@@ -67,6 +67,18 @@ interface SharedLoad<T> extends LoadResult<T> {
   uncacheable?: boolean;
 }
 
+/**
+ * Longest an L1 entry stored while this instance cannot hear invalidations lives: the bound on how
+ * long it can answer a value another instance has meanwhile changed.
+ */
+export const UNTRUSTED_L1_LIFETIME_MS = 1_000;
+
+/** Where a load began: this instance's invalidation epoch and, when L2 was read, its generation. */
+interface LoadStart {
+  epoch: number;
+  generation?: string;
+}
+
 /** A loader's answer when it decides per call whether the value may be stored. */
 export class Uncacheable<T> {
   constructor(readonly value: T) {}
@@ -84,8 +96,9 @@ export interface ResolvedNamespace {
  * The cache of one namespace: L1 in-process, L2 Redis when configured, behind one API. Reads fall
  * through L1 → L2 → loader; concurrent misses for a key share one load (single flight); a loader
  * failure serves a value inside the grace window as STALE. Writes and invalidations hit L1 at once,
- * then L2, then tell other instances. An invalidation during a load stops that load's result from
- * being stored, so a write is never undone by a read that started before it.
+ * then L2, then tell other instances. An invalidation during a load — on this instance or, through
+ * the L2 generation, on any other — stops that load's result from being stored, so a write is never
+ * undone by a read that started before it.
  */
 export class NamespaceCache {
   readonly stats = new NamespaceStats();
@@ -99,6 +112,12 @@ export class NamespaceCache {
     private readonly keys: CacheKeyBuilder,
     private readonly l2: RedisTier | null,
     private readonly notify: InvalidationListener,
+    /**
+     * Whether L1 is trusted: false while this instance could be missing invalidations from other
+     * instances (its invalidation subscription is silent). L1 is emptied when that starts and ends;
+     * in between, what it holds lives at most {@link UNTRUSTED_L1_LIFETIME_MS}.
+     */
+    private readonly l1Trusted: () => boolean = () => true,
   ) {
     this.l1 = new MemoryTier({ maxEntries: settings.maxEntries, onEvict: () => (this.stats.evictions += 1) });
   }
@@ -270,20 +289,24 @@ export class NamespaceCache {
 
   /** L1, then L2 (backfilling L1). Returns a stale entry too, so grace can use it. */
   private async lookup(key: string): Promise<CacheEntry | undefined> {
-    return this.freshInL1(key) ?? this.readL2(key, this.l1.get(key));
+    return this.freshInL1(key) ?? (await this.readL2(key, this.l1.get(key))).entry;
   }
 
-  /** L2 for a key L1 does not hold fresh; `local` is L1's stale copy, if any. */
-  private async readL2(key: string, local: CacheEntry | undefined): Promise<CacheEntry | undefined> {
-    if (!this.l2) return local;
+  /**
+   * L2 for a key L1 does not hold fresh; `local` is L1's stale copy, if any. Also returns the
+   * namespace's L2 generation at the time of the read (absent when L2 could not be read).
+   */
+  private async readL2(key: string, local: CacheEntry | undefined): Promise<{ entry: CacheEntry | undefined; generation?: string }> {
+    if (!this.l2) return { entry: local };
     const epochBefore = this.epoch;
-    const remote = await this.l2.get(this.name, key);
+    const read = await this.l2.read(this.name, key);
+    const remote = read?.entry;
     if (remote && isFresh(remote)) {
       this.stats.l2Hits += 1;
       if (this.epoch === epochBefore) this.l1.set(key, remote, this.l1Lifetime(remote.freshUntil - Date.now()));
-      return remote;
+      return { entry: remote, generation: read.generation };
     }
-    return remote ?? local;
+    return { entry: remote ?? local, generation: read?.generation };
   }
 
   /** The single-flight body: L2, then the loader. Waiters joining it are counted by {@link countJoined}. */
@@ -293,10 +316,10 @@ export class NamespaceCache {
     options: SetOptions,
   ): Promise<SharedLoad<T>> {
     const epochAtStart = this.epoch;
-    const found = await this.readL2(key, this.l1.get(key));
+    const { entry: found, generation } = await this.readL2(key, this.l1.get(key));
     if (found && isFresh(found)) return { value: found.value as T, status: 'HIT' };
     this.stats.misses += 1;
-    return this.load(key, epochAtStart, found, loader, options);
+    return this.load(key, { epoch: epochAtStart, generation }, found, loader, options);
   }
 
   private countJoined(status: LookupStatus): void {
@@ -307,7 +330,7 @@ export class NamespaceCache {
 
   private async load<T>(
     key: string,
-    epochAtStart: number,
+    loadStart: LoadStart,
     previous: CacheEntry | undefined,
     loader: () => Promise<T | Uncacheable<T>>,
     options: SetOptions,
@@ -325,11 +348,17 @@ export class NamespaceCache {
       throw error;
     }
     if (loaded instanceof Uncacheable) return { value: loaded.value, status: 'MISS', uncacheable: true };
-    if (this.epoch === epochAtStart) await this.store(key, loaded, options);
+    if (this.epoch === loadStart.epoch) await this.store(key, loaded, options, loadStart);
     return { value: loaded, status: 'MISS' };
   }
 
-  private async store(key: string, value: unknown, options: SetOptions): Promise<void> {
+  /**
+   * Stores in L2, then L1. A loaded value (`loadStart` given) is stored only if no invalidation ran
+   * since its load began: on this instance (the epoch) or on any instance (the L2 generation,
+   * checked by Redis in the same step as the write). Without a generation (L2 could not be read)
+   * it is kept out of L2, where it could outlive a write this instance has not heard of.
+   */
+  private async store(key: string, value: unknown, options: SetOptions, loadStart?: LoadStart): Promise<void> {
     if (value === undefined) return;
     const requestedMs = options.ttl === undefined ? this.settings.ttlMs : toMilliseconds(options.ttl);
     const ttlMs = requestedMs === 0 ? Infinity : requestedMs;
@@ -338,12 +367,20 @@ export class NamespaceCache {
     if (tags?.length) entry.tags = [...new Set(tags)];
     const lifetimeMs = ttlMs + this.settings.graceMs;
     this.stats.sets += 1;
+    if (this.l2 && (!loadStart || loadStart.generation !== undefined)) {
+      const stored = await this.l2.set(this.name, key, entry, lifetimeMs, loadStart?.generation);
+      if (stored === false) return;
+    }
+    if (loadStart && this.epoch !== loadStart.epoch) return;
     this.l1.set(key, entry, this.l1Lifetime(lifetimeMs));
-    await this.l2?.set(this.name, key, entry, lifetimeMs);
   }
 
-  /** L1 never outlives L2 and, with Redis configured, never exceeds the namespace's L1 ceiling. */
+  /**
+   * L1 never outlives L2 and, with Redis configured, never exceeds the namespace's L1 ceiling;
+   * while L1 is not trusted, never {@link UNTRUSTED_L1_LIFETIME_MS}.
+   */
   private l1Lifetime(lifetimeMs: number): number {
-    return this.l2 ? Math.min(lifetimeMs, this.settings.l1TtlMs + this.settings.graceMs) : lifetimeMs;
+    const ceiling = this.l2 ? Math.min(lifetimeMs, this.settings.l1TtlMs + this.settings.graceMs) : lifetimeMs;
+    return this.l1Trusted() ? ceiling : Math.min(ceiling, UNTRUSTED_L1_LIFETIME_MS);
   }
 }

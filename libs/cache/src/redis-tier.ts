@@ -26,13 +26,15 @@ export class L2TimeoutError extends Error {
 }
 
 /**
- * Deletes the entries listed in a tag index and the index itself in one atomic step, so an entry
- * tagged while the invalidation runs is either deleted with it or listed in a fresh index.
- * Returns how many entries existed and were removed.
+ * Deletes the entries listed in the tag indexes (KEYS[2..]) and the indexes themselves, and bumps
+ * the namespace's generation (KEYS[1]), in one atomic step: an entry stored before it is deleted
+ * with it (its index membership was written with it), and a store of a value loaded before it is
+ * refused (see {@link STORE_SCRIPT}). Returns how many entries existed and were removed.
  */
 const UNLINK_TAGGED_SCRIPT = `
+redis.call('INCR', KEYS[1])
 local removed = 0
-for i = 1, #KEYS do
+for i = 2, #KEYS do
   local members = redis.call('ZRANGE', KEYS[i], 0, -1)
   for j = 1, #members, 500 do
     removed = removed + redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
@@ -41,10 +43,50 @@ for i = 1, #KEYS do
 end
 return removed`;
 
+/** Bumps the namespace's generation (KEYS[1]) and deletes the entries KEYS[2..] in one step. */
+const UNLINK_KEYS_SCRIPT = `
+redis.call('INCR', KEYS[1])
+return redis.call('UNLINK', unpack(KEYS, 2))`;
+
+/**
+ * Stores an entry (KEYS[1]) and adds it to its tag indexes (KEYS[3..]) in one step, unless the
+ * namespace's generation (KEYS[2]) is no longer ARGV[1] — an invalidation ran since the value was
+ * loaded, so storing it could undo a write. ARGV[1] empty stores unconditionally. ARGV[2] is the
+ * stored value, ARGV[3] its lifetime in ms (`inf`: no expiry), ARGV[4] now (epoch ms). Tag indexes
+ * are scored by expiry so members whose entries are gone are trimmed: the index of a tag that keeps
+ * receiving new keys holds only live ones, and it expires with its longest-lived entry.
+ * Returns 1 stored, 0 refused.
+ */
+const STORE_SCRIPT = `
+if ARGV[1] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+local forever = ARGV[3] == 'inf'
+local now = tonumber(ARGV[4])
+if forever then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+for i = 3, #KEYS do
+  if forever then
+    redis.call('ZADD', KEYS[i], '+inf', KEYS[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+    redis.call('PERSIST', KEYS[i])
+  else
+    local lifetime = tonumber(ARGV[3])
+    redis.call('ZADD', KEYS[i], now + lifetime, KEYS[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+    redis.call('PEXPIRE', KEYS[i], lifetime, 'NX')
+    redis.call('PEXPIRE', KEYS[i], lifetime, 'GT')
+  end
+end
+return 1`;
+
+/** What a read of L2 found: the entry if any, and the namespace's generation when it was read. */
+export interface L2Read {
+  entry: CacheEntry | undefined;
+  /** Pass to {@link RedisTier.set} to store only if nothing in the namespace was invalidated since. */
+  generation: string;
+}
+
 /** The part of `cache-manager-ioredis-yet`'s store this tier uses (its typings target cache-manager 5). */
 interface EntryStore {
   get(key: string): Promise<unknown>;
-  set(key: string, value: unknown, ttlMs: number): Promise<void>;
 }
 
 const SCAN_BATCH = 500;
@@ -103,32 +145,49 @@ export class RedisTier {
   }
 
   /**
-   * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) and indexes it under its tags; skipped
-   * when Redis is unavailable.
+   * The entry (if any) and the namespace's generation, in one round trip; `undefined` when Redis
+   * is unavailable. A loader's result is stored with that generation, so an invalidation that
+   * runs anywhere between this read and the store makes the store a no-op.
    */
-  async set(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number): Promise<void> {
-    const expires = Number.isFinite(lifetimeMs);
-    await this.attempt(namespace, 'set', async () => {
-      // The store reads a TTL of 0 as "no expiry", as Redis SET without PX.
-      await this.store.set(key, encodeEntry(entry), expires ? Math.max(1, lifetimeMs) : 0);
-      if (!entry.tags?.length) return;
-      const pipeline = this.client.pipeline();
-      const now = Date.now();
-      for (const tag of entry.tags) {
-        const index = this.keys.tagIndex(namespace, tag);
-        // Scored by expiry so members whose entries are gone can be trimmed: the index of a tag
-        // that keeps receiving new keys holds only live ones instead of growing without bound.
-        pipeline.zadd(index, expires ? now + lifetimeMs : '+inf', key);
-        pipeline.zremrangebyscore(index, '-inf', now);
-        if (expires) {
-          // A new index gets the entry's lifetime; an existing one only ever grows to cover it.
-          pipeline.pexpire(index, lifetimeMs, 'NX');
-          pipeline.pexpire(index, lifetimeMs, 'GT');
-        } else {
-          pipeline.persist(index);
-        }
-      }
-      await pipeline.exec();
+  async read(namespace: string, key: string): Promise<L2Read | undefined> {
+    return this.attempt(namespace, 'get', async () => {
+      const [raw, generation] = await Promise.all([
+        this.store.get(key),
+        this.client.get(this.keys.generation(namespace)),
+      ]);
+      return { entry: decodeEntry(raw), generation: generation ?? '0' };
+    });
+  }
+
+  /**
+   * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) together with its tag-index membership,
+   * atomically. With `generation` (from {@link read}), only if no invalidation of the namespace ran
+   * since. Resolves true when stored, false when refused for that reason, `undefined` when Redis is
+   * unavailable.
+   */
+  async set(
+    namespace: string,
+    key: string,
+    entry: CacheEntry,
+    lifetimeMs: number,
+    generation?: string,
+  ): Promise<boolean | undefined> {
+    const lifetime = Number.isFinite(lifetimeMs) ? String(Math.max(1, Math.round(lifetimeMs))) : 'inf';
+    const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
+    return this.attempt(namespace, 'set', async () => {
+      const stored = await this.client.eval(
+        STORE_SCRIPT,
+        2 + indexes.length,
+        key,
+        this.keys.generation(namespace),
+        ...indexes,
+        generation ?? '',
+        // As `cache-manager-ioredis-yet` stores a string (and so reads it back in `get`): as JSON.
+        JSON.stringify(encodeEntry(entry)),
+        lifetime,
+        Date.now(),
+      );
+      return Number(stored) === 1;
     });
   }
 
@@ -138,9 +197,20 @@ export class RedisTier {
    */
   async delete(namespace: string, keys: readonly string[]): Promise<number | undefined> {
     if (keys.length === 0) return 0;
-    const removed = await this.attempt(namespace, 'delete', () => this.client.unlink(...keys));
+    const removed = await this.attempt(namespace, 'delete', async () =>
+      Number(await this.client.eval(UNLINK_KEYS_SCRIPT, keys.length + 1, this.keys.generation(namespace), ...keys)),
+    );
     if (removed === undefined) this.remember(namespace, { keys });
     return removed;
+  }
+
+  /**
+   * Deletes entries only this instance ever writes (the health probe's), without counting as an
+   * invalidation: the namespace's generation is left alone. Returns how many existed.
+   */
+  async discard(namespace: string, keys: readonly string[]): Promise<number | undefined> {
+    if (keys.length === 0) return 0;
+    return this.attempt(namespace, 'delete', () => this.client.unlink(...keys));
   }
 
   /** Deletes every entry carrying one of `tags`, atomically per call; counts as {@link delete}. */
@@ -150,7 +220,10 @@ export class RedisTier {
     const removed = await this.attempt(
       namespace,
       'delete-tagged',
-      async () => Number(await this.client.eval(UNLINK_TAGGED_SCRIPT, indexes.length, ...indexes)),
+      async () =>
+        Number(
+          await this.client.eval(UNLINK_TAGGED_SCRIPT, indexes.length + 1, this.keys.generation(namespace), ...indexes),
+        ),
     );
     if (removed === undefined) this.remember(namespace, { tags });
     return removed;
@@ -162,6 +235,8 @@ export class RedisTier {
       namespace,
       'clear',
       async () => {
+        // First, so a load that started before the clear cannot store behind the SCAN's cursor.
+        await this.client.incr(this.keys.generation(namespace));
         const entries = await this.unlinkMatching(`${this.keys.namespacePrefix(namespace)}*`);
         await this.unlinkMatching(this.keys.tagIndexPattern(namespace));
         return entries;
@@ -205,6 +280,14 @@ export class RedisTier {
       this.onFailure(namespace, operation, error as Error);
       return undefined;
     }
+  }
+
+  /**
+   * Redis is known to answer again (the invalidation subscription heard it): closes the breaker
+   * and replays the remembered invalidations now instead of after the breaker's cooldown.
+   */
+  resume(): void {
+    this.onSuccess();
   }
 
   private onSuccess(): void {

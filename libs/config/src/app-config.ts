@@ -107,6 +107,11 @@ export abstract class AppConfig {
     readonly pruneIntervalMs: number;
     /** Redis pub/sub channel of cross-instance invalidation events. */
     readonly invalidationChannel: string;
+    /**
+     * Interval of the PING on the invalidation subscriber, in milliseconds. Two intervals without
+     * an answer and the instance stops trusting its L1 until the subscription answers again.
+     */
+    readonly invalidationHeartbeatMs: number;
   };
   abstract readonly queue: {
     /**
@@ -222,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       breakerCooldownMs: env.CACHE_BREAKER_COOLDOWN_MS,
       pruneIntervalMs: env.CACHE_PRUNE_INTERVAL_MS,
       invalidationChannel: env.CACHE_INVALIDATION_CHANNEL,
+      invalidationHeartbeatMs: env.CACHE_INVALIDATION_HEARTBEAT_MS,
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
     queue: {

@@ -58,7 +58,7 @@ export class CacheIndicator extends DependencyIndicator<'cache'> {
             : 'probe entry was not read back from Redis (error, or slower than CACHE_L2_TIMEOUT_MS)',
       };
     }
-    await l2.delete(namespace, [this.probeKey]);
+    await l2.discard(namespace, [this.probeKey]);
     return { up: true, details: { durationMs: elapsedMs(startedAt), circuit: l2.circuitState } };
   }
 }

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { CacheRegistry } from '@app/cache';
+import { CacheInvalidationService } from '@app/cache-invalidation';
+import { TcpProxy } from './support/faults/tcp-proxy';
+import { FleetFixturesModule } from './support/fleet-fixtures';
+import { pollUntil } from './support/poll';
+import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/** The bound: after a write on one instance answers, no other instance answers the old value longer than this. */
+const STALE_BOUND_MS = 2_000;
+
+/**
+ * No trust without the bus: an instance that cannot hear invalidations (its subscription closed, or
+ * Redis stopped answering it) stops serving L1, and empties it when the subscription answers again.
+ * Two instances on a dedicated redis-server, B through a TCP proxy; the fleet fixture caches for
+ * 5 minutes, so a missed invalidation would show as a stale read for minutes.
+ */
+describe('an instance that cannot hear invalidations stops serving L1', () => {
+  let redis: FaultyRedis;
+  let proxy: TcpProxy;
+  let a: TestApp;
+  let b: TestApp;
+
+  const read = async (app: TestApp, name: string) =>
+    (await request(app.baseUrl).get(`/fleet/settings/${name}`).expect(200)).body as { value: number };
+  const write = (app: TestApp, name: string, enabled: boolean) =>
+    request(app.baseUrl).put(`/fleet/settings/${name}`).send({ enabled }).expect(200);
+  const bus = (app: TestApp) => app.app.get(CacheInvalidationService).status();
+  const fleetStats = (app: TestApp) => app.app.get(CacheRegistry).byName('fleet')!.stats;
+
+  beforeAll(async () => {
+    redis = await startFaultyRedis();
+    proxy = await TcpProxy.start(redis.port);
+    const env = { CACHE_KEY_PREFIX: `silence-${randomUUID().slice(0, 8)}`, CACHE_BREAKER_COOLDOWN_MS: '500' };
+    a = await startTestApp({ env: { ...env, REDIS_URL: redis.url }, extraModules: [FleetFixturesModule] });
+    b = await startTestApp({
+      env: { ...env, REDIS_URL: proxy.url },
+      databaseFile: a.databaseFile,
+      extraModules: [FleetFixturesModule],
+    });
+  });
+  afterAll(async () => {
+    proxy?.pass();
+    redis?.thaw();
+    await Promise.all([a?.close(), b?.close()]);
+    await proxy?.stop();
+    await redis?.stop();
+  });
+
+  /**
+   * Warms B's L1 with value 0, runs `fault`, writes 1 on A and measures how long B keeps answering
+   * 0 after A's write answered; then `recover`s and checks B serves from L1 again, with value 1.
+   */
+  async function staleWindowAcross(name: string, fault: () => Promise<void> | void, recover: () => Promise<void> | void) {
+    await pollUntil(async () => bus(b).subscribed && bus(a).subscribed, Boolean, 10_000, 20);
+    await write(a, name, false);
+    expect(await read(b, name)).toEqual({ name, value: 0 });
+    const l1HitsBefore = fleetStats(b).l1Hits;
+    expect(await read(b, name)).toEqual({ name, value: 0 });
+    expect(fleetStats(b).l1Hits).toBe(l1HitsBefore + 1);
+    const { silences, resyncs } = bus(b);
+
+    await fault();
+    await write(a, name, true);
+    const written = Date.now();
+    const seen = await pollUntil(() => read(b, name), (body) => body.value === 1, 10_000, 20);
+    const staleMs = Date.now() - written;
+    expect(seen.value).toEqual({ name, value: 1 });
+    expect(staleMs).toBeLessThanOrEqual(STALE_BOUND_MS);
+    expect(bus(b).silences).toBe(silences + 1);
+
+    await recover();
+    await pollUntil(async () => bus(b).resyncs, (count) => count > resyncs, 10_000, 20);
+    expect(await read(b, name)).toEqual({ name, value: 1 });
+    const hits = fleetStats(b).l1Hits;
+    expect(await read(b, name)).toEqual({ name, value: 1 });
+    expect(fleetStats(b).l1Hits).toBe(hits + 1);
+    return staleMs;
+  }
+
+  it('Redis frozen (SIGSTOP): B stops answering the old value within the bound, serves L1 again after SIGCONT', async () => {
+    await staleWindowAcross('frozen', () => redis.freeze(), () => redis.thaw());
+  });
+
+  it('Redis killed: B stops answering the old value within the bound, serves L1 again once Redis is restarted', async () => {
+    await staleWindowAcross('killed', () => redis.kill(), () => redis.restart());
+  });
+
+  it("B's connections frozen by the network: same bound, and L1 again once traffic passes", async () => {
+    await staleWindowAcross('partitioned', () => proxy.freeze(), () => proxy.pass());
+  });
+
+  it("B's subscriber alone goes silent while commands work: L1 is not served until it answers again", async () => {
+    await staleWindowAcross('subscriber-silent', () => proxy.freezeSubscribers(), () => proxy.pass());
+  });
+});
