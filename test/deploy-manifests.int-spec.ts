@@ -10,9 +10,25 @@ interface Manifest {
   apiVersion: string;
   kind: string;
   metadata?: { name?: string; labels?: Record<string, string> };
-  spec?: Record<string, any>;
+  spec?: ManifestSpec;
   [field: string]: unknown;
 }
+
+/** The parts of Deployment, Service and PersistentVolumeClaim specs these tests read. */
+interface ManifestSpec {
+  replicas?: number;
+  accessModes?: string[];
+  selector?: Record<string, string>;
+  template?: {
+    metadata?: { labels?: Record<string, string> };
+    spec?: {
+      volumes?: { persistentVolumeClaim?: { claimName?: string } }[];
+      affinity?: { podAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown[] } };
+    };
+  };
+}
+
+type ModelClass = new (data: unknown) => { validate(): void };
 
 function yamlFiles(folder: string): string[] {
   return fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
@@ -33,11 +49,12 @@ function loadManifests(): Manifest[] {
 }
 
 /** The kubernetes-models class for a manifest's apiVersion and kind (its JSON schema, validated with ajv). */
-function modelOf(manifest: Manifest): (new (data: unknown) => { validate(): void }) | undefined {
+function modelOf(manifest: Manifest): ModelClass | undefined {
   const [group, version] = manifest.apiVersion.includes('/') ? manifest.apiVersion.split('/') : ['', manifest.apiVersion];
   const modulePath = ['kubernetes-models', group, version, manifest.kind].filter(Boolean).join('/');
   try {
-    return (require(modulePath) as Record<string, new (data: unknown) => { validate(): void }>)[manifest.kind];
+    // The module path is built from the manifest's own apiVersion and kind, so it cannot be a static import.
+    return (module.require(modulePath) as Record<string, ModelClass>)[manifest.kind];
   } catch {
     return undefined;
   }
@@ -51,9 +68,9 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
   it.each(resources.map((manifest) => [`${manifest.file}: ${manifest.kind} ${manifest.metadata?.name}`, manifest]))(
     '%s is a valid object of its kind',
     (_name, manifest) => {
-      const Model = modelOf(manifest as Manifest);
+      const Model = modelOf(manifest);
       expect(Model).toBeDefined();
-      const { file: _file, ...object } = manifest as Manifest;
+      const { file: _file, ...object } = manifest;
       expect(() => new Model!(object).validate()).not.toThrow();
     },
   );
@@ -68,7 +85,7 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
   it('defines every PersistentVolumeClaim a pod template mounts', () => {
     const claims = new Set(ofKind('PersistentVolumeClaim').map((claim) => claim.metadata?.name));
     const mounted = ofKind('Deployment').flatMap((deployment) =>
-      (deployment.spec?.template.spec.volumes ?? []).map((volume: any) => volume.persistentVolumeClaim?.claimName).filter(Boolean),
+      (deployment.spec?.template?.spec?.volumes ?? []).map((volume) => volume.persistentVolumeClaim?.claimName).filter(Boolean),
     );
     expect(mounted).toContain('jarek-va-shared-db');
     for (const claim of mounted) expect(claims).toContain(claim);
@@ -78,7 +95,7 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
     const claim = ofKind('PersistentVolumeClaim').find((one) => one.metadata?.name === 'jarek-va-shared-db')!;
     expect(claim.spec?.accessModes).toEqual(['ReadWriteOnce']);
     const [api] = ofKind('Deployment');
-    const required = api.spec?.template.spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    const required = api.spec?.template?.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
     expect(required).toContainEqual({
       labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'cursor-runner' } },
       topologyKey: 'kubernetes.io/hostname',
@@ -89,7 +106,7 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
   it('routes the Service to the Deployment\'s pods', () => {
     const [service] = ofKind('Service');
     const [api] = ofKind('Deployment');
-    expect(api.spec?.template.metadata.labels).toMatchObject(service.spec?.selector);
+    expect(api.spec?.template?.metadata?.labels).toMatchObject(service.spec?.selector ?? {});
   });
 });
 

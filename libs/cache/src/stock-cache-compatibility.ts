@@ -51,7 +51,7 @@ function scopeStockInterceptorKeys(): void {
   if (trackByScoped) return;
   trackByScoped = true;
   // `trackBy` is protected in the typings, public at run time.
-  const prototype = CacheInterceptor.prototype as unknown as { trackBy(context: ExecutionContext): unknown };
+  const prototype = CacheInterceptor.prototype as unknown as { trackBy: (this: StockInterceptor, context: ExecutionContext) => unknown };
   const stockTrackBy = prototype.trackBy;
   prototype.trackBy = function trackBy(this: StockInterceptor, context: ExecutionContext) {
     const key = stockTrackBy.call(this, context);
