@@ -11,6 +11,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { describeListening } from './lifecycle/listening-line';
 import { StartupLogLevel } from './lifecycle/startup-log-level';
+import { installApiDocs } from './openapi';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -48,6 +49,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
+  installApiDocs(app, config);
   // Fastify runs hooks in the order they were added: early hits come after the request id and CORS.
   installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   return app;

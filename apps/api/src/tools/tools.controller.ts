@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Post, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HttpCached } from '@app/cache';
-import { errorBody } from '@app/http';
+import { ApiErrors, errorBody } from '@app/http';
 import { AgentToolsSecretGuard } from './agent-tools-secret.guard';
 import { parseToolCall } from './tool-call';
 import { ToolRegistry, type ToolDescription } from './tool-registry';
@@ -18,6 +19,7 @@ export interface ToolResponse {
  * Tool calls from the ElevenLabs conversational agent (domain.md §2.8, §7), run synchronously.
  * A call the router could run answers 200 with its `ok`; an unknown tool 404; bad input 400.
  */
+@ApiTags('agent tools')
 @Controller('agent-tools')
 @UseGuards(AgentToolsSecretGuard)
 export class ToolsController {
@@ -27,6 +29,15 @@ export class ToolsController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Runs one tool call from the ElevenLabs agent; `ok` says whether the tool succeeded' })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      required: ['ok', 'say', 'result'],
+      properties: { ok: { type: 'boolean' }, say: { type: 'string' }, result: { description: "The tool's data." } },
+    },
+  })
+  @ApiErrors({ 404: 'No tool has this name.' })
   @HttpCode(200)
   async call(@Body() body: unknown): Promise<ToolResponse> {
     const call = parseToolCall(body);
@@ -46,6 +57,23 @@ export class ToolsController {
 
   /** Every tool with its one-line description and the JSON Schema of its arguments. */
   @Get()
+  @ApiOperation({ summary: 'Every tool with its description and the JSON Schema of its arguments' })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      required: ['tools'],
+      properties: {
+        tools: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'description', 'args'],
+            properties: { name: { type: 'string' }, description: { type: 'string' }, args: { type: 'object' } },
+          },
+        },
+      },
+    },
+  })
   @HttpCached({ namespace: TOOLS_CACHE })
   list(): { tools: ToolDescription[] } {
     return { tools: this.registry.describe() };

@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { ErrorOnlyShape } from '@app/http';
+import { CALLBACK_ANSWER_SCHEMA, CALLBACK_BODY_SCHEMA, CALLBACK_UNAVAILABLE_SCHEMA } from '../conversation.openapi';
 import { CallbackSecretGuard } from './callback-secret.guard';
 import { ReceiveCallback, type CallbackAnswer } from './receive-callback.use-case';
 
@@ -9,11 +11,19 @@ import { ReceiveCallback, type CallbackAnswer } from './receive-callback.use-cas
  * other answer is {@link ReceiveCallback}'s. Every error is `{error: <sentence>, ...}`, those the
  * platform raises too (malformed JSON, too large).
  */
+@ApiTags('cursor-runner callback')
 @Controller('cursor-runner')
 export class CursorRunnerCallbackController {
   constructor(private readonly callbacks: ReceiveCallback) {}
 
   @Post('callback')
+  @ApiOperation({ summary: 'cursor-runner posts the result of an async run; it is relayed to the chat' })
+  @ApiBody({ schema: CALLBACK_BODY_SCHEMA })
+  @ApiOkResponse({ schema: CALLBACK_ANSWER_SCHEMA })
+  @ApiServiceUnavailableResponse({
+    description: 'The pending-request store (Redis) cannot answer; cursor-runner should retry.',
+    schema: CALLBACK_UNAVAILABLE_SCHEMA,
+  })
   @HttpCode(HttpStatus.OK)
   @UseGuards(CallbackSecretGuard)
   @ErrorOnlyShape()
