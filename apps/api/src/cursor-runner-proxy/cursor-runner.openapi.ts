@@ -1,15 +1,23 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 
-/** cursor-runner's JSON as it sent it; `success` decides 200 or 422, the rest depends on the route. */
+const orNull = (schema: SchemaObject): SchemaObject => ({ oneOf: [schema, { type: 'null' }] });
+
+/**
+ * cursor-runner's JSON as it sent it: `success` decides 200 or 422; which other fields come, and
+ * whether as null, is cursor-runner's to say, so they are described and not closed.
+ */
 export const CURSOR_RUNNER_REPLY_SCHEMA: SchemaObject = {
   type: 'object',
   properties: {
     success: { type: 'boolean' },
     requestId: { type: 'string' },
-    output: { type: 'string' },
-    error: { type: 'string' },
-    exitCode: { type: 'integer' },
+    repository: orNull({ type: 'string' }),
+    output: orNull({ type: 'string' }),
+    error: orNull({ type: 'string' }),
+    exitCode: orNull({ type: 'integer' }),
     message: { type: 'string' },
+    duration: { description: 'How long the run took, as cursor-runner words it (e.g. `5ms`).' },
+    timestamp: { type: 'string' },
   },
 };
 

@@ -1,4 +1,5 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { SQLITE_TIMESTAMP_SCHEMA } from '@app/prisma';
 
 /** A `SettingRecord` as the routes answer it. */
 export const SETTING_RECORD_SCHEMA: SchemaObject = {
@@ -7,7 +8,7 @@ export const SETTING_RECORD_SCHEMA: SchemaObject = {
   properties: {
     name: { type: 'string' },
     enabled: { type: 'boolean' },
-    updated_at: { type: 'string', format: 'date-time' },
+    updated_at: SQLITE_TIMESTAMP_SCHEMA,
   },
 };
 

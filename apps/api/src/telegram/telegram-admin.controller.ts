@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Logger, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBadGatewayResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadGatewayResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { AdminSecretGuard } from '@app/http';
 import { TelegramError, type TelegramResponse, type TelegramWebhookInfo } from '../adapters/telegram';
@@ -38,6 +38,7 @@ export class TelegramAdminController {
   @Post('set_webhook')
   @ApiOperation({ summary: "Registers the env bot's webhook (`url`, `secret_token` from the body or the query)" })
   @ApiOkResponse({ schema: SET_WEBHOOK_SCHEMA })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @HttpCode(HttpStatus.OK)
   async setWebhook(
     @Body() body: SetWebhookDto,

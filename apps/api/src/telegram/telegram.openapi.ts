@@ -1,4 +1,5 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { SQLITE_TIMESTAMP_SCHEMA } from '@app/prisma';
 
 /** A `telegram_bots` row as the routes show it: never its token or webhook secret. */
 export const TELEGRAM_BOT_SCHEMA: SchemaObject = {
@@ -9,8 +10,8 @@ export const TELEGRAM_BOT_SCHEMA: SchemaObject = {
     name: { type: 'string' },
     bot_type: { type: 'string' },
     active: { type: 'boolean' },
-    created_at: { type: 'string', format: 'date-time' },
-    updated_at: { type: 'string', format: 'date-time' },
+    created_at: SQLITE_TIMESTAMP_SCHEMA,
+    updated_at: SQLITE_TIMESTAMP_SCHEMA,
   },
 };
 

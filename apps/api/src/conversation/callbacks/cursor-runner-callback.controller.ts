@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { ErrorOnlyShape } from '@app/http';
 import { CALLBACK_ANSWER_SCHEMA, CALLBACK_BODY_SCHEMA, CALLBACK_UNAVAILABLE_SCHEMA } from '../conversation.openapi';
 import { CallbackSecretGuard } from './callback-secret.guard';
@@ -18,6 +18,7 @@ export class CursorRunnerCallbackController {
 
   @Post('callback')
   @ApiOperation({ summary: 'cursor-runner posts the result of an async run; it is relayed to the chat' })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @ApiBody({ schema: CALLBACK_BODY_SCHEMA })
   @ApiOkResponse({ schema: CALLBACK_ANSWER_SCHEMA })
   @ApiServiceUnavailableResponse({

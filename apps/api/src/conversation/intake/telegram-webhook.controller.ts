@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/http';
 import type { TelegramBotHandle } from '../../telegram';
 import { TELEGRAM_UPDATE_SCHEMA } from '../conversation.openapi';
 import { AcceptUpdate } from './accept-update.use-case';
@@ -19,6 +20,7 @@ export class TelegramWebhookController {
   @ApiOperation({ summary: "Telegram's update delivery: queued, answered at once" })
   @ApiBody({ schema: TELEGRAM_UPDATE_SCHEMA })
   @ApiOkResponse({ description: 'Queued. No body.' })
+  @ApiErrors({ 503: 'The queue cannot store the update (Redis down); Telegram delivers it again.' })
   @HttpCode(HttpStatus.OK)
   @UseGuards(TelegramWebhookGuard)
   async receive(@WebhookBot() bot: TelegramBotHandle, @Body() body: unknown): Promise<void> {
