@@ -127,3 +127,30 @@ export function contractViolations(
   }
   return [...new Set(violations)];
 }
+
+type SchemaNode = { $ref?: string; properties?: Record<string, unknown>; oneOf?: unknown[]; anyOf?: unknown[]; allOf?: unknown[] };
+
+/**
+ * Every name a request can carry according to the document: the properties of each request body
+ * (with `oneOf` alternatives and component references followed) and each parameter's name.
+ */
+export function requestFieldNames(document: OpenAPIObject): string[] {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const schema = node as SchemaNode;
+    if (schema.$ref) return visit(document.components?.schemas?.[schema.$ref.split('/').pop() ?? '']);
+    for (const [name, property] of Object.entries(schema.properties ?? {})) {
+      names.add(name);
+      visit(property);
+    }
+    for (const alternative of [...(schema.oneOf ?? []), ...(schema.anyOf ?? []), ...(schema.allOf ?? [])]) visit(alternative);
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as { parameters?: { name: string }[]; requestBody?: { content?: Record<string, { schema?: unknown }> } }[]) {
+      for (const parameter of operation.parameters ?? []) names.add(parameter.name);
+      for (const media of Object.values(operation.requestBody?.content ?? {})) visit(media.schema);
+    }
+  }
+  return [...names].sort();
+}

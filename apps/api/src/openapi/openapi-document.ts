@@ -59,7 +59,8 @@ const CACHE_HEADERS = {
 /** Statuses every route of a kind answers, added where a controller does not describe them. */
 function standardErrors(route: ControllerRoute, operation: OperationObject): Record<number, string> {
   const errors: Record<number, string> = {};
-  const takesBody = ['post', 'put', 'patch'].includes(route.method);
+  // Fastify parses a body sent with any of these methods, DELETE included, and can refuse it.
+  const takesBody = ['post', 'put', 'patch', 'delete'].includes(route.method);
   if (takesBody || (operation.parameters ?? []).length > 0) {
     errors[400] = 'The request is not valid; the body names what was wrong.';
   }
