@@ -46,7 +46,10 @@ export function controllerRoutes(app: INestApplicationContext): ControllerRoute[
         const handler = prototype[name];
         const requestMethod = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         if (requestMethod === undefined) continue;
-        const guards = [...classList(Reflect.getMetadata(GUARDS_METADATA, controller)), ...classList(Reflect.getMetadata(GUARDS_METADATA, handler))];
+        const guards = [
+          ...classList(Reflect.getMetadata(GUARDS_METADATA, controller)),
+          ...classList(Reflect.getMetadata(GUARDS_METADATA, handler)),
+        ];
         const interceptors = [
           ...classList(Reflect.getMetadata(INTERCEPTORS_METADATA, controller)),
           ...classList(Reflect.getMetadata(INTERCEPTORS_METADATA, handler)),

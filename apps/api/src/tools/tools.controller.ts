@@ -7,6 +7,7 @@ import { parseToolCall } from './tool-call';
 import { ToolRegistry, type ToolDescription } from './tool-registry';
 import { InvalidToolArgumentsError, ToolRouter, UnknownToolError } from './tool-router';
 import { TOOLS_CACHE } from './tools.cache';
+import { TOOL_LIST_SCHEMA, TOOL_RESPONSE_SCHEMA } from './tools.openapi';
 
 /** The original response of `POST /agent-tools`. */
 export interface ToolResponse {
@@ -30,13 +31,7 @@ export class ToolsController {
 
   @Post()
   @ApiOperation({ summary: 'Runs one tool call from the ElevenLabs agent; `ok` says whether the tool succeeded' })
-  @ApiOkResponse({
-    schema: {
-      type: 'object',
-      required: ['ok', 'say', 'result'],
-      properties: { ok: { type: 'boolean' }, say: { type: 'string' }, result: { description: "The tool's data." } },
-    },
-  })
+  @ApiOkResponse({ schema: TOOL_RESPONSE_SCHEMA })
   @ApiErrors({ 404: 'No tool has this name.' })
   @HttpCode(200)
   async call(@Body() body: unknown): Promise<ToolResponse> {
@@ -58,22 +53,7 @@ export class ToolsController {
   /** Every tool with its one-line description and the JSON Schema of its arguments. */
   @Get()
   @ApiOperation({ summary: 'Every tool with its description and the JSON Schema of its arguments' })
-  @ApiOkResponse({
-    schema: {
-      type: 'object',
-      required: ['tools'],
-      properties: {
-        tools: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['name', 'description', 'args'],
-            properties: { name: { type: 'string' }, description: { type: 'string' }, args: { type: 'object' } },
-          },
-        },
-      },
-    },
-  })
+  @ApiOkResponse({ schema: TOOL_LIST_SCHEMA })
   @HttpCached({ namespace: TOOLS_CACHE })
   list(): { tools: ToolDescription[] } {
     return { tools: this.registry.describe() };

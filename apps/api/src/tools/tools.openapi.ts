@@ -36,3 +36,26 @@ export function toolCallSchema(app: INestApplicationContext): SchemaObject {
     })),
   };
 }
+
+/** The answer of `POST /agent-tools` (`ToolResponse`). */
+export const TOOL_RESPONSE_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['ok', 'say', 'result'],
+  properties: { ok: { type: 'boolean' }, say: { type: 'string' }, result: { description: "The tool's data." } },
+};
+
+/** The answer of `GET /agent-tools`. */
+export const TOOL_LIST_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['tools'],
+  properties: {
+    tools: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'description', 'args'],
+        properties: { name: { type: 'string' }, description: { type: 'string' }, args: { type: 'object' } },
+      },
+    },
+  },
+};
