@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { rawRequest, sendRaw, type RawResponse } from './support/raw-http';
+import { openApiDocument, requestFieldNames } from './support/openapi-contract';
 import { startTestApp, testRedisUrl, type MappedRoute, type TestApp } from './support/test-app';
 
 const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
@@ -149,12 +150,8 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
       'X-Webhook-Secret': 'test-webhook-secret',
       'X-Telegram-Bot-Api-Secret-Token': 'test-telegram-secret',
     };
-    const fieldNames = [
-      'enabled', 'keys', 'tags', 'namespaces', 'url', 'secret_token', 'name', 'bot_token', 'webhook_secret',
-      'bot_type', 'active', 'prompt', 'repository', 'branch_name', 'branchName', 'id', 'tool', 'args',
-      'conversation_id', 'update_id', 'message', 'text', 'chat', 'request_id', 'requestId', 'success', 'output',
-      'error', 'admin_secret', '__proto__', 'constructor', 'prototype',
-    ];
+    // The names the OpenAPI document gives request bodies and parameters, and a few no route expects.
+    const fieldNames = [...requestFieldNames(await openApiDocument()), 'text', 'chat', '__proto__', 'constructor', 'prototype'];
     const oddStrings = fc.constantFrom(
       '', ' ', '%', '%E9', '%00', '%ZZ', '..', '../..', '-1', '0', '1e309', 'NaN', '99999999999999999999',
       '__proto__', 'constructor', 'a'.repeat(300), '\u0000', 'é', '🎤', '<script>', "' OR 1=1 --",

@@ -1,27 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM } from './support/chromium';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const SECRET = 'test-webhook-secret';
 const QUEUE = 'telegram-updates';
-
-/** Debian's Chromium, headless, with nothing that reaches the network on its own. */
-const CHROMIUM = {
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
 
 async function get(app: TestApp, path: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(app.baseUrl + path, { headers, redirect: 'manual' });

@@ -7,6 +7,7 @@ import { loadConfig, type AppConfig } from '@app/config';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import type { AppModuleOptions } from '../../apps/api/src/app.module';
 import { createApp } from '../../apps/api/src/bootstrap';
+import { contractViolations, openApiDocument, recordResponses } from './openapi-contract';
 import { recordKeyPrefixes } from './redis-key-ledger';
 import { removeRedisKeys } from './redis-keys';
 
@@ -60,7 +61,11 @@ export interface TestAppOptions {
   port?: number;
 }
 
-/** Boots the real application on a free loopback port against a real SQLite file. */
+/**
+ * Boots the real application on a free loopback port against a real SQLite file. Every response it
+ * sends is checked against the OpenAPI document when it closes: `close()` fails naming each
+ * response whose route, status or JSON body the document does not describe.
+ */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const databaseFile =
     options.databaseFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-test-')), 'shared.sqlite3');
@@ -84,6 +89,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     .addHook('onRoute', ({ method, url }) => {
       for (const one of [method].flat()) if (one !== 'HEAD') routes.push({ method: one, url });
     });
+  const responses = recordResponses(app.getHttpAdapter().getInstance());
   const keyPrefixes = sharedRedisKeyPrefixes(config);
   await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address();
@@ -98,6 +104,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     close: async () => {
       await app.close();
       await releaseKeyPrefixes(keyPrefixes);
+      const violations = contractViolations(await openApiDocument(), responses, {
+        hasFixtureRoutes: (options.extraModules ?? []).length > 0,
+      });
+      if (violations.length > 0) {
+        throw new Error(`Responses that disagree with the OpenAPI document:\n${violations.join('\n')}`);
+      }
     },
   };
 }

@@ -3,7 +3,7 @@ export { CacheModule } from './cache.module';
 export { defineCacheNamespace, type CacheNamespace, type CacheNamespaceOptions } from './namespace';
 export { InjectCache } from './inject-cache.decorator';
 export { NamespaceCache, Uncacheable, type KeyParts, type SetOptions } from './namespace-cache';
-export { HttpCached } from './http/http-cache.decorators';
+export { HttpCached, isHttpCached } from './http/http-cache.decorators';
 export type { HttpCachedOptions } from './http/http-cache.metadata';
 export { Cacheable, CacheEvict, CachePut } from './method/method-cache.decorators';
 export { secretDigest } from './key-builder';

@@ -39,6 +39,12 @@ describe('loadConfig', () => {
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
     expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
+    expect(config.docs).toEqual({ enabled: true });
+  });
+
+  it('turns the API docs off with DOCS_ENABLED=false outside production', () => {
+    expect(load({ NODE_ENV: 'test', DOCS_ENABLED: 'false' }).docs.enabled).toBe(false);
+    expect(load({ NODE_ENV: 'test', DOCS_ENABLED: '' }).docs.enabled).toBe(true);
   });
 
   it('reads every documented variable', () => {
@@ -156,6 +162,7 @@ describe('loadConfig', () => {
       'CURSOR_RUNNER_CALLBACK_BASE_URL must be an http(s) URL (got "app:3000")',
     ],
     [{ CORS_ENABLED: 'yes' }, 'CORS_ENABLED must be one of true, false, 1, 0 (got "yes")'],
+    [{ DOCS_ENABLED: 'on' }, 'DOCS_ENABLED must be one of true, false, 1, 0 (got "on")'],
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
     [{ CALLBACK_DELIVERY_ATTEMPTS: '0' }, 'CALLBACK_DELIVERY_ATTEMPTS must be an integer between 1 and 10 (got "0")'],
@@ -188,6 +195,11 @@ describe('loadConfig', () => {
     it('accepts real secrets and a Redis URL', () => {
       const config = load({ ...production, REDIS_URL: 'redis://redis:6379' });
       expect(config.isProduction).toBe(true);
+    });
+
+    it('serves no API docs unless DOCS_ENABLED turns them on', () => {
+      expect(load({ ...production, REDIS_URL: 'redis://redis:6379' }).docs.enabled).toBe(false);
+      expect(load({ ...production, REDIS_URL: 'redis://redis:6379', DOCS_ENABLED: 'true' }).docs.enabled).toBe(true);
     });
   });
 });

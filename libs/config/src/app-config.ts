@@ -128,6 +128,8 @@ export abstract class AppConfig {
     /** Longest one readiness check (Redis, cache, database) may take before it reports down, in milliseconds. */
     readonly checkTimeoutMs: number;
   };
+  /** `GET /openapi.json` and the `GET /docs` page (`DOCS_ENABLED`, default on outside production). */
+  abstract readonly docs: { readonly enabled: boolean };
 }
 
 const DEFAULT_DATABASE_FILE = './data/shared.sqlite3';
@@ -236,5 +238,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       retryDelayMs: env.QUEUE_RETRY_DELAY_MS,
     },
     health: { checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
+    docs: { enabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production' },
   });
 }

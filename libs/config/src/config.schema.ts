@@ -31,14 +31,15 @@ const integer = (fallback: number, min: number, max: number) =>
       .default(fallback),
   );
 
-const flag = (fallback: boolean) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .enum(['true', 'false', '1', '0'], { error: 'must be one of true, false, 1, 0' })
-      .transform((value) => value === 'true' || value === '1')
-      .default(fallback),
-  );
+const flagValue = () =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'must be one of true, false, 1, 0' })
+    .transform((value) => value === 'true' || value === '1');
+
+const flag = (fallback: boolean) => z.preprocess(blankToUndefined, flagValue().default(fallback));
+
+/** A flag whose default depends on another variable: unset stays `undefined`. */
+const optionalFlag = () => z.preprocess(blankToUndefined, flagValue().optional());
 
 const httpUrlText = () =>
   z
@@ -172,6 +173,8 @@ export const environmentSchema = z.object({
   QUEUE_RETRY_DELAY_MS: integer(1_000, 1, 600_000),
 
   CORS_ENABLED: flag(false),
+  /** Serves `GET /openapi.json` and `GET /docs`; unset means on outside production, off in it. */
+  DOCS_ENABLED: optionalFlag(),
   CORS_ORIGIN: text('*'),
   HEALTH_CHECK_TIMEOUT_MS: integer(500, 1, 60_000),
 });

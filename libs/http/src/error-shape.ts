@@ -1,3 +1,4 @@
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { ErrorBody } from './error-body';
 import { AddRouteConfig } from './route-config';
 
@@ -24,6 +25,11 @@ interface RequestWithRouteConfig {
 export function errorShapeOf(request: RequestWithRouteConfig | undefined): ErrorShape {
   const config = request?.routeOptions?.config as Record<string, unknown> | undefined;
   return config?.[ERROR_SHAPE] === 'error-only' ? 'error-only' : 'say';
+}
+
+/** The error shape a controller method declares (for the OpenAPI document, before any request). */
+export function declaredErrorShape(handler: object): ErrorShape {
+  return errorShapeOf({ routeOptions: { config: Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler) } });
 }
 
 /** `body` worded for a route family: an `error-only` route gets the sentence as `error`, details kept. */

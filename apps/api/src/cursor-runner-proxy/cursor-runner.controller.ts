@@ -16,6 +16,15 @@ import {
   UseGuards,
   type PipeTransform,
 } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiGoneResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { HttpCached } from '@app/cache';
 import { AdminSecretGuard, errorBody } from '@app/http';
@@ -32,7 +41,17 @@ import {
 import { PendingRequestStoreError, RunRequests, type RunStatus } from '../conversation';
 import { CURSOR_RUNNER_CACHE } from './cursor-runner.cache';
 import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
+import { CURSOR_RUNNER_FAILURE_SCHEMA, CURSOR_RUNNER_REPLY_SCHEMA, FILE_TREE_SCHEMA } from './cursor-runner.openapi';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
+
+const ApiUpstreamFailure = ApiBadGatewayResponse({
+  description: 'cursor-runner gave no usable answer (down, timed out, not JSON, an HTTP error).',
+  schema: CURSOR_RUNNER_FAILURE_SCHEMA,
+});
+const ApiRunFailed = ApiUnprocessableEntityResponse({
+  description: "cursor-runner's answer with `success` not true, as it sent it.",
+  schema: CURSOR_RUNNER_REPLY_SCHEMA,
+});
 
 /**
  * Operator proxy to cursor-runner, behind the admin secret. cursor-runner's JSON is returned as is:
@@ -41,6 +60,9 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
  * `/cursor/iterate` or git writes (`/git/clone|checkout|push|pull`): cursor-runner no longer has those
  * routes ("Routes we call"), and writes to its repositories are not an operator's HTTP call here.
  */
+@ApiTags('cursor-runner proxy')
+@ApiUpstreamFailure
+@ApiRunFailed
 @Controller('cursor-runner/cursor')
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
@@ -52,6 +74,8 @@ export class CursorRunnerController {
 
   /** Runs a prompt and waits for the result (up to `CURSOR_RUNNER_TIMEOUT` seconds). */
   @Post('execute')
+  @ApiOperation({ summary: 'Runs a prompt and waits for the result (up to CURSOR_RUNNER_TIMEOUT seconds)' })
+  @ApiOkResponse({ schema: CURSOR_RUNNER_REPLY_SCHEMA })
   @HttpCode(HttpStatus.OK)
   async execute(
     @Body() body: ExecuteRequestDto,
@@ -68,6 +92,8 @@ export class CursorRunnerController {
    * /cursor-runner/requests/:id`; a run cursor-runner does not take is forgotten again.
    */
   @Post('execute/async')
+  @ApiOperation({ summary: "Starts a run; the result comes later to this service's callback route" })
+  @ApiOkResponse({ schema: CURSOR_RUNNER_REPLY_SCHEMA })
   @HttpCode(HttpStatus.OK)
   async executeAsync(
     @Body() body: ExecuteRequestDto,
@@ -154,6 +180,8 @@ class RepositoryNamePipe implements PipeTransform<string, string> {
  * What cursor-runner serves about its repositories. A repository's file tree is cached 30 s
  * ({@link CURSOR_RUNNER_CACHE}); the repository list of older cursor-runner builds is gone.
  */
+@ApiTags('cursor-runner proxy')
+@ApiUpstreamFailure
 @Controller('cursor-runner')
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
@@ -166,6 +194,9 @@ export class CursorRunnerRepositoriesController {
    * folder name is a 400 before cursor-runner is asked.
    */
   @Get('repositories/:repository/files')
+  @ApiOperation({ summary: "A repository's file tree from cursor-runner (cached 30 s)" })
+  @ApiOkResponse({ schema: FILE_TREE_SCHEMA })
+  @ApiNotFoundResponse({ description: "cursor-runner has no such repository (its message, not cached)." })
   @HttpCached({ namespace: CURSOR_RUNNER_CACHE })
   async files(@Param('repository', RepositoryNamePipe) repository: string): Promise<RepositoryFileNode[]> {
     try {
@@ -181,6 +212,8 @@ export class CursorRunnerRepositoriesController {
 
   /** cursor-runner builds after 2025-11-14 have no repository list; the answer names what replaced it. */
   @Get('git/repositories')
+  @ApiOperation({ summary: 'Gone: cursor-runner no longer lists its repositories', deprecated: true })
+  @ApiGoneResponse({ description: 'Names the route that replaced it.' })
   repositories(): never {
     throw new GoneException(errorBody(GIT_REPOSITORIES_GONE, 'Gone'));
   }

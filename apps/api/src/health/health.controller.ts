@@ -1,9 +1,11 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CacheRegistry } from '@app/cache';
 import { AppConfig } from '@app/config';
 import { summarizeCache, type CacheSummary } from './cache-summary';
+import { HEALTH_CHECK_SCHEMA, HEALTH_REPORT_SCHEMA, SERVICE_STATUS_SCHEMA } from './health.openapi';
 import { CacheIndicator } from './indicators/cache.indicator';
 import { DatabaseIndicator } from './indicators/database.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
@@ -28,6 +30,7 @@ export interface HealthReport extends HealthCheckResult {
  * bounded by `HEALTH_CHECK_TIMEOUT_MS`; `/health` adds what an operator wants to see. A failed
  * check answers 503 with the Terminus body naming what is down.
  */
+@ApiTags('health')
 @Controller()
 export class HealthController {
   private readonly readinessChecks: HealthIndicatorFunction[];
@@ -44,12 +47,17 @@ export class HealthController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'Service name and version' })
+  @ApiOkResponse({ schema: SERVICE_STATUS_SCHEMA })
   status(): ServiceStatus {
     return { status: 'healthy', service: this.config.app.name, version: this.config.app.version };
   }
 
   /** 200 while the process can serve; 503 only while it shuts down. */
   @Get('health/live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process can serve, 503 while it shuts down' })
+  @ApiOkResponse({ schema: HEALTH_CHECK_SCHEMA })
+  @ApiServiceUnavailableResponse({ description: 'Shutting down.', schema: HEALTH_CHECK_SCHEMA })
   @HealthCheck()
   live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     return this.run([], reply);
@@ -57,6 +65,9 @@ export class HealthController {
 
   /** 200 when Redis, the cache and the database answer in time; 503 naming the ones that do not. */
   @Get('health/ready')
+  @ApiOperation({ summary: 'Readiness: Redis, a cache round trip and the database, each within HEALTH_CHECK_TIMEOUT_MS' })
+  @ApiOkResponse({ schema: HEALTH_CHECK_SCHEMA })
+  @ApiServiceUnavailableResponse({ description: 'A check is down; `error` names it.', schema: HEALTH_CHECK_SCHEMA })
   @HealthCheck()
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     return this.run(this.readinessChecks, reply);
@@ -64,6 +75,9 @@ export class HealthController {
 
   /** The readiness report plus service, version and the cache's statistics and circuit state. */
   @Get('health')
+  @ApiOperation({ summary: 'The readiness report plus service, version and the cache totals' })
+  @ApiOkResponse({ schema: HEALTH_REPORT_SCHEMA })
+  @ApiServiceUnavailableResponse({ description: 'A check is down; `error` names it.', schema: HEALTH_REPORT_SCHEMA })
   @HealthCheck()
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const result = await this.run(this.readinessChecks, reply);

@@ -1,10 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Logger, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBadGatewayResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { AdminSecretGuard } from '@app/http';
 import { TelegramError, type TelegramResponse, type TelegramWebhookInfo } from '../adapters/telegram';
 import { SetWebhookDto } from './dto/set-webhook.dto';
 import { TelegramBots } from './telegram-bots.service';
 import { TelegramWebhooks } from './telegram-webhooks.service';
+import {
+  SET_WEBHOOK_SCHEMA,
+  TELEGRAM_UPSTREAM_ERROR_SCHEMA,
+  WEBHOOK_DELETED_SCHEMA,
+  WEBHOOK_INFO_SCHEMA,
+} from './telegram.openapi';
 
 /** Path of the webhook route Telegram calls, appended to `TELEGRAM_WEBHOOK_BASE_URL` by default. */
 export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
@@ -14,6 +21,8 @@ export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
  * are returned as Telegram sent them; when Telegram fails or cannot be reached the answer is
  * 502 `{ok:false, error}` — an upstream failure, not ours.
  */
+@ApiTags('telegram admin')
+@ApiBadGatewayResponse({ description: 'Telegram failed or could not be reached.', schema: TELEGRAM_UPSTREAM_ERROR_SCHEMA })
 @Controller('telegram')
 @UseGuards(AdminSecretGuard)
 export class TelegramAdminController {
@@ -27,6 +36,9 @@ export class TelegramAdminController {
 
   /** Registers the webhook: `url` and `secret_token` from the body or the query, else the configured ones. */
   @Post('set_webhook')
+  @ApiOperation({ summary: "Registers the env bot's webhook (`url`, `secret_token` from the body or the query)" })
+  @ApiOkResponse({ schema: SET_WEBHOOK_SCHEMA })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @HttpCode(HttpStatus.OK)
   async setWebhook(
     @Body() body: SetWebhookDto,
@@ -42,6 +54,8 @@ export class TelegramAdminController {
 
   /** Telegram's getWebhookInfo answer (cached for 60 s, evicted by set_webhook and DELETE /telegram/webhook). */
   @Get('webhook_info')
+  @ApiOperation({ summary: "Telegram's getWebhookInfo for the env bot (cached 60 s)" })
+  @ApiOkResponse({ schema: WEBHOOK_INFO_SCHEMA })
   async webhookInfo(): Promise<{ ok: true; webhook_info: TelegramResponse<TelegramWebhookInfo> | null }> {
     const answer = await this.upstream('Error getting webhook info', () => this.webhooks.info(this.bots.defaultBot()));
     return { ok: true, webhook_info: answer };
@@ -49,6 +63,8 @@ export class TelegramAdminController {
 
   /** Removes the webhook. */
   @Delete('webhook')
+  @ApiOperation({ summary: "Removes the env bot's webhook" })
+  @ApiOkResponse({ schema: WEBHOOK_DELETED_SCHEMA })
   async deleteWebhook(): Promise<{ ok: true; message: string }> {
     await this.upstream('Error deleting webhook', () => this.webhooks.delete(this.bots.defaultBot()));
     return { ok: true, message: 'Webhook deleted successfully' };

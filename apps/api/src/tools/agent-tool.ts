@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** What a tool call carries besides its arguments. */
 export interface ToolContext {
@@ -24,6 +24,11 @@ export interface ToolDefinition<Args extends z.ZodType = z.ZodType> {
   /** One line saying what the tool does, for the agent choosing a tool. */
   description: string;
   args: Args;
+}
+
+/** JSON Schema (draft 2020-12) of the arguments a caller sends, derived from the tool's zod schema. */
+export function argumentsJsonSchema(definition: ToolDefinition): Record<string, unknown> {
+  return z.toJSONSchema(definition.args, { io: 'input' }) as Record<string, unknown>;
 }
 
 /** Runs a tool with arguments already validated (and defaulted) by its schema. */

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { z } from 'zod';
-import { AGENT_TOOL, type ToolDefinition, type ToolHandler } from './agent-tool';
+import { AGENT_TOOL, argumentsJsonSchema, type ToolDefinition, type ToolHandler } from './agent-tool';
 
 /** A tool as callers see it in `GET /agent-tools`. */
 export interface ToolDescription {
@@ -69,7 +68,7 @@ export class ToolRegistry implements OnApplicationBootstrap {
         description: {
           name: definition.name,
           description: definition.description,
-          args: z.toJSONSchema(definition.args, { io: 'input' }),
+          args: argumentsJsonSchema(definition),
         },
       });
     }

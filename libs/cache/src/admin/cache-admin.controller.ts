@@ -1,9 +1,12 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminSecretGuard } from '@app/http';
 import { CacheInventoryService, type CacheInventory } from '../cache-inventory';
 import { CacheRegistry, type CacheOverview } from '../cache-registry';
+import { CACHE_INVENTORY_SCHEMA, CACHE_OVERVIEW_SCHEMA } from './cache-admin.openapi';
 
 /** Operators' view of the cache. Every route needs `X-Admin-Secret` (= `WEBHOOK_SECRET`). */
+@ApiTags('cache admin')
 @Controller('admin/cache')
 @UseGuards(AdminSecretGuard)
 export class CacheAdminController {
@@ -14,6 +17,8 @@ export class CacheAdminController {
 
   /** Per-namespace counters, L1 sizes, hit rates and the L2 circuit state. */
   @Get('stats')
+  @ApiOperation({ summary: 'Per-namespace counters, L1 sizes, hit rates and the L2 circuit state' })
+  @ApiOkResponse({ schema: CACHE_OVERVIEW_SCHEMA })
   @Header('Cache-Control', 'no-store')
   stats(): CacheOverview {
     return this.registry.overview();
@@ -21,6 +26,8 @@ export class CacheAdminController {
 
   /** Every declared cache: namespaces, cached routes and cached methods. */
   @Get('inventory')
+  @ApiOperation({ summary: 'Every declared cache: namespaces, cached routes and cached methods' })
+  @ApiOkResponse({ schema: CACHE_INVENTORY_SCHEMA })
   @Header('Cache-Control', 'no-store')
   inventory(): CacheInventory {
     return this.inventoryService.inventory();

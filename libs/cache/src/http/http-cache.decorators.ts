@@ -20,3 +20,8 @@ export function HttpCached(options: HttpCachedOptions = {}): MethodDecorator & C
   if (options.earlyHits) decorators.push(MarkEarlyHitRoute());
   return applyDecorators(...decorators);
 }
+
+/** Whether `@HttpCached` is on a route handler or its controller (for tools that describe routes, e.g. the OpenAPI document). */
+export function isHttpCached(controller: object, handler: object): boolean {
+  return Reflect.hasMetadata(HTTP_CACHE_OPTIONS, handler) || Reflect.hasMetadata(HTTP_CACHE_OPTIONS, controller);
+}

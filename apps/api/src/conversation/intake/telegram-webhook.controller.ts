@@ -1,5 +1,8 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/http';
 import type { TelegramBotHandle } from '../../telegram';
+import { TELEGRAM_UPDATE_SCHEMA } from '../conversation.openapi';
 import { AcceptUpdate } from './accept-update.use-case';
 import { TelegramWebhookGuard, WebhookBot } from './telegram-webhook.guard';
 
@@ -8,11 +11,16 @@ import { TelegramWebhookGuard, WebhookBot } from './telegram-webhook.guard';
  * secret token, the update is queued and answered at once with an empty 200;
  * processing happens in the queue's worker.
  */
+@ApiTags('telegram webhook')
 @Controller('telegram')
 export class TelegramWebhookController {
   constructor(private readonly intake: AcceptUpdate) {}
 
   @Post('webhook')
+  @ApiOperation({ summary: "Telegram's update delivery: queued, answered at once" })
+  @ApiBody({ schema: TELEGRAM_UPDATE_SCHEMA })
+  @ApiOkResponse({ description: 'Queued. No body.' })
+  @ApiErrors({ 503: 'The queue cannot store the update (Redis down); Telegram delivers it again.' })
   @HttpCode(HttpStatus.OK)
   @UseGuards(TelegramWebhookGuard)
   async receive(@WebhookBot() bot: TelegramBotHandle, @Body() body: unknown): Promise<void> {

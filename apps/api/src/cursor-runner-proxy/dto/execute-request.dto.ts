@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, type CursorRunnerTask } from '../../adapters/cursor-runner';
 
@@ -6,23 +7,32 @@ import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, type CursorRunnerTask } from
  * `branch_name` or `branchName`.
  */
 export class ExecuteRequestDto {
+  @ApiPropertyOptional({ description: "cursor-runner's repository name; none means its default." })
   @IsOptional()
   @IsString()
   repository?: string;
 
+  @ApiPropertyOptional()
   @IsOptional()
   @IsString()
   branch_name?: string;
 
+  @ApiPropertyOptional({ description: 'Same as `branch_name`.' })
   @IsOptional()
   @IsString()
   branchName?: string;
 
+  @ApiProperty({ pattern: '\\S' })
   @IsString()
   @IsNotEmpty()
   @Matches(/\S/, { message: 'prompt must not be blank' })
   prompt!: string;
 
+  @ApiPropertyOptional({
+    description: 'Request id; generated when absent.',
+    maxLength: REQUEST_ID_MAX_LENGTH,
+    pattern: REQUEST_ID_PATTERN.source,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(REQUEST_ID_MAX_LENGTH)

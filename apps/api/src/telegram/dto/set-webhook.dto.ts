@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 /** What Telegram accepts as `secret_token`: 1-256 letters, digits, underscores or dashes. */
@@ -9,12 +10,14 @@ export const WEBHOOK_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
  * `secret_token` to `TELEGRAM_WEBHOOK_SECRET`.
  */
 export class SetWebhookDto {
+  @ApiPropertyOptional({ description: 'Default: `<TELEGRAM_WEBHOOK_BASE_URL>/telegram/webhook`.', maxLength: 2048, format: 'uri' })
   @IsOptional()
   @IsString()
   @MaxLength(2048)
   @Matches(/^https?:\/\/[^\s/]+[^\s]*$/, { message: 'url must be an http(s) URL' })
   url?: string;
 
+  @ApiPropertyOptional({ description: 'Default: `TELEGRAM_WEBHOOK_SECRET`.', pattern: WEBHOOK_SECRET_PATTERN.source })
   @IsOptional()
   @IsString()
   @Matches(WEBHOOK_SECRET_PATTERN, {

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { NewTelegramBot, TelegramBotChanges } from '../telegram-bot.repository';
 import { WEBHOOK_SECRET_PATTERN } from './set-webhook.dto';
@@ -5,30 +6,36 @@ import { WEBHOOK_SECRET_PATTERN } from './set-webhook.dto';
 /** A bot token as BotFather issues it: `<bot id>:<secret>`. */
 export const BOT_TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{1,100}$/;
 const NAME_PATTERN = /^\S(.*\S)?$/;
+const BOT_TYPE_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 const TOKEN_MESSAGE = 'bot_token must look like <digits>:<letters, digits, _ or ->';
 const SECRET_MESSAGE = 'webhook_secret must be 1-256 letters, digits, underscores or dashes (what Telegram accepts)';
 
 /** Body of `POST /telegram/bots`. */
 export class CreateTelegramBotDto {
+  @ApiProperty({ maxLength: 64, pattern: NAME_PATTERN.source })
   @IsString()
   @MaxLength(64)
   @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
   name!: string;
 
+  @ApiProperty({ description: 'Never shown again.', pattern: BOT_TOKEN_PATTERN.source, writeOnly: true })
   @IsString()
   @Matches(BOT_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
   bot_token!: string;
 
+  @ApiProperty({ description: 'Never shown again.', pattern: WEBHOOK_SECRET_PATTERN.source, writeOnly: true })
   @IsString()
   @Matches(WEBHOOK_SECRET_PATTERN, { message: SECRET_MESSAGE })
   webhook_secret!: string;
 
+  @ApiPropertyOptional({ pattern: BOT_TYPE_PATTERN.source })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
+  @Matches(BOT_TYPE_PATTERN, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
   bot_type?: string;
 
+  @ApiPropertyOptional({ description: 'An inactive bot\'s webhooks are refused.' })
   @IsOptional()
   @IsBoolean({ message: 'active must be true or false' })
   active?: boolean;
@@ -40,27 +47,32 @@ export class CreateTelegramBotDto {
 
 /** Body of `PATCH /telegram/bots/:id`: any of the create fields; absent fields stay. */
 export class UpdateTelegramBotDto {
+  @ApiPropertyOptional({ maxLength: 64, pattern: NAME_PATTERN.source })
   @IsOptional()
   @IsString()
   @MaxLength(64)
   @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
   name?: string;
 
+  @ApiPropertyOptional({ description: 'Never shown again.', pattern: BOT_TOKEN_PATTERN.source, writeOnly: true })
   @IsOptional()
   @IsString()
   @Matches(BOT_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
   bot_token?: string;
 
+  @ApiPropertyOptional({ description: 'Never shown again.', pattern: WEBHOOK_SECRET_PATTERN.source, writeOnly: true })
   @IsOptional()
   @IsString()
   @Matches(WEBHOOK_SECRET_PATTERN, { message: SECRET_MESSAGE })
   webhook_secret?: string;
 
+  @ApiPropertyOptional({ pattern: BOT_TYPE_PATTERN.source })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z0-9_-]{1,32}$/, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
+  @Matches(BOT_TYPE_PATTERN, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
   bot_type?: string;
 
+  @ApiPropertyOptional({ description: 'An inactive bot\'s webhooks are refused.' })
   @IsOptional()
   @IsBoolean({ message: 'active must be true or false' })
   active?: boolean;
