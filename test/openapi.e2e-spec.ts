@@ -117,7 +117,7 @@ describe('OpenAPI document, with Redis (every route mounted)', () => {
     const cached = operations(served).filter(({ operation: found }) => found.responses['200']?.headers?.['X-Cache']);
     expect(cached.map(({ method, route }) => `${method} ${route}`).sort()).toEqual([
       'get /agent-tools',
-      'get /cursor-runner/git/repositories',
+      'get /cursor-runner/repositories/{repository}/files',
       'get /settings',
       'get /settings/{name}',
     ]);
