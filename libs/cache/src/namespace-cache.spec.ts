@@ -2,23 +2,31 @@ import type { CacheEntry } from './cache-entry';
 import { CacheKeyBuilder } from './key-builder';
 import { defineCacheNamespace } from './namespace';
 import { NamespaceCache, Uncacheable, type InvalidationListener, type ResolvedNamespace } from './namespace-cache';
-import type { RedisTier } from './redis-tier';
+import type { L2Read, RedisTier } from './redis-tier';
 
-/** The L2 port as an in-memory map, recording what the namespace asked of it. */
+/**
+ * The L2 port as an in-memory map, recording what the namespace asked of it. Like Redis, it keeps a
+ * generation that every invalidation advances, and refuses a store made with an older one.
+ */
 class FakeL2 {
   readonly entries = new Map<string, { entry: CacheEntry; lifetimeMs: number }>();
   available = true;
+  generation = 0;
 
-  async get(_namespace: string, key: string): Promise<CacheEntry | undefined> {
-    return this.available ? this.entries.get(key)?.entry : undefined;
+  async read(_namespace: string, key: string): Promise<L2Read | undefined> {
+    return this.available ? { entry: this.entries.get(key)?.entry, generation: String(this.generation) } : undefined;
   }
 
-  async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number): Promise<void> {
-    if (this.available) this.entries.set(key, { entry, lifetimeMs });
+  async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, generation?: string): Promise<boolean | undefined> {
+    if (!this.available) return undefined;
+    if (generation !== undefined && generation !== String(this.generation)) return false;
+    this.entries.set(key, { entry, lifetimeMs });
+    return true;
   }
 
   async delete(_namespace: string, keys: readonly string[]): Promise<number | undefined> {
     if (!this.available) return undefined;
+    this.generation += 1;
     return keys.filter((key) => this.entries.delete(key)).length;
   }
 
@@ -28,6 +36,7 @@ class FakeL2 {
   }
 
   async clearNamespace(): Promise<number | undefined> {
+    this.generation += 1;
     const size = this.entries.size;
     this.entries.clear();
     return size;
