@@ -17,15 +17,11 @@ export function installBodyParsers(app: NestFastifyApplication, bodyLimit: numbe
   const parseJson = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
   app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {
     if (jsonNestingExceeds(body, JSON_MAX_DEPTH)) {
-      done(
-        new BadRequestException(
-          errorBody(
-            `Request body is nested too deeply: the limit is ${JSON_MAX_DEPTH} levels of objects and arrays.`,
-            'Bad Request',
-          ),
-        ),
-        undefined,
+      const tooDeep = new BadRequestException(
+        errorBody(`Request body is nested too deeply: the limit is ${JSON_MAX_DEPTH} levels of objects and arrays.`, 'Bad Request'),
       );
+      // Fastify's `statusCode` too: routes outside Nest (Bull Board's) answer with their own error handler, which reads it.
+      done(Object.assign(tooDeep, { statusCode: tooDeep.getStatus() }), undefined);
       return;
     }
     // eslint-disable-next-line @typescript-eslint/no-floating-promises -- Fastify's parser reports every outcome through done()

@@ -5,7 +5,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
-import { errorBody } from '@app/http';
+import { STATUS_CODES } from 'node:http';
+import { errorBody, isErrorBody } from '@app/http';
 import { BullJobQueue, QueueRegistry } from '@app/queue';
 import { LOGIN_PAGE, presentedSecret, QUEUE_BOARD_PATH, refusalOf, sessionCookie } from './admin-session';
 
@@ -49,6 +50,7 @@ export class QueueBoard implements OnModuleInit {
         guarded.get('/*', (_request, reply) => reply.code(404).send(why));
         return registered();
       }
+      guarded.addHook('onSend', (_request, reply, payload, next) => next(null, inServiceShape(reply, payload)));
       const board = new BullBoardFastifyAdapter().setBasePath(QUEUE_BOARD_PATH);
       createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue.bullQueue)), serverAdapter: board });
       guarded.register(board.registerPlugin());
@@ -71,4 +73,24 @@ export class QueueBoard implements OnModuleInit {
       .header('set-cookie', sessionCookie(secret, request.protocol === 'https'))
       .redirect(`${QUEUE_BOARD_PATH}/`, 303);
   }
+}
+
+/**
+ * Bull Board's API words its errors `{error: {key}, message?}`; the service answers every error in one
+ * shape, so they are re-worded as `{ok: false, say, result: {error, key}}` (Bull Board's translation key kept).
+ */
+function inServiceShape(reply: FastifyReply, payload: unknown): unknown {
+  if (reply.statusCode < 400 || typeof payload !== 'string' || !String(reply.getHeader('content-type')).startsWith('application/json')) {
+    return payload;
+  }
+  let body: { error?: { key?: unknown }; message?: unknown };
+  try {
+    body = JSON.parse(payload) as typeof body;
+  } catch {
+    return payload;
+  }
+  if (isErrorBody(body)) return payload;
+  const key = typeof body.error?.key === 'string' ? body.error.key : undefined;
+  const say = typeof body.message === 'string' && body.message ? body.message : `The queue dashboard refused the request${key ? ` (${key})` : ''}.`;
+  return JSON.stringify(errorBody(say, STATUS_CODES[reply.statusCode] ?? 'Error', key ? { key } : {}));
 }
