@@ -10,6 +10,7 @@ interface Manifest {
   apiVersion: string;
   kind: string;
   metadata?: { name?: string; labels?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, read by path in the checks below
   spec?: Record<string, any>;
   [field: string]: unknown;
 }
@@ -37,6 +38,7 @@ function modelOf(manifest: Manifest): (new (data: unknown) => { validate(): void
   const [group, version] = manifest.apiVersion.includes('/') ? manifest.apiVersion.split('/') : ['', manifest.apiVersion];
   const modulePath = ['kubernetes-models', group, version, manifest.kind].filter(Boolean).join('/');
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the model's module is chosen by the manifest at run time
     return (require(modulePath) as Record<string, new (data: unknown) => { validate(): void }>)[manifest.kind];
   } catch {
     return undefined;
@@ -51,9 +53,9 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
   it.each(resources.map((manifest) => [`${manifest.file}: ${manifest.kind} ${manifest.metadata?.name}`, manifest]))(
     '%s is a valid object of its kind',
     (_name, manifest) => {
-      const Model = modelOf(manifest as Manifest);
+      const Model = modelOf(manifest);
       expect(Model).toBeDefined();
-      const { file: _file, ...object } = manifest as Manifest;
+      const { file: _file, ...object } = manifest;
       expect(() => new Model!(object).validate()).not.toThrow();
     },
   );
@@ -68,6 +70,7 @@ describe('deploy/k8s manifests (validated offline against the Kubernetes schemas
   it('defines every PersistentVolumeClaim a pod template mounts', () => {
     const claims = new Set(ofKind('PersistentVolumeClaim').map((claim) => claim.metadata?.name));
     const mounted = ofKind('Deployment').flatMap((deployment) =>
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a pod volume of the parsed YAML
       (deployment.spec?.template.spec.volumes ?? []).map((volume: any) => volume.persistentVolumeClaim?.claimName).filter(Boolean),
     );
     expect(mounted).toContain('jarek-va-shared-db');

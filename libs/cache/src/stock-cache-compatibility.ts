@@ -52,6 +52,7 @@ function scopeStockInterceptorKeys(): void {
   trackByScoped = true;
   // `trackBy` is protected in the typings, public at run time.
   const prototype = CacheInterceptor.prototype as unknown as { trackBy(context: ExecutionContext): unknown };
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this), on the interceptor it belongs to
   const stockTrackBy = prototype.trackBy;
   prototype.trackBy = function trackBy(this: StockInterceptor, context: ExecutionContext) {
     const key = stockTrackBy.call(this, context);

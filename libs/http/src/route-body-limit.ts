@@ -21,6 +21,7 @@ export function installRouteBodyLimits(fastify: FastifyInstance, limits: Readonl
     const name = (route.config as Record<string, unknown> | undefined)?.[BODY_LIMIT_NAME];
     if (name === undefined) return;
     const limit = typeof name === 'string' ? limits[name] : undefined;
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions, @typescript-eslint/no-base-to-string -- the message names whatever the route declared
     if (limit === undefined) throw new Error(`Route ${route.method} ${route.url} names an unknown body limit: ${String(name)}`);
     route.bodyLimit = limit;
   });
