@@ -190,6 +190,11 @@ function promptOf(body: Record<string, unknown>): string {
 }
 
 /** What cursor-runner echoes of a run request in its result. */
+/** The prompt as cursor-runner logs it: the string, or the JSON of anything else. */
+function promptOf(body: Record<string, unknown>): string {
+  return typeof body.prompt === 'string' ? body.prompt : String(JSON.stringify(body.prompt));
+}
+
 function runFacts(body: Record<string, unknown>): { repository?: string; branchName?: string; prompt: string } {
   return {
     repository: typeof body.repository === 'string' ? body.repository : undefined,

@@ -1,4 +1,4 @@
-/** What to run: the body fields cursor-runner's `/cursor/execute*` routes read (domain.md §6.3). */
+/** What to run: the body fields cursor-runner's `/cursor/execute*` routes read (docs/cursor-runner.md, "Request body"). */
 export interface CursorRunnerTask {
   /**
    * Request id, echoed as `requestId` in the answer and the callback. Default
