@@ -21,7 +21,10 @@ export function installRouteBodyLimits(fastify: FastifyInstance, limits: Readonl
     const name = (route.config as Record<string, unknown> | undefined)?.[BODY_LIMIT_NAME];
     if (name === undefined) return;
     const limit = typeof name === 'string' ? limits[name] : undefined;
-    if (limit === undefined) throw new Error(`Route ${route.method} ${route.url} names an unknown body limit: ${String(name)}`);
+    if (limit === undefined) {
+      const method = [route.method].flat().join('|');
+      throw new Error(`Route ${method} ${route.url} names an unknown body limit: ${JSON.stringify(name)}`);
+    }
     route.bodyLimit = limit;
   });
 }

@@ -184,12 +184,17 @@ function repositoryNotFoundError(repository: string): string {
   return `Repository not found locally: ${repository}. Please ensure the repository exists in the repositories directory.`;
 }
 
+/** The prompt as cursor-runner reads it: text as is, anything else as its JSON. */
+function promptOf(body: Record<string, unknown>): string {
+  return typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt);
+}
+
 /** What cursor-runner echoes of a run request in its result. */
 function runFacts(body: Record<string, unknown>): { repository?: string; branchName?: string; prompt: string } {
   return {
     repository: typeof body.repository === 'string' ? body.repository : undefined,
     branchName: typeof body.branchName === 'string' ? body.branchName : undefined,
-    prompt: String(body.prompt),
+    prompt: promptOf(body),
   };
 }
 
@@ -204,7 +209,7 @@ async function finishRun(body: Record<string, unknown>, requestId: string, optio
   } else if (repositoryNotFound(repository, options)) {
     result = refusedRunCallback(requestId, repositoryNotFoundError(repository as string), repository);
   } else {
-    const script = options.run({ id: requestId, prompt: String(body.prompt), repository });
+    const script = options.run({ id: requestId, prompt: promptOf(body), repository });
     result =
       'crash' in script
         ? crashedRunCallback(requestId, script.crash)
@@ -245,7 +250,7 @@ export function cursorRunnerProtocol(options: FakeCursorRunnerOptions = {}) {
         return { status: 404, body: { success: false, error: repositoryNotFoundError(body.repository as string) } };
       }
       return {
-        body: finishedRunCallback(requestId, { stdout: `ran: ${String(body.prompt)}` }, runFacts(body)),
+        body: finishedRunCallback(requestId, { stdout: `ran: ${promptOf(body)}` }, runFacts(body)),
       };
     }
     if (route === EXECUTE_ASYNC) {
