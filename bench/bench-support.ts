@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import type { AppModuleOptions } from '../apps/api/src/app.module';
 import { createApp } from '../apps/api/src/bootstrap';
@@ -45,6 +46,18 @@ export async function startBenchApp(
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   return { app, baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+}
+
+/** Deletes the keys a benchmark created in a shared Redis: every key containing `prefix`. */
+export async function deleteBenchKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    for await (const keys of redis.scanStream({ match: `*${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    await redis.quit();
+  }
 }
 
 /** Writes `bench/results/<name>.json` and returns its path relative to the working directory. */

@@ -4,7 +4,8 @@
  *
  *   node -r @swc-node/register bench/http-variant-server.ts <kind>
  *
- * Reports `{ port }` to its parent over IPC, then serves until the parent disconnects.
+ * Reports `{ port }` to its parent over IPC, then serves until the parent disconnects; answers a
+ * `'cpu'` message with the CPU time this process has used (microseconds, user + system).
  * Environment: BENCH_REDIS_URL, BENCH_KEY_PREFIX, and for this app BENCH_LOG_LEVEL.
  */
 import 'reflect-metadata';
@@ -39,6 +40,11 @@ async function main(): Promise<void> {
   const kind = process.argv[2] as ServerKind;
   if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind "${kind}"; one of ${SERVER_KINDS.join(', ')}`);
   const server = await start(kind, process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', process.env.BENCH_KEY_PREFIX ?? `bench-${process.pid}`);
+  process.on('message', (message) => {
+    if (message !== 'cpu') return;
+    const { user, system } = process.cpuUsage();
+    process.send?.({ cpuMicros: user + system });
+  });
   process.once('disconnect', () => {
     void server.close().finally(() => process.exit(0));
   });

@@ -10,6 +10,8 @@ const run = promisify(execFile);
 
 export interface Throughput {
   requestsPerSecond: number;
+  /** Requests answered during the measurement. */
+  requests: number;
   p99Ms: number;
   /** Answers other than 2xx/3xx, and socket errors. */
   errors: number;
@@ -33,12 +35,13 @@ const MS_PER_UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
 /** Reads wrk's `--latency` report. */
 export function parseWrkReport(report: string): Throughput {
   const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(report)?.[1]);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(report);
+  const requests = Number(/(\d+) requests in/.exec(report)?.[1]);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(report);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(report)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(report);
   const socketErrors = socket ? socket.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0;
-  if (!Number.isFinite(requestsPerSecond) || !p99) throw new Error(`unreadable wrk report:\n${report}`);
-  return { requestsPerSecond, p99Ms: Number(p99[1]) * MS_PER_UNIT[p99[2]], errors: non2xx + socketErrors };
+  if (!Number.isFinite(requestsPerSecond) || !Number.isFinite(requests) || !p99) throw new Error(`unreadable wrk report:\n${report}`);
+  return { requestsPerSecond, requests, p99Ms: Number(p99[1]) * MS_PER_UNIT[p99[2]], errors: non2xx + socketErrors };
 }
 
 const wrk = (binary: string): LoadGenerator => ({
@@ -57,8 +60,8 @@ const autocannon: LoadGenerator = {
       [require.resolve('autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(durationSeconds), url],
       { maxBuffer: 16 * 1024 * 1024 },
     );
-    const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; errors: number; non2xx: number };
-    return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+    const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p99: number }; errors: number; non2xx: number };
+    return { requestsPerSecond: result.requests.average, requests: result.requests.total, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
   },
 };
 

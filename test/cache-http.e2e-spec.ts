@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { CacheMaintenance, CacheRegistry, HTTP_NAMESPACE, HttpCacheInterceptor } from '@app/cache';
+import { loadConfig } from '@app/config';
+import { AppModule } from '../apps/api/src/app.module';
+import { CacheRegistry } from '@app/cache';
+import { CacheMaintenance } from '@app/cache/cache-maintenance';
+import { HttpCacheInterceptor } from '@app/cache/http/http-cache.interceptor';
+import { HTTP_NAMESPACE } from '@app/cache/namespace';
 import { CacheFixturesModule, CallCounter, FixtureCatalog, IneligibleEarlyHitsModule } from './support/cache-fixtures';
 import { pollUntil } from './support/poll';
 import { freePort } from './support/redis-server';
@@ -135,6 +145,30 @@ describe('route caching (L1 + Redis L2)', () => {
     expect(expired.value.headers['x-cache']).toBe('MISS');
   });
 
+  it('takes key, TTL, tags and scope from the one @HttpCached decorator, read alike by the interceptor and the inventory', async () => {
+    const first = await request(app.baseUrl).get('/fixtures/one-decorator?x=1').expect(200);
+    const second = await request(app.baseUrl).get('/fixtures/one-decorator?x=2').expect(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+    await app.app.get(CacheRegistry).namespace(HTTP_NAMESPACE).invalidateTags('one');
+    const afterTag = await request(app.baseUrl).get('/fixtures/one-decorator?x=3').expect(200);
+    expect(afterTag.headers['x-cache']).toBe('MISS');
+    const expired = await pollUntil(
+      () => request(app.baseUrl).get('/fixtures/one-decorator').then((response) => response.headers['x-cache']),
+      (status) => status === 'MISS',
+      3_000,
+      50,
+    );
+    expect(expired.value).toBe('MISS');
+    const { body } = await request(app.baseUrl).get('/admin/cache/inventory').set(ADMIN).expect(200);
+    expect(body.routes).toEqual(
+      expect.arrayContaining([
+        { method: 'GET', path: '/fixtures/one-decorator', namespace: 'http', ttlMs: 150, scope: 'public', tags: ['one'], key: 'one-decorator-key' },
+        { method: 'GET', path: '/fixtures/bare-interceptor', namespace: 'http', ttlMs: 'namespace default', scope: 'principal', tags: [] },
+      ]),
+    );
+  });
+
   it('caches service methods with @Cacheable and evicts on writes with @CacheEvict', async () => {
     const catalog = app.app.get(FixtureCatalog);
     expect(await catalog.price('apple')).toBe(3);
@@ -259,6 +293,34 @@ describe('early hits: L1 hits answered before Nest\'s pipeline', () => {
     await expect(startTestApp({ extraModules: [IneligibleEarlyHitsModule] })).rejects.toThrow(
       "@HttpCached({ earlyHits: true }) cannot apply to: IneligibleEarlyHitsController.guarded: the route has guards, which an early hit would skip | IneligibleEarlyHitsController.perPrincipal: scope must be 'public'",
     );
+  });
+});
+
+describe('route caching in an app built without this project’s bootstrap', () => {
+  it('answers 304 and early hits through the hooks CacheModule installs itself', async () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      DATABASE_URL: `file:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-test-')), 'plain.sqlite3')}`,
+    });
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(config, { extraModules: [CacheFixturesModule] }),
+      new FastifyAdapter(),
+      { logger: false },
+    );
+    await app.listen(0, '127.0.0.1');
+    try {
+      const base = await app.getUrl();
+      const first = await request(base).get('/fixtures/early?page=9').expect(200);
+      await request(base).get('/fixtures/early?page=9').set('If-None-Match', first.headers.etag).expect(304);
+      const intercept = jest.spyOn(HttpCacheInterceptor.prototype, 'intercept');
+      const early = await request(base).get('/fixtures/early?page=9').expect(200);
+      expect(early.headers['x-cache']).toBe('HIT');
+      expect(intercept).not.toHaveBeenCalled();
+      intercept.mockRestore();
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -224,6 +224,24 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
     await within(PROPAGATION_BOUND_MS, () => fleetCache(fleet.b).peek(['setting', 'after_gap']) === undefined, "B's drop");
   });
 
+  it('puts the lag of each applied event into /metrics: one observation per event B applied, within the bound', async () => {
+    const lagOf = async (app: TestApp) => {
+      const text = (await request(app.baseUrl).get('/metrics').expect(200)).text;
+      const value = (series: string) => Number(new RegExp(`^${series}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      return { count: value('cache_invalidation_lag_seconds_count'), sum: value('cache_invalidation_lag_seconds_sum') };
+    };
+    await cacheOnBoth('lag');
+    const before = await lagOf(fleet.b);
+    const appliedBefore = bus(fleet.b).applied;
+    await request(fleet.a.baseUrl).put('/fleet/settings/lag').send({ enabled: true }).expect(200);
+    await within(PROPAGATION_BOUND_MS, () => bus(fleet.b).applied > appliedBefore, 'B applying the event');
+
+    const after = await lagOf(fleet.b);
+    expect(after.count - before.count).toBe(bus(fleet.b).applied - appliedBefore);
+    expect(after.sum - before.sum).toBeGreaterThanOrEqual(0);
+    expect(after.sum - before.sum).toBeLessThan((PROPAGATION_BOUND_MS / 1000) * (after.count - before.count));
+  });
+
   it('reports the bus in /admin/cache/stats and /metrics', async () => {
     const stats = await request(fleet.a.baseUrl).get('/admin/cache/stats').set(ADMIN).expect(200);
     expect(stats.body.invalidationBus).toEqual({

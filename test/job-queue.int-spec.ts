@@ -203,6 +203,34 @@ describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
     expect((await seen.waitFor(2)).sort()).toEqual(['a', 'c']);
   });
 
+  it('counts jobs waiting before a worker runs, and the outcome of every attempt once one does', async () => {
+    const queue = await open();
+    await queue.add({ label: 'ok' });
+    await queue.add({ label: 'flaky' });
+    await queue.add({ label: 'doomed' });
+    expect(await queue.depth()).toEqual({ waiting: 3, active: 0, delayed: 0 });
+    expect(queue.outcomes).toEqual({ completed: 0, retried: 0, failed: 0 });
+
+    const finished = new Recorder<string>();
+    queue.process(async (job) => {
+      if (job.data.label === 'doomed') {
+        finished.push('doomed');
+        throw new PermanentJobError('never works');
+      }
+      if (job.data.label === 'flaky' && job.attempt === 1) throw new Error('first attempt fails');
+      finished.push(job.data.label);
+    });
+    await finished.waitFor(3);
+    const settled = await pollUntil(
+      async () => ({ ...queue.outcomes }),
+      (outcomes) => outcomes.completed + outcomes.failed === 3,
+      5_000,
+      10,
+    );
+    expect(settled.value).toEqual({ completed: 2, retried: 1, failed: 1 });
+    expect(await queue.depth()).toEqual({ waiting: 0, active: 0, delayed: 0 });
+  });
+
   it('waits for a running job to finish when it stops', async () => {
     const queue = await open();
     const started = new Recorder<string>();

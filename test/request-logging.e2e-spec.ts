@@ -1,6 +1,7 @@
 import { Controller, Get, HttpException, HttpStatus, Module, ServiceUnavailableException } from '@nestjs/common';
 import request from 'supertest';
-import { HttpCached, HttpCacheInterceptor } from '@app/cache';
+import { HttpCached } from '@app/cache';
+import { HttpCacheInterceptor } from '../libs/cache/src/http/http-cache.interceptor';
 import { startTestApp, type TestApp } from './support/test-app';
 
 @Controller('log-fixtures')

@@ -163,8 +163,8 @@ describe('settings over HTTP (admin secret, cached GETs)', () => {
     );
     const settingsRoutes = inventory.body.routes.filter((route: { path: string }) => route.path.startsWith('/settings'));
     expect(settingsRoutes).toEqual([
-      { method: 'GET', path: '/settings', namespace: 'settings', ttlMs: SETTINGS_TTL_MS, scope: 'principal', tags: ['settings:list'], key: 'settings:all' },
-      { method: 'GET', path: '/settings/:name', namespace: 'settings', ttlMs: SETTINGS_TTL_MS, scope: 'principal', tags: 'computed', key: 'computed' },
+      { method: 'GET', path: '/settings', namespace: 'settings', ttlMs: 'namespace default', scope: 'principal', tags: ['settings:list'], key: 'settings:all' },
+      { method: 'GET', path: '/settings/:name', namespace: 'settings', ttlMs: 'namespace default', scope: 'principal', tags: 'computed', key: 'computed' },
     ]);
     const methods = inventory.body.methods.filter((method: { provider: string }) => method.provider === 'SettingsService');
     expect(methods).toEqual([

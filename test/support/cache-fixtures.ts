@@ -20,11 +20,10 @@ import {
   CacheEvict,
   CacheModule,
   CachePut,
-  CacheScope,
   defineCacheNamespace,
-  HttpCacheInterceptor,
   HttpCached,
 } from '@app/cache';
+import { HttpCacheInterceptor } from '@app/cache/http/http-cache.interceptor';
 
 /** Counts handler and loader executions so tests can see what the cache saved. */
 @Injectable()
@@ -138,12 +137,23 @@ class FixtureController {
   }
 
   @Get('ours-with-stock-decorators')
-  @UseInterceptors(HttpCacheInterceptor)
-  @CacheScope('public')
+  @HttpCached({ scope: 'public', key: 'overridden-by-stock-key', ttl: '1m' })
   @CacheKey('ours-fixture-key')
   @CacheTTL(150)
   oursWithStockDecorators() {
     return { calls: this.counter.hit('ours-stock') };
+  }
+
+  @Get('one-decorator')
+  @HttpCached({ scope: 'public', key: 'one-decorator-key', ttl: 150, tags: ['one'] })
+  oneDecorator(@Query('x') x = '') {
+    return { x, calls: this.counter.hit('one-decorator') };
+  }
+
+  @Get('bare-interceptor')
+  @UseInterceptors(HttpCacheInterceptor)
+  bareInterceptor() {
+    return { calls: this.counter.hit('bare-interceptor') };
   }
 
   @Get('early')

@@ -96,6 +96,8 @@ export function newQueueMock(): jest.Mocked<JobQueue<TelegramUpdateJob>> {
     process: jest.fn(),
     stopProcessing: jest.fn().mockResolvedValue(undefined),
     close: jest.fn().mockResolvedValue(undefined),
+    depth: jest.fn().mockResolvedValue({ waiting: 0, active: 0, delayed: 0 }),
+    outcomes: { completed: 0, retried: 0, failed: 0 },
   };
 }
 

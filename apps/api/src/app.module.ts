@@ -12,6 +12,7 @@ import { RedisModule } from '@app/redis';
 import { ConversationModule } from './conversation';
 import { CursorRunnerProxyModule } from './cursor-runner-proxy';
 import { HealthModule } from './health';
+import { OperationalMetricsModule } from './metrics';
 import { QueueBoardModule } from './queue-board';
 import { SettingsModule } from './settings';
 import { TelegramModule } from './telegram';
@@ -44,6 +45,7 @@ export class AppModule {
         TelegramModule,
         ConversationModule,
         QueueBoardModule,
+        OperationalMetricsModule,
         ...(options.extraModules ?? []),
       ],
       providers: [

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { HttpCacheEarlyHits, installHttpCacheEarlyHits, installNotModified } from '@app/cache';
 import type { AppConfig } from '@app/config';
 import { answerClientError, answerRoutingError, installBodyParsers } from '@app/http';
 import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
@@ -25,7 +24,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   });
   const fastify = adapter.getInstance();
   installRequestIdHeader(fastify);
-  installNotModified(fastify);
   installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
@@ -47,7 +45,5 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
-  // Fastify runs hooks in the order they were added: early hits come after the request id and CORS.
-  installHttpCacheEarlyHits(fastify, () => app.get(HttpCacheEarlyHits));
   return app;
 }

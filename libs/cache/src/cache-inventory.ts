@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { CACHE_KEY_METADATA, CACHE_TTL_METADATA } from '@nestjs/cache-manager';
-import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { CacheRegistry } from './cache-registry';
 import { HttpCacheInterceptor } from './http/http-cache.interceptor';
-import { HTTP_CACHE_OPTIONS, HTTP_CACHE_SCOPE, HTTP_CACHE_TAGS, type HttpCachedOptions } from './http/http-cache.metadata';
+import { RoutePolicyReader } from './http/route-policy';
 import { MethodCacheExplorer, type MethodCacheDeclaration } from './method/method-cache.explorer';
-import { HTTP_NAMESPACE } from './namespace';
-import { toMilliseconds, type Duration } from './ttl';
+import { toMilliseconds } from './ttl';
 
 export interface NamespaceDeclaration {
   namespace: string;
@@ -55,6 +53,7 @@ export class CacheInventoryService {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly methods: MethodCacheExplorer,
+    private readonly policies: RoutePolicyReader,
   ) {}
 
   inventory(): CacheInventory {
@@ -80,12 +79,8 @@ export class CacheInventoryService {
       if (!controller) continue;
       for (const name of this.scanner.getAllMethodNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[name] as () => unknown;
-        if (!this.isCachedRoute(controller, handler)) continue;
-        const read = <T>(key: string) => this.reflector.getAllAndOverride<T | undefined>(key, [handler, controller]);
-        const options = read<HttpCachedOptions>(HTTP_CACHE_OPTIONS) ?? {};
-        const ttl = read<unknown>(CACHE_TTL_METADATA) ?? options.ttl;
-        const tags = read<unknown>(HTTP_CACHE_TAGS) ?? options.tags ?? [];
-        const key = this.reflector.get<unknown>(CACHE_KEY_METADATA, handler);
+        if (!this.policies.interceptorsOf(controller, handler).includes(HttpCacheInterceptor)) continue;
+        const policy = this.policies.of(controller, handler);
         const requestMethod = this.reflector.get<RequestMethod>(METHOD_METADATA, handler);
         routes.push({
           method: RequestMethod[requestMethod] ?? 'GET',
@@ -93,28 +88,20 @@ export class CacheInventoryService {
             this.reflector.get<string | string[]>(PATH_METADATA, controller),
             this.reflector.get<string | string[]>(PATH_METADATA, handler),
           ),
-          namespace: (options.namespace ?? HTTP_NAMESPACE).name,
+          namespace: policy.namespace.name,
           ttlMs:
-            ttl === undefined
+            policy.ttl === undefined
               ? 'namespace default'
-              : typeof ttl === 'function'
+              : typeof policy.ttl === 'function'
                 ? 'computed'
-                : toMilliseconds(ttl as Duration),
-          scope: read<string>(HTTP_CACHE_SCOPE) ?? options.scope ?? 'principal',
-          tags: typeof tags === 'function' ? 'computed' : (tags as readonly string[]),
-          ...(typeof key === 'string' ? { key } : key ? { key: 'computed' } : {}),
-          ...(options.earlyHits ? { earlyHits: true as const } : {}),
+                : toMilliseconds(policy.ttl),
+          scope: policy.scope,
+          tags: typeof policy.tags === 'function' ? 'computed' : policy.tags,
+          ...(typeof policy.key === 'string' ? { key: policy.key } : policy.key ? { key: 'computed' } : {}),
+          ...(policy.earlyHits ? { earlyHits: true as const } : {}),
         });
       }
     }
     return routes.sort((a, b) => a.path.localeCompare(b.path));
-  }
-
-  private isCachedRoute(controller: object, handler: object): boolean {
-    const interceptors = [
-      ...((this.reflector.get<unknown[]>(INTERCEPTORS_METADATA, controller as never) ?? []) as unknown[]),
-      ...((this.reflector.get<unknown[]>(INTERCEPTORS_METADATA, handler as never) ?? []) as unknown[]),
-    ];
-    return interceptors.includes(HttpCacheInterceptor);
   }
 }

@@ -9,8 +9,11 @@ import { CacheMaintenance } from './cache-maintenance';
 import { CacheMetrics } from './cache-metrics';
 import { CacheRegistry } from './cache-registry';
 import { HttpCacheEarlyHits } from './http/early-hits';
+import { CacheFastifyHooks } from './http/fastify-hooks';
 import { HttpCacheInterceptor } from './http/http-cache.interceptor';
+import { RoutePolicyReader } from './http/route-policy';
 import { MethodCacheExplorer } from './method/method-cache.explorer';
+import { StockCacheCompatibility } from './stock-cache-compatibility';
 import { DEFAULT_NAMESPACE, HTTP_NAMESPACE, type CacheNamespace } from './namespace';
 
 function namespaceProviders(namespaces: readonly CacheNamespace[]): Provider[] {
@@ -31,8 +34,10 @@ class CacheCoreModule {}
  * - `CACHE_MANAGER` of `@nestjs/cache-manager`, backed by the two-tier `default` namespace;
  * - `HttpCacheInterceptor` / `@HttpCached` for routes, `@Cacheable` / `@CacheEvict` / `@CachePut`
  *   for provider methods;
- * - `/admin/cache/stats`, `/admin/cache/inventory`, `/metrics` and the L1 prune job.
- * Requires `ScheduleModule.forRoot()` in the app. A feature declares its namespace and imports
+ * - `/admin/cache/stats`, `/admin/cache/inventory`, the `cache_*` series in `MetricsModule`'s
+ *   registry and the L1 prune job;
+ * - on Fastify, its own hooks for 304 answers and early hits (nothing to install in `main.ts`).
+ * Requires `ScheduleModule.forRoot()` and `MetricsModule` in the app. A feature declares its namespace and imports
  * `CacheModule.forFeature(MY_NAMESPACE)` to inject it with `@InjectCache(MY_NAMESPACE)`.
  */
 @Module({})
@@ -55,18 +60,21 @@ export class CacheModule {
       ],
       controllers: [CacheAdminController],
       providers: [
+        RoutePolicyReader,
         HttpCacheInterceptor,
         HttpCacheEarlyHits,
+        CacheFastifyHooks,
         MethodCacheExplorer,
         CacheInventoryService,
         CacheMaintenance,
         CacheMetrics,
+        StockCacheCompatibility,
         ...namespaceProviders([DEFAULT_NAMESPACE, HTTP_NAMESPACE]),
       ],
       exports: [
         NestCacheModule,
+        RoutePolicyReader,
         HttpCacheInterceptor,
-        HttpCacheEarlyHits,
         CacheMaintenance,
         ...[DEFAULT_NAMESPACE, HTTP_NAMESPACE].map((namespace) => namespace.token),
       ],

@@ -123,6 +123,11 @@ describe('OutboundHttp against a local HTTP server', () => {
     ]);
   });
 
+  it('keeps the path of the base URL before each request path', async () => {
+    await upstream({ baseUrl: `${server.url}/prefix/v2` }).exchange({ method: 'GET', path: '/things?x=1' });
+    expect(server.received.map((request) => request.url)).toEqual(['/prefix/v2/things?x=1']);
+  });
+
   it('sends no Content-Length without a body, and resolves with error statuses too', async () => {
     server.handle = (_request, response) => {
       response.statusCode = 404;

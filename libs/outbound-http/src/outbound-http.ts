@@ -67,13 +67,17 @@ export interface OutboundResponse {
  */
 export class OutboundHttp {
   private readonly pool: Pool;
+  /** The base URL's own path (`/api` of `http://host/api`), put before each request's path; `''` for none. */
+  private readonly basePath: string;
   /** Errors of sockets that had carried an earlier answer before they broke: a resend is safe. */
   private readonly staleSocketErrors = new WeakSet<Error>();
   private closed = false;
 
   constructor(private readonly options: OutboundHttpOptions) {
+    const base = new URL(options.baseUrl);
+    this.basePath = base.pathname.replace(/\/+$/, '');
     const connector = buildConnector({ timeout: options.timeoutMs });
-    this.pool = new Pool(new URL(options.baseUrl).origin, {
+    this.pool = new Pool(base.origin, {
       connections: options.maxSockets ?? null,
       pipelining: options.keepAlive ? 1 : 0,
       keepAliveTimeout: IDLE_SOCKET_TIMEOUT_MS,
@@ -135,7 +139,7 @@ export class OutboundHttp {
   private send(request: OutboundRequest, timeoutMs: number, deadline: AbortSignal): Promise<OutboundResponse> {
     const options: Dispatcher.DispatchOptions = {
       method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
+      path: this.basePath + request.path,
       headers: headersOf(request.headers),
       body: request.body,
       headersTimeout: timeoutMs,

@@ -11,6 +11,7 @@ import {
   type AddResult,
   type Job,
   type JobHandler,
+  type QueueDepth,
 } from './job-queue';
 import type { QueueDefinition } from './queue-definition';
 import { describeFailure, retryDelayMs } from './retry-policy';
@@ -135,6 +136,11 @@ export class BullJobQueue<T> extends JobQueue<T> {
     this.queue.on('error', (error) => this.connectionTrouble(error));
   }
 
+  async depth(): Promise<QueueDepth> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+    return { waiting: counts.waiting + counts.prioritized, active: counts.active, delayed: counts.delayed };
+  }
+
   /** The BullMQ queue underneath, for operator tools that read it (the dashboard, the metrics). */
   get bullQueue(): Queue {
     return this.queue;
@@ -192,13 +198,17 @@ export class BullJobQueue<T> extends JobQueue<T> {
       },
     );
     this.worker.on('error', (error) => this.connectionTrouble(error));
-    this.worker.on('completed', (job) => this.logger.debug(`Job ${job.id} of queue ${this.name} completed`));
+    this.worker.on('completed', (job) => {
+      this.outcomes.completed += 1;
+      this.logger.debug(`Job ${job.id} of queue ${this.name} completed`);
+    });
     this.worker.on('failed', (job, error) => {
       if (!job) return;
       const maxAttempts = job.opts.attempts ?? 1;
       const retried = !(error instanceof UnrecoverableError) && job.attemptsMade < maxAttempts;
       const delay = retried ? retryDelayMs(job.attemptsMade, this.settings.retryDelayMs) : null;
       const line = describeFailure(this.name, String(job.id), job.attemptsMade, maxAttempts, error, delay);
+      this.outcomes[retried ? 'retried' : 'failed'] += 1;
       if (retried) this.logger.warn(line);
       else this.logger.error(line);
     });

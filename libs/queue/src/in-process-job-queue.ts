@@ -7,6 +7,7 @@ import {
   type AddResult,
   type Job,
   type JobHandler,
+  type QueueDepth,
 } from './job-queue';
 import type { QueueDefinition } from './queue-definition';
 import { describeFailure, retryDelayMs } from './retry-policy';
@@ -98,6 +99,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     return true;
   }
 
+  async depth(): Promise<QueueDepth> {
+    return { waiting: this.waiting.length, active: this.running, delayed: this.retryTimers.size };
+  }
+
   private pump(): void {
     while (this.handler && this.running < this.settings.concurrency && this.waiting.length > 0) {
       void this.run(this.handler, this.waiting.shift()!);
@@ -110,6 +115,7 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     entry.attemptsMade += 1;
     try {
       await handler(this.viewOf(entry));
+      this.outcomes.completed += 1;
       this.logger.debug(`Job ${entry.id} of queue ${this.name} completed`);
     } catch (error) {
       this.failed(entry, error as Error);
@@ -125,9 +131,11 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     const delay = final ? null : retryDelayMs(entry.attemptsMade, this.settings.retryDelayMs);
     const line = describeFailure(this.name, entry.id, entry.attemptsMade, maxAttempts, error, delay);
     if (delay === null) {
+      this.outcomes.failed += 1;
       this.logger.error(line);
       return;
     }
+    this.outcomes.retried += 1;
     this.logger.warn(line);
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);

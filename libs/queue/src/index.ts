@@ -7,6 +7,8 @@ export {
   type AddResult,
   type Job,
   type JobHandler,
+  type JobOutcomes,
+  type QueueDepth,
 } from './job-queue';
 export { defineQueue, InjectQueue, type QueueDefinition } from './queue-definition';
 export { QueueModule, createJobQueue, WORKER_DRAIN_SHARE } from './queue.module';

@@ -45,6 +45,26 @@ export class PermanentJobError extends Error {
   override readonly name = 'PermanentJobError';
 }
 
+/** Jobs by state, as a dashboard counts them. */
+export interface QueueDepth {
+  /** Waiting for a worker (including BullMQ's prioritized jobs). */
+  waiting: number;
+  /** Running now. */
+  active: number;
+  /** Waiting for a retry's delay to pass. */
+  delayed: number;
+}
+
+/** Attempts finished in this process since it started, by how they ended. */
+export interface JobOutcomes {
+  /** The job succeeded. */
+  completed: number;
+  /** The attempt failed and another follows. */
+  retried: number;
+  /** The last attempt failed (or a permanent error): the job is given up. */
+  failed: number;
+}
+
 /**
  * A durable work queue with retries (the port; `QueueModule.forFeature` provides it). With Redis it
  * is a BullMQ queue shared by every instance: jobs survive restarts and any instance may run them.
@@ -76,4 +96,10 @@ export abstract class JobQueue<T> {
 
   /** Releases connections. Called on shutdown, after {@link stopProcessing}. */
   abstract close(): Promise<void>;
+
+  /** Jobs by state now: across every instance with Redis (rejects while Redis is down), this process's without. */
+  abstract depth(): Promise<QueueDepth>;
+
+  /** How this process's attempts ended, counted since start. */
+  readonly outcomes: JobOutcomes = { completed: 0, retried: 0, failed: 0 };
 }

@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, ExecutionContext, Get, Param, Put, UseGuards } from '@nestjs/common';
-import { CacheKey, CacheTTL } from '@nestjs/cache-manager';
-import { CacheTags, HttpCached } from '@app/cache';
+import { HttpCached } from '@app/cache';
 import { AdminSecretGuard } from '@app/http';
 import { SettingNameParams } from './dto/setting-name.params';
 import { UpdateSettingDto } from './dto/update-setting.dto';
-import { SETTINGS_CACHE, SETTINGS_LIST_TAG, SETTINGS_TTL_MS, settingTag } from './settings.cache';
+import { SETTINGS_CACHE, SETTINGS_LIST_TAG, settingTag } from './settings.cache';
 import { SettingsService, type SettingRecord } from './settings.service';
 
 /** One entry per setting name (and per caller: the routes keep the default principal scope). */
@@ -21,20 +20,14 @@ export class SettingsController {
   constructor(private readonly settings: SettingsService) {}
 
   @Get()
-  @HttpCached({ namespace: SETTINGS_CACHE })
-  @CacheKey('settings:all')
-  @CacheTTL(SETTINGS_TTL_MS)
-  @CacheTags([SETTINGS_LIST_TAG])
+  @HttpCached({ namespace: SETTINGS_CACHE, key: 'settings:all', tags: [SETTINGS_LIST_TAG] })
   async list(): Promise<{ settings: SettingRecord[] }> {
     return { settings: await this.settings.list() };
   }
 
   /** A missing row is not an error: the setting simply reads as disabled. */
   @Get(':name')
-  @HttpCached({ namespace: SETTINGS_CACHE })
-  @CacheKey(settingRouteKey)
-  @CacheTTL(SETTINGS_TTL_MS)
-  @CacheTags(({ params }) => [settingTag(params.name)])
+  @HttpCached({ namespace: SETTINGS_CACHE, key: settingRouteKey, tags: ({ params }) => [settingTag(params.name)] })
   async find(@Param() { name }: SettingNameParams): Promise<{ name: string; enabled: boolean }> {
     const row = await this.settings.find(name);
     return { name, enabled: row?.enabled ?? false };

@@ -37,6 +37,8 @@ export function mayUseCache(request: CacheableRequest): boolean {
  */
 export function routeEntryKey(request: CacheableRequest, explicitKey: string | undefined, scope: CacheScope): string[] {
   const queryStart = request.url.indexOf('?');
+  // The hot path of every hit: a public route without a query string parses nothing.
+  if (queryStart === -1 && scope === 'public') return ['GET', explicitKey ?? `${request.url}?`, 'public'];
   const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
   return [
     'GET',

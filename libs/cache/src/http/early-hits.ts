@@ -1,16 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { GUARDS_METADATA, INTERCEPTORS_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
+import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common/enums/request-method.enum';
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { CACHE_KEY_METADATA } from '@nestjs/cache-manager';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { CacheRegistry } from '../cache-registry';
-import { HTTP_NAMESPACE } from '../namespace';
 import type { NamespaceCache } from '../namespace-cache';
 import { mayUseCache, prepareCachedReply, routeEntryKey, type CachedResponse } from './cached-response';
-import { HTTP_CACHE_OPTIONS, HTTP_CACHE_SCOPE, type CacheScope, type HttpCachedOptions } from './http-cache.metadata';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
+import { RoutePolicyReader, type RoutePolicy } from './route-policy';
 
 /** Key in a Fastify route's `config` naming the controller method whose L1 hits the hook may serve. */
 const EARLY_HIT_HANDLER = 'httpCacheEarlyHitHandler';
@@ -52,6 +50,7 @@ export class HttpCacheEarlyHits implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly registry: CacheRegistry,
+    private readonly policies: RoutePolicyReader,
   ) {}
 
   onModuleInit(): void {
@@ -65,15 +64,14 @@ export class HttpCacheEarlyHits implements OnModuleInit {
       if (!controller) continue;
       for (const name of this.scanner.getAllMethodNames(controller.prototype as object)) {
         const handler = (controller.prototype as Record<string, Handler>)[name];
-        const options = this.reflector.getAllAndOverride<HttpCachedOptions | undefined>(HTTP_CACHE_OPTIONS, [handler, controller]);
-        if (!options?.earlyHits) continue;
-        const reasons = this.ineligibility(controller, handler, options, globalEnhancers);
+        const policy = this.policies.of(controller, handler);
+        if (!policy.earlyHits) continue;
+        const reasons = this.ineligibility(controller, handler, policy, globalEnhancers);
         if (reasons.length > 0) {
           problems.push(`${controller.name}.${name}: ${reasons.join('; ')}`);
           continue;
         }
-        const explicitKey = this.reflector.get<string | undefined>(CACHE_KEY_METADATA, handler);
-        this.routes.set(handler, { cache: this.registry.namespace(options.namespace ?? HTTP_NAMESPACE), explicitKey });
+        this.routes.set(handler, { cache: this.registry.namespace(policy.namespace), explicitKey: policy.key as string | undefined });
       }
     }
     if (problems.length > 0) {
@@ -91,22 +89,19 @@ export class HttpCacheEarlyHits implements OnModuleInit {
     return true;
   }
 
-  private ineligibility(controller: Handler, handler: Handler, options: HttpCachedOptions, globalEnhancers: string[]): string[] {
+  private ineligibility(controller: Handler, handler: Handler, policy: RoutePolicy, globalEnhancers: string[]): string[] {
     const reasons: string[] = [];
     const read = <T>(key: string, target: object) => this.reflector.get<T | undefined>(key, target as Handler);
-    const scope = this.reflector.getAllAndOverride<CacheScope | undefined>(HTTP_CACHE_SCOPE, [handler, controller]) ?? options.scope;
-    if (scope !== 'public') reasons.push("scope must be 'public'");
+    if (policy.scope !== 'public') reasons.push("scope must be 'public'");
     if (read<RequestMethod>(METHOD_METADATA, handler) !== RequestMethod.GET) reasons.push('only GET routes');
     if ([handler, controller].some((target) => (read<unknown[]>(GUARDS_METADATA, target) ?? []).length > 0)) {
       reasons.push('the route has guards, which an early hit would skip');
     }
-    const interceptors = [controller, handler].flatMap((target) => read<unknown[]>(INTERCEPTORS_METADATA, target) ?? []);
-    if (interceptors.some((interceptor) => interceptor !== HttpCacheInterceptor)) {
+    if (this.policies.interceptorsOf(controller, handler).some((interceptor) => interceptor !== HttpCacheInterceptor)) {
       reasons.push('the route has other interceptors, which an early hit would skip');
     }
     if (globalEnhancers.length > 0) reasons.push('the app has global guards or interceptors, which an early hit would skip');
-    const key = read<unknown>(CACHE_KEY_METADATA, handler);
-    if (key !== undefined && typeof key !== 'string') reasons.push('@CacheKey must be a string');
+    if (policy.key !== undefined && typeof policy.key !== 'string') reasons.push('the key must be a string');
     const config = read<Record<string, unknown>>(FASTIFY_ROUTE_CONFIG_METADATA, handler);
     if (config?.[EARLY_HIT_HANDLER] !== handler) reasons.push('@RouteConfig replaced the route config; put it below @HttpCached');
     return reasons;
@@ -114,17 +109,20 @@ export class HttpCacheEarlyHits implements OnModuleInit {
 }
 
 /**
- * Installs the `onRequest` hook that serves approved routes' L1 hits: the earliest point Fastify
- * allows, before body parsing, Nest's middleware and its pipeline. Fastify runs hooks in the order
- * they were added, so install it after the hooks whose work a hit keeps — the request id header and
- * CORS (`app.enableCors`) — and before routes are added (before `listen`). The `onSend` and
- * `onResponse` hooks (304, access log) still run for a hit. `earlyHits` is resolved on first use.
+ * Gives each approved route an `onRequest` hook of its own that serves its L1 hits: the earliest
+ * point Fastify allows, before body parsing, Nest's middleware and its pipeline, and no cost at all
+ * to other routes. A route's hooks run after the instance's, so a hit keeps the request id and
+ * CORS headers; the `onSend` and `onResponse` hooks (304, access log) run for it as for any answer.
+ * Install it on the Fastify instance before Nest adds routes; `earlyHits` is resolved on first use.
  */
 export function installHttpCacheEarlyHits(fastify: FastifyInstance, earlyHits: () => HttpCacheEarlyHits): void {
   let resolved: HttpCacheEarlyHits | undefined;
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const handler = (request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[EARLY_HIT_HANDLER];
-    if (typeof handler === 'function' && (resolved ??= earlyHits()).tryServe(handler as Handler, request, reply)) return;
-    done();
+  fastify.addHook('onRoute', (route) => {
+    const handler = (route.config as Record<string, unknown> | undefined)?.[EARLY_HIT_HANDLER];
+    if (typeof handler !== 'function') return;
+    const serveHit: onRequestHookHandler = (request, reply, done) => {
+      if (!(resolved ??= earlyHits()).tryServe(handler as Handler, request, reply)) done();
+    };
+    route.onRequest = [...(route.onRequest === undefined ? [] : [route.onRequest].flat()), serveHit];
   });
 }

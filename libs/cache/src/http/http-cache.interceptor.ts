@@ -4,23 +4,14 @@ import {
   Injectable,
   NestInterceptor,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { CACHE_KEY_METADATA, CACHE_TTL_METADATA } from '@nestjs/cache-manager';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable, of } from 'rxjs';
 import { catchError, map } from 'rxjs/operators';
 import { CacheRegistry } from '../cache-registry';
-import { HTTP_NAMESPACE } from '../namespace';
 import { Uncacheable } from '../namespace-cache';
 import type { Duration } from '../ttl';
-import {
-  HTTP_CACHE_OPTIONS,
-  HTTP_CACHE_SCOPE,
-  HTTP_CACHE_TAGS,
-  type CacheScope,
-  type HttpCachedOptions,
-  type RouteTags,
-} from './http-cache.metadata';
+import type { RouteKey, RouteTags } from './http-cache.metadata';
+import { RoutePolicyReader, type RouteTtl } from './route-policy';
 import {
   isStorable,
   mayUseCache,
@@ -36,9 +27,6 @@ interface PassThrough {
   body: unknown;
 }
 
-type CacheKeyMetadata = string | ((context: ExecutionContext) => string | undefined);
-type CacheTtlMetadata = number | ((context: ExecutionContext) => number | Promise<number>);
-
 /**
  * Route caching with the rules that make it safe by default: GET and HEAD only (HEAD shares GET's
  * entry); non-2xx responses, streams and responses that set cookies are never stored; keys hold
@@ -51,7 +39,7 @@ type CacheTtlMetadata = number | ((context: ExecutionContext) => number | Promis
 export class HttpCacheInterceptor implements NestInterceptor {
   constructor(
     private readonly registry: CacheRegistry,
-    private readonly reflector: Reflector,
+    private readonly policies: RoutePolicyReader,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -62,10 +50,10 @@ export class HttpCacheInterceptor implements NestInterceptor {
       reply.header('X-Cache', 'BYPASS');
       return next.handle();
     }
-    const options = this.optionsOf(context);
-    const cache = this.registry.namespace(options.namespace ?? HTTP_NAMESPACE);
-    const scope: CacheScope = this.metadata<CacheScope>(HTTP_CACHE_SCOPE, context) ?? options.scope ?? 'principal';
-    const parts = routeEntryKey(request, this.explicitKey(context), scope);
+    const policy = this.policies.ofContext(context);
+    const cache = this.registry.namespace(policy.namespace);
+    const scope = policy.scope;
+    const parts = routeEntryKey(request, keyOf(policy.key, context), scope);
     const respond = (cached: CachedResponse, status: XCache): string =>
       prepareCachedReply(request, reply, cached, status, scope);
 
@@ -73,8 +61,8 @@ export class HttpCacheInterceptor implements NestInterceptor {
     if (hit) return of(respond(hit, 'HIT'));
 
     const lookup = (async () => {
-      const ttl = await this.ttlOf(context, options.ttl);
-      const tags = this.tagsOf(context, options.tags, request);
+      const ttl = await ttlOf(policy.ttl, context);
+      const tags = tagsOf(policy.tags, request);
       return cache.getOrLoad<CachedResponse | PassThrough>(
         parts,
         async () => {
@@ -96,37 +84,23 @@ export class HttpCacheInterceptor implements NestInterceptor {
       }),
     );
   }
+}
 
-  private metadata<T>(key: string, context: ExecutionContext): T | undefined {
-    return this.reflector.getAllAndOverride<T | undefined>(key, [context.getHandler(), context.getClass()]);
-  }
+function keyOf(key: RouteKey | undefined, context: ExecutionContext): string | undefined {
+  return typeof key === 'function' ? key(context) : key;
+}
 
-  private optionsOf(context: ExecutionContext): HttpCachedOptions {
-    return this.metadata<HttpCachedOptions>(HTTP_CACHE_OPTIONS, context) ?? {};
-  }
+async function ttlOf(ttl: RouteTtl | undefined, context: ExecutionContext): Promise<Duration | undefined> {
+  return typeof ttl === 'function' ? await ttl(context) : ttl;
+}
 
-  private explicitKey(context: ExecutionContext): string | undefined {
-    const key = this.reflector.get<CacheKeyMetadata | undefined>(CACHE_KEY_METADATA, context.getHandler());
-    return typeof key === 'function' ? key(context) : key;
-  }
-
-  /** `@CacheTTL` (milliseconds or a factory, as in `@nestjs/cache-manager`) wins over `@HttpCached({ ttl })`. */
-  private async ttlOf(context: ExecutionContext, fallback: Duration | undefined): Promise<Duration | undefined> {
-    const ttl = this.metadata<CacheTtlMetadata>(CACHE_TTL_METADATA, context);
-    if (ttl === undefined || ttl === null) return fallback;
-    return typeof ttl === 'function' ? await ttl(context) : ttl;
-  }
-
-  private tagsOf(context: ExecutionContext, fallback: RouteTags | undefined, request: FastifyRequest): string[] {
-    const tags = this.metadata<RouteTags>(HTTP_CACHE_TAGS, context) ?? fallback;
-    if (!tags) return [];
-    const resolved =
-      typeof tags === 'function'
-        ? tags({
-            params: (request.params ?? {}) as Record<string, string>,
-            query: (request.query ?? {}) as Record<string, unknown>,
-          })
-        : tags;
-    return [...resolved];
-  }
+function tagsOf(tags: RouteTags, request: FastifyRequest): string[] {
+  const resolved =
+    typeof tags === 'function'
+      ? tags({
+          params: (request.params ?? {}) as Record<string, string>,
+          query: (request.query ?? {}) as Record<string, unknown>,
+        })
+      : tags;
+  return [...resolved];
 }

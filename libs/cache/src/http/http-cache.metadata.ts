@@ -1,9 +1,8 @@
+import type { ExecutionContext } from '@nestjs/common';
 import type { CacheNamespace } from '../namespace';
 import type { Duration } from '../ttl';
 
 export const HTTP_CACHE_OPTIONS = 'jarek-va:http-cache-options';
-export const HTTP_CACHE_SCOPE = 'jarek-va:http-cache-scope';
-export const HTTP_CACHE_TAGS = 'jarek-va:http-cache-tags';
 
 /**
  * Who a cached response may be served to.
@@ -21,11 +20,20 @@ export interface TagSource {
 
 export type RouteTags = readonly string[] | ((request: TagSource) => readonly string[]);
 
+/** A route's key instead of its path and query: fixed, or from the request (as `@CacheKey` takes it). */
+export type RouteKey = string | ((context: ExecutionContext) => string | undefined);
+
+/** Everything about a cached route, in one place: `@HttpCached(options)`. */
 export interface HttpCachedOptions {
   /** Namespace holding the entries. Default: `http`. */
   namespace?: CacheNamespace;
-  /** Freshness (ms or `'30s'`). `@CacheTTL` wins when both are present. Default: the namespace's TTL. */
+  /** Freshness (ms or `'30s'`; `0`: until invalidated). Default: the namespace's TTL. A stock `@CacheTTL` wins. */
   ttl?: Duration;
+  /**
+   * The entry's key within the scope, instead of the path and sorted query: a string, or a function
+   * of the request. A stock `@CacheKey` wins. The scope is still added: a key never crosses principals.
+   */
+  key?: RouteKey;
   /** Tags for invalidating the route's entries together with the data they show. */
   tags?: RouteTags;
   /** Default `principal`; see {@link CacheScope}. */
@@ -39,4 +47,3 @@ export interface HttpCachedOptions {
    */
   earlyHits?: boolean;
 }
-

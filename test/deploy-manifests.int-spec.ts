@@ -27,7 +27,7 @@ function loadManifests(): Manifest[] {
   return yamlFiles(K8S).flatMap((file) =>
     parseAllDocuments(fs.readFileSync(file, 'utf8')).map((document) => {
       if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map(String).join('; ')}`);
-      return { ...(document.toJS() as Omit<Manifest, 'file'>), file: path.relative(K8S, file) };
+      return { ...(document.toJS() as Manifest), file: path.relative(K8S, file) };
     }),
   );
 }

@@ -1,0 +1,1 @@
+export { OperationalMetricsModule } from './metrics.module';
