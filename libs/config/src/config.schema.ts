@@ -114,6 +114,7 @@ export const environmentSchema = z.object({
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
 
   REDIS_URL: redisUrl,
+  REDIS_COMMAND_TIMEOUT_MS: integer(1_000, 10, 60_000),
   DATABASE_URL: sqliteUrl,
   SHARED_DB_PATH: optionalText(),
 

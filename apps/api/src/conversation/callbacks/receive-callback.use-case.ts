@@ -65,7 +65,9 @@ export class ReceiveCallback {
       pending = await this.store.get(requestId);
     } catch (error) {
       if (error instanceof InvalidRequestIdError) throw new BadRequestException({ error: 'Invalid request_id format' });
-      await this.store.releaseDelivery(requestId);
+      // Not awaited: with Redis hanging it would wait out a second command budget before the 503.
+      // Sent after the claim on the same connection, it undoes a claim that lands late.
+      void this.store.releaseDelivery(requestId);
       this.logger.error(
         {
           err: error,
