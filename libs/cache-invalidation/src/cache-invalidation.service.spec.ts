@@ -4,6 +4,7 @@ import { CacheRegistry, defineCacheNamespace, UNTRUSTED_L1_LIFETIME_MS } from '@
 import { CacheInvalidationService, InvalidationRequestError } from './cache-invalidation.service';
 import { INVALIDATION_EVENT_VERSION, type InvalidationEvent } from './invalidation-event';
 import { InvalidationTransport, type TransportHandlers } from './invalidation-transport';
+import { controlledClock } from '../../../test/support/controlled-clock';
 
 /** The bus port in memory: what was published, and a way to deliver messages as another instance would. */
 class FakeTransport extends InvalidationTransport {
@@ -59,22 +60,6 @@ function remoteEvent(overrides: Partial<InvalidationEvent> = {}): string {
   });
 }
 
-
-/**
- * Date.now and performance.now (lru-cache's clock) under the test's control. lru-cache reads its
- * clock at most once per millisecond, so a read right after `advance` waits out that millisecond.
- */
-function controlledClock(start: number) {
-  let now = start;
-  jest.spyOn(Date, 'now').mockImplementation(() => now);
-  jest.spyOn(performance, 'now').mockImplementation(() => now);
-  return {
-    advance: async (ms: number) => {
-      now += ms;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    },
-  };
-}
 
 describe('CacheInvalidationService', () => {
   beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));

@@ -3,6 +3,7 @@ import { CacheKeyBuilder } from './key-builder';
 import { defineCacheNamespace } from './namespace';
 import { NamespaceCache, Uncacheable, UNTRUSTED_L1_LIFETIME_MS, type InvalidationListener, type ResolvedNamespace } from './namespace-cache';
 import type { RedisTier } from './redis-tier';
+import { controlledClock } from '../../../test/support/controlled-clock';
 
 /** The L2 port as an in-memory map, recording what the namespace asked of it. */
 class FakeL2 {
@@ -64,22 +65,6 @@ function setup(overrides: Partial<ResolvedNamespace> = {}, withL2 = true) {
   return { sut, mocks };
 }
 
-
-/**
- * Date.now and performance.now (lru-cache's clock) under the test's control. lru-cache reads its
- * clock at most once per millisecond, so a read right after `advance` waits out that millisecond.
- */
-function controlledClock(start: number) {
-  let now = start;
-  jest.spyOn(Date, 'now').mockImplementation(() => now);
-  jest.spyOn(performance, 'now').mockImplementation(() => now);
-  return {
-    advance: async (ms: number) => {
-      now += ms;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    },
-  };
-}
 
 describe('NamespaceCache', () => {
   it('misses, then serves what was set from L1 and wrote it to L2 for the namespace TTL', async () => {

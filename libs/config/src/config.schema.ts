@@ -157,7 +157,7 @@ export const environmentSchema = z.object({
       .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1-64 letters, digits, colons, dots, dashes or underscores')
       .default('cache:invalidation'),
   ),
-  CACHE_INVALIDATION_HEARTBEAT_MS: integer(250, 20, 5_000),
+  CACHE_INVALIDATION_HEARTBEAT_MS: integer(250, 20, 60_000),
   QUEUE_PREFIX: z.preprocess(
     blankToUndefined,
     z
