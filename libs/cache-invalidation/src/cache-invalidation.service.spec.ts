@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '@app/config';
-import { CacheRegistry, defineCacheNamespace } from '@app/cache';
+import { CacheRegistry, defineCacheNamespace, UNTRUSTED_L1_LIFETIME_MS } from '@app/cache';
 import { CacheInvalidationService, InvalidationRequestError } from './cache-invalidation.service';
 import { INVALIDATION_EVENT_VERSION, type InvalidationEvent } from './invalidation-event';
 import { InvalidationTransport, type TransportHandlers } from './invalidation-transport';
+import { controlledClock } from '../../../test/support/controlled-clock';
 
 /** The bus port in memory: what was published, and a way to deliver messages as another instance would. */
 class FakeTransport extends InvalidationTransport {
@@ -58,6 +59,7 @@ function remoteEvent(overrides: Partial<InvalidationEvent> = {}): string {
     ...overrides,
   });
 }
+
 
 describe('CacheInvalidationService', () => {
   beforeEach(() => jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
@@ -136,5 +138,26 @@ describe('CacheInvalidationService', () => {
     expect(mocks.prices.peek('apple')).toBeUndefined();
     expect(mocks.users.peek('ann')).toBeUndefined();
     expect(sut.status().resyncs).toBe(1);
+  });
+
+  it('clears every L1 when the subscription goes silent, and keeps what L1 then stores only briefly until it answers', async () => {
+    const clock = controlledClock(5_000_000);
+    try {
+      const { mocks } = await setup();
+      await mocks.prices.set('apple', 3);
+      mocks.transport.handlers.onSilence();
+      expect(mocks.prices.peek('apple')).toBeUndefined();
+      await mocks.prices.set('apple', 4);
+      await clock.advance(UNTRUSTED_L1_LIFETIME_MS + 1);
+      expect(mocks.prices.peek('apple')).toBeUndefined();
+      await mocks.prices.set('apple', 5);
+      mocks.transport.handlers.onResync();
+      expect(mocks.prices.peek('apple')).toBeUndefined();
+      await mocks.prices.set('apple', 6);
+      await clock.advance(UNTRUSTED_L1_LIFETIME_MS + 10);
+      expect(mocks.prices.peek('apple')).toBe(6);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 });

@@ -1,20 +1,23 @@
 import type { CacheEntry } from './cache-entry';
 import { CacheKeyBuilder } from './key-builder';
 import { defineCacheNamespace } from './namespace';
-import { NamespaceCache, Uncacheable, type InvalidationListener, type ResolvedNamespace } from './namespace-cache';
-import type { L2Read, RedisTier } from './redis-tier';
+import { NamespaceCache, Uncacheable, UNTRUSTED_L1_LIFETIME_MS, type InvalidationListener, type ResolvedNamespace } from './namespace-cache';
+import type { RedisTier } from './redis-tier';
+import { controlledClock } from '../../../test/support/controlled-clock';
 
-/**
- * The L2 port as an in-memory map, recording what the namespace asked of it. Like Redis, it keeps a
- * generation that every invalidation advances, and refuses a store made with an older one.
- */
+/** The L2 port as an in-memory map, recording what the namespace asked of it. */
 class FakeL2 {
   readonly entries = new Map<string, { entry: CacheEntry; lifetimeMs: number }>();
   available = true;
+  /** Bumped by every invalidation, as the Redis tier's per-namespace generation. */
   generation = 0;
 
-  async read(_namespace: string, key: string): Promise<L2Read | undefined> {
-    return this.available ? { entry: this.entries.get(key)?.entry, generation: String(this.generation) } : undefined;
+  async get(_namespace: string, key: string): Promise<CacheEntry | undefined> {
+    return this.available ? this.entries.get(key)?.entry : undefined;
+  }
+
+  async read(namespace: string, key: string): Promise<{ entry: CacheEntry | undefined; generation: string } | undefined> {
+    return this.available ? { entry: await this.get(namespace, key), generation: String(this.generation) } : undefined;
   }
 
   async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, generation?: string): Promise<boolean | undefined> {
@@ -46,11 +49,22 @@ class FakeL2 {
 const NAMESPACE = defineCacheNamespace({ name: 'things', ttl: '1m', description: 'unit test' });
 
 function setup(overrides: Partial<ResolvedNamespace> = {}, withL2 = true) {
-  const mocks = { l2: new FakeL2(), notify: jest.fn<ReturnType<InvalidationListener>, Parameters<InvalidationListener>>() };
+  const mocks = {
+    l2: new FakeL2(),
+    notify: jest.fn<ReturnType<InvalidationListener>, Parameters<InvalidationListener>>(),
+    l1Trusted: true,
+  };
   const settings: ResolvedNamespace = { definition: NAMESPACE, ttlMs: 60_000, l1TtlMs: 60_000, graceMs: 0, maxEntries: 100, ...overrides };
-  const sut = new NamespaceCache(settings, new CacheKeyBuilder('app', '1'), withL2 ? (mocks.l2 as unknown as RedisTier) : null, mocks.notify);
+  const sut = new NamespaceCache(
+    settings,
+    new CacheKeyBuilder('app', '1'),
+    withL2 ? (mocks.l2 as unknown as RedisTier) : null,
+    mocks.notify,
+    () => mocks.l1Trusted,
+  );
   return { sut, mocks };
 }
+
 
 describe('NamespaceCache', () => {
   it('misses, then serves what was set from L1 and wrote it to L2 for the namespace TTL', async () => {
@@ -154,5 +168,48 @@ describe('NamespaceCache', () => {
     await sut.set('k', 'v');
     expect(sut.tiers).toEqual(['l1']);
     expect(sut.peek('k')).toBe('v');
+  });
+
+  it('does not store, in either tier, a value loaded across an invalidation that only L2 saw (another instance)', async () => {
+    const { sut, mocks } = setup();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const load = sut.getOrLoad('k', async () => {
+      await held;
+      return 'old';
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    mocks.l2.generation += 1;
+    release();
+    expect(await load).toEqual({ value: 'old', status: 'MISS' });
+    expect(mocks.l2.entries.has('app:1:things:k')).toBe(false);
+    expect(await sut.getOrLoad('k', async () => 'new')).toEqual({ value: 'new', status: 'MISS' });
+  });
+
+  it('keeps a loaded value out of L2 when L2 could not be read (its generation is unknown), and in L1', async () => {
+    const { sut, mocks } = setup();
+    mocks.l2.available = false;
+    expect(await sut.getOrLoad('k', async () => 'v')).toEqual({ value: 'v', status: 'MISS' });
+    mocks.l2.available = true;
+    expect(mocks.l2.entries.size).toBe(0);
+    expect(await sut.getOrLoad('k', async () => 'other')).toEqual({ value: 'v', status: 'HIT' });
+  });
+
+  it('while L1 is not trusted, keeps what it stores for at most UNTRUSTED_L1_LIFETIME_MS', async () => {
+    const clock = controlledClock(1_000_000);
+    try {
+      const { sut, mocks } = setup({}, false);
+      mocks.l1Trusted = false;
+      await sut.set('k', 'v');
+      expect(sut.peek('k')).toBe('v');
+      await clock.advance(UNTRUSTED_L1_LIFETIME_MS + 1);
+      expect(sut.peek('k')).toBeUndefined();
+      mocks.l1Trusted = true;
+      await sut.set('k', 'v');
+      await clock.advance(UNTRUSTED_L1_LIFETIME_MS + 10);
+      expect(sut.peek('k')).toBe('v');
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 });

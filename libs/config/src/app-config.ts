@@ -73,6 +73,12 @@ export abstract class AppConfig {
   };
   /** `undefined` selects the embedded mode: in-process stores, no Redis. */
   abstract readonly redisUrl: string | undefined;
+  /**
+   * Budget of one Redis state command (pending requests, delivery claims, update deduplication,
+   * queueing a job), in milliseconds: past it the command counts as failed and the request answers
+   * 503 instead of waiting for a Redis that hangs.
+   */
+  abstract readonly redisCommandTimeoutMs: number;
   abstract readonly database: {
     readonly url: string;
     /** Absolute path of the SQLite file. */
@@ -210,6 +216,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       retryDelayMs: env.CALLBACK_DELIVERY_RETRY_DELAY_MS,
     },
     redisUrl: env.REDIS_URL,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     database: resolveDatabase(env, cwd),
     elevenLabs: {
       apiKey: env.ELEVENLABS_API_KEY,

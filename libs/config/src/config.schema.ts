@@ -118,6 +118,7 @@ export const environmentSchema = z.object({
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
 
   REDIS_URL: redisUrl,
+  REDIS_COMMAND_TIMEOUT_MS: integer(1_000, 10, 60_000),
   DATABASE_URL: sqliteUrl,
   SHARED_DB_PATH: optionalText(),
 
@@ -160,7 +161,7 @@ export const environmentSchema = z.object({
       .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1-64 letters, digits, colons, dots, dashes or underscores')
       .default('cache:invalidation'),
   ),
-  CACHE_INVALIDATION_HEARTBEAT_MS: integer(250, 20, 5_000),
+  CACHE_INVALIDATION_HEARTBEAT_MS: integer(250, 20, 60_000),
   QUEUE_PREFIX: z.preprocess(
     blankToUndefined,
     z

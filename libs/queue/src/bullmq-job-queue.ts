@@ -15,6 +15,7 @@ import {
 } from './job-queue';
 import type { QueueDefinition } from './queue-definition';
 import { describeFailure, retryDelayMs } from './retry-policy';
+import { withTimeout } from '@app/common';
 
 export interface BullQueueSettings {
   redisUrl: string;
@@ -22,6 +23,8 @@ export interface BullQueueSettings {
   prefix: string;
   concurrency: number;
   retryDelayMs: number;
+  /** Longest `add` may wait for Redis before it fails (`REDIS_COMMAND_TIMEOUT_MS`), in milliseconds. */
+  addTimeoutMs: number;
 }
 
 /**
@@ -155,22 +158,45 @@ export class BullJobQueue<T> extends JobQueue<T> {
     await settleWithin(this.queue.waitUntilReady(), redisConnectionOptions.connectTimeout ?? 2_000);
   }
 
+  /**
+   * Queues a job, once per `once` id. Bounded by `addTimeoutMs` (the `once` SET by the command
+   * connection's own timeout): a Redis that hangs fails the add instead of holding the request. An
+   * abandoned step may still land when Redis answers again, so its `once` id is released only if
+   * no job can have been queued under it — a redelivery is then queued, never dropped as a duplicate.
+   */
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
-    try {
-      if (key && options.once) {
-        const claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
-        if (claimed === null) return { status: 'duplicate' };
+    const release = () => (key ? this.commands.del(key).then(undefined, () => undefined) : undefined);
+    if (key && options.once) {
+      let claimed: string | null;
+      try {
+        claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
+      } catch (error) {
+        // No job was queued; a SET that lands late is undone by this DEL, sent after it on one connection.
+        void release();
+        throw this.unavailable(error);
       }
-      const job = await this.queue.add(this.name, { payload: data, steps: {} });
+      if (claimed === null) return { status: 'duplicate' };
+    }
+    const adding = this.queue.add(this.name, { payload: data, steps: {} });
+    try {
+      const job = await withTimeout(
+        adding,
+        this.settings.addTimeoutMs,
+        () => new Error(`no answer from Redis within ${this.settings.addTimeoutMs} ms`),
+      );
       this.outage = false;
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
-      if (key) await this.commands.del(key).catch(() => undefined);
-      throw new QueueUnavailableError(`Could not queue a job on ${this.name}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      // The job may still be stored when Redis answers again: keep the id then (its redelivery is
+      // a duplicate of a queued job), release it only if the add fails for good.
+      adding.then(undefined, () => release());
+      throw this.unavailable(error);
     }
+  }
+
+  private unavailable(error: unknown): QueueUnavailableError {
+    return new QueueUnavailableError(`Could not queue a job on ${this.name}: ${(error as Error).message}`, { cause: error });
   }
 
   process(handler: JobHandler<T>): void {

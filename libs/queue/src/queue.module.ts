@@ -23,7 +23,11 @@ export async function createJobQueue<T>(
 ): Promise<JobQueue<T>> {
   const { prefix, concurrency, retryDelayMs } = config.queue;
   if (!config.redisUrl || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
-  const queue = new BullJobQueue(definition, { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs }, redis);
+  const queue = new BullJobQueue(
+    definition,
+    { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs, addTimeoutMs: config.redisCommandTimeoutMs },
+    redis,
+  );
   await queue.connected();
   return queue;
 }

@@ -31,8 +31,8 @@ export function describeRedisUrl(url: string): string {
  * Opens a connection and logs its state changes once each: one warning when it goes down (with
  * the cause), one line when it is ready again; repeated errors during one outage stay quiet.
  */
-export function createRedisConnection(url: string, role: string, logger: Logger): Redis {
-  const connection = new Redis(url, { ...redisConnectionOptions, connectionName: role });
+export function createRedisConnection(url: string, role: string, logger: Logger, options: RedisOptions = {}): Redis {
+  const connection = new Redis(url, { ...redisConnectionOptions, ...options, connectionName: role });
   const target = describeRedisUrl(url);
   let healthy: boolean | undefined;
   connection.on('ready', () => {

@@ -24,10 +24,20 @@ async function closeConnection(connection: Redis | null): Promise<void> {
   clearTimeout(timer);
 }
 
-function connectionFactory(role: string) {
+/**
+ * `bounded`: every command gets `REDIS_COMMAND_TIMEOUT_MS`, so a hung Redis (frozen, or a network
+ * that stops delivering) fails a command instead of holding its request forever. Not for the
+ * subscriber, whose heartbeat judges the connection itself.
+ */
+function connectionFactory(role: string, bounded: boolean) {
   return async (config: AppConfig): Promise<Redis | null> => {
     if (!config.redisUrl) return null;
-    const connection = createRedisConnection(config.redisUrl, role, new Logger('Redis'));
+    const connection = createRedisConnection(
+      config.redisUrl,
+      role,
+      new Logger('Redis'),
+      bounded ? { commandTimeout: config.redisCommandTimeoutMs } : {},
+    );
     await settleFirstConnect(connection, redisConnectionOptions.connectTimeout ?? 2_000);
     return connection;
   };
@@ -41,8 +51,8 @@ function connectionFactory(role: string) {
 @Global()
 @Module({
   providers: [
-    { provide: REDIS_CLIENT, inject: [AppConfig], useFactory: connectionFactory('client') },
-    { provide: REDIS_SUBSCRIBER, inject: [AppConfig], useFactory: connectionFactory('subscriber') },
+    { provide: REDIS_CLIENT, inject: [AppConfig], useFactory: connectionFactory('client', true) },
+    { provide: REDIS_SUBSCRIBER, inject: [AppConfig], useFactory: connectionFactory('subscriber', false) },
   ],
   exports: [REDIS_CLIENT, REDIS_SUBSCRIBER],
 })

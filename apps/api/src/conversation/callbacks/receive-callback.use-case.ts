@@ -69,7 +69,7 @@ export class ReceiveCallback {
       if (entry?.kind === 'api') await this.store.keepResult(requestId, keptResultOf(fields));
     } catch (error) {
       if (error instanceof InvalidRequestIdError) throw new BadRequestException({ error: 'Invalid request_id format' });
-      throw await this.unavailable(requestId, fields, error);
+      throw this.unavailable(requestId, fields, error);
     }
     if (entry === null) {
       await this.store.releaseDelivery(requestId);
@@ -96,8 +96,11 @@ export class ReceiveCallback {
   }
 
   /** Ends the claim and logs the callback for a replay: the store cannot take it now. */
-  private async unavailable(requestId: string, fields: Record<string, unknown>, error: unknown): Promise<Error> {
-    await this.store.releaseDelivery(requestId);
+  private unavailable(requestId: string, fields: Record<string, unknown>, error: unknown): Error {
+    // Not awaited: with Redis hanging it would wait out a second command budget before the 503.
+    // Sent after the claim on the same connection, it undoes a claim that lands late; a failure
+    // leaves the claim to expire.
+    this.store.releaseDelivery(requestId).catch(() => undefined);
     this.logger.error(
       {
         err: error,

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { HELP_TEXT } from '../apps/api/src/conversation';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { pollUntil } from './support/poll';
+import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
+import { loadTelegramUpdate } from './support/telegram-fixtures';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const TOKEN = '777777:redis-hang-token';
+const CHAT = 123456789;
+/** REDIS_COMMAND_TIMEOUT_MS's default, which the app below runs with. */
+const COMMAND_TIMEOUT_MS = 1_000;
+/** What a request needing Redis may take while Redis hangs: the command budget plus 1 s. */
+const ANSWER_BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
+
+/**
+ * Bounded waits on Redis: with the Redis frozen (SIGSTOP: sockets open, nothing answered), every
+ * request that needs it answers within REDIS_COMMAND_TIMEOUT_MS + 1 s — the webhook and the
+ * callback a 503 (the callback's content logged at error level for a replay) — and after SIGCONT
+ * everything works again without a restart, the queue worker included.
+ */
+describe('requests while Redis hangs', () => {
+  let redis: FaultyRedis;
+  let telegram: FakeTelegram;
+  let app: TestApp;
+  let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
+
+  const timed = async (call: () => Promise<request.Response>) => {
+    const started = Date.now();
+    const response = await call();
+    return { response, elapsedMs: Date.now() - started };
+  };
+  const postUpdate = (body: unknown) =>
+    request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', 'test-telegram-secret').send(body as object);
+  const answeredHelp = () => telegram.messages(CHAT).filter((message) => message.text === HELP_TEXT).length;
+
+  beforeAll(async () => {
+    redis = await startFaultyRedis();
+    telegram = await FakeTelegram.start(TOKEN);
+    app = await startTestApp({
+      env: {
+        REDIS_URL: redis.url,
+        CACHE_KEY_PREFIX: `hang-${randomUUID().slice(0, 8)}`,
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_API_BASE_URL: telegram.url,
+        QUEUE_RETRY_DELAY_MS: '50',
+      },
+    });
+  });
+  afterEach(() => redis.thaw());
+  afterAll(async () => {
+    redis?.thaw();
+    await app?.close();
+    await telegram?.stop();
+    await redis?.stop();
+  });
+
+  it('webhook: 503 within the budget while frozen; the same update redelivered after SIGCONT is queued and answered', async () => {
+    const body = loadTelegramUpdate('start-command');
+    body.update_id = ++nextUpdateId;
+    redis.freeze();
+    const { response, elapsedMs } = await timed(() => postUpdate(body));
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ ok: false });
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+
+    redis.thaw();
+    const before = answeredHelp();
+    const { value: redelivered } = await pollUntil(() => postUpdate(body), (answer) => answer.status === 200, 5_000, 100);
+    expect(redelivered.status).toBe(200);
+    const { value: answered } = await pollUntil(async () => answeredHelp(), (count) => count > before, 10_000, 20);
+    expect(answered).toBe(before + 1);
+  });
+
+  it('callback: 503 within the budget while frozen, its content logged at error level; answered normally after SIGCONT', async () => {
+    const requestId = `telegram-${Date.now()}-hang`;
+    const output = `result kept for a replay ${randomUUID()}`;
+    redis.freeze();
+    const { response, elapsedMs } = await timed(() =>
+      request(app.baseUrl)
+        .post('/cursor-runner/callback')
+        .set('X-Webhook-Secret', 'test-webhook-secret')
+        .send({ request_id: requestId, success: true, output }),
+    );
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({ received: false, error: 'Pending request store unavailable', request_id: requestId });
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+    const logged = app.logs.lines.find((line) => line.level === 50 && line.requestId === requestId);
+    expect(logged).toMatchObject({ callback: { output } });
+
+    redis.thaw();
+    const { value: after } = await pollUntil(
+      () => request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', 'test-webhook-secret').send({ request_id: requestId, success: true, output }),
+      (answer) => answer.status === 200,
+      5_000,
+      100,
+    );
+    expect(after.body).toEqual({ received: true, message: 'Request not found' });
+  });
+
+  it('admin write: PUT /settings/:name answers within the budget while frozen (the database is its store)', async () => {
+    redis.freeze();
+    const { response, elapsedMs } = await timed(() =>
+      request(app.baseUrl).put('/settings/debug').set('X-Admin-Secret', 'test-webhook-secret').send({ enabled: true }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ name: 'debug', enabled: true });
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+  });
+});
