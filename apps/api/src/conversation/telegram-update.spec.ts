@@ -8,7 +8,7 @@ import {
 } from './telegram-update';
 import { updateDeduplicationId } from './telegram-updates.queue';
 
-const chat = { id: 42, type: 'private' };
+const chat = { id: 42, type: 'private' } as const;
 
 describe('isTelegramUpdate', () => {
   it.each([

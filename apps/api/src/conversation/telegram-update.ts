@@ -1,29 +1,24 @@
-/** Telegram's `Update` (https://core.telegram.org/bots/api#update): the fields this service reads, the rest kept. */
-export interface TelegramUpdate {
-  update_id: number;
-  message?: IncomingMessage;
-  edited_message?: IncomingMessage;
-  callback_query?: IncomingCallbackQuery;
-  [field: string]: unknown;
-}
+import type { CallbackQuery, Message, Update } from '@grammyjs/types';
 
-/** The part of a `Message` the processing reads. Anything may be missing in a hand-made update. */
-export interface IncomingMessage {
-  message_id?: number;
-  chat?: { id?: number; [field: string]: unknown };
-  text?: string;
-  voice?: { file_id?: string; mime_type?: string };
-  audio?: { file_id?: string; mime_type?: string; file_name?: string };
-  document?: { file_id?: string; mime_type?: string; file_name?: string };
-  [field: string]: unknown;
-}
+/**
+ * A Bot API object as it reached us, before any check: Telegram's shape with every field, at every
+ * depth, possibly missing. Intake checks only `update_id`, and a hand-made update may lack (or
+ * mistype) anything else, so the processing reads each field as optional and checks it at run time.
+ */
+export type Unchecked<T> = T extends readonly (infer Item)[]
+  ? Unchecked<Item>[]
+  : T extends object
+    ? { [Field in keyof T]?: Unchecked<T[Field]> }
+    : T;
 
-export interface IncomingCallbackQuery {
-  id?: string;
-  data?: string;
-  message?: IncomingMessage;
-  [field: string]: unknown;
-}
+/** A queued Telegram `Update` (https://core.telegram.org/bots/api#update): an integer `update_id`, the rest unchecked. */
+export type TelegramUpdate = Unchecked<Update> & { update_id: number };
+
+/** A `message`, `edited_message` or `callback_query.message` of a {@link TelegramUpdate}. */
+export type IncomingMessage = Unchecked<Message>;
+
+/** The `callback_query` of a {@link TelegramUpdate}. */
+export type IncomingCallbackQuery = Unchecked<CallbackQuery>;
 
 /** Whether `body` is a Telegram Update: a JSON object with an integer `update_id`. */
 export function isTelegramUpdate(body: unknown): body is TelegramUpdate {

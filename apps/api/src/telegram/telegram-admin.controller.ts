@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Log
 import { ApiBadGatewayResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { AdminSecretGuard } from '@app/http';
-import { TelegramError, type TelegramResponse, type TelegramWebhookInfo } from '../adapters/telegram';
+import type { WebhookInfo } from '@grammyjs/types';
+import { TelegramError, type TelegramResponse } from '../adapters/telegram';
 import { SetWebhookDto } from './dto/set-webhook.dto';
 import { TelegramBots } from './telegram-bots.service';
 import { TelegramWebhooks } from './telegram-webhooks.service';
@@ -56,7 +57,7 @@ export class TelegramAdminController {
   @Get('webhook_info')
   @ApiOperation({ summary: "Telegram's getWebhookInfo for the env bot (cached 60 s)" })
   @ApiOkResponse({ schema: WEBHOOK_INFO_SCHEMA })
-  async webhookInfo(): Promise<{ ok: true; webhook_info: TelegramResponse<TelegramWebhookInfo> | null }> {
+  async webhookInfo(): Promise<{ ok: true; webhook_info: TelegramResponse<WebhookInfo> | null }> {
     const answer = await this.upstream('Error getting webhook info', () => this.webhooks.info(this.bots.defaultBot()));
     return { ok: true, webhook_info: answer };
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cacheable } from '@app/cache';
-import { filePathOf, type TelegramDownload, type TelegramFile } from '../adapters/telegram';
+import type { File as TelegramFile } from '@grammyjs/types';
+import { filePathOf, type TelegramDownload } from '../adapters/telegram';
 import type { TelegramBotHandle } from './telegram-bots.service';
 import { FILE_INFO_TTL_MS, TELEGRAM_CACHE } from './telegram.cache';
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
-import type { TelegramResponse, TelegramWebhookInfo } from '../adapters/telegram';
+import type { WebhookInfo } from '@grammyjs/types';
+import type { TelegramResponse } from '../adapters/telegram';
 import type { TelegramBotHandle } from './telegram-bots.service';
 import { TELEGRAM_CACHE, WEBHOOK_INFO_TTL_MS, webhookInfoKey } from './telegram.cache';
 
@@ -23,7 +24,7 @@ export class TelegramWebhooks {
     ttl: WEBHOOK_INFO_TTL_MS,
     key: (bot: TelegramBotHandle) => webhookInfoKey(bot.client.tokenDigest),
   })
-  async info(bot: TelegramBotHandle): Promise<TelegramResponse<TelegramWebhookInfo> | null> {
+  async info(bot: TelegramBotHandle): Promise<TelegramResponse<WebhookInfo> | null> {
     return bot.client.getWebhookInfo();
   }
 

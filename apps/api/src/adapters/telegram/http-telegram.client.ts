@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import { FormData, multipartBodyOf, type MultipartBody } from '@app/outbound-http';
+import type { File as TelegramFile, Message, WebhookInfo } from '@grammyjs/types';
 import {
   TelegramClient,
   type ChatId,
@@ -10,10 +11,7 @@ import {
   type SendMessageOptions,
   type SendVoiceOptions,
   type TelegramDownload,
-  type TelegramFile,
-  type TelegramMessage,
   type TelegramResponse,
-  type TelegramWebhookInfo,
 } from './telegram-client';
 import { redactToken, TelegramHttpError, TelegramVoiceFileMissingError } from './telegram.errors';
 import { voiceMimeType } from './telegram-format';
@@ -43,7 +41,7 @@ export class HttpTelegramClient extends TelegramClient {
     super();
   }
 
-  sendMessage(chatId: ChatId, text: string, options: SendMessageOptions = {}): Promise<TelegramResponse<TelegramMessage>> {
+  sendMessage(chatId: ChatId, text: string, options: SendMessageOptions = {}): Promise<TelegramResponse<Message.TextMessage>> {
     return this.call('sendMessage', {
       chat_id: chatId,
       text,
@@ -56,7 +54,7 @@ export class HttpTelegramClient extends TelegramClient {
     chatId: ChatId,
     audio: Buffer | string,
     options: SendVoiceOptions = {},
-  ): Promise<TelegramResponse<TelegramMessage>> {
+  ): Promise<TelegramResponse<Message.VoiceMessage>> {
     const bytes = typeof audio === 'string' ? await readVoiceFile(audio) : audio;
     const fileName = options.filename ?? (typeof audio === 'string' ? path.basename(audio) : 'voice.mp3');
     const form = new FormData();
@@ -72,7 +70,7 @@ export class HttpTelegramClient extends TelegramClient {
     fileName: string,
     content: Buffer,
     options: SendDocumentOptions = {},
-  ): Promise<TelegramResponse<TelegramMessage>> {
+  ): Promise<TelegramResponse<Message.DocumentMessage>> {
     const form = new FormData();
     form.append('chat_id', String(chatId));
     if (options.replyToMessageId !== undefined) form.append('reply_to_message_id', String(options.replyToMessageId));
@@ -123,7 +121,7 @@ export class HttpTelegramClient extends TelegramClient {
     return this.call('deleteWebhook', {});
   }
 
-  getWebhookInfo(): Promise<TelegramResponse<TelegramWebhookInfo>> {
+  getWebhookInfo(): Promise<TelegramResponse<WebhookInfo>> {
     return this.call('getWebhookInfo', {});
   }
 

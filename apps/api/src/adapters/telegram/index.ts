@@ -5,11 +5,7 @@ export {
   type SendMessageOptions,
   type SendVoiceOptions,
   type TelegramDownload,
-  type TelegramFile,
-  type TelegramMessage,
-  type TelegramParseMode,
   type TelegramResponse,
-  type TelegramWebhookInfo,
 } from './telegram-client';
 export { HttpTelegramClient, MAX_DOWNLOAD_BYTES, filePathOf } from './http-telegram.client';
 export { DisabledTelegramClient } from './disabled-telegram.client';

@@ -1,46 +1,18 @@
+import type { ApiSuccess, File as TelegramFile, Message, ParseMode, WebhookInfo } from '@grammyjs/types';
+
 /**
  * A successful Bot API answer as Telegram sent it: `{ok: true, result, description?}`. The admin
- * routes return it as is, the message flow usually reads `result`.
+ * routes return it as is, the message flow usually reads `result`. The Bot API allows a
+ * `description` on any answer; the package's `ApiSuccess` leaves it out, so it is added here.
  */
-export interface TelegramResponse<T> {
-  ok: true;
-  result: T;
-  description?: string;
-}
-
-/** Telegram's `File` (https://core.telegram.org/bots/api#file); `file_path` is valid for at least an hour. */
-export interface TelegramFile {
-  file_id: string;
-  file_unique_id: string;
-  file_size?: number;
-  file_path?: string;
-}
-
-/** Telegram's `WebhookInfo`; other fields Telegram adds are kept as they are. */
-export interface TelegramWebhookInfo {
-  url: string;
-  has_custom_certificate: boolean;
-  pending_update_count: number;
-  [field: string]: unknown;
-}
-
-/** The part of Telegram's `Message` this service reads; the rest is kept as it is. */
-export interface TelegramMessage {
-  message_id: number;
-  date: number;
-  chat: { id: number; type: string; [field: string]: unknown };
-  [field: string]: unknown;
-}
-
-/** `parse_mode` of sendMessage; the text must already be written in that markup (see `escapeHtml`). */
-export type TelegramParseMode = 'HTML' | 'Markdown' | 'MarkdownV2';
+export type TelegramResponse<T> = ApiSuccess<T> & { description?: string };
 
 export interface SendMessageOptions {
   /**
    * How Telegram reads `text`; absent sends plain text (no `parse_mode` field). The text is sent as
    * it is: with `HTML`, every piece of content in it must already be escaped.
    */
-  parseMode?: TelegramParseMode;
+  parseMode?: ParseMode;
   replyToMessageId?: number;
 }
 
@@ -72,7 +44,7 @@ export interface TelegramDownload {
   fileName: string;
 }
 
-/** A chat id as Telegram accepts it: the number, or `@channelusername`. */
+/** A chat id as Telegram accepts it: the number, or `@channelusername` (the Bot API names no type for it). */
 export type ChatId = number | string;
 
 /**
@@ -95,7 +67,7 @@ export abstract class TelegramClient {
     chatId: ChatId,
     text: string,
     options?: SendMessageOptions,
-  ): Promise<TelegramResponse<TelegramMessage> | null>;
+  ): Promise<TelegramResponse<Message.TextMessage> | null>;
 
   /**
    * `sendVoice`, multipart with the audio in field `voice`. `audio` is the bytes or the path of a
@@ -105,7 +77,7 @@ export abstract class TelegramClient {
     chatId: ChatId,
     audio: Buffer | string,
     options?: SendVoiceOptions,
-  ): Promise<TelegramResponse<TelegramMessage> | null>;
+  ): Promise<TelegramResponse<Message.VoiceMessage> | null>;
 
   /**
    * `sendDocument`, multipart with the file in field `document` under `fileName` (bots may send
@@ -116,7 +88,7 @@ export abstract class TelegramClient {
     fileName: string,
     content: Buffer,
     options?: SendDocumentOptions,
-  ): Promise<TelegramResponse<TelegramMessage> | null>;
+  ): Promise<TelegramResponse<Message.DocumentMessage> | null>;
 
   /** `getFile`: the file's metadata, including the `file_path` to download it from. */
   abstract getFile(fileId: string): Promise<TelegramResponse<TelegramFile> | null>;
@@ -134,7 +106,7 @@ export abstract class TelegramClient {
   abstract deleteWebhook(): Promise<TelegramResponse<boolean> | null>;
 
   /** `getWebhookInfo`. */
-  abstract getWebhookInfo(): Promise<TelegramResponse<TelegramWebhookInfo> | null>;
+  abstract getWebhookInfo(): Promise<TelegramResponse<WebhookInfo> | null>;
 
   /** `answerCallbackQuery {callback_query_id, text?, show_alert?}`. */
   abstract answerCallbackQuery(

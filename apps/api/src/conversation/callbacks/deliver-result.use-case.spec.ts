@@ -123,7 +123,7 @@ describe(DeliverResult.name, () => {
     await claimed(mocks);
     let release!: () => void;
     mocks.client.sendMessage.mockImplementationOnce(
-      () => new Promise((resolve) => (release = () => resolve({ ok: true, result: { message_id: 1, date: 0, chat: { id: 42, type: 'private' } } }))),
+      () => new Promise((resolve) => (release = () => resolve({ ok: true, result: { message_id: 1, date: 0, chat: { id: 42, type: 'private', first_name: 'Ada' }, text: 'done' } }))),
     );
     await sut.submit(ID, pending, result);
     await new Promise((resolve) => setImmediate(resolve));

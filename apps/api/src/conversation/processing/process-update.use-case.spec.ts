@@ -15,7 +15,7 @@ import {
 import { ProcessUpdate } from './process-update.use-case';
 
 const CHAT = 42;
-const chat = { id: CHAT, type: 'private' };
+const chat = { id: CHAT, type: 'private' } as const;
 const text = (body: string, messageId = 101): TelegramUpdate => ({
   update_id: 1,
   message: { message_id: messageId, chat, text: body },
