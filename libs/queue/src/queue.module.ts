@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Module, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '@app/config';
+import { AppConfig, runsJobs } from '@app/config';
 import { REDIS_CLIENT } from '@app/redis';
 import type Redis from 'ioredis';
 import { BullJobQueue } from './bullmq-job-queue';
@@ -23,7 +23,11 @@ export async function createJobQueue<T>(
 ): Promise<JobQueue<T>> {
   const { prefix, concurrency, retryDelayMs } = config.queue;
   if (!config.redisUrl || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
-  const queue = new BullJobQueue(definition, { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs }, redis);
+  const queue = new BullJobQueue(
+    definition,
+    { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs, runsJobs: runsJobs(config.role) },
+    redis,
+  );
   await queue.connected();
   return queue;
 }

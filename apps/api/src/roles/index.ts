@@ -1,0 +1,1 @@
+export { installRoleRoutes, WORKER_ROUTES } from './worker-routes';
