@@ -1,1 +1,1 @@
-export { installRoleRoutes, WORKER_ROUTES } from './worker-routes';
+export { installRoleRoutes } from './worker-routes';
