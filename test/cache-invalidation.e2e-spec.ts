@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { CacheRegistry, type NamespaceCache } from '@app/cache';
@@ -260,8 +261,8 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
     });
     expect(stats.body.invalidationBus.published).toBeGreaterThan(0);
     const metrics = await request(fleet.a.baseUrl).get('/metrics').expect(200);
-    expect(metrics.text).toContain(`cache_invalidation_events_total{outcome="published",service="Virtual Assistant API"} ${stats.body.invalidationBus.published}`);
-    expect(metrics.text).toMatch(/cache_invalidation_subscribed\{service="Virtual Assistant API"\} 1/);
+    expect(metrics.text).toContain(`cache_invalidation_events_total{outcome="published",service="Virtual Assistant API",role="all",instance="${os.hostname()}"} ${stats.body.invalidationBus.published}`);
+    expect(metrics.text).toContain(`cache_invalidation_subscribed{service="Virtual Assistant API",role="all",instance="${os.hostname()}"} 1`);
   });
 });
 

@@ -96,6 +96,7 @@ export function newQueueMock(): jest.Mocked<JobQueue<TelegramUpdateJob>> {
     durable: false,
     add: jest.fn().mockResolvedValue({ status: 'queued', jobId: '1' }),
     process: jest.fn(),
+    consuming: jest.fn().mockReturnValue(true),
     stopProcessing: jest.fn().mockResolvedValue(undefined),
     close: jest.fn().mockResolvedValue(undefined),
     depth: jest.fn().mockResolvedValue({ waiting: 0, active: 0, delayed: 0 }),

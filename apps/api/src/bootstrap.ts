@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AppConfig } from '@app/config';
+import { servesFeatureRoutes, type AppConfig } from '@app/config';
 import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits } from '@app/http';
 import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
 import { Logger } from 'nestjs-pino';
@@ -11,6 +11,7 @@ import { AppModule, type AppModuleOptions } from './app.module';
 import { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './conversation';
 import { describeListening, StartupLogLevel } from './lifecycle';
 import { installApiDocs } from './openapi';
+import { installRoleRoutes } from './roles';
 
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -25,6 +26,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     clientErrorHandler: answerClientError,
   });
   const fastify = adapter.getInstance();
+  installRoleRoutes(fastify, config.role);
   installRequestIdHeader(fastify);
   installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
@@ -49,6 +51,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxAge: 86_400,
     });
   }
-  installApiDocs(app, config);
+  if (servesFeatureRoutes(config.role)) installApiDocs(app, config);
   return app;
 }

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigValidationError, loadConfig } from './app-config';
 
@@ -178,6 +179,32 @@ describe('loadConfig', () => {
     const message = errorOf({ REDIS_URL: 'http://user:hunter2@redis' });
     expect(message).toBe('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL');
     expect(message).not.toContain('hunter2');
+  });
+
+  describe('APP_ROLE', () => {
+    it('defaults to all, the embedded quick start, named after the host', () => {
+      const config = load({});
+      expect(config.role).toBe('all');
+      expect(config.instanceId).toBe(os.hostname());
+    });
+
+    it.each(['api', 'worker'])('runs %s on a Redis, under INSTANCE_ID when set', (role) => {
+      const config = load({ APP_ROLE: role, REDIS_URL: 'redis://redis:6379', INSTANCE_ID: 'pod-a.1' });
+      expect(config.role).toBe(role);
+      expect(config.instanceId).toBe('pod-a.1');
+    });
+
+    it.each(['api', 'worker'])('refuses %s in the embedded mode, in one line naming APP_ROLE', (role) => {
+      const message = errorOf({ APP_ROLE: role });
+      expect(message).toBe(
+        `Invalid configuration: APP_ROLE=${role} needs REDIS_URL: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
+      );
+    });
+
+    it('refuses an unknown role and a malformed INSTANCE_ID', () => {
+      expect(errorOf({ APP_ROLE: 'both' })).toBe('Invalid configuration: APP_ROLE must be one of all, api, worker (got "both")');
+      expect(errorOf({ INSTANCE_ID: 'a b' })).toContain('INSTANCE_ID must be 1-63 letters');
+    });
   });
 
   describe('in production', () => {

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import {
@@ -18,6 +19,13 @@ export class ConfigValidationError extends Error {
  */
 export abstract class AppConfig {
   abstract readonly env: Environment['NODE_ENV'];
+  /**
+   * What this process does (`APP_ROLE`): `all` serves HTTP and runs the queues' jobs, `api` serves
+   * HTTP and only queues jobs, `worker` runs jobs and serves only its probes and `/metrics`.
+   */
+  abstract readonly role: AppRole;
+  /** This process's name in `/metrics` labels and `/admin/cache/stats` (`INSTANCE_ID`, default the host name). */
+  abstract readonly instanceId: string;
   abstract readonly isProduction: boolean;
   abstract readonly http: {
     readonly port: number;
@@ -138,6 +146,18 @@ export abstract class AppConfig {
   abstract readonly docs: { readonly enabled: boolean };
 }
 
+export type AppRole = Environment['APP_ROLE'];
+
+/** Whether a process of `role` answers the feature routes (webhooks, callbacks, admin, tools). */
+export function servesFeatureRoutes(role: AppRole): boolean {
+  return role !== 'worker';
+}
+
+/** Whether a process of `role` runs queued jobs. */
+export function runsJobs(role: AppRole): boolean {
+  return role !== 'api';
+}
+
 const DEFAULT_DATABASE_FILE = './data/shared.sqlite3';
 
 function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): string {
@@ -150,9 +170,14 @@ function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): stri
   return `${variable} ${issue.message}${shown}`;
 }
 
-function productionProblems(env: Environment): string[] {
-  if (env.NODE_ENV !== 'production') return [];
+function combinationProblems(env: Environment): string[] {
   const problems: string[] = [];
+  if (env.APP_ROLE !== 'all' && !env.REDIS_URL) {
+    problems.push(
+      `APP_ROLE=${env.APP_ROLE} needs REDIS_URL: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
+    );
+  }
+  if (env.NODE_ENV !== 'production') return problems;
   if (!env.REDIS_URL) problems.push('REDIS_URL is required when NODE_ENV=production');
   for (const variable of ['WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_SECRET'] as const) {
     if (env[variable] === INSECURE_SECRET_DEFAULT) {
@@ -180,12 +205,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
     );
   }
   const env = parsed.data;
-  const problems = productionProblems(env);
+  const problems = combinationProblems(env);
   if (problems.length > 0) {
     throw new ConfigValidationError(`Invalid configuration: ${problems.join('; ')}`);
   }
   return Object.freeze({
     env: env.NODE_ENV,
+    role: env.APP_ROLE,
+    instanceId: env.INSTANCE_ID ?? os.hostname(),
     isProduction: env.NODE_ENV === 'production',
     http: {
       port: env.PORT,

@@ -86,6 +86,18 @@ export const environmentSchema = z.object({
       })
       .default('development'),
   ),
+  APP_ROLE: z.preprocess(
+    blankToUndefined,
+    z.enum(['all', 'api', 'worker'], { error: 'must be one of all, api, worker' }).default('all'),
+  ),
+  INSTANCE_ID: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/, 'must be 1-63 letters, digits, dots, colons, dashes or underscores')
+      .optional(),
+  ),
   PORT: integer(3000, 0, 65535),
   HOST: text('0.0.0.0'),
   LOG_LEVEL: z.preprocess(

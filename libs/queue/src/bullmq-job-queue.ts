@@ -25,6 +25,8 @@ export interface BullQueueSettings {
   retryDelayMs: number;
   /** Longest `add` may wait for Redis before it fails (`REDIS_COMMAND_TIMEOUT_MS`), in milliseconds. */
   addTimeoutMs: number;
+  /** Whether `process` starts a worker in this process (false with `APP_ROLE=api`). */
+  runsJobs: boolean;
 }
 
 /**
@@ -201,6 +203,10 @@ export class BullJobQueue<T> extends JobQueue<T> {
 
   process(handler: JobHandler<T>): void {
     if (this.worker) throw new Error(`Queue ${this.name} already has a handler`);
+    if (!this.settings.runsJobs) {
+      this.logger.log(`Queue ${this.name}: jobs are queued here and run by the workers (APP_ROLE=api)`);
+      return;
+    }
     this.worker = new Worker<StoredJob<T>>(
       this.name,
       async (job) => {
@@ -238,6 +244,10 @@ export class BullJobQueue<T> extends JobQueue<T> {
       if (retried) this.logger.warn(line);
       else this.logger.error(line);
     });
+  }
+
+  consuming(): boolean {
+    return this.worker?.isRunning() === true;
   }
 
   async stopProcessing(timeoutMs: number): Promise<void> {

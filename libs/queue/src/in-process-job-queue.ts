@@ -73,6 +73,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     this.pump();
   }
 
+  consuming(): boolean {
+    return this.handler !== undefined && !this.stopped;
+  }
+
   async stopProcessing(timeoutMs: number): Promise<void> {
     this.stopped = true;
     const dropped = this.retryTimers.size;

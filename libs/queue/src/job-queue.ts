@@ -85,9 +85,16 @@ export abstract class JobQueue<T> {
   /**
    * Starts running jobs with `handler`, at most `QUEUE_CONCURRENCY` at once in this process. A job
    * whose handler throws is retried after `QUEUE_RETRY_DELAY_MS`, then twice that, …, until its
-   * attempts are used up or it throws {@link PermanentJobError}. Call once.
+   * attempts are used up or it throws {@link PermanentJobError}. Call once. In a process of
+   * `APP_ROLE=api` it registers nothing: the workers run the jobs.
    */
   abstract process(handler: JobHandler<T>): void;
+
+  /**
+   * Whether this process is running this queue's jobs: a handler is registered and its worker has
+   * not been stopped. Always false with `APP_ROLE=api`.
+   */
+  abstract consuming(): boolean;
 
   /**
    * Stops taking jobs and waits up to `timeoutMs` for the running ones to finish. Called on shutdown.

@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Module, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '@app/config';
+import { AppConfig, runsJobs } from '@app/config';
 import { REDIS_CLIENT } from '@app/redis';
 import type Redis from 'ioredis';
 import { BullJobQueue } from './bullmq-job-queue';
@@ -25,7 +25,14 @@ export async function createJobQueue<T>(
   if (!config.redisUrl || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
   const queue = new BullJobQueue(
     definition,
-    { redisUrl: config.redisUrl, prefix, concurrency, retryDelayMs, addTimeoutMs: config.redisCommandTimeoutMs },
+    {
+      redisUrl: config.redisUrl,
+      prefix,
+      concurrency,
+      retryDelayMs,
+      addTimeoutMs: config.redisCommandTimeoutMs,
+      runsJobs: runsJobs(config.role),
+    },
     redis,
   );
   await queue.connected();

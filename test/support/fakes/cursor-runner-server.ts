@@ -184,17 +184,12 @@ function repositoryNotFoundError(repository: string): string {
   return `Repository not found locally: ${repository}. Please ensure the repository exists in the repositories directory.`;
 }
 
-/** The run request's prompt as text (cursor-runner passes whatever JSON value came to the agent as an argument). */
-function promptOf(body: Record<string, unknown>): string {
-  return typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? '');
-}
-
-/** What cursor-runner echoes of a run request in its result. */
 /** The prompt as cursor-runner logs it: the string, or the JSON of anything else. */
 function promptOf(body: Record<string, unknown>): string {
   return typeof body.prompt === 'string' ? body.prompt : String(JSON.stringify(body.prompt));
 }
 
+/** What cursor-runner echoes of a run request in its result. */
 function runFacts(body: Record<string, unknown>): { repository?: string; branchName?: string; prompt: string } {
   return {
     repository: typeof body.repository === 'string' ? body.repository : undefined,

@@ -8,6 +8,7 @@ import { summarizeCache, type CacheSummary } from './cache-summary';
 import { HEALTH_CHECK_SCHEMA, HEALTH_REPORT_SCHEMA, SERVICE_STATUS_SCHEMA } from './health.openapi';
 import { CacheIndicator } from './indicators/cache.indicator';
 import { DatabaseIndicator } from './indicators/database.indicator';
+import { QueueWorkersIndicator } from './indicators/queue-workers.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
 
 /** The service's plain health answer at `/`: `{status: 'healthy', service, version}`. */
@@ -26,8 +27,9 @@ export interface HealthReport extends HealthCheckResult {
 
 /**
  * Health for people and for Kubernetes. Liveness checks nothing, so a Redis or database outage
- * never gets a pod restarted; readiness checks Redis, a cache round trip and the database, each
- * bounded by `HEALTH_CHECK_TIMEOUT_MS`; `/health` adds what an operator wants to see. A failed
+ * never gets a pod restarted; readiness checks Redis, a cache round trip and the database (a worker,
+ * `APP_ROLE=worker`: Redis, the database and its running queue workers), each bounded by
+ * `HEALTH_CHECK_TIMEOUT_MS`; `/health` adds what an operator wants to see. A failed
  * check answers 503 with the Terminus body naming what is down.
  */
 @ApiTags('health')
@@ -42,8 +44,13 @@ export class HealthController {
     redis: RedisIndicator,
     cache: CacheIndicator,
     database: DatabaseIndicator,
+    queueWorkers: QueueWorkersIndicator,
   ) {
-    this.readinessChecks = [() => redis.check(), () => cache.check(), () => database.check()];
+    // A worker serves no cached route, so its readiness is the queue it runs and what its jobs need.
+    this.readinessChecks =
+      config.role === 'worker'
+        ? [() => redis.check(), () => database.check(), () => queueWorkers.check()]
+        : [() => redis.check(), () => cache.check(), () => database.check()];
   }
 
   @Get()

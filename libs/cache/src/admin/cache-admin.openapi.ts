@@ -15,10 +15,10 @@ const NAMESPACE_STATS_SCHEMA: SchemaObject = {
   },
 };
 
-/** `GET /admin/cache/stats`: a `CacheOverview`. */
+/** `GET /admin/cache/stats`: a `CacheOverview` and the instance that answered. */
 export const CACHE_OVERVIEW_SCHEMA: SchemaObject = {
   type: 'object',
-  required: ['l2Configured', 'circuit', 'circuitOpenings', 'pendingInvalidations', 'namespaces'],
+  required: ['l2Configured', 'circuit', 'circuitOpenings', 'pendingInvalidations', 'namespaces', 'instance'],
   properties: {
     l2Configured: { type: 'boolean' },
     circuit: { enum: ['closed', 'open', 'half-open', 'disabled'] },
@@ -26,6 +26,12 @@ export const CACHE_OVERVIEW_SCHEMA: SchemaObject = {
     pendingInvalidations: count,
     invalidationBus: { type: 'object', description: "The invalidation bus's report (transport, channel, counters)." },
     namespaces: { type: 'object', additionalProperties: NAMESPACE_STATS_SCHEMA },
+    instance: {
+      type: 'object',
+      required: ['id', 'role'],
+      description: 'The instance that answered (`INSTANCE_ID`, default the host name) and its `APP_ROLE`.',
+      properties: { id: { type: 'string' }, role: { enum: ['all', 'api', 'worker'] } },
+    },
   },
 };
 

@@ -1,0 +1,1 @@
+export { installRoleRoutes } from './worker-routes';
