@@ -18,8 +18,6 @@ import {
 } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
-  ApiGoneResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -27,7 +25,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { HttpCached } from '@app/cache';
-import { AdminSecretGuard, errorBody } from '@app/http';
+import { AdminSecretGuard, ApiErrors, errorBody } from '@app/http';
 import {
   CursorRunnerClient,
   CursorRunnerHttpError,
@@ -41,7 +39,7 @@ import {
 import { PendingRequestStoreError, RunRequests, type RunStatus } from '../conversation';
 import { CURSOR_RUNNER_CACHE } from './cursor-runner.cache';
 import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
-import { CURSOR_RUNNER_FAILURE_SCHEMA, CURSOR_RUNNER_REPLY_SCHEMA, FILE_TREE_SCHEMA } from './cursor-runner.openapi';
+import { CURSOR_RUNNER_FAILURE_SCHEMA, CURSOR_RUNNER_REPLY_SCHEMA, FILE_TREE_SCHEMA, RUN_STATUS_SCHEMA } from './cursor-runner.openapi';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 
 const ApiUpstreamFailure = ApiBadGatewayResponse({
@@ -129,12 +127,16 @@ async function storeOr503<T>(operation: () => Promise<T>): Promise<T> {
  * cursor-runner sent it: success, exitCode, output, error, duration). Runs started here and by
  * Telegram messages alike; never the chat a request came from.
  */
+@ApiTags('cursor-runner proxy')
 @Controller('cursor-runner/requests')
 @UseGuards(AdminSecretGuard)
 export class CursorRunnerRequestsController {
   constructor(private readonly runs: RunRequests) {}
 
   @Get(':id')
+  @ApiOperation({ summary: 'Where a cursor-runner request stands; its result for an hour after it came' })
+  @ApiOkResponse({ schema: RUN_STATUS_SCHEMA })
+  @ApiErrors({ 404: 'No such request, or its result expired.' })
   async status(@Param('id') id: string): Promise<RunStatus> {
     if (!isValidRequestId(id)) {
       throw new BadRequestException(
@@ -196,7 +198,7 @@ export class CursorRunnerRepositoriesController {
   @Get('repositories/:repository/files')
   @ApiOperation({ summary: "A repository's file tree from cursor-runner (cached 30 s)" })
   @ApiOkResponse({ schema: FILE_TREE_SCHEMA })
-  @ApiNotFoundResponse({ description: "cursor-runner has no such repository (its message, not cached)." })
+  @ApiErrors({ 404: 'cursor-runner has no such repository (its message, not cached).' })
   @HttpCached({ namespace: CURSOR_RUNNER_CACHE })
   async files(@Param('repository', RepositoryNamePipe) repository: string): Promise<RepositoryFileNode[]> {
     try {
@@ -213,7 +215,7 @@ export class CursorRunnerRepositoriesController {
   /** cursor-runner builds after 2025-11-14 have no repository list; the answer names what replaced it. */
   @Get('git/repositories')
   @ApiOperation({ summary: 'Gone: cursor-runner no longer lists its repositories', deprecated: true })
-  @ApiGoneResponse({ description: 'Names the route that replaced it.' })
+  @ApiErrors({ 410: 'Gone; the message names the route that replaced it.' })
   repositories(): never {
     throw new GoneException(errorBody(GIT_REPOSITORIES_GONE, 'Gone'));
   }

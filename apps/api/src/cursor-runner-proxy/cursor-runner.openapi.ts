@@ -42,3 +42,18 @@ const FILE_NODE_SCHEMA: SchemaObject = {
 
 /** A repository's file tree as cursor-runner sends it: directories first, then files. */
 export const FILE_TREE_SCHEMA: SchemaObject = { type: 'array', items: FILE_NODE_SCHEMA };
+
+/** `GET /cursor-runner/requests/:id`: pending, or completed with the result as cursor-runner sent it. */
+export const RUN_STATUS_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['requestId', 'status'],
+  properties: {
+    requestId: { type: 'string' },
+    status: { enum: ['pending', 'completed'] },
+    result: {
+      type: 'object',
+      description: "cursor-runner's callback fields as it sent them: success, exitCode, output, error, duration.",
+    },
+    receivedAt: { type: 'string' },
+  },
+};
