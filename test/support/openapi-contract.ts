@@ -3,8 +3,7 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '@app/config';
-import { UNDOCUMENTED_ROUTES } from '../../apps/api/src/openapi';
-import { generateOpenApiDocument } from '../../apps/api/src/openapi/write-openapi';
+import { generateOpenApiDocument, UNDOCUMENTED_ROUTES } from '../../apps/api/src/openapi';
 
 let contract: Promise<OpenAPIObject> | undefined;
 

@@ -28,7 +28,7 @@ export interface ToolDefinition<Args extends z.ZodType = z.ZodType> {
 
 /** JSON Schema (draft 2020-12) of the arguments a caller sends, derived from the tool's zod schema. */
 export function argumentsJsonSchema(definition: ToolDefinition): Record<string, unknown> {
-  return z.toJSONSchema(definition.args, { io: 'input' }) as Record<string, unknown>;
+  return z.toJSONSchema(definition.args, { io: 'input' });
 }
 
 /** Runs a tool with arguments already validated (and defaulted) by its schema. */

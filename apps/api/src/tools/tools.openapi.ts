@@ -30,7 +30,7 @@ export function toolCallSchema(app: INestApplicationContext): SchemaObject {
       required: ['tool'],
       properties: {
         tool: { enum: [definition.name] },
-        args: argumentsJsonSchema(definition) as SchemaObject,
+        args: argumentsJsonSchema(definition),
         conversation_id: { type: 'string', description: 'The ElevenLabs conversation the call belongs to.' },
       },
     })),
