@@ -54,12 +54,16 @@ export function newSwitchesMock(): jest.Mocked<SettingSwitches> & { on: Set<stri
   return { on, isEnabled: jest.fn(async (name: string) => on.has(name)) };
 }
 
-/** A queued job's attempt; `steps` holds saved step results and may be shared with a later attempt. */
+/**
+ * A queued job's attempt; `steps` holds saved step results and `begun` the effects marked begun
+ * (`Job.begin`). Pass both to a later attempt to play a retry, or a redelivery after a kill.
+ */
 export interface FakeJob<T> extends Job<T> {
   readonly steps: Map<string, unknown>;
+  readonly begun: Set<string>;
 }
 
-export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>()): FakeJob<T> {
+export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>(), begun = new Set<string>()): FakeJob<T> {
   const maxAttempts = 3;
   return {
     id: 'job-1',
@@ -68,11 +72,17 @@ export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>
     maxAttempts,
     isFinalAttempt: attempt >= maxAttempts,
     steps,
+    begun,
     async step<R>(name: string, work: () => Promise<R>): Promise<R> {
       if (steps.has(name)) return steps.get(name) as R;
       const result = await work();
       steps.set(name, result ?? null);
       return result;
+    },
+    async begin(name: string): Promise<boolean> {
+      if (begun.has(name)) return false;
+      begun.add(name);
+      return true;
     },
   };
 }

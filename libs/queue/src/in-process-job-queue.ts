@@ -22,6 +22,8 @@ interface Entry<T> {
   data: T;
   attemptsMade: number;
   steps: Map<string, unknown>;
+  /** Effects begun (`Job.begin`). */
+  begun: Set<string>;
 }
 
 /**
@@ -61,12 +63,14 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
       data: JSON.parse(JSON.stringify(data)) as T,
       attemptsMade: 0,
       steps: new Map(),
+      begun: new Set(),
     };
     this.waiting.push(entry);
     this.pump();
     return { status: 'queued', jobId: entry.id };
   }
 
+  /** No run is ever cut short here without the process (and its jobs) going too: `giveUp` never runs. */
   process(handler: JobHandler<T>): void {
     if (this.handler) throw new Error(`Queue ${this.name} already has a handler`);
     this.handler = handler;
@@ -162,6 +166,11 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
         const result = await work();
         entry.steps.set(name, JSON.parse(JSON.stringify(result ?? null)) as unknown);
         return result;
+      },
+      begin: async (name: string): Promise<boolean> => {
+        if (entry.begun.has(name)) return false;
+        entry.begun.add(name);
+        return true;
       },
     };
   }

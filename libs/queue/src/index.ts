@@ -5,9 +5,11 @@ export {
   type AddOnce,
   type AddOptions,
   type AddResult,
+  type GiveUpHandler,
   type Job,
   type JobHandler,
   type JobOutcomes,
+  type ProcessOptions,
   type QueueDepth,
 } from './job-queue';
 export { defineQueue, InjectQueue, type QueueDefinition } from './queue-definition';
