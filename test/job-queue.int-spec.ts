@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
+import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import {
@@ -84,7 +85,7 @@ afterAll(async () => {
   for (const prefix of prefixes) await removeRedisKeys(testRedisUrl(), `${prefix}:`);
 });
 
-function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise<JobQueue<Work>> {
+function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`, env: Record<string, string> = {}): Promise<JobQueue<Work>> {
   prefixes.add(prefix);
   const definition = defineQueue<Work>({ name: 'work', description: 'test work', attempts: 3 });
   const config = loadConfig({
@@ -93,6 +94,7 @@ function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise
     QUEUE_PREFIX: prefix,
     QUEUE_RETRY_DELAY_MS: '20',
     QUEUE_CONCURRENCY: '2',
+    ...env,
   });
   return createJobQueue(definition, config, mode === 'redis' ? commands : null);
 }
@@ -173,6 +175,17 @@ describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
 
     expect(await results.waitFor(3)).toEqual(['done in attempt 1', 'done in attempt 1', 'done in attempt 1']);
     expect(stepRuns).toBe(1);
+  });
+
+  it('marks an effect begun once over all attempts: true for the first begin, false for every later one', async () => {
+    const queue = await open();
+    const begun = new Recorder<boolean>();
+    queue.process(async (job) => {
+      begun.push(await job.begin('call'));
+      throw new Error('cut short after the call began');
+    });
+    await queue.add({ label: 'at most once' });
+    expect(await begun.waitFor(3)).toEqual([true, false, false]);
   });
 
   it('does not retry a PermanentJobError', async () => {
@@ -297,6 +310,68 @@ describe('JobQueue in Redis', () => {
         await queue.stopProcessing(1_000);
         await queue.close();
       }
+    }
+  });
+
+  /** Settings that give a job whose worker is gone to another within about 1.5 s. */
+  const fastStalls = { QUEUE_LOCK_DURATION_MS: '1000', QUEUE_STALLED_INTERVAL_MS: '500' };
+
+  /**
+   * A worker that starts the job (a step saved, an effect begun) and then dies as a killed process
+   * does: its connections close and its lock is no longer renewed, with the job still running.
+   */
+  async function cutShort(prefix: string, env: Record<string, string>): Promise<void> {
+    const first = await queueFor('redis', prefix, env);
+    const started = new Recorder<string>();
+    first.process(async (job) => {
+      await job.step('before', async () => 'saved by the first run');
+      await job.begin('call');
+      started.push(job.id);
+      await new Promise(() => undefined);
+    });
+    await first.add({ label: 'cut short' });
+    await started.waitFor(1);
+    await (first as unknown as { worker: Worker }).worker.close(true);
+    await first.close();
+  }
+
+  it('gives a job whose worker stopped mid-run to another once its lock expires, with its steps and begun effects', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    await cutShort(prefix, fastStalls);
+    const second = await queueFor('redis', prefix, fastStalls);
+    const rerun = new Recorder<{ attempt: number; before: string; begun: boolean }>();
+    second.process(async (job) => {
+      rerun.push({ attempt: job.attempt, before: await job.step('before', async () => 'run again'), begun: await job.begin('call') });
+    });
+    try {
+      expect(await rerun.waitFor(1, 10_000)).toEqual([{ attempt: 1, before: 'saved by the first run', begun: false }]);
+    } finally {
+      await second.stopProcessing(1_000);
+      await second.close();
+    }
+  });
+
+  it('runs the give-up handler instead of the job once it was cut short more than QUEUE_MAX_STALLED_COUNT times', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const env = { ...fastStalls, QUEUE_MAX_STALLED_COUNT: '0' };
+    await cutShort(prefix, env);
+    logs.lines.length = 0;
+    const second = await queueFor('redis', prefix, env);
+    const ran: string[] = [];
+    const givenUp = new Recorder<number>();
+    second.process(
+      async (job) => void ran.push(job.data.label),
+      { giveUp: async (_job, interruptions) => givenUp.push(interruptions) },
+    );
+    try {
+      expect(await givenUp.waitFor(1, 10_000)).toEqual([1]);
+      const gaveUp = (message: string) => /failed for good .*UnrecoverableError: cut short 1 times/.test(message);
+      await pollUntil(async () => logs.lines.some((entry) => gaveUp(entry.message)), Boolean, 2_000, 20);
+      expect(logs.lines.find((entry) => gaveUp(entry.message))?.level).toBe('error');
+      expect(ran).toEqual([]);
+    } finally {
+      await second.stopProcessing(1_000);
+      await second.close();
     }
   });
 

@@ -133,7 +133,7 @@ describe('loadConfig', () => {
       concurrency: 5,
       retryDelayMs: 1_000,
       lockDurationMs: 30_000,
-      stalledIntervalMs: 30_000,
+      stalledIntervalMs: 5_000,
       maxStalledCount: 2,
     });
     expect(load({ CACHE_KEY_PREFIX: 'staging' }).queue.prefix).toBe('bull:staging');

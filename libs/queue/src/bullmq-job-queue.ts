@@ -115,7 +115,7 @@ async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
 /**
  * Ends the stalled-job checker of a closed worker. BullMQ 5.81: when `close()` lands while the
  * checker is running a check (always the case right after start), the checker arms its next wait
- * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
+ * (`stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
  * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
  */
 async function endStalledChecker(worker: Worker): Promise<void> {
