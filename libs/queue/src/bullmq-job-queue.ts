@@ -62,7 +62,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
 
 /** The job hash field of a begun effect; BullMQ reads only its own fields and leaves it alone. */
-export function begunField(name: string): string {
+function begunField(name: string): string {
   return `begun:${name}`;
 }
 
