@@ -94,8 +94,9 @@ export class ReceiveCallback {
       this.logger.log(`cursor-runner result ${requestId} kept for its API client`);
       return { received: true, request_id: requestId };
     }
-    await this.keepForLookup(requestId, fields);
-    return this.queueDelivery(requestId, entry.request, fields);
+    // Side by side: a Redis that starts hanging here costs one command budget before the 503, not two.
+    const [answer] = await Promise.all([this.queueDelivery(requestId, entry.request, fields), this.keepForLookup(requestId, fields)]);
+    return answer;
   }
 
   /** Stores the delivery in the queue, once per request id; the claim now belongs to the job. */
