@@ -20,6 +20,8 @@ const RESULTS = 8;
  * (every 30 s) has seen that, plus a slow start on a loaded machine.
  */
 const REDELIVERY_WITHIN_MS = 150_000;
+/** Two app starts (up to 2 minutes each on a loaded machine) and the redelivery. */
+const TEST_TIMEOUT_MS = 420_000;
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -31,10 +33,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 /**
  * Durable deliveries with real processes: the app answers cursor-runner's callbacks 200, then is
- * SIGKILLed while some deliveries wait for a retry in the queue, two are in flight (Telegram has
- * not answered them) and the rest have not started. The next process, on the same Redis (a
- * redis-server of this test's own), delivers every acknowledged result exactly once, to its chat,
- * through the bot it came through; the pending requests are then gone.
+ * SIGKILLed while two deliveries wait in the queue for the retry Telegram asked for (429), two are
+ * in flight (Telegram has not answered them) and the rest have not started. The next process, on
+ * the same Redis (a redis-server of this test's own), delivers every acknowledged result exactly
+ * once, to its chat, through the bot it came through; the pending requests are then gone.
  */
 describe('result deliveries across a SIGKILL of the app', () => {
   let redis: FaultyRedis;
@@ -59,7 +61,6 @@ describe('result deliveries across a SIGKILL of the app', () => {
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_BASE_URL: telegram.url,
       TELEGRAM_TIMEOUT_MS: '120000',
-      CALLBACK_DELIVERY_RETRY_DELAY_MS: '2000',
     };
   });
   afterAll(async () => {
@@ -82,11 +83,15 @@ describe('result deliveries across a SIGKILL of the app', () => {
       const entry = { chat_id: result.chatId, message_id: result.messageId, prompt: 'p', original_was_audio: false, created_at: new Date().toISOString() };
       await commands.set(pendingRequestKey(result.id), JSON.stringify(entry), 'EX', 3_600);
     }
-    // Two slots: the first two deliveries fail (502) and wait 2 s in the queue for their next try;
-    // the next two are held by Telegram until the app is gone; the rest wait for a free slot.
+    // Two slots: the first two deliveries are rate limited and wait 10 s in the queue (Telegram's
+    // retry_after) for their next try; the next two are held by Telegram until the app is gone; the
+    // rest wait for a free slot.
     const held = deferred();
-    const badGateway: FakeReply = { status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } };
-    telegram.failNext(TOKEN, 'sendMessage', badGateway, badGateway, { release: held.promise }, { release: held.promise });
+    const tooMany: FakeReply = {
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 10', parameters: { retry_after: 10 } },
+    };
+    telegram.failNext(TOKEN, 'sendMessage', tooMany, tooMany, { release: held.promise }, { release: held.promise });
 
     const post = (result: (typeof results)[number]) =>
       fetch(`${first!.baseUrl}/cursor-runner/callback`, {
@@ -131,5 +136,5 @@ describe('result deliveries across a SIGKILL of the app', () => {
     // The two deliveries in flight at the kill went out again from the second process.
     expect(telegram.calls('sendMessage').filter((call) => call.request.answeredWith === undefined)).toHaveLength(2);
     expect(second.logged('Delivered cursor-runner result')).toHaveLength(RESULTS);
-  });
+  }, TEST_TIMEOUT_MS);
 });

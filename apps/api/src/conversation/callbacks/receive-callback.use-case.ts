@@ -1,5 +1,5 @@
 import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
-import { InjectQueue, JobQueue, QueueUnavailableError } from '@app/queue';
+import { InjectQueue, JobQueue, QueueUnavailableError, type AddResult } from '@app/queue';
 import {
   InvalidRequestIdError,
   KEPT_RESULT_FIELDS,
@@ -102,7 +102,7 @@ export class ReceiveCallback {
   /** Stores the delivery in the queue, once per request id; the claim now belongs to the job. */
   private async queueDelivery(requestId: string, request: PendingRequest, fields: Record<string, unknown>): Promise<CallbackAnswer> {
     const job: ResultDeliveryJob = { requestId, request, result: normalizeCallbackResult(fields) };
-    let added;
+    let added: AddResult;
     try {
       added = await this.deliveries.add(job, { once: { id: resultDeliveryOnceId(requestId), ttlSeconds: RESULT_ONCE_TTL_SECONDS } });
     } catch (error) {
