@@ -4,10 +4,12 @@ import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import {
+  BullJobQueue,
   createJobQueue,
   defineQueue,
   onceKey,
   PermanentJobError,
+  RetryLaterError,
   type Job,
   type JobQueue,
 } from '@app/queue';
@@ -244,6 +246,63 @@ describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
     expect(await queue.depth()).toEqual({ waiting: 0, active: 0, delayed: 0 });
   });
 
+  it('runs a job again after the delay it asked for, without using up an attempt, its steps kept', async () => {
+    const queue = await open();
+    const runs = new Recorder<{ attempt: number; at: number; step: string }>();
+    queue.process(async (job) => {
+      const step = await job.step('first', async () => `saved at run ${runs.values.length + 1}`);
+      runs.push({ attempt: job.attempt, at: Date.now(), step });
+      if (runs.values.length < 4) throw new RetryLaterError(30, 'Telegram asked to wait');
+    });
+    await queue.add({ label: 'rate limited' });
+
+    const seen = await runs.waitFor(4);
+    // Four runs of a job of three attempts: the asked-for waits are not attempts.
+    expect(seen.map(({ attempt, step }) => [attempt, step])).toEqual([
+      [1, 'saved at run 1'],
+      [1, 'saved at run 1'],
+      [1, 'saved at run 1'],
+      [1, 'saved at run 1'],
+    ]);
+    for (let run = 1; run < 4; run += 1) expect(seen[run].at - seen[run - 1].at).toBeGreaterThanOrEqual(29);
+    await pollUntil(async () => queue.outcomes.completed, (completed) => completed === 1, 2_000, 10);
+    expect(queue.outcomes).toEqual({ completed: 1, retried: 3, failed: 0 });
+  });
+
+  it('lets a forgotten once id be added again', async () => {
+    const queue = await open();
+    queue.process(async () => undefined);
+    const once = { id: `result:${randomUUID()}`, ttlSeconds: 60 };
+    expect((await queue.add({ label: 'first' }, { once })).status).toBe('queued');
+    expect(await queue.add({ label: 'again' }, { once })).toEqual({ status: 'duplicate' });
+    await queue.forgetOnce(once.id);
+    expect((await queue.add({ label: 'replayed' }, { once })).status).toBe('queued');
+  });
+
+  it('carries a 2 MB job (a whole agent output) to its handler intact', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const queue = await open(prefix);
+    const label = `${'0123456789abcdef\n"<>'.repeat(100_000)}end`;
+    expect(Buffer.byteLength(label)).toBeGreaterThan(2_000_000);
+    const added = await queue.add({ label });
+    expect(added.status).toBe('queued');
+    if (mode === 'redis' && added.status === 'queued') {
+      // What one queued job of a 2 MB output costs in Redis (docs/redis.md): its JSON, escapes included,
+      // as the allocator rounds it — 3.1 MB measured, under twice the output.
+      const bytes = Number(await commands.call('MEMORY', 'USAGE', `${prefix}:work:${added.jobId}`));
+      expect(bytes).toBeGreaterThan(2_200_000);
+      expect(bytes).toBeLessThan(2 * Buffer.byteLength(label));
+    }
+    const seen = new Recorder<string>();
+    queue.process(async (job) => {
+      await job.step('sent', async () => 'ok');
+      seen.push(job.data.label);
+    });
+    const [received] = await seen.waitFor(1, 10_000);
+    expect(received).toBe(label);
+    await pollUntil(async () => queue.outcomes.completed, (completed) => completed === 1, 5_000, 10);
+  });
+
   it('waits for a running job to finish when it stops', async () => {
     const queue = await open();
     const started = new Recorder<string>();
@@ -372,6 +431,38 @@ describe('JobQueue in Redis', () => {
     } finally {
       await second.stopProcessing(1_000);
       await second.close();
+    }
+  });
+
+  it('keeps no completed job of a queue that keeps none, and the failed ones it keeps', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    prefixes.add(prefix);
+    const definition = defineQueue<Work>({
+      name: 'large',
+      description: 'large jobs',
+      attempts: 1,
+      retention: { completed: { count: 0 }, failed: { count: 1, age: 60 } },
+    });
+    const config = loadConfig({ NODE_ENV: 'test', REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, QUEUE_RETRY_DELAY_MS: '20' });
+    const queue = await createJobQueue(definition, config, commands);
+    const done = new Recorder<string>();
+    queue.process(async (job) => {
+      done.push(job.data.label);
+      if (job.data.label.startsWith('fails')) throw new Error('refused');
+    });
+    try {
+      for (const label of ['ok-1', 'fails-1', 'ok-2', 'fails-2']) await queue.add({ label });
+      await done.waitFor(4);
+      const counts = await pollUntil(
+        () => (queue as BullJobQueue<Work>).bullQueue.getJobCounts('completed', 'failed', 'active', 'wait'),
+        (value) => value.completed === 0 && value.failed === 1 && value.active === 0 && value.wait === 0,
+        5_000,
+        20,
+      );
+      expect(counts.value).toEqual({ completed: 0, failed: 1, active: 0, wait: 0 });
+    } finally {
+      await queue.stopProcessing(1_000);
+      await queue.close();
     }
   });
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
@@ -7,6 +7,7 @@ import {
   JobQueue,
   PermanentJobError,
   QueueUnavailableError,
+  RetryLaterError,
   type AddOptions,
   type AddResult,
   type GiveUpHandler,
@@ -156,8 +157,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
       defaultJobOptions: {
         attempts: definition.attempts,
         backoff: { type: 'exponential', delay: settings.retryDelayMs },
-        removeOnComplete: RETENTION.completed,
-        removeOnFail: RETENTION.failed,
+        removeOnComplete: (definition.retention ?? RETENTION).completed,
+        removeOnFail: (definition.retention ?? RETENTION).failed,
       },
     });
     this.queue.on('error', (error) => this.connectionTrouble(error));
@@ -219,6 +220,14 @@ export class BullJobQueue<T> extends JobQueue<T> {
     }
   }
 
+  async forgetOnce(id: string): Promise<void> {
+    try {
+      await this.commands.del(onceKey(this.settings.prefix, this.name, id));
+    } catch (error) {
+      this.logger.warn(`Could not forget once id ${id} of queue ${this.name}; it expires by its TTL: ${(error as Error).message}`);
+    }
+  }
+
   private unavailable(error: unknown): QueueUnavailableError {
     return new QueueUnavailableError(`Could not queue a job on ${this.name}: ${(error as Error).message}`, { cause: error });
   }
@@ -231,13 +240,21 @@ export class BullJobQueue<T> extends JobQueue<T> {
     }
     this.worker = new Worker<StoredJob<T>>(
       this.name,
-      async (job) => {
+      async (job, token) => {
         const view = this.viewOf(job);
         if (job.stalledCounter > this.settings.maxStalledCount) return this.giveUp(view, job.stalledCounter, options.giveUp);
         try {
           await handler(view);
         } catch (error) {
           if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
+          if (error instanceof RetryLaterError) {
+            // Back to the delayed set under this worker's lock, not counted as an attempt; BullMQ
+            // then leaves it alone (DelayedError) and any worker takes it when the delay is over.
+            await job.moveToDelayed(Date.now() + error.delayMs, token);
+            this.outcomes.retried += 1;
+            this.logger.debug(`Job ${job.id} of queue ${this.name} runs again in ${error.delayMs} ms: ${error.message}`);
+            throw new DelayedError();
+          }
           throw error;
         }
       },

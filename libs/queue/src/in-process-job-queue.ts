@@ -3,6 +3,7 @@ import {
   JobQueue,
   PermanentJobError,
   QueueUnavailableError,
+  RetryLaterError,
   type AddOptions,
   type AddResult,
   type Job,
@@ -95,6 +96,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     }
   }
 
+  async forgetOnce(id: string): Promise<void> {
+    this.onceIds.delete(id);
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
   }
@@ -134,6 +139,14 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
   }
 
   private failed(entry: Entry<T>, error: Error): void {
+    if (error instanceof RetryLaterError && !this.stopped) {
+      // The wait the handler asked for does not use up an attempt.
+      entry.attemptsMade -= 1;
+      this.outcomes.retried += 1;
+      this.logger.debug(`Job ${entry.id} of queue ${this.name} runs again in ${error.delayMs} ms: ${error.message}`);
+      this.retryLater(entry, error.delayMs);
+      return;
+    }
     const maxAttempts = this.definition.attempts;
     const final = error instanceof PermanentJobError || entry.attemptsMade >= maxAttempts || this.stopped;
     const delay = final ? null : retryDelayMs(entry.attemptsMade, this.settings.retryDelayMs);
@@ -145,6 +158,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     }
     this.outcomes.retried += 1;
     this.logger.warn(line);
+    this.retryLater(entry, delay);
+  }
+
+  private retryLater(entry: Entry<T>, delay: number): void {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       this.waiting.push(entry);

@@ -65,6 +65,23 @@ export class PermanentJobError extends Error {
   override readonly name = 'PermanentJobError';
 }
 
+/**
+ * Thrown by a handler to run the job again after `delayMs` without using up one of its attempts: a
+ * wait the job's own policy chose (e.g. Telegram's `retry_after`). The job waits in the queue, not
+ * in a worker slot, and with Redis any process may run it then. Save what the attempt did in a
+ * {@link Job.step} first: the next run starts the handler from the beginning.
+ */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Jobs by state, as a dashboard counts them. */
 export interface QueueDepth {
   /** Waiting for a worker (including BullMQ's prioritized jobs). */
@@ -103,9 +120,16 @@ export abstract class JobQueue<T> {
   abstract add(data: T, options?: AddOptions): Promise<AddResult>;
 
   /**
+   * Forgets a `once` id before its TTL, so a job with it may be added again (a job that gave up and
+   * whose replay is welcome). Never rejects: when Redis cannot answer, the id expires by its TTL.
+   */
+  abstract forgetOnce(id: string): Promise<void>;
+
+  /**
    * Starts running jobs with `handler`, at most `QUEUE_CONCURRENCY` at once in this process. A job
    * whose handler throws is retried after `QUEUE_RETRY_DELAY_MS`, then twice that, …, until its
-   * attempts are used up or it throws {@link PermanentJobError}. A run cut short (its worker killed,
+   * attempts are used up or it throws {@link PermanentJobError}; one that throws
+   * {@link RetryLaterError} runs again after the delay it names. A run cut short (its worker killed,
    * its lock lost) is run again without using an attempt, up to `QUEUE_MAX_STALLED_COUNT` times;
    * after that `options.giveUp` runs instead of the handler. Call once. In a process of
    * `APP_ROLE=api` it registers nothing: the workers run the jobs.
