@@ -186,8 +186,13 @@ describe('forwarding to cursor-runner across a killed process', () => {
     const jobsBefore = await jobsEnded();
     const sent = newUpdates('stall', 1);
     const stalled = await start();
+    // cursor-runner holds its acknowledgement until the stalled process is running again.
+    let acknowledge!: () => void;
+    const acknowledged = new Promise<void>((resolve) => {
+      acknowledge = resolve;
+    });
+    cursorRunner.enqueue(EXECUTE_ASYNC, { release: acknowledged, body: { success: true, message: 'Request accepted, processing asynchronously' } });
     await postUpdate(stalled, sent[0].update);
-    // The request has reached cursor-runner, which acknowledges 1.5 s later: the process stops meanwhile.
     await pollUntil(async () => forwardsReceived(sent), (count) => count === 1, 30_000, 5);
     stalled.child.kill('SIGSTOP');
     try {
@@ -197,6 +202,7 @@ describe('forwarding to cursor-runner across a killed process', () => {
       expect(other.logged('an earlier attempt began forwarding it')).toHaveLength(1);
     } finally {
       stalled.child.kill('SIGCONT');
+      acknowledge();
     }
     // The stalled process wakes up to cursor-runner's acknowledgement: its forward stands, nothing more is sent.
     await pollUntil(async () => stalled.logged('Forwarded to cursor-runner').length, (count) => count === 1, 30_000, 20);
