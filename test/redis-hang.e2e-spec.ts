@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { HELP_TEXT } from '../apps/api/src/conversation';
+import type { BullJobQueue } from '@app/queue';
+import { DeliverResult, HELP_TEXT, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
@@ -25,6 +26,7 @@ describe('requests while Redis hangs', () => {
   let telegram: FakeTelegram;
   let app: TestApp;
   let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
+  let nextChat = CHAT;
 
   const timed = async (call: () => Promise<request.Response>) => {
     const started = Date.now();
@@ -97,6 +99,46 @@ describe('requests while Redis hangs', () => {
       100,
     );
     expect(after.body).toEqual({ received: true, message: 'Request not found' });
+  });
+
+  it.each([
+    ['as the once id of its delivery is set', (deliveries: BullJobQueue<ResultDeliveryJob>) => deliveries],
+    ['as BullMQ stores its delivery job', (deliveries: BullJobQueue<ResultDeliveryJob>) => deliveries.bullQueue],
+  ])('callback: Redis freezing %s gives a 503 within the budget; after SIGCONT the result is delivered once, its replay included', async (_when, target) => {
+    const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const chatId = ++nextChat;
+    const output = `queued as Redis froze ${randomUUID()}`;
+    await app.app.get(PendingRequestStore).store(requestId, {
+      chatId,
+      messageId: 9,
+      prompt: 'p',
+      originalWasAudio: false,
+      createdAt: new Date().toISOString(),
+      botId: null,
+    });
+    // The claim and the lookup went through; Redis hangs at that point of queueing the delivery.
+    const queueing = target(app.app.get<BullJobQueue<ResultDeliveryJob>>(RESULT_DELIVERIES_QUEUE.token)) as { add: (...args: unknown[]) => Promise<unknown> };
+    const add = queueing.add.bind(queueing);
+    const frozen = jest.spyOn(queueing, 'add').mockImplementationOnce((...args: unknown[]) => {
+      redis.freeze();
+      return add(...args);
+    });
+    const callback = () =>
+      request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', 'test-webhook-secret').send({ request_id: requestId, success: true, output });
+    const { response, elapsedMs } = await timed(callback);
+    frozen.mockRestore();
+    expect(response.status).toBe(503);
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+
+    // Whatever Redis did with the add the 503 gave up on, the content logged with the 503 is
+    // replayed (a job that landed after all delivers it; else the replay queues it): one message.
+    redis.thaw();
+    const deliveries = app.app.get(DeliverResult);
+    await deliveries.settled();
+    const { value: replay } = await pollUntil(callback, (answer) => answer.status === 200, 5_000, 100);
+    expect(replay.body).toMatchObject({ received: true });
+    await deliveries.settled();
+    expect(telegram.deliveredMessages(chatId).map((message) => message.text)).toEqual([output]);
   });
 
   it('admin write: PUT /settings/:name answers within the budget while frozen (the database is its store)', async () => {
