@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { BullJobQueue } from '@app/queue';
-import { DeliverResult, HELP_TEXT, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
+import { DeliverResult, FORWARD_INTERRUPTED_TEXT, HELP_TEXT, PendingRequestStore, RESULT_DELIVERIES_QUEUE, TELEGRAM_UPDATES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
+import { EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
+import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
@@ -24,6 +26,7 @@ const ANSWER_BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
 describe('requests while Redis hangs', () => {
   let redis: FaultyRedis;
   let telegram: FakeTelegram;
+  let cursorRunner: FakeHttpServer;
   let app: TestApp;
   let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
   let nextChat = CHAT;
@@ -40,12 +43,14 @@ describe('requests while Redis hangs', () => {
   beforeAll(async () => {
     redis = await startFaultyRedis();
     telegram = await FakeTelegram.start(TOKEN);
+    cursorRunner = await startFakeCursorRunner();
     app = await startTestApp({
       env: {
         REDIS_URL: redis.url,
         CACHE_KEY_PREFIX: `hang-${randomUUID().slice(0, 8)}`,
         TELEGRAM_BOT_TOKEN: TOKEN,
         TELEGRAM_API_BASE_URL: telegram.url,
+        CURSOR_RUNNER_URL: cursorRunner.url,
         QUEUE_RETRY_DELAY_MS: '50',
       },
     });
@@ -55,6 +60,7 @@ describe('requests while Redis hangs', () => {
     redis?.thaw();
     await app?.close();
     await telegram?.stop();
+    await cursorRunner?.stop();
     await redis?.stop();
   });
 
@@ -139,6 +145,37 @@ describe('requests while Redis hangs', () => {
     expect(replay.body).toMatchObject({ received: true });
     await deliveries.settled();
     expect(telegram.deliveredMessages(chatId).map((message) => message.text)).toEqual([output]);
+  });
+
+  it('forward: Redis freezing as the forward is about to be marked begun: after SIGCONT it is forwarded once or its chat told once, never both, never twice', async () => {
+    const body = loadTelegramUpdate('text-message');
+    body.update_id = ++nextUpdateId;
+    const chatId = ++nextChat;
+    const prompt = `forward across a freeze ${randomUUID()}`;
+    Object.assign(body.message as Record<string, unknown>, { text: prompt, chat: { id: chatId, type: 'private' } });
+    // The pending request is stored; Redis hangs before the begin mark (the next command) is set.
+    const store = app.app.get(PendingRequestStore);
+    const storePending = store.store.bind(store);
+    const frozen = jest.spyOn(store, 'store').mockImplementationOnce(async (...args) => {
+      await storePending(...args);
+      redis.freeze();
+    });
+    expect((await postUpdate(body)).status).toBe(200);
+    await pollUntil(async () => frozen.mock.calls.length, (calls) => calls === 1, 10_000, 10);
+    frozen.mockRestore();
+    // Longer than the command budget: the mark's command times out on the app's side.
+    await new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS + 500));
+    redis.thaw();
+
+    const forwards = () => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { prompt?: string }).prompt === prompt).length;
+    const told = () => telegram.messages(chatId).filter((message) => message.text === FORWARD_INTERRUPTED_TEXT).length;
+    await pollUntil(async () => forwards() + told(), (count) => count >= 1, 15_000, 20);
+    const updates = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    const unfinished = async () => Object.values(await updates.depth()).reduce((sum, count) => sum + count, 0);
+    await pollUntil(unfinished, (count) => count === 0, 10_000, 20);
+    expect({ forwards: forwards(), told: told(), others: telegram.messages(chatId).length - told() }).toEqual(
+      forwards() === 1 ? { forwards: 1, told: 0, others: 0 } : { forwards: 0, told: 1, others: 0 },
+    );
   });
 
   it('admin write: PUT /settings/:name answers within the budget while frozen (the database is its store)', async () => {
