@@ -81,6 +81,34 @@ describe('requests while Redis hangs', () => {
     expect(answered).toBe(before + 1);
   });
 
+  it('webhook: a redelivery answered 503 during the same hang does not undo the first delivery\'s deduplication', async () => {
+    const body = loadTelegramUpdate('start-command');
+    body.update_id = ++nextUpdateId;
+    const before = answeredHelp();
+    // The first delivery's update id is remembered; Redis hangs as BullMQ stores its job.
+    const updates = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token).bullQueue;
+    const add = updates.add.bind(updates);
+    const frozen = jest.spyOn(updates, 'add').mockImplementationOnce((...args) => {
+      redis.freeze();
+      return add(...args);
+    });
+    expect((await postUpdate(body)).status).toBe(503);
+    frozen.mockRestore();
+    // Telegram delivers it again while Redis still hangs: 503 too.
+    expect((await postUpdate(body)).status).toBe(503);
+
+    // The first job is stored once Redis answers, and runs.
+    redis.thaw();
+    await pollUntil(async () => answeredHelp(), (count) => count > before, 10_000, 20);
+    // Telegram, which saw two 503s, delivers it once more: a repeat of the job that ran.
+    const { value: redelivered } = await pollUntil(() => postUpdate(body), (answer) => answer.status === 200, 5_000, 100);
+    expect(redelivered.status).toBe(200);
+    const updatesQueue = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    await pollUntil(async () => Object.values(await updatesQueue.depth()).reduce((sum, count) => sum + count, 0), (count) => count === 0, 10_000, 20);
+    expect(answeredHelp()).toBe(before + 1);
+    expect(app.logs.lines.filter((line) => line.msg === `Ignored a repeated delivery of Telegram update ${String(body.update_id)} (bot default)`)).toHaveLength(1);
+  });
+
   it('callback: 503 within the budget while frozen, its content logged at error level; answered normally after SIGCONT', async () => {
     const requestId = `telegram-${Date.now()}-hang`;
     const output = `result kept for a replay ${randomUUID()}`;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type Redis from 'ioredis';
@@ -61,6 +62,14 @@ interface StoredJob<T> {
 const BEGIN_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
+
+/**
+ * Forgets a `once` id only if it still holds this add's token: an add that failed releases its own
+ * claim, never one an earlier add of the same id holds (whose job may be stored).
+ */
+const RELEASE_ONCE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /** The job hash field of a begun effect; BullMQ reads only its own fields and leaves it alone. */
 function begunField(name: string): string {
@@ -188,16 +197,21 @@ export class BullJobQueue<T> extends JobQueue<T> {
    * connection's own timeout): a Redis that hangs fails the add instead of holding the request. An
    * abandoned step may still land when Redis answers again, so its `once` id is released only if
    * no job can have been queued under it — a redelivery is then queued, never dropped as a duplicate.
+   * The id is set with a token of this add and released only while it holds that token: a repeat
+   * that fails during the same hang (its SET found the id taken, but never heard so) leaves the
+   * first add's id alone, or the next repeat would be queued a second time.
    */
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
-    const release = () => (key ? this.commands.del(key).then(undefined, () => undefined) : undefined);
+    const token = randomUUID();
+    const release = () =>
+      key ? this.commands.eval(RELEASE_ONCE_SCRIPT, 1, key, token).then(undefined, () => undefined) : undefined;
     if (key && options.once) {
       let claimed: string | null;
       try {
-        claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
+        claimed = await this.commands.set(key, token, 'EX', options.once.ttlSeconds, 'NX');
       } catch (error) {
-        // No job was queued; a SET that lands late is undone by this DEL, sent after it on one connection.
+        // No job was queued; a SET that lands late is undone by this release, sent after it on one connection.
         void release();
         throw this.unavailable(error);
       }
