@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
+import { claimWithToken, describeRedisUrl, redisConnectionOptions, releaseWithToken } from '@app/redis';
 import {
   JobQueue,
   PermanentJobError,
@@ -62,14 +62,6 @@ interface StoredJob<T> {
 const BEGIN_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
-
-/**
- * Forgets a `once` id only if it still holds this add's token: an add that failed releases its own
- * claim, never one an earlier add of the same id holds (whose job may be stored).
- */
-const RELEASE_ONCE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 /** The job hash field of a begun effect; BullMQ reads only its own fields and leaves it alone. */
 function begunField(name: string): string {
@@ -197,25 +189,25 @@ export class BullJobQueue<T> extends JobQueue<T> {
    * connection's own timeout): a Redis that hangs fails the add instead of holding the request. An
    * abandoned step may still land when Redis answers again, so its `once` id is released only if
    * no job can have been queued under it — a redelivery is then queued, never dropped as a duplicate.
-   * The id is set with a token of this add and released only while it holds that token: a repeat
-   * that fails during the same hang (its SET found the id taken, but never heard so) leaves the
-   * first add's id alone, or the next repeat would be queued a second time.
+   * The id holds a token of this add ({@link claimWithToken}): the claim sent again after a broken
+   * connection is still this add's, and a release removes only this add's claim — a repeat that
+   * fails during the same hang (its claim found the id taken, but never heard so) leaves the first
+   * add's id alone, or the next repeat would be queued a second time.
    */
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
     const token = randomUUID();
-    const release = () =>
-      key ? this.commands.eval(RELEASE_ONCE_SCRIPT, 1, key, token).then(undefined, () => undefined) : undefined;
+    const release = () => (key ? releaseWithToken(this.commands, key, token).then(undefined, () => undefined) : undefined);
     if (key && options.once) {
-      let claimed: string | null;
+      let claimed: boolean;
       try {
-        claimed = await this.commands.set(key, token, 'EX', options.once.ttlSeconds, 'NX');
+        claimed = await claimWithToken(this.commands, key, token, options.once.ttlSeconds);
       } catch (error) {
-        // No job was queued; a SET that lands late is undone by this release, sent after it on one connection.
+        // No job was queued; a claim that lands late is undone by this release, sent after it on one connection.
         void release();
         throw this.unavailable(error);
       }
-      if (claimed === null) return { status: 'duplicate' };
+      if (!claimed) return { status: 'duplicate' };
     }
     const adding = this.queue.add(this.name, { payload: data, steps: {} });
     try {

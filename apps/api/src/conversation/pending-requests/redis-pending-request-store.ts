@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
+import { claimWithToken } from '@app/redis';
 import { PendingRequestStore } from './pending-request-store';
 
 /**
@@ -41,8 +43,9 @@ export class RedisPendingRequestStore extends PendingRequestStore {
     await this.redis.del(pendingRequestKey(id));
   }
 
-  protected async claim(id: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.set(deliveryClaimKey(id), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  /** Idempotent if sent twice after a broken connection ({@link claimWithToken}): a claim never finds itself taken. */
+  protected claim(id: string, ttlSeconds: number): Promise<boolean> {
+    return claimWithToken(this.redis, deliveryClaimKey(id), randomUUID(), ttlSeconds);
   }
 
   protected async unclaim(id: string): Promise<void> {
