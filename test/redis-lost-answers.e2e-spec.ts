@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DeliverResult, HELP_TEXT, PendingRequestStore } from '../apps/api/src/conversation';
+import { DeliverResult, FORWARD_INTERRUPTED_TEXT, HELP_TEXT, PendingRequestStore, TELEGRAM_UPDATES_QUEUE } from '../apps/api/src/conversation';
+import type { JobQueue } from '@app/queue';
+import { EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
+import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { TcpProxy } from './support/faults/tcp-proxy';
 import { pollUntil } from './support/poll';
@@ -21,6 +24,7 @@ describe('Redis answers lost with their connection', () => {
   let redis: FaultyRedis;
   let proxy: TcpProxy;
   let telegram: FakeTelegram;
+  let cursorRunner: FakeHttpServer;
   let app: TestApp;
   let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 3;
   let nextChat = CHAT;
@@ -29,12 +33,14 @@ describe('Redis answers lost with their connection', () => {
     redis = await startFaultyRedis();
     proxy = await TcpProxy.start(redis.port);
     telegram = await FakeTelegram.start(TOKEN);
+    cursorRunner = await startFakeCursorRunner();
     app = await startTestApp({
       env: {
         REDIS_URL: proxy.url,
         CACHE_KEY_PREFIX: `lost-${randomUUID().slice(0, 8)}`,
         TELEGRAM_BOT_TOKEN: TOKEN,
         TELEGRAM_API_BASE_URL: telegram.url,
+        CURSOR_RUNNER_URL: cursorRunner.url,
       },
     });
   });
@@ -42,6 +48,7 @@ describe('Redis answers lost with their connection', () => {
     await app?.close();
     await proxy?.stop();
     await telegram?.stop();
+    await cursorRunner?.stop();
     await redis?.stop();
   });
 
@@ -88,5 +95,23 @@ describe('Redis answers lost with their connection', () => {
     await app.app.get(DeliverResult).settled();
     expect(telegram.deliveredMessages(chatId).map((message) => message.text)).toEqual([body.output]);
     expect((await callback(body)).body).toEqual({ received: true, message: 'Request not found' });
+  });
+
+  it('forward: the begin mark set, its answer lost: forwarded once, and the chat is not told it may have been interrupted', async () => {
+    const body = loadTelegramUpdate('text-message');
+    body.update_id = ++nextUpdateId;
+    const chatId = ++nextChat;
+    const prompt = `begun once ${randomUUID()}`;
+    Object.assign(body.message as Record<string, unknown>, { text: prompt, chat: { id: chatId, type: 'private' } });
+    const cut = proxy.answersCut;
+    proxy.cutAnswerTo(/begun:forward/);
+    expect((await postUpdate(body)).status).toBe(200);
+    const forwards = () => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { prompt?: string }).prompt === prompt);
+    await pollUntil(async () => forwards().length + telegram.messages(chatId).length, (count) => count >= 1, 10_000, 20);
+    const updates = app.app.get<JobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    await pollUntil(async () => Object.values(await updates.depth()).reduce((sum, count) => sum + count, 0), (count) => count === 0, 10_000, 20);
+    expect(proxy.answersCut).toBe(cut + 1);
+    expect(forwards()).toHaveLength(1);
+    expect(telegram.messages(chatId).filter((message) => message.text === FORWARD_INTERRUPTED_TEXT)).toEqual([]);
   });
 });

@@ -57,11 +57,16 @@ interface StoredJob<T> {
 /**
  * Marks an effect of a job as begun, in the job's own hash (so it lives and goes with the job, and
  * a job id reused after the queue was emptied cannot find an old mark): 1 when this call set it, 0
- * when it was set already, -1 when the job is gone.
+ * when it was set already, -1 when the job is gone. The mark's value is unique to the call, so the
+ * same call sent again by ioredis after a broken connection finds its own mark and still gets 1.
  */
 const BEGIN_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held == ARGV[2] then return 1 end
+if held then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
 
 /** The job hash field of a begun effect; BullMQ reads only its own fields and leaves it alone. */
 function begunField(name: string): string {
@@ -358,7 +363,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
         return result;
       },
       begin: async (name: string): Promise<boolean> => {
-        const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), new Date().toISOString());
+        const mark = `${new Date().toISOString()} ${randomUUID()}`;
+        const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), mark);
         if (set === -1) throw new Error(`Job ${job.id} of queue ${this.name} no longer exists`);
         return set === 1;
       },
