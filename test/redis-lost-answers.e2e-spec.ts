@@ -72,8 +72,10 @@ describe('Redis answers lost with their connection', () => {
   });
 
   it.each([
-    ['its delivery claim', /:delivering/],
-    ['the once id of its delivery job', /:once:cursor-runner:result:/],
+    ['its delivery claim', () => /:delivering/],
+    ['the once id of its delivery job', () => /:once:cursor-runner:result:/],
+    // The job as added: no step saved yet.
+    ['its delivery job stored by BullMQ', (output: string) => new RegExp(`${output}[\\s\\S]*"steps":\\{\\}`)],
   ])('callback: %s set, its answer lost: answered 200 and delivered once; a replay then finds nothing to deliver', async (_what, pattern) => {
     const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
     const chatId = ++nextChat;
@@ -87,7 +89,7 @@ describe('Redis answers lost with their connection', () => {
     });
     const body = { request_id: requestId, success: true, output: `lost answer ${randomUUID()}` };
     const cut = proxy.answersCut;
-    proxy.cutAnswerTo(pattern);
+    proxy.cutAnswerTo(pattern(body.output));
     const answer = await callback(body);
     expect(proxy.answersCut).toBe(cut + 1);
     expect(answer.status).toBe(200);
@@ -113,5 +115,23 @@ describe('Redis answers lost with their connection', () => {
     expect(proxy.answersCut).toBe(cut + 1);
     expect(forwards()).toHaveLength(1);
     expect(telegram.messages(chatId).filter((message) => message.text === FORWARD_INTERRUPTED_TEXT)).toEqual([]);
+  });
+
+  it('webhook: the job stored by BullMQ, its answer lost: one job, forwarded once', async () => {
+    const body = loadTelegramUpdate('text-message');
+    body.update_id = ++nextUpdateId;
+    const chatId = ++nextChat;
+    const prompt = `stored once ${randomUUID()}`;
+    Object.assign(body.message as Record<string, unknown>, { text: prompt, chat: { id: chatId, type: 'private' } });
+    const cut = proxy.answersCut;
+    proxy.cutAnswerTo(new RegExp(`telegram-updates[\\s\\S]*${prompt}`));
+    const answer = await postUpdate(body);
+    const forwards = () => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { prompt?: string }).prompt === prompt);
+    await pollUntil(async () => forwards().length + telegram.messages(chatId).length, (count) => count >= 1, 10_000, 20);
+    const updates = app.app.get<JobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    await pollUntil(async () => Object.values(await updates.depth()).reduce((sum, count) => sum + count, 0), (count) => count === 0, 10_000, 20);
+    expect(answer.status).toBe(200);
+    expect(proxy.answersCut).toBe(cut + 1);
+    expect(forwards()).toHaveLength(1);
   });
 });

@@ -73,6 +73,12 @@ function begunField(name: string): string {
   return `begun:${name}`;
 }
 
+/**
+ * How long an add's token is remembered by BullMQ's deduplication, in milliseconds: far longer than
+ * ioredis takes to send a command again after a broken connection (its next reconnect).
+ */
+const RESEND_WINDOW_MS = 60_000;
+
 /** Redis key remembering a `once` id. Every queue key starts with the prefix, so one prefix is one app. */
 export function onceKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:once:${id}`;
@@ -214,7 +220,10 @@ export class BullJobQueue<T> extends JobQueue<T> {
       }
       if (!claimed) return { status: 'duplicate' };
     }
-    const adding = this.queue.add(this.name, { payload: data, steps: {} });
+    // Deduplicated by the add's own token: the add ioredis sends again after a broken connection
+    // (the first had run, its answer was lost) finds the first job instead of storing a twin, even
+    // one already finished and removed.
+    const adding = this.queue.add(this.name, { payload: data, steps: {} }, { deduplication: { id: token, ttl: RESEND_WINDOW_MS } });
     try {
       const job = await withTimeout(
         adding,
