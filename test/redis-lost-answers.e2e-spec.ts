@@ -134,4 +134,27 @@ describe('Redis answers lost with their connection', () => {
     expect(proxy.answersCut).toBe(cut + 1);
     expect(forwards()).toHaveLength(1);
   });
+
+  it('webhook: the job stored, its answer lost and no reconnection in time (503): the redelivery is a repeat of the stored job', async () => {
+    const body = loadTelegramUpdate('text-message');
+    body.update_id = ++nextUpdateId;
+    const chatId = ++nextChat;
+    const prompt = `stored before the 503 ${randomUUID()}`;
+    Object.assign(body.message as Record<string, unknown>, { text: prompt, chat: { id: chatId, type: 'private' } });
+    const cut = proxy.answersCut;
+    // The queue's connection cannot come back before ioredis gives the add up; the other connections work.
+    proxy.cutAnswerTo(new RegExp(`telegram-updates[\\s\\S]*${prompt}`), { refuseNewForMs: 1_500 });
+    expect((await postUpdate(body)).status).toBe(503);
+    expect(proxy.answersCut).toBe(cut + 1);
+    // Telegram delivers the update again once the app can queue.
+    const { value: redelivered } = await pollUntil(() => postUpdate(body), (answer) => answer.status === 200, 10_000, 200);
+    expect(redelivered.status).toBe(200);
+    const forwards = () => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { prompt?: string }).prompt === prompt);
+    await pollUntil(async () => forwards().length, (count) => count >= 1, 10_000, 20);
+    const updates = app.app.get<JobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    // The queue's own connection may still be reconnecting: a depth it cannot read is not zero.
+    const unfinished = () => updates.depth().then((depth) => Object.values(depth).reduce((sum, count) => sum + count, 0), () => -1);
+    await pollUntil(unfinished, (count) => count === 0, 10_000, 20);
+    expect(forwards()).toHaveLength(1);
+  });
 });

@@ -28,6 +28,9 @@ export class TcpProxy {
   private readonly links = new Set<Link>();
   private mode: ProxyMode = 'pass';
   private cutAnswerPattern: RegExp | undefined;
+  /** After a cut, new connections are refused this long (open ones pass): the client cannot reconnect at once. */
+  private refuseAfterCutMs = 0;
+  private refusingNewUntil = 0;
   /** Connections cut by {@link cutAnswerTo} so far. */
   answersCut = 0;
   private constructor(
@@ -90,10 +93,13 @@ export class TcpProxy {
 
   /**
    * The next request whose bytes match `pattern` reaches the server; the connection is then cut
-   * instead of relaying its answer (other connections and later requests pass).
+   * instead of relaying its answer (other connections and later requests pass). With
+   * `refuseNewForMs`, new connections are refused that long after the cut: its client cannot send
+   * the request again at once, while connections already open keep working.
    */
-  cutAnswerTo(pattern: RegExp): void {
+  cutAnswerTo(pattern: RegExp, options: { refuseNewForMs?: number } = {}): void {
     this.cutAnswerPattern = pattern;
+    this.refuseAfterCutMs = options.refuseNewForMs ?? 0;
   }
 
   async stop(): Promise<void> {
@@ -102,7 +108,7 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
-    if (this.mode === 'refuse') {
+    if (this.mode === 'refuse' || Date.now() < this.refusingNewUntil) {
       client.destroy();
       return;
     }
@@ -121,6 +127,7 @@ export class TcpProxy {
     upstream.on('data', (chunk: Buffer) => {
       if (link.cutOnAnswer) {
         this.answersCut += 1;
+        this.refusingNewUntil = Date.now() + this.refuseAfterCutMs;
         return this.close(link);
       }
       if (link.frozen) link.heldDown.push(chunk);
