@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
-import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
+import type { RedisTopology } from '@app/config';
+import { describeRedis, openRedis, redisConnectionOptions, redisOptionsFor, type RedisConnection } from '@app/redis';
 import {
   JobQueue,
   PermanentJobError,
@@ -18,7 +18,7 @@ import { describeFailure, retryDelayMs } from './retry-policy';
 import { withTimeout } from '@app/common';
 
 export interface BullQueueSettings {
-  redisUrl: string;
+  redis: RedisTopology;
   /** First segment of the queue's keys (`QUEUE_PREFIX`). */
   prefix: string;
   concurrency: number;
@@ -49,20 +49,17 @@ export function onceKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:once:${id}`;
 }
 
-/** ioredis options for `url` (what `new Redis(url)` would parse), for connections BullMQ opens and closes itself. */
-export function connectionOptionsOf(url: string, role: string): RedisOptions {
-  const parsed = new URL(url);
-  const db = parsed.pathname.replace(/^\//, '');
-  return {
-    ...redisConnectionOptions,
-    host: parsed.hostname,
-    port: Number(parsed.port || 6379),
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    db: db ? Number(db) : 0,
-    tls: parsed.protocol === 'rediss:' ? {} : undefined,
-    connectionName: role,
-  };
+/**
+ * What BullMQ gets as its `connection`. One server or a Sentinel primary: options, from which BullMQ
+ * opens (and closes) its own connections. A Cluster: a client, since BullMQ cannot build one from
+ * options; `owned` collects it for {@link BullJobQueue.close}, as BullMQ leaves a client it was given open.
+ */
+function bullConnection(topology: RedisTopology, role: string, overrides: RedisOptions, owned: RedisConnection[]) {
+  if (topology.kind !== 'cluster') return redisOptionsFor(topology, role, overrides);
+  const client = openRedis(topology, role, overrides);
+  client.on('error', () => undefined);
+  owned.push(client);
+  return client;
 }
 
 /** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
@@ -119,17 +116,19 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
   private outage = false;
+  /** Cluster clients this queue gave BullMQ, closed after BullMQ's own. */
+  private readonly ownedConnections: RedisConnection[] = [];
 
   constructor(
     definition: QueueDefinition<T>,
     private readonly settings: BullQueueSettings,
-    private readonly commands: Redis,
+    private readonly commands: RedisConnection,
   ) {
     super();
     this.name = definition.name;
     this.logger = new Logger(`Queue:${definition.name}`);
     this.queue = new Queue<StoredJob<T>>(this.name, {
-      connection: { ...connectionOptionsOf(settings.redisUrl, `queue:${this.name}`), enableOfflineQueue: false },
+      connection: bullConnection(settings.redis, `queue:${this.name}`, { enableOfflineQueue: false }, this.ownedConnections),
       prefix: settings.prefix,
       defaultJobOptions: {
         attempts: definition.attempts,
@@ -220,11 +219,12 @@ export class BullJobQueue<T> extends JobQueue<T> {
       {
         // Options rather than a connection: BullMQ opens the worker's connections (with
         // `maxRetriesPerRequest: null`) and closes them itself, also when shutdown comes mid-connect.
-        connection: {
-          ...connectionOptionsOf(this.settings.redisUrl, `queue-worker:${this.name}`),
-          maxRetriesPerRequest: null,
-          enableOfflineQueue: true,
-        },
+        connection: bullConnection(
+          this.settings.redis,
+          `queue-worker:${this.name}`,
+          { maxRetriesPerRequest: null, enableOfflineQueue: true },
+          this.ownedConnections,
+        ),
         prefix: this.settings.prefix,
         concurrency: this.settings.concurrency,
       },
@@ -272,6 +272,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async close(): Promise<void> {
     await settleWithin(this.queue.waitUntilReady(), SETUP_SETTLE_MS);
     await this.queue.close().catch(() => undefined);
+    for (const connection of this.ownedConnections.splice(0)) connection.disconnect();
   }
 
   private viewOf(job: BullJob<StoredJob<T>>): Job<T> {
@@ -297,6 +298,6 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private connectionTrouble(error: Error): void {
     if (this.outage) return;
     this.outage = true;
-    this.logger.warn(`Redis trouble on queue ${this.name} (${describeRedisUrl(this.settings.redisUrl)}): ${error.message}`);
+    this.logger.warn(`Redis trouble on queue ${this.name} (${describeRedis(this.settings.redis)}): ${error.message}`);
   }
 }

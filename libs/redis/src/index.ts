@@ -1,3 +1,12 @@
 export { RedisModule } from './redis.module';
 export { REDIS_CLIENT, REDIS_SUBSCRIBER, InjectRedis, InjectRedisSubscriber } from './redis.tokens';
-export { describeRedisUrl, redisConnectionOptions } from './redis-connection.factory';
+export {
+  clusterKeySlot,
+  describeRedis,
+  describeRedisUrl,
+  nodeFor,
+  openRedis,
+  redisConnectionOptions,
+  redisOptionsFor,
+  type RedisConnection,
+} from './redis-connection.factory';
