@@ -166,7 +166,19 @@ export function createRedisConnection(
  * whichever comes first. Boot waits this long so the first requests find Redis connected, yet an
  * absent Redis never stops the service from starting: it serves degraded and reconnects.
  */
-export function settleFirstConnect(connection: RedisConnection, timeoutMs: number): Promise<void> {
+export async function settleFirstConnect(connection: RedisConnection, timeoutMs: number): Promise<void> {
+  const startedAt = Date.now();
+  await settleReady(connection, timeoutMs);
+  // A Cluster client connects to each node on its first command there; a cache read with a budget
+  // of milliseconds must not pay for that, so every primary is reached once before serving.
+  if (connection instanceof Cluster && connection.status === 'ready') {
+    const left = Math.max(0, timeoutMs - (Date.now() - startedAt));
+    const reached = Promise.allSettled(connection.nodes('master').map((node) => node.ping()));
+    await Promise.race([reached, new Promise((resolve) => setTimeout(resolve, left).unref())]);
+  }
+}
+
+function settleReady(connection: RedisConnection, timeoutMs: number): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {

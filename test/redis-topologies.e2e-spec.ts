@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { CacheRegistry } from '@app/cache';
+import { HELP_TEXT } from '../apps/api/src/conversation';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { pollUntil } from './support/poll';
+import { FAILOVER_WITHIN_MS, startRedisCluster, startRedisSentinel, type RedisClusterUnderTest, type RedisSentinelUnderTest } from './support/redis-topologies';
+import { loadTelegramUpdate } from './support/telegram-fixtures';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const TOKEN = '777777:redis-topology-token';
+const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
+/** REDIS_COMMAND_TIMEOUT_MS's default, which the apps below run with. */
+const COMMAND_TIMEOUT_MS = 1_000;
+/** What a request needing Redis may take while the primary is switched: the command budget plus 1 s. */
+const ANSWER_BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
+
+/** Starting six nodes (or five) and two apps on a loaded machine. */
+const TOPOLOGY_START_MS = 90_000;
+/** The switch itself, then the traffic that shows recovery and every update's one answer. */
+const FAILOVER_TEST_MS = FAILOVER_WITHIN_MS * 2 + 30_000;
+
+interface Fleet {
+  a: TestApp;
+  b: TestApp;
+  telegram: FakeTelegram;
+}
+
+async function startFleet(env: Record<string, string>): Promise<Fleet> {
+  const telegram = await FakeTelegram.start(TOKEN);
+  const shared = {
+    ...env,
+    CACHE_KEY_PREFIX: `topo-${randomUUID().slice(0, 8)}`,
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_BASE_URL: telegram.url,
+    QUEUE_RETRY_DELAY_MS: '50',
+  };
+  const a = await startTestApp({ env: shared });
+  const b = await startTestApp({ env: shared, databaseFile: a.databaseFile });
+  return { a, b, telegram };
+}
+
+async function stopFleet(fleet: Fleet | undefined): Promise<void> {
+  if (!fleet) return;
+  await Promise.all([fleet.a.close(), fleet.b.close()]);
+  await fleet.telegram.stop();
+}
+
+let nextUpdateId = Math.floor(Date.now() / 1000) * 10;
+let nextChat = 500_000_000 + Math.floor(Math.random() * 1_000_000);
+
+/** A `/start` from a chat of its own, so each update's one answer can be counted. */
+function startUpdate(): { body: Record<string, unknown>; chat: number } {
+  const body = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
+  const chat = ++nextChat;
+  body.update_id = ++nextUpdateId;
+  body.message.chat.id = chat;
+  return { body, chat };
+}
+
+const postUpdate = (app: TestApp, body: unknown) =>
+  request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', 'test-telegram-secret').send(body as object);
+const getSetting = (app: TestApp, name: string) => request(app.baseUrl).get(`/settings/${name}`).set(ADMIN);
+const putSetting = (app: TestApp, name: string, enabled: boolean) =>
+  request(app.baseUrl).put(`/settings/${name}`).set(ADMIN).send({ enabled }).expect(200);
+
+/** What the fleet does on a healthy topology: the bus crosses instances, L2 writes succeed, updates are answered once. */
+async function servesNormally(fleet: Fleet, setting: string): Promise<void> {
+  await putSetting(fleet.a, setting, true);
+  expect((await getSetting(fleet.b, setting)).body).toEqual({ name: setting, enabled: true });
+  expect((await getSetting(fleet.b, setting)).headers['x-cache']).toBe('HIT');
+  await putSetting(fleet.a, setting, false);
+  // B's L1 held `true`: only the invalidation event, across the topology's nodes, drops it.
+  await pollUntil(async () => (await getSetting(fleet.b, setting)).body, (body) => body.enabled === false, 2_000, 20);
+  for (const app of [fleet.a, fleet.b]) expect(app.app.get(CacheRegistry).byName('settings')!.stats.l2Errors).toBe(0);
+
+  const { body, chat } = startUpdate();
+  expect((await postUpdate(fleet.a, body)).status).toBe(200);
+  expect((await postUpdate(fleet.b, body)).status).toBe(200);
+  await pollUntil(async () => fleet.telegram.messages(chat).length, (count) => count >= 1, 10_000, 20);
+  await request(fleet.a.baseUrl).get('/health/ready').expect(200);
+}
+
+interface FailoverRecord {
+  cachedReads: number[];
+  webhook: { status: number; elapsedMs: number }[];
+  readiness: number[];
+  chats: number[];
+}
+
+/**
+ * Traffic on both instances while `kill` takes the primary away and until everything answers again:
+ * cached reads on B, webhooks on A (an update answered 503 is sent again, as Telegram does), readiness on A.
+ */
+async function throughFailover(fleet: Fleet, setting: string, kill: () => Promise<void>, recovered: () => Promise<void>): Promise<FailoverRecord> {
+  const record: FailoverRecord = { cachedReads: [], webhook: [], readiness: [], chats: [] };
+  await getSetting(fleet.b, setting).expect(200);
+  let stop = false;
+  let switched = false;
+  let webhooksAfterSwitch = 0;
+  const reads = (async () => {
+    while (!stop) {
+      record.cachedReads.push((await getSetting(fleet.b, setting)).status);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const probes = (async () => {
+    while (!stop) {
+      record.readiness.push((await request(fleet.a.baseUrl).get('/health/ready')).status);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  const webhooks = (async () => {
+    while (!stop) {
+      const { body, chat } = startUpdate();
+      record.chats.push(chat);
+      for (;;) {
+        const started = Date.now();
+        const { status } = await postUpdate(fleet.a, body);
+        record.webhook.push({ status, elapsedMs: Date.now() - started });
+        if (status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (switched) webhooksAfterSwitch += 1;
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await kill();
+  await recovered();
+  switched = true;
+  await pollUntil(
+    async () => ({ webhooks: webhooksAfterSwitch, ready: record.readiness.at(-1) }),
+    (state) => state.webhooks >= 3 && state.ready === 200,
+    FAILOVER_WITHIN_MS,
+    100,
+  );
+  stop = true;
+  await Promise.all([reads, probes, webhooks]);
+  return record;
+}
+
+/** What must hold after a failover: fail-open reads, bounded 503s, readiness down then up, every update answered once. */
+async function expectRecovered(fleet: Fleet, record: FailoverRecord, setting: string): Promise<void> {
+  expect(record.cachedReads.filter((status) => status !== 200)).toEqual([]);
+  expect(record.webhook.filter(({ status }) => status !== 200 && status !== 503)).toEqual([]);
+  const slowest = Math.max(...record.webhook.map(({ elapsedMs }) => elapsedMs));
+  expect(slowest).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+  expect(record.readiness).toContain(503);
+  expect(record.readiness.at(-1)).toBe(200);
+  for (const chat of record.chats) {
+    await pollUntil(async () => fleet.telegram.messages(chat).length, (count) => count >= 1, 10_000, 20);
+  }
+  // Nothing answered twice: a retried job or a redelivered update would send a second message.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(record.chats.filter((chat) => fleet.telegram.messages(chat).length !== 1)).toEqual([]);
+  expect(fleet.telegram.messages().filter((message) => message.text !== HELP_TEXT)).toEqual([]);
+  // The bus works again: a write on A is what B answers next.
+  await putSetting(fleet.a, setting, true);
+  await pollUntil(async () => (await getSetting(fleet.b, setting)).body, (body) => body.enabled === true, 5_000, 20);
+}
+
+describe('on a Redis Cluster (3 primaries, 3 replicas)', () => {
+  let cluster: RedisClusterUnderTest;
+  let fleet: Fleet;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    fleet = await startFleet({ REDIS_CLUSTER_NODES: cluster.seeds });
+  }, TOPOLOGY_START_MS);
+  afterAll(async () => {
+    await stopFleet(fleet);
+    await cluster?.stop();
+  });
+
+  it('serves: cache entries with their tag indexes and generation in one slot, the bus across nodes, the queue under a hash tag', async () => {
+    expect(fleet.a.config.queue.prefix).toBe(`{bull:${fleet.a.config.cache.keyPrefix}}`);
+    await servesNormally(fleet, 'cluster_serving');
+  });
+
+  it('a primary SIGKILLed under load: cached reads answer, webhooks 503 within budget, all recovers without a restart', async () => {
+    const queueSlotKey = `${fleet.a.config.queue.prefix}:telegram-updates:id`;
+    const victim = await cluster.primaryOf(queueSlotKey);
+    const record = await throughFailover(
+      fleet,
+      'cluster_failover',
+      () => victim.kill(),
+      async () => {
+        await cluster.waitUntilHealthy(queueSlotKey);
+        expect((await cluster.primaryOf(queueSlotKey)).port).not.toBe(victim.port);
+      },
+    );
+    await expectRecovered(fleet, record, 'cluster_failover');
+  }, FAILOVER_TEST_MS);
+});
+
+describe('on a Sentinel-managed primary (1 replica, 3 sentinels)', () => {
+  let sentinel: RedisSentinelUnderTest;
+  let fleet: Fleet;
+
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel();
+    fleet = await startFleet({ REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name });
+  }, TOPOLOGY_START_MS);
+  afterAll(async () => {
+    await stopFleet(fleet);
+    await sentinel?.stop();
+  });
+
+  it('serves through the primary the sentinels name', async () => {
+    await servesNormally(fleet, 'sentinel_serving');
+  });
+
+  it('the primary SIGKILLed under load: the replica is promoted and used, L1 emptied, all recovers without a restart', async () => {
+    const primary = await sentinel.primary();
+    const silencesBefore = fleet.b.logs.lines.filter((line) => String(line.msg).includes('is silent')).length;
+    const record = await throughFailover(
+      fleet,
+      'sentinel_failover',
+      () => primary.kill(),
+      async () => {
+        await sentinel.waitForNewPrimary(primary);
+      },
+    );
+    // B's subscription went down with the primary: it stopped trusting its L1 and emptied it on resubscribing.
+    expect(fleet.b.logs.lines.filter((line) => String(line.msg).includes('is silent')).length).toBeGreaterThan(silencesBefore);
+    expect(fleet.b.logs.lines.some((line) => String(line.msg).includes('answers again'))).toBe(true);
+    await expectRecovered(fleet, record, 'sentinel_failover');
+  }, FAILOVER_TEST_MS);
+});
