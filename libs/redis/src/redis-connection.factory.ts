@@ -64,8 +64,11 @@ function urlOptions(url: string): RedisOptions {
 /**
  * ioredis options of one server connection for `topology` (for a Cluster: of each node's
  * connection), on top of {@link redisConnectionOptions}. A Sentinel connection asks the sentinels
- * for the current primary on every (re)connect and drops its connection as soon as they announce a
- * new one (`failoverDetector`), so a promoted replica is used without a restart.
+ * for the current primary on every (re)connect, so a promoted replica is used without a restart; a
+ * primary that was demoted while this connection stayed open answers writes with `READONLY`, which
+ * makes it reconnect (and so ask again). ioredis' `failoverDetector` is not used: its disconnect can
+ * land while a reconnect is asking the sentinels, which ends the connection for good (seen under
+ * load: the client stayed `end` after the switch).
  */
 export function redisOptionsFor(topology: RedisTopology, role: string, overrides: RedisOptions = {}): RedisOptions {
   const base: RedisOptions = { ...redisConnectionOptions, connectionName: role };
@@ -83,7 +86,7 @@ export function redisOptionsFor(topology: RedisTopology, role: string, overrides
         tls: topology.tls ? {} : undefined,
         sentinelTLS: topology.tls ? {} : undefined,
         enableTLSForSentinelMode: topology.tls,
-        failoverDetector: true,
+        reconnectOnError: (error) => error.message.startsWith('READONLY'),
         sentinelRetryStrategy: (attempt) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_CAP_MS),
         ...overrides,
       };
