@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
-import { HELP_TEXT } from '../apps/api/src/conversation';
+import Redis from 'ioredis';
+import { REDIS_CLIENT, type RedisConnection } from '@app/redis';
+import { deliveryClaimKey, HELP_TEXT, pendingRequestKey, PendingRequestStore } from '../apps/api/src/conversation';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
-import { FAILOVER_WITHIN_MS, startRedisCluster, startRedisSentinel, type RedisClusterUnderTest, type RedisSentinelUnderTest } from './support/redis-topologies';
+import { FAILOVER_WITHIN_MS, startRedisCluster, startRedisSentinel, type RedisClusterUnderTest, type RedisNode, type RedisSentinelUnderTest } from './support/redis-topologies';
 import { loadTelegramUpdate } from './support/telegram-fixtures';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -19,6 +21,13 @@ const ANSWER_BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
 const TOPOLOGY_START_MS = 90_000;
 /** The switch itself, then the traffic that shows recovery and every update's one answer. */
 const FAILOVER_TEST_MS = FAILOVER_WITHIN_MS * 2 + 30_000;
+
+/** Polls `read` until `accept` holds; fails the test, naming the last value read, if it never does within `withinMs`. */
+async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, withinMs: number, everyMs: number): Promise<T> {
+  const { value } = await pollUntil(read, accept, withinMs, everyMs);
+  if (!accept(value)) throw new Error(`Still ${JSON.stringify(value)} after ${withinMs} ms`);
+  return value;
+}
 
 interface Fleet {
   a: TestApp;
@@ -71,13 +80,13 @@ async function servesNormally(fleet: Fleet, setting: string): Promise<void> {
   expect((await getSetting(fleet.b, setting)).headers['x-cache']).toBe('HIT');
   await putSetting(fleet.a, setting, false);
   // B's L1 held `true`: only the invalidation event, across the topology's nodes, drops it.
-  await pollUntil(async () => (await getSetting(fleet.b, setting)).body, (body) => body.enabled === false, 2_000, 20);
+  await eventually(async () => (await getSetting(fleet.b, setting)).body, (body) => body.enabled === false, 2_000, 20);
   for (const app of [fleet.a, fleet.b]) expect(app.app.get(CacheRegistry).byName('settings')!.stats.l2Errors).toBe(0);
 
   const { body, chat } = startUpdate();
   expect((await postUpdate(fleet.a, body)).status).toBe(200);
   expect((await postUpdate(fleet.b, body)).status).toBe(200);
-  await pollUntil(async () => fleet.telegram.messages(chat).length, (count) => count >= 1, 10_000, 20);
+  await eventually(async () => fleet.telegram.messages(chat).length, (count) => count >= 1, 10_000, 20);
   await request(fleet.a.baseUrl).get('/health/ready').expect(200);
 }
 
@@ -128,7 +137,7 @@ async function throughFailover(fleet: Fleet, setting: string, kill: () => Promis
   await kill();
   await recovered();
   switched = true;
-  await pollUntil(
+  await eventually(
     async () => ({ webhooks: webhooksAfterSwitch, ready: record.readiness.at(-1) }),
     (state) => state.webhooks >= 3 && state.ready === 200,
     FAILOVER_WITHIN_MS,
@@ -148,7 +157,7 @@ async function expectRecovered(fleet: Fleet, record: FailoverRecord, setting: st
   expect(record.readiness).toContain(503);
   expect(record.readiness.at(-1)).toBe(200);
   for (const chat of record.chats) {
-    await pollUntil(async () => fleet.telegram.messages(chat).length, (count) => count >= 1, 10_000, 20);
+    await eventually(async () => fleet.telegram.messages(chat).length, (count) => count >= 1, 10_000, 20);
   }
   // Nothing answered twice: a retried job or a redelivered update would send a second message.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -156,7 +165,7 @@ async function expectRecovered(fleet: Fleet, record: FailoverRecord, setting: st
   expect(fleet.telegram.messages().filter((message) => message.text !== HELP_TEXT)).toEqual([]);
   // The bus works again: a write on A is what B answers next.
   await putSetting(fleet.a, setting, true);
-  await pollUntil(async () => (await getSetting(fleet.b, setting)).body, (body) => body.enabled === true, 5_000, 20);
+  await eventually(async () => (await getSetting(fleet.b, setting)).body, (body) => body.enabled === true, 5_000, 20);
 }
 
 describe('on a Redis Cluster (3 primaries, 3 replicas)', () => {
@@ -176,6 +185,56 @@ describe('on a Redis Cluster (3 primaries, 3 replicas)', () => {
     expect(fleet.a.config.queue.prefix).toBe(`{bull:${fleet.a.config.cache.keyPrefix}}`);
     await servesNormally(fleet, 'cluster_serving');
   });
+
+  it('keeps a pending request, its delivery claim and its kept result in one slot: delivered, they go together', async () => {
+    const store = fleet.a.app.get(PendingRequestStore);
+    const redis = fleet.a.app.get<RedisConnection>(REDIS_CLIENT);
+    const id = `telegram-${Date.now()}-cluster`;
+    await store.store(id, { chatId: 1, messageId: 2, prompt: 'p', originalWasAudio: false, createdAt: new Date().toISOString(), botId: null });
+    expect(await store.claimDelivery(id, 60)).toBe(true);
+    expect(await store.claimDelivery(id, 60)).toBe(false);
+    await store.completeDelivery(id);
+    // DEL of the entry and its claim in one command: refused as CROSSSLOT (and only logged) unless they share a slot.
+    expect(await redis.exists(pendingRequestKey(id))).toBe(0);
+    expect(await redis.exists(deliveryClaimKey(id))).toBe(0);
+  });
+
+  it('clears a namespace by scanning only the node that owns its slot', async () => {
+    await putSetting(fleet.a, 'cluster_clear', true);
+    await getSetting(fleet.a, 'cluster_clear').expect(200);
+    const answer = await request(fleet.a.baseUrl).post('/admin/cache/invalidate').set(ADMIN).send({ namespaces: ['settings'] }).expect(200);
+    expect(answer.body).toMatchObject({ namespaces: ['settings'], l2Deferred: false, published: true });
+    expect(answer.body.l2Removed).toBeGreaterThan(0);
+  });
+
+  it('the node holding a subscription SIGKILLed: that instance empties its L1, resubscribes elsewhere and hears the fleet again', async () => {
+    const channel = fleet.a.config.cache.invalidationChannel;
+    let holder: RedisNode | undefined;
+    // Classic pub/sub counts subscribers per node: NUMSUB on a node says who listens there.
+    for (const node of cluster.nodes.filter((candidate) => candidate.alive)) {
+      const client = new Redis(node.port, '127.0.0.1');
+      const [, subscribers] = (await client.pubsub('NUMSUB', channel).finally(() => client.disconnect())) as [string, number];
+      if (Number(subscribers) > 0) holder = node;
+    }
+    expect(holder).toBeDefined();
+    const emptied = (app: TestApp) => app.logs.lines.filter((line) => String(line.msg).includes('again after a gap: cleared L1')).length;
+    const before = { a: emptied(fleet.a), b: emptied(fleet.b) };
+    await holder!.kill();
+    // Each instance that listened there goes silent within two heartbeats and clears L1 once its echo returns.
+    await eventually(async () => emptied(fleet.a) + emptied(fleet.b), (count) => count > before.a + before.b, FAILOVER_WITHIN_MS, 50);
+    await cluster.waitUntilHealthy();
+    for (const [writer, reader] of [
+      [fleet.a, fleet.b],
+      [fleet.b, fleet.a],
+    ] as const) {
+      await putSetting(writer, 'cluster_bus', false);
+      await getSetting(reader, 'cluster_bus').expect(200);
+      await putSetting(writer, 'cluster_bus', true);
+      await eventually(async () => (await getSetting(reader, 'cluster_bus')).body, (body) => body.enabled === true, 5_000, 20);
+    }
+    // Back as a replica, so the next failover has one to promote.
+    await cluster.revive(holder!);
+  }, FAILOVER_TEST_MS);
 
   it('a primary SIGKILLed under load: cached reads answer, webhooks 503 within budget, all recovers without a restart', async () => {
     const queueSlotKey = `${fleet.a.config.queue.prefix}:telegram-updates:id`;

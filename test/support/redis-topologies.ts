@@ -18,6 +18,8 @@ export interface RedisNode {
   readonly process: ChildProcess;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
+  /** A killed node started again on its port with its options (a Cluster node rejoins from its nodes file). */
+  restart(): Promise<void>;
   readonly alive: boolean;
 }
 
@@ -53,15 +55,22 @@ async function commandOn(port: number, ...args: (string | number)[]): Promise<un
 }
 
 /** Starts `redis-server` with `args` (a config file and/or options) and resolves once it answers PING. */
-async function startNode(port: number, args: string[]): Promise<RedisNode> {
+async function spawnServer(port: number, args: string[]): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) =>
     child.once('error', (error) => reject(new Error(`Cannot start redis-server (${error.message}): install it (apt-get install redis-server)`))),
   );
   await Promise.race([waitFor(`redis-server on port ${port} answering`, async () => ((await redisAnswers(`redis://127.0.0.1:${port}`, 200)) ? true : undefined), 10_000), failed]);
-  return {
+  return child;
+}
+
+async function startNode(port: number, args: string[]): Promise<RedisNode> {
+  let child = await spawnServer(port, args);
+  const node: RedisNode = {
     port,
-    process: child,
+    get process() {
+      return child;
+    },
     get alive() {
       return child.exitCode === null && child.signalCode === null;
     },
@@ -69,7 +78,12 @@ async function startNode(port: number, args: string[]): Promise<RedisNode> {
       child.kill('SIGKILL');
       await exited(child);
     },
+    restart: async () => {
+      await node.kill();
+      child = await spawnServer(port, args);
+    },
   };
+  return node;
 }
 
 /** Options every throwaway server gets: loopback only, nothing kept on disk, files in `dir`. */
@@ -90,6 +104,8 @@ export interface RedisClusterUnderTest {
   primaryOf(key: string): Promise<RedisNode>;
   /** Resolves once every slot is served again (`cluster_state:ok` on every live node) and `key`'s slot has a live owner. */
   waitUntilHealthy(key?: string): Promise<void>;
+  /** Restarts a killed node and resolves once it is back as a replica in sync: every primary has a replica again. */
+  revive(node: RedisNode): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -155,21 +171,31 @@ export async function startRedisCluster(): Promise<RedisClusterUnderTest> {
         FAILOVER_WITHIN_MS,
       );
     },
+    revive: async (node) => {
+      await node.restart();
+      await cluster.waitUntilHealthy();
+      await replicasInSync();
+    },
     stop: () => stopAll(nodes, dir),
   };
-  try {
-    await cluster.waitUntilHealthy();
-    await waitFor(
-      'every replica in sync with its primary',
+  const replicasInSync = () =>
+    waitFor(
+      'every primary with a replica in sync',
       async () => {
+        let replicas = 0;
         for (const node of nodes) {
           const replication = String(await commandOn(node.port, 'INFO', 'replication'));
-          if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return undefined;
+          if (!replication.includes('role:slave')) continue;
+          if (!replication.includes('master_link_status:up')) return undefined;
+          replicas += 1;
         }
-        return true;
+        return replicas === 3 ? true : undefined;
       },
       FAILOVER_WITHIN_MS,
     );
+  try {
+    await cluster.waitUntilHealthy();
+    await replicasInSync();
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
-import type { RedisConnection } from '@app/redis';
+import { clusterSubscription, type RedisConnection } from '@app/redis';
 import { withTimeout } from '@app/common';
 
 export interface TransportHandlers {
@@ -71,9 +71,10 @@ export class LocalInvalidationTransport extends InvalidationTransport {
  *
  * On a Redis Cluster, PUBLISH reaches every node (classic pub/sub is broadcast over the cluster bus)
  * and ioredis keeps the subscription on one node of its choosing, moving it to another when that
- * node goes away — silently. A PING would go to some other node, so there the heartbeat is an echo
- * instead: the instance publishes to a channel of its own and waits to hear it on its subscription,
- * which proves the whole path an invalidation takes, whichever node carries it.
+ * node goes away — silently, and messages published in between are lost. So a move counts as a
+ * silence (the beat after it notices), and since a PING would go to some other node, the heartbeat
+ * is an echo instead: the instance publishes to a channel of its own and waits to hear it on its
+ * subscription, which proves the whole path an invalidation takes, whichever node carries it.
  */
 export class RedisInvalidationTransport extends InvalidationTransport {
   readonly kind = 'redis' as const;
@@ -88,6 +89,8 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   private detach: (() => void) | undefined;
   /** The channel of the echo heartbeat (on a Cluster), else `undefined`: PING is the heartbeat. */
   private readonly echoChannel: string | undefined;
+  /** On a Cluster, the connection the subscription was made on (see {@link clusterSubscription}). */
+  private subscription: object | null = null;
 
   constructor(
     private readonly publisher: RedisConnection,
@@ -157,6 +160,13 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   /** One heartbeat: judge the PING in flight, or send the next one. */
   private beat(): void {
     if (!this.isSubscribed || this.subscriber.status !== 'ready') return;
+    if (this.subscriber instanceof Cluster && clusterSubscription(this.subscriber) !== this.subscription) {
+      // ioredis re-subscribed on another node (or is about to): what was published meanwhile is gone.
+      this.subscription = clusterSubscription(this.subscriber);
+      this.pingSentAt = undefined;
+      this.fallSilent('the subscription moved to another Cluster node');
+      return;
+    }
     if (this.pingSentAt !== undefined) {
       const waitedMs = Date.now() - this.pingSentAt;
       if (waitedMs < 2 * this.heartbeatMs) return;
@@ -207,6 +217,7 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   private async subscribe(): Promise<boolean> {
     try {
       await this.subscriber.subscribe(this.channel, ...(this.echoChannel ? [this.echoChannel] : []));
+      if (this.subscriber instanceof Cluster) this.subscription = clusterSubscription(this.subscriber);
       this.isSubscribed = true;
       return true;
     } catch (error) {

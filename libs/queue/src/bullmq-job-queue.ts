@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import type { RedisTopology } from '@app/config';
-import { describeRedis, openRedis, redisConnectionOptions, redisOptionsFor, type RedisConnection } from '@app/redis';
+import { describeRedis, nodeFor, openRedis, redisConnectionOptions, redisOptionsFor, type RedisConnection } from '@app/redis';
 import {
   JobQueue,
   PermanentJobError,
@@ -62,6 +62,14 @@ function bullConnection(topology: RedisTopology, role: string, overrides: RedisO
   return client;
 }
 
+/**
+ * How long a queued job may wait for a replica to confirm it (`WAIT 1`) before the caller is told it
+ * is queued anyway, in milliseconds; after an unconfirmed wait, jobs are not held for this long again
+ * for {@link REPLICATION_RETRY_MS} (no replica is connected, e.g. right after a failover).
+ */
+const REPLICATION_WAIT_MS = 200;
+const REPLICATION_RETRY_MS = 5_000;
+
 /** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
 const STALLED_CHECKER_EXIT_MS = 1_000;
 
@@ -118,6 +126,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private outage = false;
   /** Cluster clients this queue gave BullMQ, closed after BullMQ's own. */
   private readonly ownedConnections: RedisConnection[] = [];
+  /** Until when jobs are not held for a replica's confirmation (none answered the last wait). */
+  private unreplicatedUntil = 0;
 
   constructor(
     definition: QueueDefinition<T>,
@@ -187,6 +197,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
         () => new Error(`no answer from Redis within ${this.settings.addTimeoutMs} ms`),
       );
       this.outage = false;
+      await this.replicated();
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
       // The job may still be stored when Redis answers again: keep the id then (its redelivery is
@@ -194,6 +205,29 @@ export class BullJobQueue<T> extends JobQueue<T> {
       adding.then(undefined, () => release());
       throw this.unavailable(error);
     }
+  }
+
+  /**
+   * With replicas (Sentinel, Cluster), waits until one has the job (`WAIT 1` on the connection that
+   * wrote it, which covers the `once` id written before it too) before the caller acknowledges the
+   * update: replication is asynchronous, and a primary killed right after acknowledging would take
+   * the job with it while Telegram, answered 200, never sends the update again. Fails when the
+   * connection breaks meanwhile (the caller answers 503 and the redelivery is queued or recognised).
+   */
+  private async replicated(): Promise<void> {
+    if (this.settings.redis.kind === 'standalone' || Date.now() < this.unreplicatedUntil) return;
+    const client = (await this.queue.client) as unknown as RedisConnection;
+    const node = client instanceof Cluster ? nodeFor(client, onceKey(this.settings.prefix, this.name, 'slot')) : client;
+    const replicas = await withTimeout(
+      node.wait(1, REPLICATION_WAIT_MS),
+      this.settings.addTimeoutMs,
+      () => new Error(`no answer to WAIT within ${this.settings.addTimeoutMs} ms`),
+    );
+    if (replicas >= 1) return;
+    this.unreplicatedUntil = Date.now() + REPLICATION_RETRY_MS;
+    this.logger.warn(
+      `Queue ${this.name}: no replica confirmed a job within ${REPLICATION_WAIT_MS} ms; jobs are acknowledged unreplicated for ${REPLICATION_RETRY_MS} ms`,
+    );
   }
 
   private unavailable(error: unknown): QueueUnavailableError {

@@ -2,6 +2,7 @@ export { RedisModule } from './redis.module';
 export { REDIS_CLIENT, REDIS_SUBSCRIBER, InjectRedis, InjectRedisSubscriber } from './redis.tokens';
 export {
   clusterKeySlot,
+  clusterSubscription,
   describeRedis,
   describeRedisUrl,
   nodeFor,

@@ -197,6 +197,18 @@ function settleReady(connection: RedisConnection, timeoutMs: number): Promise<vo
 }
 
 /**
+ * The connection a Cluster client holds its subscriptions on, or `null` while it has none. ioredis
+ * puts them on one node and, when that node goes away, re-subscribes on another without telling the
+ * application — so whoever must know about the gap (messages published meanwhile are lost) watches
+ * this identity change. It reads ioredis 5's private `Cluster.subscriber`; the Cluster e2e test
+ * (`test/redis-topologies.e2e-spec.ts`) fails if an upgrade changes it.
+ */
+export function clusterSubscription(cluster: Cluster): object | null {
+  const subscriber = (cluster as unknown as { subscriber?: { getInstance?: () => object | null } }).subscriber;
+  return subscriber?.getInstance?.() ?? null;
+}
+
+/**
  * Runs `command` on the node that owns `slotKey`'s slot (a Cluster), or on the one server. For the
  * few commands that carry no key yet must reach one node, such as a `SCAN` of a namespace whose
  * keys all share a hash tag: that namespace lives on one node, so nothing else is scanned.
