@@ -20,7 +20,7 @@ export async function createJobQueue<T>(
   config: AppConfig,
   redis: RedisConnection | null,
 ): Promise<JobQueue<T>> {
-  const { prefix, concurrency, retryDelayMs } = config.queue;
+  const { prefix, concurrency, retryDelayMs, lockDurationMs, stalledIntervalMs, maxStalledCount } = config.queue;
   if (!config.redis || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
   const queue = new BullJobQueue(
     definition,
@@ -31,6 +31,9 @@ export async function createJobQueue<T>(
       retryDelayMs,
       addTimeoutMs: config.redisCommandTimeoutMs,
       runsJobs: runsJobs(config.role),
+      lockDurationMs,
+      stalledIntervalMs,
+      maxStalledCount,
     },
     redis,
   );
