@@ -67,6 +67,22 @@ function begunField(name: string): string {
   return `begun:${name}`;
 }
 
+/** What a `once` key holds while its job is being added; once added, the job's id. */
+const ADDING = 'adding';
+
+/**
+ * Claims a `once` id (KEYS[1]) for ARGV[1] seconds. Returns 1 when claimed: the id is new, or an
+ * earlier add under it was abandoned (still `adding` after ARGV[2] ms: it failed and its release
+ * could not reach Redis, e.g. the primary died mid-add and the claim survived on the promoted
+ * replica). Returns 0 when a job was added under it (a duplicate), -1 when an add is in flight.
+ */
+const CLAIM_ONCE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= '${ADDING}' then return 0 end
+if current and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[1]) * 1000 - tonumber(ARGV[2]) then return -1 end
+redis.call('SET', KEYS[1], '${ADDING}', 'EX', ARGV[1])
+return 1`;
+
 /** Redis key remembering a `once` id. Every queue key starts with the prefix, so one prefix is one app. */
 export function onceKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:once:${id}`;
@@ -202,17 +218,23 @@ export class BullJobQueue<T> extends JobQueue<T> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
     const release = () => (key ? this.commands.del(key).then(undefined, () => undefined) : undefined);
     if (key && options.once) {
-      let claimed: string | null;
+      let claimed: number;
       try {
-        claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
+        // An add still `adding` after twice its budget has failed for good (a late one lands within it).
+        claimed = Number(await this.commands.eval(CLAIM_ONCE_SCRIPT, 1, key, options.once.ttlSeconds, 2 * this.settings.addTimeoutMs));
       } catch (error) {
         // No job was queued; a SET that lands late is undone by this DEL, sent after it on one connection.
         void release();
         throw this.unavailable(error);
       }
-      if (claimed === null) return { status: 'duplicate' };
+      if (claimed === 0) return { status: 'duplicate' };
+      // Not known yet whether that add stored its job: the redelivery tries again later.
+      if (claimed === -1) throw this.unavailable(new Error(`a job with once id ${options.once.id} is being added`));
     }
     const adding = this.queue.add(this.name, { payload: data, steps: {} });
+    // Marks the id added (whenever the job is stored, also after this call gave up on it), so a
+    // redelivery is a duplicate rather than an abandoned claim.
+    const marked = adding.then((job) => (key ? this.commands.set(key, String(job.id), 'KEEPTTL', 'XX').then(undefined, () => null) : null));
     try {
       const job = await withTimeout(
         adding,
@@ -220,12 +242,13 @@ export class BullJobQueue<T> extends JobQueue<T> {
         () => new Error(`no answer from Redis within ${this.settings.addTimeoutMs} ms`),
       );
       this.outage = false;
+      await marked;
       await this.replicated();
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
       // The job may still be stored when Redis answers again: keep the id then (its redelivery is
       // a duplicate of a queued job), release it only if the add fails for good.
-      adding.then(undefined, () => release());
+      marked.then(undefined, () => release());
       throw this.unavailable(error);
     }
   }
