@@ -38,6 +38,9 @@ export class RedisIndicator extends DependencyIndicator<'redis'> {
     const replies = await Promise.allSettled(primaries.map((node) => node.ping()));
     const failed = replies.findIndex((reply) => reply.status === 'rejected');
     if (failed >= 0) {
+      // The client learns of a promoted replica on a MOVED or its periodic refresh; ask now, so the
+      // probe after a failover sees the new primary rather than the dead one.
+      cluster.refreshSlotsCache();
       const { host, port } = primaries[failed].options;
       const reason = describeError((replies[failed] as PromiseRejectedResult).reason);
       return { up: false, reason: `primary ${host}:${port} does not answer: ${reason}` };
