@@ -6,13 +6,17 @@
  *
  * Prints two tables of ratios and writes bench/results/cache-tier.json. The "today's encoding"
  * row hands `cache-manager-ioredis-yet` the entry object, as the tier did before its codec: telejson
- * then walks the whole value on every write and read. The "previous L2 read" row makes the calls
- * the tier's read made before a hit became one GET (the entry through the store and the namespace's
- * generation, in parallel), without the namespace around them. Each row also reports this process's
- * CPU time per operation.
+ * then walks the whole value on every write and read. The "at <commit>" rows run the cache library
+ * of earlier commits (`BENCH_TIER_BEFORE`, comma-separated; by default the last commit before the
+ * codec, which the issue on L2 speed measured, and the last before an L2 hit became one GET), read
+ * from git history into a git-ignored folder under bench/results, each writing its own entries.
+ * Each row also reports this process's CPU time per operation.
  */
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { BentoCache, bentostore } from 'bentocache';
@@ -20,7 +24,10 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import { loadConfig } from '@app/config';
-import { CacheRegistry, defineCacheNamespace } from '@app/cache';
+import { CacheRegistry, defineCacheNamespace, type NamespaceCache } from '@app/cache';
+import type { CacheKeyBuilder } from '@app/cache/key-builder';
+import type { ResolvedNamespace } from '@app/cache/namespace-cache';
+import type { RedisTier, RedisTierOptions } from '@app/cache/redis-tier';
 import { decodeEntry, encodeEntry } from '@app/cache/entry-codec';
 import { isCacheEntry } from '@app/cache/cache-entry';
 import { benchRedis, runBenchmark, writeBenchResults } from './bench-support';
@@ -33,6 +40,46 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1_500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 /** Keys read in turn; with one L1 entry, a read finds its key in L1 only if the read before it was of the same key. */
 const KEYS = 1_000;
+
+/** Earlier versions of the cache library to measure next to this one. */
+const BEFORE_REFS = (process.env.BENCH_TIER_BEFORE ?? 'c890166^,800f7e2').split(',').filter(Boolean);
+
+interface CacheLibraryModules {
+  namespace: { NamespaceCache: new (settings: ResolvedNamespace, keys: CacheKeyBuilder, l2: RedisTier, notify: () => Promise<void>) => NamespaceCache };
+  tier: { RedisTier: new (client: Redis, keys: CacheKeyBuilder, options: RedisTierOptions) => RedisTier };
+  keys: { CacheKeyBuilder: new (prefix: string, schemaVersion: string) => CacheKeyBuilder };
+}
+
+/** Writes `libs/cache/src` as of `ref` under bench/results (git-ignored, so node_modules and path aliases resolve) and loads it. */
+function loadCacheLibraryAt(ref: string, into: string): CacheLibraryModules {
+  const files = execFileSync('git', ['ls-tree', '-r', '--name-only', ref, 'libs/cache/src'], { encoding: 'utf8' }).split('\n').filter((file) => file.endsWith('.ts'));
+  for (const file of files) {
+    const target = path.join(into, path.relative('libs/cache/src', file));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, execFileSync('git', ['show', `${ref}:${file}`], { encoding: 'utf8' }));
+  }
+  /* eslint-disable @typescript-eslint/no-require-imports -- files written at run time, loaded through the swc register hook, which import() would bypass */
+  return {
+    namespace: require(path.join(into, 'namespace-cache.ts')) as CacheLibraryModules['namespace'],
+    tier: require(path.join(into, 'redis-tier.ts')) as CacheLibraryModules['tier'],
+    keys: require(path.join(into, 'key-builder.ts')) as CacheLibraryModules['keys'],
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** A reader (L1 of one entry) and a writer of namespace `tier` built from the library of `ref`, with a key prefix of its own. */
+function namespaceAt(ref: string, folder: string, redis: Redis, prefix: string): { reader: NamespaceCache; writer: NamespaceCache } {
+  const modules = loadCacheLibraryAt(ref, folder);
+  const keys = new modules.keys.CacheKeyBuilder(prefix, '1');
+  const tier = new modules.tier.RedisTier(redis, keys, { timeoutMs: 2_000, breakerFailures: 5, breakerCooldownMs: 5_000 });
+  const definition = defineCacheNamespace({ name: 'tier', ttl: '10m', description: 'benchmark' });
+  const settings = (maxEntries: number): ResolvedNamespace => ({ definition, ttlMs: 600_000, l1TtlMs: 60_000, graceMs: 0, maxEntries });
+  const notify = async () => undefined;
+  return {
+    reader: new modules.namespace.NamespaceCache(settings(1), keys, tier, notify),
+    writer: new modules.namespace.NamespaceCache(settings(10_000), keys, tier, notify),
+  };
+}
 
 /** A read that found nothing would measure a miss, not a hit: stop the benchmark instead. */
 function found<T>(value: T | undefined): T {
@@ -156,6 +203,13 @@ async function main(): Promise<void> {
   const bentoL2 = bento.use('l2');
   const value = sampleValue();
   const key = (index: number) => `k${index % KEYS}`;
+  const resultsDir = path.join(__dirname, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const before = BEFORE_REFS.map((ref) => {
+    const commit = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
+    const folder = fs.mkdtempSync(path.join(resultsDir, `.cache-at-${commit}-`));
+    return { commit, folder, ...namespaceAt(ref, folder, redis, `${prefix}-at-${commit}`) };
+  });
   try {
     for (let index = 0; index < KEYS; index += 1) {
       await Promise.all([
@@ -164,16 +218,19 @@ async function main(): Promise<void> {
         bentoL2.set({ key: key(index), value, ttl: '10m' }),
         store.set(`${prefix}:today:${key(index)}`, { value, freshUntil: Date.now() + 600_000 }, 600_000),
         store.set(`${prefix}:codec:${key(index)}`, encodeEntry({ value, freshUntil: Date.now() + 600_000 }), 600_000),
+        ...before.map(({ writer }) => writer.set(key(index), value)),
       ]);
     }
+    const earlierReads = Object.fromEntries(
+      before.map(({ commit, reader }) => [
+        `NamespaceCache get, L2 hit, at ${commit}`,
+        () => opsPerSecond(async (index) => found(await reader.get(key(index)))),
+      ]),
+    );
     const results = await bestOf({
       'NamespaceCache get, L2 hit': () => opsPerSecond(async (index) => found(await oursL2.get(key(index)))),
       'BentoCache get, L2 hit': () => opsPerSecond(async (index) => found(await bentoL2.get({ key: key(index) }))),
-      'previous L2 read: store GET ‖ generation GET': () =>
-        opsPerSecond(async (index) => {
-          const [raw] = await Promise.all([store.get(oursL2.key(key(index))), redis.get(reader.keys.generation('tier'))]);
-          return found(decodeEntry(raw));
-        }),
+      ...earlierReads,
       'store get, entry through telejson (today)': () =>
         opsPerSecond(async (index) => found(isCacheEntry(await store.get(`${prefix}:today:${key(index)}`)) || undefined)),
       'store get, entry through the codec': () =>
@@ -194,7 +251,12 @@ async function main(): Promise<void> {
     const ratios = {
       'L2 hit: NamespaceCache / BentoCache': ratio('NamespaceCache get, L2 hit', 'BentoCache get, L2 hit'),
       'L2 hit, CPU per op: BentoCache / NamespaceCache': cpuRatio('NamespaceCache get, L2 hit', 'BentoCache get, L2 hit'),
-      'L2 hit: NamespaceCache / previous read path': ratio('NamespaceCache get, L2 hit', 'previous L2 read: store GET ‖ generation GET'),
+      ...Object.fromEntries(
+        before.flatMap(({ commit }) => [
+          [`L2 hit: NamespaceCache / at ${commit}`, ratio('NamespaceCache get, L2 hit', `NamespaceCache get, L2 hit, at ${commit}`)],
+          [`L2 hit, CPU per op: at ${commit} / NamespaceCache`, cpuRatio('NamespaceCache get, L2 hit', `NamespaceCache get, L2 hit, at ${commit}`)],
+        ]),
+      ),
       'L2 read: codec / today (telejson)': ratio('store get, entry through the codec', 'store get, entry through telejson (today)'),
       'set: NamespaceCache / BentoCache': ratio('NamespaceCache set', 'BentoCache set'),
       'set, CPU per op: BentoCache / NamespaceCache': cpuRatio('NamespaceCache set', 'BentoCache set'),
@@ -212,6 +274,7 @@ async function main(): Promise<void> {
     console.table(ratios);
     const file = writeBenchResults('cache-tier', {
       loadAverage1m: os.loadavg()[0],
+      before: before.map(({ commit }) => commit),
       concurrency: CONCURRENCY,
       serializers,
       opsPerSecond: results,
@@ -219,6 +282,7 @@ async function main(): Promise<void> {
     });
     console.log(`results: ${file}`);
   } finally {
+    for (const { folder } of before) fs.rmSync(folder, { recursive: true, force: true });
     await bento.disconnectAll().catch(() => undefined);
     await removeRedisKeys(redisTarget.url, prefix);
     await redis.quit().catch(() => undefined);
