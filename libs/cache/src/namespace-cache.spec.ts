@@ -95,7 +95,7 @@ describe('NamespaceCache', () => {
 
   it('answers an L2 hit with one read of the entry, and reads the generation only for a miss, before its loader', async () => {
     const { sut, mocks } = setup();
-    mocks.l2.entries.set('app:1:things:hit', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
+    mocks.l2.entries.set('app:1:{things}:hit', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
     expect(await sut.getOrLoad('hit', async () => 'loaded')).toEqual({ value: 'remote', status: 'HIT' });
     expect(await sut.get('other')).toBeUndefined();
     expect({ reads: mocks.l2.reads, generationReads: mocks.l2.generationReads }).toEqual({ reads: 2, generationReads: 0 });
