@@ -3,8 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AppProcess } from '../test/support/faults/app-process';
 import { FakeTelegram } from '../test/support/fakes/telegram-server';
-import { startRedisCluster, startRedisSentinel } from '../test/support/redis-topologies';
+import { Cluster } from 'ioredis';
+import { startRedisCluster, startRedisSentinel, type RedisClusterUnderTest } from '../test/support/redis-topologies';
 import { runBenchmark, writeBenchResults } from './bench-support';
+import { percentile } from './statistics';
 
 /**
  * Failover under load: two app processes on a Redis Cluster (3 primaries, 3 replicas) and then on a
@@ -13,7 +15,8 @@ import { runBenchmark, writeBenchResults } from './bench-support';
  * go to instance A, cached reads to instance B, readiness is polled on A; after a few seconds the
  * primary (on the Cluster: the one owning the queue's slot) is SIGKILLed. Reports requests failed
  * per kind, the slowest failed answer, the time from the kill to the last failed request and to
- * readiness answering 200 again, and updates lost or answered twice.
+ * readiness answering 200 again, and updates lost or answered twice. Before the kill on the Cluster,
+ * the latency of classic and sharded pub/sub between two Cluster clients (the invalidation bus's choice).
  */
 
 const TOKEN = '888888:failover-bench-token';
@@ -186,10 +189,61 @@ async function underLoad(
   }
 }
 
+const BUS_MESSAGES = 1_000;
+
+interface BusResult {
+  transport: string;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * The invalidation bus's choice on a Cluster: one publisher and one subscriber (ioredis Cluster
+ * clients, as the app uses), 1 000 messages one after another, publish → receive latency of
+ * classic pub/sub (PUBLISH, forwarded to every node) and of sharded pub/sub (SPUBLISH, kept on the
+ * channel's slot owner and its replicas).
+ */
+async function busLatency(cluster: RedisClusterUnderTest): Promise<BusResult[]> {
+  const nodes = cluster.seeds.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+  const results: BusResult[] = [];
+  for (const sharded of [false, true]) {
+    const publisher = new Cluster(nodes);
+    const subscriber = new Cluster(nodes, sharded ? { shardedSubscribers: true } : {});
+    const channel = `bench:bus:${sharded ? 'sharded' : 'classic'}`;
+    try {
+      let waiting: ((at: number) => void) | undefined;
+      subscriber.on(sharded ? 'smessage' : 'message', () => waiting?.(performance.now()));
+      await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel));
+      const latencies: number[] = [];
+      for (let index = 0; index < BUS_MESSAGES; index += 1) {
+        const heard = new Promise<number>((resolve) => (waiting = resolve));
+        const sentAt = performance.now();
+        await (sharded ? publisher.spublish(channel, String(index)) : publisher.publish(channel, String(index)));
+        latencies.push((await heard) - sentAt);
+      }
+      latencies.sort((a, b) => a - b);
+      const round = (value: number) => Math.round(value * 100) / 100;
+      results.push({
+        transport: sharded ? 'sharded (SPUBLISH)' : 'classic (PUBLISH)',
+        p50Ms: round(percentile(latencies, 0.5)),
+        p99Ms: round(percentile(latencies, 0.99)),
+        maxMs: round(latencies.at(-1) ?? 0),
+      });
+    } finally {
+      publisher.disconnect();
+      subscriber.disconnect();
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const results: TopologyResult[] = [];
+  let bus: BusResult[] = [];
   const cluster = await startRedisCluster();
   try {
+    bus = await busLatency(cluster);
     const queueSlotKey = `{bull:failover-${process.pid}}:telegram-updates:id`;
     results.push(
       await underLoad('cluster', { REDIS_CLUSTER_NODES: cluster.seeds }, async () => {
@@ -223,7 +277,8 @@ async function main(): Promise<void> {
       'updates twice': result.updatesTwice,
     })),
   );
-  const file = writeBenchResults('failover', { beforeKillMs: BEFORE_KILL_MS, results });
+  console.table(bus);
+  const file = writeBenchResults('failover', { beforeKillMs: BEFORE_KILL_MS, results, bus });
   console.log(`Wrote ${file}`);
 }
 
