@@ -28,6 +28,7 @@ const PHASE_MS = envMs('FAULTS_PHASE_MS', 6_000);
 const DRAIN_MAX_MS = envMs('FAULTS_DRAIN_MAX_MS', 100_000);
 const UPDATES_PER_S = envMs('FAULTS_UPDATES_PER_S', 8);
 const RUNNER_MS = envMs('FAULTS_RUNNER_MS', 500);
+const TELEGRAM_MS = envMs('FAULTS_TELEGRAM_MS', 100);
 const COMMAND_TIMEOUT_MS = 1_000;
 const BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
 /** docs/caching.md, "Cross-instance invalidation": no instance answers the old value for more than 2 s. */
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     all: INSTANCES,
     runnerAnswerMs: RUNNER_MS,
     runnerRunMs: RUNNER_MS,
+    telegramMs: TELEGRAM_MS,
     env: { CACHE_BREAKER_COOLDOWN_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) },
   });
   try {
@@ -136,7 +138,7 @@ async function run(fleet: Fleet): Promise<void> {
 function report(phases: PhaseStats[], counts: Tally, drained: Awaited<ReturnType<typeof drain>>, frontErrors: number): void {
   console.log(
     `\nFaults under load: ${INSTANCES} app processes (built app, APP_ROLE=all), one Redis, one SQLite file; phase ${PHASE_MS} ms; ` +
-      `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms; drain ${Math.round(drained.ms / 1000)} s` +
+      `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms; drain ${Math.round(drained.ms / 1000)} s` +
       `${drained.complete ? '' : ` (gave up with work left: ${JSON.stringify(drained.left)})`}\n`,
   );
   console.log('| Phase | Reads after a write | Stale reads | Beyond the 2 s bound | Worst stale (ms after the write answered) | Requests | Within budget | Answers |');
@@ -171,6 +173,7 @@ function report(phases: PhaseStats[], counts: Tally, drained: Awaited<ReturnType
     staleBoundMs: STALE_BOUND_MS,
     updatesPerS: UPDATES_PER_S,
     runnerMs: RUNNER_MS,
+    telegramMs: TELEGRAM_MS,
     drain: drained,
     phases,
     updates,

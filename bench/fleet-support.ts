@@ -296,6 +296,8 @@ export interface FleetOptions {
   env?: Record<string, string>;
   runnerAnswerMs: number;
   runnerRunMs: number;
+  /** How long the fake Telegram takes to answer each call: a delivery in flight when a process dies. */
+  telegramMs?: number;
   /** Run `main.ts` through @swc-node/register instead of the build. */
   fromSource?: boolean;
 }
@@ -352,6 +354,7 @@ export class Fleet {
       alive: () => isRedisServer(redis.pid),
     });
     this.telegram = await FakeTelegram.start(BOT_TOKEN);
+    this.telegram.answerDelayMs = this.options.telegramMs ?? 0;
     this.runner = new CountingCursorRunner(this.options.runnerAnswerMs, this.options.runnerRunMs);
     await this.runner.start();
     this.front = await RoundRobinFront.start(() => this.apis);
@@ -396,6 +399,11 @@ export class Fleet {
   /** Sends `signal` to `member` and resolves once it has exited. */
   async stopMember(member: FleetMember, signal: NodeJS.Signals): Promise<void> {
     await member.app?.kill(signal);
+  }
+
+  /** CPU seconds used so far by the fleet's processes: members (as now running) and Redis. */
+  cpuSeconds(): number {
+    return this.members.reduce((sum, member) => sum + cpuSecondsOf(member.app?.running ? member.app.pid : undefined), 0) + cpuSecondsOf(this.redis.pid);
   }
 
   /** Jobs not finished in any queue: waiting, active (a dead worker's until its lock expires), delayed. */
@@ -724,7 +732,7 @@ export interface Tally {
   };
   callbacks: {
     sent: number;
-    /** Answered 200 with the request id: the service took the result. */
+    /** Answered 200 and neither "Request not found" nor "Already being delivered": the service took the result. */
     acknowledged: number;
     /** Answered 200 "Request not found": the pending request was gone. */
     notFound: number;
@@ -782,16 +790,17 @@ export function tally(sender: UpdateSender, runner: CountingCursorRunner, telegr
     deliveredTwiceOrMore: 0,
     lost: 0,
   };
+  const acknowledgedIds = new Set<string>();
   for (const callback of runner.callbacks) {
     const message = callback.answer?.message;
     if (callback.status !== 200) callbacks.refused += 1;
     else if (message === 'Request not found') callbacks.notFound += 1;
     else if (message === 'Already being delivered') callbacks.duplicate += 1;
-    else callbacks.acknowledged += 1;
+    else {
+      callbacks.acknowledged += 1;
+      acknowledgedIds.add(callback.requestId);
+    }
   }
-  const acknowledgedIds = new Set(
-    runner.callbacks.filter((callback) => callback.status === 200 && callback.answer?.request_id && !callback.answer.message).map((callback) => callback.requestId),
-  );
   for (const id of acknowledgedIds) {
     const count = deliveries.get(id) ?? 0;
     if (count === 1) callbacks.deliveredOnce += 1;

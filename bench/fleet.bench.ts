@@ -23,10 +23,11 @@ import {
  */
 const LOAD_MS = envMs('FLEET_LOAD_MS', 60_000);
 const DRAIN_MAX_MS = envMs('FLEET_DRAIN_MAX_MS', 100_000);
-const UPDATES_PER_S = envMs('FLEET_UPDATES_PER_S', 15);
+const UPDATES_PER_S = envMs('FLEET_UPDATES_PER_S', 20);
 const READS_PER_S = envMs('FLEET_READS_PER_S', 60);
 const WRITE_INTERVAL_MS = envMs('FLEET_WRITE_INTERVAL_MS', 3_000);
 const RUNNER_MS = envMs('FLEET_RUNNER_MS', 50);
+const TELEGRAM_MS = envMs('FLEET_TELEGRAM_MS', 100);
 const THROUGHPUT_UPDATES = envMs('FLEET_THROUGHPUT_UPDATES', 400);
 const THROUGHPUT_ROUNDS = envMs('FLEET_THROUGHPUT_ROUNDS', 2);
 const QUEUE_CONCURRENCY = process.env.FLEET_QUEUE_CONCURRENCY;
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     workers: 2,
     runnerAnswerMs: RUNNER_MS,
     runnerRunMs: RUNNER_MS,
+    telegramMs: TELEGRAM_MS,
     env: QUEUE_CONCURRENCY ? { QUEUE_CONCURRENCY } : {},
   });
   try {
@@ -66,6 +68,7 @@ async function soak(fleet: Fleet) {
   const probe = new SettingsProbe(SETTINGS, STALE_BOUND_MS);
   const kills: KillEvent[] = [];
   const started = Date.now();
+  const benchCpuBefore = process.cpuUsage();
   let running = true;
   let readsInFlight = 0;
   let readIndex = 0;
@@ -101,6 +104,7 @@ async function soak(fleet: Fleet) {
   clearInterval(updates);
   clearInterval(reads);
   const loadMs = Date.now() - started;
+  const benchCpu = process.cpuUsage(benchCpuBefore);
   await Promise.all([schedule, ...writers]);
   while (readsInFlight > 0) await sleep(50);
   const drained = await drain(fleet, sender, DRAIN_MAX_MS);
@@ -121,6 +125,8 @@ async function soak(fleet: Fleet) {
     write: probe.writes.summary(),
     stale: { boundMs: STALE_BOUND_MS, ...probe.stale },
     frontErrors: fleet.front.frontErrors,
+    /** The benchmark process (load, front, stand-ins) during the load, in cores. */
+    benchProcessCores: round((benchCpu.user + benchCpu.system) / 1_000 / loadMs),
   };
 }
 
@@ -131,8 +137,11 @@ interface ThroughputRound {
   forwarded: number;
   seconds: number;
   updatesPerS: number;
-  /** Share of the machine's CPU (all cores) busy during the round, 0–1. */
+  /** Share of the machine's CPU (all cores, every process on it) busy during the round, 0–1. */
   machineBusy: number;
+  /** CPU of the fleet's processes (members, Redis) and of this benchmark process during the round, in cores. */
+  fleetCores: number;
+  benchCores: number;
   /** CPU of each running worker during the round, in cores (1 = one core all the time). */
   workerCores: number[];
 }
@@ -153,8 +162,9 @@ async function throughputPhase(fleet: Fleet): Promise<{ rounds: ThroughputRound[
   });
   const rounds: ThroughputRound[] = [];
   try {
+    // The order alternates so neither count always runs on a machine warmed (or loaded) by the other.
     for (let round = 1; round <= THROUGHPUT_ROUNDS; round += 1) {
-      for (const workers of [1, 2]) rounds.push(await throughputRound(fleet, queue, workers, round));
+      for (const workers of round % 2 === 1 ? [1, 2] : [2, 1]) rounds.push(await throughputRound(fleet, queue, workers, round));
     }
   } finally {
     await queue.resume().catch(() => undefined);
@@ -173,6 +183,8 @@ async function throughputRound(fleet: Fleet, queue: Queue, workers: number, roun
     if (index < workers && !worker.running) await fleet.startMember(worker);
     if (index >= workers && worker.running) await fleet.stopMember(worker, 'SIGTERM');
   }
+  // A worker answers /health/live a moment before its queue consumer has connected.
+  await sleep(1_000);
   const sender = new UpdateSender(() => fleet.front.url, `tp-${workers}w-${roundNumber}-${Date.now().toString(36)}`, 30_000);
   for (let i = 0; i < THROUGHPUT_UPDATES; i += 1) {
     sender.send('message');
@@ -189,6 +201,8 @@ async function throughputRound(fleet: Fleet, queue: Queue, workers: number, roun
   const running = fleet.workers.filter((worker) => worker.running);
   const cpuBefore = running.map((worker) => cpuSecondsOf(worker.app?.pid));
   const machineBefore = machineCpu();
+  const fleetBefore = fleet.cpuSeconds();
+  const benchBefore = process.cpuUsage();
   const forwardsBefore = fleet.runner.forwards.length;
   const resumedAt = Date.now();
   await queue.resume();
@@ -198,6 +212,8 @@ async function throughputRound(fleet: Fleet, queue: Queue, workers: number, roun
   const lastAt = forwards.length ? Math.max(...forwards.map((forward) => forward.at)) : Date.now();
   const seconds = (lastAt - resumedAt) / 1000;
   const machineAfter = machineCpu();
+  const fleetSeconds = fleet.cpuSeconds() - fleetBefore;
+  const bench = process.cpuUsage(benchBefore);
   return {
     workers,
     round: roundNumber,
@@ -206,6 +222,8 @@ async function throughputRound(fleet: Fleet, queue: Queue, workers: number, roun
     seconds: round(seconds),
     updatesPerS: round(forwards.length / seconds),
     machineBusy: round((machineAfter.busy - machineBefore.busy) / Math.max(0.001, machineAfter.total - machineBefore.total)),
+    fleetCores: round(fleetSeconds / seconds),
+    benchCores: round((bench.user + bench.system) / 1e6 / seconds),
     workerCores: running.map((worker, index) => round((cpuSecondsOf(worker.app?.pid) - cpuBefore[index]) / seconds)),
   };
 }
@@ -221,7 +239,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
   console.log(
     `\nFleet soak: 3 API + 2 workers (built app), one Redis, one SQLite file; load ${Math.round(soak.loadMs / 1000)} s at ` +
       `${UPDATES_PER_S} updates/s and ${READS_PER_S} cached reads/s, writes every ${WRITE_INTERVAL_MS} ms per setting; ` +
-      `cursor-runner stand-in ${RUNNER_MS} ms; drain ${Math.round(soak.drain.ms / 1000)} s${soak.drain.complete ? '' : ` (gave up with work left: ${JSON.stringify(soak.drain.left)})`}\n`,
+      `cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms; drain ${Math.round(soak.drain.ms / 1000)} s${soak.drain.complete ? '' : ` (gave up with work left: ${JSON.stringify(soak.drain.left)})`}\n`,
   );
   console.log('| Kill (SIGKILL) | at (s into the load) | back after (ms) |');
   console.log('|---|---|---|');
@@ -248,16 +266,17 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
     ['worst stale read (ms after the write answered)', soak.stale.worstStaleMs],
     ['5xx from the app: webhook / cached read / write', `${soak.webhook.appErrors5xx} / ${soak.cachedRead.appErrors5xx} / ${soak.write.appErrors5xx}`],
     ['502 from the front (member died mid-request, or none up)', soak.frontErrors],
+    ['CPU of the benchmark process itself (load, front, stand-ins), cores', soak.benchProcessCores],
   ];
   for (const [name, value] of rows) console.log(`| ${name} | ${String(value)} |`);
 
   console.log(`\nUpdate throughput, ${THROUGHPUT_UPDATES} queued updates drained by 1 or 2 workers (stand-in ${RUNNER_MS} ms, no callbacks)\n`);
-  console.log('| Workers | Round | Forwarded | Seconds | Updates/s | Machine CPU busy | Worker CPU (cores) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| Workers | Round | Forwarded | Seconds | Updates/s | Worker CPU (cores) | Fleet + Redis CPU (cores) | Bench process CPU (cores) | Machine CPU busy (all processes) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const entry of throughput.rounds) {
     console.log(
       `| ${entry.workers} | ${entry.round} | ${entry.forwarded}/${entry.updates} | ${entry.seconds} | ${entry.updatesPerS} | ` +
-        `${Math.round(entry.machineBusy * 100)} % | ${entry.workerCores.join(', ')} |`,
+        `${entry.workerCores.join(', ')} | ${entry.fleetCores} | ${entry.benchCores} | ${Math.round(entry.machineBusy * 100)} % |`,
     );
   }
   console.log(`\n2 workers / 1 worker: ${throughput.ratio}× (target ≥ 1.6×)`);
@@ -270,6 +289,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
       readsPerS: READS_PER_S,
       writeIntervalMs: WRITE_INTERVAL_MS,
       runnerMs: RUNNER_MS,
+      telegramMs: TELEGRAM_MS,
       queueConcurrency: QUEUE_CONCURRENCY ? Number(QUEUE_CONCURRENCY) : 'default',
       staleBoundMs: STALE_BOUND_MS,
       throughputUpdates: THROUGHPUT_UPDATES,

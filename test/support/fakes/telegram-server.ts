@@ -90,6 +90,8 @@ export class FakeTelegram {
   private readonly webhooks = new Map<string, { url: string; secret_token?: string }>();
   private readonly scripted = new Map<string, FakeReply[]>();
   private nextMessageId = 1000;
+  /** How long every protocol answer waits, in milliseconds, as the real Bot API's round trip does (default none). */
+  answerDelayMs = 0;
 
   private constructor(readonly http: FakeHttpServer) {}
 
@@ -211,7 +213,8 @@ export class FakeTelegram {
     const scripted = this.scripted.get(`${call.token}\0${call.method}`)?.shift();
     if (scripted) return scripted;
     if (!this.tokens.has(call.token)) return failure(401, 'Unauthorized');
-    return this.answer(call);
+    const reply = this.answer(call);
+    return this.answerDelayMs > 0 && !('drop' in reply) ? { ...reply, delayMs: this.answerDelayMs } : reply;
   }
 
   private serveFile(token: string, filePath: string): FakeReply {
