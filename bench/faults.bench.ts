@@ -19,7 +19,7 @@ import {
  * other two read it; webhook updates (each with its own prompt and chat) arrive through a
  * round-robin front and are forwarded to a cursor-runner stand-in, which calls back through the
  * front. On a schedule Redis is frozen (SIGSTOP), killed and restarted, and one app instance is
- * SIGKILLed and started again. Per phase: stale reads after a write and requests answered within
+ * SIGKILLed (at the first moment it is mid-work) and started again. Per phase: stale reads after a write and requests answered within
  * their budget (REDIS_COMMAND_TIMEOUT_MS + 1 s). Over the whole run, after a drain: updates sent /
  * forwarded once / twice / lost / users told, callbacks acknowledged / delivered once / lost.
  */
@@ -27,7 +27,7 @@ const INSTANCES = 3;
 const PHASE_MS = envMs('FAULTS_PHASE_MS', 6_000);
 const DRAIN_MAX_MS = envMs('FAULTS_DRAIN_MAX_MS', 100_000);
 const UPDATES_PER_S = envMs('FAULTS_UPDATES_PER_S', 8);
-const RUNNER_MS = envMs('FAULTS_RUNNER_MS', 500);
+const RUNNER_MS = envMs('FAULTS_RUNNER_MS', 1_000);
 const TELEGRAM_MS = envMs('FAULTS_TELEGRAM_MS', 100);
 const COMMAND_TIMEOUT_MS = 1_000;
 const BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
@@ -111,9 +111,12 @@ async function run(fleet: Fleet): Promise<void> {
   await phase(`Redis frozen (SIGSTOP) ${PHASE_MS / 2_000} s`, () => fleet.redis.freeze(), () => fleet.redis.thaw());
   await phase('Redis killed, restarted', () => fleet.redis.kill(), () => fleet.redis.restart());
   const victim = readerInstances[1];
+  let killedMidWork = false;
   await phase(
     'one instance SIGKILLed, restarted',
-    () => fleet.stopMember(victim, 'SIGKILL'),
+    async () => {
+      killedMidWork = (await fleet.killMidWork(victim)).midWork;
+    },
     () => fleet.startMember(victim),
   );
   running = false;
@@ -132,10 +135,16 @@ async function run(fleet: Fleet): Promise<void> {
       stats.answers[label] = (stats.answers[label] ?? 0) + 1;
     }
   }
-  report(phases, tally(sender, fleet.runner, fleet.telegram), drained, fleet.front.frontErrors);
+  report(phases, tally(sender, fleet.runner, fleet.telegram), drained, fleet.front.frontErrors, killedMidWork);
 }
 
-function report(phases: PhaseStats[], counts: Tally, drained: Awaited<ReturnType<typeof drain>>, frontErrors: number): void {
+function report(
+  phases: PhaseStats[],
+  counts: Tally,
+  drained: Awaited<ReturnType<typeof drain>>,
+  frontErrors: number,
+  killedMidWork: boolean,
+): void {
   console.log(
     `\nFaults under load: ${INSTANCES} app processes (built app, APP_ROLE=all), one Redis, one SQLite file; phase ${PHASE_MS} ms; ` +
       `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms; drain ${Math.round(drained.ms / 1000)} s` +
@@ -165,7 +174,8 @@ function report(phases: PhaseStats[], counts: Tally, drained: Awaited<ReturnType
     `| ${callbacks.sent} | ${callbacks.acknowledged} | ${callbacks.notFound} | ${callbacks.refused} | ` +
       `${callbacks.deliveredOnce} | ${callbacks.deliveredTwiceOrMore} | ${callbacks.lost} |`,
   );
-  console.log(`\n502 from the front (member died mid-request, or none up): ${frontErrors}`);
+  console.log(`\nThe SIGKILLed instance died mid-work (a forward, a delivery or a callback under way): ${killedMidWork ? 'yes' : 'no'}`);
+  console.log(`502 from the front (member died mid-request, or none up): ${frontErrors}`);
   const file = writeBenchResults('faults', {
     instances: INSTANCES,
     phaseMs: PHASE_MS,
@@ -179,6 +189,7 @@ function report(phases: PhaseStats[], counts: Tally, drained: Awaited<ReturnType
     updates,
     callbacks,
     frontErrors,
+    killedMidWork,
   });
   console.log(`\nwritten to ${file}`);
 }

@@ -103,6 +103,8 @@ export class RoundRobinFront {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   /** 502s the front itself answered (no member could answer). */
   frontErrors = 0;
+  /** Callbacks (`POST /cursor-runner/callback`) each member is answering right now. */
+  private readonly callbacksInFlight = new Map<string, number>();
 
   private constructor(
     private readonly server: Server,
@@ -119,6 +121,11 @@ export class RoundRobinFront {
 
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Whether `member` is answering a callback right now. */
+  answeringCallback(member: string): boolean {
+    return (this.callbacksInFlight.get(member) ?? 0) > 0;
   }
 
   async stop(): Promise<void> {
@@ -144,7 +151,17 @@ export class RoundRobinFront {
     res.end('{"error":"no fleet member answered"}');
   }
 
-  private forward(base: string, name: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<'done' | 'refused'> {
+  private async forward(base: string, name: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<'done' | 'refused'> {
+    const callback = req.url?.startsWith('/cursor-runner/callback') === true;
+    if (callback) this.callbacksInFlight.set(name, (this.callbacksInFlight.get(name) ?? 0) + 1);
+    try {
+      return await this.exchange(base, name, req, body, res);
+    } finally {
+      if (callback) this.callbacksInFlight.set(name, (this.callbacksInFlight.get(name) ?? 1) - 1);
+    }
+  }
+
+  private exchange(base: string, name: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<'done' | 'refused'> {
     return new Promise((resolve) => {
       const headers: Record<string, string | string[] | undefined> = { ...req.headers, 'content-length': String(body.length) };
       for (const header of HOP_BY_HOP) delete headers[header];
@@ -178,7 +195,12 @@ export interface Forward {
   requestId: string;
   prompt: string;
   at: number;
+  /** The fleet member that forwarded it (its `CURSOR_RUNNER_URL` ends in `/via/<name>`). */
+  via: string | undefined;
 }
+
+/** `/via/<name>` at the start of a path: which member a call came from. */
+const VIA = /^\/via\/([^/]+)(\/.*)$/;
 
 export interface CallbackSent {
   requestId: string;
@@ -205,6 +227,8 @@ export class CountingCursorRunner {
   callsBack = true;
   private readonly protocol = cursorRunnerProtocol({ webhookSecret: WEBHOOK_SECRET });
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Runs each member has asked for and not yet had acknowledged. */
+  private readonly awaitingAck = new Map<string, number>();
   http!: FakeHttpServer;
 
   constructor(
@@ -227,18 +251,34 @@ export class CountingCursorRunner {
     return byPrompt;
   }
 
+  /** Whether `member` is waiting for the acknowledgement of a run: killed now, it dies mid-forward. */
+  forwarding(member: string): boolean {
+    return (this.awaitingAck.get(member) ?? 0) > 0;
+  }
+
   async stop(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     await this.http.stop();
   }
 
-  private respond(request: RecordedRequest): FakeReply {
+  private respond(recorded: RecordedRequest): FakeReply {
+    const via = VIA.exec(recorded.path);
+    const request = via ? { ...recorded, path: via[2] } : recorded;
     const reply = this.protocol(request);
     if (`${request.method} ${request.path}` !== EXECUTE_ASYNC || 'drop' in reply || (reply.status ?? 200) !== 200) return reply;
     const body = request.body as Record<string, unknown>;
     const requestId = String(body.id);
     const prompt = String(body.prompt);
-    this.forwards.push({ requestId, prompt, at: Date.now() });
+    const member = via?.[1];
+    this.forwards.push({ requestId, prompt, at: Date.now(), via: member });
+    if (member) {
+      this.awaitingAck.set(member, (this.awaitingAck.get(member) ?? 0) + 1);
+      const acknowledged = setTimeout(() => {
+        this.timers.delete(acknowledged);
+        this.awaitingAck.set(member, (this.awaitingAck.get(member) ?? 1) - 1);
+      }, this.answerMs);
+      this.timers.add(acknowledged);
+    }
     if (this.callsBack && typeof body.callbackUrl === 'string') this.scheduleCallback(body.callbackUrl, requestId, prompt);
     return { ...reply, delayMs: this.answerMs };
   }
@@ -367,9 +407,7 @@ export class Fleet {
       WEBHOOK_SECRET,
       TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_API_BASE_URL: this.telegram.url,
       TELEGRAM_WEBHOOK_BASE_URL: this.front.url,
-      CURSOR_RUNNER_URL: this.runner.url,
       CURSOR_RUNNER_CALLBACK_BASE_URL: this.front.url,
       CACHE_KEY_PREFIX: 'fleet-bench',
       QUEUE_PREFIX,
@@ -387,13 +425,46 @@ export class Fleet {
   /** Starts (or starts again) `member`, resolved once it answers `/health/live`. */
   async startMember(member: FleetMember): Promise<void> {
     const app = await AppProcess.start({
-      env: { ...this.env, APP_ROLE: member.role, INSTANCE_ID: member.name },
+      env: {
+        ...this.env,
+        APP_ROLE: member.role,
+        INSTANCE_ID: member.name,
+        // Same stand-ins, a path of the member's own: a call tells which member made it.
+        CURSOR_RUNNER_URL: `${this.runner.url}/via/${member.name}`,
+        TELEGRAM_API_BASE_URL: `${this.telegram.url}/via/${member.name}`,
+      },
       readyWithinMs: 120_000,
       script: this.options.fromSource ? undefined : BUILT_MAIN,
     });
     children.add({ pid: app.pid, alive: () => app.running });
     member.app = app;
     member.starts += 1;
+  }
+
+  /**
+   * SIGKILLs `member` at the first moment within `maxWaitMs` when it is in the middle of work that
+   * a crash can lose or repeat: waiting for cursor-runner to acknowledge a run (a forward), sending
+   * to Telegram (a delivery), or answering a callback. Otherwise at the end of the wait.
+   */
+  async killMidWork(member: FleetMember, maxWaitMs = 5_000): Promise<{ midWork: boolean; waitedMs: number }> {
+    const started = Date.now();
+    const telegramDelay = this.telegram.answerDelayMs;
+    const sends: { via: string | undefined; at: number }[] = [];
+    let seen = this.telegram.http.requests.length;
+    let midWork = false;
+    while (Date.now() - started < maxWaitMs) {
+      const now = Date.now();
+      const requests = this.telegram.http.requests;
+      for (; seen < requests.length; seen += 1) sends.push({ via: VIA.exec(requests[seen].path)?.[1], at: now });
+      const sending = sends.some((send) => send.via === member.name && now - send.at < telegramDelay - 10);
+      if (this.runner.forwarding(member.name) || sending || this.front.answeringCallback(member.name)) {
+        midWork = true;
+        break;
+      }
+      await sleep(2);
+    }
+    await this.stopMember(member, 'SIGKILL');
+    return { midWork, waitedMs: Date.now() - started };
   }
 
   /** Sends `signal` to `member` and resolves once it has exited. */

@@ -18,7 +18,7 @@ import {
  * benchmark's own and one SQLite file, behind a round-robin front. Webhook updates (each with its
  * own prompt and chat), the callbacks the cursor-runner stand-in sends 50 ms after acknowledging,
  * cached reads and writes of settings arrive throughout; one API instance and one worker are
- * SIGKILLed and started again on a schedule. Then, on the same fleet, update throughput with one
+ * SIGKILLed (at the first moment after their time when they are mid-work) and started again. Then, on the same fleet, update throughput with one
  * worker against two. Prints a table and writes bench/results/fleet.json.
  */
 const LOAD_MS = envMs('FLEET_LOAD_MS', 60_000);
@@ -40,6 +40,8 @@ interface KillEvent {
   member: string;
   role: string;
   atMs: number;
+  /** Whether it died in the middle of a forward, a delivery or a callback (else at the end of the wait for one). */
+  midWork: boolean;
   /** From the SIGKILL to the new process answering /health/live. */
   backAfterMs: number;
 }
@@ -92,10 +94,10 @@ async function soak(fleet: Fleet) {
   );
   const killAndRestart = async (member: FleetMember, atFraction: number) => {
     await sleep(Math.max(0, started + LOAD_MS * atFraction - Date.now()));
+    const { midWork } = await fleet.killMidWork(member);
     const at = Date.now();
-    await fleet.stopMember(member, 'SIGKILL');
     await fleet.startMember(member);
-    kills.push({ member: member.name, role: member.role, atMs: at - started, backAfterMs: Date.now() - at });
+    kills.push({ member: member.name, role: member.role, atMs: at - started, midWork, backAfterMs: Date.now() - at });
   };
   const schedule = Promise.all([killAndRestart(fleet.apis[1], 0.3), killAndRestart(fleet.workers[1], 0.6)]);
 
@@ -241,9 +243,11 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
       `${UPDATES_PER_S} updates/s and ${READS_PER_S} cached reads/s, writes every ${WRITE_INTERVAL_MS} ms per setting; ` +
       `cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms; drain ${Math.round(soak.drain.ms / 1000)} s${soak.drain.complete ? '' : ` (gave up with work left: ${JSON.stringify(soak.drain.left)})`}\n`,
   );
-  console.log('| Kill (SIGKILL) | at (s into the load) | back after (ms) |');
-  console.log('|---|---|---|');
-  for (const kill of soak.kills) console.log(`| ${kill.member} (${kill.role}) | ${round(kill.atMs / 1000)} | ${kill.backAfterMs} |`);
+  console.log('| Kill (SIGKILL) | at (s into the load) | mid-work | back after (ms) |');
+  console.log('|---|---|---|---|');
+  for (const kill of soak.kills) {
+    console.log(`| ${kill.member} (${kill.role}) | ${round(kill.atMs / 1000)} | ${kill.midWork ? 'yes' : 'no'} | ${kill.backAfterMs} |`);
+  }
   console.log('\n| Measure | Value |');
   console.log('|---|---|');
   const rows: [string, unknown][] = [

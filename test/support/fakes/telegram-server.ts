@@ -18,6 +18,8 @@ export interface BotApiCall {
   /** File parts of a multipart call, by field name. */
   files: Record<string, MultipartPart>;
   request: RecordedRequest;
+  /** The `<name>` of a `/via/<name>` base URL, when the client was given one. */
+  via?: string;
 }
 
 /** A `sendMessage` call: its parameters as sent. */
@@ -50,7 +52,11 @@ export interface FakeFile {
   bytes: Buffer;
 }
 
-const BOT_PATH = /^\/bot([^/]+)\/([A-Za-z]+)$/;
+/**
+ * `/bot<token>/<method>`, optionally after `/via/<name>`: a base URL of `<fake>/via/<name>` tells
+ * which of several clients (processes of a fleet) made a call.
+ */
+const BOT_PATH = /^(?:\/via\/([^/]+))?\/bot([^/]+)\/([A-Za-z]+)$/;
 const FILE_PATH = /^\/file\/bot([^/]+)\/(.+)$/;
 
 function callOf(request: RecordedRequest): BotApiCall | undefined {
@@ -70,7 +76,7 @@ function callOf(request: RecordedRequest): BotApiCall | undefined {
   } else if (typeof request.body === 'object' && request.body !== null) {
     Object.assign(params, request.body);
   }
-  return { token: decodeURIComponent(match[1]), method: match[2], params, files, request };
+  return { token: decodeURIComponent(match[2]), method: match[3], params, files, request, via: match[1] };
 }
 
 function failure(status: number, description: string): FakeReply {
