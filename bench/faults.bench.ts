@@ -7,6 +7,7 @@ import {
   SettingsProbe,
   sleep,
   tally,
+  updateOutcomes,
   UpdateSender,
   type Answer,
   type StaleStats,
@@ -29,6 +30,8 @@ const DRAIN_MAX_MS = envMs('FAULTS_DRAIN_MAX_MS', 100_000);
 const UPDATES_PER_S = envMs('FAULTS_UPDATES_PER_S', 8);
 const RUNNER_MS = envMs('FAULTS_RUNNER_MS', 1_000);
 const TELEGRAM_MS = envMs('FAULTS_TELEGRAM_MS', 100);
+/** One sendMessage in this many is throttled (429, retry after 1 s); 0 = never. */
+const TELEGRAM_429_EVERY = Number(process.env.FAULTS_TELEGRAM_429_EVERY ?? 10);
 const COMMAND_TIMEOUT_MS = 1_000;
 const BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
 /** docs/caching.md, "Cross-instance invalidation": no instance answers the old value for more than 2 s. */
@@ -42,6 +45,8 @@ interface PhaseStats extends StaleStats {
   requests: number;
   withinBudget: number;
   answers: Record<string, number>;
+  /** How the updates first sent in this phase ended. */
+  updates: Record<string, number>;
 }
 
 interface RequestEvent {
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     runnerAnswerMs: RUNNER_MS,
     runnerRunMs: RUNNER_MS,
     telegramMs: TELEGRAM_MS,
+    telegram429Every: TELEGRAM_429_EVERY,
     env: { CACHE_BREAKER_COOLDOWN_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) },
   });
   try {
@@ -98,7 +104,16 @@ async function run(fleet: Fleet): Promise<void> {
 
   const phase = async (name: string, fault: () => Promise<void> | void, recover: () => Promise<void> | void) => {
     probe.stale = newStaleStats();
-    const stats: PhaseStats = { phase: name, startedAt: Date.now(), endedAt: 0, requests: 0, withinBudget: 0, answers: {}, ...probe.stale };
+    const stats: PhaseStats = {
+      phase: name,
+      startedAt: Date.now(),
+      endedAt: 0,
+      requests: 0,
+      withinBudget: 0,
+      answers: {},
+      updates: {},
+      ...probe.stale,
+    };
     phases.push(stats);
     await fault();
     await sleep(PHASE_MS / 2);
@@ -109,7 +124,15 @@ async function run(fleet: Fleet): Promise<void> {
   await sleep(1_000);
   await phase('steady', () => undefined, () => undefined);
   await phase(`Redis frozen (SIGSTOP) ${PHASE_MS / 2_000} s`, () => fleet.redis.freeze(), () => fleet.redis.thaw());
-  await phase('Redis killed, restarted', () => fleet.redis.kill(), () => fleet.redis.restart());
+  let redisKilledAt = 0;
+  await phase(
+    'Redis killed, restarted',
+    () => {
+      redisKilledAt = Date.now();
+      return fleet.redis.kill();
+    },
+    () => fleet.redis.restart(),
+  );
   const victim = readerInstances[1];
   let killedMidWork = false;
   await phase(
@@ -126,7 +149,12 @@ async function run(fleet: Fleet): Promise<void> {
   for (const callback of fleet.runner.callbacks) {
     events.push({ kind: 'callback', startedAt: callback.startedAt, ms: callback.ms, status: callback.status });
   }
+  const outcomes = updateOutcomes(sender, fleet);
   for (const stats of phases) {
+    for (const { update, outcome } of outcomes) {
+      if (update.firstSentAt < stats.startedAt || update.firstSentAt >= stats.endedAt) continue;
+      stats.updates[outcome] = (stats.updates[outcome] ?? 0) + 1;
+    }
     for (const event of events) {
       if (event.startedAt < stats.startedAt || event.startedAt >= stats.endedAt) continue;
       stats.requests += 1;
@@ -135,19 +163,23 @@ async function run(fleet: Fleet): Promise<void> {
       stats.answers[label] = (stats.answers[label] ?? 0) + 1;
     }
   }
-  report(phases, tally(sender, fleet.runner, fleet.telegram), drained, fleet.front.frontErrors, killedMidWork);
+  // The benchmark's redis-server keeps nothing on disk: a restart empties the queue.
+  const lostInRedisRestart = outcomes.filter(
+    ({ update, outcome }) => outcome === 'lost' && update.acknowledgedAt !== undefined && update.acknowledgedAt < redisKilledAt,
+  ).length;
+  report(phases, tally(sender, fleet), drained, { frontErrors: fleet.front.frontErrors, killedMidWork, telegramThrottled: fleet.throttledCalls, lostInRedisRestart });
 }
 
 function report(
   phases: PhaseStats[],
   counts: Tally,
   drained: Awaited<ReturnType<typeof drain>>,
-  frontErrors: number,
-  killedMidWork: boolean,
+  notes: { frontErrors: number; killedMidWork: boolean; telegramThrottled: number; lostInRedisRestart: number },
 ): void {
+  const { frontErrors, killedMidWork, telegramThrottled, lostInRedisRestart } = notes;
   console.log(
     `\nFaults under load: ${INSTANCES} app processes (built app, APP_ROLE=all), one Redis, one SQLite file; phase ${PHASE_MS} ms; ` +
-      `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms; drain ${Math.round(drained.ms / 1000)} s` +
+      `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms (1 sendMessage in ${TELEGRAM_429_EVERY} throttled); drain ${Math.round(drained.ms / 1000)} s` +
       `${drained.complete ? '' : ` (gave up with work left: ${JSON.stringify(drained.left)})`}\n`,
   );
   console.log('| Phase | Reads after a write | Stale reads | Beyond the 2 s bound | Worst stale (ms after the write answered) | Requests | Within budget | Answers |');
@@ -160,6 +192,15 @@ function report(
     console.log(
       `| ${p.phase} | ${p.checkedReads} | ${p.staleReads} | ${p.staleBeyondBound} | ${p.worstStaleMs} | ${p.requests} | ${p.withinBudget} | ${answers} |`,
     );
+  }
+  console.log('\n| Phase (updates first sent in it) | How they ended |');
+  console.log('|---|---|');
+  for (const p of phases) {
+    const ended = Object.entries(p.updates)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([outcome, n]) => `${outcome}: ${n}`)
+      .join(', ');
+    console.log(`| ${p.phase} | ${ended} |`);
   }
   const { updates, callbacks } = counts;
   console.log('\n| Updates sent | acknowledged | forwarded once | forwarded twice+ | not forwarded, user told | lost | told "interrupted" |');
@@ -174,8 +215,12 @@ function report(
     `| ${callbacks.sent} | ${callbacks.acknowledged} | ${callbacks.notFound} | ${callbacks.refused} | ` +
       `${callbacks.deliveredOnce} | ${callbacks.deliveredTwiceOrMore} | ${callbacks.lost} |`,
   );
-  console.log(`\nThe SIGKILLed instance died mid-work (a forward, a delivery or a callback under way): ${killedMidWork ? 'yes' : 'no'}`);
+  console.log(
+    `\nOf the lost updates, acknowledged before Redis was killed (a restart of this redis-server, which keeps nothing on disk, empties the queue): ${lostInRedisRestart}`,
+  );
+  console.log(`The SIGKILLed instance died mid-work (a forward, a delivery or a callback under way): ${killedMidWork ? 'yes' : 'no'}`);
   console.log(`502 from the front (member died mid-request, or none up): ${frontErrors}`);
+  console.log(`sendMessage calls the fake Telegram throttled (429, retry after 1 s): ${telegramThrottled}`);
   const file = writeBenchResults('faults', {
     instances: INSTANCES,
     phaseMs: PHASE_MS,
@@ -184,12 +229,12 @@ function report(
     updatesPerS: UPDATES_PER_S,
     runnerMs: RUNNER_MS,
     telegramMs: TELEGRAM_MS,
+    telegram429Every: TELEGRAM_429_EVERY,
     drain: drained,
     phases,
     updates,
     callbacks,
-    frontErrors,
-    killedMidWork,
+    ...notes,
   });
   console.log(`\nwritten to ${file}`);
 }

@@ -338,6 +338,11 @@ export interface FleetOptions {
   runnerRunMs: number;
   /** How long the fake Telegram takes to answer each call: a delivery in flight when a process dies. */
   telegramMs?: number;
+  /**
+   * Every this many `sendMessage` calls, one is answered 429 with `retry_after: 1`, as Telegram
+   * throttles a busy bot: that delivery then waits a second for its retry (0 = never).
+   */
+  telegram429Every?: number;
   /** Run `main.ts` through @swc-node/register instead of the build. */
   fromSource?: boolean;
 }
@@ -354,6 +359,11 @@ export class Fleet {
   front!: RoundRobinFront;
   private dataDir = '';
   private env: Record<string, string> = {};
+  private throttle: NodeJS.Timeout | undefined;
+  /** Index (among all Telegram requests) and arrival time of each call answered 429. */
+  private readonly throttled: { index: number; at: number }[] = [];
+  /** Arrival time of each Telegram request, by index, as far as the throttle loop has seen. */
+  private readonly telegramArrivals: number[] = [];
 
   private constructor(private readonly options: FleetOptions) {}
 
@@ -395,6 +405,7 @@ export class Fleet {
     });
     this.telegram = await FakeTelegram.start(BOT_TOKEN);
     this.telegram.answerDelayMs = this.options.telegramMs ?? 0;
+    this.startThrottle(this.options.telegram429Every ?? 0);
     this.runner = new CountingCursorRunner(this.options.runnerAnswerMs, this.options.runnerRunMs);
     await this.runner.start();
     this.front = await RoundRobinFront.start(() => this.apis);
@@ -442,22 +453,66 @@ export class Fleet {
   }
 
   /**
+   * Answers one `sendMessage` in `every` with 429 (`retry_after: 1`). A reply queued with
+   * `failNext` goes to the next call, so queuing one only when the previous one has been used
+   * tells exactly which call got it. Also stamps each Telegram request's arrival.
+   */
+  private startThrottle(every: number): void {
+    let pendingIndex: number | undefined;
+    let sinceLast = 0;
+    this.throttle = setInterval(() => {
+      const requests = this.telegram.http.requests;
+      const now = Date.now();
+      for (let index = this.telegramArrivals.length; index < requests.length; index += 1) {
+        this.telegramArrivals.push(now);
+        if (!/\/sendMessage$/.test(requests[index].path)) continue;
+        if (pendingIndex !== undefined) {
+          this.throttled.push({ index, at: now });
+          pendingIndex = undefined;
+          sinceLast = 0;
+        } else sinceLast += 1;
+      }
+      if (every > 0 && pendingIndex === undefined && sinceLast >= every - 1) {
+        pendingIndex = requests.length;
+        this.telegram.failNext(BOT_TOKEN, 'sendMessage', {
+          status: 429,
+          body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
+        });
+      }
+    }, 2);
+  }
+
+  /** Telegram calls answered 429 so far. */
+  get throttledCalls(): number {
+    return this.throttled.length;
+  }
+
+  /** The Telegram requests answered 429: they delivered nothing. */
+  throttledRequests(): Set<RecordedRequest> {
+    return new Set(this.throttled.map((call) => this.telegram.http.requests[call.index]));
+  }
+
+  /**
    * SIGKILLs `member` at the first moment within `maxWaitMs` when it is in the middle of work that
    * a crash can lose or repeat: waiting for cursor-runner to acknowledge a run (a forward), sending
-   * to Telegram (a delivery), or answering a callback. Otherwise at the end of the wait.
+   * to Telegram or waiting to retry a send Telegram throttled (a delivery), or answering a
+   * callback. Otherwise at the end of the wait.
    */
   async killMidWork(member: FleetMember, maxWaitMs = 5_000): Promise<{ midWork: boolean; waitedMs: number }> {
     const started = Date.now();
     const telegramDelay = this.telegram.answerDelayMs;
-    const sends: { via: string | undefined; at: number }[] = [];
-    let seen = this.telegram.http.requests.length;
+    const requests = this.telegram.http.requests;
+    const via = (index: number) => VIA.exec(requests[index]?.path ?? '')?.[1];
     let midWork = false;
     while (Date.now() - started < maxWaitMs) {
       const now = Date.now();
-      const requests = this.telegram.http.requests;
-      for (; seen < requests.length; seen += 1) sends.push({ via: VIA.exec(requests[seen].path)?.[1], at: now });
-      const sending = sends.some((send) => send.via === member.name && now - send.at < telegramDelay - 10);
-      if (this.runner.forwarding(member.name) || sending || this.front.answeringCallback(member.name)) {
+      let sending = false;
+      for (let index = this.telegramArrivals.length - 1; index >= 0 && now - this.telegramArrivals[index] < telegramDelay - 10; index -= 1) {
+        if (via(index) === member.name) sending = true;
+      }
+      // Killed now, a delivery that was throttled waits for its retry in this process (or its queue).
+      const retrying = this.throttled.some((call) => via(call.index) === member.name && now - call.at < 800);
+      if (this.runner.forwarding(member.name) || sending || retrying || this.front.answeringCallback(member.name)) {
         midWork = true;
         break;
       }
@@ -498,6 +553,7 @@ export class Fleet {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.throttle);
     await Promise.all(this.members.map((member) => member.app?.kill('SIGKILL') ?? Promise.resolve()));
     await this.front?.stop();
     await this.runner?.stop();
@@ -583,7 +639,11 @@ export interface SentUpdate {
   /** Unique to this update: how the cursor-runner stand-in tells forwards of it apart. */
   prompt: string;
   kind: 'message' | 'callback_query';
+  /** When the first attempt was sent (epoch ms). */
+  firstSentAt: number;
   acknowledged: boolean;
+  /** When the webhook answered 200 (epoch ms). */
+  acknowledgedAt?: number;
   attempts: number;
 }
 
@@ -617,6 +677,7 @@ export class UpdateSender {
       chatId: 5_000_000 + (this.nextId % 1_000_000_000),
       prompt: `fleet ${this.tag} #${n}`,
       kind: kind ?? (n % 10 === 0 ? 'callback_query' : 'message'),
+      firstSentAt: Date.now(),
       acknowledged: false,
       attempts: 0,
     };
@@ -667,6 +728,7 @@ export class UpdateSender {
       this.onAnswer?.(answer);
       if (answer.status === 200) {
         update.acknowledged = true;
+        update.acknowledgedAt = Date.now();
         return;
       }
       if (Date.now() + wait > deadline) return;
@@ -800,6 +862,8 @@ export interface Tally {
     lost: number;
     /** Chats told that the request may have been interrupted (forwarded or not). */
     usersToldInterrupted: number;
+    /** A few of the updates forwarded twice (with each forward: request id, member, time) and lost. */
+    examples: { forwardedTwice: { updateId: number; prompt: string; forwards: Forward[] }[]; lost: SentUpdate[] };
   };
   callbacks: {
     sent: number;
@@ -815,42 +879,79 @@ export interface Tally {
     deliveredTwiceOrMore: number;
     /** Acknowledged and never sent to the chat. */
     lost: number;
+    /** A few request ids delivered twice and lost. */
+    examples: { deliveredTwice: string[]; lost: string[] };
   };
 }
 
-export function tally(sender: UpdateSender, runner: CountingCursorRunner, telegram: FakeTelegram): Tally {
-  const byPrompt = runner.forwardsByPrompt();
-  const messages = telegram.messages();
+/** How one update ended, as the stand-ins saw it. */
+export type UpdateOutcome = 'forwarded once' | 'forwarded twice or more' | 'not forwarded, user told' | 'lost' | 'never acknowledged';
+
+/** What the fake Telegram received: messages naming each request id, and the chats told something. */
+function readTelegram(fleet: Fleet) {
   const deliveries = new Map<string, number>();
   const toldChats = new Set<string>();
   const interruptedChats = new Set<string>();
-  for (const message of messages) {
-    const text = String(message.text);
+  const throttled = fleet.throttledRequests();
+  for (const call of fleet.telegram.calls('sendMessage')) {
+    if (throttled.has(call.request)) continue;
+    const text = String(call.params.text);
+    const chat = String(call.params.chat_id);
     for (const id of new Set(text.match(REQUEST_ID) ?? [])) deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-    if (TOLD.test(text)) toldChats.add(String(message.chat_id));
-    if (/interrupted/i.test(text)) interruptedChats.add(String(message.chat_id));
+    if (TOLD.test(text)) toldChats.add(chat);
+    if (/interrupted/i.test(text)) interruptedChats.add(chat);
   }
+  return { deliveries, toldChats, interruptedChats };
+}
+
+/** Each update sent and how it ended: forwards of its prompt at cursor-runner, messages to its chat. */
+export function updateOutcomes(
+  sender: UpdateSender,
+  fleet: Fleet,
+): { update: SentUpdate; outcome: UpdateOutcome; toldInterrupted: boolean; forwards: Forward[] }[] {
+  const byPrompt = fleet.runner.forwardsByPrompt();
+  const { toldChats, interruptedChats } = readTelegram(fleet);
+  return sender.sent.map((update) => {
+    const forwards = byPrompt.get(update.prompt) ?? [];
+    const chat = String(update.chatId);
+    let outcome: UpdateOutcome;
+    if (forwards.length === 1) outcome = 'forwarded once';
+    else if (forwards.length > 1) outcome = 'forwarded twice or more';
+    else if (!update.acknowledged) outcome = 'never acknowledged';
+    else if (toldChats.has(chat)) outcome = 'not forwarded, user told';
+    else outcome = 'lost';
+    return { update, outcome, toldInterrupted: interruptedChats.has(chat), forwards };
+  });
+}
+
+/** How many examples of each defect the results keep, for whoever looks into it. */
+const EXAMPLES = 10;
+
+export function tally(sender: UpdateSender, fleet: Fleet): Tally {
+  const runner = fleet.runner;
+  const { deliveries } = readTelegram(fleet);
+  const outcomes = updateOutcomes(sender, fleet);
+  const count = (outcome: UpdateOutcome) => outcomes.filter((entry) => entry.outcome === outcome).length;
   const updates: Tally['updates'] = {
     sent: sender.sent.length,
-    acknowledged: 0,
-    notAcknowledged: 0,
-    forwardedOnce: 0,
-    forwardedTwiceOrMore: 0,
-    notForwardedUserTold: 0,
-    lost: 0,
-    usersToldInterrupted: 0,
+    acknowledged: sender.sent.filter((update) => update.acknowledged).length,
+    notAcknowledged: sender.sent.filter((update) => !update.acknowledged).length,
+    forwardedOnce: count('forwarded once'),
+    forwardedTwiceOrMore: count('forwarded twice or more'),
+    notForwardedUserTold: count('not forwarded, user told'),
+    lost: count('lost'),
+    usersToldInterrupted: outcomes.filter((entry) => entry.toldInterrupted).length,
+    examples: {
+      forwardedTwice: outcomes
+        .filter((entry) => entry.outcome === 'forwarded twice or more')
+        .slice(0, EXAMPLES)
+        .map(({ update, forwards }) => ({ updateId: update.updateId, prompt: update.prompt, forwards })),
+      lost: outcomes
+        .filter((entry) => entry.outcome === 'lost')
+        .slice(0, EXAMPLES)
+        .map(({ update }) => update),
+    },
   };
-  for (const update of sender.sent) {
-    const forwards = byPrompt.get(update.prompt)?.length ?? 0;
-    if (interruptedChats.has(String(update.chatId))) updates.usersToldInterrupted += 1;
-    if (update.acknowledged) updates.acknowledged += 1;
-    else updates.notAcknowledged += 1;
-    if (forwards === 1) updates.forwardedOnce += 1;
-    else if (forwards > 1) updates.forwardedTwiceOrMore += 1;
-    else if (!update.acknowledged) continue;
-    else if (toldChats.has(String(update.chatId))) updates.notForwardedUserTold += 1;
-    else updates.lost += 1;
-  }
   const callbacks: Tally['callbacks'] = {
     sent: runner.callbacks.length,
     acknowledged: 0,
@@ -860,6 +961,7 @@ export function tally(sender: UpdateSender, runner: CountingCursorRunner, telegr
     deliveredOnce: 0,
     deliveredTwiceOrMore: 0,
     lost: 0,
+    examples: { deliveredTwice: [], lost: [] },
   };
   const acknowledgedIds = new Set<string>();
   for (const callback of runner.callbacks) {
@@ -875,8 +977,13 @@ export function tally(sender: UpdateSender, runner: CountingCursorRunner, telegr
   for (const id of acknowledgedIds) {
     const count = deliveries.get(id) ?? 0;
     if (count === 1) callbacks.deliveredOnce += 1;
-    else if (count > 1) callbacks.deliveredTwiceOrMore += 1;
-    else callbacks.lost += 1;
+    else if (count > 1) {
+      callbacks.deliveredTwiceOrMore += 1;
+      if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push(id);
+    } else {
+      callbacks.lost += 1;
+      if (callbacks.examples.lost.length < EXAMPLES) callbacks.examples.lost.push(id);
+    }
   }
   return { updates, callbacks };
 }

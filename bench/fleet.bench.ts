@@ -28,6 +28,8 @@ const READS_PER_S = envMs('FLEET_READS_PER_S', 60);
 const WRITE_INTERVAL_MS = envMs('FLEET_WRITE_INTERVAL_MS', 3_000);
 const RUNNER_MS = envMs('FLEET_RUNNER_MS', 50);
 const TELEGRAM_MS = envMs('FLEET_TELEGRAM_MS', 100);
+/** One sendMessage in this many is throttled (429, retry after 1 s); 0 = never. */
+const TELEGRAM_429_EVERY = Number(process.env.FLEET_TELEGRAM_429_EVERY ?? 10);
 const THROUGHPUT_UPDATES = envMs('FLEET_THROUGHPUT_UPDATES', 400);
 const THROUGHPUT_ROUNDS = envMs('FLEET_THROUGHPUT_ROUNDS', 2);
 const QUEUE_CONCURRENCY = process.env.FLEET_QUEUE_CONCURRENCY;
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     runnerAnswerMs: RUNNER_MS,
     runnerRunMs: RUNNER_MS,
     telegramMs: TELEGRAM_MS,
+    telegram429Every: TELEGRAM_429_EVERY,
     env: QUEUE_CONCURRENCY ? { QUEUE_CONCURRENCY } : {},
   });
   try {
@@ -110,7 +113,7 @@ async function soak(fleet: Fleet) {
   await Promise.all([schedule, ...writers]);
   while (readsInFlight > 0) await sleep(50);
   const drained = await drain(fleet, sender, DRAIN_MAX_MS);
-  const counts = tally(sender, fleet.runner, fleet.telegram);
+  const counts = tally(sender, fleet);
   const forwardsInLoad = fleet.runner.forwards.filter((forward) => forward.at - started <= loadMs).length;
   return {
     loadMs,
@@ -127,6 +130,7 @@ async function soak(fleet: Fleet) {
     write: probe.writes.summary(),
     stale: { boundMs: STALE_BOUND_MS, ...probe.stale },
     frontErrors: fleet.front.frontErrors,
+    telegramThrottled: fleet.throttledCalls,
     /** The benchmark process (load, front, stand-ins) during the load, in cores. */
     benchProcessCores: round((benchCpu.user + benchCpu.system) / 1_000 / loadMs),
   };
@@ -241,7 +245,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
   console.log(
     `\nFleet soak: 3 API + 2 workers (built app), one Redis, one SQLite file; load ${Math.round(soak.loadMs / 1000)} s at ` +
       `${UPDATES_PER_S} updates/s and ${READS_PER_S} cached reads/s, writes every ${WRITE_INTERVAL_MS} ms per setting; ` +
-      `cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms; drain ${Math.round(soak.drain.ms / 1000)} s${soak.drain.complete ? '' : ` (gave up with work left: ${JSON.stringify(soak.drain.left)})`}\n`,
+      `cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms (1 sendMessage in ${TELEGRAM_429_EVERY} throttled); drain ${Math.round(soak.drain.ms / 1000)} s${soak.drain.complete ? '' : ` (gave up with work left: ${JSON.stringify(soak.drain.left)})`}\n`,
   );
   console.log('| Kill (SIGKILL) | at (s into the load) | mid-work | back after (ms) |');
   console.log('|---|---|---|---|');
@@ -270,6 +274,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
     ['worst stale read (ms after the write answered)', soak.stale.worstStaleMs],
     ['5xx from the app: webhook / cached read / write', `${soak.webhook.appErrors5xx} / ${soak.cachedRead.appErrors5xx} / ${soak.write.appErrors5xx}`],
     ['502 from the front (member died mid-request, or none up)', soak.frontErrors],
+    ['sendMessage calls the fake Telegram throttled (429, retry after 1 s)', soak.telegramThrottled],
     ['CPU of the benchmark process itself (load, front, stand-ins), cores', soak.benchProcessCores],
   ];
   for (const [name, value] of rows) console.log(`| ${name} | ${String(value)} |`);
@@ -294,6 +299,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
       writeIntervalMs: WRITE_INTERVAL_MS,
       runnerMs: RUNNER_MS,
       telegramMs: TELEGRAM_MS,
+      telegram429Every: TELEGRAM_429_EVERY,
       queueConcurrency: QUEUE_CONCURRENCY ? Number(QUEUE_CONCURRENCY) : 'default',
       staleBoundMs: STALE_BOUND_MS,
       throughputUpdates: THROUGHPUT_UPDATES,
