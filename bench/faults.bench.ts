@@ -20,7 +20,8 @@ import {
  * other two read it; webhook updates (each with its own prompt and chat) arrive through a
  * round-robin front and are forwarded to a cursor-runner stand-in, which calls back through the
  * front. On a schedule Redis is frozen (SIGSTOP), killed and restarted, and one app instance is
- * SIGKILLed (at the first moment it is mid-work) and started again. Per phase: stale reads after a write and requests answered within
+ * SIGKILLed (at the first moment it is forwarding, then waiting to retry a throttled send) and
+ * started again, twice. Per phase: stale reads after a write and requests answered within
  * their budget (REDIS_COMMAND_TIMEOUT_MS + 1 s). Over the whole run, after a drain: updates sent /
  * forwarded once / twice / lost / users told, callbacks acknowledged / delivered once / lost.
  */
@@ -134,14 +135,19 @@ async function run(fleet: Fleet): Promise<void> {
     () => fleet.redis.restart(),
   );
   const victim = readerInstances[1];
-  let killedMidWork = false;
-  await phase(
-    'one instance SIGKILLed, restarted',
-    async () => {
-      killedMidWork = (await fleet.killMidWork(victim)).midWork;
-    },
-    () => fleet.startMember(victim),
-  );
+  const killedMidWork: Record<string, boolean> = {};
+  for (const [aimedAt, doing] of [
+    ['forward', 'forwarding'],
+    ['retry', 'waiting to retry a throttled send'],
+  ] as const) {
+    await phase(
+      `one instance SIGKILLed while ${doing}, restarted`,
+      async () => {
+        killedMidWork[aimedAt] = (await fleet.killMidWork(victim, aimedAt)).midWork;
+      },
+      () => fleet.startMember(victim),
+    );
+  }
   running = false;
   clearInterval(updates);
   await Promise.all([writer, ...readers]);
@@ -174,7 +180,7 @@ function report(
   phases: PhaseStats[],
   counts: Tally,
   drained: Awaited<ReturnType<typeof drain>>,
-  notes: { frontErrors: number; killedMidWork: boolean; telegramThrottled: number; lostInRedisRestart: number },
+  notes: { frontErrors: number; killedMidWork: Record<string, boolean>; telegramThrottled: number; lostInRedisRestart: number },
 ): void {
   const { frontErrors, killedMidWork, telegramThrottled, lostInRedisRestart } = notes;
   console.log(
@@ -218,7 +224,11 @@ function report(
   console.log(
     `\nOf the lost updates, acknowledged before Redis was killed (a restart of this redis-server, which keeps nothing on disk, empties the queue): ${lostInRedisRestart}`,
   );
-  console.log(`The SIGKILLed instance died mid-work (a forward, a delivery or a callback under way): ${killedMidWork ? 'yes' : 'no'}`);
+  console.log(
+    `The SIGKILLed instance died in the middle of what it was aimed at: ${Object.entries(killedMidWork)
+      .map(([aimedAt, found]) => `${aimedAt} ${found ? 'yes' : 'no'}`)
+      .join(', ')}`,
+  );
   console.log(`502 from the front (member died mid-request, or none up): ${frontErrors}`);
   console.log(`sendMessage calls the fake Telegram throttled (429, retry after 1 s): ${telegramThrottled}`);
   const file = writeBenchResults('faults', {

@@ -309,6 +309,9 @@ export class CountingCursorRunner {
 
 export type Role = 'api' | 'worker' | 'all';
 
+/** The work a SIGKILL can be aimed at (see {@link Fleet.killMidWork}). */
+export type MidWork = 'forward' | 'send' | 'retry' | 'callback' | 'any';
+
 export class FleetMember implements Backend {
   app: AppProcess | undefined;
   /** Starts since the benchmark began (1 = never restarted). */
@@ -493,26 +496,35 @@ export class Fleet {
   }
 
   /**
-   * SIGKILLs `member` at the first moment within `maxWaitMs` when it is in the middle of work that
-   * a crash can lose or repeat: waiting for cursor-runner to acknowledge a run (a forward), sending
-   * to Telegram or waiting to retry a send Telegram throttled (a delivery), or answering a
-   * callback. Otherwise at the end of the wait.
+   * SIGKILLs `member` at the first moment within `maxWaitMs` when it is in the middle of `work`,
+   * where a crash can lose or repeat something (otherwise at the end of the wait):
+   * - `forward`: waiting for cursor-runner to acknowledge a run;
+   * - `send`: a Telegram call under way;
+   * - `retry`: a send Telegram throttled, waiting for its retry;
+   * - `callback`: answering a callback;
+   * - `any`: any of these.
    */
-  async killMidWork(member: FleetMember, maxWaitMs = 5_000): Promise<{ midWork: boolean; waitedMs: number }> {
+  async killMidWork(member: FleetMember, work: MidWork = 'any', maxWaitMs = 5_000): Promise<{ midWork: boolean; waitedMs: number }> {
     const started = Date.now();
     const telegramDelay = this.telegram.answerDelayMs;
     const requests = this.telegram.http.requests;
     const via = (index: number) => VIA.exec(requests[index]?.path ?? '')?.[1];
+    const checks: Record<Exclude<MidWork, 'any'>, (now: number) => boolean> = {
+      forward: () => this.runner.forwarding(member.name),
+      send: (now) => {
+        for (let index = this.telegramArrivals.length - 1; index >= 0 && now - this.telegramArrivals[index] < telegramDelay - 10; index -= 1) {
+          if (via(index) === member.name) return true;
+        }
+        return false;
+      },
+      retry: (now) => this.throttled.some((call) => via(call.index) === member.name && now - call.at < 800),
+      callback: () => this.front.answeringCallback(member.name),
+    };
+    const applies = work === 'any' ? Object.values(checks) : [checks[work]];
     let midWork = false;
     while (Date.now() - started < maxWaitMs) {
       const now = Date.now();
-      let sending = false;
-      for (let index = this.telegramArrivals.length - 1; index >= 0 && now - this.telegramArrivals[index] < telegramDelay - 10; index -= 1) {
-        if (via(index) === member.name) sending = true;
-      }
-      // Killed now, a delivery that was throttled waits for its retry in this process (or its queue).
-      const retrying = this.throttled.some((call) => via(call.index) === member.name && now - call.at < 800);
-      if (this.runner.forwarding(member.name) || sending || retrying || this.front.answeringCallback(member.name)) {
+      if (applies.some((check) => check(now))) {
         midWork = true;
         break;
       }

@@ -11,6 +11,7 @@ import {
   tally,
   UpdateSender,
   type FleetMember,
+  type MidWork,
 } from './fleet-support';
 
 /**
@@ -18,7 +19,8 @@ import {
  * benchmark's own and one SQLite file, behind a round-robin front. Webhook updates (each with its
  * own prompt and chat), the callbacks the cursor-runner stand-in sends 50 ms after acknowledging,
  * cached reads and writes of settings arrive throughout; one API instance and one worker are
- * SIGKILLed (at the first moment after their time when they are mid-work) and started again. Then, on the same fleet, update throughput with one
+ * SIGKILLed three times each (at the first moment after their time when they are in the middle of
+ * a forward, a Telegram send, a throttled send's wait or a callback) and started again. Then, on the same fleet, update throughput with one
  * worker against two. Prints a table and writes bench/results/fleet.json.
  */
 const LOAD_MS = envMs('FLEET_LOAD_MS', 60_000);
@@ -41,6 +43,8 @@ const MAX_READS_IN_FLIGHT = 64;
 interface KillEvent {
   member: string;
   role: string;
+  /** What it was to be in the middle of. */
+  aimedAt: MidWork;
   atMs: number;
   /** Whether it died in the middle of a forward, a delivery or a callback (else at the end of the wait for one). */
   midWork: boolean;
@@ -95,14 +99,27 @@ async function soak(fleet: Fleet) {
       }
     })(),
   );
-  const killAndRestart = async (member: FleetMember, atFraction: number) => {
+  const killAndRestart = async (member: FleetMember, atFraction: number, aimedAt: MidWork) => {
     await sleep(Math.max(0, started + LOAD_MS * atFraction - Date.now()));
-    const { midWork } = await fleet.killMidWork(member);
+    const { midWork } = await fleet.killMidWork(member, aimedAt);
     const at = Date.now();
     await fleet.startMember(member);
-    kills.push({ member: member.name, role: member.role, atMs: at - started, midWork, backAfterMs: Date.now() - at });
+    kills.push({ member: member.name, role: member.role, aimedAt, atMs: at - started, midWork, backAfterMs: Date.now() - at });
   };
-  const schedule = Promise.all([killAndRestart(fleet.apis[1], 0.3), killAndRestart(fleet.workers[1], 0.6)]);
+  // One API instance and one worker, each killed three times, each time in the middle of another
+  // kind of work: where today's code or a fix could lose or repeat something.
+  const schedule = (async () => {
+    for (const [member, atFraction, aimedAt] of [
+      [fleet.apis[1], 0.2, 'retry'],
+      [fleet.workers[1], 0.3, 'forward'],
+      [fleet.apis[1], 0.45, 'callback'],
+      [fleet.workers[1], 0.55, 'retry'],
+      [fleet.apis[1], 0.7, 'send'],
+      [fleet.workers[1], 0.8, 'send'],
+    ] as const) {
+      await killAndRestart(member, atFraction, aimedAt);
+    }
+  })();
 
   await sleep(LOAD_MS);
   running = false;
@@ -247,10 +264,12 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
       `${UPDATES_PER_S} updates/s and ${READS_PER_S} cached reads/s, writes every ${WRITE_INTERVAL_MS} ms per setting; ` +
       `cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms (1 sendMessage in ${TELEGRAM_429_EVERY} throttled); drain ${Math.round(soak.drain.ms / 1000)} s${soak.drain.complete ? '' : ` (gave up with work left: ${JSON.stringify(soak.drain.left)})`}\n`,
   );
-  console.log('| Kill (SIGKILL) | at (s into the load) | mid-work | back after (ms) |');
-  console.log('|---|---|---|---|');
+  console.log('| Kill (SIGKILL) | at (s into the load) | aimed at | found mid-work | back after (ms) |');
+  console.log('|---|---|---|---|---|');
   for (const kill of soak.kills) {
-    console.log(`| ${kill.member} (${kill.role}) | ${round(kill.atMs / 1000)} | ${kill.midWork ? 'yes' : 'no'} | ${kill.backAfterMs} |`);
+    console.log(
+      `| ${kill.member} (${kill.role}) | ${round(kill.atMs / 1000)} | ${kill.aimedAt} | ${kill.midWork ? 'yes' : 'no'} | ${kill.backAfterMs} |`,
+    );
   }
   console.log('\n| Measure | Value |');
   console.log('|---|---|');
