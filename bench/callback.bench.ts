@@ -5,8 +5,9 @@
  *
  * Boots the real app in production mode with Redis configured and Telegram replaced by the fake
  * Bot API (started in this process). Every request carries a result of its own for a pending
- * request seeded beforehand, so each one is authenticated, claimed and read in Redis, answered,
- * then delivered to the fake (and its pending key deleted) in the background. Prints p50/p90/p99/max
+ * request seeded beforehand, so each one is authenticated, claimed and read in Redis, queued in the
+ * result-deliveries queue (BullMQ), answered, then delivered to the fake (and its pending key
+ * deleted) by the app's queue worker. Prints p50/p90/p99/max
  * of the answer per connection count, checks that every result reached the fake exactly once and
  * every pending key is gone, and writes bench/results/callback.json.
  */

@@ -490,10 +490,6 @@ export class Fleet {
     return this.throttled.length;
   }
 
-  /** The Telegram requests answered 429: they delivered nothing. */
-  throttledRequests(): Set<RecordedRequest> {
-    return new Set(this.throttled.map((call) => this.telegram.http.requests[call.index]));
-  }
 
   /**
    * SIGKILLs `member` at the first moment within `maxWaitMs` when it is in the middle of `work`,
@@ -899,14 +895,14 @@ export interface Tally {
 /** How one update ended, as the stand-ins saw it. */
 export type UpdateOutcome = 'forwarded once' | 'forwarded twice or more' | 'not forwarded, user told' | 'lost' | 'never acknowledged';
 
-/** What the fake Telegram received: messages naming each request id, and the chats told something. */
+/** What the fake Telegram accepted: messages naming each request id, and the chats told something. */
 function readTelegram(fleet: Fleet) {
   const deliveries = new Map<string, number>();
   const toldChats = new Set<string>();
   const interruptedChats = new Set<string>();
-  const throttled = fleet.throttledRequests();
   for (const call of fleet.telegram.calls('sendMessage')) {
-    if (throttled.has(call.request)) continue;
+    // Accepted only when answered ok: not a call answered 429, nor one whose process died before the answer.
+    if (call.request.answeredWith !== 200) continue;
     const text = String(call.params.text);
     const chat = String(call.params.chat_id);
     for (const id of new Set(text.match(REQUEST_ID) ?? [])) deliveries.set(id, (deliveries.get(id) ?? 0) + 1);

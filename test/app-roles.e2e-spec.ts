@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { QueueRegistry } from '@app/queue';
+import { PendingRequestStore } from '../apps/api/src/conversation';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
@@ -72,6 +73,34 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
     expect(api.logs.lines.some((line) => String(line.msg).includes('of queue telegram-updates'))).toBe(false);
   });
 
+  it('api answers a callback once its result is queued and delivers none; the worker delivers it', async () => {
+    const requestId = `telegram-${Date.now()}-${randomUUID().slice(0, 8)}`;
+    const chatId = 4_660_001;
+    await api.app.get(PendingRequestStore).store(requestId, {
+      chatId,
+      messageId: 9,
+      prompt: 'split roles',
+      originalWasAudio: false,
+      createdAt: new Date().toISOString(),
+      botId: null,
+    });
+    expect(api.logs.lines.map((line) => line.msg)).toContain(
+      'Queue result-deliveries: jobs are queued here and run by the workers (APP_ROLE=api)',
+    );
+    await request(api.baseUrl)
+      .post('/cursor-runner/callback')
+      .set('X-Webhook-Secret', 'test-webhook-secret')
+      .send({ success: true, requestId, output: 'delivered by a worker' })
+      .expect(200, { received: true, request_id: requestId });
+
+    const { value: sent } = await pollUntil(async () => telegram.messages(chatId), (messages) => messages.length > 0, 10_000, 20);
+    expect(sent.map((message) => [message.token, message.text])).toEqual([[TOKEN, 'delivered by a worker']]);
+    const delivered = (line: Record<string, unknown>) => String(line.msg).startsWith(`Delivered cursor-runner result ${requestId} `);
+    await pollUntil(async () => worker!.logs.lines.some(delivered), Boolean, 5_000, 20);
+    expect(worker!.logs.lines.some(delivered)).toBe(true);
+    expect(api.logs.lines.some(delivered)).toBe(false);
+  });
+
   it('a worker serves its probes and /metrics only: every feature route is 404', async () => {
     const app = worker!;
     for (const [method, url] of [
@@ -88,7 +117,7 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
     }
     const ready = await request(app.baseUrl).get('/health/ready').expect(200);
     expect(Object.keys(ready.body.details).sort()).toEqual(['database', 'queueWorkers', 'redis']);
-    expect(ready.body.details.queueWorkers).toEqual({ status: 'up', queues: ['telegram-updates'] });
+    expect(ready.body.details.queueWorkers).toEqual({ status: 'up', queues: ['telegram-updates', 'result-deliveries'] });
     await request(app.baseUrl).get('/health/live').expect(200);
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*role="worker"[^}]*\} /m);

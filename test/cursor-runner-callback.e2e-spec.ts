@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { DeliverResult, PendingRequestStore, type PendingRequest } from '../apps/api/src/conversation';
+import type { JobQueue } from '@app/queue';
+import { DeliverResult, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type PendingRequest } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
 import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -467,6 +468,47 @@ describe('POST /cursor-runner/callback', () => {
   });
 });
 
+describe('POST /cursor-runner/callback in the embedded mode (no Redis)', () => {
+  let telegram: FakeTelegram;
+  let elevenLabs: FakeHttpServer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    telegram = await FakeTelegram.start(TOKEN);
+    elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
+    app = await startTestApp({ env: { ...appEnv(telegram, elevenLabs), REDIS_URL: undefined } });
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([telegram.stop(), elevenLabs.stop()]);
+  });
+
+  it('queues the result in the in-process queue and delivers it, retries included', async () => {
+    const deliveries = app.app.get<JobQueue<unknown>>(RESULT_DELIVERIES_QUEUE.token);
+    expect(deliveries.durable).toBe(false);
+    const id = `telegram-${randomUUID()}`;
+    const chatId = nextChat++;
+    await app.app.get(PendingRequestStore).store(id, {
+      chatId,
+      messageId: 8,
+      prompt: 'p',
+      originalWasAudio: false,
+      createdAt: new Date().toISOString(),
+      botId: null,
+    });
+    telegram.failNext(TOKEN, 'sendMessage', { status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } });
+    await request(app.baseUrl)
+      .post('/cursor-runner/callback')
+      .set('X-Webhook-Secret', SECRET)
+      .send({ success: true, requestId: id, output: 'embedded' })
+      .expect(200, { received: true, request_id: id });
+    await app.app.get(DeliverResult).settled();
+    expect(telegram.messages(chatId).map((message) => message.text)).toEqual(['embedded', 'embedded']);
+    expect(telegram.deliveredMessages(chatId)).toHaveLength(1);
+    expect(await app.app.get(PendingRequestStore).get(id)).toBeNull();
+  });
+});
+
 describe('POST /cursor-runner/callback when Redis is down', () => {
   let telegram: FakeTelegram;
   let elevenLabs: FakeHttpServer;
@@ -502,15 +544,16 @@ describe('POST /cursor-runner/callback when Redis is down', () => {
 });
 
 describe('POST /cursor-runner/callback at shutdown', () => {
-  it('waits for a delivery in flight before closing the Telegram and Redis connections', async () => {
+  it('finishes a delivery in flight before the connections close; one accepted meanwhile is delivered by the next process', async () => {
     const telegram = await FakeTelegram.start(TOKEN);
     const elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
     const redis = new Redis(testRedisUrl());
-    const app = await startTestApp({ env: appEnv(telegram, elevenLabs) });
-    try {
+    const env = appEnv(telegram, elevenLabs);
+    const app = await startTestApp({ env });
+    let next: TestApp | undefined;
+    const pendingIn = async (target: TestApp, chatId: number) => {
       const id = `telegram-${randomUUID()}`;
-      const chatId = nextChat++;
-      await app.app.get(PendingRequestStore).store(id, {
+      await target.app.get(PendingRequestStore).store(id, {
         chatId,
         messageId: 5,
         prompt: 'p',
@@ -518,46 +561,45 @@ describe('POST /cursor-runner/callback at shutdown', () => {
         createdAt: new Date().toISOString(),
         botId: null,
       });
+      return id;
+    };
+    try {
+      const chatId = nextChat++;
+      const id = await pendingIn(app, chatId);
       const telegramAnswer = deferred();
       telegram.failNext(TOKEN, 'sendMessage', { ...sent(chatId), release: telegramAnswer.promise });
       await request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', SECRET).send({ success: true, requestId: id, output: 'made it' }).expect(200);
       await telegram.http.waitForRequests(1);
 
       const closed = app.close();
-      const waiting = await pollUntil(
-        async () => app.logs.lines.some((line) => /^Waiting up to \d+ ms for 1 callback delivery\(ies\) before shutdown$/.test(String(line.msg))),
-        Boolean,
-        5_000,
-        10,
-      );
-      expect(waiting.value).toBe(true);
-
-      // A callback arriving while shutdown waits is delivered before it is answered.
-      const lateId = `telegram-${randomUUID()}`;
+      // A callback arriving while the app shuts down is stored in the queue before it is answered.
       const lateChat = nextChat++;
-      await app.app.get(PendingRequestStore).store(lateId, {
-        chatId: lateChat,
-        messageId: 6,
-        prompt: 'p',
-        originalWasAudio: false,
-        createdAt: new Date().toISOString(),
-        botId: null,
-      });
+      const lateId = await pendingIn(app, lateChat);
       await request(app.baseUrl)
         .post('/cursor-runner/callback')
         .set('X-Webhook-Secret', SECRET)
         .send({ success: true, requestId: lateId, output: 'late but delivered' })
         .expect(200, { received: true, request_id: lateId });
-      expect(telegram.messages(lateChat).map((message) => message.text)).toEqual(['late but delivered']);
-      expect(await redis.exists(`cursor_runner_callback:${lateId}`)).toBe(0);
+      // The next process starts before this one has gone (a rolling update); the queue's keys stay.
+      next = await startTestApp({ env });
 
       telegramAnswer.resolve();
       await closed;
-
       expect(telegram.messages(chatId).map((message) => message.text)).toEqual(['made it']);
       expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(0);
-      expect(app.logs.lines).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(new RegExp(`^Delivered cursor-runner result ${id} `)) }));
+      // Lines written outside a request after the second app started land in its capture (one pino per process).
+      expect([...app.logs.lines, ...next.logs.lines]).toContainEqual(
+        expect.objectContaining({ msg: expect.stringMatching(new RegExp(`^Delivered cursor-runner result ${id} `)) }),
+      );
+
+      // Whichever process took it (this one before its worker stopped, or the next), it is delivered once.
+      const { value: late } = await pollUntil(async () => telegram.messages(lateChat), (messages) => messages.length > 0, 10_000, 20);
+      await next.app.get(DeliverResult).settled();
+      expect(late.map((message) => message.text)).toEqual(['late but delivered']);
+      expect(telegram.messages(lateChat)).toHaveLength(1);
+      expect(await redis.exists(`cursor_runner_callback:${lateId}`)).toBe(0);
     } finally {
+      await next?.close();
       await redis.quit();
       await Promise.all([telegram.stop(), elevenLabs.stop()]);
     }

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
+import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import {
+  BullJobQueue,
   createJobQueue,
   defineQueue,
   onceKey,
   PermanentJobError,
+  RetryLaterError,
   type Job,
   type JobQueue,
 } from '@app/queue';
@@ -84,7 +87,7 @@ afterAll(async () => {
   for (const prefix of prefixes) await removeRedisKeys(testRedisUrl(), `${prefix}:`);
 });
 
-function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise<JobQueue<Work>> {
+function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`, env: Record<string, string> = {}): Promise<JobQueue<Work>> {
   prefixes.add(prefix);
   const definition = defineQueue<Work>({ name: 'work', description: 'test work', attempts: 3 });
   const config = loadConfig({
@@ -93,6 +96,7 @@ function queueFor(mode: Mode, prefix = `t-${randomUUID().slice(0, 8)}`): Promise
     QUEUE_PREFIX: prefix,
     QUEUE_RETRY_DELAY_MS: '20',
     QUEUE_CONCURRENCY: '2',
+    ...env,
   });
   return createJobQueue(definition, config, mode === 'redis' ? commands : null);
 }
@@ -175,6 +179,17 @@ describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
     expect(stepRuns).toBe(1);
   });
 
+  it('marks an effect begun once over all attempts: true for the first begin, false for every later one', async () => {
+    const queue = await open();
+    const begun = new Recorder<boolean>();
+    queue.process(async (job) => {
+      begun.push(await job.begin('call'));
+      throw new Error('cut short after the call began');
+    });
+    await queue.add({ label: 'at most once' });
+    expect(await begun.waitFor(3)).toEqual([true, false, false]);
+  });
+
   it('does not retry a PermanentJobError', async () => {
     const queue = await open();
     const attempts = new Recorder<number>();
@@ -229,6 +244,63 @@ describe.each<Mode>(['redis', 'in-process'])('JobQueue (%s)', (mode) => {
     );
     expect(settled.value).toEqual({ completed: 2, retried: 1, failed: 1 });
     expect(await queue.depth()).toEqual({ waiting: 0, active: 0, delayed: 0 });
+  });
+
+  it('runs a job again after the delay it asked for, without using up an attempt, its steps kept', async () => {
+    const queue = await open();
+    const runs = new Recorder<{ attempt: number; at: number; step: string }>();
+    queue.process(async (job) => {
+      const step = await job.step('first', async () => `saved at run ${runs.values.length + 1}`);
+      runs.push({ attempt: job.attempt, at: Date.now(), step });
+      if (runs.values.length < 4) throw new RetryLaterError(30, 'Telegram asked to wait');
+    });
+    await queue.add({ label: 'rate limited' });
+
+    const seen = await runs.waitFor(4);
+    // Four runs of a job of three attempts: the asked-for waits are not attempts.
+    expect(seen.map(({ attempt, step }) => [attempt, step])).toEqual([
+      [1, 'saved at run 1'],
+      [1, 'saved at run 1'],
+      [1, 'saved at run 1'],
+      [1, 'saved at run 1'],
+    ]);
+    for (let run = 1; run < 4; run += 1) expect(seen[run].at - seen[run - 1].at).toBeGreaterThanOrEqual(29);
+    await pollUntil(async () => queue.outcomes.completed, (completed) => completed === 1, 2_000, 10);
+    expect(queue.outcomes).toEqual({ completed: 1, retried: 3, failed: 0 });
+  });
+
+  it('lets a forgotten once id be added again', async () => {
+    const queue = await open();
+    queue.process(async () => undefined);
+    const once = { id: `result:${randomUUID()}`, ttlSeconds: 60 };
+    expect((await queue.add({ label: 'first' }, { once })).status).toBe('queued');
+    expect(await queue.add({ label: 'again' }, { once })).toEqual({ status: 'duplicate' });
+    await queue.forgetOnce(once.id);
+    expect((await queue.add({ label: 'replayed' }, { once })).status).toBe('queued');
+  });
+
+  it('carries a 2 MB job (a whole agent output) to its handler intact', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const queue = await open(prefix);
+    const label = `${'0123456789abcdef\n"<>'.repeat(100_000)}end`;
+    expect(Buffer.byteLength(label)).toBeGreaterThan(2_000_000);
+    const added = await queue.add({ label });
+    expect(added.status).toBe('queued');
+    if (mode === 'redis' && added.status === 'queued') {
+      // What one queued job of a 2 MB output costs in Redis (docs/redis.md): its JSON, escapes included,
+      // as the allocator rounds it — 3.1 MB measured, under twice the output.
+      const bytes = Number(await commands.call('MEMORY', 'USAGE', `${prefix}:work:${added.jobId}`));
+      expect(bytes).toBeGreaterThan(2_200_000);
+      expect(bytes).toBeLessThan(2 * Buffer.byteLength(label));
+    }
+    const seen = new Recorder<string>();
+    queue.process(async (job) => {
+      await job.step('sent', async () => 'ok');
+      seen.push(job.data.label);
+    });
+    const [received] = await seen.waitFor(1, 10_000);
+    expect(received).toBe(label);
+    await pollUntil(async () => queue.outcomes.completed, (completed) => completed === 1, 5_000, 10);
   });
 
   it('waits for a running job to finish when it stops', async () => {
@@ -297,6 +369,100 @@ describe('JobQueue in Redis', () => {
         await queue.stopProcessing(1_000);
         await queue.close();
       }
+    }
+  });
+
+  /** Settings that give a job whose worker is gone to another within about 1.5 s. */
+  const fastStalls = { QUEUE_LOCK_DURATION_MS: '1000', QUEUE_STALLED_INTERVAL_MS: '500' };
+
+  /**
+   * A worker that starts the job (a step saved, an effect begun) and then dies as a killed process
+   * does: its connections close and its lock is no longer renewed, with the job still running.
+   */
+  async function cutShort(prefix: string, env: Record<string, string>): Promise<void> {
+    const first = await queueFor('redis', prefix, env);
+    const started = new Recorder<string>();
+    first.process(async (job) => {
+      await job.step('before', async () => 'saved by the first run');
+      await job.begin('call');
+      started.push(job.id);
+      await new Promise(() => undefined);
+    });
+    await first.add({ label: 'cut short' });
+    await started.waitFor(1);
+    await (first as unknown as { worker: Worker }).worker.close(true);
+    await first.close();
+  }
+
+  it('gives a job whose worker stopped mid-run to another once its lock expires, with its steps and begun effects', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    await cutShort(prefix, fastStalls);
+    const second = await queueFor('redis', prefix, fastStalls);
+    const rerun = new Recorder<{ attempt: number; before: string; begun: boolean }>();
+    second.process(async (job) => {
+      rerun.push({ attempt: job.attempt, before: await job.step('before', async () => 'run again'), begun: await job.begin('call') });
+    });
+    try {
+      expect(await rerun.waitFor(1, 10_000)).toEqual([{ attempt: 1, before: 'saved by the first run', begun: false }]);
+    } finally {
+      await second.stopProcessing(1_000);
+      await second.close();
+    }
+  });
+
+  it('runs the give-up handler instead of the job once it was cut short more than QUEUE_MAX_STALLED_COUNT times', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const env = { ...fastStalls, QUEUE_MAX_STALLED_COUNT: '0' };
+    await cutShort(prefix, env);
+    logs.lines.length = 0;
+    const second = await queueFor('redis', prefix, env);
+    const ran: string[] = [];
+    const givenUp = new Recorder<number>();
+    second.process(
+      async (job) => void ran.push(job.data.label),
+      { giveUp: async (_job, interruptions) => givenUp.push(interruptions) },
+    );
+    try {
+      expect(await givenUp.waitFor(1, 10_000)).toEqual([1]);
+      const gaveUp = (message: string) => /failed for good .*UnrecoverableError: cut short 1 times/.test(message);
+      await pollUntil(async () => logs.lines.some((entry) => gaveUp(entry.message)), Boolean, 2_000, 20);
+      expect(logs.lines.find((entry) => gaveUp(entry.message))?.level).toBe('error');
+      expect(ran).toEqual([]);
+    } finally {
+      await second.stopProcessing(1_000);
+      await second.close();
+    }
+  });
+
+  it('keeps no completed job of a queue that keeps none, and the failed ones it keeps', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    prefixes.add(prefix);
+    const definition = defineQueue<Work>({
+      name: 'large',
+      description: 'large jobs',
+      attempts: 1,
+      retention: { completed: { count: 0 }, failed: { count: 1, age: 60 } },
+    });
+    const config = loadConfig({ NODE_ENV: 'test', REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, QUEUE_RETRY_DELAY_MS: '20' });
+    const queue = await createJobQueue(definition, config, commands);
+    const done = new Recorder<string>();
+    queue.process(async (job) => {
+      done.push(job.data.label);
+      if (job.data.label.startsWith('fails')) throw new Error('refused');
+    });
+    try {
+      for (const label of ['ok-1', 'fails-1', 'ok-2', 'fails-2']) await queue.add({ label });
+      await done.waitFor(4);
+      const counts = await pollUntil(
+        () => (queue as BullJobQueue<Work>).bullQueue.getJobCounts('completed', 'failed', 'active', 'wait'),
+        (value) => value.completed === 0 && value.failed === 1 && value.active === 0 && value.wait === 0,
+        5_000,
+        20,
+      );
+      expect(counts.value).toEqual({ completed: 0, failed: 1, active: 0, wait: 0 });
+    } finally {
+      await queue.stopProcessing(1_000);
+      await queue.close();
     }
   });
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig, type AppConfig } from '@app/config';
-import type { Job, JobQueue } from '@app/queue';
+import { InProcessJobQueue, type Job, type JobQueue } from '@app/queue';
 import type { CursorRunnerClient } from '../../apps/api/src/adapters/cursor-runner';
 import type { SpeechToText, TextToSpeech } from '../../apps/api/src/adapters/elevenlabs';
 import type { TelegramClient } from '../../apps/api/src/adapters/telegram';
@@ -13,11 +13,13 @@ import {
   InMemoryPendingRequestStore,
   ProcessUpdate,
   ReceiveCallback,
+  RESULT_DELIVERIES_QUEUE,
   SendResult,
   StartConversation,
   type BotLookup,
   type FileDownloads,
   type PendingRequest,
+  type ResultDeliveryJob,
   type SettingSwitches,
   type TelegramUpdateJob,
 } from '../../apps/api/src/conversation';
@@ -54,12 +56,16 @@ export function newSwitchesMock(): jest.Mocked<SettingSwitches> & { on: Set<stri
   return { on, isEnabled: jest.fn(async (name: string) => on.has(name)) };
 }
 
-/** A queued job's attempt; `steps` holds saved step results and may be shared with a later attempt. */
+/**
+ * A queued job's attempt; `steps` holds saved step results and `begun` the effects marked begun
+ * (`Job.begin`). Pass both to a later attempt to play a retry, or a redelivery after a kill.
+ */
 export interface FakeJob<T> extends Job<T> {
   readonly steps: Map<string, unknown>;
+  readonly begun: Set<string>;
 }
 
-export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>()): FakeJob<T> {
+export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>(), begun = new Set<string>()): FakeJob<T> {
   const maxAttempts = 3;
   return {
     id: 'job-1',
@@ -68,11 +74,17 @@ export function newJob<T>(data: T, attempt = 1, steps = new Map<string, unknown>
     maxAttempts,
     isFinalAttempt: attempt >= maxAttempts,
     steps,
+    begun,
     async step<R>(name: string, work: () => Promise<R>): Promise<R> {
       if (steps.has(name)) return steps.get(name) as R;
       const result = await work();
       steps.set(name, result ?? null);
       return result;
+    },
+    async begin(name: string): Promise<boolean> {
+      if (begun.has(name)) return false;
+      begun.add(name);
+      return true;
     },
   };
 }
@@ -95,6 +107,7 @@ export function newQueueMock(): jest.Mocked<JobQueue<TelegramUpdateJob>> {
     name: 'telegram-updates',
     durable: false,
     add: jest.fn().mockResolvedValue({ status: 'queued', jobId: '1' }),
+    forgetOnce: jest.fn().mockResolvedValue(undefined),
     process: jest.fn(),
     consuming: jest.fn().mockReturnValue(true),
     stopProcessing: jest.fn().mockResolvedValue(undefined),
@@ -183,20 +196,32 @@ export function newAnswerLocally() {
   return { sut: new AnswerLocally(replies(mocks)), mocks };
 }
 
+/**
+ * The real DeliverResult on the embedded mode's queue (in-process, the same retry rules as BullMQ's):
+ * add a job to `queue`, `await sut.settled()`, then look at what was sent. `handler` is the job
+ * handler it registered, to run a job by hand (`newJob`) as a process after a crash would, and
+ * `giveUp` the run the queue makes instead once a job was cut short too often.
+ */
 export function newDeliverResult(attempts = 3) {
   const mocks = newConversationMocks();
-  return { sut: deliverResult(mocks, attempts), mocks };
+  const { deliveries, queue, handler, giveUp } = deliverResult(mocks, attempts);
+  return { sut: deliveries, mocks, queue, handler, giveUp };
 }
 
-function deliverResult(mocks: ConversationMocks, attempts: number): DeliverResult {
-  return new DeliverResult(new SendResult(mocks.bots, replies(mocks), mocks.switches), mocks.pending, testConfig(attempts));
+function deliverResult(mocks: ConversationMocks, attempts: number) {
+  const queue = new InProcessJobQueue<ResultDeliveryJob>(RESULT_DELIVERIES_QUEUE, { concurrency: 5, retryDelayMs: 1 });
+  const process = jest.spyOn(queue as JobQueue<ResultDeliveryJob>, 'process');
+  const deliveries = new DeliverResult(queue, new SendResult(mocks.bots, replies(mocks), mocks.switches), mocks.pending, testConfig(attempts));
+  deliveries.onApplicationBootstrap();
+  const [handler, options] = process.mock.calls[0];
+  return { deliveries, queue, handler, giveUp: options!.giveUp! };
 }
 
-/** `deliveries` is the real DeliverResult over the same fakes: `await deliveries.settled()` before asserting what was sent. */
+/** `deliveries` is the real DeliverResult on the queue the callback fills: `await deliveries.settled()` before asserting what was sent. */
 export function newReceiveCallback() {
   const mocks = newConversationMocks();
-  const deliveries = deliverResult(mocks, 3);
-  return { sut: new ReceiveCallback(mocks.pending, deliveries), mocks, deliveries };
+  const { deliveries, queue } = deliverResult(mocks, 3);
+  return { sut: new ReceiveCallback(mocks.pending, queue), mocks, deliveries, queue };
 }
 
 /** Unit specs keep their output to failures: the use cases' log lines are not under test here. */

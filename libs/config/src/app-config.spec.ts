@@ -128,13 +128,26 @@ describe('loadConfig', () => {
   });
 
   it('derives the queue prefix from CACHE_KEY_PREFIX unless QUEUE_PREFIX is set, and bounds the queue settings', () => {
-    expect(load({}).queue).toEqual({ prefix: 'bull:jarek-va', concurrency: 5, retryDelayMs: 1_000 });
-    expect(load({ CACHE_KEY_PREFIX: 'staging' }).queue.prefix).toBe('bull:staging');
-    expect(load({ QUEUE_PREFIX: 'jobs', QUEUE_CONCURRENCY: '10', QUEUE_RETRY_DELAY_MS: '50' }).queue).toEqual({
-      prefix: 'jobs',
-      concurrency: 10,
-      retryDelayMs: 50,
+    expect(load({}).queue).toEqual({
+      prefix: 'bull:jarek-va',
+      concurrency: 5,
+      retryDelayMs: 1_000,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 5_000,
+      maxStalledCount: 2,
     });
+    expect(load({ CACHE_KEY_PREFIX: 'staging' }).queue.prefix).toBe('bull:staging');
+    expect(
+      load({
+        QUEUE_PREFIX: 'jobs',
+        QUEUE_CONCURRENCY: '10',
+        QUEUE_RETRY_DELAY_MS: '50',
+        QUEUE_LOCK_DURATION_MS: '2000',
+        QUEUE_STALLED_INTERVAL_MS: '500',
+        QUEUE_MAX_STALLED_COUNT: '0',
+      }).queue,
+    ).toEqual({ prefix: 'jobs', concurrency: 10, retryDelayMs: 50, lockDurationMs: 2_000, stalledIntervalMs: 500, maxStalledCount: 0 });
+    expect(() => load({ QUEUE_LOCK_DURATION_MS: '999' })).toThrow('QUEUE_LOCK_DURATION_MS must be an integer between 1000 and 600000');
     expect(() => load({ QUEUE_CONCURRENCY: '0' })).toThrow('QUEUE_CONCURRENCY must be an integer between 1 and 100 (got "0")');
     expect(() => load({ QUEUE_PREFIX: 'a b' })).toThrow('QUEUE_PREFIX must be 1-64 letters, digits, colons, dots, dashes or underscores');
   });

@@ -137,6 +137,18 @@ export abstract class AppConfig {
     readonly concurrency: number;
     /** Delay before the first retry of a failed job, in milliseconds; doubled for each further retry. */
     readonly retryDelayMs: number;
+    /**
+     * How long a running job's lock lives without renewal, in milliseconds (renewed every half of
+     * it): a job whose worker died is given to another once its lock has expired.
+     */
+    readonly lockDurationMs: number;
+    /** Interval of the check that gives jobs with an expired lock to a worker again, in milliseconds. */
+    readonly stalledIntervalMs: number;
+    /**
+     * Times a job may be cut short (its worker killed, its lock lost) and still run normally; the
+     * run after one more interruption only tells the user and ends the job.
+     */
+    readonly maxStalledCount: number;
   };
   abstract readonly health: {
     /** Longest one readiness check (Redis, cache, database) may take before it reports down, in milliseconds. */
@@ -270,6 +282,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       prefix: env.QUEUE_PREFIX ?? `bull:${env.CACHE_KEY_PREFIX}`,
       concurrency: env.QUEUE_CONCURRENCY,
       retryDelayMs: env.QUEUE_RETRY_DELAY_MS,
+      lockDurationMs: env.QUEUE_LOCK_DURATION_MS,
+      stalledIntervalMs: env.QUEUE_STALLED_INTERVAL_MS,
+      maxStalledCount: env.QUEUE_MAX_STALLED_COUNT,
     },
     health: { checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
     docs: { enabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production' },

@@ -184,6 +184,9 @@ export const environmentSchema = z.object({
   ),
   QUEUE_CONCURRENCY: integer(5, 1, 100),
   QUEUE_RETRY_DELAY_MS: integer(1_000, 1, 600_000),
+  QUEUE_LOCK_DURATION_MS: integer(30_000, 1_000, 600_000),
+  QUEUE_STALLED_INTERVAL_MS: integer(5_000, 500, 600_000),
+  QUEUE_MAX_STALLED_COUNT: integer(2, 0, 100),
 
   CORS_ENABLED: flag(false),
   /** Serves `GET /openapi.json` and `GET /docs`; unset means on outside production, off in it. */

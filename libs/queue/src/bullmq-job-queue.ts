@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
@@ -7,10 +7,13 @@ import {
   JobQueue,
   PermanentJobError,
   QueueUnavailableError,
+  RetryLaterError,
   type AddOptions,
   type AddResult,
+  type GiveUpHandler,
   type Job,
   type JobHandler,
+  type ProcessOptions,
   type QueueDepth,
 } from './job-queue';
 import type { QueueDefinition } from './queue-definition';
@@ -27,6 +30,12 @@ export interface BullQueueSettings {
   addTimeoutMs: number;
   /** Whether `process` starts a worker in this process (false with `APP_ROLE=api`). */
   runsJobs: boolean;
+  /** `QUEUE_LOCK_DURATION_MS`: a running job's lock, renewed every half of it. */
+  lockDurationMs: number;
+  /** `QUEUE_STALLED_INTERVAL_MS`: how often jobs whose lock expired are given to a worker again. */
+  stalledIntervalMs: number;
+  /** `QUEUE_MAX_STALLED_COUNT`: interruptions after which the give-up handler runs instead. */
+  maxStalledCount: number;
 }
 
 /**
@@ -42,6 +51,20 @@ export const RETENTION = {
 interface StoredJob<T> {
   payload: T;
   steps: Record<string, unknown>;
+}
+
+/**
+ * Marks an effect of a job as begun, in the job's own hash (so it lives and goes with the job, and
+ * a job id reused after the queue was emptied cannot find an old mark): 1 when this call set it, 0
+ * when it was set already, -1 when the job is gone.
+ */
+const BEGIN_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
+
+/** The job hash field of a begun effect; BullMQ reads only its own fields and leaves it alone. */
+function begunField(name: string): string {
+  return `begun:${name}`;
 }
 
 /** Redis key remembering a `once` id. Every queue key starts with the prefix, so one prefix is one app. */
@@ -93,7 +116,7 @@ async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
 /**
  * Ends the stalled-job checker of a closed worker. BullMQ 5.81: when `close()` lands while the
  * checker is running a check (always the case right after start), the checker arms its next wait
- * (30 s, `stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
+ * (`stalledInterval`) after `close()` has cleared the previous one, and that timer keeps the
  * process alive after shutdown. Clearing each wait it arms lets its loop see `closing` and return.
  */
 async function endStalledChecker(worker: Worker): Promise<void> {
@@ -134,8 +157,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
       defaultJobOptions: {
         attempts: definition.attempts,
         backoff: { type: 'exponential', delay: settings.retryDelayMs },
-        removeOnComplete: RETENTION.completed,
-        removeOnFail: RETENTION.failed,
+        removeOnComplete: (definition.retention ?? RETENTION).completed,
+        removeOnFail: (definition.retention ?? RETENTION).failed,
       },
     });
     this.queue.on('error', (error) => this.connectionTrouble(error));
@@ -197,11 +220,19 @@ export class BullJobQueue<T> extends JobQueue<T> {
     }
   }
 
+  async forgetOnce(id: string): Promise<void> {
+    try {
+      await this.commands.del(onceKey(this.settings.prefix, this.name, id));
+    } catch (error) {
+      this.logger.warn(`Could not forget once id ${id} of queue ${this.name}; it expires by its TTL: ${(error as Error).message}`);
+    }
+  }
+
   private unavailable(error: unknown): QueueUnavailableError {
     return new QueueUnavailableError(`Could not queue a job on ${this.name}: ${(error as Error).message}`, { cause: error });
   }
 
-  process(handler: JobHandler<T>): void {
+  process(handler: JobHandler<T>, options: ProcessOptions<T> = {}): void {
     if (this.worker) throw new Error(`Queue ${this.name} already has a handler`);
     if (!this.settings.runsJobs) {
       this.logger.log(`Queue ${this.name}: jobs are queued here and run by the workers (APP_ROLE=api)`);
@@ -209,11 +240,21 @@ export class BullJobQueue<T> extends JobQueue<T> {
     }
     this.worker = new Worker<StoredJob<T>>(
       this.name,
-      async (job) => {
+      async (job, token) => {
+        const view = this.viewOf(job);
+        if (job.stalledCounter > this.settings.maxStalledCount) return this.giveUp(view, job.stalledCounter, options.giveUp);
         try {
-          await handler(this.viewOf(job));
+          await handler(view);
         } catch (error) {
           if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
+          if (error instanceof RetryLaterError) {
+            // Back to the delayed set under this worker's lock, not counted as an attempt; BullMQ
+            // then leaves it alone (DelayedError) and any worker takes it when the delay is over.
+            await job.moveToDelayed(Date.now() + error.delayMs, token);
+            this.outcomes.retried += 1;
+            this.logger.debug(`Job ${job.id} of queue ${this.name} runs again in ${error.delayMs} ms: ${error.message}`);
+            throw new DelayedError();
+          }
           throw error;
         }
       },
@@ -227,6 +268,11 @@ export class BullJobQueue<T> extends JobQueue<T> {
         },
         prefix: this.settings.prefix,
         concurrency: this.settings.concurrency,
+        lockDuration: this.settings.lockDurationMs,
+        stalledInterval: this.settings.stalledIntervalMs,
+        // One more than allowed: BullMQ fails a job past its own count without running anything,
+        // while the run past ours still tells the user (see giveUp).
+        maxStalledCount: this.settings.maxStalledCount + 1,
       },
     );
     this.worker.on('error', (error) => this.connectionTrouble(error));
@@ -244,6 +290,20 @@ export class BullJobQueue<T> extends JobQueue<T> {
       if (retried) this.logger.warn(line);
       else this.logger.error(line);
     });
+  }
+
+  /**
+   * The run after too many interruptions: only the give-up handler, then the job fails for good.
+   * Were this run cut short too, BullMQ fails the job on its next pickup without running anything.
+   */
+  private async giveUp(job: Job<T>, interruptions: number, handler: GiveUpHandler<T> | undefined): Promise<never> {
+    const reason = `cut short ${interruptions} times (its worker stopped or lost its lock), more than QUEUE_MAX_STALLED_COUNT allows`;
+    try {
+      await handler?.(job, interruptions);
+    } catch (error) {
+      this.logger.error(`Job ${job.id} of queue ${this.name}: its give-up handler failed: ${(error as Error).message}`);
+    }
+    throw new UnrecoverableError(reason);
   }
 
   consuming(): boolean {
@@ -290,6 +350,11 @@ export class BullJobQueue<T> extends JobQueue<T> {
         stored.steps = { ...stored.steps, [name]: result ?? null };
         await job.updateData(stored);
         return result;
+      },
+      begin: async (name: string): Promise<boolean> => {
+        const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), new Date().toISOString());
+        if (set === -1) throw new Error(`Job ${job.id} of queue ${this.name} no longer exists`);
+        return set === 1;
       },
     };
   }

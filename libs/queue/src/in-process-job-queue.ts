@@ -3,6 +3,7 @@ import {
   JobQueue,
   PermanentJobError,
   QueueUnavailableError,
+  RetryLaterError,
   type AddOptions,
   type AddResult,
   type Job,
@@ -22,6 +23,8 @@ interface Entry<T> {
   data: T;
   attemptsMade: number;
   steps: Map<string, unknown>;
+  /** Effects begun (`Job.begin`). */
+  begun: Set<string>;
 }
 
 /**
@@ -61,12 +64,14 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
       data: JSON.parse(JSON.stringify(data)) as T,
       attemptsMade: 0,
       steps: new Map(),
+      begun: new Set(),
     };
     this.waiting.push(entry);
     this.pump();
     return { status: 'queued', jobId: entry.id };
   }
 
+  /** No run is ever cut short here without the process (and its jobs) going too: `giveUp` never runs. */
   process(handler: JobHandler<T>): void {
     if (this.handler) throw new Error(`Queue ${this.name} already has a handler`);
     this.handler = handler;
@@ -89,6 +94,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
         `${this.running} running and ${this.waiting.length} waiting job(s) did not finish within ${timeoutMs} ms of shutdown and are lost`,
       );
     }
+  }
+
+  async forgetOnce(id: string): Promise<void> {
+    this.onceIds.delete(id);
   }
 
   async close(): Promise<void> {
@@ -130,6 +139,14 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
   }
 
   private failed(entry: Entry<T>, error: Error): void {
+    if (error instanceof RetryLaterError && !this.stopped) {
+      // The wait the handler asked for does not use up an attempt.
+      entry.attemptsMade -= 1;
+      this.outcomes.retried += 1;
+      this.logger.debug(`Job ${entry.id} of queue ${this.name} runs again in ${error.delayMs} ms: ${error.message}`);
+      this.retryLater(entry, error.delayMs);
+      return;
+    }
     const maxAttempts = this.definition.attempts;
     const final = error instanceof PermanentJobError || entry.attemptsMade >= maxAttempts || this.stopped;
     const delay = final ? null : retryDelayMs(entry.attemptsMade, this.settings.retryDelayMs);
@@ -141,6 +158,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     }
     this.outcomes.retried += 1;
     this.logger.warn(line);
+    this.retryLater(entry, delay);
+  }
+
+  private retryLater(entry: Entry<T>, delay: number): void {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       this.waiting.push(entry);
@@ -162,6 +183,11 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
         const result = await work();
         entry.steps.set(name, JSON.parse(JSON.stringify(result ?? null)) as unknown);
         return result;
+      },
+      begin: async (name: string): Promise<boolean> => {
+        if (entry.begun.has(name)) return false;
+        entry.begun.add(name);
+        return true;
       },
     };
   }

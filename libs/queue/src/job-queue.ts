@@ -31,9 +31,29 @@ export interface Job<T> {
    * forwarded). A step that throws is not saved and runs again on the next attempt.
    */
   step<R>(name: string, work: () => Promise<R>): Promise<R>;
+  /**
+   * Records durably that the effect `name` is starting, in one atomic operation: `true` for the
+   * first call over all attempts of this job (also when two workers run it at once after a lost
+   * lock), `false` for every later one. Start an effect that must happen at most once only on
+   * `true`, right before it and after everything an attempt may safely redo. `false` means an
+   * earlier attempt started it and never saved how it ended (its process was killed, or it
+   * failed): it may or may not have happened, and must not be repeated.
+   */
+  begin(name: string): Promise<boolean>;
 }
 
 export type JobHandler<T> = (job: Job<T>) => Promise<void>;
+
+/**
+ * Runs instead of the handler when a job was cut short more than `QUEUE_MAX_STALLED_COUNT` times
+ * (its worker killed or its lock lost each time): it should only tell whoever waits for the job,
+ * quickly, and the job then fails for good. `interruptions` is how many runs were cut short.
+ */
+export type GiveUpHandler<T> = (job: Job<T>, interruptions: number) => Promise<void>;
+
+export interface ProcessOptions<T> {
+  giveUp?: GiveUpHandler<T>;
+}
 
 /** The queue could not take the job (Redis unreachable, or the queue is closing). Nothing was queued. */
 export class QueueUnavailableError extends Error {
@@ -43,6 +63,23 @@ export class QueueUnavailableError extends Error {
 /** Thrown by a handler for a failure no retry can fix: the job fails at once, with no further attempts. */
 export class PermanentJobError extends Error {
   override readonly name = 'PermanentJobError';
+}
+
+/**
+ * Thrown by a handler to run the job again after `delayMs` without using up one of its attempts: a
+ * wait the job's own policy chose (e.g. Telegram's `retry_after`). The job waits in the queue, not
+ * in a worker slot, and with Redis any process may run it then. Save what the attempt did in a
+ * {@link Job.step} first: the next run starts the handler from the beginning.
+ */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Jobs by state, as a dashboard counts them. */
@@ -83,12 +120,21 @@ export abstract class JobQueue<T> {
   abstract add(data: T, options?: AddOptions): Promise<AddResult>;
 
   /**
+   * Forgets a `once` id before its TTL, so a job with it may be added again (a job that gave up and
+   * whose replay is welcome). Never rejects: when Redis cannot answer, the id expires by its TTL.
+   */
+  abstract forgetOnce(id: string): Promise<void>;
+
+  /**
    * Starts running jobs with `handler`, at most `QUEUE_CONCURRENCY` at once in this process. A job
    * whose handler throws is retried after `QUEUE_RETRY_DELAY_MS`, then twice that, …, until its
-   * attempts are used up or it throws {@link PermanentJobError}. Call once. In a process of
+   * attempts are used up or it throws {@link PermanentJobError}; one that throws
+   * {@link RetryLaterError} runs again after the delay it names. A run cut short (its worker killed,
+   * its lock lost) is run again without using an attempt, up to `QUEUE_MAX_STALLED_COUNT` times;
+   * after that `options.giveUp` runs instead of the handler. Call once. In a process of
    * `APP_ROLE=api` it registers nothing: the workers run the jobs.
    */
-  abstract process(handler: JobHandler<T>): void;
+  abstract process(handler: JobHandler<T>, options?: ProcessOptions<T>): void;
 
   /**
    * Whether this process is running this queue's jobs: a handler is registered and its worker has

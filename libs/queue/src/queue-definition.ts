@@ -8,10 +8,24 @@ export interface QueueDefinition<T = unknown> {
   readonly attempts: number;
   /** What the queue carries, for logs and docs. */
   readonly description: string;
+  /** Finished jobs kept in Redis for inspection; `undefined` for the default (`RETENTION`). */
+  readonly retention: QueueRetention | undefined;
   /** The DI token of the queue's {@link JobQueue}. */
   readonly token: symbol;
   /** Carries the job data type only; never set. */
   readonly __data?: T;
+}
+
+/** How many finished jobs of one outcome are kept, and for how long at most (seconds). */
+export interface KeptJobs {
+  count: number;
+  age?: number;
+}
+
+/** Finished jobs kept per outcome; a queue whose jobs are large keeps few. */
+export interface QueueRetention {
+  completed: KeptJobs;
+  failed: KeptJobs;
 }
 
 const QUEUE_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -20,7 +34,12 @@ const QUEUE_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
  * Declares a queue. `attempts` defaults to 3: a job is tried three times, with exponential backoff,
  * before it fails for good.
  */
-export function defineQueue<T>(options: { name: string; description: string; attempts?: number }): QueueDefinition<T> {
+export function defineQueue<T>(options: {
+  name: string;
+  description: string;
+  attempts?: number;
+  retention?: QueueRetention;
+}): QueueDefinition<T> {
   if (!QUEUE_NAME.test(options.name)) throw new Error(`Queue name "${options.name}" must match ${QUEUE_NAME}`);
   const attempts = options.attempts ?? 3;
   if (!Number.isInteger(attempts) || attempts < 1) throw new Error('Queue attempts must be a positive integer');
@@ -28,6 +47,7 @@ export function defineQueue<T>(options: { name: string; description: string; att
     name: options.name,
     attempts,
     description: options.description,
+    retention: options.retention,
     token: Symbol(`queue:${options.name}`),
   });
 }

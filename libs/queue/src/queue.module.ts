@@ -21,7 +21,7 @@ export async function createJobQueue<T>(
   config: AppConfig,
   redis: Redis | null,
 ): Promise<JobQueue<T>> {
-  const { prefix, concurrency, retryDelayMs } = config.queue;
+  const { prefix, concurrency, retryDelayMs, lockDurationMs, stalledIntervalMs, maxStalledCount } = config.queue;
   if (!config.redisUrl || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
   const queue = new BullJobQueue(
     definition,
@@ -32,6 +32,9 @@ export async function createJobQueue<T>(
       retryDelayMs,
       addTimeoutMs: config.redisCommandTimeoutMs,
       runsJobs: runsJobs(config.role),
+      lockDurationMs,
+      stalledIntervalMs,
+      maxStalledCount,
     },
     redis,
   );

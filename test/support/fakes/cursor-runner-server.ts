@@ -57,6 +57,11 @@ export interface FakeCursorRunnerOptions {
   run?: (request: { id: string; prompt: string; repository?: string }) => RunScript;
   /** Where the callbacks sent are recorded; pass one to wait for them. */
   callbacks?: CallbackRecorder;
+  /**
+   * Holds the acknowledgement of `/cursor/execute/async` this long, in milliseconds, as a busy
+   * cursor-runner does: a forward stays in flight, for a test to kill the app in the middle of it.
+   */
+  acknowledgeDelayMs?: number;
 }
 
 /** One callback the fake sent and how it was answered. */
@@ -255,7 +260,10 @@ export function cursorRunnerProtocol(options: FakeCursorRunnerOptions = {}) {
     }
     if (route === EXECUTE_ASYNC) {
       setImmediate(() => void finishRun(body, requestId, options));
-      return { body: { success: true, message: 'Request accepted, processing asynchronously', requestId, timestamp } };
+      return {
+        body: { success: true, message: 'Request accepted, processing asynchronously', requestId, timestamp },
+        delayMs: options.acknowledgeDelayMs,
+      };
     }
     if (route === CONVERSATION_NEW) {
       if (!hasBody) {

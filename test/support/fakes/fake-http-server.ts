@@ -14,6 +14,11 @@ export interface RecordedRequest {
   rawBody: Buffer;
   /** Which connection carried it: equal numbers mean one reused keep-alive socket. */
   socket: number;
+  /**
+   * The status the fake answered with, once written; unset while the answer is held or delayed,
+   * and for good when the client went away first (the fake never accepted that request).
+   */
+  answeredWith?: number;
 }
 
 /** How the fake answers one request. */
@@ -145,6 +150,8 @@ export class FakeHttpServer {
       return;
     }
     const send = (): void => {
+      if (response.destroyed || response.socket === null || response.socket.destroyed) return;
+      recorded.answeredWith = reply.status ?? 200;
       const raw = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
       const payload = raw ? (reply.body as string | Buffer) : JSON.stringify(reply.body ?? {});
       response.writeHead(reply.status ?? 200, {

@@ -153,7 +153,22 @@ export class FakeTelegram {
 
   /** `sendMessage` calls, optionally only to one chat. */
   messages(chatId?: number | string): SentMessage[] {
-    return this.calls('sendMessage')
+    return this.sentMessages(this.calls('sendMessage'), chatId);
+  }
+
+  /**
+   * `sendMessage` calls Telegram accepted: answered `ok: true`. A call the fake held until its
+   * client died was never answered, so never accepted: that message was not sent.
+   */
+  deliveredMessages(chatId?: number | string): SentMessage[] {
+    return this.sentMessages(
+      this.calls('sendMessage').filter((call) => call.request.answeredWith === 200),
+      chatId,
+    );
+  }
+
+  private sentMessages(calls: BotApiCall[], chatId: number | string | undefined): SentMessage[] {
+    return calls
       .filter((call) => chatId === undefined || String(call.params.chat_id) === String(chatId))
       .map(({ token, params }) => ({
         token,

@@ -21,6 +21,7 @@ import { AnswerLocally } from './processing/answer-locally.use-case';
 import { ForwardMessage } from './processing/forward-message.use-case';
 import { ProcessUpdate } from './processing/process-update.use-case';
 import { StartConversation } from './processing/start-conversation.use-case';
+import { RESULT_DELIVERIES_QUEUE } from './result-deliveries.queue';
 import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
 
 /**
@@ -30,14 +31,16 @@ import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
  * 2. The queue's worker runs {@link ProcessUpdate}: audio is transcribed, local commands are
  *    answered by {@link AnswerLocally}, everything else is sent to cursor-runner by
  *    {@link ForwardMessage}, which stores a pending request first.
- * 3. `POST /cursor-runner/callback` → {@link ReceiveCallback} claims the pending request and hands
- *    the result to {@link DeliverResult}, which sends it ({@link SendResult}) with retries.
+ * 3. `POST /cursor-runner/callback` → {@link ReceiveCallback} claims the pending request and queues
+ *    the result before answering; the result-deliveries queue's worker runs {@link DeliverResult},
+ *    which sends it ({@link SendResult}) with retries.
  *
  * Every text reaches the user through {@link ChatReplies}.
  */
 @Module({
   imports: [
     QueueModule.forFeature(TELEGRAM_UPDATES_QUEUE),
+    QueueModule.forFeature(RESULT_DELIVERIES_QUEUE),
     TelegramModule,
     SettingsModule,
     ElevenLabsModule,

@@ -10,7 +10,8 @@ export { AnswerLocally } from './processing/answer-locally.use-case';
 export { StartConversation } from './processing/start-conversation.use-case';
 export { SendResult } from './callbacks/result-delivery';
 export { DeliverResult } from './callbacks/deliver-result.use-case';
-export { DELIVERY_CLAIM_TTL_SECONDS, ReceiveCallback } from './callbacks/receive-callback.use-case';
+export { DELIVERY_CLAIM_TTL_SECONDS, RESULT_ONCE_TTL_SECONDS, ReceiveCallback } from './callbacks/receive-callback.use-case';
+export { RESULT_DELIVERIES_QUEUE, resultDeliveryOnceId, type ResultDeliveryJob } from './result-deliveries.queue';
 export type { TelegramUpdate } from './telegram-update';
 export { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './callbacks/refused-callbacks';
 export {

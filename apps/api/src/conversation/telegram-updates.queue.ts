@@ -6,6 +6,12 @@ export interface TelegramUpdateJob {
   /** `telegram_bots.id` of the bot, `null` for the env bot (`TelegramBots.findById` takes it back). */
   botId: number | null;
   update: TelegramUpdate;
+  /**
+   * The cursor-runner request id this update is forwarded under, if it is forwarded: chosen when
+   * the update is queued and stored with it, so every attempt on every worker uses the same one.
+   * Absent from jobs queued by versions before it; those choose one in a saved step.
+   */
+  requestId?: string;
 }
 
 /** Webhook updates waiting to be processed, 3 attempts each. */

@@ -53,6 +53,18 @@ export function forwardErrorText(message: string): string {
   return `❌ Error: Failed to execute cursor command. ${message}`;
 }
 
+/**
+ * Sent instead of forwarding again when an earlier attempt may have reached cursor-runner and it is
+ * unknown whether it did (the process was killed mid-forward, or cursor-runner did not answer).
+ */
+export const FORWARD_INTERRUPTED_TEXT =
+  "⚠️ Your request may have been interrupted: I can't tell whether it reached the agent. If no result arrives, please send it again.";
+
+/** Why an update cut short too many times is given up (in {@link failureText}). */
+export function interruptedReason(interruptions: number): string {
+  return `it was interrupted ${interruptions} times. If it was a request for the agent, it may have reached it; you can send it again`;
+}
+
 /** The reply when processing an update failed for good. */
 export function failureText(kind: UpdateKind, message: string): string {
   return kind === 'callback_query'

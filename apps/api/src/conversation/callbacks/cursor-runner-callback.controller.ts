@@ -23,9 +23,13 @@ export class CursorRunnerCallbackController {
   @ApiOperation({ summary: 'cursor-runner posts the result of an async run; it is relayed to the chat' })
   @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @ApiBody({ schema: CALLBACK_BODY_SCHEMA })
-  @ApiOkResponse({ schema: CALLBACK_ANSWER_SCHEMA })
+  @ApiOkResponse({
+    description: 'Answered once the result is stored in the result-deliveries queue (durable with Redis).',
+    schema: CALLBACK_ANSWER_SCHEMA,
+  })
   @ApiServiceUnavailableResponse({
-    description: 'The pending-request store (Redis) cannot answer; its content is logged for a replay (cursor-runner does not retry).',
+    description:
+      'The pending-request store or the result-deliveries queue (Redis) cannot answer; its content is logged for a replay (cursor-runner does not retry).',
     schema: CALLBACK_UNAVAILABLE_SCHEMA,
   })
   @HttpCode(HttpStatus.OK)

@@ -1,7 +1,8 @@
-import { newDeliverResult, pendingRequest, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
+import { newDeliverResult, newJob, pendingRequest, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
 import { TelegramApiError, TelegramConnectionError } from '../../adapters/telegram';
 import { FORMAT_FAILURE_TEXT } from '../texts';
-import { DELIVERY_CLAIM_TTL_SECONDS } from './receive-callback.use-case';
+import { resultDeliveryOnceId, type ResultDeliveryJob } from '../result-deliveries.queue';
+import { DELIVERY_CLAIM_TTL_SECONDS, RESULT_ONCE_TTL_SECONDS } from './receive-callback.use-case';
 import { DeliverResult } from './deliver-result.use-case';
 import type { CallbackResult } from './result-message';
 
@@ -18,79 +19,94 @@ const result: CallbackResult = {
 };
 const unreachable = () => new TelegramConnectionError('sendMessage', 'connect ECONNREFUSED', 'ECONNREFUSED');
 
-/** Stores the request and claims its delivery, as ReceiveCallback does before submitting. */
-async function claimed(mocks: ReturnType<typeof newDeliverResult>['mocks'], request = pending): Promise<void> {
+type Fixture = ReturnType<typeof newDeliverResult>;
+
+/** Stores the request and claims its delivery, as ReceiveCallback does before queueing it. */
+async function claimed(mocks: Fixture['mocks'], request = pending): Promise<void> {
   await mocks.pending.store(ID, request);
   await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS);
 }
 
+const once = { id: resultDeliveryOnceId(ID), ttlSeconds: RESULT_ONCE_TTL_SECONDS };
+
+/** Queues the delivery as ReceiveCallback does, and waits until the queue has nothing left. */
+async function delivered({ sut, queue }: Fixture, request = pending, delivery = result): Promise<void> {
+  expect(await queue.add({ requestId: ID, request, result: delivery }, { once })).toMatchObject({ status: 'queued' });
+  await sut.settled();
+}
+
+/** The process running the job died here: what it did before stays in the job's steps. */
+class Killed extends Error {}
+
 describe(DeliverResult.name, () => {
   silenceNestLogger();
 
-  it('sends the result after the callback has been answered, then forgets the request', async () => {
-    const { sut, mocks } = newDeliverResult();
+  it('sends a queued result, then forgets the request and its claim', async () => {
+    const fixture = newDeliverResult();
+    const { sut, mocks } = fixture;
     await claimed(mocks);
 
-    await sut.submit(ID, pending, result);
-    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
-    expect(sut.size).toBe(1);
-    await sut.settled();
+    await delivered(fixture);
 
     expect(mocks.client.sendMessage).toHaveBeenCalledWith(42, 'a &lt; b', { parseMode: 'HTML', replyToMessageId: 101 });
     expect(await mocks.pending.get(ID)).toBeNull();
+    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     expect(sut.size).toBe(0);
   });
 
   it("adds the run's figures and a code block in debug mode", async () => {
-    const { sut, mocks } = newDeliverResult();
+    const fixture = newDeliverResult();
+    const { mocks } = fixture;
     mocks.switches.on.add('debug');
     await claimed(mocks);
-    await sut.submit(ID, pending, result);
-    await sut.settled();
+    await delivered(fixture);
     expect(mocks.client.sendMessage.mock.calls[0][1]).toBe(
       '✅ Cursor command completed successfully\n📊 Iterations: 3\n⏱ Duration: 9s\n\n📝 Output:\n<pre><code>a &lt; b</code></pre>',
     );
   });
 
   it('speaks the plain rendering to a user who spoke when voice output is allowed', async () => {
-    const { sut, mocks } = newDeliverResult();
+    const fixture = newDeliverResult();
+    const { mocks } = fixture;
     mocks.switches.on.add('allow_audio_output');
     const spoken = { ...pending, originalWasAudio: true };
     await claimed(mocks, spoken);
-    await sut.submit(ID, spoken, result);
-    await sut.settled();
+    await delivered(fixture, spoken);
     expect(mocks.textToSpeech.synthesize).toHaveBeenCalledWith('a < b');
     expect(mocks.client.sendVoice).toHaveBeenCalledTimes(1);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
   });
 
-  it('tries again after a transient failure', async () => {
-    const { sut, mocks } = newDeliverResult(3);
+  it('tries again after a transient failure, each wait spent in the queue rather than a worker', async () => {
+    const fixture = newDeliverResult(3);
+    const { mocks, queue } = fixture;
     await claimed(mocks);
     mocks.client.sendMessage.mockRejectedValueOnce(unreachable()).mockRejectedValueOnce(new TelegramApiError('sendMessage', 502, 'Bad Gateway'));
-    await sut.submit(ID, pending, result);
-    await sut.settled();
+    await delivered(fixture);
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(3);
     expect(await mocks.pending.get(ID)).toBeNull();
+    expect(queue.outcomes).toEqual({ completed: 1, retried: 2, failed: 0 });
   });
 
   it('keeps the request for a replay when every try fails, and says nothing more to an unreachable Telegram', async () => {
-    const { sut, mocks } = newDeliverResult(2);
+    const fixture = newDeliverResult(2);
+    const { mocks, queue } = fixture;
     await claimed(mocks);
     mocks.client.sendMessage.mockRejectedValue(unreachable());
-    await sut.submit(ID, pending, result);
-    await sut.settled();
+    await delivered(fixture);
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(2);
     expect(await mocks.pending.get(ID)).toEqual(pending);
     expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    // The replay of the callback is queued again, not dropped as a duplicate of the job that gave up.
+    expect(await queue.add({ requestId: ID, request: pending, result }, { once })).toMatchObject({ status: 'queued' });
   });
 
   it('does not retry a refusal, and tells the user the result could not be delivered', async () => {
-    const { sut, mocks } = newDeliverResult(3);
+    const fixture = newDeliverResult(3);
+    const { mocks } = fixture;
     await claimed(mocks);
     mocks.client.sendMessage.mockRejectedValueOnce(new TelegramApiError('sendMessage', 400, 'Bad Request: message is too long'));
-    await sut.submit(ID, pending, result);
-    await sut.settled();
+    await delivered(fixture);
     expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([
       'a &lt; b',
       '❌ Error processing cursor command result: Telegram API error: Bad Request: message is too long',
@@ -99,45 +115,96 @@ describe(DeliverResult.name, () => {
   });
 
   it('sends nothing when the bot the message came through is gone', async () => {
-    const { sut, mocks } = newDeliverResult();
+    const fixture = newDeliverResult();
+    const { mocks } = fixture;
     const orphan = { ...pending, botId: 99 };
     await claimed(mocks, orphan);
-    await sut.submit(ID, orphan, result);
-    await sut.settled();
+    await delivered(fixture, orphan);
     expect(mocks.bots.findById).toHaveBeenCalledWith(99);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
     expect(await mocks.pending.get(ID)).toEqual(orphan);
   });
 
   it('sends the format failure text when the result cannot be rendered', async () => {
-    const { sut, mocks } = newDeliverResult();
+    const fixture = newDeliverResult();
+    const { mocks } = fixture;
     await claimed(mocks);
     const unrenderable = { ...result, output: { toString: () => 'x' } as unknown as string };
-    await sut.submit(ID, pending, unrenderable);
-    await sut.settled();
+    await fixture.handler(newJob<ResultDeliveryJob>({ requestId: ID, request: pending, result: unrenderable }));
     expect(mocks.client.sendMessage.mock.calls[0][1]).toBe(FORMAT_FAILURE_TEXT);
   });
 
-  it('finishes deliveries under way before shutdown, and delivers later ones before answering', async () => {
-    const { sut, mocks } = newDeliverResult();
+  it('never repeats a message a process that died had sent: the next process only finishes the delivery', async () => {
+    const { mocks, handler } = newDeliverResult();
+    await claimed(mocks);
+    const steps = new Map<string, unknown>();
+    const data: ResultDeliveryJob = { requestId: ID, request: pending, result };
+    jest.spyOn(mocks.pending, 'completeDelivery').mockRejectedValueOnce(new Killed('SIGKILL after the send'));
+
+    await expect(handler(newJob(data, 1, steps))).rejects.toBeInstanceOf(Killed);
+    expect(await mocks.pending.get(ID)).toEqual(pending);
+    await handler(newJob(data, 1, steps));
+
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(await mocks.pending.get(ID)).toBeNull();
+  });
+
+  it('sends the message and the whole output as steps of their own: neither goes twice after a crash between them', async () => {
+    const { mocks, handler } = newDeliverResult();
+    await claimed(mocks);
+    const long = { ...result, output: 'line\n'.repeat(2_000) };
+    const steps = new Map<string, unknown>();
+    mocks.client.sendDocument.mockRejectedValueOnce(new Killed('SIGKILL while the file uploads'));
+
+    await expect(handler(newJob({ requestId: ID, request: pending, result: long }, 1, steps))).resolves.toBeUndefined();
+    expect(mocks.client.sendDocument).toHaveBeenCalledTimes(1);
+    // The file's failure is logged, not retried: the message is not sent again for it.
+    expect([...steps.keys()]).toEqual(['try-1', 'whole-output']);
+    await handler(newJob({ requestId: ID, request: pending, result: long }, 1, steps));
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(mocks.client.sendDocument).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives up a delivery cut short too often without sending, and releases it for a replayed callback', async () => {
+    const { mocks, queue, giveUp } = newDeliverResult();
+    await claimed(mocks);
+    const forgetOnce = jest.spyOn(queue, 'forgetOnce');
+
+    await giveUp(newJob<ResultDeliveryJob>({ requestId: ID, request: pending, result }, 1), 3);
+
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    expect(await mocks.pending.get(ID)).toEqual(pending);
+    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(forgetOnce).toHaveBeenCalledWith(resultDeliveryOnceId(ID));
+  });
+
+  it('counts the tries a process that died had made: the next process makes only the ones left', async () => {
+    const { mocks, handler } = newDeliverResult(2);
+    await claimed(mocks);
+    const steps = new Map<string, unknown>([['try-1', { failed: 'Telegram unreachable', retryInMs: 1, tellUser: false }]]);
+    mocks.client.sendMessage.mockRejectedValue(unreachable());
+
+    await handler(newJob({ requestId: ID, request: pending, result }, 1, steps));
+
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(await mocks.pending.get(ID)).toEqual(pending);
+    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+  });
+
+  it('counts deliveries running in this process, for the shutdown drain', async () => {
+    const fixture = newDeliverResult();
+    const { sut, mocks, queue } = fixture;
     await claimed(mocks);
     let release!: () => void;
     mocks.client.sendMessage.mockImplementationOnce(
       () => new Promise((resolve) => (release = () => resolve({ ok: true, result: { message_id: 1, date: 0, chat: { id: 42, type: 'private', first_name: 'Ada' }, text: 'done' } }))),
     );
-    await sut.submit(ID, pending, result);
-    await new Promise((resolve) => setImmediate(resolve));
-
-    const shutdown = sut.beforeApplicationShutdown();
+    await queue.add({ requestId: ID, request: pending, result }, { once });
+    while (mocks.client.sendMessage.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
     expect(sut.size).toBe(1);
     release();
-    await shutdown;
+    await sut.settled();
     expect(sut.size).toBe(0);
     expect(await mocks.pending.get(ID)).toBeNull();
-
-    await mocks.pending.store('telegram-2-abc', pending);
-    await sut.submit('telegram-2-abc', pending, result);
-    expect(sut.size).toBe(0);
-    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(2);
   });
 });

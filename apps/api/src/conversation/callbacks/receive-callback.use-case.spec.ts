@@ -1,6 +1,8 @@
 import { BadRequestException, ServiceUnavailableException } from '@nestjs/common';
 import { newReceiveCallback, pendingRequest, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
+import { QueueUnavailableError } from '@app/queue';
 import { PendingRequestStoreError } from '../pending-requests/pending-request-store';
+import { resultDeliveryOnceId } from '../result-deliveries.queue';
 import { DELIVERY_CLAIM_TTL_SECONDS, ReceiveCallback } from './receive-callback.use-case';
 
 const pending = pendingRequest();
@@ -86,5 +88,65 @@ describe(ReceiveCallback.name, () => {
       request_id: 'telegram-5-abc',
     });
     expect(await mocks.pending.claimDelivery('telegram-5-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+  });
+
+  it('answers only once the result is stored in the delivery queue, once per request id', async () => {
+    const { sut, mocks, queue, deliveries } = newReceiveCallback();
+    await mocks.pending.store('telegram-6-abc', pending);
+    const realAdd = queue.add.bind(queue);
+    let store!: () => void;
+    const stored = new Promise<void>((resolve) => (store = resolve));
+    const add = jest.spyOn(queue, 'add').mockImplementationOnce(async (data, options) => {
+      await stored;
+      return realAdd(data, options);
+    });
+    let answered = false;
+    const answer = sut.receive({}, { requestId: 'telegram-6-abc', success: true, output: 'kept' }).then((value) => {
+      answered = true;
+      return value;
+    });
+    while (add.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    store();
+    expect(await answer).toEqual({ received: true, request_id: 'telegram-6-abc' });
+    expect(add.mock.calls[0][0]).toEqual({
+      requestId: 'telegram-6-abc',
+      request: pending,
+      result: expect.objectContaining({ output: 'kept' }),
+    });
+    expect(add.mock.calls[0][1]).toEqual({ once: { id: resultDeliveryOnceId('telegram-6-abc'), ttlSeconds: 86_400 } });
+    await deliveries.settled();
+    expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual(['kept']);
+  });
+
+  it('answers "Already being delivered" when the result is already queued though its claim expired', async () => {
+    const { sut, mocks, queue } = newReceiveCallback();
+    await mocks.pending.store('telegram-7-abc', pending);
+    jest.spyOn(queue, 'add').mockResolvedValueOnce({ status: 'duplicate' });
+    expect(await sut.receive({}, { requestId: 'telegram-7-abc', output: 'x' })).toEqual({
+      received: true,
+      request_id: 'telegram-7-abc',
+      message: 'Already being delivered',
+    });
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 when the queue cannot take the result, releasing the claim so a replay can deliver', async () => {
+    const { sut, mocks, queue } = newReceiveCallback();
+    await mocks.pending.store('telegram-8-abc', pending);
+    jest.spyOn(queue, 'add').mockRejectedValueOnce(new QueueUnavailableError('no answer from Redis within 1000 ms'));
+
+    const error = await thrownBy(sut.receive({}, { requestId: 'telegram-8-abc', output: 'for a replay' }));
+
+    expect((error as ServiceUnavailableException).getResponse()).toEqual({
+      received: false,
+      error: 'Pending request store unavailable',
+      request_id: 'telegram-8-abc',
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await mocks.pending.claimDelivery('telegram-8-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.get('telegram-8-abc')).toEqual(pending);
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
   });
 });

@@ -1,21 +1,31 @@
 import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { InjectQueue, JobQueue, QueueUnavailableError, type AddResult } from '@app/queue';
 import {
   InvalidRequestIdError,
   KEPT_RESULT_FIELDS,
+  PENDING_REQUEST_MAX_TTL_SECONDS,
   PendingRequestStore,
   type KeptResult,
   type PendingEntry,
+  type PendingRequest,
 } from '../pending-requests/pending-request-store';
+import { RESULT_DELIVERIES_QUEUE, resultDeliveryOnceId, type ResultDeliveryJob } from '../result-deliveries.queue';
 import { readCallbackParams } from './callback-params';
-import { DeliverResult } from './deliver-result.use-case';
 import { normalizeCallbackResult } from './result-message';
 
 /**
- * How long a delivery claim lasts, in seconds: longer than any delivery with its retries takes
- * (three tries of speech synthesis plus two Telegram calls each, with their waits). It matters only
- * when a process dies mid-delivery: a replay is refused as a duplicate for at most this long.
+ * How long a delivery claim lasts, in seconds: longer than a delivery with its retries takes (three
+ * tries of speech synthesis plus two Telegram calls each, with their waits). The delivery job ends
+ * it; it outlives its job only when a process died between the claim and the queueing (a callback
+ * that was never answered 200): a replay is then refused as a duplicate for at most this long.
  */
 export const DELIVERY_CLAIM_TTL_SECONDS = 900;
+
+/**
+ * How long a result's `once` id is remembered, in seconds: as long as a pending request can live,
+ * so a duplicate callback never queues a second delivery of a result still waiting for a worker.
+ */
+export const RESULT_ONCE_TTL_SECONDS = PENDING_REQUEST_MAX_TTL_SECONDS;
 
 /** Longest output or error kept in the log line of a callback the store could not take. */
 const LOGGED_TEXT_LIMIT = 4_096;
@@ -31,19 +41,22 @@ function clip(value: unknown): unknown {
 
 /**
  * Takes a result cursor-runner posted to `POST /cursor-runner/callback` (docs/cursor-runner.md,
- * "Callback contract"). The answer comes as soon as the pending request is read and claimed; the result
- * reaches Telegram afterwards ({@link DeliverResult}).
+ * "Callback contract"). The answer comes once the pending request is claimed and the result is
+ * stored in the result-deliveries queue (Redis, when configured): from then on a crash of this
+ * process does not lose it. It reaches Telegram afterwards (`DeliverResult`, on any process that
+ * runs jobs).
  *
  * - 400 `{error: "request_id is required"}` / `{error: "Invalid request_id format"}`.
  * - 200 `{received: true, message: "Request not found"}`: no pending request (expired, already
  *   delivered, never stored).
  * - 200 `{received: true, request_id, message: "Already being delivered"}`: a duplicate of a
- *   callback whose delivery is under way; it sends nothing.
+ *   callback whose delivery is queued or under way; it sends nothing.
  * - 503 `{received: false, error: "Pending request store unavailable", request_id}`: Redis cannot
- *   answer. Not "not found": cursor-runner logs the non-2xx as an error, and this service logs the
- *   callback's content at error level, so the one attempt cursor-runner makes is seen and can be
- *   replayed instead of vanishing.
- * - 200 `{received: true, request_id}`: accepted; delivery follows.
+ *   answer (the store or the queue, each within `REDIS_COMMAND_TIMEOUT_MS`). Not "not found":
+ *   cursor-runner logs the non-2xx as an error, and this service logs the callback's content at
+ *   error level, so the one attempt cursor-runner makes is seen and can be replayed instead of
+ *   vanishing.
+ * - 200 `{received: true, request_id}`: accepted and queued; delivery follows.
  */
 @Injectable()
 export class ReceiveCallback {
@@ -51,7 +64,7 @@ export class ReceiveCallback {
 
   constructor(
     private readonly store: PendingRequestStore,
-    private readonly deliveries: DeliverResult,
+    @InjectQueue(RESULT_DELIVERIES_QUEUE) private readonly deliveries: JobQueue<ResultDeliveryJob>,
   ) {}
 
   /** The callback's query string and body as they came. */
@@ -81,8 +94,26 @@ export class ReceiveCallback {
       this.logger.log(`cursor-runner result ${requestId} kept for its API client`);
       return { received: true, request_id: requestId };
     }
-    await this.keepForLookup(requestId, fields);
-    await this.deliveries.submit(requestId, entry.request, normalizeCallbackResult(fields));
+    // Side by side: a Redis that starts hanging here costs one command budget before the 503, not two.
+    const [answer] = await Promise.all([this.queueDelivery(requestId, entry.request, fields), this.keepForLookup(requestId, fields)]);
+    return answer;
+  }
+
+  /** Stores the delivery in the queue, once per request id; the claim now belongs to the job. */
+  private async queueDelivery(requestId: string, request: PendingRequest, fields: Record<string, unknown>): Promise<CallbackAnswer> {
+    const job: ResultDeliveryJob = { requestId, request, result: normalizeCallbackResult(fields) };
+    let added: AddResult;
+    try {
+      added = await this.deliveries.add(job, { once: { id: resultDeliveryOnceId(requestId), ttlSeconds: RESULT_ONCE_TTL_SECONDS } });
+    } catch (error) {
+      if (error instanceof QueueUnavailableError) throw this.unavailable(requestId, fields, error);
+      throw error;
+    }
+    if (added.status === 'duplicate') {
+      // Its claim had expired while the first delivery waited for a worker: that job ends this claim too.
+      this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is queued; ignored`);
+      return { received: true, request_id: requestId, message: 'Already being delivered' };
+    }
     return { received: true, request_id: requestId };
   }
 

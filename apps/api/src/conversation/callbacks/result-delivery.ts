@@ -7,6 +7,13 @@ import { FORMAT_FAILURE_TEXT, processingErrorText, resultNotReceivedText } from 
 import { BotUnavailableError } from './delivery-policy';
 import { buildResultMessage, cleanTerminalText, type CallbackResult, type ResultMessage } from './result-message';
 
+/** How a result's message went out. */
+export interface SentResult {
+  medium: ReplyMedium;
+  /** The message showed only the start of the output: the whole of it follows as a file. */
+  outputCut: boolean;
+}
+
 /**
  * One try at sending a cursor-runner result to the Telegram user who asked: through the bot the
  * message came through; in voice when the user spoke and `allow_audio_output` is on (the plain
@@ -25,33 +32,30 @@ export class SendResult {
   ) {}
 
   /**
-   * Sends the result once; resolves with how it went out.
+   * Sends the result's message once; resolves with how it went out and whether it showed only the
+   * start of the output (then {@link attachWholeOutput} follows, as a step of its own: the message
+   * is never sent again because the file failed).
    * @throws BotUnavailableError when the request's bot is gone or deactivated (no other bot
    *   answers in its place: the user talked to that one), or the Telegram error of the last send
    */
-  async send(requestId: string, pending: PendingRequest, result: CallbackResult): Promise<ReplyMedium> {
+  async send(requestId: string, pending: PendingRequest, result: CallbackResult): Promise<SentResult> {
     const bot = await this.botOf(pending);
     const message = this.messageOf(requestId, result, await this.settings.isEnabled(DEBUG_SETTING));
     const medium = await this.replies.reply(bot, pending.chatId, message, {
       spoken: pending.originalWasAudio,
       replyToMessageId: pending.messageId,
     });
-    if (message.outputCut) await this.attachWholeOutput(bot, requestId, pending, result);
-    return medium;
+    return { medium, outputCut: message.outputCut };
   }
 
   /**
    * The whole output as `<request id>.txt`, after a message that showed only its start. The message
    * has reached the user by then, so a failure here is not retried (that would send the message
-   * twice): it is logged at error level with the request id.
+   * twice): it is logged at error level with the request id. Never rejects.
    */
-  private async attachWholeOutput(
-    bot: TelegramBotHandle,
-    requestId: string,
-    pending: PendingRequest,
-    result: CallbackResult,
-  ): Promise<void> {
+  async attachWholeOutput(requestId: string, pending: PendingRequest, result: CallbackResult): Promise<void> {
     try {
+      const bot = await this.botOf(pending);
       await this.replies.attach(bot, pending.chatId, `${requestId}.txt`, cleanTerminalText(result.output), pending.messageId);
     } catch (error) {
       this.logger.error(

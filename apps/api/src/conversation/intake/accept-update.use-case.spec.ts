@@ -8,14 +8,14 @@ import { AcceptUpdate } from './accept-update.use-case';
 describe(AcceptUpdate.name, () => {
   silenceNestLogger();
 
-  it('queues an update once per bot and update_id', async () => {
+  it('queues an update once per bot and update_id, with the request id it will be forwarded under', async () => {
     const { sut, mocks } = newAcceptUpdate();
     const update = { update_id: 10000001, message: { text: 'hi' } };
 
     expect(await sut.accept(mocks.bot, update)).toEqual({ status: 'queued', jobId: '1' });
 
     expect(mocks.queue.add).toHaveBeenCalledWith(
-      { botId: 7, update },
+      { botId: 7, update, requestId: expect.stringMatching(/^telegram-\d+-[0-9a-f]{8}$/) },
       { once: { id: 'telegram:update:test-bot-digest:10000001', ttlSeconds: UPDATE_DEDUPLICATION_TTL_SECONDS } },
     );
   });

@@ -2,6 +2,7 @@ import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common'
 import { errorBody, RequestValidationException } from '@app/http';
 import { InjectQueue, JobQueue, QueueUnavailableError, type AddResult } from '@app/queue';
 import type { TelegramBotHandle } from '../../telegram';
+import { newTelegramRequestId } from '../request-ids';
 import { isTelegramUpdate, kindOf } from '../telegram-update';
 import {
   TELEGRAM_UPDATES_QUEUE,
@@ -21,7 +22,8 @@ export class AcceptUpdate {
   constructor(@InjectQueue(TELEGRAM_UPDATES_QUEUE) private readonly queue: JobQueue<TelegramUpdateJob>) {}
 
   /**
-   * Queues `body` for `bot`; a delivery of an update already queued is dropped (Telegram redelivers).
+   * Queues `body` for `bot` with the request id it will be forwarded under (one id per update from
+   * its first attempt on); a delivery of an update already queued is dropped (Telegram redelivers).
    * @throws RequestValidationException (400) when `body` is not an Update
    * @throws ServiceUnavailableException (503) when the queue cannot store it: Telegram then delivers
    *   it again later, so nothing is lost
@@ -35,7 +37,7 @@ export class AcceptUpdate {
     let result: AddResult;
     try {
       result = await this.queue.add(
-        { botId: bot.id, update: body },
+        { botId: bot.id, update: body, requestId: newTelegramRequestId() },
         {
           once: {
             id: updateDeduplicationId(bot.client.tokenDigest, body.update_id),

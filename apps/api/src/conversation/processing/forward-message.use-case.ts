@@ -1,17 +1,33 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from '@app/queue';
-import { CursorRunnerClient, CursorRunnerError } from '../../adapters/cursor-runner';
+import {
+  CursorRunnerClient,
+  CursorRunnerConnectionError,
+  CursorRunnerError,
+  CursorRunnerInvalidResponseError,
+  CursorRunnerTimeoutError,
+} from '../../adapters/cursor-runner';
 import type { TelegramBotHandle } from '../../telegram';
 import { ChatReplies } from '../chat-replies';
 import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { DEBUG_SETTING, SettingSwitches } from '../ports';
 import { newTelegramRequestId } from '../request-ids';
-import { forwardErrorText, PROCESSING_TEXT } from '../texts';
+import type { TelegramUpdateJob } from '../telegram-updates.queue';
+import { forwardErrorText, FORWARD_INTERRUPTED_TEXT, PROCESSING_TEXT } from '../texts';
 import { isLocalCommand } from './answer-locally.use-case';
 
 /** What cursor-runner is told besides the prompt: the repositories root, branch main. */
 const FORWARD_REPOSITORY = '';
 const FORWARD_BRANCH = 'main';
+
+/** The effect `Job.begin` guards: the one call to cursor-runner of an update. */
+const FORWARD_EFFECT = 'forward';
+
+/**
+ * Connection failures that prove cursor-runner never got the request (nothing was sent); any other
+ * failure after the request left (a reset, a timeout) leaves it unknown.
+ */
+const NOTHING_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** A message to forward: what was said, where, and whether it was spoken. */
 export interface Forwardable {
@@ -21,17 +37,29 @@ export interface Forwardable {
   spoken: boolean;
 }
 
-/** The part of a queued job a forward uses: steps whose outcome a retry gets back instead of redoing. */
+/** The part of a queued job a use case uses: steps whose outcome a retry gets back instead of redoing. */
 export type JobSteps = Pick<Job<unknown>, 'step'>;
 
-/** What forwarding did, saved with the job so a retry never forwards the same message twice. */
-type ForwardOutcome = { forwarded: true; requestId: string } | { forwarded: false; requestId: string; error: string };
+/** The part of a queued update a forward uses: its request id, its steps and the at-most-once mark. */
+export type ForwardJob = Pick<Job<Pick<TelegramUpdateJob, 'requestId'>>, 'data' | 'step' | 'begin'>;
 
 /**
- * Sends a user's text to cursor-runner as an async run (docs/cursor-runner.md, "Async runs"): the
- * pending request is stored first, so a fast callback always finds it, then cursor-runner is
- * called; its result comes back later through the callback. When cursor-runner refuses or cannot
- * be reached the pending request is dropped and the user is told why.
+ * What forwarding did, saved with the job. `unknown`: cursor-runner may or may not have the
+ * request (an earlier attempt was cut short after it began the call, or the call broke after the
+ * request left); it is never sent again and the pending request is kept for a late callback.
+ */
+type ForwardOutcome =
+  | { status: 'forwarded'; requestId: string }
+  | { status: 'refused'; requestId: string; error: string }
+  | { status: 'unknown'; requestId: string; reason: string };
+
+/**
+ * Sends a user's text to cursor-runner as an async run (docs/cursor-runner.md, "Async runs"), at
+ * most once per update whatever happens to the process (docs/operations.md, "Forwarding at most
+ * once"): the request id comes with the job, the pending request is stored (so a fast callback
+ * always finds it), the call is marked begun in the job (atomically, before it is made), then
+ * cursor-runner is called. An attempt that finds the mark without a saved outcome does not call
+ * again: it tells the chat, once, that the request may have been interrupted.
  */
 @Injectable()
 export class ForwardMessage {
@@ -45,25 +73,36 @@ export class ForwardMessage {
   ) {}
 
   /**
-   * Forwards `message` once over all attempts of `job`. `true` when handled (forwarded, or the user
-   * was told forwarding failed); `false` when the message is not for cursor-runner.
+   * Forwards `message` at most once over all attempts of `job`. `true` when handled (forwarded,
+   * or the user was told it failed or may have been interrupted); `false` when the message is not
+   * for cursor-runner.
    */
-  async forward(bot: TelegramBotHandle, job: JobSteps, message: Forwardable): Promise<boolean> {
+  async forward(bot: TelegramBotHandle, job: ForwardJob, message: Forwardable): Promise<boolean> {
     if (message.text.trim() === '' || isLocalCommand(message.text)) return false;
-    const outcome = await job.step('forward', () => this.forwardOnce(bot, message));
-    if (outcome.forwarded) {
-      if (await this.settings.isEnabled(DEBUG_SETTING)) {
-        await job.step('processing-notice', () => this.replies.notify(bot, message.chatId, PROCESSING_TEXT, message.messageId));
-      }
-      return true;
+    const requestId = job.data.requestId ?? (await job.step('request-id', async () => newTelegramRequestId()));
+    const outcome = await job.step(FORWARD_EFFECT, () => this.forwardOnce(bot, job, requestId, message));
+    switch (outcome.status) {
+      case 'forwarded':
+        if (await this.settings.isEnabled(DEBUG_SETTING)) {
+          await job.step('processing-notice', () => this.replies.notify(bot, message.chatId, PROCESSING_TEXT, message.messageId));
+        }
+        return true;
+      case 'refused':
+        await this.replies.say(bot, message.chatId, forwardErrorText(outcome.error), message.messageId);
+        return true;
+      case 'unknown':
+        await job.step('interrupted-notice', () =>
+          this.replies.say(bot, message.chatId, FORWARD_INTERRUPTED_TEXT, message.messageId),
+        );
+        return true;
     }
-    await this.replies.say(bot, message.chatId, forwardErrorText(outcome.error), message.messageId);
-    return true;
   }
 
-  /** Stores the pending request, then calls cursor-runner: a fast callback always finds it. */
-  private async forwardOnce(bot: TelegramBotHandle, message: Forwardable): Promise<ForwardOutcome> {
-    const requestId = newTelegramRequestId();
+  /**
+   * Stores the pending request (again, on a later attempt: the same id and content), marks the
+   * call begun, then calls cursor-runner. Everything before the mark may be redone; nothing after.
+   */
+  private async forwardOnce(bot: TelegramBotHandle, job: ForwardJob, requestId: string, message: Forwardable): Promise<ForwardOutcome> {
     await this.pending.store(requestId, {
       chatId: message.chatId,
       messageId: message.messageId ?? 0,
@@ -72,6 +111,11 @@ export class ForwardMessage {
       createdAt: new Date().toISOString(),
       botId: bot.id,
     });
+    if (!(await job.begin(FORWARD_EFFECT))) {
+      const reason = 'an earlier attempt began forwarding it and never recorded how that ended';
+      this.logger.warn(`Not forwarding request ${requestId} to cursor-runner again: ${reason}; the chat is told`);
+      return { status: 'unknown', requestId, reason };
+    }
     let refusal: string;
     try {
       const answer = await this.cursorRunner.executeAsync({
@@ -84,16 +128,30 @@ export class ForwardMessage {
         this.logger.log(
           `Forwarded to cursor-runner (requestId: ${requestId}, repository: (root), prompt: ${JSON.stringify(message.text.slice(0, 50))})`,
         );
-        return { forwarded: true, requestId };
+        return { status: 'forwarded', requestId };
       }
       refusal = typeof answer.error === 'string' && answer.error ? answer.error : 'cursor-runner refused the request';
     } catch (error) {
-      await this.pending.delete(requestId);
       if (!(error instanceof CursorRunnerError)) throw error;
+      if (!nothingSent(error)) {
+        this.logger.warn(`cursor-runner may have request ${requestId} (${error.message}); not forwarding it again, the chat is told`);
+        return { status: 'unknown', requestId, reason: error.message };
+      }
       refusal = error.message;
     }
     await this.pending.delete(requestId);
     this.logger.warn(`Failed to send Telegram message to cursor-runner (requestId: ${requestId}): ${refusal}`);
-    return { forwarded: false, requestId, error: refusal };
+    return { status: 'refused', requestId, error: refusal };
   }
+}
+
+/**
+ * Whether `error` proves cursor-runner is not running the request: it answered with an error
+ * status, or no connection was made. A timeout, a broken connection or a 2xx without a readable
+ * body prove nothing.
+ */
+function nothingSent(error: CursorRunnerError): boolean {
+  if (error instanceof CursorRunnerTimeoutError || error instanceof CursorRunnerInvalidResponseError) return false;
+  if (error instanceof CursorRunnerConnectionError) return error.code !== undefined && NOTHING_SENT_CODES.has(error.code);
+  return true;
 }

@@ -30,10 +30,28 @@ const job = (update: TelegramUpdate, attempt = 1, steps?: Map<string, unknown>) 
 describe(ProcessUpdate.name, () => {
   silenceNestLogger();
 
-  it('takes jobs from the updates queue once the app has started', () => {
+  it('takes jobs from the updates queue once the app has started, with a give-up handler', () => {
     const { sut, mocks } = newProcessUpdate();
     sut.onApplicationBootstrap();
     expect(mocks.queue.process).toHaveBeenCalledTimes(1);
+    expect(mocks.queue.process.mock.calls[0][1]).toEqual({ giveUp: expect.any(Function) });
+  });
+
+  it('gives up an update cut short too many times by telling the user, without running it', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.giveUp(job(text('fix the tests')), 3);
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+    expect(mocks.client.sendMessage).toHaveBeenCalledWith(
+      CHAT,
+      'Sorry, I encountered an error processing your message: it was interrupted 3 times. If it was a request for the agent, it may have reached it; you can send it again',
+      { parseMode: 'HTML', replyToMessageId: 101 },
+    );
+  });
+
+  it('forwards under the request id queued with the update', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(newJob<TelegramUpdateJob>({ botId: 7, update: text('fix the tests'), requestId: 'telegram-1-abcdef01' }));
+    expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].id).toBe('telegram-1-abcdef01');
   });
 
   it('drops an update whose bot is gone, saying nothing', async () => {

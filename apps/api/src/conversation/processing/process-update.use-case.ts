@@ -20,6 +20,7 @@ import { TELEGRAM_UPDATES_QUEUE, type TelegramUpdateJob } from '../telegram-upda
 import {
   CALLBACK_QUERY_ANSWER,
   failureText,
+  interruptedReason,
   NO_TRANSCRIPT_TEXT,
   SPEECH_TO_TEXT_OFF_TEXT,
   TRANSCRIBING_TEXT,
@@ -62,7 +63,19 @@ export class ProcessUpdate implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queue.process((job) => this.process(job));
+    this.queue.process((job) => this.process(job), { giveUp: (job, interruptions) => this.giveUp(job, interruptions) });
+  }
+
+  /**
+   * A job cut short too many times (its worker killed each time): it is not run again, the user
+   * is told (a forward it may have begun included: cursor-runner may have the request).
+   */
+  async giveUp(job: Job<TelegramUpdateJob>, interruptions: number): Promise<void> {
+    const { update, botId } = job.data;
+    const bot = await this.bots.findById(botId);
+    if (!bot) return;
+    this.logger.error(`Gave up Telegram update ${update.update_id}: its processing was cut short ${interruptions} times`);
+    await this.reportFailure(bot, update, kindOf(update), new Error(interruptedReason(interruptions)));
   }
 
   /** One attempt at one update. Rejects to have it retried. */
