@@ -173,16 +173,33 @@ async function run(fleet: Fleet): Promise<void> {
   const lostInRedisRestart = outcomes.filter(
     ({ update, outcome }) => outcome === 'lost' && update.acknowledgedAt !== undefined && update.acknowledgedAt < redisKilledAt,
   ).length;
-  report(phases, tally(sender, fleet), drained, { frontErrors: fleet.front.frontErrors, killedMidWork, telegramThrottled: fleet.throttledCalls, lostInRedisRestart });
+  const counts = tally(sender, fleet);
+  const acknowledgedAt = new Map(fleet.runner.callbacks.map((callback) => [callback.requestId, callback.startedAt + callback.ms]));
+  const resultsLostInRedisRestart = counts.callbacks.lostRequestIds.filter(
+    (requestId) => (acknowledgedAt.get(requestId) ?? Infinity) < redisKilledAt,
+  ).length;
+  report(phases, counts, drained, {
+    frontErrors: fleet.front.frontErrors,
+    killedMidWork,
+    telegramThrottled: fleet.throttledCalls,
+    lostInRedisRestart,
+    resultsLostInRedisRestart,
+  });
 }
 
 function report(
   phases: PhaseStats[],
   counts: Tally,
   drained: Awaited<ReturnType<typeof drain>>,
-  notes: { frontErrors: number; killedMidWork: Record<string, boolean>; telegramThrottled: number; lostInRedisRestart: number },
+  notes: {
+    frontErrors: number;
+    killedMidWork: Record<string, boolean>;
+    telegramThrottled: number;
+    lostInRedisRestart: number;
+    resultsLostInRedisRestart: number;
+  },
 ): void {
-  const { frontErrors, killedMidWork, telegramThrottled, lostInRedisRestart } = notes;
+  const { frontErrors, killedMidWork, telegramThrottled, lostInRedisRestart, resultsLostInRedisRestart } = notes;
   console.log(
     `\nFaults under load: ${INSTANCES} app processes (built app, APP_ROLE=all), one Redis, one SQLite file; phase ${PHASE_MS} ms; ` +
       `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms (1 sendMessage in ${TELEGRAM_429_EVERY} throttled); drain ${Math.round(drained.ms / 1000)} s` +
@@ -224,6 +241,7 @@ function report(
   console.log(
     `\nOf the lost updates, acknowledged before Redis was killed (a restart of this redis-server, which keeps nothing on disk, empties the queue): ${lostInRedisRestart}`,
   );
+  console.log(`Of the lost results, acknowledged before Redis was killed: ${resultsLostInRedisRestart}`);
   console.log(
     `The SIGKILLed instance died in the middle of what it was aimed at: ${Object.entries(killedMidWork)
       .map(([aimedAt, found]) => `${aimedAt} ${found ? 'yes' : 'no'}`)

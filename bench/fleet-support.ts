@@ -887,8 +887,15 @@ export interface Tally {
     deliveredTwiceOrMore: number;
     /** Acknowledged and never sent to the chat. */
     lost: number;
-    /** A few request ids delivered twice and lost. */
-    examples: { deliveredTwice: string[]; lost: string[] };
+    lostRequestIds: string[];
+    /**
+     * A few request ids delivered twice, and of lost results the request id with every Telegram
+     * call to its chat (text cut, answer status, which member sent it).
+     */
+    examples: {
+      deliveredTwice: string[];
+      lost: { requestId: string; chatCalls: { text: string; answeredWith: number | undefined; via: string | undefined }[] }[];
+    };
   };
 }
 
@@ -969,8 +976,17 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
     deliveredOnce: 0,
     deliveredTwiceOrMore: 0,
     lost: 0,
+    lostRequestIds: [],
     examples: { deliveredTwice: [], lost: [] },
   };
+  const chatOfRequest = new Map<string, number>();
+  const chatOfPrompt = new Map(sender.sent.map((update) => [update.prompt, update.chatId]));
+  for (const forward of runner.forwards) chatOfRequest.set(forward.requestId, chatOfPrompt.get(forward.prompt) ?? 0);
+  const chatCallsOf = (requestId: string) =>
+    fleet.telegram
+      .calls()
+      .filter((call) => String(call.params.chat_id) === String(chatOfRequest.get(requestId)))
+      .map((call) => ({ text: (typeof call.params.text === 'string' ? call.params.text : call.method).slice(0, 120), answeredWith: call.request.answeredWith, via: call.via }));
   const acknowledgedIds = new Set<string>();
   for (const callback of runner.callbacks) {
     const message = callback.answer?.message;
@@ -990,7 +1006,8 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
       if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push(id);
     } else {
       callbacks.lost += 1;
-      if (callbacks.examples.lost.length < EXAMPLES) callbacks.examples.lost.push(id);
+      callbacks.lostRequestIds.push(id);
+      if (callbacks.examples.lost.length < EXAMPLES) callbacks.examples.lost.push({ requestId: id, chatCalls: chatCallsOf(id) });
     }
   }
   return { updates, callbacks };
