@@ -1,4 +1,5 @@
 import { CircuitBreaker } from './circuit-breaker';
+import { decodeStoredEntry, encodeEntry, storedForm } from './entry-codec';
 import { CacheKeyBuilder, secretDigest } from './key-builder';
 import { MemoryTier } from './memory-tier';
 import { normalizedQuery, principalOf } from './http/principal';
@@ -164,5 +165,18 @@ describe('HTTP key parts', () => {
     expect(alice).not.toBe(bob);
     expect(alice).not.toContain('alice');
     expect(principalOf({ headers: {} }, new URLSearchParams('admin_secret=x'))).not.toBe('anonymous');
+  });
+});
+
+describe('stored entries', () => {
+  it('decode from what a plain GET returns, types kept, and refuse anything else', () => {
+    const entry = { value: { at: new Date(5), ids: new Set([1, 2]) }, freshUntil: 10, tags: ['t'] };
+    const stored = storedForm(encodeEntry(entry));
+    expect(JSON.parse(stored)).toBe(encodeEntry(entry));
+    expect(decodeStoredEntry(stored)).toEqual(entry);
+    expect(decodeStoredEntry(null)).toBeUndefined();
+    expect(decodeStoredEntry(encodeEntry(entry))).toBeUndefined();
+    expect(decodeStoredEntry('"bm90IG1zZ3BhY2s="')).toBeUndefined();
+    expect(decodeStoredEntry('{"value":1,"freshUntil":2}')).toBeUndefined();
   });
 });
