@@ -146,25 +146,31 @@ const LIBRARIES: Library[] = [
 ];
 
 const OPERATIONS = ['get L1 hit', 'get L2 hit', 'set', `wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`] as const;
-type Operation = (typeof OPERATIONS)[number];
 
 /** Answers that were not the stored value (a read that missed: a timeout, an open breaker), over the whole run. */
 const wrongAnswers = new Map<CacheUnderTest, number>();
 
+interface Rate {
+  perSecond: number;
+  /** This process's CPU time (user + system) per correct answer, µs: moves less than the rate with other work on the machine. */
+  cpuMicros: number;
+}
+
 /**
- * Correct answers per second of `operation(i)` run by CONCURRENCY workers for OPERATION_MS. A wrong
- * answer is not counted as an operation but tallied in {@link wrongAnswers}, so a read that gives
- * up early cannot look fast.
+ * Correct answers per second of `operation(i)` run by CONCURRENCY workers for OPERATION_MS, and the
+ * process's CPU time per answer. A wrong answer is not counted as an operation but tallied in
+ * {@link wrongAnswers}, so a read that gives up early cannot look fast.
  */
 async function opsPerSecond(
   cache: CacheUnderTest,
   operation: (index: number) => Promise<unknown>,
   check: (result: unknown) => boolean,
-): Promise<number> {
+): Promise<Rate> {
   let done = 0;
   let failed = 0;
   const deadline = performance.now() + OPERATION_MS;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
@@ -173,8 +179,9 @@ async function opsPerSecond(
       }
     }),
   );
+  const cpu = process.cpuUsage(cpuBefore);
   wrongAnswers.set(cache, (wrongAnswers.get(cache) ?? 0) + failed);
-  return (done - failed) / ((performance.now() - started) / 1000);
+  return { perSecond: (done - failed) / ((performance.now() - started) / 1000), cpuMicros: (cpu.user + cpu.system) / Math.max(1, done - failed) };
 }
 
 const isPayload = (value: unknown) => (value as typeof BENCH_PAYLOAD | undefined)?.settings?.length === BENCH_PAYLOAD.settings.length;
@@ -196,23 +203,32 @@ async function wrapBurst(cache: CacheUnderTest, batch: string): Promise<{ perSec
   return { perSecond: results.length / (elapsed / 1000), loaderCalls };
 }
 
-async function measureRound(cache: CacheUnderTest, round: number): Promise<Record<Operation, number> & { wrapLoaderCalls: number }> {
+/** Operations whose CPU time per operation is reported too (the wrap burst is one batch, not a steady rate). */
+const CPU_OPERATIONS = ['get L1 hit', 'get L2 hit', 'set'] as const;
+const cpuKey = (operation: string) => `${operation} CPU`;
+
+async function measureRound(cache: CacheUnderTest, round: number): Promise<Record<string, number>> {
   const l1 = await opsPerSecond(cache, () => cache.get('hot'), isPayload);
   const l2 = await opsPerSecond(cache, (index) => cache.getThroughL2(`l2-${index % L2_KEYS}`), isPayload);
   const set = await opsPerSecond(cache, (index) => cache.set(`set-${round}-${index % L2_KEYS}`, BENCH_PAYLOAD), () => true);
   const wrap = await wrapBurst(cache, String(round));
   return {
-    'get L1 hit': l1,
-    'get L2 hit': l2,
-    set,
+    'get L1 hit': l1.perSecond,
+    'get L2 hit': l2.perSecond,
+    set: set.perSecond,
+    [cpuKey('get L1 hit')]: l1.cpuMicros,
+    [cpuKey('get L2 hit')]: l2.cpuMicros,
+    [cpuKey('set')]: set.cpuMicros,
     [`wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`]: wrap.perSecond,
     wrapLoaderCalls: wrap.loaderCalls,
-  } as Record<Operation, number> & { wrapLoaderCalls: number };
+  };
 }
 
 export interface CacheApiResults {
   rows: Record<string, string | number>[];
   ratios: Record<string, string | number>[];
+  cpuPerOperation: Record<string, string | number>[];
+  cpuRatios: Record<string, string | number>[];
 }
 
 /** Runs the programmatic comparison against `redisUrl`, prints its tables and returns them. */
@@ -235,7 +251,12 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
         const previous = best.get(library.name) ?? {};
         best.set(
           library.name,
-          Object.fromEntries(Object.entries(measured).map(([key, value]) => [key, key === 'wrapLoaderCalls' ? value : Math.max(value, previous[key] ?? 0)])),
+          Object.fromEntries(
+            Object.entries(measured).map(([key, value]) => [
+              key,
+              key === 'wrapLoaderCalls' ? value : key.endsWith(' CPU') ? Math.min(value, previous[key] ?? Infinity) : Math.max(value, previous[key] ?? 0),
+            ]),
+          ),
         );
       }
     }
@@ -258,11 +279,25 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
     'ours vs': peer.name,
     ...Object.fromEntries(OPERATIONS.map((operation) => [operation, Number((ours[operation] / best.get(peer.name)![operation]).toFixed(2))])),
   }));
+  const cpuPerOperation = LIBRARIES.map((library) => ({
+    library: library.name,
+    ...Object.fromEntries(CPU_OPERATIONS.map((operation) => [operation, Number(best.get(library.name)![cpuKey(operation)].toFixed(2))])),
+  }));
+  const cpuRatios = LIBRARIES.slice(1).map((peer) => ({
+    'ours vs': peer.name,
+    ...Object.fromEntries(
+      CPU_OPERATIONS.map((operation) => [operation, Number((best.get(peer.name)![cpuKey(operation)] / ours[cpuKey(operation)]).toFixed(2))]),
+    ),
+  }));
   console.log(`\nProgrammatic APIs, ~1.1 KB object, ops/s, best of ${ROUNDS} × ${OPERATION_MS} ms, ${CONCURRENCY} callers`);
   console.table(rows);
   console.log('\nThis project\'s NamespaceCache as a multiple of each peer');
   console.table(ratios);
-  return { rows, ratios };
+  console.log('\nCPU time of the benchmark process per operation, µs (least of the rounds; Redis\'s own CPU not included)');
+  console.table(cpuPerOperation);
+  console.log('\nPeer CPU per operation / ours (above 1: ours costs less CPU)');
+  console.table(cpuRatios);
+  return { rows, ratios, cpuPerOperation, cpuRatios };
 }
 
 if (require.main === module) {

@@ -201,6 +201,22 @@ async function main(): Promise<void> {
 
     const api = await runCacheApiBench(redis.url);
     loadAverages.push(os.loadavg()[0]);
+    const apiRate = (library: string, operation: string) => Number(api.rows.find((row) => row.library === library)![operation]);
+    const apiCpu = (library: string, operation: string) => Number(api.cpuPerOperation.find((row) => row.library === library)![operation]);
+    const [oursApi, ...peersApi] = api.rows.map((row) => String(row.library));
+    const bento = peersApi.find((name) => name.startsWith('BentoCache'))!;
+    const bestSetPeer = peersApi.reduce((best, name) => (apiRate(name, 'set') > apiRate(best, 'set') ? name : best));
+    const apiTarget = (target: string, operation: string, peer: string) => {
+      const byRate = ratio(apiRate(oursApi, operation), apiRate(peer, operation));
+      const byCpu = ratio(apiCpu(peer, operation), apiCpu(oursApi, operation));
+      return { target, 'ops/s ratio': byRate, 'CPU per op ratio (peer / ours)': byCpu, met: byRate >= 1 ? 'met' : 'NOT met' };
+    };
+    const apiTargets = [
+      apiTarget('L2 hit ≥ 1.0× BentoCache', 'get L2 hit', bento),
+      apiTarget(`set ≥ 1.0× the best peer (${bestSetPeer})`, 'set', bestSetPeer),
+    ];
+    console.log('\nTargets (programmatic API)');
+    console.table(apiTargets);
     const written = writeBenchResults('cache-routes', {
       settings: { loadGenerator: generator.name, durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
       loadAverage1m: loadAverages,
@@ -209,6 +225,7 @@ async function main(): Promise<void> {
       coldKey: cold,
       targets,
       programmaticApis: api,
+      programmaticApiTargets: apiTargets,
     });
     console.log(`\n1-minute load average during the run: ${loadAverages.map((load) => load.toFixed(2)).join(', ')}`);
     console.log(`Wrote ${written}`);

@@ -1,200 +1,269 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { AppProcess } from '../test/support/faults/app-process';
-import { FakeTelegram } from '../test/support/fakes/telegram-server';
-import { startFaultyRedis, type FaultyRedis } from '../test/support/redis-server';
 import { runBenchmark, writeBenchResults } from './bench-support';
+import {
+  drain,
+  envMs,
+  Fleet,
+  newStaleStats,
+  SettingsProbe,
+  sleep,
+  tally,
+  updateOutcomes,
+  UpdateSender,
+  type Answer,
+  type StaleStats,
+  type Tally,
+} from './fleet-support';
 
 /**
- * Faults under a steady load: three app processes on one Redis of this benchmark's own and one
- * SQLite file. Writes toggle a setting on one instance while the others read it; webhook updates
- * and callbacks keep arriving. On a schedule Redis is frozen (SIGSTOP), killed and restarted, and
- * one app instance is SIGKILLed and started again. Per phase it counts stale reads after a write
- * (a read that began after a write answered and still returned the old value) and requests answered
- * within their budget (REDIS_COMMAND_TIMEOUT_MS + 1 s).
+ * Faults under a steady load (issue 13): three app processes (`APP_ROLE=all`, the built app) on one
+ * Redis of this benchmark's own and one SQLite file. One instance toggles a setting while the
+ * other two read it; webhook updates (each with its own prompt and chat) arrive through a
+ * round-robin front and are forwarded to a cursor-runner stand-in, which calls back through the
+ * front. On a schedule Redis is frozen (SIGSTOP), killed and restarted, and one app instance is
+ * SIGKILLed (at the first moment it is forwarding, then waiting to retry a throttled send) and
+ * started again, twice. Per phase: stale reads after a write and requests answered within
+ * their budget (REDIS_COMMAND_TIMEOUT_MS + 1 s). Over the whole run, after a drain: updates sent /
+ * forwarded once / twice / lost / users told, callbacks acknowledged / delivered once / lost.
  */
 const INSTANCES = 3;
-const PHASE_MS = Number(process.env.FAULTS_PHASE_MS ?? 6_000);
+const PHASE_MS = envMs('FAULTS_PHASE_MS', 6_000);
+const DRAIN_MAX_MS = envMs('FAULTS_DRAIN_MAX_MS', 100_000);
+const UPDATES_PER_S = envMs('FAULTS_UPDATES_PER_S', 8);
+const RUNNER_MS = envMs('FAULTS_RUNNER_MS', 1_000);
+const TELEGRAM_MS = envMs('FAULTS_TELEGRAM_MS', 100);
+/** One sendMessage in this many is throttled (429, retry after 1 s); 0 = never. */
+const TELEGRAM_429_EVERY = Number(process.env.FAULTS_TELEGRAM_429_EVERY ?? 10);
 const COMMAND_TIMEOUT_MS = 1_000;
 const BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
-const TOKEN = '888888:faults-bench-token';
-const ADMIN = { 'X-Admin-Secret': 'bench-webhook-secret', 'content-type': 'application/json' };
+/** docs/caching.md, "Cross-instance invalidation": no instance answers the old value for more than 2 s. */
+const STALE_BOUND_MS = 2_000;
 const SETTING = 'bench_fault_flag';
 
-interface PhaseStats {
+interface PhaseStats extends StaleStats {
   phase: string;
-  reads: number;
-  staleReads: number;
-  worstStaleMs: number;
-  writes: number;
+  startedAt: number;
+  endedAt: number;
   requests: number;
   withinBudget: number;
   answers: Record<string, number>;
+  /** How the updates first sent in this phase ended. */
+  updates: Record<string, number>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function timedFetch(url: string, init: RequestInit): Promise<{ status: number; body: unknown; ms: number }> {
-  const started = Date.now();
-  try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null, ms: Date.now() - started };
-  } catch {
-    return { status: 0, body: null, ms: Date.now() - started };
-  }
+interface RequestEvent {
+  kind: string;
+  startedAt: number;
+  ms: number;
+  status: number;
 }
 
 async function main(): Promise<void> {
-  const redis: FaultyRedis = await startFaultyRedis();
-  const telegram = await FakeTelegram.start(TOKEN);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-faults-'));
-  const env = {
-    REDIS_URL: redis.url,
-    DATABASE_URL: `file:${path.join(dataDir, 'shared.sqlite3')}`,
-    WEBHOOK_SECRET: 'bench-webhook-secret',
-    TELEGRAM_WEBHOOK_SECRET: 'bench-telegram-secret',
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_BASE_URL: telegram.url,
-    LOG_LEVEL: 'warn',
-    CACHE_BREAKER_COOLDOWN_MS: '1000',
-  };
-  const apps: AppProcess[] = [];
-  const start = () => AppProcess.start({ env, readyWithinMs: 120_000 });
+  const fleet = await Fleet.start({
+    apis: 0,
+    workers: 0,
+    all: INSTANCES,
+    runnerAnswerMs: RUNNER_MS,
+    runnerRunMs: RUNNER_MS,
+    telegramMs: TELEGRAM_MS,
+    telegram429Every: TELEGRAM_429_EVERY,
+    env: { CACHE_BREAKER_COOLDOWN_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) },
+  });
   try {
-    for (let i = 0; i < INSTANCES; i += 1) apps.push(await start());
-    await run(apps, redis, start);
+    await run(fleet);
   } finally {
-    await Promise.all(apps.map((app) => app.kill('SIGKILL')));
-    await telegram.stop();
-    await redis.stop();
+    await fleet.stop();
   }
 }
 
-async function run(apps: AppProcess[], redis: FaultyRedis, start: () => Promise<AppProcess>): Promise<void> {
-
-  let stats: PhaseStats = newPhase('warm-up');
+async function run(fleet: Fleet): Promise<void> {
+  const [writerInstance, ...readerInstances] = fleet.members;
+  const events: RequestEvent[] = [];
+  const record = (kind: string) => (answer: Answer) =>
+    events.push({ kind, startedAt: Date.now() - answer.ms, ms: answer.ms, status: answer.status });
+  const sender = new UpdateSender(() => fleet.front.url, `faults-${Date.now().toString(36)}`);
+  sender.onAnswer = record('webhook');
+  const probe = new SettingsProbe([SETTING], STALE_BOUND_MS);
+  probe.onAnswer = (answer, kind) => record(kind === 'write' ? 'PUT /settings' : 'GET /settings')(answer);
   const phases: PhaseStats[] = [];
   let running = true;
-  let updateId = Math.floor(Date.now() / 1000) * 100;
-  /** The last write that answered 200, and whether another is under way (then either value is right). */
-  let acked: { value: boolean; at: number } | undefined;
-  let writing = false;
-  let value = false;
-  const live = () => apps.filter((app) => app.running);
-
-  function newPhase(phase: string): PhaseStats {
-    return { phase, reads: 0, staleReads: 0, worstStaleMs: 0, writes: 0, requests: 0, withinBudget: 0, answers: {} };
-  }
-  function count(answer: { status: number; ms: number }, kind: string): void {
-    stats.requests += 1;
-    if (answer.ms <= BUDGET_MS) stats.withinBudget += 1;
-    const label = `${kind} ${answer.status}`;
-    stats.answers[label] = (stats.answers[label] ?? 0) + 1;
-  }
 
   const writer = (async () => {
     while (running) {
-      const target = apps[0];
-      if (target.running) {
-        value = !value;
-        writing = true;
-        const answer = await timedFetch(`${target.baseUrl}/settings/${SETTING}`, {
-          method: 'PUT',
-          headers: ADMIN,
-          body: JSON.stringify({ enabled: value }),
-        });
-        writing = false;
-        count(answer, 'PUT /settings');
-        if (answer.status === 200) {
-          stats.writes += 1;
-          acked = { value, at: Date.now() };
-        } else value = !value;
-      }
+      await probe.write(0, () => writerInstance.baseUrl());
       await sleep(400);
     }
   })();
-  const readers = apps.slice(1).map((_, index) =>
+  const readers = readerInstances.map((instance) =>
     (async () => {
       while (running) {
-        const target = apps[index + 1];
-        if (target.running) {
-          const before = acked;
-          const inFlight = writing;
-          const started = Date.now();
-          const answer = await timedFetch(`${target.baseUrl}/settings/${SETTING}`, { headers: ADMIN });
-          if (answer.status === 200 && before && !inFlight && !writing && acked === before) {
-            stats.reads += 1;
-            if ((answer.body as { enabled: boolean }).enabled !== before.value) {
-              stats.staleReads += 1;
-              stats.worstStaleMs = Math.max(stats.worstStaleMs, started - before.at);
-            }
-          }
-        }
+        await probe.read(0, () => instance.baseUrl());
         await sleep(20);
       }
     })(),
   );
-  const traffic = (async () => {
-    while (running) {
-      const targets = live();
-      const target = targets[updateId % targets.length];
-      updateId += 1;
-      const update = {
-        update_id: updateId,
-        message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat: { id: 4242, type: 'private' }, text: '/start' },
-      };
-      count(
-        await timedFetch(`${target.baseUrl}/telegram/webhook`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': 'bench-telegram-secret' },
-          body: JSON.stringify(update),
-        }),
-        'webhook',
-      );
-      count(
-        await timedFetch(`${target.baseUrl}/cursor-runner/callback`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'X-Webhook-Secret': 'bench-webhook-secret' },
-          body: JSON.stringify({ request_id: `telegram-${updateId}-bench`, success: true, output: 'done' }),
-        }),
-        'callback',
-      );
-      await sleep(100);
-    }
-  })();
+  const updates = setInterval(() => sender.send(), 1_000 / UPDATES_PER_S);
 
   const phase = async (name: string, fault: () => Promise<void> | void, recover: () => Promise<void> | void) => {
-    stats = newPhase(name);
+    probe.stale = newStaleStats();
+    const stats: PhaseStats = {
+      phase: name,
+      startedAt: Date.now(),
+      endedAt: 0,
+      requests: 0,
+      withinBudget: 0,
+      answers: {},
+      updates: {},
+      ...probe.stale,
+    };
     phases.push(stats);
     await fault();
     await sleep(PHASE_MS / 2);
     await recover();
     await sleep(PHASE_MS / 2);
+    Object.assign(stats, probe.stale, { endedAt: Date.now() });
   };
   await sleep(1_000);
   await phase('steady', () => undefined, () => undefined);
-  await phase('Redis frozen (SIGSTOP) 3 s', () => redis.freeze(), () => redis.thaw());
-  await phase('Redis killed, restarted', () => redis.kill(), () => redis.restart());
+  await phase(`Redis frozen (SIGSTOP) ${PHASE_MS / 2_000} s`, () => fleet.redis.freeze(), () => fleet.redis.thaw());
+  let redisKilledAt = 0;
   await phase(
-    'one reader instance SIGKILLed, restarted',
-    () => apps[2].kill('SIGKILL').then(() => undefined),
-    async () => {
-      apps[2] = await start();
+    'Redis killed, restarted',
+    () => {
+      redisKilledAt = Date.now();
+      return fleet.redis.kill();
     },
+    () => fleet.redis.restart(),
   );
-  running = false;
-  await Promise.all([writer, traffic, ...readers]);
-
-  console.log(`\nFaults under load: ${INSTANCES} app processes, one Redis, one SQLite file; phase ${PHASE_MS} ms; budget ${BUDGET_MS} ms\n`);
-  console.log('| Phase | Reads after a write | Stale reads | Worst stale (ms after the write answered) | Requests | Within budget | Answers |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const p of phases) {
-    const answers = Object.entries(p.answers).map(([label, n]) => `${label}: ${n}`).join(', ');
-    console.log(`| ${p.phase} | ${p.reads} | ${p.staleReads} | ${p.worstStaleMs} | ${p.requests} | ${p.withinBudget} | ${answers} |`);
+  const victim = readerInstances[1];
+  const killedMidWork: Record<string, boolean> = {};
+  for (const [aimedAt, doing] of [
+    ['forward', 'forwarding'],
+    ['retry', 'waiting to retry a throttled send'],
+  ] as const) {
+    await phase(
+      `one instance SIGKILLed while ${doing}, restarted`,
+      async () => {
+        killedMidWork[aimedAt] = (await fleet.killMidWork(victim, aimedAt)).midWork;
+      },
+      () => fleet.startMember(victim),
+    );
   }
-  const file = writeBenchResults('faults', { instances: INSTANCES, phaseMs: PHASE_MS, budgetMs: BUDGET_MS, phases });
+  running = false;
+  clearInterval(updates);
+  await Promise.all([writer, ...readers]);
+  const drained = await drain(fleet, sender, DRAIN_MAX_MS);
+  for (const callback of fleet.runner.callbacks) {
+    events.push({ kind: 'callback', startedAt: callback.startedAt, ms: callback.ms, status: callback.status });
+  }
+  const outcomes = updateOutcomes(sender, fleet);
+  for (const stats of phases) {
+    for (const { update, outcome } of outcomes) {
+      if (update.firstSentAt < stats.startedAt || update.firstSentAt >= stats.endedAt) continue;
+      stats.updates[outcome] = (stats.updates[outcome] ?? 0) + 1;
+    }
+    for (const event of events) {
+      if (event.startedAt < stats.startedAt || event.startedAt >= stats.endedAt) continue;
+      stats.requests += 1;
+      if (event.ms <= BUDGET_MS) stats.withinBudget += 1;
+      const label = `${event.kind} ${event.status}`;
+      stats.answers[label] = (stats.answers[label] ?? 0) + 1;
+    }
+  }
+  // The benchmark's redis-server keeps nothing on disk: a restart empties the queue.
+  const lostInRedisRestart = outcomes.filter(
+    ({ update, outcome }) => outcome === 'lost' && update.acknowledgedAt !== undefined && update.acknowledgedAt < redisKilledAt,
+  ).length;
+  const counts = tally(sender, fleet);
+  const acknowledgedAt = new Map(fleet.runner.callbacks.map((callback) => [callback.requestId, callback.startedAt + callback.ms]));
+  const resultsLostInRedisRestart = counts.callbacks.lostRequestIds.filter(
+    (requestId) => (acknowledgedAt.get(requestId) ?? Infinity) < redisKilledAt,
+  ).length;
+  report(phases, counts, drained, {
+    frontErrors: fleet.front.frontErrors,
+    killedMidWork,
+    telegramThrottled: fleet.throttledCalls,
+    lostInRedisRestart,
+    resultsLostInRedisRestart,
+  });
+}
+
+function report(
+  phases: PhaseStats[],
+  counts: Tally,
+  drained: Awaited<ReturnType<typeof drain>>,
+  notes: {
+    frontErrors: number;
+    killedMidWork: Record<string, boolean>;
+    telegramThrottled: number;
+    lostInRedisRestart: number;
+    resultsLostInRedisRestart: number;
+  },
+): void {
+  const { frontErrors, killedMidWork, telegramThrottled, lostInRedisRestart, resultsLostInRedisRestart } = notes;
+  console.log(
+    `\nFaults under load: ${INSTANCES} app processes (built app, APP_ROLE=all), one Redis, one SQLite file; phase ${PHASE_MS} ms; ` +
+      `budget ${BUDGET_MS} ms; ${UPDATES_PER_S} updates/s; cursor-runner stand-in ${RUNNER_MS} ms, Telegram ${TELEGRAM_MS} ms (1 sendMessage in ${TELEGRAM_429_EVERY} throttled); drain ${Math.round(drained.ms / 1000)} s` +
+      `${drained.complete ? '' : ` (gave up with work left: ${JSON.stringify(drained.left)})`}\n`,
+  );
+  console.log('| Phase | Reads after a write | Stale reads | Beyond the 2 s bound | Worst stale (ms after the write answered) | Requests | Within budget | Answers |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const p of phases) {
+    const answers = Object.entries(p.answers)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([label, n]) => `${label}: ${n}`)
+      .join(', ');
+    console.log(
+      `| ${p.phase} | ${p.checkedReads} | ${p.staleReads} | ${p.staleBeyondBound} | ${p.worstStaleMs} | ${p.requests} | ${p.withinBudget} | ${answers} |`,
+    );
+  }
+  console.log('\n| Phase (updates first sent in it) | How they ended |');
+  console.log('|---|---|');
+  for (const p of phases) {
+    const ended = Object.entries(p.updates)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([outcome, n]) => `${outcome}: ${n}`)
+      .join(', ');
+    console.log(`| ${p.phase} | ${ended} |`);
+  }
+  const { updates, callbacks } = counts;
+  console.log('\n| Updates sent | acknowledged | forwarded once | forwarded twice+ | not forwarded, user told | lost | told "interrupted" |');
+  console.log('|---|---|---|---|---|---|---|');
+  console.log(
+    `| ${updates.sent} | ${updates.acknowledged} | ${updates.forwardedOnce} | ${updates.forwardedTwiceOrMore} | ` +
+      `${updates.notForwardedUserTold} | ${updates.lost} | ${updates.usersToldInterrupted} |`,
+  );
+  console.log('\n| Callbacks sent | acknowledged | not found | refused (non-200) | delivered once | delivered twice+ | lost |');
+  console.log('|---|---|---|---|---|---|---|');
+  console.log(
+    `| ${callbacks.sent} | ${callbacks.acknowledged} | ${callbacks.notFound} | ${callbacks.refused} | ` +
+      `${callbacks.deliveredOnce} | ${callbacks.deliveredTwiceOrMore} | ${callbacks.lost} |`,
+  );
+  console.log(
+    `\nOf the lost updates, acknowledged before Redis was killed (a restart of this redis-server, which keeps nothing on disk, empties the queue): ${lostInRedisRestart}`,
+  );
+  console.log(`Of the lost results, acknowledged before Redis was killed: ${resultsLostInRedisRestart}`);
+  console.log(
+    `The SIGKILLed instance died in the middle of what it was aimed at: ${Object.entries(killedMidWork)
+      .map(([aimedAt, found]) => `${aimedAt} ${found ? 'yes' : 'no'}`)
+      .join(', ')}`,
+  );
+  console.log(`502 from the front (member died mid-request, or none up): ${frontErrors}`);
+  console.log(`sendMessage calls the fake Telegram throttled (429, retry after 1 s): ${telegramThrottled}`);
+  const file = writeBenchResults('faults', {
+    instances: INSTANCES,
+    phaseMs: PHASE_MS,
+    budgetMs: BUDGET_MS,
+    staleBoundMs: STALE_BOUND_MS,
+    updatesPerS: UPDATES_PER_S,
+    runnerMs: RUNNER_MS,
+    telegramMs: TELEGRAM_MS,
+    telegram429Every: TELEGRAM_429_EVERY,
+    drain: drained,
+    phases,
+    updates,
+    callbacks,
+    ...notes,
+  });
   console.log(`\nwritten to ${file}`);
 }
 

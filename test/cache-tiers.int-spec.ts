@@ -67,7 +67,7 @@ describe('two tiers over a real Redis', () => {
     expect(first.cache.snapshot()).toMatchObject({ l1Hits: 1, l2Hits: 0, misses: 1, loads: 1, sets: 1 });
 
     expect(storedEntry(await first.redis.get(first.cache.key('k')))?.value).toEqual({ answer: 42 });
-    expect(first.cache.key('k')).toBe(`${first.prefix}:1:things:k`);
+    expect(first.cache.key('k')).toBe(`${first.prefix}:1:{things}:k`);
 
     const secondRegistry = new CacheRegistry(
       loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: first.prefix }),
@@ -333,6 +333,40 @@ describe('failing open with Redis unreachable', () => {
       await cache.wrap('after', async () => 'back');
       expect(await redis.exists(cache.key('removed-during-outage'))).toBe(0);
       expect(storedEntry(await redis.get(cache.key('after')))?.value).toBe('back');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('what an L2 read sends to Redis', () => {
+  it('answers an L2 hit with one GET of the entry; a miss reads the generation before its loader, then stores', async () => {
+    // A server of this test's own: MONITOR on it sees this test's commands only.
+    const server = await startRedisServer();
+    const monitorConnection = connect(server.url);
+    try {
+      const { registry, redis, prefix } = harness(server.url);
+      await Promise.all([ready(redis), ready(monitorConnection)]);
+      await registry.namespace(THINGS).set('warm', { answer: 42 });
+      const reader = new CacheRegistry(loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: prefix }), redis).namespace(THINGS);
+      const sent: string[] = [];
+      const monitor = await monitorConnection.monitor();
+      monitor.on('monitor', (_time: string, args: string[]) => sent.push(`${args[0].toLowerCase()} ${args[1] ?? ''}`));
+      try {
+        expect(await reader.getOrLoad('warm', async () => 'loaded')).toEqual({ value: { answer: 42 }, status: 'HIT' });
+        let commandsSeenByLoader: string[] = [];
+        await reader.getOrLoad('cold', async () => {
+          await pollUntil(async () => sent.length, (count) => count >= 3, 2_000, 5);
+          commandsSeenByLoader = [...sent];
+          return 'loaded';
+        });
+        const generation = registry.keys.generation(THINGS.name);
+        expect(commandsSeenByLoader).toEqual([`get ${reader.key('warm')}`, `get ${reader.key('cold')}`, `get ${generation}`]);
+        const { value: all } = await pollUntil(async () => [...sent], (commands) => commands.length >= 4, 2_000, 5);
+        expect(['evalsha', 'eval']).toContain(all[3].split(' ')[0]);
+      } finally {
+        monitor.disconnect();
+      }
     } finally {
       await server.stop();
     }

@@ -104,7 +104,7 @@ describe('POST /cursor-runner/callback', () => {
   const callback = (body: object, path = '/cursor-runner/callback') =>
     request(app.baseUrl).post(path).set('X-Webhook-Secret', SECRET).send(body);
 
-  const pendingKeys = (id: string) => redis.exists(`cursor_runner_callback:${id}`, `cursor_runner_callback:${id}:delivering`);
+  const pendingKeys = (id: string) => redis.exists(`cursor_runner_callback:${id}`, `{cursor_runner_callback:${id}}:delivering`);
 
   /** Posts the callback, waits for its delivery, returns what Telegram received in the chat. */
   async function deliver(body: object, chatId: number) {
@@ -334,7 +334,7 @@ describe('POST /cursor-runner/callback', () => {
       await deliver({ success: true, requestId: id, output: 'lost for now' }, pending.chatId);
       expect(telegram.messages(pending.chatId)).toHaveLength(3);
       expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(1);
-      expect(await redis.exists(`cursor_runner_callback:${id}:delivering`)).toBe(0);
+      expect(await redis.exists(`{cursor_runner_callback:${id}}:delivering`)).toBe(0);
       expect(app.logs.lines).toContainEqual(
         expect.objectContaining({
           level: 50,

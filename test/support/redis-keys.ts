@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import type { CacheEntry } from '@app/cache/cache-entry';
-import { decodeEntry } from '@app/cache/entry-codec';
+import { decodeStoredEntry } from '@app/cache/entry-codec';
 
 /** Removes every key starting with `prefix` (SCAN + UNLINK): what a test's app left in the shared Redis. */
 export async function removeRedisKeys(url: string, prefix: string): Promise<void> {
@@ -19,5 +19,5 @@ export async function removeRedisKeys(url: string, prefix: string): Promise<void
 
 /** The L2 entry behind the raw string Redis returns (the tier stores it encoded); `undefined` if not one. */
 export function storedEntry(raw: string | null): CacheEntry | undefined {
-  return decodeEntry(raw ?? undefined);
+  return decodeStoredEntry(raw);
 }

@@ -49,6 +49,8 @@ export interface RedisServerProcess {
 export interface FaultyRedis {
   readonly url: string;
   readonly port: number;
+  /** The running server's process id (a new one after {@link restart}). */
+  readonly pid: number | undefined;
   /** SIGSTOP: connections stay open, commands wait. */
   freeze(): void;
   /** SIGCONT: the waiting commands run. */
@@ -68,6 +70,9 @@ export async function startFaultyRedis(): Promise<FaultyRedis> {
   const faulty: FaultyRedis = {
     url: server.url,
     port: server.port,
+    get pid() {
+      return server.process.pid;
+    },
     freeze: () => void server.process.kill('SIGSTOP'),
     thaw: () => void server.process.kill('SIGCONT'),
     kill: async () => {

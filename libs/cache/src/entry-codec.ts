@@ -10,6 +10,8 @@ import { isCacheEntry, type CacheEntry } from './cache-entry';
  */
 const packr = new Packr({ structuredClone: true, mapsAsObjects: false });
 
+const QUOTE = 0x22;
+
 /**
  * An L2 entry as `cache-manager-ioredis-yet` carries it: the MessagePack bytes in base64. The store
  * runs `telejson` over what it is given; a base64 string is one JSON string with nothing to walk or
@@ -29,4 +31,24 @@ export function decodeEntry(stored: unknown): CacheEntry | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What the tier writes to Redis for an encoded entry: the string as `cache-manager-ioredis-yet`
+ * itself would store it (JSON), so the stock store reads every entry back.
+ */
+export function storedForm(encoded: string): string {
+  return JSON.stringify(encoded);
+}
+
+/**
+ * The entry from the stored form (see {@link storedForm}) as a plain `GET` returns it, without the
+ * store's telejson pass: a JSON string of base64 needs no parsing beyond its quotes, as base64
+ * never contains a character JSON escapes. `undefined` for anything else.
+ */
+export function decodeStoredEntry(stored: string | null): CacheEntry | undefined {
+  if (stored === null || stored.length < 2 || stored.charCodeAt(0) !== QUOTE || stored.charCodeAt(stored.length - 1) !== QUOTE) {
+    return undefined;
+  }
+  return decodeEntry(stored.slice(1, -1));
 }

@@ -10,26 +10,34 @@ class FakeL2 {
   readonly entries = new Map<string, { entry: CacheEntry; lifetimeMs: number }>();
   available = true;
   /** Bumped by every invalidation, as the Redis tier's per-namespace generation. */
-  generation = 0;
+  counter = 0;
+  reads = 0;
+  generationReads = 0;
 
   async get(_namespace: string, key: string): Promise<CacheEntry | undefined> {
     return this.available ? this.entries.get(key)?.entry : undefined;
   }
 
-  async read(namespace: string, key: string): Promise<{ entry: CacheEntry | undefined; generation: string } | undefined> {
-    return this.available ? { entry: await this.get(namespace, key), generation: String(this.generation) } : undefined;
+  async read(namespace: string, key: string): Promise<{ entry: CacheEntry | undefined } | undefined> {
+    this.reads += 1;
+    return this.available ? { entry: await this.get(namespace, key) } : undefined;
+  }
+
+  async generation(): Promise<string | undefined> {
+    this.generationReads += 1;
+    return this.available ? String(this.counter) : undefined;
   }
 
   async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, generation?: string): Promise<boolean | undefined> {
     if (!this.available) return undefined;
-    if (generation !== undefined && generation !== String(this.generation)) return false;
+    if (generation !== undefined && generation !== String(this.counter)) return false;
     this.entries.set(key, { entry, lifetimeMs });
     return true;
   }
 
   async delete(_namespace: string, keys: readonly string[]): Promise<number | undefined> {
     if (!this.available) return undefined;
-    this.generation += 1;
+    this.counter += 1;
     return keys.filter((key) => this.entries.delete(key)).length;
   }
 
@@ -39,7 +47,7 @@ class FakeL2 {
   }
 
   async clearNamespace(): Promise<number | undefined> {
-    this.generation += 1;
+    this.counter += 1;
     const size = this.entries.size;
     this.entries.clear();
     return size;
@@ -72,23 +80,37 @@ describe('NamespaceCache', () => {
     expect(await sut.get('k')).toBeUndefined();
     await sut.set('k', { answer: 42 });
     expect(await sut.get('k')).toEqual({ answer: 42 });
-    expect(mocks.l2.entries.get('app:1:things:k')?.lifetimeMs).toBe(60_000);
+    expect(mocks.l2.entries.get('app:1:{things}:k')?.lifetimeMs).toBe(60_000);
     expect(sut.snapshot()).toMatchObject({ misses: 1, l1Hits: 1, l2Hits: 0, sets: 1, size: 1 });
   });
 
   it('reads L2 when L1 does not hold the key, and backfills L1', async () => {
     const { sut, mocks } = setup();
-    mocks.l2.entries.set('app:1:things:k', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
+    mocks.l2.entries.set('app:1:{things}:k', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
     expect(await sut.get('k')).toBe('remote');
     mocks.l2.entries.clear();
     expect(await sut.get('k')).toBe('remote');
     expect(sut.snapshot()).toMatchObject({ l2Hits: 1, l1Hits: 1 });
   });
 
+  it('answers an L2 hit with one read of the entry, and reads the generation only for a miss, before its loader', async () => {
+    const { sut, mocks } = setup();
+    mocks.l2.entries.set('app:1:{things}:hit', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
+    expect(await sut.getOrLoad('hit', async () => 'loaded')).toEqual({ value: 'remote', status: 'HIT' });
+    expect(await sut.get('other')).toBeUndefined();
+    expect({ reads: mocks.l2.reads, generationReads: mocks.l2.generationReads }).toEqual({ reads: 2, generationReads: 0 });
+    let generationReadsSeenByLoader = -1;
+    await sut.getOrLoad('miss', async () => {
+      generationReadsSeenByLoader = mocks.l2.generationReads;
+      return 'loaded';
+    });
+    expect(generationReadsSeenByLoader).toBe(1);
+  });
+
   it('stores ttl 0 without expiry in both tiers', async () => {
     const { sut, mocks } = setup();
     await sut.set('forever', 1, { ttl: 0 });
-    expect(mocks.l2.entries.get('app:1:things:forever')).toEqual({ entry: { value: 1, freshUntil: Infinity }, lifetimeMs: Infinity });
+    expect(mocks.l2.entries.get('app:1:{things}:forever')).toEqual({ entry: { value: 1, freshUntil: Infinity }, lifetimeMs: Infinity });
     expect(await sut.getEntry('forever')).toEqual({ value: 1, expiresAt: undefined });
   });
 
@@ -141,7 +163,7 @@ describe('NamespaceCache', () => {
     await sut.invalidateTags('t');
     await sut.invalidate({ all: true }, { announce: false });
     expect(mocks.notify.mock.calls).toEqual([
-      [{ namespace: 'things', keys: ['app:1:things:a'] }],
+      [{ namespace: 'things', keys: ['app:1:{things}:a'] }],
       [{ namespace: 'things', tags: ['t'] }],
     ]);
   });
@@ -152,7 +174,7 @@ describe('NamespaceCache', () => {
     await sut.set('b', 2, { tags: (value) => [`v${String(value)}`] });
     expect(await sut.invalidate({ tags: ['t'] })).toEqual({ l1Removed: 1, l2Removed: 1 });
     expect(await sut.get('a')).toBeUndefined();
-    expect(mocks.l2.entries.has('app:1:things:b')).toBe(true);
+    expect(mocks.l2.entries.has('app:1:{things}:b')).toBe(true);
   });
 
   it('keeps serving from L1 when L2 is unavailable, and reports the removal as deferred', async () => {
@@ -179,10 +201,10 @@ describe('NamespaceCache', () => {
       return 'old';
     });
     await new Promise((resolve) => setImmediate(resolve));
-    mocks.l2.generation += 1;
+    mocks.l2.counter += 1;
     release();
     expect(await load).toEqual({ value: 'old', status: 'MISS' });
-    expect(mocks.l2.entries.has('app:1:things:k')).toBe(false);
+    expect(mocks.l2.entries.has('app:1:{things}:k')).toBe(false);
     expect(await sut.getOrLoad('k', async () => 'new')).toEqual({ value: 'new', status: 'MISS' });
   });
 

@@ -293,32 +293,37 @@ export class NamespaceCache {
   }
 
   /**
-   * L2 for a key L1 does not hold fresh; `local` is L1's stale copy, if any. Also returns the
-   * namespace's L2 generation at the time of the read (absent when L2 could not be read).
+   * L2 for a key L1 does not hold fresh; `local` is L1's stale copy, if any. `reachable` is false
+   * when L2 could not be read.
    */
-  private async readL2(key: string, local: CacheEntry | undefined): Promise<{ entry: CacheEntry | undefined; generation?: string }> {
-    if (!this.l2) return { entry: local };
+  private async readL2(key: string, local: CacheEntry | undefined): Promise<{ entry: CacheEntry | undefined; reachable: boolean }> {
+    if (!this.l2) return { entry: local, reachable: false };
     const epochBefore = this.epoch;
     const read = await this.l2.read(this.name, key);
     const remote = read?.entry;
     if (remote && isFresh(remote)) {
       this.stats.l2Hits += 1;
       if (this.epoch === epochBefore) this.l1.set(key, remote, this.l1Lifetime(remote.freshUntil - Date.now()));
-      return { entry: remote, generation: read.generation };
+      return { entry: remote, reachable: true };
     }
-    return { entry: remote ?? local, generation: read?.generation };
+    return { entry: remote ?? local, reachable: read !== undefined };
   }
 
-  /** The single-flight body: L2, then the loader. Waiters joining it are counted by {@link countJoined}. */
+  /**
+   * The single-flight body: L2, then the loader. Waiters joining it are counted by {@link countJoined}.
+   * A hit is one L2 read; only a miss also reads the namespace's generation, before the loader
+   * runs, which is all a store needs to refuse a value loaded before an invalidation.
+   */
   private async readThrough<T>(
     key: string,
     loader: () => Promise<T | Uncacheable<T>>,
     options: SetOptions,
   ): Promise<SharedLoad<T>> {
     const epochAtStart = this.epoch;
-    const { entry: found, generation } = await this.readL2(key, this.l1.get(key));
+    const { entry: found, reachable } = await this.readL2(key, this.l1.get(key));
     if (found && isFresh(found)) return { value: found.value as T, status: 'HIT' };
     this.stats.misses += 1;
+    const generation = reachable ? await this.l2?.generation(this.name) : undefined;
     return this.load(key, { epoch: epochAtStart, generation }, found, loader, options);
   }
 

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
-import type Redis from 'ioredis';
+import { nodeFor, type RedisConnection } from '@app/redis';
 import type { CacheEntry } from './cache-entry';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { CacheKeyBuilder } from './key-builder';
-import { decodeEntry, encodeEntry } from './entry-codec';
+import { decodeEntry, decodeStoredEntry, encodeEntry, storedForm } from './entry-codec';
 import { withTimeout } from '@app/common';
 
 export interface RedisTierOptions {
@@ -26,12 +27,34 @@ export class L2TimeoutError extends Error {
 }
 
 /**
+ * A Lua script sent by its SHA1 (`EVALSHA`): Redis neither receives nor hashes its source on every
+ * call. A server that does not know it yet (first use, a restart, a failover) answers `NOSCRIPT`,
+ * and the script is sent once with `EVAL`, which also caches it there.
+ */
+class LuaScript {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, numberOfKeys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.eval(this.source, numberOfKeys, ...args);
+    }
+  }
+}
+
+/**
  * Deletes the entries listed in the tag indexes (KEYS[2..]) and the indexes themselves, and bumps
  * the namespace's generation (KEYS[1]), in one atomic step: an entry stored before it is deleted
  * with it (its index membership was written with it), and a store of a value loaded before it is
  * refused (see {@link STORE_SCRIPT}). Returns how many entries existed and were removed.
  */
-const UNLINK_TAGGED_SCRIPT = `
+const UNLINK_TAGGED_SCRIPT = new LuaScript(`
 redis.call('INCR', KEYS[1])
 local removed = 0
 for i = 2, #KEYS do
@@ -41,12 +64,12 @@ for i = 2, #KEYS do
   end
   redis.call('UNLINK', KEYS[i])
 end
-return removed`;
+return removed`);
 
 /** Bumps the namespace's generation (KEYS[1]) and deletes the entries KEYS[2..] in one step. */
-const UNLINK_KEYS_SCRIPT = `
+const UNLINK_KEYS_SCRIPT = new LuaScript(`
 redis.call('INCR', KEYS[1])
-return redis.call('UNLINK', unpack(KEYS, 2))`;
+return redis.call('UNLINK', unpack(KEYS, 2))`);
 
 /**
  * Stores an entry (KEYS[1]) and adds it to its tag indexes (KEYS[3..]) in one step, unless the
@@ -57,7 +80,7 @@ return redis.call('UNLINK', unpack(KEYS, 2))`;
  * receiving new keys holds only live ones, and it expires with its longest-lived entry.
  * Returns 1 stored, 0 refused.
  */
-const STORE_SCRIPT = `
+const STORE_SCRIPT = new LuaScript(`
 if ARGV[1] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 local forever = ARGV[3] == 'inf'
 local now = tonumber(ARGV[4])
@@ -75,19 +98,14 @@ for i = 3, #KEYS do
     redis.call('PEXPIRE', KEYS[i], lifetime, 'GT')
   end
 end
-return 1`;
-
-/** What a read of L2 found: the entry if any, and the namespace's generation when it was read. */
-export interface L2Read {
-  entry: CacheEntry | undefined;
-  /** Pass to {@link RedisTier.set} to store only if nothing in the namespace was invalidated since. */
-  generation: string;
-}
+return 1`);
 
 /** The part of `cache-manager-ioredis-yet`'s store this tier uses (its typings target cache-manager 5). */
 interface EntryStore {
   get(key: string): Promise<unknown>;
 }
+
+const found = (stored: string | null): { entry: CacheEntry | undefined } => ({ entry: decodeStoredEntry(stored) });
 
 const SCAN_BATCH = 500;
 /** Invalidations remembered while Redis is unreachable, replayed when it answers again. */
@@ -120,7 +138,7 @@ export class RedisTier {
   private replaying = false;
 
   constructor(
-    readonly client: Redis,
+    readonly client: RedisConnection,
     private readonly keys: CacheKeyBuilder,
     private readonly options: RedisTierOptions,
   ) {
@@ -139,29 +157,37 @@ export class RedisTier {
     return this.breaker.opened;
   }
 
-  /** An entry, or `undefined` when absent, malformed or Redis is unavailable. */
+  /**
+   * An entry read through `cache-manager-ioredis-yet`'s store, or `undefined` when absent,
+   * malformed or Redis is unavailable. The health probe reads this way, so readiness also proves
+   * the stock store reads what this tier writes.
+   */
   async get(namespace: string, key: string): Promise<CacheEntry | undefined> {
     return decodeEntry(await this.attempt(namespace, 'get', () => this.store.get(key)));
   }
 
   /**
-   * The entry (if any) and the namespace's generation, in one round trip; `undefined` when Redis
-   * is unavailable. A loader's result is stored with that generation, so an invalidation that
-   * runs anywhere between this read and the store makes the store a no-op.
+   * The read path of every L2 lookup: one `GET` on the same client, the stored string decoded
+   * without the store's telejson pass (see {@link decodeStoredEntry}). Resolves `{ entry }`
+   * (`undefined` when absent or malformed), or `undefined` when Redis is unavailable. A hit needs
+   * nothing else; a caller about to load a missing value reads {@link generation} first.
    */
-  async read(namespace: string, key: string): Promise<L2Read | undefined> {
-    return this.attempt(namespace, 'get', async () => {
-      const [raw, generation] = await Promise.all([
-        this.store.get(key),
-        this.client.get(this.keys.generation(namespace)),
-      ]);
-      return { entry: decodeEntry(raw), generation: generation ?? '0' };
-    });
+  async read(namespace: string, key: string): Promise<{ entry: CacheEntry | undefined } | undefined> {
+    return this.attempt(namespace, 'get', () => this.client.get(key).then(found));
+  }
+
+  /**
+   * The namespace's generation, `undefined` when Redis is unavailable. Read before a loader runs
+   * and passed to {@link set}: an invalidation anywhere between this read and the store makes the
+   * store a no-op, so a value loaded before an invalidation is never stored after it.
+   */
+  async generation(namespace: string): Promise<string | undefined> {
+    return this.attempt(namespace, 'get', () => this.client.get(this.keys.generation(namespace)).then((value) => value ?? '0'));
   }
 
   /**
    * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) together with its tag-index membership,
-   * atomically. With `generation` (from {@link read}), only if no invalidation of the namespace ran
+   * atomically (a plain `SET` when it has neither tags nor a generation to check). With `generation` (from {@link generation}), only if no invalidation of the namespace ran
    * since. Resolves true when stored, false when refused for that reason, `undefined` when Redis is
    * unavailable.
    */
@@ -173,21 +199,28 @@ export class RedisTier {
     generation?: string,
   ): Promise<boolean | undefined> {
     const lifetime = Number.isFinite(lifetimeMs) ? String(Math.max(1, Math.round(lifetimeMs))) : 'inf';
+    const stored = storedForm(encodeEntry(entry));
+    if (!entry.tags?.length && generation === undefined) {
+      // Nothing to check or index with it: a plain SET, without the script's cost in Redis.
+      return this.attempt(namespace, 'set', async () => {
+        await (lifetime === 'inf' ? this.client.set(key, stored) : this.client.set(key, stored, 'PX', lifetime));
+        return true;
+      });
+    }
     const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
     return this.attempt(namespace, 'set', async () => {
-      const stored = await this.client.eval(
-        STORE_SCRIPT,
+      const outcome = await STORE_SCRIPT.run(
+        this.client,
         2 + indexes.length,
         key,
         this.keys.generation(namespace),
         ...indexes,
         generation ?? '',
-        // As `cache-manager-ioredis-yet` stores a string (and so reads it back in `get`): as JSON.
-        JSON.stringify(encodeEntry(entry)),
+        stored,
         lifetime,
         Date.now(),
       );
-      return Number(stored) === 1;
+      return Number(outcome) === 1;
     });
   }
 
@@ -198,7 +231,7 @@ export class RedisTier {
   async delete(namespace: string, keys: readonly string[]): Promise<number | undefined> {
     if (keys.length === 0) return 0;
     const removed = await this.attempt(namespace, 'delete', async () =>
-      Number(await this.client.eval(UNLINK_KEYS_SCRIPT, keys.length + 1, this.keys.generation(namespace), ...keys)),
+      Number(await UNLINK_KEYS_SCRIPT.run(this.client, keys.length + 1, this.keys.generation(namespace), ...keys)),
     );
     if (removed === undefined) this.remember(namespace, { keys });
     return removed;
@@ -222,7 +255,7 @@ export class RedisTier {
       'delete-tagged',
       async () =>
         Number(
-          await this.client.eval(UNLINK_TAGGED_SCRIPT, indexes.length + 1, this.keys.generation(namespace), ...indexes),
+          await UNLINK_TAGGED_SCRIPT.run(this.client, indexes.length + 1, this.keys.generation(namespace), ...indexes),
         ),
     );
     if (removed === undefined) this.remember(namespace, { tags });
@@ -237,8 +270,11 @@ export class RedisTier {
       async () => {
         // First, so a load that started before the clear cannot store behind the SCAN's cursor.
         await this.client.incr(this.keys.generation(namespace));
-        const entries = await this.unlinkMatching(`${this.keys.namespacePrefix(namespace)}*`);
-        await this.unlinkMatching(this.keys.tagIndexPattern(namespace));
+        // The namespace's keys share its hash tag: on a Cluster they all live on the node that
+        // owns the generation's slot, and only that node is scanned.
+        const node = nodeFor(this.client, this.keys.generation(namespace));
+        const entries = await this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
+        await this.unlinkMatching(node, this.keys.tagIndexPattern(namespace));
         return entries;
       },
       this.options.clearTimeoutMs ?? 5_000,
@@ -247,13 +283,13 @@ export class RedisTier {
     return removed;
   }
 
-  private async unlinkMatching(pattern: string): Promise<number> {
+  private async unlinkMatching(node: RedisConnection, pattern: string): Promise<number> {
     let cursor = '0';
     let removed = 0;
     do {
-      const [next, found] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
       cursor = next;
-      if (found.length > 0) removed += await this.client.unlink(...found);
+      if (found.length > 0) removed += await node.unlink(...found);
     } while (cursor !== '0');
     return removed;
   }

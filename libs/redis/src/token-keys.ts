@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisConnection } from './redis-connection.factory';
 
 /** 1 when `token` holds the key (set now, or by an earlier run of this same command), 0 when another value does. */
 const CLAIM_SCRIPT = `
@@ -20,11 +20,11 @@ return 0`;
  * claimed (an update never queued, a result never delivered). Here the second run finds its own
  * token: still claimed. Resolves whether `token` holds the key. `token` must be unique per claim.
  */
-export async function claimWithToken(redis: Redis, key: string, token: string, ttlSeconds: number): Promise<boolean> {
+export async function claimWithToken(redis: RedisConnection, key: string, token: string, ttlSeconds: number): Promise<boolean> {
   return (await redis.eval(CLAIM_SCRIPT, 1, key, token, ttlSeconds)) === 1;
 }
 
 /** Releases a {@link claimWithToken} claim: deletes the key only while it holds `token`, never another claim. */
-export async function releaseWithToken(redis: Redis, key: string, token: string): Promise<void> {
+export async function releaseWithToken(redis: RedisConnection, key: string, token: string): Promise<void> {
   await redis.eval(RELEASE_SCRIPT, 1, key, token);
 }

@@ -18,6 +18,8 @@ export interface BotApiCall {
   /** File parts of a multipart call, by field name. */
   files: Record<string, MultipartPart>;
   request: RecordedRequest;
+  /** The `<name>` of a `/via/<name>` base URL, when the client was given one. */
+  via?: string;
 }
 
 /** A `sendMessage` call: its parameters as sent. */
@@ -50,7 +52,11 @@ export interface FakeFile {
   bytes: Buffer;
 }
 
-const BOT_PATH = /^\/bot([^/]+)\/([A-Za-z]+)$/;
+/**
+ * `/bot<token>/<method>`, optionally after `/via/<name>`: a base URL of `<fake>/via/<name>` tells
+ * which of several clients (processes of a fleet) made a call.
+ */
+const BOT_PATH = /^(?:\/via\/([^/]+))?\/bot([^/]+)\/([A-Za-z]+)$/;
 const FILE_PATH = /^\/file\/bot([^/]+)\/(.+)$/;
 
 function callOf(request: RecordedRequest): BotApiCall | undefined {
@@ -70,7 +76,7 @@ function callOf(request: RecordedRequest): BotApiCall | undefined {
   } else if (typeof request.body === 'object' && request.body !== null) {
     Object.assign(params, request.body);
   }
-  return { token: decodeURIComponent(match[1]), method: match[2], params, files, request };
+  return { token: decodeURIComponent(match[2]), method: match[3], params, files, request, via: match[1] };
 }
 
 function failure(status: number, description: string): FakeReply {
@@ -90,6 +96,8 @@ export class FakeTelegram {
   private readonly webhooks = new Map<string, { url: string; secret_token?: string }>();
   private readonly scripted = new Map<string, FakeReply[]>();
   private nextMessageId = 1000;
+  /** How long every protocol answer waits, in milliseconds, as the real Bot API's round trip does (default none). */
+  answerDelayMs = 0;
 
   private constructor(readonly http: FakeHttpServer) {}
 
@@ -226,7 +234,8 @@ export class FakeTelegram {
     const scripted = this.scripted.get(`${call.token}\0${call.method}`)?.shift();
     if (scripted) return scripted;
     if (!this.tokens.has(call.token)) return failure(401, 'Unauthorized');
-    return this.answer(call);
+    const reply = this.answer(call);
+    return this.answerDelayMs > 0 && !('drop' in reply) ? { ...reply, delayMs: this.answerDelayMs } : reply;
   }
 
   private serveFile(token: string, filePath: string): FakeReply {

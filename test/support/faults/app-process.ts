@@ -10,6 +10,11 @@ export interface AppProcessOptions {
   env: Record<string, string>;
   /** How long the app may take to answer `GET /health/live`, in milliseconds. */
   readyWithinMs?: number;
+  /**
+   * A compiled entry point run with plain `node` (the build's `main.js`, as production runs it);
+   * without it, `main.ts` through @swc-node/register.
+   */
+  script?: string;
 }
 
 /**
@@ -44,7 +49,8 @@ export class AppProcess {
   /** Starts the app on a free port and resolves once it is live; rejects with its output otherwise. */
   static async start(options: AppProcessOptions): Promise<AppProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
+    const args = options.script ? [options.script] : ['-r', '@swc-node/register', MAIN];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -64,6 +70,10 @@ export class AppProcess {
 
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get running(): boolean {

@@ -6,6 +6,7 @@ import { CacheInvalidationService } from '@app/cache-invalidation';
 import { withTimeout } from '@app/common';
 import { MetricsRegistry } from '@app/metrics';
 import { QueueRegistry, type JobOutcomes, type QueueDepth } from '@app/queue';
+import { RequestDurations } from './request-durations';
 
 /** Request latency buckets, in seconds: sub-millisecond cache hits up to a slow proxied call. */
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -46,16 +47,14 @@ export class OperationalMetrics implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     const registers = [this.registry];
-    const requests = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time from a request arriving to its answer being sent, by route template',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: REQUEST_BUCKETS,
-      registers,
-    });
+    const requests = new RequestDurations(
+      'http_request_duration_seconds',
+      'Time from a request arriving to its answer being sent, by route template',
+      REQUEST_BUCKETS,
+      this.registry,
+    );
     this.adapterHost.httpAdapter.getInstance<FastifyInstance>().addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-      requests.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      requests.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
 

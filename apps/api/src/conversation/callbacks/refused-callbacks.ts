@@ -1,6 +1,6 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onErrorAsyncHookHandler, preParsingAsyncHookHandler } from 'fastify';
 import { AppConfig } from '@app/config';
 import { secretsMatch } from '@app/http';
 import { CURSOR_RUNNER_CALLBACK_PATH, REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
@@ -155,11 +155,8 @@ export function requestIdOfRefused(query: unknown, head: Buffer): string | undef
  */
 export function installRefusedCallbackReports(fastify: FastifyInstance, reports: () => RefusedCallbacks, config: AppConfig): void {
   const heads = new WeakMap<FastifyRequest, () => Buffer>();
-  const isCallback = (request: FastifyRequest): boolean =>
-    request.method === 'POST' && request.routeOptions.url === CURSOR_RUNNER_CALLBACK_PATH;
 
-  fastify.addHook('preParsing', async (request, _reply, payload) => {
-    if (!isCallback(request)) return payload;
+  const captureHead: preParsingAsyncHookHandler = async (request, _reply, payload) => {
     const declared = Number(request.headers['content-length']);
     if (declared > (request.routeOptions.bodyLimit ?? Infinity)) {
       const head = await readHead(payload);
@@ -170,10 +167,9 @@ export function installRefusedCallbackReports(fastify: FastifyInstance, reports:
     heads.set(request, () => capture.head);
     // pipeline, not pipe: a body cut off mid-way must end the parser's read with an error.
     return pipeline(payload, capture, () => undefined);
-  });
+  };
 
-  fastify.addHook('onError', async (request, _reply, error) => {
-    if (!isCallback(request)) return;
+  const reportRefusal: onErrorAsyncHookHandler = async (request, _reply, error) => {
     const declared = Number(request.headers['content-length']);
     reports().report({
       requestId: requestIdOfRefused(request.query, heads.get(request)?.() ?? Buffer.alloc(0)),
@@ -182,5 +178,12 @@ export function installRefusedCallbackReports(fastify: FastifyInstance, reports:
       declaredBytes: Number.isFinite(declared) ? declared : undefined,
       authenticated: secretsMatch(presentedCallbackSecret(request), config.secrets.webhook),
     });
+  };
+
+  // Hooks of the callback route alone: every other request skips them at no cost.
+  fastify.addHook('onRoute', (route) => {
+    if (route.url !== CURSOR_RUNNER_CALLBACK_PATH || ![route.method].flat().includes('POST')) return;
+    route.preParsing = [...(route.preParsing === undefined ? [] : [route.preParsing].flat()), captureHead];
+    route.onError = [...(route.onError === undefined ? [] : [route.onError].flat()), reportRefusal];
   });
 }
