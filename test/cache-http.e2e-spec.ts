@@ -6,6 +6,7 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import type { Cache } from 'cache-manager';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { loadConfig } from '@app/config';
 import { AppModule } from '../apps/api/src/app.module';
@@ -19,6 +20,33 @@ import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
+
+/** The `onSend` hooks Fastify runs for one route, read from the tree `printRoutes` draws (`[]` for none). */
+function onSendHooksOf(app: TestApp, method: string, path: string): string[] {
+  const fastify: FastifyInstance = app.app.getHttpAdapter().getInstance();
+  const routes = new Map<string, string[]>();
+  const segments: string[] = [];
+  let hooks: string[] = [];
+  for (const line of fastify.printRoutes({ includeHooks: true, commonPrefix: false }).split('\n')) {
+    const start = line.search(/[^│├└─\s]/);
+    if (start === -1) continue;
+    const text = line.slice(start);
+    const hook = /^• \((\w+)\) (\[.*\])$/.exec(text);
+    if (hook) {
+      if (hook[1] === 'onSend') hooks.push(...(JSON.parse(hook[2]) as string[]));
+      continue;
+    }
+    // Each level of the tree is indented by four characters and adds its segment to the path.
+    const [, segment, methods] = /^(.*?)(?: \(([A-Z, ]+)\))?$/.exec(text) ?? [];
+    segments.length = start / 4;
+    segments.push(segment);
+    hooks = [];
+    for (const each of methods?.split(', ') ?? []) routes.set(`${each} ${segments.join('')}`, hooks);
+  }
+  const found = routes.get(`${method} ${path}`);
+  if (!found) throw new Error(`no route ${method} ${path} in ${[...routes.keys()].join(', ')}`);
+  return found;
+}
 
 function startCachedApp(env: Record<string, string> = {}): Promise<TestApp> {
   return startTestApp({
@@ -47,6 +75,24 @@ describe('route caching (L1 + Redis L2)', () => {
     expect(first.headers.etag).toMatch(/^W\/"[\w-]{27}"$/);
     expect(second.headers['cache-control']).toBe('public, no-cache');
     expect(counter.of('public')).toBe(1);
+  });
+
+  it('runs the 304 hook on cached routes only, each kind of which answers 304', async () => {
+    // The app's own onSend hooks (the test's contract recorder) run on every route; the 304 hook on cached routes only.
+    const everyRoute = onSendHooksOf(app, 'GET', '/health/live');
+    expect(everyRoute).not.toContain('answerNotModified()');
+    for (const path of ['/fixtures/public', '/fixtures/bare-interceptor', '/fixtures/early', '/fixtures/route-config/:id', '/fixtures-class/:id']) {
+      expect(onSendHooksOf(app, 'GET', path)).toEqual([...everyRoute, 'answerNotModified()']);
+    }
+    for (const path of ['/fixtures/price/:name', '/fixtures/stock-key']) {
+      expect(onSendHooksOf(app, 'GET', path)).toEqual(everyRoute);
+    }
+    for (const path of ['/fixtures/bare-interceptor', '/fixtures/route-config/7', '/fixtures-class/7']) {
+      const first = await request(app.baseUrl).get(path).expect(200);
+      const revalidated = await request(app.baseUrl).get(path).set('If-None-Match', first.headers.etag).expect(304);
+      expect(revalidated.text).toBe('');
+      expect(revalidated.headers['x-request-id']).toBeDefined();
+    }
   });
 
   it('normalises the query string: order of parameters does not split entries', async () => {

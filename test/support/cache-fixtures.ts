@@ -14,6 +14,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { CacheInterceptor, CacheKey, CacheTTL } from '@nestjs/cache-manager';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import {
   Cacheable,
@@ -156,6 +157,13 @@ class FixtureController {
     return { calls: this.counter.hit('bare-interceptor') };
   }
 
+  @RouteConfig({ fixture: 'set after @HttpCached' })
+  @Get('route-config/:id')
+  @HttpCached({ scope: 'public', ttl: '1m' })
+  routeConfig(@Param('id') id: string) {
+    return { id, calls: this.counter.hit('route-config') };
+  }
+
   @Get('early')
   @HttpCached({ scope: 'public', ttl: '1m', tags: ['early'], earlyHits: true })
   early(@Query('page') page = '1') {
@@ -174,9 +182,21 @@ class FixtureController {
   }
 }
 
+/** A controller cached as a whole: `@HttpCached` on the class. */
+@Controller('fixtures-class')
+@HttpCached({ scope: 'public', ttl: '1m' })
+class ClassCachedController {
+  constructor(private readonly counter: CallCounter) {}
+
+  @Get(':id')
+  find(@Param('id') id: string) {
+    return { id, calls: this.counter.hit('class-cached') };
+  }
+}
+
 @Module({
   imports: [CacheModule.forFeature(FIXTURE_CACHE)],
-  controllers: [FixtureController],
+  controllers: [FixtureController, ClassCachedController],
   providers: [CallCounter, FixtureCatalog],
   exports: [CallCounter, FixtureCatalog],
 })
