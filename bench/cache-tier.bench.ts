@@ -4,7 +4,8 @@
  *
  *   node -r @swc-node/register bench/cache-tier.bench.ts   (a Redis at REDIS_URL / 127.0.0.1:6379, or redis-server on PATH)
  *
- * Prints two tables of ratios and writes bench/results/cache-tier.json. The "today's encoding"
+ * Prints two tables of ratios and writes bench/results/cache-tier.json. A table of entry formats
+ * (the tier's codec against JSON) by value shape says whether a JSON entry would read or write faster. The "today's encoding"
  * row hands `cache-manager-ioredis-yet` the entry object, as the tier did before its codec: telejson
  * then walks the whole value on every write and read. The "at <commit>" rows run the cache library
  * of earlier commits (`BENCH_TIER_BEFORE`, comma-separated; by default the last commit before the
@@ -31,7 +32,7 @@ import type { RedisTier, RedisTierOptions } from '@app/cache/redis-tier';
 import { decodeEntry, encodeEntry } from '@app/cache/entry-codec';
 import { isCacheEntry } from '@app/cache/cache-entry';
 import { benchRedis, runBenchmark, writeBenchResults } from './bench-support';
-import { SERIALIZER_CANDIDATES, sampleValue } from './serializer-candidates';
+import { ENTRY_FORMATS, entryValueShapes, SERIALIZER_CANDIDATES, sampleValue } from './serializer-candidates';
 import { removeRedisKeys } from '../test/support/redis-keys';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -159,6 +160,32 @@ function serializerTable(): Record<string, { bytes: number; encodePerSecond: num
   return results;
 }
 
+/** Encodes and decodes of a whole entry per second in each format, for each value shape; best of the rounds. */
+function entryFormatTable(): Record<string, Record<string, string | number>> {
+  const rows: Record<string, Record<string, string | number>> = {};
+  for (const [shape, value] of Object.entries(entryValueShapes())) {
+    const entry = { value, freshUntil: Date.now() + 600_000 };
+    const rates = ENTRY_FORMATS.map(() => ({ encode: 0, decode: 0 }));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      ENTRY_FORMATS.forEach((format, index) => {
+        const stored = format.encode(entry);
+        rates[index].encode = Math.max(rates[index].encode, syncOpsPerSecond(() => format.encode(entry)));
+        rates[index].decode = Math.max(rates[index].decode, syncOpsPerSecond(() => format.decode(stored)));
+      });
+    }
+    ENTRY_FORMATS.forEach((format, index) => {
+      rows[`${shape} · ${format.name}`] = {
+        bytes: format.encode(entry).length,
+        'decode/s': Math.round(rates[index].decode),
+        'encode/s': Math.round(rates[index].encode),
+        'decode vs codec': +(rates[index].decode / rates[0].decode).toFixed(2),
+        'encode vs codec': +(rates[index].encode / rates[0].encode).toFixed(2),
+      };
+    });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const serializers = serializerTable();
   const base = serializers.JSON;
@@ -178,6 +205,10 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+
+  const entryFormats = entryFormatTable();
+  console.log('\nL2 entry formats by value shape (the stored string and back), best of', ROUNDS);
+  console.table(entryFormats);
 
   const redisTarget = await benchRedis();
   const prefix = `bench-tier-${randomUUID().slice(0, 8)}`;
@@ -277,6 +308,7 @@ async function main(): Promise<void> {
       before: before.map(({ commit }) => commit),
       concurrency: CONCURRENCY,
       serializers,
+      entryFormats,
       opsPerSecond: results,
       ratios,
     });
