@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   try {
     await run(fleet);
   } finally {
+    if (process.env.FLEET_LOG_DIR) fleet.writeLogs(process.env.FLEET_LOG_DIR);
     await fleet.stop();
   }
 }
