@@ -244,6 +244,9 @@ function report(
   );
   console.log(`Of the lost results, acknowledged before Redis was killed: ${resultsLostInRedisRestart}`);
   console.log(
+    `Of the results delivered twice, the first sender SIGKILLed ≤ 1 s after its send (the residual window): ${callbacks.deliveredTwiceSenderKilled}`,
+  );
+  console.log(
     `The SIGKILLed instance died in the middle of what it was aimed at: ${Object.entries(killedMidWork)
       .map(([aimedAt, found]) => `${aimedAt} ${found ? 'yes' : 'no'}`)
       .join(', ')}`,

@@ -356,6 +356,8 @@ export interface FleetOptions {
  */
 export class Fleet {
   readonly members: FleetMember[] = [];
+  /** Each SIGKILL the benchmark sent a running member (not the final stop), with its time. */
+  readonly sigkills: { member: string; at: number }[] = [];
   /** Every app process started, in order, with its member's name (for {@link Fleet.writeLogs}). */
   private readonly processes: { member: string; start: number; app: AppProcess }[] = [];
   redis!: FaultyRedis;
@@ -554,6 +556,7 @@ export class Fleet {
 
   /** Sends `signal` to `member` and resolves once it has exited. */
   async stopMember(member: FleetMember, signal: NodeJS.Signals): Promise<void> {
+    if (signal === 'SIGKILL' && member.running) this.sigkills.push({ member: member.name, at: Date.now() });
     await member.app?.kill(signal);
   }
 
@@ -907,6 +910,12 @@ export interface Tally {
     refused: number;
     deliveredOnce: number;
     deliveredTwiceOrMore: number;
+    /**
+     * Of those, the ones whose first accepted message came from a member SIGKILLed within
+     * {@link RESIDUAL_WINDOW_MS} after that call arrived: the documented residual window (Telegram
+     * accepted the message, the process died before saving that it did). Any other is a defect.
+     */
+    deliveredTwiceSenderKilled: number;
     /** Acknowledged and never sent to the chat. */
     lost: number;
     lostRequestIds: string[];
@@ -969,6 +978,12 @@ export function updateOutcomes(
   });
 }
 
+/**
+ * A duplicate counts as the residual window when the member that sent its first accepted message
+ * was SIGKILLed at most this long after that call arrived (Telegram's answer delay included).
+ */
+const RESIDUAL_WINDOW_MS = 1_000;
+
 /** How many examples of each defect the results keep, for whoever looks into it. */
 const EXAMPLES = 10;
 
@@ -1005,6 +1020,7 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
     refused: 0,
     deliveredOnce: 0,
     deliveredTwiceOrMore: 0,
+    deliveredTwiceSenderKilled: 0,
     lost: 0,
     lostRequestIds: [],
     examples: { deliveredTwice: [], lost: [] },
@@ -1039,7 +1055,13 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
     if (count === 1) callbacks.deliveredOnce += 1;
     else if (count > 1) {
       callbacks.deliveredTwiceOrMore += 1;
-      if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push({ requestId: id, chatCalls: chatCallsOf(id) });
+      const calls = chatCallsOf(id);
+      const first = calls.find((call) => call.answeredWith === 200 && call.text.includes(id));
+      const senderKilled = fleet.sigkills.some(
+        (kill) => first?.at !== undefined && kill.member === first.via && kill.at >= first.at && kill.at - first.at <= RESIDUAL_WINDOW_MS,
+      );
+      if (senderKilled) callbacks.deliveredTwiceSenderKilled += 1;
+      if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push({ requestId: id, chatCalls: calls });
     } else {
       callbacks.lost += 1;
       callbacks.lostRequestIds.push(id);

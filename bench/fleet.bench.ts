@@ -291,6 +291,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
     ['callbacks sent / acknowledged / not found / refused', `${callbacks.sent} / ${callbacks.acknowledged} / ${callbacks.notFound} / ${callbacks.refused}`],
     ['results delivered once', callbacks.deliveredOnce],
     ['results delivered twice or more', callbacks.deliveredTwiceOrMore],
+    ['… of which the first sender was SIGKILLed ≤ 1 s after its send (residual window)', callbacks.deliveredTwiceSenderKilled],
     ['results lost (acknowledged, never delivered)', callbacks.lost],
     ['reads checked after a write / stale / beyond the 2 s bound', `${soak.stale.checkedReads} / ${soak.stale.staleReads} / ${soak.stale.staleBeyondBound}`],
     ['worst stale read (ms after the write answered)', soak.stale.worstStaleMs],
