@@ -127,8 +127,8 @@ export class DeliverResult implements OnApplicationBootstrap {
       if (sentNow) {
         this.logger.warn(
           outcome.throttledMs !== undefined
-            ? `Delivery of cursor-runner result ${requestId} to chat ${pending.chatId} throttled by Telegram, ` +
-                `trying again in ${outcome.retryInMs} ms (not counted as a try; ${tries}/${attempts} used): ${outcome.failed}`
+            ? `Delivery of cursor-runner result ${requestId} to chat ${pending.chatId} throttled by Telegram (not counted ` +
+                `as a try; ${tries}/${attempts} used), trying again in ${outcome.retryInMs} ms: ${outcome.failed}`
             : `Delivery of cursor-runner result ${requestId} to chat ${pending.chatId} failed (try ${tries}/${attempts}), ` +
                 `trying again in ${outcome.retryInMs} ms: ${outcome.failed}`,
         );
