@@ -121,7 +121,7 @@ describe('route caching (L1 + Redis L2)', () => {
     const cacheManager = app.app.get<Cache>(CACHE_MANAGER);
     expect(await cacheManager.get('stock-fixture-key')).toEqual(first.body);
     const redis = app.app.get(CacheRegistry).l2!.client;
-    expect(await redis.exists(`${app.config.cache.keyPrefix}:1:default:stock-fixture-key`)).toBe(1);
+    expect(await redis.exists(`${app.config.cache.keyPrefix}:1:{default}:stock-fixture-key`)).toBe(1);
     const expired = await pollUntil(
       () => request(app.baseUrl).get('/fixtures/stock-key').expect(200),
       (response) => response.body.calls !== first.body.calls,

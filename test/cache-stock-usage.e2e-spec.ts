@@ -26,7 +26,7 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const keysInRedis = async () => (await redis.keys(`${prefix}:*`)).join('\n');
   const stored = async (key: string) =>
-    expect((await pollUntil(() => redis.pttl(`${prefix}:1:default:${key}`), (ms) => ms > 0, 2_000, 10)).value).toBeGreaterThan(0);
+    expect((await pollUntil(() => redis.pttl(`${prefix}:1:{default}:${key}`), (ms) => ms > 0, 2_000, 10)).value).toBeGreaterThan(0);
 
   beforeAll(async () => {
     app = await startTestApp({
@@ -58,7 +58,7 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
     const cached = await request(app.baseUrl).get('/upstream/custom-ttl').expect(200);
     expect(cached.text).toBe(first.text);
     expect(cached.headers['x-cache']).toBe('HIT');
-    expect(await redis.pttl(`${prefix}:1:default:/upstream/custom-ttl`)).toBeLessThanOrEqual(500);
+    expect(await redis.pttl(`${prefix}:1:{default}:/upstream/custom-ttl`)).toBeLessThanOrEqual(500);
     const expired = await pollUntil(() => request(app.baseUrl).get('/upstream/custom-ttl').then((r) => r.text), (text) => text !== first.text, 3_000, 50);
     expect(Number(expired.value)).toBe(controller.counter - 1);
     // Stored after `requestedAt` with a 500 ms TTL, so it cannot have expired sooner.
@@ -79,7 +79,7 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
     await request(app.baseUrl).get('/upstream/manager/del/key').expect(200);
     await request(app.baseUrl).get('/upstream/default-ttl').expect(200, 'Not found');
     await request(app.baseUrl).get('/upstream/default-ttl').expect(200, 'value');
-    const remaining = await redis.pttl(`${prefix}:1:default:key`);
+    const remaining = await redis.pttl(`${prefix}:1:{default}:key`);
     expect(remaining).toBeGreaterThan(0);
     expect(remaining).toBeLessThanOrEqual(DEFAULT_TTL_MS);
     const expired = await pollUntil(() => request(app.baseUrl).get('/upstream/default-ttl').then((r) => r.text), (text) => text === 'Not found', 3_000, 50);
@@ -91,7 +91,7 @@ describe('the stock @nestjs/cache-manager usage on this app’s cache', () => {
     await request(app.baseUrl).get('/upstream/manager/set/b/2?ttl=0').expect(200);
     expect((await request(app.baseUrl).get('/upstream/manager/get/a')).body).toEqual({ value: '1' });
     expect((await request(app.baseUrl).get('/upstream/manager/mget?keys=a,b,c')).body).toEqual({ values: ['1', '2', null] });
-    expect(await redis.pttl(`${prefix}:1:default:b`)).toBe(-1);
+    expect(await redis.pttl(`${prefix}:1:{default}:b`)).toBe(-1);
     expect((await request(app.baseUrl).get('/upstream/manager/wrap/w')).body).toEqual({ value: 'loaded-1' });
     expect((await request(app.baseUrl).get('/upstream/manager/wrap/w')).body).toEqual({ value: 'loaded-1' });
     await request(app.baseUrl).get('/upstream/manager/del/a').expect(200);

@@ -67,7 +67,7 @@ describe('two tiers over a real Redis', () => {
     expect(first.cache.snapshot()).toMatchObject({ l1Hits: 1, l2Hits: 0, misses: 1, loads: 1, sets: 1 });
 
     expect(storedEntry(await first.redis.get(first.cache.key('k')))?.value).toEqual({ answer: 42 });
-    expect(first.cache.key('k')).toBe(`${first.prefix}:1:things:k`);
+    expect(first.cache.key('k')).toBe(`${first.prefix}:1:{things}:k`);
 
     const secondRegistry = new CacheRegistry(
       loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: first.prefix }),

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
 import type { JobQueue } from '@app/queue';
-import { DeliverResult, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type PendingRequest } from '../apps/api/src/conversation';
+import { DeliverResult, deliveryClaimKey, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type PendingRequest } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
 import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -104,7 +104,7 @@ describe('POST /cursor-runner/callback', () => {
   const callback = (body: object, path = '/cursor-runner/callback') =>
     request(app.baseUrl).post(path).set('X-Webhook-Secret', SECRET).send(body);
 
-  const pendingKeys = (id: string) => redis.exists(`cursor_runner_callback:${id}`, `cursor_runner_callback:${id}:delivering`);
+  const pendingKeys = (id: string) => redis.exists(`cursor_runner_callback:${id}`, `{cursor_runner_callback:${id}}:delivering`);
 
   /** Posts the callback, waits for its delivery, returns what Telegram received in the chat. */
   async function deliver(body: object, chatId: number) {
@@ -334,7 +334,7 @@ describe('POST /cursor-runner/callback', () => {
       await deliver({ success: true, requestId: id, output: 'lost for now' }, pending.chatId);
       expect(telegram.messages(pending.chatId)).toHaveLength(3);
       expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(1);
-      expect(await redis.exists(`cursor_runner_callback:${id}:delivering`)).toBe(0);
+      expect(await redis.exists(`{cursor_runner_callback:${id}}:delivering`)).toBe(0);
       expect(app.logs.lines).toContainEqual(
         expect.objectContaining({
           level: 50,
@@ -399,6 +399,29 @@ describe('POST /cursor-runner/callback', () => {
       // After delivery the request is gone: a late replay sends nothing either.
       await callback(body).expect(200, { received: true, message: 'Request not found' });
       expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['only once']);
+    });
+
+    it('queues nothing more for a duplicate arriving after the claim expired while the delivery is under way (retry_after, then a slow Telegram)', async () => {
+      const { id, pending } = await storePending();
+      // The next try is held too, so the delivery is still under way whatever the machine's speed.
+      const telegramAnswer = deferred();
+      telegram.failNext(
+        TOKEN,
+        'sendMessage',
+        { status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } } },
+        { ...sent(pending.chatId), release: telegramAnswer.promise },
+      );
+      const body = { success: true, requestId: id, output: 'after the wait' };
+      await callback(body).expect(200, { received: true, request_id: id });
+      await pollUntil(async () => telegram.messages(pending.chatId).length, (count) => count === 1, 10_000, 10);
+      // The claim's 15 minutes are over (as after a long wait for a worker); the job still waits in the delayed set.
+      expect(await redis.del(deliveryClaimKey(id))).toBe(1);
+      await callback(body).expect(200, { received: true, request_id: id, message: 'Already being delivered' });
+
+      telegramAnswer.resolve();
+      await deliveries.settled();
+      expect(telegram.deliveredMessages(pending.chatId).map((message) => message.text)).toEqual(['after the wait']);
+      await callback(body).expect(200, { received: true, message: 'Request not found' });
     });
   });
 

@@ -5,7 +5,7 @@ import {
   HttpCursorRunnerClient,
   type HttpCursorRunnerClientOptions,
 } from '../apps/api/src/adapters/cursor-runner';
-import { EXECUTE, EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
+import { EXECUTE, EXECUTE_ASYNC, fileTreeRoute, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { recordLogLines } from './support/log-lines';
 import { freePort } from './support/redis-server';
@@ -96,14 +96,30 @@ describe('HttpCursorRunnerClient against a fake cursor-runner', () => {
     expect(fake.connectionCount).toBe(3);
   });
 
-  it('sends a request again on a new connection when a reused one turns out closed', async () => {
+  it('sends a GET again on a new connection when a reused one turns out closed', async () => {
     const runner = client();
     await runner.execute({ prompt: 'first' });
-    fake.enqueue(EXECUTE, { drop: true });
-    const reply = await runner.execute({ id: 'req-2', prompt: 'second' });
-    expect(reply).toMatchObject({ success: true, requestId: 'req-2' });
-    expect(fake.requests.map((sent) => sent.socket)).toEqual([1, 1, 2]);
-    expect(fake.requests.slice(1).map((sent) => (sent.body as { id: string }).id)).toEqual(['req-2', 'req-2']);
+    fake.enqueue(fileTreeRoute('docs'), { drop: true });
+    expect(await runner.repositoryFiles('docs')).toEqual([]);
+    expect(fake.requests.map((sent) => [sent.path, sent.socket])).toEqual([
+      ['/cursor/execute', 1],
+      ['/repositories/api/docs/files', 1],
+      ['/repositories/api/docs/files', 2],
+    ]);
+  });
+
+  it.each([
+    ['execute', EXECUTE],
+    ['executeAsync', EXECUTE_ASYNC],
+  ] as const)('never sends a run twice: %s broken on a reused connection after cursor-runner read it fails instead', async (method, route) => {
+    const runner = client();
+    await runner.execute({ prompt: 'first' });
+    // cursor-runner reads the whole request, then the connection breaks: it may be running it.
+    fake.enqueue(route, { drop: true });
+    const error = await runner[method]({ id: 'req-2', prompt: 'second' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CursorRunnerConnectionError);
+    expect(error).toMatchObject({ code: 'ECONNRESET' });
+    expect(fake.requests.map((sent) => sent.socket)).toEqual([1, 1]);
   });
 
   it('does not send again when a new connection is dropped', async () => {

@@ -203,7 +203,7 @@ describe('docker-compose.yml', () => {
     const callers = Object.entries(compose.services).filter(([, service]) =>
       Object.values(service.environment ?? {}).some((value) => String(value).includes('host.docker.internal')),
     );
-    expect(callers.map(([name]) => name)).toEqual(['api']);
+    expect(callers.map(([name]) => name)).toEqual(['api', 'api-sentinel', 'api-cluster']);
     for (const [, service] of callers) expect(service.extra_hosts).toContain('host.docker.internal:host-gateway');
   });
 });

@@ -181,4 +181,32 @@ describe('forwarding to cursor-runner across a killed process', () => {
     const outcomes = await expectEachForwardedOnceOrTold(sent, jobsBefore);
     expect(outcomes.filter((outcome) => outcome.told === 1).length).toBeGreaterThanOrEqual(1);
   });
+
+  it('a stalled process (SIGSTOP) whose job another worker takes over: forwarded once, the chat told once, one request id', async () => {
+    const jobsBefore = await jobsEnded();
+    const sent = newUpdates('stall', 1);
+    const stalled = await start();
+    // cursor-runner holds its acknowledgement until the stalled process is running again.
+    let acknowledge!: () => void;
+    const acknowledged = new Promise<void>((resolve) => {
+      acknowledge = resolve;
+    });
+    cursorRunner.enqueue(EXECUTE_ASYNC, { release: acknowledged, body: { success: true, message: 'Request accepted, processing asynchronously' } });
+    await postUpdate(stalled, sent[0].update);
+    await pollUntil(async () => forwardsReceived(sent), (count) => count === 1, 30_000, 5);
+    stalled.child.kill('SIGSTOP');
+    try {
+      // Its lock expires; the other process's stalled-job check gives the job to its worker.
+      const other = await start();
+      await pollUntil(async () => toldOf(sent[0].chatId).length, (count) => count >= 1, SETTLE_WITHIN_MS, 50);
+      expect(other.logged('an earlier attempt began forwarding it')).toHaveLength(1);
+    } finally {
+      stalled.child.kill('SIGCONT');
+      acknowledge();
+    }
+    // The stalled process wakes up to cursor-runner's acknowledgement: its forward stands, nothing more is sent.
+    await pollUntil(async () => stalled.logged('Forwarded to cursor-runner').length, (count) => count === 1, 30_000, 20);
+    const [outcome] = await expectEachForwardedOnceOrTold(sent, jobsBefore);
+    expect(outcome).toMatchObject({ forwards: 1, told: 1 });
+  });
 });

@@ -71,7 +71,7 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     const forwarded = cursorRunner.requests.map((request) => (request.body as { id?: unknown } | undefined)?.id);
     const redis = new Redis(testRedisUrl());
     for (const id of forwarded.filter((one): one is string => typeof one === 'string')) {
-      await redis.del(`cursor_runner_callback:${id}`, `cursor_runner_callback:${id}:delivering`);
+      await redis.del(`cursor_runner_callback:${id}`, `{cursor_runner_callback:${id}}:delivering`);
     }
     await redis.quit();
     await cursorRunner.stop();

@@ -9,6 +9,7 @@ import {
   defineQueue,
   onceKey,
   PermanentJobError,
+  QueueUnavailableError,
   RetryLaterError,
   type Job,
   type JobQueue,
@@ -462,6 +463,27 @@ describe('JobQueue in Redis', () => {
       expect(counts.value).toEqual({ completed: 0, failed: 1, active: 0, wait: 0 });
     } finally {
       await queue.stopProcessing(1_000);
+      await queue.close();
+    }
+  });
+
+  it('takes a once id over when the add under it was abandoned (the claim outlived a failed add, as across a failover)', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const queue = await queueFor('redis', prefix);
+    try {
+      // Claimed 5 s ago and never marked added: twice the add budget (2 × 1 s) has passed.
+      const abandoned = { id: 'telegram:update:abc:2', ttlSeconds: 60 };
+      await redis.set(onceKey(prefix, 'work', abandoned.id), 'adding', 'PX', 55_000);
+      const added = await queue.add({ label: 'retaken' }, { once: abandoned });
+      expect(added.status).toBe('queued');
+      expect(await redis.get(onceKey(prefix, 'work', abandoned.id))).toBe(added.status === 'queued' ? added.jobId : '');
+      expect(await queue.add({ label: 'again' }, { once: abandoned })).toEqual({ status: 'duplicate' });
+
+      // Claimed just now: that add may still store its job, so this one is refused for now, not dropped.
+      const inFlight = { id: 'telegram:update:abc:3', ttlSeconds: 60 };
+      await redis.set(onceKey(prefix, 'work', inFlight.id), 'adding', 'EX', 60);
+      await expect(queue.add({ label: 'too early' }, { once: inFlight })).rejects.toThrow(QueueUnavailableError);
+    } finally {
       await queue.close();
     }
   });

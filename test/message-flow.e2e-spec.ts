@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
+import { FORWARD_INTERRUPTED_TEXT, pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeSpeech, fakeTranscript, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -193,5 +193,22 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     expect(telegram.messages(CHAT)).toEqual([]);
     await pollUntil(() => redis.exists(pendingRequestKey(sent.id)), (exists) => exists === 0, 5_000, 10);
     expect(await redis.exists(pendingRequestKey(sent.id))).toBe(0);
+  });
+
+  it('a forward whose acknowledgement is cut off: the chat is told once, nothing is sent again, the late result is delivered once', async () => {
+    // The connection breaks after cursor-runner read the request: it may be running it.
+    cursorRunner.enqueue(EXECUTE_ASYNC, { drop: true });
+    const sent = await sendUpdate('text-message', 'Run this exactly once');
+    expect((await nextMessages(1)).map((message) => message.text)).toEqual([FORWARD_INTERRUPTED_TEXT]);
+    expect(await redis.exists(pendingRequestKey(sent.id))).toBe(1);
+
+    const answer = await callBack(sent.callbackUrl, { success: true, requestId: sent.id, output: 'ran after all' }).expect(200);
+    expect(answer.body).toEqual({ received: true, request_id: sent.id });
+    expect((await nextMessages(2)).map((message) => message.text)).toEqual([FORWARD_INTERRUPTED_TEXT, 'ran after all']);
+    await pollUntil(() => redis.exists(pendingRequestKey(sent.id)), (exists) => exists === 0, 5_000, 10);
+    const replay = await callBack(sent.callbackUrl, { success: true, requestId: sent.id, output: 'ran after all' }).expect(200);
+    expect(replay.body).toEqual({ received: true, message: 'Request not found' });
+    expect(cursorRunner.requestsTo(EXECUTE_ASYNC)).toHaveLength(1);
+    expect(telegram.messages(CHAT)).toHaveLength(2);
   });
 });

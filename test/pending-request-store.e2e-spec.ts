@@ -122,14 +122,14 @@ describe('pending-request store in Redis', () => {
     const id = uniqueId();
     await store.store(id, request);
     expect(await store.claimDelivery(id, 300)).toBe(true);
-    expect(await redis.ttl(`cursor_runner_callback:${id}:delivering`)).toBeGreaterThan(290);
+    expect(await redis.ttl(`{cursor_runner_callback:${id}}:delivering`)).toBeGreaterThan(290);
     expect(await store.claimDelivery(id, 300)).toBe(false);
     await store.releaseDelivery(id);
-    expect(await redis.exists(`cursor_runner_callback:${id}:delivering`)).toBe(0);
+    expect(await redis.exists(`{cursor_runner_callback:${id}}:delivering`)).toBe(0);
     expect(await store.get(id)).toEqual(request);
     expect(await store.claimDelivery(id, 300)).toBe(true);
     await store.completeDelivery(id);
-    expect(await redis.exists(`cursor_runner_callback:${id}`, `cursor_runner_callback:${id}:delivering`)).toBe(0);
+    expect(await redis.exists(`cursor_runner_callback:${id}`, `{cursor_runner_callback:${id}}:delivering`)).toBe(0);
   });
 
   it('refuses an invalid id before touching Redis', async () => {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { HELP_TEXT } from '../apps/api/src/conversation';
+import type { BullJobQueue } from '@app/queue';
+import { DeliverResult, FORWARD_INTERRUPTED_TEXT, HELP_TEXT, PendingRequestStore, RESULT_DELIVERIES_QUEUE, TELEGRAM_UPDATES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
+import { EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
+import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
@@ -23,8 +26,10 @@ const ANSWER_BUDGET_MS = COMMAND_TIMEOUT_MS + 1_000;
 describe('requests while Redis hangs', () => {
   let redis: FaultyRedis;
   let telegram: FakeTelegram;
+  let cursorRunner: FakeHttpServer;
   let app: TestApp;
   let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
+  let nextChat = CHAT;
 
   const timed = async (call: () => Promise<request.Response>) => {
     const started = Date.now();
@@ -38,12 +43,14 @@ describe('requests while Redis hangs', () => {
   beforeAll(async () => {
     redis = await startFaultyRedis();
     telegram = await FakeTelegram.start(TOKEN);
+    cursorRunner = await startFakeCursorRunner();
     app = await startTestApp({
       env: {
         REDIS_URL: redis.url,
         CACHE_KEY_PREFIX: `hang-${randomUUID().slice(0, 8)}`,
         TELEGRAM_BOT_TOKEN: TOKEN,
         TELEGRAM_API_BASE_URL: telegram.url,
+        CURSOR_RUNNER_URL: cursorRunner.url,
         QUEUE_RETRY_DELAY_MS: '50',
       },
     });
@@ -53,6 +60,7 @@ describe('requests while Redis hangs', () => {
     redis?.thaw();
     await app?.close();
     await telegram?.stop();
+    await cursorRunner?.stop();
     await redis?.stop();
   });
 
@@ -71,6 +79,34 @@ describe('requests while Redis hangs', () => {
     expect(redelivered.status).toBe(200);
     const { value: answered } = await pollUntil(async () => answeredHelp(), (count) => count > before, 10_000, 20);
     expect(answered).toBe(before + 1);
+  });
+
+  it('webhook: a redelivery answered 503 during the same hang does not undo the first delivery\'s deduplication', async () => {
+    const body = loadTelegramUpdate('start-command');
+    body.update_id = ++nextUpdateId;
+    const before = answeredHelp();
+    // The first delivery's update id is remembered; Redis hangs as BullMQ stores its job.
+    const updates = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token).bullQueue;
+    const add = updates.add.bind(updates);
+    const frozen = jest.spyOn(updates, 'add').mockImplementationOnce((...args) => {
+      redis.freeze();
+      return add(...args);
+    });
+    expect((await postUpdate(body)).status).toBe(503);
+    frozen.mockRestore();
+    // Telegram delivers it again while Redis still hangs: 503 too.
+    expect((await postUpdate(body)).status).toBe(503);
+
+    // The first job is stored once Redis answers, and runs.
+    redis.thaw();
+    await pollUntil(async () => answeredHelp(), (count) => count > before, 10_000, 20);
+    // Telegram, which saw two 503s, delivers it once more: a repeat of the job that ran.
+    const { value: redelivered } = await pollUntil(() => postUpdate(body), (answer) => answer.status === 200, 5_000, 100);
+    expect(redelivered.status).toBe(200);
+    const updatesQueue = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    await pollUntil(async () => Object.values(await updatesQueue.depth()).reduce((sum, count) => sum + count, 0), (count) => count === 0, 10_000, 20);
+    expect(answeredHelp()).toBe(before + 1);
+    expect(app.logs.lines.filter((line) => line.msg === `Ignored a repeated delivery of Telegram update ${String(body.update_id)} (bot default)`)).toHaveLength(1);
   });
 
   it('callback: 503 within the budget while frozen, its content logged at error level; answered normally after SIGCONT', async () => {
@@ -97,6 +133,77 @@ describe('requests while Redis hangs', () => {
       100,
     );
     expect(after.body).toEqual({ received: true, message: 'Request not found' });
+  });
+
+  it.each([
+    ['as the once id of its delivery is set', (deliveries: BullJobQueue<ResultDeliveryJob>) => deliveries],
+    ['as BullMQ stores its delivery job', (deliveries: BullJobQueue<ResultDeliveryJob>) => deliveries.bullQueue],
+  ])('callback: Redis freezing %s gives a 503 within the budget; after SIGCONT the result is delivered once, its replay included', async (_when, target) => {
+    const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const chatId = ++nextChat;
+    const output = `queued as Redis froze ${randomUUID()}`;
+    await app.app.get(PendingRequestStore).store(requestId, {
+      chatId,
+      messageId: 9,
+      prompt: 'p',
+      originalWasAudio: false,
+      createdAt: new Date().toISOString(),
+      botId: null,
+    });
+    // The claim and the lookup went through; Redis hangs at that point of queueing the delivery.
+    const queueing = target(app.app.get<BullJobQueue<ResultDeliveryJob>>(RESULT_DELIVERIES_QUEUE.token)) as { add: (...args: unknown[]) => Promise<unknown> };
+    const add = queueing.add.bind(queueing);
+    const frozen = jest.spyOn(queueing, 'add').mockImplementationOnce((...args: unknown[]) => {
+      redis.freeze();
+      return add(...args);
+    });
+    const callback = () =>
+      request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', 'test-webhook-secret').send({ request_id: requestId, success: true, output });
+    const { response, elapsedMs } = await timed(callback);
+    frozen.mockRestore();
+    expect(response.status).toBe(503);
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+
+    // Whatever Redis did with the add the 503 gave up on, the content logged with the 503 is
+    // replayed (a job that landed after all delivers it; else the replay queues it): one message.
+    redis.thaw();
+    const deliveries = app.app.get(DeliverResult);
+    await deliveries.settled();
+    const { value: replay } = await pollUntil(callback, (answer) => answer.status === 200, 5_000, 100);
+    expect(replay.body).toMatchObject({ received: true });
+    await deliveries.settled();
+    expect(telegram.deliveredMessages(chatId).map((message) => message.text)).toEqual([output]);
+  });
+
+  it('forward: Redis freezing as the forward is about to be marked begun: after SIGCONT it is forwarded once or its chat told once, never both, never twice', async () => {
+    const body = loadTelegramUpdate('text-message');
+    body.update_id = ++nextUpdateId;
+    const chatId = ++nextChat;
+    const prompt = `forward across a freeze ${randomUUID()}`;
+    Object.assign(body.message as Record<string, unknown>, { text: prompt, chat: { id: chatId, type: 'private' } });
+    // The pending request is stored; Redis hangs before the begin mark (the next command) is set.
+    const store = app.app.get(PendingRequestStore);
+    const storePending = store.store.bind(store);
+    const frozen = jest.spyOn(store, 'store').mockImplementationOnce(async (...args) => {
+      await storePending(...args);
+      redis.freeze();
+    });
+    expect((await postUpdate(body)).status).toBe(200);
+    await pollUntil(async () => frozen.mock.calls.length, (calls) => calls === 1, 10_000, 10);
+    frozen.mockRestore();
+    // Longer than the command budget: the mark's command times out on the app's side.
+    await new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS + 500));
+    redis.thaw();
+
+    const forwards = () => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { prompt?: string }).prompt === prompt).length;
+    const told = () => telegram.messages(chatId).filter((message) => message.text === FORWARD_INTERRUPTED_TEXT).length;
+    await pollUntil(async () => forwards() + told(), (count) => count >= 1, 15_000, 20);
+    const updates = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token);
+    const unfinished = async () => Object.values(await updates.depth()).reduce((sum, count) => sum + count, 0);
+    await pollUntil(unfinished, (count) => count === 0, 10_000, 20);
+    expect({ forwards: forwards(), told: told(), others: telegram.messages(chatId).length - told() }).toEqual(
+      forwards() === 1 ? { forwards: 1, told: 0, others: 0 } : { forwards: 0, told: 1, others: 0 },
+    );
   });
 
   it('admin write: PUT /settings/:name answers within the budget while frozen (the database is its store)', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { keptResultKey, pendingRequestKey, PendingRequestStore } from '../apps/api/src/conversation';
+import { deliveryClaimKey, keptResultKey, pendingRequestKey, PendingRequestStore } from '../apps/api/src/conversation';
 import { EXECUTE_ASYNC, finishedRunCallback, sendCallback, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
@@ -41,7 +41,7 @@ describe('GET /cursor-runner/requests/:id', () => {
   });
   afterAll(async () => {
     await app.close();
-    for (const id of ids) await redis.del(pendingRequestKey(id), `${pendingRequestKey(id)}:delivering`, keptResultKey(id));
+    for (const id of ids) await redis.del(pendingRequestKey(id), deliveryClaimKey(id), keptResultKey(id));
     await redis.quit();
     await cursorRunner.stop();
   });

@@ -123,9 +123,9 @@ const openPrefixUsers = new Map<string, number>();
  * global teardown's check that a run leaves nothing behind.
  */
 function sharedRedisKeyPrefixes(config: AppConfig): string[] {
-  if (!config.redisUrl || config.redisUrl !== process.env.TEST_REDIS_URL) return [];
+  if (config.redis?.kind !== 'standalone' || config.redis.url !== process.env.TEST_REDIS_URL) return [];
   const prefixes = [`${config.cache.keyPrefix}:`, `${config.queue.prefix}:`];
-  recordKeyPrefixes(config.redisUrl, prefixes);
+  recordKeyPrefixes(config.redis.url, prefixes);
   for (const prefix of prefixes) openPrefixUsers.set(prefix, (openPrefixUsers.get(prefix) ?? 0) + 1);
   return prefixes;
 }

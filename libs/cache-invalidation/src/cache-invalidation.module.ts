@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { REDIS_CLIENT, REDIS_SUBSCRIBER } from '@app/redis';
-import type Redis from 'ioredis';
+import { REDIS_CLIENT, REDIS_SUBSCRIBER, type RedisConnection } from '@app/redis';
 import { CacheInvalidationController } from './cache-invalidation.controller';
 import { CacheInvalidationService } from './cache-invalidation.service';
 import { InvalidationMetrics } from './invalidation-metrics';
@@ -23,7 +22,7 @@ import {
     {
       provide: InvalidationTransport,
       inject: [AppConfig, REDIS_CLIENT, REDIS_SUBSCRIBER],
-      useFactory: (config: AppConfig, client: Redis | null, subscriber: Redis | null): InvalidationTransport =>
+      useFactory: (config: AppConfig, client: RedisConnection | null, subscriber: RedisConnection | null): InvalidationTransport =>
         client && subscriber
           ? new RedisInvalidationTransport(
               client,

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
+import { clusterSubscription, type RedisConnection } from '@app/redis';
 import { withTimeout } from '@app/common';
 
 export interface TransportHandlers {
@@ -66,6 +68,13 @@ export class LocalInvalidationTransport extends InvalidationTransport {
  * subscriber is PINGed every `heartbeatMs`; a PING unanswered for two intervals, or the connection
  * closing, makes the subscription silent (handlers told at once), and the next answer after that
  * makes it heard again (handlers told to resync).
+ *
+ * On a Redis Cluster, PUBLISH reaches every node (classic pub/sub is broadcast over the cluster bus)
+ * and ioredis keeps the subscription on one node of its choosing, moving it to another when that
+ * node goes away — silently, and messages published in between are lost. So a move counts as a
+ * silence (the beat after it notices), and since a PING would go to some other node, the heartbeat
+ * is an echo instead: the instance publishes to a channel of its own and waits to hear it on its
+ * subscription, which proves the whole path an invalidation takes, whichever node carries it.
  */
 export class RedisInvalidationTransport extends InvalidationTransport {
   readonly kind = 'redis' as const;
@@ -78,15 +87,20 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   private heartbeat: NodeJS.Timeout | undefined;
   private handlers: TransportHandlers | undefined;
   private detach: (() => void) | undefined;
+  /** The channel of the echo heartbeat (on a Cluster), else `undefined`: PING is the heartbeat. */
+  private readonly echoChannel: string | undefined;
+  /** On a Cluster, the connection the subscription was made on (see {@link clusterSubscription}). */
+  private subscription: object | null = null;
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisConnection,
+    private readonly subscriber: RedisConnection,
     readonly channel: string,
     private readonly publishTimeoutMs: number,
     private readonly heartbeatMs: number,
   ) {
     super();
+    this.echoChannel = subscriber instanceof Cluster ? `${channel}:heartbeat:${randomUUID()}` : undefined;
   }
 
   get subscribed(): boolean {
@@ -109,6 +123,7 @@ export class RedisInvalidationTransport extends InvalidationTransport {
     this.handlers = handlers;
     const onMessage = (channel: string, message: string) => {
       if (channel === this.channel) handlers.onMessage(message);
+      else if (channel === this.echoChannel && message === String(this.pingSentAt)) this.answered();
     };
     const onReady = () => {
       void this.subscribe().then((ok) => {
@@ -145,23 +160,41 @@ export class RedisInvalidationTransport extends InvalidationTransport {
   /** One heartbeat: judge the PING in flight, or send the next one. */
   private beat(): void {
     if (!this.isSubscribed || this.subscriber.status !== 'ready') return;
+    if (this.subscriber instanceof Cluster && clusterSubscription(this.subscriber) !== this.subscription) {
+      // ioredis re-subscribed on another node (or is about to): what was published meanwhile is gone.
+      this.subscription = clusterSubscription(this.subscriber);
+      this.pingSentAt = undefined;
+      this.fallSilent('the subscription moved to another Cluster node');
+      return;
+    }
     if (this.pingSentAt !== undefined) {
       const waitedMs = Date.now() - this.pingSentAt;
-      if (waitedMs >= 2 * this.heartbeatMs) this.fallSilent(`no answer to PING for ${waitedMs} ms`);
+      if (waitedMs < 2 * this.heartbeatMs) return;
+      this.fallSilent(`no answer to ${this.echoChannel ? 'the echo' : 'PING'} for ${waitedMs} ms`);
+      // A lost echo never comes back (a PING still may): send the next one.
+      if (this.echoChannel) this.pingSentAt = undefined;
       return;
     }
     const sentAt = (this.pingSentAt = Date.now());
+    if (this.echoChannel) {
+      // Unanswered, the echo is judged by the next beats like a PING; a failed PUBLISH is too.
+      this.publisher.publish(this.echoChannel, String(sentAt)).catch(() => undefined);
+      return;
+    }
     this.subscriber.ping().then(
       () => {
-        if (this.pingSentAt !== sentAt) return;
-        this.pingSentAt = undefined;
-        // Redis answered on the subscribed connection: everything published before is delivered.
-        if (this.state === 'silent' && this.isSubscribed) this.hear();
+        if (this.pingSentAt === sentAt) this.answered();
       },
       () => {
         if (this.pingSentAt === sentAt) this.pingSentAt = undefined;
       },
     );
+  }
+
+  /** Redis answered on the subscribed connection: everything published before is delivered. */
+  private answered(): void {
+    this.pingSentAt = undefined;
+    if (this.state === 'silent' && this.isSubscribed) this.hear();
   }
 
   /** The subscription is live; after a silence, the handlers rebuild what they may have missed. */
@@ -183,7 +216,8 @@ export class RedisInvalidationTransport extends InvalidationTransport {
 
   private async subscribe(): Promise<boolean> {
     try {
-      await this.subscriber.subscribe(this.channel);
+      await this.subscriber.subscribe(this.channel, ...(this.echoChannel ? [this.echoChannel] : []));
+      if (this.subscriber instanceof Cluster) this.subscription = clusterSubscription(this.subscriber);
       this.isSubscribed = true;
       return true;
     } catch (error) {

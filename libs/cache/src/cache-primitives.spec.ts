@@ -25,13 +25,20 @@ describe('toMilliseconds', () => {
 describe('CacheKeyBuilder', () => {
   const keys = new CacheKeyBuilder('jarek-va', '3');
 
-  it('spells <prefix>:<version>:<namespace>:<parts>', () => {
-    expect(keys.entry('settings', 'setting', 'theme')).toBe('jarek-va:3:settings:setting:theme');
+  it('spells <prefix>:<version>:{<namespace>}:<parts>', () => {
+    expect(keys.entry('settings', 'setting', 'theme')).toBe('jarek-va:3:{settings}:setting:theme');
+  });
+
+  it('puts an entry, its tag indexes and its namespace generation in one Cluster slot (the namespace hash tag)', () => {
+    const tag = (key: string) => /\{([^}]+)\}/.exec(key)?.[1];
+    expect(tag(keys.entry('settings', 'a', 'b'))).toBe('settings');
+    expect(tag(keys.tagIndex('settings', 'x{y}'))).toBe('settings');
+    expect(tag(keys.generation('settings'))).toBe('settings');
   });
 
   it('encodes a colon inside a part so it cannot forge another key', () => {
     const forged = keys.entry('http', 'a:b');
-    expect(forged).toBe('jarek-va:3:http:a%3Ab');
+    expect(forged).toBe('jarek-va:3:{http}:a%3Ab');
     expect(forged).not.toBe(keys.entry('http', 'a', 'b'));
   });
 
@@ -45,14 +52,15 @@ describe('CacheKeyBuilder', () => {
     expect(parsed).toEqual({ namespace: 'settings', localKey: 'setting:a%3Ab' });
     expect(keys.localKey('settings', full)).toBe('setting:a%3Ab');
     expect(keys.fromLocal('settings', parsed!.localKey)).toBe(full);
-    expect(new CacheKeyBuilder('jarek-va', '4').fromLocal('settings', parsed!.localKey)).toBe('jarek-va:4:settings:setting:a%3Ab');
+    expect(new CacheKeyBuilder('jarek-va', '4').fromLocal('settings', parsed!.localKey)).toBe('jarek-va:4:{settings}:setting:a%3Ab');
   });
 
   it('does not parse keys of another app, version or shape', () => {
-    expect(keys.parse('other:3:settings:x')).toBeUndefined();
-    expect(keys.parse('jarek-va:2:settings:x')).toBeUndefined();
-    expect(keys.parse('jarek-va:3:settings')).toBeUndefined();
-    expect(keys.parse('jarek-va:3:settings:')).toBeUndefined();
+    expect(keys.parse('other:3:{settings}:x')).toBeUndefined();
+    expect(keys.parse('jarek-va:3:settings:x')).toBeUndefined();
+    expect(keys.parse('jarek-va:2:{settings}:x')).toBeUndefined();
+    expect(keys.parse('jarek-va:3:{settings}')).toBeUndefined();
+    expect(keys.parse('jarek-va:3:{settings}:')).toBeUndefined();
     expect(() => keys.localKey('tasks', keys.entry('settings', 'x'))).toThrow('namespace tasks');
   });
 

@@ -1,7 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import { InjectRedis } from '@app/redis';
-import type Redis from 'ioredis';
+import { InjectRedis, type RedisConnection } from '@app/redis';
 import type { NamespaceStatsSnapshot } from './cache-stats';
 import type { CircuitState } from './circuit-breaker';
 import { CacheKeyBuilder } from './key-builder';
@@ -42,7 +41,7 @@ export class CacheRegistry {
 
   constructor(
     private readonly config: AppConfig,
-    @Optional() @InjectRedis() redis: Redis | null,
+    @Optional() @InjectRedis() redis: RedisConnection | null,
   ) {
     this.keys = new CacheKeyBuilder(config.cache.keyPrefix, config.cache.schemaVersion);
     this.l2 = redis

@@ -5,9 +5,11 @@ import { CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
 const SAFE_PART = /^[A-Za-z0-9._~\-/=&?@,+]*$/;
 
 /**
- * The one place cache keys are spelled: `<prefix>:<schemaVersion>:<namespace>:<parts…>`. Readers,
+ * The one place cache keys are spelled: `<prefix>:<schemaVersion>:{<namespace>}:<parts…>`. Readers,
  * writers and invalidators all go through it, so a key is never written inline. Parts are encoded
- * so that a `:` inside a part can never forge another namespace's key.
+ * so that a `:` inside a part can never forge another namespace's key. The braces are a Redis
+ * Cluster hash tag: a namespace's entries, tag indexes and generation share one slot, so the
+ * scripts that touch them together run on a Cluster, and clearing a namespace scans one node.
  */
 export class CacheKeyBuilder {
   private readonly root: string;
@@ -44,14 +46,14 @@ export class CacheKeyBuilder {
     const root = `${this.root}:`;
     if (!fullKey.startsWith(root)) return undefined;
     const rest = fullKey.slice(root.length);
-    const separator = rest.indexOf(':');
-    if (separator <= 0 || separator === rest.length - 1) return undefined;
-    return { namespace: rest.slice(0, separator), localKey: rest.slice(separator + 1) };
+    const separator = rest.indexOf('}:');
+    if (!rest.startsWith('{') || separator <= 1 || separator + 2 === rest.length) return undefined;
+    return { namespace: rest.slice(1, separator), localKey: rest.slice(separator + 2) };
   }
 
   /** Key of the Redis sorted set that lists the entries carrying `tag`, scored by expiry time. */
   tagIndex(namespace: string, tag: string): string {
-    return `${this.root}:${namespace}#tag:${encodePart(tag)}`;
+    return `${this.slotted(namespace)}#tag:${encodePart(tag)}`;
   }
 
   /**
@@ -60,17 +62,22 @@ export class CacheKeyBuilder {
    * Outside the namespace's entry prefix and tag-index pattern, so clearing the namespace keeps it.
    */
   generation(namespace: string): string {
-    return `${this.root}:${namespace}#generation`;
+    return `${this.slotted(namespace)}#generation`;
   }
 
   /** Everything of `namespace` starts with this, so `SCAN MATCH <prefix>*` finds its entries. */
   namespacePrefix(namespace: string): string {
-    return `${this.root}:${namespace}:`;
+    return `${this.slotted(namespace)}:`;
   }
 
   /** Pattern of the namespace's tag-index sets. */
   tagIndexPattern(namespace: string): string {
-    return `${this.root}:${namespace}#tag:*`;
+    return `${this.slotted(namespace)}#tag:*`;
+  }
+
+  /** `<prefix>:<schemaVersion>:{<namespace>}`: what every key of the namespace starts with. */
+  private slotted(namespace: string): string {
+    return `${this.root}:{${namespace}}`;
   }
 }
 

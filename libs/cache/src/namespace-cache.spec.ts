@@ -80,13 +80,13 @@ describe('NamespaceCache', () => {
     expect(await sut.get('k')).toBeUndefined();
     await sut.set('k', { answer: 42 });
     expect(await sut.get('k')).toEqual({ answer: 42 });
-    expect(mocks.l2.entries.get('app:1:things:k')?.lifetimeMs).toBe(60_000);
+    expect(mocks.l2.entries.get('app:1:{things}:k')?.lifetimeMs).toBe(60_000);
     expect(sut.snapshot()).toMatchObject({ misses: 1, l1Hits: 1, l2Hits: 0, sets: 1, size: 1 });
   });
 
   it('reads L2 when L1 does not hold the key, and backfills L1', async () => {
     const { sut, mocks } = setup();
-    mocks.l2.entries.set('app:1:things:k', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
+    mocks.l2.entries.set('app:1:{things}:k', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
     expect(await sut.get('k')).toBe('remote');
     mocks.l2.entries.clear();
     expect(await sut.get('k')).toBe('remote');
@@ -95,7 +95,7 @@ describe('NamespaceCache', () => {
 
   it('answers an L2 hit with one read of the entry, and reads the generation only for a miss, before its loader', async () => {
     const { sut, mocks } = setup();
-    mocks.l2.entries.set('app:1:things:hit', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
+    mocks.l2.entries.set('app:1:{things}:hit', { entry: { value: 'remote', freshUntil: Date.now() + 10_000 }, lifetimeMs: 10_000 });
     expect(await sut.getOrLoad('hit', async () => 'loaded')).toEqual({ value: 'remote', status: 'HIT' });
     expect(await sut.get('other')).toBeUndefined();
     expect({ reads: mocks.l2.reads, generationReads: mocks.l2.generationReads }).toEqual({ reads: 2, generationReads: 0 });
@@ -110,7 +110,7 @@ describe('NamespaceCache', () => {
   it('stores ttl 0 without expiry in both tiers', async () => {
     const { sut, mocks } = setup();
     await sut.set('forever', 1, { ttl: 0 });
-    expect(mocks.l2.entries.get('app:1:things:forever')).toEqual({ entry: { value: 1, freshUntil: Infinity }, lifetimeMs: Infinity });
+    expect(mocks.l2.entries.get('app:1:{things}:forever')).toEqual({ entry: { value: 1, freshUntil: Infinity }, lifetimeMs: Infinity });
     expect(await sut.getEntry('forever')).toEqual({ value: 1, expiresAt: undefined });
   });
 
@@ -163,7 +163,7 @@ describe('NamespaceCache', () => {
     await sut.invalidateTags('t');
     await sut.invalidate({ all: true }, { announce: false });
     expect(mocks.notify.mock.calls).toEqual([
-      [{ namespace: 'things', keys: ['app:1:things:a'] }],
+      [{ namespace: 'things', keys: ['app:1:{things}:a'] }],
       [{ namespace: 'things', tags: ['t'] }],
     ]);
   });
@@ -174,7 +174,7 @@ describe('NamespaceCache', () => {
     await sut.set('b', 2, { tags: (value) => [`v${String(value)}`] });
     expect(await sut.invalidate({ tags: ['t'] })).toEqual({ l1Removed: 1, l2Removed: 1 });
     expect(await sut.get('a')).toBeUndefined();
-    expect(mocks.l2.entries.has('app:1:things:b')).toBe(true);
+    expect(mocks.l2.entries.has('app:1:{things}:b')).toBe(true);
   });
 
   it('keeps serving from L1 when L2 is unavailable, and reports the removal as deferred', async () => {
@@ -204,7 +204,7 @@ describe('NamespaceCache', () => {
     mocks.l2.counter += 1;
     release();
     expect(await load).toEqual({ value: 'old', status: 'MISS' });
-    expect(mocks.l2.entries.has('app:1:things:k')).toBe(false);
+    expect(mocks.l2.entries.has('app:1:{things}:k')).toBe(false);
     expect(await sut.getOrLoad('k', async () => 'new')).toEqual({ value: 'new', status: 'MISS' });
   });
 

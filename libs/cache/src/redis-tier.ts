@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
-import type Redis from 'ioredis';
+import { nodeFor, type RedisConnection } from '@app/redis';
 import type { CacheEntry } from './cache-entry';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { CacheKeyBuilder } from './key-builder';
@@ -38,7 +38,7 @@ class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: Redis, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
+  async run(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, numberOfKeys, ...args);
     } catch (error) {
@@ -138,7 +138,7 @@ export class RedisTier {
   private replaying = false;
 
   constructor(
-    readonly client: Redis,
+    readonly client: RedisConnection,
     private readonly keys: CacheKeyBuilder,
     private readonly options: RedisTierOptions,
   ) {
@@ -270,8 +270,11 @@ export class RedisTier {
       async () => {
         // First, so a load that started before the clear cannot store behind the SCAN's cursor.
         await this.client.incr(this.keys.generation(namespace));
-        const entries = await this.unlinkMatching(`${this.keys.namespacePrefix(namespace)}*`);
-        await this.unlinkMatching(this.keys.tagIndexPattern(namespace));
+        // The namespace's keys share its hash tag: on a Cluster they all live on the node that
+        // owns the generation's slot, and only that node is scanned.
+        const node = nodeFor(this.client, this.keys.generation(namespace));
+        const entries = await this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
+        await this.unlinkMatching(node, this.keys.tagIndexPattern(namespace));
         return entries;
       },
       this.options.clearTimeoutMs ?? 5_000,
@@ -280,13 +283,13 @@ export class RedisTier {
     return removed;
   }
 
-  private async unlinkMatching(pattern: string): Promise<number> {
+  private async unlinkMatching(node: RedisConnection, pattern: string): Promise<number> {
     let cursor = '0';
     let removed = 0;
     do {
-      const [next, found] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
       cursor = next;
-      if (found.length > 0) removed += await this.client.unlink(...found);
+      if (found.length > 0) removed += await node.unlink(...found);
     } while (cursor !== '0');
     return removed;
   }

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     expect(config.http.bodyLimitBytes).toBe(1_048_576);
     // 10 MiB of agent output, each byte escaped to two in JSON at worst, with room for the rest.
     expect(config.http.callbackBodyLimitBytes).toBe(24 * 1024 * 1024);
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toBeUndefined();
     expect(config.database.filePath).toBe(path.resolve('/srv/app', 'data/shared.sqlite3'));
     expect(config.database.url).toBe(`file:${config.database.filePath}`);
     expect(config.telegram.apiBaseUrl).toBe('https://api.telegram.org');
@@ -106,7 +106,7 @@ describe('loadConfig', () => {
       callbackBaseUrl: 'http://app:3000',
       callbackSecretInUrl: true,
     });
-    expect(config.redisUrl).toBe('redis://redis:6379/0');
+    expect(config.redis).toEqual({ kind: 'standalone', url: 'redis://redis:6379/0' });
     expect(config.database.filePath).toBe('/var/db/shared.sqlite3');
     expect(config.elevenLabs).toEqual({
       apiKey: 'k',
@@ -149,7 +149,7 @@ describe('loadConfig', () => {
     ).toEqual({ prefix: 'jobs', concurrency: 10, retryDelayMs: 50, lockDurationMs: 2_000, stalledIntervalMs: 500, maxStalledCount: 0 });
     expect(() => load({ QUEUE_LOCK_DURATION_MS: '999' })).toThrow('QUEUE_LOCK_DURATION_MS must be an integer between 1000 and 600000');
     expect(() => load({ QUEUE_CONCURRENCY: '0' })).toThrow('QUEUE_CONCURRENCY must be an integer between 1 and 100 (got "0")');
-    expect(() => load({ QUEUE_PREFIX: 'a b' })).toThrow('QUEUE_PREFIX must be 1-64 letters, digits, colons, dots, dashes or underscores');
+    expect(() => load({ QUEUE_PREFIX: 'a b' })).toThrow('QUEUE_PREFIX must be 1-64 letters, digits, colons, dots, dashes, underscores or braces');
   });
 
   it('takes the database from SHARED_DB_PATH when DATABASE_URL is absent', () => {
@@ -161,7 +161,7 @@ describe('loadConfig', () => {
   it('treats blank values as unset', () => {
     const config = load({ PORT: ' ', REDIS_URL: '', TELEGRAM_BOT_TOKEN: '  ' });
     expect(config.http.port).toBe(3000);
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toBeUndefined();
     expect(config.telegram.botToken).toBeUndefined();
   });
 
@@ -210,7 +210,7 @@ describe('loadConfig', () => {
     it.each(['api', 'worker'])('refuses %s in the embedded mode, in one line naming APP_ROLE', (role) => {
       const message = errorOf({ APP_ROLE: role });
       expect(message).toBe(
-        `Invalid configuration: APP_ROLE=${role} needs REDIS_URL: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
+        `Invalid configuration: APP_ROLE=${role} needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
       );
     });
 
@@ -223,8 +223,13 @@ describe('loadConfig', () => {
   describe('in production', () => {
     const production = { NODE_ENV: 'production', WEBHOOK_SECRET: 's1', TELEGRAM_WEBHOOK_SECRET: 's2' };
 
-    it('requires REDIS_URL', () => {
-      expect(errorOf(production)).toBe('Invalid configuration: REDIS_URL is required when NODE_ENV=production');
+    it('accepts a Sentinel or a Cluster as the Redis of production', () => {
+      expect(load({ ...production, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'main' }).redis?.kind).toBe('sentinel');
+      expect(load({ ...production, REDIS_CLUSTER_NODES: 'c1:6379' }).redis?.kind).toBe('cluster');
+    });
+
+    it('requires a Redis', () => {
+      expect(errorOf(production)).toBe('Invalid configuration: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required when NODE_ENV=production');
     });
 
     it.each(['WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_SECRET'])('refuses the changeme default for %s', (variable) => {
@@ -240,6 +245,67 @@ describe('loadConfig', () => {
     it('serves no API docs unless DOCS_ENABLED turns them on', () => {
       expect(load({ ...production, REDIS_URL: 'redis://redis:6379' }).docs.enabled).toBe(false);
       expect(load({ ...production, REDIS_URL: 'redis://redis:6379', DOCS_ENABLED: 'true' }).docs.enabled).toBe(true);
+    });
+  });
+
+  describe('Redis topology', () => {
+    it('reads a Sentinel-managed primary from REDIS_SENTINELS and REDIS_SENTINEL_NAME', () => {
+      const config = load({
+        REDIS_SENTINELS: 'sentinel-a:26379, sentinel-b:26380,10.0.0.3:26381',
+        REDIS_SENTINEL_NAME: 'jarek-va',
+        REDIS_PASSWORD: 'p1',
+        REDIS_SENTINEL_PASSWORD: 'p2',
+        REDIS_TLS: 'true',
+      });
+      expect(config.redis).toEqual({
+        kind: 'sentinel',
+        sentinels: [
+          { host: 'sentinel-a', port: 26379 },
+          { host: 'sentinel-b', port: 26380 },
+          { host: '10.0.0.3', port: 26381 },
+        ],
+        name: 'jarek-va',
+        password: 'p1',
+        sentinelPassword: 'p2',
+        tls: true,
+      });
+      expect(config.queue.prefix).toBe('bull:jarek-va');
+    });
+
+    it('reads a Cluster from REDIS_CLUSTER_NODES and gives the queues a hash-tagged prefix', () => {
+      const config = load({ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001', CACHE_KEY_PREFIX: 'staging' });
+      expect(config.redis).toEqual({
+        kind: 'cluster',
+        nodes: [
+          { host: 'c1', port: 7000 },
+          { host: 'c2', port: 7001 },
+        ],
+        password: undefined,
+        tls: false,
+      });
+      expect(config.queue.prefix).toBe('{bull:staging}');
+      expect(load({ REDIS_CLUSTER_NODES: 'c1:7000', QUEUE_PREFIX: 'jobs:{app}' }).queue.prefix).toBe('jobs:{app}');
+    });
+
+    it.each([
+      [{ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'c1:7000' }, 'set exactly one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (got REDIS_URL and REDIS_CLUSTER_NODES)'],
+      [
+        { REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'c1:7000' },
+        'set exactly one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (got REDIS_SENTINELS and REDIS_CLUSTER_NODES)',
+      ],
+      [{ REDIS_SENTINELS: 's:26379' }, 'REDIS_SENTINELS needs REDIS_SENTINEL_NAME'],
+      [{ REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINEL_NAME is set without REDIS_SENTINELS'],
+      [{ REDIS_CLUSTER_NODES: 'c1:7000', REDIS_SENTINEL_PASSWORD: 'x' }, 'REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS'],
+      [{ REDIS_URL: 'redis://r:6379', REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD and REDIS_TLS apply to REDIS_SENTINELS and REDIS_CLUSTER_NODES'],
+      [{ REDIS_CLUSTER_NODES: 'c1:7000', QUEUE_PREFIX: 'jobs' }, 'QUEUE_PREFIX must contain a hash tag such as {jobs} with REDIS_CLUSTER_NODES'],
+      [{ REDIS_CLUSTER_NODES: 'c1' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port (got "c1")'],
+      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS must be a comma-separated list of host:port (got "s:99999")'],
+    ])('refuses %j naming the variables', (env, expected) => {
+      expect(errorOf(env)).toContain(expected);
+    });
+
+    it('never echoes the Redis passwords', () => {
+      expect(errorOf({ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'm', REDIS_TLS: 'maybe', REDIS_PASSWORD: 'hunter2' })).not.toContain('hunter2');
     });
   });
 });

@@ -13,6 +13,34 @@ export class ConfigValidationError extends Error {
   override readonly name = 'ConfigValidationError';
 }
 
+export interface RedisNodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Which Redis the service runs on, from exactly one of `REDIS_URL` (one server), `REDIS_SENTINELS`
+ * (a Sentinel-managed primary, found by `REDIS_SENTINEL_NAME`) or `REDIS_CLUSTER_NODES` (a Redis
+ * Cluster, from its seed nodes). Passwords and TLS of the last two come from `REDIS_PASSWORD`,
+ * `REDIS_SENTINEL_PASSWORD` and `REDIS_TLS`; a `REDIS_URL` carries its own.
+ */
+export type RedisTopology =
+  | { readonly kind: 'standalone'; readonly url: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly RedisNodeAddress[];
+      readonly name: string;
+      readonly password: string | undefined;
+      readonly sentinelPassword: string | undefined;
+      readonly tls: boolean;
+    }
+  | {
+      readonly kind: 'cluster';
+      readonly nodes: readonly RedisNodeAddress[];
+      readonly password: string | undefined;
+      readonly tls: boolean;
+    };
+
 /**
  * The validated, typed configuration, read once at boot. It is also the DI token: inject it as
  * `constructor(private readonly config: AppConfig)`.
@@ -80,7 +108,7 @@ export abstract class AppConfig {
     readonly retryDelayMs: number;
   };
   /** `undefined` selects the embedded mode: in-process stores, no Redis. */
-  abstract readonly redisUrl: string | undefined;
+  abstract readonly redis: RedisTopology | undefined;
   /**
    * Budget of one Redis state command (pending requests, delivery claims, update deduplication,
    * queueing a job), in milliseconds: past it the command counts as failed and the request answers
@@ -182,15 +210,65 @@ function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): stri
   return `${variable} ${issue.message}${shown}`;
 }
 
-function combinationProblems(env: Environment): string[] {
+const REDIS_CHOICES = 'REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES';
+
+/** A hash tag (`{…}` with something inside) keeps every key of a queue in one Cluster slot. */
+function hasHashTag(key: string): boolean {
+  return /\{[^}]+\}/.test(key);
+}
+
+function redisProblems(env: Environment): string[] {
+  const chosen = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((variable) => env[variable] !== undefined);
   const problems: string[] = [];
-  if (env.APP_ROLE !== 'all' && !env.REDIS_URL) {
+  if (chosen.length > 1) {
+    problems.push(`set exactly one of ${REDIS_CHOICES} (got ${chosen.join(' and ')})`);
+  }
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+    problems.push('REDIS_SENTINELS needs REDIS_SENTINEL_NAME, the name the sentinels monitor the primary under');
+  }
+  if (env.REDIS_SENTINEL_NAME && !env.REDIS_SENTINELS) problems.push('REDIS_SENTINEL_NAME is set without REDIS_SENTINELS');
+  if (env.REDIS_SENTINEL_PASSWORD && !env.REDIS_SENTINELS) {
+    problems.push('REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS');
+  }
+  if (env.REDIS_URL && (env.REDIS_PASSWORD || env.REDIS_TLS)) {
+    problems.push('REDIS_PASSWORD and REDIS_TLS apply to REDIS_SENTINELS and REDIS_CLUSTER_NODES; REDIS_URL carries its own (redis://:password@host, rediss://)');
+  }
+  if (env.REDIS_CLUSTER_NODES && env.QUEUE_PREFIX && !hasHashTag(env.QUEUE_PREFIX)) {
     problems.push(
-      `APP_ROLE=${env.APP_ROLE} needs REDIS_URL: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
+      `QUEUE_PREFIX must contain a hash tag such as {${env.QUEUE_PREFIX}} with REDIS_CLUSTER_NODES: BullMQ's scripts touch several keys of a queue at once, which a Cluster allows only within one slot`,
+    );
+  }
+  return problems;
+}
+
+function resolveRedis(env: Environment): RedisTopology | undefined {
+  if (env.REDIS_URL) return { kind: 'standalone', url: env.REDIS_URL };
+  if (env.REDIS_SENTINELS && env.REDIS_SENTINEL_NAME) {
+    return {
+      kind: 'sentinel',
+      sentinels: env.REDIS_SENTINELS,
+      name: env.REDIS_SENTINEL_NAME,
+      password: env.REDIS_PASSWORD,
+      sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+      tls: env.REDIS_TLS,
+    };
+  }
+  if (env.REDIS_CLUSTER_NODES) {
+    return { kind: 'cluster', nodes: env.REDIS_CLUSTER_NODES, password: env.REDIS_PASSWORD, tls: env.REDIS_TLS };
+  }
+  return undefined;
+}
+
+function combinationProblems(env: Environment): string[] {
+  const problems = redisProblems(env);
+  const redisChosen = Boolean(env.REDIS_URL ?? env.REDIS_SENTINELS ?? env.REDIS_CLUSTER_NODES);
+  if (env.APP_ROLE !== 'all' && !redisChosen) {
+    problems.push(
+      `APP_ROLE=${env.APP_ROLE} needs ${REDIS_CHOICES}: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
     );
   }
   if (env.NODE_ENV !== 'production') return problems;
-  if (!env.REDIS_URL) problems.push('REDIS_URL is required when NODE_ENV=production');
+  if (!redisChosen) problems.push(`${REDIS_CHOICES} is required when NODE_ENV=production`);
   for (const variable of ['WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_SECRET'] as const) {
     if (env[variable] === INSECURE_SECRET_DEFAULT) {
       problems.push(`${variable} must be set to a real secret when NODE_ENV=production (the default "changeme" is refused)`);
@@ -254,7 +332,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       deliveryAttempts: env.CALLBACK_DELIVERY_ATTEMPTS,
       retryDelayMs: env.CALLBACK_DELIVERY_RETRY_DELAY_MS,
     },
-    redisUrl: env.REDIS_URL,
+    redis: resolveRedis(env),
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     database: resolveDatabase(env, cwd),
     elevenLabs: {
@@ -279,7 +357,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
     },
     defaultNotesRepository: env.DEFAULT_NOTES_REPOSITORY,
     queue: {
-      prefix: env.QUEUE_PREFIX ?? `bull:${env.CACHE_KEY_PREFIX}`,
+      // On a Cluster, the default carries a hash tag so that each queue's keys share one slot.
+      prefix: env.QUEUE_PREFIX ?? (env.REDIS_CLUSTER_NODES ? `{bull:${env.CACHE_KEY_PREFIX}}` : `bull:${env.CACHE_KEY_PREFIX}`),
       concurrency: env.QUEUE_CONCURRENCY,
       retryDelayMs: env.QUEUE_RETRY_DELAY_MS,
       lockDurationMs: env.QUEUE_LOCK_DURATION_MS,

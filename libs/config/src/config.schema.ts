@@ -10,6 +10,8 @@ export const SECRET_VARIABLES = [
   'TELEGRAM_WEBHOOK_SECRET',
   'ELEVENLABS_API_KEY',
   'REDIS_URL',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
 ] as const;
 
 const blankToUndefined = (value: unknown) =>
@@ -60,6 +62,29 @@ const redisUrl = z.preprocess(
     .refine(
       (value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value),
       'must be a redis:// or rediss:// URL',
+    )
+    .optional(),
+);
+
+/** `host:port,host:port,…` (at least one), as Sentinel and Cluster seed lists are written. */
+const hostPortList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .every((item) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(item) && Number(item.split(':')[1]) <= 65535),
+      'must be a comma-separated list of host:port',
+    )
+    .transform((value) =>
+      value.split(',').map((item) => {
+        const [host, port] = item.trim().split(':');
+        return { host, port: Number(port) };
+      }),
     )
     .optional(),
 );
@@ -130,6 +155,19 @@ export const environmentSchema = z.object({
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
 
   REDIS_URL: redisUrl,
+  REDIS_SENTINELS: hostPortList,
+  REDIS_SENTINEL_NAME: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
+      .optional(),
+  ),
+  REDIS_CLUSTER_NODES: hostPortList,
+  REDIS_PASSWORD: optionalText(),
+  REDIS_SENTINEL_PASSWORD: optionalText(),
+  REDIS_TLS: flag(false),
   REDIS_COMMAND_TIMEOUT_MS: integer(1_000, 10, 60_000),
   DATABASE_URL: sqliteUrl,
   SHARED_DB_PATH: optionalText(),
@@ -179,7 +217,10 @@ export const environmentSchema = z.object({
     z
       .string()
       .trim()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/, 'must be 1-64 letters, digits, colons, dots, dashes or underscores')
+      .regex(
+        /^[A-Za-z0-9{][A-Za-z0-9:._{}-]{0,63}$/,
+        'must be 1-64 letters, digits, colons, dots, dashes, underscores or braces',
+      )
       .optional(),
   ),
   QUEUE_CONCURRENCY: integer(5, 1, 100),

@@ -203,6 +203,19 @@ describe('OutboundHttp against a local HTTP server', () => {
     ]);
   });
 
+  it('never sends a request marked sendOnce again: the server may have read it before the reused connection broke', async () => {
+    const client = upstream();
+    await client.exchange({ method: 'GET', path: '/first' });
+    server.handle = (_request, _response, socket) => socket.destroy();
+    const error = await client.exchange({ method: 'POST', path: '/run', body: 'payload', sendOnce: true }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OutboundConnectionError);
+    expect(error).toMatchObject({ code: 'ECONNRESET' });
+    expect(server.received.map(({ url, socket }) => ({ url, socket }))).toEqual([
+      { url: '/first', socket: 1 },
+      { url: '/run', socket: 1 },
+    ]);
+  });
+
   it('sends again only once, even when the resend’s connection is closed too', async () => {
     const client = upstream();
     await Promise.all([client.exchange({ method: 'GET', path: '/a' }), client.exchange({ method: 'GET', path: '/b' })]);

@@ -39,6 +39,12 @@ export interface OutboundRequest {
   timeoutMs?: number;
   /** Largest answer body read, in bytes; a longer one fails with `OutboundResponseTooLargeError`. Default: no cap. */
   maxResponseBytes?: number;
+  /**
+   * Never send this request a second time, not even after a reused socket broke before any answer:
+   * the upstream may have read it just before the socket broke (it crashed, or a proxy reset the
+   * connection), and a request that starts work must not start it twice. Default: sent once more.
+   */
+  sendOnce?: boolean;
 }
 
 /** A complete answer of any status. */
@@ -56,9 +62,9 @@ export interface OutboundResponse {
  * the complete answer, whatever its status; it rejects with an `OutboundConnectionError`,
  * `OutboundTimeoutError` or `OutboundResponseTooLargeError` when no complete, acceptable answer
  * arrived (a request undici refuses to build — a malformed header — rejects with undici's own
- * error). A request that fails on a reused keep-alive socket before any answer — the server had
- * closed it meanwhile, so the request never reached it — is sent once more, within the same
- * deadline; every other failure is reported as it is.
+ * error). A request that fails on a reused keep-alive socket before any answer — most often the
+ * server had closed it meanwhile, so the request never reached it — is sent once more, within the
+ * same deadline, unless it is marked `sendOnce`; every other failure is reported as it is.
  *
  * undici's own retry interceptor was weighed for the resend: it cannot tell a reused socket from a
  * new one, and it resumes cut-short answers with `Range`, which these upstreams do not serve. Its
@@ -69,7 +75,7 @@ export class OutboundHttp {
   private readonly pool: Pool;
   /** The base URL's own path (`/api` of `http://host/api`), put before each request's path; `''` for none. */
   private readonly basePath: string;
-  /** Errors of sockets that had carried an earlier answer before they broke: a resend is safe. */
+  /** Errors of sockets that had carried an earlier answer before they broke: most likely closed while idle, before the request. */
   private readonly staleSocketErrors = new WeakSet<Error>();
   private closed = false;
 
@@ -101,7 +107,7 @@ export class OutboundHttp {
       try {
         return await this.send(request, timeoutMs, deadline.signal);
       } catch (error) {
-        if (!this.mayResend(error, deadline.signal)) throw error;
+        if (request.sendOnce || !this.mayResend(error, deadline.signal)) throw error;
         return await this.send(request, timeoutMs, deadline.signal);
       }
     } catch (error) {

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
-import type Redis from 'ioredis';
-import type { RedisOptions } from 'ioredis';
-import { describeRedisUrl, redisConnectionOptions } from '@app/redis';
+import { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisTopology } from '@app/config';
+import { describeRedis, nodeFor, openRedis, redisConnectionOptions, redisOptionsFor, releaseWithToken, type RedisConnection } from '@app/redis';
 import {
   JobQueue,
   PermanentJobError,
@@ -21,7 +22,7 @@ import { describeFailure, retryDelayMs } from './retry-policy';
 import { withTimeout } from '@app/common';
 
 export interface BullQueueSettings {
-  redisUrl: string;
+  redis: RedisTopology;
   /** First segment of the queue's keys (`QUEUE_PREFIX`). */
   prefix: string;
   concurrency: number;
@@ -56,37 +57,75 @@ interface StoredJob<T> {
 /**
  * Marks an effect of a job as begun, in the job's own hash (so it lives and goes with the job, and
  * a job id reused after the queue was emptied cannot find an old mark): 1 when this call set it, 0
- * when it was set already, -1 when the job is gone.
+ * when it was set already, -1 when the job is gone. The mark's value is unique to the call, so the
+ * same call sent again by ioredis after a broken connection finds its own mark and still gets 1.
  */
 const BEGIN_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])`;
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held == ARGV[2] then return 1 end
+if held then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
 
 /** The job hash field of a begun effect; BullMQ reads only its own fields and leaves it alone. */
 function begunField(name: string): string {
   return `begun:${name}`;
 }
 
+/**
+ * How long an add's token is remembered by BullMQ's deduplication, in milliseconds: far longer than
+ * ioredis takes to send a command again after a broken connection (its next reconnect).
+ */
+const RESEND_WINDOW_MS = 60_000;
+
+/**
+ * What a `once` key starts with while its job is being added (then `:` and a token of that add;
+ * `adding` alone from earlier versions); once added, it holds the job's id.
+ */
+const ADDING = 'adding';
+
+/**
+ * Claims a `once` id (KEYS[1]) for ARGV[1] seconds as ARGV[3] (`adding:` and a token of this add).
+ * Returns 1 when claimed: the id is new, it holds this add's own claim (ioredis sent the script
+ * again after a broken connection, and the first run had set it), or an earlier add under it was
+ * abandoned (still `adding:` after ARGV[2] ms: it failed and its release could not reach Redis,
+ * e.g. the primary died mid-add and the claim survived on the promoted replica). Returns 0 when a
+ * job was added under it (a duplicate), -1 when another add is in flight.
+ */
+const CLAIM_ONCE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[3] then return 1 end
+if current and string.sub(current, 1, ${ADDING.length}) ~= '${ADDING}' then return 0 end
+if current and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[1]) * 1000 - tonumber(ARGV[2]) then return -1 end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
+return 1`;
+
 /** Redis key remembering a `once` id. Every queue key starts with the prefix, so one prefix is one app. */
 export function onceKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:once:${id}`;
 }
 
-/** ioredis options for `url` (what `new Redis(url)` would parse), for connections BullMQ opens and closes itself. */
-export function connectionOptionsOf(url: string, role: string): RedisOptions {
-  const parsed = new URL(url);
-  const db = parsed.pathname.replace(/^\//, '');
-  return {
-    ...redisConnectionOptions,
-    host: parsed.hostname,
-    port: Number(parsed.port || 6379),
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    db: db ? Number(db) : 0,
-    tls: parsed.protocol === 'rediss:' ? {} : undefined,
-    connectionName: role,
-  };
+/**
+ * What BullMQ gets as its `connection`. One server or a Sentinel primary: options, from which BullMQ
+ * opens (and closes) its own connections. A Cluster: a client, since BullMQ cannot build one from
+ * options; `owned` collects it for {@link BullJobQueue.close}, as BullMQ leaves a client it was given open.
+ */
+function bullConnection(topology: RedisTopology, role: string, overrides: RedisOptions, owned: RedisConnection[]) {
+  if (topology.kind !== 'cluster') return redisOptionsFor(topology, role, overrides);
+  const client = openRedis(topology, role, overrides);
+  client.on('error', () => undefined);
+  owned.push(client);
+  return client;
 }
+
+/**
+ * How long a queued job may wait for a replica to confirm it (`WAIT 1`) before the caller is told it
+ * is queued anyway, in milliseconds; after an unconfirmed wait, jobs are not held for this long again
+ * for {@link REPLICATION_RETRY_MS} (no replica is connected, e.g. right after a failover).
+ */
+const REPLICATION_WAIT_MS = 200;
+const REPLICATION_RETRY_MS = 5_000;
 
 /** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
 const STALLED_CHECKER_EXIT_MS = 1_000;
@@ -142,17 +181,21 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
   private outage = false;
+  /** Cluster clients this queue gave BullMQ, closed after BullMQ's own. */
+  private readonly ownedConnections: RedisConnection[] = [];
+  /** Until when jobs are not held for a replica's confirmation (none answered the last wait). */
+  private unreplicatedUntil = 0;
 
   constructor(
     definition: QueueDefinition<T>,
     private readonly settings: BullQueueSettings,
-    private readonly commands: Redis,
+    private readonly commands: RedisConnection,
   ) {
     super();
     this.name = definition.name;
     this.logger = new Logger(`Queue:${definition.name}`);
     this.queue = new Queue<StoredJob<T>>(this.name, {
-      connection: { ...connectionOptionsOf(settings.redisUrl, `queue:${this.name}`), enableOfflineQueue: false },
+      connection: bullConnection(settings.redis, `queue:${this.name}`, { enableOfflineQueue: false }, this.ownedConnections),
       prefix: settings.prefix,
       defaultJobOptions: {
         attempts: definition.attempts,
@@ -188,22 +231,42 @@ export class BullJobQueue<T> extends JobQueue<T> {
    * connection's own timeout): a Redis that hangs fails the add instead of holding the request. An
    * abandoned step may still land when Redis answers again, so its `once` id is released only if
    * no job can have been queued under it — a redelivery is then queued, never dropped as a duplicate.
+   * While its job is being added the id holds `adding:` and a token of this add: the claim ioredis
+   * sends again after a broken connection finds its own token and is still this add's, and a
+   * release removes only this add's claim ({@link releaseWithToken}) — a repeat that fails during
+   * the same hang leaves the first add's id alone, or the next repeat would be queued a second time.
    */
   async add(data: T, options: AddOptions = {}): Promise<AddResult> {
     const key = options.once ? onceKey(this.settings.prefix, this.name, options.once.id) : undefined;
-    const release = () => (key ? this.commands.del(key).then(undefined, () => undefined) : undefined);
+    const token = randomUUID();
+    const claim = `${ADDING}:${token}`;
+    const release = () => (key ? releaseWithToken(this.commands, key, claim).then(undefined, () => undefined) : undefined);
     if (key && options.once) {
-      let claimed: string | null;
+      let claimed: number;
       try {
-        claimed = await this.commands.set(key, '1', 'EX', options.once.ttlSeconds, 'NX');
+        // An add still `adding:` after twice its budget has failed for good (a late one lands within it).
+        claimed = Number(await this.commands.eval(CLAIM_ONCE_SCRIPT, 1, key, options.once.ttlSeconds, 2 * this.settings.addTimeoutMs, claim));
       } catch (error) {
-        // No job was queued; a SET that lands late is undone by this DEL, sent after it on one connection.
+        // No job was queued; a claim that lands late is undone by this release, sent after it on one connection.
         void release();
         throw this.unavailable(error);
       }
-      if (claimed === null) return { status: 'duplicate' };
+      if (claimed === 0) return { status: 'duplicate' };
+      // Not known yet whether that add stored its job: the redelivery tries again later.
+      if (claimed === -1) throw this.unavailable(new Error(`a job with once id ${options.once.id} is being added`));
     }
-    const adding = this.queue.add(this.name, { payload: data, steps: {} });
+    // Deduplicated by the add's own token: the add ioredis sends again after a broken connection
+    // (the first had run, its answer was lost) finds the first job instead of storing a twin, even
+    // one already finished and removed.
+    const adding = this.queue.add(this.name, { payload: data, steps: {} }, { deduplication: { id: token, ttl: RESEND_WINDOW_MS } });
+    // Marks the id added (whenever the job is stored, also after this call gave up on it), so a
+    // redelivery is a duplicate rather than an abandoned claim — also when a repeat took the claim
+    // over and released it meanwhile (Redis frozen past twice the budget ages the claim while the
+    // add waits in it): a stored job always makes the id a duplicate.
+    const ttlSeconds = options.once?.ttlSeconds;
+    const marked = adding.then((job) =>
+      key && ttlSeconds ? this.commands.set(key, String(job.id), 'EX', ttlSeconds).then(undefined, () => null) : null,
+    );
     try {
       const job = await withTimeout(
         adding,
@@ -211,13 +274,38 @@ export class BullJobQueue<T> extends JobQueue<T> {
         () => new Error(`no answer from Redis within ${this.settings.addTimeoutMs} ms`),
       );
       this.outage = false;
+      await marked;
+      await this.replicated();
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
       // The job may still be stored when Redis answers again: keep the id then (its redelivery is
       // a duplicate of a queued job), release it only if the add fails for good.
-      adding.then(undefined, () => release());
+      marked.then(undefined, () => release());
       throw this.unavailable(error);
     }
+  }
+
+  /**
+   * With replicas (Sentinel, Cluster), waits until one has the job (`WAIT 1` on the connection that
+   * wrote it, which covers the `once` id written before it too) before the caller acknowledges the
+   * update: replication is asynchronous, and a primary killed right after acknowledging would take
+   * the job with it while Telegram, answered 200, never sends the update again. Fails when the
+   * connection breaks meanwhile (the caller answers 503 and the redelivery is queued or recognised).
+   */
+  private async replicated(): Promise<void> {
+    if (this.settings.redis.kind === 'standalone' || Date.now() < this.unreplicatedUntil) return;
+    const client = (await this.queue.client) as unknown as RedisConnection;
+    const node = client instanceof Cluster ? nodeFor(client, onceKey(this.settings.prefix, this.name, 'slot')) : client;
+    const replicas = await withTimeout(
+      node.wait(1, REPLICATION_WAIT_MS),
+      this.settings.addTimeoutMs,
+      () => new Error(`no answer to WAIT within ${this.settings.addTimeoutMs} ms`),
+    );
+    if (replicas >= 1) return;
+    this.unreplicatedUntil = Date.now() + REPLICATION_RETRY_MS;
+    this.logger.warn(
+      `Queue ${this.name}: no replica confirmed a job within ${REPLICATION_WAIT_MS} ms; jobs are acknowledged unreplicated for ${REPLICATION_RETRY_MS} ms`,
+    );
   }
 
   async forgetOnce(id: string): Promise<void> {
@@ -261,11 +349,12 @@ export class BullJobQueue<T> extends JobQueue<T> {
       {
         // Options rather than a connection: BullMQ opens the worker's connections (with
         // `maxRetriesPerRequest: null`) and closes them itself, also when shutdown comes mid-connect.
-        connection: {
-          ...connectionOptionsOf(this.settings.redisUrl, `queue-worker:${this.name}`),
-          maxRetriesPerRequest: null,
-          enableOfflineQueue: true,
-        },
+        connection: bullConnection(
+          this.settings.redis,
+          `queue-worker:${this.name}`,
+          { maxRetriesPerRequest: null, enableOfflineQueue: true },
+          this.ownedConnections,
+        ),
         prefix: this.settings.prefix,
         concurrency: this.settings.concurrency,
         lockDuration: this.settings.lockDurationMs,
@@ -332,6 +421,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async close(): Promise<void> {
     await settleWithin(this.queue.waitUntilReady(), SETUP_SETTLE_MS);
     await this.queue.close().catch(() => undefined);
+    for (const connection of this.ownedConnections.splice(0)) connection.disconnect();
   }
 
   private viewOf(job: BullJob<StoredJob<T>>): Job<T> {
@@ -352,7 +442,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
         return result;
       },
       begin: async (name: string): Promise<boolean> => {
-        const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), new Date().toISOString());
+        const mark = `${new Date().toISOString()} ${randomUUID()}`;
+        const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), mark);
         if (set === -1) throw new Error(`Job ${job.id} of queue ${this.name} no longer exists`);
         return set === 1;
       },
@@ -362,6 +453,6 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private connectionTrouble(error: Error): void {
     if (this.outage) return;
     this.outage = true;
-    this.logger.warn(`Redis trouble on queue ${this.name} (${describeRedisUrl(this.settings.redisUrl)}): ${error.message}`);
+    this.logger.warn(`Redis trouble on queue ${this.name} (${describeRedis(this.settings.redis)}): ${error.message}`);
   }
 }

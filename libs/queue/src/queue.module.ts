@@ -1,7 +1,6 @@
 import { DynamicModule, Inject, Module, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, runsJobs } from '@app/config';
-import { REDIS_CLIENT } from '@app/redis';
-import type Redis from 'ioredis';
+import { REDIS_CLIENT, type RedisConnection } from '@app/redis';
 import { BullJobQueue } from './bullmq-job-queue';
 import { InProcessJobQueue } from './in-process-job-queue';
 import type { JobQueue } from './job-queue';
@@ -19,14 +18,14 @@ export const WORKER_DRAIN_SHARE = 0.5;
 export async function createJobQueue<T>(
   definition: QueueDefinition<T>,
   config: AppConfig,
-  redis: Redis | null,
+  redis: RedisConnection | null,
 ): Promise<JobQueue<T>> {
   const { prefix, concurrency, retryDelayMs, lockDurationMs, stalledIntervalMs, maxStalledCount } = config.queue;
-  if (!config.redisUrl || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
+  if (!config.redis || !redis) return new InProcessJobQueue(definition, { concurrency, retryDelayMs });
   const queue = new BullJobQueue(
     definition,
     {
-      redisUrl: config.redisUrl,
+      redis: config.redis,
       prefix,
       concurrency,
       retryDelayMs,
@@ -80,7 +79,7 @@ export class QueueModule {
         {
           provide: definition.token,
           inject: [AppConfig, REDIS_CLIENT, QueueRegistry],
-          useFactory: async (config: AppConfig, redis: Redis | null, registry: QueueRegistry) => {
+          useFactory: async (config: AppConfig, redis: RedisConnection | null, registry: QueueRegistry) => {
             const queue = await createJobQueue(definition, config, redis);
             registry.add(queue);
             return queue;

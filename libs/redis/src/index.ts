@@ -1,3 +1,14 @@
 export { RedisModule } from './redis.module';
 export { REDIS_CLIENT, REDIS_SUBSCRIBER, InjectRedis, InjectRedisSubscriber } from './redis.tokens';
-export { describeRedisUrl, redisConnectionOptions } from './redis-connection.factory';
+export {
+  clusterKeySlot,
+  clusterSubscription,
+  describeRedis,
+  describeRedisUrl,
+  nodeFor,
+  openRedis,
+  redisConnectionOptions,
+  redisOptionsFor,
+  type RedisConnection,
+} from './redis-connection.factory';
+export { claimWithToken, releaseWithToken } from './token-keys';

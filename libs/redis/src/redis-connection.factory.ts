@@ -1,9 +1,17 @@
 import { Logger } from '@nestjs/common';
-import Redis, { type RedisOptions } from 'ioredis';
+import type { RedisTopology } from '@app/config';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /** Reconnect delay grows by this much per attempt, in milliseconds, up to the cap below. */
 const RECONNECT_STEP_MS = 100;
 const RECONNECT_CAP_MS = 2_000;
+
+/**
+ * A connection to the configured Redis: one server or a Sentinel-managed primary (`Redis`), or a
+ * Cluster (`Cluster`, which routes each command to the node owning its key's slot). Both speak
+ * the same commands; a multi-key command on a Cluster must keep its keys in one slot.
+ */
+export type RedisConnection = Redis | Cluster;
 
 /**
  * Options shared by every application connection. Commands are not queued while disconnected and
@@ -27,13 +35,110 @@ export function describeRedisUrl(url: string): string {
   return `${parsed.protocol}//${parsed.hostname}:${parsed.port || 6379}${parsed.pathname}`;
 }
 
+/** Where the configured Redis is, without credentials, safe for logs. */
+export function describeRedis(topology: RedisTopology): string {
+  switch (topology.kind) {
+    case 'standalone':
+      return describeRedisUrl(topology.url);
+    case 'sentinel':
+      return `Sentinel primary "${topology.name}" via ${topology.sentinels.map((node) => `${node.host}:${node.port}`).join(',')}`;
+    case 'cluster':
+      return `Cluster via ${topology.nodes.map((node) => `${node.host}:${node.port}`).join(',')}`;
+  }
+}
+
+/** ioredis options for a `redis://` or `rediss://` URL (what `new Redis(url)` would parse). */
+function urlOptions(url: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: db ? Number(db) : 0,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+/**
+ * ioredis options of one server connection for `topology` (for a Cluster: of each node's
+ * connection), on top of {@link redisConnectionOptions}. A Sentinel connection asks the sentinels
+ * for the current primary on every (re)connect, so a promoted replica is used without a restart; a
+ * primary that was demoted while this connection stayed open answers writes with `READONLY`, which
+ * makes it reconnect (and so ask again). ioredis' `failoverDetector` is not used: its disconnect can
+ * land while a reconnect is asking the sentinels, which ends the connection for good (seen under
+ * load: the client stayed `end` after the switch).
+ */
+export function redisOptionsFor(topology: RedisTopology, role: string, overrides: RedisOptions = {}): RedisOptions {
+  const base: RedisOptions = { ...redisConnectionOptions, connectionName: role };
+  switch (topology.kind) {
+    case 'standalone':
+      return { ...base, ...urlOptions(topology.url), ...overrides };
+    case 'sentinel':
+      return {
+        ...base,
+        sentinels: topology.sentinels.map((node) => ({ host: node.host, port: node.port })),
+        name: topology.name,
+        role: 'master',
+        password: topology.password,
+        sentinelPassword: topology.sentinelPassword,
+        tls: topology.tls ? {} : undefined,
+        sentinelTLS: topology.tls ? {} : undefined,
+        enableTLSForSentinelMode: topology.tls,
+        reconnectOnError: (error) => error.message.startsWith('READONLY'),
+        sentinelRetryStrategy: (attempt) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_CAP_MS),
+        ...overrides,
+      };
+    case 'cluster':
+      return { ...base, password: topology.password, tls: topology.tls ? {} : undefined, ...overrides };
+  }
+}
+
+/**
+ * A Cluster client. Commands do not wait in an offline queue; one that meets a failover (the node
+ * gone, `CLUSTERDOWN`, `TRYAGAIN`) is retried after a short delay a bounded number of times, and
+ * the per-node `commandTimeout` (when given) bounds each try.
+ */
+function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>, role: string, overrides: RedisOptions, offlineQueue: boolean): Cluster {
+  const options: ClusterOptions = {
+    redisOptions: redisOptionsFor(topology, role, overrides),
+    enableOfflineQueue: offlineQueue,
+    enableReadyCheck: true,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_CAP_MS),
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 6,
+    slotsRefreshTimeout: 1_000,
+  };
+  return new Cluster(
+    topology.nodes.map((node) => ({ host: node.host, port: node.port })),
+    options,
+  );
+}
+
+/**
+ * A client of `topology` for BullMQ and other owners that open and close their own connections.
+ * `offlineQueue`: whether commands wait for a connection (BullMQ's worker needs it).
+ */
+export function openRedis(topology: RedisTopology, role: string, overrides: RedisOptions = {}): RedisConnection {
+  if (topology.kind === 'cluster') return clusterClient(topology, role, overrides, overrides.enableOfflineQueue ?? false);
+  return new Redis(redisOptionsFor(topology, role, overrides));
+}
+
 /**
  * Opens a connection and logs its state changes once each: one warning when it goes down (with
  * the cause), one line when it is ready again; repeated errors during one outage stay quiet.
  */
-export function createRedisConnection(url: string, role: string, logger: Logger, options: RedisOptions = {}): Redis {
-  const connection = new Redis(url, { ...redisConnectionOptions, ...options, connectionName: role });
-  const target = describeRedisUrl(url);
+export function createRedisConnection(
+  topology: RedisTopology,
+  role: string,
+  logger: Logger,
+  options: RedisOptions = {},
+): RedisConnection {
+  const connection = openRedis(topology, role, options);
+  const target = describeRedis(topology);
   let healthy: boolean | undefined;
   connection.on('ready', () => {
     if (healthy !== true) logger.log(`Redis ${role} connection ready (${target})`);
@@ -52,6 +157,10 @@ export function createRedisConnection(url: string, role: string, logger: Logger,
       if (connection.status !== 'end') logger.warn(`Redis ${role} connection closed (${target}); reconnecting`);
     });
   });
+  // A Cluster stays `ready` while one of its nodes fails over; say so once per node.
+  if (connection instanceof Cluster) {
+    connection.on('node error', (error: Error, node: string) => logger.warn(`Redis ${role} Cluster node ${node}: ${error.message}`));
+  }
   return connection;
 }
 
@@ -60,7 +169,19 @@ export function createRedisConnection(url: string, role: string, logger: Logger,
  * whichever comes first. Boot waits this long so the first requests find Redis connected, yet an
  * absent Redis never stops the service from starting: it serves degraded and reconnects.
  */
-export function settleFirstConnect(connection: Redis, timeoutMs: number): Promise<void> {
+export async function settleFirstConnect(connection: RedisConnection, timeoutMs: number): Promise<void> {
+  const startedAt = Date.now();
+  await settleReady(connection, timeoutMs);
+  // A Cluster client connects to each node on its first command there; a cache read with a budget
+  // of milliseconds must not pay for that, so every primary is reached once before serving.
+  if (connection instanceof Cluster && connection.status === 'ready') {
+    const left = Math.max(0, timeoutMs - (Date.now() - startedAt));
+    const reached = Promise.allSettled(connection.nodes('master').map((node) => node.ping()));
+    await Promise.race([reached, new Promise((resolve) => setTimeout(resolve, left).unref())]);
+  }
+}
+
+function settleReady(connection: RedisConnection, timeoutMs: number): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
@@ -73,4 +194,49 @@ export function settleFirstConnect(connection: Redis, timeoutMs: number): Promis
     connection.once('ready', done);
     connection.once('error', done);
   });
+}
+
+/**
+ * The connection a Cluster client holds its subscriptions on, or `null` while it has none. ioredis
+ * puts them on one node and, when that node goes away, re-subscribes on another without telling the
+ * application — so whoever must know about the gap (messages published meanwhile are lost) watches
+ * this identity change. It reads ioredis 5's private `Cluster.subscriber`; the Cluster e2e test
+ * (`test/redis-topologies.e2e-spec.ts`) fails if an upgrade changes it.
+ */
+export function clusterSubscription(cluster: Cluster): object | null {
+  const subscriber = (cluster as unknown as { subscriber?: { getInstance?: () => object | null } }).subscriber;
+  return subscriber?.getInstance?.() ?? null;
+}
+
+/**
+ * Runs `command` on the node that owns `slotKey`'s slot (a Cluster), or on the one server. For the
+ * few commands that carry no key yet must reach one node, such as a `SCAN` of a namespace whose
+ * keys all share a hash tag: that namespace lives on one node, so nothing else is scanned.
+ */
+export function nodeFor(connection: RedisConnection, slotKey: string): Redis {
+  if (!(connection instanceof Cluster)) return connection;
+  const owner = connection.slots[clusterKeySlot(slotKey)]?.[0];
+  const node = connection.nodes('master').find((candidate) => `${candidate.options.host}:${candidate.options.port}` === owner);
+  if (!node) throw new Error(`No Cluster node owns the slot of ${slotKey} right now`);
+  return node;
+}
+
+/** The Cluster hash slot of `key` (CRC16 of its hash tag or of the whole key, mod 16384). */
+export function clusterKeySlot(key: string): number {
+  let hashed = key;
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) hashed = key.slice(open + 1, close);
+  }
+  return crc16(Buffer.from(hashed)) % 16_384;
+}
+
+function crc16(bytes: Buffer): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
 }

@@ -1,13 +1,17 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@app/config';
-import type Redis from 'ioredis';
-import { createRedisConnection, redisConnectionOptions, settleFirstConnect } from './redis-connection.factory';
+import {
+  createRedisConnection,
+  redisConnectionOptions,
+  settleFirstConnect,
+  type RedisConnection,
+} from './redis-connection.factory';
 import { REDIS_CLIENT, REDIS_SUBSCRIBER } from './redis.tokens';
 
 /** How long `QUIT` may take on shutdown before the socket is closed hard, in milliseconds. */
 const QUIT_TIMEOUT_MS = 1_000;
 
-async function closeConnection(connection: Redis | null): Promise<void> {
+async function closeConnection(connection: RedisConnection | null): Promise<void> {
   if (!connection || connection.status === 'end') return;
   if (connection.status !== 'ready') {
     connection.disconnect();
@@ -30,10 +34,10 @@ async function closeConnection(connection: Redis | null): Promise<void> {
  * subscriber, whose heartbeat judges the connection itself.
  */
 function connectionFactory(role: string, bounded: boolean) {
-  return async (config: AppConfig): Promise<Redis | null> => {
-    if (!config.redisUrl) return null;
+  return async (config: AppConfig): Promise<RedisConnection | null> => {
+    if (!config.redis) return null;
     const connection = createRedisConnection(
-      config.redisUrl,
+      config.redis,
       role,
       new Logger('Redis'),
       bounded ? { commandTimeout: config.redisCommandTimeoutMs } : {},
@@ -45,8 +49,9 @@ function connectionFactory(role: string, bounded: boolean) {
 
 /**
  * The process's Redis connections: one command client shared by every feature and one subscriber.
- * Both exist only when `REDIS_URL` is set; consumers receive `null` in the embedded mode and pick
- * their in-process implementation.
+ * Both exist only when a Redis is configured (`REDIS_URL`, `REDIS_SENTINELS` or
+ * `REDIS_CLUSTER_NODES`); consumers receive `null` in the embedded mode and pick their in-process
+ * implementation. On a Cluster both are ioredis `Cluster` clients.
  */
 @Global()
 @Module({
@@ -58,8 +63,8 @@ function connectionFactory(role: string, bounded: boolean) {
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly client: Redis | null,
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis | null,
+    @Inject(REDIS_CLIENT) private readonly client: RedisConnection | null,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: RedisConnection | null,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {

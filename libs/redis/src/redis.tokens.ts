@@ -5,7 +5,7 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 /** A dedicated connection for SUBSCRIBE (a subscribed connection cannot run commands), or `null`. */
 export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
 
-/** Injects the shared command client (`Redis | null`). */
+/** Injects the shared command client (`RedisConnection | null`). */
 export const InjectRedis = (): ParameterDecorator => Inject(REDIS_CLIENT);
-/** Injects the shared subscriber connection (`Redis | null`). */
+/** Injects the shared subscriber connection (`RedisConnection | null`). */
 export const InjectRedisSubscriber = (): ParameterDecorator => Inject(REDIS_SUBSCRIBER);

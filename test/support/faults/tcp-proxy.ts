@@ -12,6 +12,8 @@ interface Link {
   /** Bytes held while frozen, per direction, written in order on thaw. */
   heldUp: Buffer[];
   heldDown: Buffer[];
+  /** Cut the link instead of relaying the next answer (its request reached the server). */
+  cutOnAnswer: boolean;
 }
 
 /**
@@ -19,11 +21,18 @@ interface Link {
  * gives: `refuse` (new connections are closed at once), `drop` (every open connection is cut),
  * `freeze` (connections stay open, nothing crosses in either direction until `pass`), and
  * `freezeSubscribers` (only pub/sub connections go silent: a subscriber that hears nothing while
- * commands still work).
+ * commands still work), and `cutAnswerTo` (a request reaches the server, its answer is lost with
+ * the connection: the client cannot tell whether it ran).
  */
 export class TcpProxy {
   private readonly links = new Set<Link>();
   private mode: ProxyMode = 'pass';
+  private cutAnswerPattern: RegExp | undefined;
+  /** After a cut, new connections are refused this long (open ones pass): the client cannot reconnect at once. */
+  private refuseAfterCutMs = 0;
+  private refusingNewUntil = 0;
+  /** Connections cut by {@link cutAnswerTo} so far. */
+  answersCut = 0;
   private constructor(
     private readonly server: Server,
     private readonly targetPort: number,
@@ -82,25 +91,45 @@ export class TcpProxy {
     for (const link of this.links) if (link.subscriber) link.frozen = true;
   }
 
+  /**
+   * The next request whose bytes match `pattern` reaches the server; the connection is then cut
+   * instead of relaying its answer (other connections and later requests pass). With
+   * `refuseNewForMs`, new connections are refused that long after the cut: its client cannot send
+   * the request again at once, while connections already open keep working.
+   */
+  cutAnswerTo(pattern: RegExp, options: { refuseNewForMs?: number } = {}): void {
+    this.cutAnswerPattern = pattern;
+    this.refuseAfterCutMs = options.refuseNewForMs ?? 0;
+  }
+
   async stop(): Promise<void> {
     this.drop();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private accept(client: Socket): void {
-    if (this.mode === 'refuse') {
+    if (this.mode === 'refuse' || Date.now() < this.refusingNewUntil) {
       client.destroy();
       return;
     }
     const upstream = new Socket();
-    const link: Link = { client, upstream, subscriber: false, frozen: this.mode === 'freeze', heldUp: [], heldDown: [] };
+    const link: Link = { client, upstream, subscriber: false, frozen: this.mode === 'freeze', heldUp: [], heldDown: [], cutOnAnswer: false };
     this.links.add(link);
     client.on('data', (chunk: Buffer) => {
       if (!link.subscriber && /subscribe/i.test(chunk.toString('latin1'))) link.subscriber = true;
+      if (this.cutAnswerPattern?.test(chunk.toString('latin1'))) {
+        this.cutAnswerPattern = undefined;
+        link.cutOnAnswer = true;
+      }
       if (link.frozen) link.heldUp.push(chunk);
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (link.cutOnAnswer) {
+        this.answersCut += 1;
+        this.refusingNewUntil = Date.now() + this.refuseAfterCutMs;
+        return this.close(link);
+      }
       if (link.frozen) link.heldDown.push(chunk);
       else client.write(chunk);
     });

@@ -43,9 +43,11 @@ export function callbackUrlFor(config: AppConfig): string {
 
 /**
  * cursor-runner over HTTP/1.1 with keep-alive connections (one {@link OutboundHttp} pool per
- * process), JSON bodies and `X-Webhook-Secret` on every request. A request that fails on a reused
- * socket the server had closed meanwhile is sent once more on another socket; every other failure
- * is reported as it is, as a `CursorRunnerError`.
+ * process), JSON bodies and `X-Webhook-Secret` on every request. A GET that fails on a reused
+ * socket the server had closed meanwhile is sent once more on another socket. A POST never is: it
+ * starts a run (or a conversation), cursor-runner may have read it before the socket broke, and
+ * nothing tells whether it did — a run must never start twice (docs/operations.md, "Forwarding at
+ * most once"). Every failure is reported as it is, as a `CursorRunnerError`.
  */
 export class HttpCursorRunnerClient extends CursorRunnerClient implements OnApplicationShutdown {
   private readonly logger = new Logger('CursorRunnerClient');
@@ -118,6 +120,7 @@ export class HttpCursorRunnerClient extends CursorRunnerClient implements OnAppl
           'X-Webhook-Secret': this.options.webhookSecret,
         },
         body,
+        sendOnce: call.method === 'POST',
       });
     } catch (error) {
       throw error instanceof OutboundHttpError ? classifyTransportError(call, error) : error;

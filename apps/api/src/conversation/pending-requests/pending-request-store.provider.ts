@@ -1,6 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { REDIS_CLIENT } from '@app/redis';
-import type Redis from 'ioredis';
+import { REDIS_CLIENT, type RedisConnection } from '@app/redis';
 import { InMemoryPendingRequestStore } from './in-memory-pending-request-store';
 import { PendingRequestStore } from './pending-request-store';
 import { RedisPendingRequestStore } from './redis-pending-request-store';
@@ -9,6 +8,6 @@ import { RedisPendingRequestStore } from './redis-pending-request-store';
 export const pendingRequestStoreProvider: Provider = {
   provide: PendingRequestStore,
   inject: [REDIS_CLIENT],
-  useFactory: (redis: Redis | null): PendingRequestStore =>
+  useFactory: (redis: RedisConnection | null): PendingRequestStore =>
     redis ? new RedisPendingRequestStore(redis) : new InMemoryPendingRequestStore(),
 };

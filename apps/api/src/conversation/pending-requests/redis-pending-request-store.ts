@@ -1,4 +1,5 @@
-import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { claimWithToken, type RedisConnection } from '@app/redis';
 import { PendingRequestStore } from './pending-request-store';
 
 /**
@@ -9,14 +10,23 @@ export function pendingRequestKey(id: string): string {
   return `cursor_runner_callback:${id}`;
 }
 
-/** The key of a delivery claim: a request id never contains `:`, so it cannot name another entry. */
+/**
+ * The request's keys below carry its pending key as their hash tag, so on a Redis Cluster they hash
+ * to the pending key's own slot (a key without braces hashes whole) and one command may touch them
+ * together, while the contract's key itself stays as other deployments read it.
+ */
+function slotted(id: string): string {
+  return `{${pendingRequestKey(id)}}`;
+}
+
+/** The key of a delivery claim: a request id never contains `:` or braces, so it cannot name another entry. */
 export function deliveryClaimKey(id: string): string {
-  return `${pendingRequestKey(id)}:delivering`;
+  return `${slotted(id)}:delivering`;
 }
 
 /** The key of a result kept for `GET /cursor-runner/requests/:id`; outlives the pending request. */
 export function keptResultKey(id: string): string {
-  return `${pendingRequestKey(id)}:result`;
+  return `${slotted(id)}:result`;
 }
 
 /**
@@ -25,7 +35,7 @@ export function keptResultKey(id: string): string {
  * without its TTL, which `SET` followed by `EXPIRE` would allow if the process died between them.
  */
 export class RedisPendingRequestStore extends PendingRequestStore {
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisConnection) {
     super();
   }
 
@@ -41,8 +51,9 @@ export class RedisPendingRequestStore extends PendingRequestStore {
     await this.redis.del(pendingRequestKey(id));
   }
 
-  protected async claim(id: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.set(deliveryClaimKey(id), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  /** Idempotent if sent twice after a broken connection ({@link claimWithToken}): a claim never finds itself taken. */
+  protected claim(id: string, ttlSeconds: number): Promise<boolean> {
+    return claimWithToken(this.redis, deliveryClaimKey(id), randomUUID(), ttlSeconds);
   }
 
   protected async unclaim(id: string): Promise<void> {

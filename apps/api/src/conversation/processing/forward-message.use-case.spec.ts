@@ -1,6 +1,6 @@
 import { newForwardMessage, newJob, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
 import { pollUntil } from '../../../../../test/support/poll';
-import { CursorRunnerConnectionError, CursorRunnerTimeoutError } from '../../adapters/cursor-runner';
+import { CursorRunnerConnectionError, CursorRunnerHttpError, CursorRunnerTimeoutError } from '../../adapters/cursor-runner';
 import { PendingRequestStoreError } from '../pending-requests/pending-request-store';
 import { FORWARD_INTERRUPTED_TEXT } from '../texts';
 import { ForwardMessage } from './forward-message.use-case';
@@ -124,6 +124,22 @@ describe(ForwardMessage.name, () => {
     await sut.forward(mocks.bot, newJob(queued), message);
     expect(mocks.client.sendMessage.mock.calls.map((sent) => sent[1])).toEqual([FORWARD_INTERRUPTED_TEXT]);
     expect(await mocks.pending.get(REQUEST_ID)).not.toBeNull();
+  });
+
+  it.each([502, 504])('treats a gateway %i in front of cursor-runner as unknown: the request may have reached it', async (status) => {
+    const { sut, mocks } = newForwardMessage();
+    mocks.cursorRunner.executeAsync.mockRejectedValue(new CursorRunnerHttpError(call, status, `HTTP ${status}`, '<html>gateway</html>'));
+    await sut.forward(mocks.bot, newJob(queued), message);
+    expect(mocks.client.sendMessage.mock.calls.map((sent) => sent[1])).toEqual([FORWARD_INTERRUPTED_TEXT]);
+    expect(await mocks.pending.get(REQUEST_ID)).not.toBeNull();
+  });
+
+  it("treats cursor-runner's own error status as a refusal: the chat told why, the pending request dropped", async () => {
+    const { sut, mocks } = newForwardMessage();
+    mocks.cursorRunner.executeAsync.mockRejectedValue(new CursorRunnerHttpError(call, 500, 'repository not found', { error: 'repository not found' }));
+    await sut.forward(mocks.bot, newJob(queued), message);
+    expect(mocks.client.sendMessage.mock.calls[0][1]).toBe('❌ Error: Failed to execute cursor command. repository not found');
+    expect(mocks.pending.size).toBe(0);
   });
 
   it('names a refusal without an error message', async () => {

@@ -4,6 +4,7 @@ import {
   CursorRunnerClient,
   CursorRunnerConnectionError,
   CursorRunnerError,
+  CursorRunnerHttpError,
   CursorRunnerInvalidResponseError,
   CursorRunnerTimeoutError,
 } from '../../adapters/cursor-runner';
@@ -28,6 +29,13 @@ const FORWARD_EFFECT = 'forward';
  * failure after the request left (a reset, a timeout) leaves it unknown.
  */
 const NOTHING_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Statuses a proxy in front of cursor-runner answers when cursor-runner broke off or did not answer
+ * in time (502 Bad Gateway, 504 Gateway Timeout): the request may have reached it. cursor-runner
+ * itself answers its refusals with 4xx or 500 and a JSON error (docs/cursor-runner.md).
+ */
+const GATEWAY_UNKNOWN_STATUSES = new Set([502, 504]);
 
 /** A message to forward: what was said, where, and whether it was spoken. */
 export interface Forwardable {
@@ -153,5 +161,6 @@ export class ForwardMessage {
 function nothingSent(error: CursorRunnerError): boolean {
   if (error instanceof CursorRunnerTimeoutError || error instanceof CursorRunnerInvalidResponseError) return false;
   if (error instanceof CursorRunnerConnectionError) return error.code !== undefined && NOTHING_SENT_CODES.has(error.code);
+  if (error instanceof CursorRunnerHttpError) return !GATEWAY_UNKNOWN_STATUSES.has(error.status);
   return true;
 }
