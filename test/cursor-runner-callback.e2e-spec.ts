@@ -368,8 +368,9 @@ describe('POST /cursor-runner/callback', () => {
       telegram.failNext(TOKEN, 'sendMessage', { ...sent(pending.chatId), release: telegramAnswer.promise });
 
       await callback({ success: true, requestId: id, output: 'slow telegram' }).expect(200, { received: true, request_id: id });
-      expect(deliveries.size).toBe(1);
+      // The delivery job starts once a worker takes it: the send is then held at Telegram, unanswered.
       await telegram.http.waitForRequests(1);
+      expect(deliveries.size).toBe(1);
       expect(await redis.exists(`cursor_runner_callback:${id}`)).toBe(1);
 
       telegramAnswer.resolve();

@@ -107,7 +107,7 @@ describe('Telegram admin routes against a fake Bot API', () => {
   it('keeps the cached info in Redis under a digest of the token, never the token', async () => {
     await request(app.baseUrl).get('/telegram/webhook_info').set(ADMIN).expect(200);
     const keys = await redis.keys(`${app.config.cache.keyPrefix}:*`);
-    expect(keys.some((key) => /:telegram:webhook-info:[0-9a-f]{16}$/.test(key))).toBe(true);
+    expect(keys.some((key) => /:\{telegram\}:webhook-info:[0-9a-f]{16}$/.test(key))).toBe(true);
     expect(keys.join('\n')).not.toContain(TOKEN_SECRET_PART);
   });
 
