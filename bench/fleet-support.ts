@@ -912,7 +912,7 @@ export interface Tally {
     deliveredTwiceOrMore: number;
     /**
      * Of those, the ones whose first accepted message came from a member SIGKILLed within
-     * {@link RESIDUAL_WINDOW_MS} after that call arrived: the documented residual window (Telegram
+     * {@link RESIDUAL_WINDOW_MS} after that call arrived (or just before: it was on its way): the documented residual window (Telegram
      * accepted the message, the process died before saving that it did). Any other is a defect.
      */
     deliveredTwiceSenderKilled: number;
@@ -983,6 +983,8 @@ export function updateOutcomes(
  * was SIGKILLed at most this long after that call arrived (Telegram's answer delay included).
  */
 const RESIDUAL_WINDOW_MS = 1_000;
+/** A call sent just before its process was killed may be stamped as arriving a little after the kill. */
+const ARRIVAL_SLACK_MS = 200;
 
 /** How many examples of each defect the results keep, for whoever looks into it. */
 const EXAMPLES = 10;
@@ -1058,7 +1060,11 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
       const calls = chatCallsOf(id);
       const first = calls.find((call) => call.answeredWith === 200 && call.text.includes(id));
       const senderKilled = fleet.sigkills.some(
-        (kill) => first?.at !== undefined && kill.member === first.via && kill.at >= first.at && kill.at - first.at <= RESIDUAL_WINDOW_MS,
+        (kill) =>
+          first?.at !== undefined &&
+          kill.member === first.via &&
+          kill.at - first.at >= -ARRIVAL_SLACK_MS &&
+          kill.at - first.at <= RESIDUAL_WINDOW_MS,
       );
       if (senderKilled) callbacks.deliveredTwiceSenderKilled += 1;
       if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push({ requestId: id, chatCalls: calls });
