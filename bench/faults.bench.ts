@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   try {
     await run(fleet);
   } finally {
+    if (process.env.FLEET_LOG_DIR) fleet.writeLogs(process.env.FLEET_LOG_DIR);
     await fleet.stop();
   }
 }
@@ -242,6 +243,9 @@ function report(
     `\nOf the lost updates, acknowledged before Redis was killed (a restart of this redis-server, which keeps nothing on disk, empties the queue): ${lostInRedisRestart}`,
   );
   console.log(`Of the lost results, acknowledged before Redis was killed: ${resultsLostInRedisRestart}`);
+  console.log(
+    `Of the results delivered twice, the first sender SIGKILLed ≤ 1 s after its send (the residual window): ${callbacks.deliveredTwiceSenderKilled}`,
+  );
   console.log(
     `The SIGKILLed instance died in the middle of what it was aimed at: ${Object.entries(killedMidWork)
       .map(([aimedAt, found]) => `${aimedAt} ${found ? 'yes' : 'no'}`)

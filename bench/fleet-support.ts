@@ -356,6 +356,10 @@ export interface FleetOptions {
  */
 export class Fleet {
   readonly members: FleetMember[] = [];
+  /** Each SIGKILL the benchmark sent a running member (not the final stop), with its time. */
+  readonly sigkills: { member: string; at: number }[] = [];
+  /** Every app process started, in order, with its member's name (for {@link Fleet.writeLogs}). */
+  private readonly processes: { member: string; start: number; app: AppProcess }[] = [];
   redis!: FaultyRedis;
   telegram!: FakeTelegram;
   runner!: CountingCursorRunner;
@@ -415,12 +419,15 @@ export class Fleet {
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-fleet-'));
     this.env = {
       NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.FLEET_LOG_LEVEL ?? 'warn',
       REDIS_URL: this.redis.url,
       DATABASE_URL: `file:${path.join(this.dataDir, 'shared.sqlite3')}`,
       WEBHOOK_SECRET,
       TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      // Bounds the lease a delivery waits before taking over a send a killed member began (two of
+      // these and 5 s), so the drain sees those deliveries finish; the fake answers in telegramMs.
+      TELEGRAM_TIMEOUT_MS: '5000',
       TELEGRAM_WEBHOOK_BASE_URL: this.front.url,
       CURSOR_RUNNER_CALLBACK_BASE_URL: this.front.url,
       CACHE_KEY_PREFIX: 'fleet-bench',
@@ -453,6 +460,7 @@ export class Fleet {
     children.add({ pid: app.pid, alive: () => app.running });
     member.app = app;
     member.starts += 1;
+    this.processes.push({ member: member.name, start: member.starts, app });
   }
 
   /**
@@ -488,6 +496,22 @@ export class Fleet {
   /** Telegram calls answered 429 so far. */
   get throttledCalls(): number {
     return this.throttled.length;
+  }
+
+  /** When the Telegram request at `index` (among all its requests) arrived, as the throttle loop saw it. */
+  telegramArrivalOf(index: number): number | undefined {
+    return this.telegramArrivals[index];
+  }
+
+  /**
+   * Writes each app process's log lines (at the members' `LOG_LEVEL`) to `<dir>/<member>-<start>.log`,
+   * one JSON line each: to find out afterwards what a member did before it was killed.
+   */
+  writeLogs(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const { member, start, app } of this.processes) {
+      fs.writeFileSync(path.join(dir, `${member}-${start}.log`), app.lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    }
   }
 
 
@@ -532,6 +556,7 @@ export class Fleet {
 
   /** Sends `signal` to `member` and resolves once it has exited. */
   async stopMember(member: FleetMember, signal: NodeJS.Signals): Promise<void> {
+    if (signal === 'SIGKILL' && member.running) this.sigkills.push({ member: member.name, at: Date.now() });
     await member.app?.kill(signal);
   }
 
@@ -885,6 +910,12 @@ export interface Tally {
     refused: number;
     deliveredOnce: number;
     deliveredTwiceOrMore: number;
+    /**
+     * Of those, the ones whose first accepted message came from a member SIGKILLed within
+     * {@link RESIDUAL_WINDOW_MS} after that call arrived (or just before: it was on its way): the documented residual window (Telegram
+     * accepted the message, the process died before saving that it did). Any other is a defect.
+     */
+    deliveredTwiceSenderKilled: number;
     /** Acknowledged and never sent to the chat. */
     lost: number;
     lostRequestIds: string[];
@@ -893,10 +924,18 @@ export interface Tally {
      * call to its chat (text cut, answer status, which member sent it).
      */
     examples: {
-      deliveredTwice: string[];
-      lost: { requestId: string; chatCalls: { text: string; answeredWith: number | undefined; via: string | undefined }[] }[];
+      deliveredTwice: { requestId: string; chatCalls: ChatCall[] }[];
+      lost: { requestId: string; chatCalls: ChatCall[] }[];
     };
   };
+}
+
+/** One Telegram call to a chat: text (cut), answer status, which member sent it, when it arrived. */
+export interface ChatCall {
+  text: string;
+  answeredWith: number | undefined;
+  via: string | undefined;
+  at: number | undefined;
 }
 
 /** How one update ended, as the stand-ins saw it. */
@@ -939,6 +978,14 @@ export function updateOutcomes(
   });
 }
 
+/**
+ * A duplicate counts as the residual window when the member that sent its first accepted message
+ * was SIGKILLed at most this long after that call arrived (Telegram's answer delay included).
+ */
+const RESIDUAL_WINDOW_MS = 1_000;
+/** A call sent just before its process was killed may be stamped as arriving a little after the kill. */
+const ARRIVAL_SLACK_MS = 200;
+
 /** How many examples of each defect the results keep, for whoever looks into it. */
 const EXAMPLES = 10;
 
@@ -975,6 +1022,7 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
     refused: 0,
     deliveredOnce: 0,
     deliveredTwiceOrMore: 0,
+    deliveredTwiceSenderKilled: 0,
     lost: 0,
     lostRequestIds: [],
     examples: { deliveredTwice: [], lost: [] },
@@ -982,11 +1030,17 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
   const chatOfRequest = new Map<string, number>();
   const chatOfPrompt = new Map(sender.sent.map((update) => [update.prompt, update.chatId]));
   for (const forward of runner.forwards) chatOfRequest.set(forward.requestId, chatOfPrompt.get(forward.prompt) ?? 0);
-  const chatCallsOf = (requestId: string) =>
+  const requests = fleet.telegram.http.requests;
+  const chatCallsOf = (requestId: string): ChatCall[] =>
     fleet.telegram
       .calls()
       .filter((call) => String(call.params.chat_id) === String(chatOfRequest.get(requestId)))
-      .map((call) => ({ text: (typeof call.params.text === 'string' ? call.params.text : call.method).slice(0, 120), answeredWith: call.request.answeredWith, via: call.via }));
+      .map((call) => ({
+        text: (typeof call.params.text === 'string' ? call.params.text : call.method).slice(0, 120),
+        answeredWith: call.request.answeredWith,
+        via: call.via,
+        at: fleet.telegramArrivalOf(requests.indexOf(call.request)),
+      }));
   const acknowledgedIds = new Set<string>();
   for (const callback of runner.callbacks) {
     const message = callback.answer?.message;
@@ -1003,7 +1057,17 @@ export function tally(sender: UpdateSender, fleet: Fleet): Tally {
     if (count === 1) callbacks.deliveredOnce += 1;
     else if (count > 1) {
       callbacks.deliveredTwiceOrMore += 1;
-      if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push(id);
+      const calls = chatCallsOf(id);
+      const first = calls.find((call) => call.answeredWith === 200 && call.text.includes(id));
+      const senderKilled = fleet.sigkills.some(
+        (kill) =>
+          first?.at !== undefined &&
+          kill.member === first.via &&
+          kill.at - first.at >= -ARRIVAL_SLACK_MS &&
+          kill.at - first.at <= RESIDUAL_WINDOW_MS,
+      );
+      if (senderKilled) callbacks.deliveredTwiceSenderKilled += 1;
+      if (callbacks.examples.deliveredTwice.length < EXAMPLES) callbacks.examples.deliveredTwice.push({ requestId: id, chatCalls: calls });
     } else {
       callbacks.lost += 1;
       callbacks.lostRequestIds.push(id);

@@ -46,6 +46,8 @@ interface KillEvent {
   /** What it was to be in the middle of. */
   aimedAt: MidWork;
   atMs: number;
+  /** When it was killed (epoch ms), to set beside the Telegram calls' arrival times. */
+  at: number;
   /** Whether it died in the middle of a forward, a delivery or a callback (else at the end of the wait for one). */
   midWork: boolean;
   /** From the SIGKILL to the new process answering /health/live. */
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
     const throughput = await throughputPhase(fleet);
     report(soakResults, throughput);
   } finally {
+    if (process.env.FLEET_LOG_DIR) fleet.writeLogs(process.env.FLEET_LOG_DIR);
     await fleet.stop();
   }
 }
@@ -104,7 +107,7 @@ async function soak(fleet: Fleet) {
     const { midWork } = await fleet.killMidWork(member, aimedAt);
     const at = Date.now();
     await fleet.startMember(member);
-    kills.push({ member: member.name, role: member.role, aimedAt, atMs: at - started, midWork, backAfterMs: Date.now() - at });
+    kills.push({ member: member.name, role: member.role, aimedAt, atMs: at - started, at, midWork, backAfterMs: Date.now() - at });
   };
   // One API instance and one worker, each killed three times, each time in the middle of another
   // kind of work: where today's code or a fix could lose or repeat something.
@@ -288,6 +291,7 @@ function report(soak: SoakResults, throughput: { rounds: ThroughputRound[]; rati
     ['callbacks sent / acknowledged / not found / refused', `${callbacks.sent} / ${callbacks.acknowledged} / ${callbacks.notFound} / ${callbacks.refused}`],
     ['results delivered once', callbacks.deliveredOnce],
     ['results delivered twice or more', callbacks.deliveredTwiceOrMore],
+    ['… of which the first sender was SIGKILLed ≤ 1 s after its send (residual window)', callbacks.deliveredTwiceSenderKilled],
     ['results lost (acknowledged, never delivered)', callbacks.lost],
     ['reads checked after a write / stale / beyond the 2 s bound', `${soak.stale.checkedReads} / ${soak.stale.staleReads} / ${soak.stale.staleBeyondBound}`],
     ['worst stale read (ms after the write answered)', soak.stale.worstStaleMs],

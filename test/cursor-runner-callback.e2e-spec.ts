@@ -339,7 +339,7 @@ describe('POST /cursor-runner/callback', () => {
         expect.objectContaining({
           level: 50,
           requestId: id,
-          msg: `Could not deliver cursor-runner result ${id} to chat ${pending.chatId} after 3 try(ies): Telegram API error: Service Unavailable; the pending request stays until its TTL for a replay`,
+          msg: `Could not deliver cursor-runner result ${id} to chat ${pending.chatId} after 3 send(s): Telegram API error: Service Unavailable; the pending request stays until its TTL for a replay`,
         }),
       );
 

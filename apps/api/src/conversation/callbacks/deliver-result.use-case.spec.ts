@@ -1,9 +1,11 @@
+import { RetryLaterError } from '@app/queue';
 import { newDeliverResult, newJob, pendingRequest, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
 import { TelegramApiError, TelegramConnectionError } from '../../adapters/telegram';
 import { FORMAT_FAILURE_TEXT } from '../texts';
 import { resultDeliveryOnceId, type ResultDeliveryJob } from '../result-deliveries.queue';
 import { DELIVERY_CLAIM_TTL_SECONDS, RESULT_ONCE_TTL_SECONDS } from './receive-callback.use-case';
 import { DeliverResult } from './deliver-result.use-case';
+import { MAX_THROTTLED_WAIT_MS } from './delivery-policy';
 import type { CallbackResult } from './result-message';
 
 const ID = 'telegram-1-abc';
@@ -18,6 +20,8 @@ const result: CallbackResult = {
   duration: '9s',
 };
 const unreachable = () => new TelegramConnectionError('sendMessage', 'connect ECONNREFUSED', 'ECONNREFUSED');
+const throttled = () => new TelegramApiError('sendMessage', 429, 'Too Many Requests: retry after 0', 0);
+const accepted = { ok: true, result: { message_id: 1, date: 0, chat: { id: 42, type: 'private', first_name: 'Ada' }, text: 'done' } } as const;
 
 type Fixture = ReturnType<typeof newDeliverResult>;
 
@@ -205,6 +209,71 @@ describe(DeliverResult.name, () => {
     release();
     await sut.settled();
     expect(sut.size).toBe(0);
+    expect(await mocks.pending.get(ID)).toBeNull();
+  });
+
+  it('waits out Telegram throttling without using up tries: a result throttled on every try is still delivered', async () => {
+    const fixture = newDeliverResult(3);
+    const { mocks } = fixture;
+    await claimed(mocks);
+    mocks.client.sendMessage.mockRejectedValueOnce(throttled()).mockRejectedValueOnce(throttled()).mockRejectedValueOnce(throttled());
+    await delivered(fixture);
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(4);
+    expect(await mocks.pending.get(ID)).toBeNull();
+  });
+
+  it('counts a 429 as a try once the delivery has waited out throttling for its whole budget', async () => {
+    const { mocks, handler } = newDeliverResult(1);
+    await claimed(mocks);
+    const waited = { failed: 'Too Many Requests', retryInMs: MAX_THROTTLED_WAIT_MS, tellUser: false, throttledMs: MAX_THROTTLED_WAIT_MS };
+    const steps = new Map<string, unknown>([['try-1', waited]]);
+    mocks.client.sendMessage.mockRejectedValue(new TelegramApiError('sendMessage', 429, 'Too Many Requests: retry after 1', 1));
+
+    await handler(newJob({ requestId: ID, request: pending, result }, 1, steps));
+
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(await mocks.pending.get(ID)).toEqual(pending);
+  });
+
+  it('never sends from two runs of one job at once: a run that finds the send begun waits instead', async () => {
+    const { mocks, handler } = newDeliverResult();
+    await claimed(mocks);
+    const data: ResultDeliveryJob = { requestId: ID, request: pending, result };
+    const steps = new Map<string, unknown>();
+    const begun = new Set<string>();
+    let answer!: (value: typeof accepted) => void;
+    mocks.client.sendMessage.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+
+    // The first run lost its lock mid-send; BullMQ gave the job to a second run meanwhile.
+    const first = handler(newJob(data, 1, steps, begun));
+    while (mocks.client.sendMessage.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await expect(handler(newJob(data, 1, new Map(steps), begun))).rejects.toBeInstanceOf(RetryLaterError);
+    answer(accepted);
+    await first;
+    // The run after the wait finds the first run's saved send and only finishes.
+    await handler(newJob(data, 1, steps, begun));
+
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(await mocks.pending.get(ID)).toBeNull();
+  });
+
+  it('takes over a send whose run died before saving it, after waiting one lease for it', async () => {
+    const { mocks, handler } = newDeliverResult();
+    await claimed(mocks);
+    const data: ResultDeliveryJob = { requestId: ID, request: pending, result };
+    const steps = new Map<string, unknown>();
+    const begun = new Set<string>();
+    // SIGKILL while Telegram had not answered: the send is begun and never saved.
+    mocks.client.sendMessage.mockImplementationOnce(() => new Promise(() => undefined));
+    void handler(newJob(data, 1, steps, begun));
+    while (mocks.client.sendMessage.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+
+    const wait = await handler(newJob(data, 1, steps, begun)).catch((error: unknown) => error);
+    expect(wait).toBeInstanceOf(RetryLaterError);
+    expect((wait as RetryLaterError).delayMs).toBeGreaterThanOrEqual(2 * 30_000);
+    await handler(newJob(data, 1, steps, begun));
+
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(2);
     expect(await mocks.pending.get(ID)).toBeNull();
   });
 });

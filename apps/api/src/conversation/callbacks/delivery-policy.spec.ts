@@ -1,6 +1,6 @@
 import { TelegramApiError, TelegramConnectionError, TelegramHttpError, TelegramTimeoutError } from '../../adapters/telegram';
 import { isParseError } from '../chat-replies';
-import { BotUnavailableError, isTransient, retryDelayMs } from './delivery-policy';
+import { BotUnavailableError, isTransient, retryDelayMs, throttledForMs } from './delivery-policy';
 
 describe('delivery policy', () => {
   it('recognises Telegram refusing the HTML, and nothing else, as a parse error', () => {
@@ -32,5 +32,12 @@ describe('delivery policy', () => {
   it('does not retry a refusal, nor a 429 asking to wait more than a minute', () => {
     expect(retryDelayMs(new TelegramApiError('sendMessage', 403, 'Forbidden'), 1, 500)).toBeNull();
     expect(retryDelayMs(new TelegramApiError('sendMessage', 429, 'Too Many Requests', 61), 1, 500)).toBeNull();
+  });
+
+  it("reads a 429's retry_after as the wait Telegram asks for, and nothing else as one", () => {
+    expect(throttledForMs(new TelegramApiError('sendMessage', 429, 'Too Many Requests', 3))).toBe(3000);
+    expect(throttledForMs(new TelegramApiError('sendMessage', 429, 'Too Many Requests'))).toBeUndefined();
+    expect(throttledForMs(new TelegramApiError('sendMessage', 502, 'Bad Gateway', 3))).toBeUndefined();
+    expect(throttledForMs(new TelegramConnectionError('sendMessage', 'reset', 'ECONNRESET'))).toBeUndefined();
   });
 });

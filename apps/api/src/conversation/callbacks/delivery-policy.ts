@@ -9,6 +9,14 @@ import {
 /** Longest wait before another try, in milliseconds; a 429 asking for longer is not retried. */
 export const MAX_RETRY_DELAY_MS = 60_000;
 
+/**
+ * Longest a delivery waits out Telegram's 429s in all, in milliseconds: within it, a throttled
+ * send uses up none of the `CALLBACK_DELIVERY_ATTEMPTS` tries (a busy bot is answered 429 for every
+ * send until its `retry_after` passes, so counting them would give up results Telegram only asked
+ * to wait for). Below the delivery claim's 15 min, so a replayed callback is still refused meanwhile.
+ */
+export const MAX_THROTTLED_WAIT_MS = 10 * 60_000;
+
 /** The pending request names a `telegram_bots` row that is gone or deactivated. */
 export class BotUnavailableError extends Error {
   override readonly name = 'BotUnavailableError';
@@ -30,6 +38,12 @@ export function isTransient(error: unknown): boolean {
     return error.status === 429 || error.status >= 500;
   }
   return !(error instanceof TelegramError);
+}
+
+/** The wait a 429 asks for (its `retry_after`), in milliseconds; `undefined` for any other failure. */
+export function throttledForMs(error: unknown): number | undefined {
+  if (!(error instanceof TelegramApiError) || error.status !== 429 || error.retryAfterSeconds === undefined) return undefined;
+  return error.retryAfterSeconds * 1000;
 }
 
 /**
