@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
-import { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { RedisTopology } from '@app/config';
 import { describeRedis, nodeFor, openRedis, redisConnectionOptions, redisOptionsFor, releaseWithToken, type RedisConnection } from '@app/redis';
 import {
@@ -275,7 +275,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
       );
       this.outage = false;
       await marked;
-      await this.replicated();
+      await this.replicated((await this.queue.client) as unknown as RedisConnection, onceKey(this.settings.prefix, this.name, 'slot'));
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
       // The job may still be stored when Redis answers again: keep the id then (its redelivery is
@@ -286,16 +286,16 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   /**
-   * With replicas (Sentinel, Cluster), waits until one has the job (`WAIT 1` on the connection that
-   * wrote it, which covers the `once` id written before it too) before the caller acknowledges the
-   * update: replication is asynchronous, and a primary killed right after acknowledging would take
-   * the job with it while Telegram, answered 200, never sends the update again. Fails when the
-   * connection breaks meanwhile (the caller answers 503 and the redelivery is queued or recognised).
+   * With replicas (Sentinel, Cluster), waits until one has what `connection` last wrote to the node
+   * of `slotKey` (`WAIT 1`): a queued job, which covers the `once` id written before it too, or a
+   * begun mark. Replication is asynchronous, and a primary killed right after would take the write
+   * with it: a job whose update Telegram, answered 200, never sends again, or a mark whose loss lets
+   * the job's next run forward the same update again. Fails when the connection breaks meanwhile
+   * (the caller answers 503, or the attempt fails before its effect and runs again).
    */
-  private async replicated(): Promise<void> {
+  private async replicated(connection: RedisConnection, slotKey: string): Promise<void> {
     if (this.settings.redis.kind === 'standalone' || Date.now() < this.unreplicatedUntil) return;
-    const client = (await this.queue.client) as unknown as RedisConnection;
-    const node = client instanceof Cluster ? nodeFor(client, onceKey(this.settings.prefix, this.name, 'slot')) : client;
+    const node = nodeFor(connection, slotKey);
     const replicas = await withTimeout(
       node.wait(1, REPLICATION_WAIT_MS),
       this.settings.addTimeoutMs,
@@ -445,6 +445,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
         const mark = `${new Date().toISOString()} ${randomUUID()}`;
         const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), mark);
         if (set === -1) throw new Error(`Job ${job.id} of queue ${this.name} no longer exists`);
+        if (set === 1) await this.replicated(this.commands, this.queue.toKey(String(job.id)));
         return set === 1;
       },
     };
