@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import { createJobQueue, defineQueue, type JobQueue } from '@app/queue';
@@ -23,6 +24,7 @@ describe('a begun mark on a primary with a replica', () => {
   const seen: string[][] = [];
 
   beforeAll(async () => {
+    Logger.overrideLogger(['error', 'warn']);
     sentinel = await startRedisSentinel();
     const config = loadConfig({
       NODE_ENV: 'test',
