@@ -348,6 +348,8 @@ export interface FleetOptions {
   telegram429Every?: number;
   /** Run `main.ts` through @swc-node/register instead of the build. */
   fromSource?: boolean;
+  /** Redis keeps every write in an append-only file synced before each answer, so its restart loses nothing. */
+  redisAppendOnly?: boolean;
 }
 
 /**
@@ -402,7 +404,9 @@ export class Fleet {
   }
 
   private async boot(): Promise<void> {
-    const redis = await startFaultyRedis();
+    const redis = await startFaultyRedis(
+      this.options.redisAppendOnly ? { appendOnlyDir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-redis-aof-')) } : {},
+    );
     this.redis = redis;
     children.add({
       get pid() {

@@ -63,8 +63,8 @@ export interface FaultyRedis {
   stop(): Promise<void>;
 }
 
-export async function startFaultyRedis(): Promise<FaultyRedis> {
-  let server = await startRedisServer();
+export async function startFaultyRedis(options: RedisServerOptions = {}): Promise<FaultyRedis> {
+  let server = await startRedisServer(undefined, options);
   const exited = (child: ChildProcess) =>
     new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   const faulty: FaultyRedis = {
@@ -81,7 +81,7 @@ export async function startFaultyRedis(): Promise<FaultyRedis> {
     },
     restart: async () => {
       await faulty.kill();
-      server = await startRedisServer(server.port);
+      server = await startRedisServer(server.port, options);
     },
     stop: async () => {
       server.process.kill('SIGCONT');
@@ -91,17 +91,28 @@ export async function startFaultyRedis(): Promise<FaultyRedis> {
   return faulty;
 }
 
+export interface RedisServerOptions {
+  /**
+   * Keep every write in an append-only file in this folder, synced before each answer
+   * (`appendfsync always`), so a kill and restart loses nothing, as a production Redis configured
+   * for durability does. Without it the server keeps nothing on disk.
+   */
+  appendOnlyDir?: string;
+}
+
 /**
- * Starts a throwaway `redis-server` on `port` (a free one by default) that keeps nothing on disk.
- * Rejects with a message saying how to install one when the binary is missing.
+ * Starts a throwaway `redis-server` on `port` (a free one by default) that keeps nothing on disk
+ * unless `options.appendOnlyDir` is given. Rejects with a message saying how to install one when
+ * the binary is missing.
  */
-export async function startRedisServer(port?: number): Promise<RedisServerProcess> {
+export async function startRedisServer(port?: number, options: RedisServerOptions = {}): Promise<RedisServerProcess> {
   const chosen = port ?? (await freePort());
-  const child = spawn(
-    'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: 'ignore' },
-  );
+  const persistence = options.appendOnlyDir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.appendOnlyDir]
+    : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'], {
+    stdio: 'ignore',
+  });
   const url = `redis://127.0.0.1:${chosen}`;
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error) =>
