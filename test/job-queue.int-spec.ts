@@ -13,6 +13,7 @@ import {
   RetryLaterError,
   type Job,
   type JobQueue,
+  type QueueDepth,
 } from '@app/queue';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
@@ -484,6 +485,31 @@ describe('JobQueue in Redis', () => {
       await redis.set(onceKey(prefix, 'work', inFlight.id), 'adding', 'EX', 60);
       await expect(queue.add({ label: 'too early' }, { once: inFlight })).rejects.toThrow(QueueUnavailableError);
     } finally {
+      await queue.close();
+    }
+  });
+
+  it('takes an abandoned once id over without a second job when the abandoned add did store its job (its answer lost)', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const queue = await queueFor('redis', prefix);
+    try {
+      const once = { id: 'telegram:update:abc:4', ttlSeconds: 60 };
+      const first = await queue.add({ label: 'stored' }, { once });
+      // As on a promoted replica: the job arrived, the id's marking and the claim's release did not,
+      // and the claim has aged past twice the add budget.
+      await redis.set(onceKey(prefix, 'work', once.id), 'adding:lost', 'PX', 55_000);
+      const retaken = await queue.add({ label: 'twin' }, { once });
+      expect(retaken).toEqual(first);
+      const seen = new Recorder<string>();
+      queue.process(async (job) => seen.push(job.data.label));
+      expect(await seen.waitFor(1)).toEqual(['stored']);
+      await expect(queue.add({ label: 'again' }, { once })).resolves.toEqual({ status: 'duplicate' });
+      // A twin would be waiting, or running, or recorded by now.
+      const idle = (depth: QueueDepth) => depth.waiting + depth.active + depth.delayed === 0;
+      await pollUntil(() => queue.depth(), idle, 5_000, 20);
+      expect(seen.values).toEqual(['stored']);
+    } finally {
+      await queue.stopProcessing(1_000);
       await queue.close();
     }
   });

@@ -101,6 +101,11 @@ if current and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[1]) * 1000 - tonumber
 redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
 return 1`;
 
+/** BullMQ's deduplication id of a job added under a `once` id (apart from the add tokens used without one). */
+function onceDeduplicationId(id: string): string {
+  return `once:${id}`;
+}
+
 /** Redis key remembering a `once` id. Every queue key starts with the prefix, so one prefix is one app. */
 export function onceKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:once:${id}`;
@@ -255,10 +260,17 @@ export class BullJobQueue<T> extends JobQueue<T> {
       // Not known yet whether that add stored its job: the redelivery tries again later.
       if (claimed === -1) throw this.unavailable(new Error(`a job with once id ${options.once.id} is being added`));
     }
-    // Deduplicated by the add's own token: the add ioredis sends again after a broken connection
-    // (the first had run, its answer was lost) finds the first job instead of storing a twin, even
-    // one already finished and removed.
-    const adding = this.queue.add(this.name, { payload: data, steps: {} }, { deduplication: { id: token, ttl: RESEND_WINDOW_MS } });
+    // Deduplicated in the script that stores the job, so the job and its deduplication key are
+    // replicated together: by the `once` id for as long as the id is remembered, else by the add's
+    // own token. The add ioredis sends again after a broken connection (the first had run, its
+    // answer was lost) finds the first job instead of storing a twin, even one already finished and
+    // removed; so does a later add under the same id whose claim was released or taken over while
+    // the job of an add that seemed to fail was stored after all (its answer lost with a killed
+    // primary that had replicated it, or a late retry by ioredis' Cluster client).
+    const deduplication = options.once
+      ? { id: onceDeduplicationId(options.once.id), ttl: options.once.ttlSeconds * 1000 }
+      : { id: token, ttl: RESEND_WINDOW_MS };
+    const adding = this.queue.add(this.name, { payload: data, steps: {} }, { deduplication });
     // Marks the id added (whenever the job is stored, also after this call gave up on it), so a
     // redelivery is a duplicate rather than an abandoned claim — also when a repeat took the claim
     // over and released it meanwhile (Redis frozen past twice the budget ages the claim while the
@@ -310,6 +322,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
 
   async forgetOnce(id: string): Promise<void> {
     try {
+      // The job's deduplication first: were only it left, a replay would be taken for the old job.
+      await this.queue.removeDeduplicationKey(onceDeduplicationId(id));
       await this.commands.del(onceKey(this.settings.prefix, this.name, id));
     } catch (error) {
       this.logger.warn(`Could not forget once id ${id} of queue ${this.name}; it expires by its TTL: ${(error as Error).message}`);
