@@ -8,7 +8,7 @@ import {
 import { EXECUTE, EXECUTE_ASYNC, fileTreeRoute, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { recordLogLines } from './support/log-lines';
-import { freePort } from './support/redis-server';
+import { CLOSED_PORT } from './support/redis-server';
 
 const SECRET = 's3cret';
 const CALLBACK_URL = 'http://app:3000/cursor-runner/callback?secret=s3cret';
@@ -149,7 +149,7 @@ describe('HttpCursorRunnerClient against a fake cursor-runner', () => {
   });
 
   it('reports a refused connection as a connection error with its code', async () => {
-    const port = await freePort();
+    const port = CLOSED_PORT;
     const error = await client({ baseUrl: `http://127.0.0.1:${port}` }).execute({ prompt: 'p' }).catch((caught) => caught);
     expect(error).toBeInstanceOf(CursorRunnerConnectionError);
     expect(error).toMatchObject({

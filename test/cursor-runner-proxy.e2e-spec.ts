@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { EXECUTE, EXECUTE_ASYNC, fileTreeRoute, startFakeCursorRunner, type FileNode } from './support/fakes/cursor-runner-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
-import { freePort } from './support/redis-server';
+import { CLOSED_PORT } from './support/redis-server';
 import { pollUntil } from './support/poll';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -310,7 +310,7 @@ describe('cursor-runner connections on shutdown', () => {
 
 describe('cursor-runner proxy routes when cursor-runner is unreachable or slow', () => {
   it('answers 502 with a connection error when nothing listens at CURSOR_RUNNER_URL', async () => {
-    const port = await freePort();
+    const port = CLOSED_PORT;
     const app = await startTestApp({ env: { CURSOR_RUNNER_URL: `http://127.0.0.1:${port}` } });
     try {
       const response = await request(app.baseUrl)

@@ -22,7 +22,7 @@ import {
 } from './support/fakes/elevenlabs-server';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
 import { recordLogLines } from './support/log-lines';
-import { freePort } from './support/redis-server';
+import { CLOSED_PORT } from './support/redis-server';
 
 const API_KEY = 'xi-test-key-7f3a9c';
 const VOICE = 'voice-123';
@@ -239,7 +239,7 @@ describe('ElevenLabs clients against a fake ElevenLabs', () => {
     });
 
     it('reports a refused connection as a connection error with its code', async () => {
-      const port = await freePort();
+      const port = CLOSED_PORT;
       const error = await speechToText({ baseUrl: `http://127.0.0.1:${port}` })
         .transcribe({ audio: AUDIO })
         .catch((caught) => caught);
@@ -366,7 +366,7 @@ describe('ElevenLabs clients against a fake ElevenLabs', () => {
     });
 
     it('reports a refused connection as a connection error', async () => {
-      const port = await freePort();
+      const port = CLOSED_PORT;
       const error = await textToSpeech({ baseUrl: `http://127.0.0.1:${port}` }).synthesize('hi').catch((caught) => caught);
       expect(error).toBeInstanceOf(ElevenLabsConnectionError);
       expect(error.code).toBe('ECONNREFUSED');

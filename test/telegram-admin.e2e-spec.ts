@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { FakeTelegram } from './support/fakes/telegram-server';
-import { freePort } from './support/redis-server';
+import { CLOSED_PORT } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const TOKEN = '424242:admin-route-token_Z';
@@ -184,7 +184,7 @@ describe('Telegram admin routes when Telegram is down or slow', () => {
   });
 
   it('answers 502 with the connection error when Telegram cannot be reached', async () => {
-    const port = await freePort();
+    const port = CLOSED_PORT;
     app = await startTelegramApp({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_BASE_URL: `http://127.0.0.1:${port}` });
     const response = await request(app.baseUrl).get('/telegram/webhook_info').set(ADMIN).expect(502);
     expect(response.body).toEqual({

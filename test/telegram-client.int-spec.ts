@@ -15,7 +15,7 @@ import {
 import { tokenDigestOf } from '../apps/api/src/telegram';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { recordLogLines } from './support/log-lines';
-import { freePort } from './support/redis-server';
+import { CLOSED_PORT } from './support/redis-server';
 
 const TOKEN = '111111:client-test-token_A';
 const OTHER_TOKEN = '222222:client-test-token_B';
@@ -208,7 +208,7 @@ describe('HttpTelegramClient against a fake Bot API', () => {
   });
 
   it('reports a refused connection and a dropped one as connection errors', async () => {
-    const port = await freePort();
+    const port = CLOSED_PORT;
     const refused = await client(TOKEN, { baseUrl: `http://127.0.0.1:${port}` }).deleteWebhook().catch((caught) => caught);
     expect(refused).toBeInstanceOf(TelegramConnectionError);
     expect(refused).toMatchObject({ message: `Failed to connect to Telegram: connect ECONNREFUSED 127.0.0.1:${port}`, code: 'ECONNREFUSED' });

@@ -22,7 +22,14 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
   }
 }
 
-/** A port nothing listens on right now (the OS picks it). */
+/**
+ * A loopback port where a connection is always refused: below the ephemeral range, so no server a
+ * test starts on an OS-chosen port can take it, and no service this project talks to uses it. A
+ * port from {@link freePort} would do only until another test's server is given it.
+ */
+export const CLOSED_PORT = 1;
+
+/** A port nothing listens on right now (the OS picks it), for a server a test starts on it. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
