@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { DeliverResult, PendingRequestStore } from '../apps/api/src/conversation';
 import { FakeTelegram } from '../test/support/fakes/telegram-server';
-import { benchRedis, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
+import { benchRedis, deleteBenchKeys, runBenchmark, startBenchApp, writeBenchResults } from './bench-support';
 import { latencyColumns, measureLatency, type LatencySummary } from './latency-client';
 
 const REQUESTS = Number(process.env.BENCH_CALLBACK_REQUESTS ?? 2_000);
@@ -112,6 +112,9 @@ async function main(): Promise<void> {
     console.log(`\nWrote ${written}`);
   } finally {
     await app.close();
+    // The delivery queue's once ids and the kept results outlive the run (a day, an hour) in a shared Redis.
+    await deleteBenchKeys(redis.url, `bench-${process.pid}:`);
+    await deleteBenchKeys(redis.url, 'telegram-bench-');
     await inspector.quit();
     await telegram.stop();
     await redis.server?.stop();
