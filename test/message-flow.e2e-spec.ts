@@ -211,4 +211,20 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     expect(cursorRunner.requestsTo(EXECUTE_ASYNC)).toHaveLength(1);
     expect(telegram.messages(CHAT)).toHaveLength(2);
   });
+
+  it('a gateway 504 in front of cursor-runner: the chat is told once, nothing is sent again, the late result is delivered once', async () => {
+    // A proxy gave up waiting for cursor-runner's answer: cursor-runner may be running the request.
+    cursorRunner.enqueue(EXECUTE_ASYNC, {
+      status: 504,
+      body: '<html><body><h1>504 Gateway Time-out</h1></body></html>',
+      headers: { 'Content-Type': 'text/html' },
+    });
+    const sent = await sendUpdate('text-message', 'Run this once behind a proxy');
+    expect((await nextMessages(1)).map((message) => message.text)).toEqual([FORWARD_INTERRUPTED_TEXT]);
+    expect(await redis.exists(pendingRequestKey(sent.id))).toBe(1);
+
+    await callBack(sent.callbackUrl, { success: true, requestId: sent.id, output: 'ran behind the proxy' }).expect(200);
+    expect((await nextMessages(2)).map((message) => message.text)).toEqual([FORWARD_INTERRUPTED_TEXT, 'ran behind the proxy']);
+    expect(cursorRunner.requestsTo(EXECUTE_ASYNC)).toHaveLength(1);
+  });
 });
