@@ -8,7 +8,9 @@
  * Operations per second for: a get that hits L1; a get that hits L2 (a second instance of the same
  * cache whose L1 holds one entry reads 2 000 keys round-robin, so every read goes to Redis); a set
  * (both tiers); and wrap/getOrSet with 100 callers on each of 100 cold keys at once, counting loader
- * calls. Best of several rounds, the libraries rotated every round.
+ * calls. 5 rounds; in each, every operation runs on all libraries back to back, in an order rotated
+ * every round, so a ratio between two libraries can be taken per round under the same load. The
+ * tables show each library's best round; `medianRatio` gives the median of the rounds' ratios.
  */
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
@@ -24,9 +26,10 @@ import { CacheRegistry, defineCacheNamespace } from '@app/cache';
 import { loadConfig } from '@app/config';
 import { BENCH_PAYLOAD } from './bench-payload';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
+import { median } from './statistics';
 
 const OPERATION_MS = Number(process.env.BENCH_API_OPERATION_MS ?? 700);
-const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 5);
 const CONCURRENCY = 32;
 const L2_KEYS = 2_000;
 const WRAP_CALLERS = 100;
@@ -205,37 +208,53 @@ async function wrapBurst(cache: CacheUnderTest, batch: string): Promise<{ perSec
 
 /** Operations whose CPU time per operation is reported too (the wrap burst is one batch, not a steady rate). */
 const CPU_OPERATIONS = ['get L1 hit', 'get L2 hit', 'set'] as const;
-const cpuKey = (operation: string) => `${operation} CPU`;
+export const cpuKey = (operation: string) => `${operation} CPU`;
 
-async function measureRound(cache: CacheUnderTest, round: number): Promise<Record<string, number>> {
-  const l1 = await opsPerSecond(cache, () => cache.get('hot'), isPayload);
-  const l2 = await opsPerSecond(cache, (index) => cache.getThroughL2(`l2-${index % L2_KEYS}`), isPayload);
-  const set = await opsPerSecond(cache, (index) => cache.set(`set-${round}-${index % L2_KEYS}`, BENCH_PAYLOAD), () => true);
-  const wrap = await wrapBurst(cache, String(round));
-  return {
-    'get L1 hit': l1.perSecond,
-    'get L2 hit': l2.perSecond,
-    set: set.perSecond,
-    [cpuKey('get L1 hit')]: l1.cpuMicros,
-    [cpuKey('get L2 hit')]: l2.cpuMicros,
-    [cpuKey('set')]: set.cpuMicros,
-    [`wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`]: wrap.perSecond,
-    wrapLoaderCalls: wrap.loaderCalls,
-  };
-}
+/** One operation measured on one library: its keys in the record, as the tables name them. */
+const MEASUREMENTS: ((cache: CacheUnderTest, round: number) => Promise<Record<string, number>>)[] = [
+  async (cache) => {
+    const l1 = await opsPerSecond(cache, () => cache.get('hot'), isPayload);
+    return { 'get L1 hit': l1.perSecond, [cpuKey('get L1 hit')]: l1.cpuMicros };
+  },
+  async (cache) => {
+    const l2 = await opsPerSecond(cache, (index) => cache.getThroughL2(`l2-${index % L2_KEYS}`), isPayload);
+    return { 'get L2 hit': l2.perSecond, [cpuKey('get L2 hit')]: l2.cpuMicros };
+  },
+  async (cache, round) => {
+    const set = await opsPerSecond(cache, (index) => cache.set(`set-${round}-${index % L2_KEYS}`, BENCH_PAYLOAD), () => true);
+    return { set: set.perSecond, [cpuKey('set')]: set.cpuMicros };
+  },
+  async (cache, round) => {
+    const wrap = await wrapBurst(cache, String(round));
+    return { [`wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`]: wrap.perSecond, wrapLoaderCalls: wrap.loaderCalls };
+  },
+];
 
 export interface CacheApiResults {
   rows: Record<string, string | number>[];
   ratios: Record<string, string | number>[];
   cpuPerOperation: Record<string, string | number>[];
   cpuRatios: Record<string, string | number>[];
+  /** Each library's measurements, one record per round. */
+  rounds: Record<string, Record<string, number>[]>;
+}
+
+/** The median over rounds of `of(library's round) / of(peer's round)`, and the range of those ratios. */
+export function medianRatio(
+  results: CacheApiResults,
+  library: string,
+  peer: string,
+  of: (round: Record<string, number>) => number,
+): { median: number; min: number; max: number } {
+  const ratios = results.rounds[library].map((round, index) => of(round) / of(results.rounds[peer][index]));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 /** Runs the programmatic comparison against `redisUrl`, prints its tables and returns them. */
 export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResults> {
   const prefix = `bench-api-${process.pid}`;
   const caches = new Map<string, CacheUnderTest>();
-  const best = new Map<string, Record<string, number>>();
+  const rounds = new Map<string, Record<string, number>[]>(LIBRARIES.map((library) => [library.name, []]));
   try {
     for (const [index, library] of LIBRARIES.entries()) {
       // A prefix each: two libraries must not find each other's entries in the shared Redis.
@@ -246,18 +265,9 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
     }
     for (let round = 0; round < ROUNDS; round += 1) {
       const order = LIBRARIES.map((_, index) => LIBRARIES[(index + round) % LIBRARIES.length]);
-      for (const library of order) {
-        const measured = await measureRound(caches.get(library.name)!, round);
-        const previous = best.get(library.name) ?? {};
-        best.set(
-          library.name,
-          Object.fromEntries(
-            Object.entries(measured).map(([key, value]) => [
-              key,
-              key === 'wrapLoaderCalls' ? value : key.endsWith(' CPU') ? Math.min(value, previous[key] ?? Infinity) : Math.max(value, previous[key] ?? 0),
-            ]),
-          ),
-        );
+      for (const library of order) rounds.get(library.name)!.push({});
+      for (const measurement of MEASUREMENTS) {
+        for (const library of order) Object.assign(rounds.get(library.name)![round], await measurement(caches.get(library.name)!, round));
       }
     }
   } finally {
@@ -265,6 +275,19 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
     await deleteBenchKeys(redisUrl, prefix);
   }
 
+  // Each library's best round per operation (the most operations per second, the least CPU per
+  // operation); wrap loader calls from its worst round.
+  const best = new Map(
+    [...rounds].map(([name, measured]) => [
+      name,
+      Object.fromEntries(
+        Object.keys(measured[0]).map((key) => {
+          const values = measured.map((round) => round[key]);
+          return [key, key.endsWith(' CPU') ? Math.min(...values) : Math.max(...values)];
+        }),
+      ),
+    ]),
+  );
   const rows = LIBRARIES.map((library) => {
     const measured = best.get(library.name)!;
     return {
@@ -289,7 +312,7 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
       CPU_OPERATIONS.map((operation) => [operation, Number((best.get(peer.name)![cpuKey(operation)] / ours[cpuKey(operation)]).toFixed(2))]),
     ),
   }));
-  console.log(`\nProgrammatic APIs, ~1.1 KB object, ops/s, best of ${ROUNDS} × ${OPERATION_MS} ms, ${CONCURRENCY} callers`);
+  console.log(`\nProgrammatic APIs, ~1.1 KB object, ops/s, best of ${ROUNDS} rounds × ${OPERATION_MS} ms, ${CONCURRENCY} callers`);
   console.table(rows);
   console.log('\nThis project\'s NamespaceCache as a multiple of each peer');
   console.table(ratios);
@@ -297,7 +320,7 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
   console.table(cpuPerOperation);
   console.log('\nPeer CPU per operation / ours (above 1: ours costs less CPU)');
   console.table(cpuRatios);
-  return { rows, ratios, cpuPerOperation, cpuRatios };
+  return { rows, ratios, cpuPerOperation, cpuRatios, rounds: Object.fromEntries(rounds) };
 }
 
 if (require.main === module) {
