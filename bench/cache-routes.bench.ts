@@ -12,12 +12,11 @@
  * 1-minute load average; writes bench/results/cache-routes.json.
  */
 import 'reflect-metadata';
-import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { runCacheApiBench } from './cache-api.bench';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import type { ServerKind } from './http-variant-server';
+import { cpuMicrosOf, startServer, stopServer, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
@@ -52,37 +51,6 @@ const VARIANTS: Variant[] = [
   { name: 'this app, L2 hit (L1 lives 1 ms)', server: 'app', path: '/bench/ours-l2' },
 ];
 
-interface RunningServer {
-  child: ChildProcess;
-  baseUrl: string;
-}
-
-/** Starts one variant's server process and resolves once it listens. Its output is discarded, as a log shipper would take it. */
-function startServer(variant: Variant, redisUrl: string, keyPrefix: string): Promise<RunningServer> {
-  const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
-    execArgv: ['-r', '@swc-node/register'],
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (message: { port: number }) => resolve({ child, baseUrl: `http://127.0.0.1:${message.port}` }));
-    child.once('exit', (code) => reject(new Error(`${variant.name}: server exited with ${code} before listening`)));
-  });
-}
-
-/** CPU time the server process has used so far, in microseconds. */
-function cpuMicrosOf(server: RunningServer): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (message: { cpuMicros?: number }) => {
-      if (message.cpuMicros === undefined) return;
-      server.child.off('message', onMessage);
-      resolve(message.cpuMicros);
-    };
-    server.child.on('message', onMessage);
-    server.child.send('cpu');
-  });
-}
-
 interface Measurement extends Throughput {
   /** Requests answered per second of the server's own CPU time: what a request costs, whatever else runs on the machine. */
   requestsPerCpuSecond: number;
@@ -94,14 +62,6 @@ async function measure(generator: LoadGenerator, server: RunningServer, path: st
   const throughput = await generator.measure(server.baseUrl + path, CONNECTIONS, DURATION_S);
   const cpuMicros = (await cpuMicrosOf(server)) - cpuBefore;
   return { ...throughput, requestsPerCpuSecond: throughput.requests / (cpuMicros / 1e6) };
-}
-
-function stopServer(server: RunningServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve();
-    server.child.once('exit', () => resolve());
-    server.child.disconnect();
-  });
 }
 
 async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls: number }> {
