@@ -9,18 +9,19 @@
  * and through `earlyHits`; L2 hits). A load generator in another process drives each for a few
  * seconds, 5 rounds in a rotated order. A target's two variants run back to back in every round, so
  * its ratio is taken from measurements under the same load, and the target reads the median of the
- * rounds' ratios. Then 500 concurrent requests on one cold key count loader calls, and the
- * programmatic APIs are compared (bench/cache-api.bench.ts). Prints tables of ratios and the
- * 1-minute load average; writes bench/results/cache-routes.json.
+ * rounds' ratios. Then 500 concurrent requests on one cold key count loader calls, the
+ * programmatic APIs are compared (bench/cache-api.bench.ts) and the heap is read past the L1 bound
+ * (bench/memory-bound.bench.ts). Prints tables of ratios and the 1-minute load average; writes
+ * bench/results/cache-routes.json.
  */
 import 'reflect-metadata';
-import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { cpuKey, medianRatio, runCacheApiBench } from './cache-api.bench';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import type { ServerKind } from './http-variant-server';
+import { cpuMicrosOf, startServer, stopServer, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
+import { runMemoryBoundBench } from './memory-bound.bench';
 import { median } from './statistics';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
@@ -87,37 +88,6 @@ function roundOrder(round: number): Variant[] {
   return groups.map((_, index) => groups[(index + round) % groups.length]).flat().map((name) => byName.get(name)!);
 }
 
-interface RunningServer {
-  child: ChildProcess;
-  baseUrl: string;
-}
-
-/** Starts one variant's server process and resolves once it listens. Its output is discarded, as a log shipper would take it. */
-function startServer(variant: Variant, redisUrl: string, keyPrefix: string): Promise<RunningServer> {
-  const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
-    execArgv: ['-r', '@swc-node/register'],
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (message: { port: number }) => resolve({ child, baseUrl: `http://127.0.0.1:${message.port}` }));
-    child.once('exit', (code) => reject(new Error(`${variant.name}: server exited with ${code} before listening`)));
-  });
-}
-
-/** CPU time the server process has used so far, in microseconds. */
-function cpuMicrosOf(server: RunningServer): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (message: { cpuMicros?: number }) => {
-      if (message.cpuMicros === undefined) return;
-      server.child.off('message', onMessage);
-      resolve(message.cpuMicros);
-    };
-    server.child.on('message', onMessage);
-    server.child.send('cpu');
-  });
-}
-
 interface Measurement extends Throughput {
   /** Requests answered per second of the server's own CPU time: what a request costs, whatever else runs on the machine. */
   requestsPerCpuSecond: number;
@@ -129,14 +99,6 @@ async function measure(generator: LoadGenerator, server: RunningServer, path: st
   const throughput = await generator.measure(server.baseUrl + path, CONNECTIONS, DURATION_S);
   const cpuMicros = (await cpuMicrosOf(server)) - cpuBefore;
   return { ...throughput, requestsPerCpuSecond: throughput.requests / (cpuMicros / 1e6) };
-}
-
-function stopServer(server: RunningServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve();
-    server.child.once('exit', () => resolve());
-    server.child.disconnect();
-  });
 }
 
 async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls: number }> {
@@ -273,6 +235,8 @@ async function main(): Promise<void> {
     ];
     console.log(`\nTargets (programmatic API): the median of ${api.rounds[oursApi].length} rounds' ratios`);
     console.table(apiTargets);
+    const memoryBound = await runMemoryBoundBench(redis.url);
+    loadAverages.push(os.loadavg()[0]);
     const written = writeBenchResults('cache-routes', {
       settings: { loadGenerator: generator.name, durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
       loadAverage1m: loadAverages,
@@ -283,6 +247,7 @@ async function main(): Promise<void> {
       targets,
       programmaticApis: api,
       programmaticApiTargets: apiTargets,
+      memoryBound,
     });
     console.log(`\n1-minute load average during the run: ${loadAverages.map((load) => load.toFixed(2)).join(', ')}`);
     console.log(`Wrote ${written}`);

@@ -1,0 +1,74 @@
+/**
+ * The parent's side of bench/http-variant-server.ts: starts a variant's server process, asks it for
+ * its CPU time or its heap over IPC, and stops it. Used by `npm run bench` and `npm run bench:memory`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { HeapReport, ServerKind } from './http-variant-server';
+
+export interface RunningServer {
+  child: ChildProcess;
+  baseUrl: string;
+}
+
+export interface VariantProcess {
+  /** Names the variant in errors. */
+  name: string;
+  server: ServerKind;
+  /** This app's log level, when not `warn`. */
+  logLevel?: string;
+}
+
+/**
+ * Starts one variant's server process and resolves once it listens. Its output is discarded, as a
+ * log shipper would take it. `env` is added to the process's environment, which this app's
+ * configuration reads. The process runs with `--expose-gc` so a `'heap'` request can collect first;
+ * the flag only exposes `gc()` and changes none of the collector's heuristics.
+ */
+export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
+    execArgv: ['--expose-gc', '-r', '@swc-node/register'],
+    env: { ...process.env, ...env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { port: number }) => resolve({ child, baseUrl: `http://127.0.0.1:${message.port}` }));
+    child.once('exit', (code) => reject(new Error(`${variant.name}: server exited with ${code} before listening`)));
+  });
+}
+
+export function stopServer(server: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    server.child.disconnect();
+  });
+}
+
+/** Sends `request` to the server process and resolves with the first answer `pick` accepts. */
+function ask<T>(server: RunningServer, request: string, pick: (message: Record<string, unknown>) => T | undefined): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (message: Record<string, unknown>) => {
+      const answer = pick(message);
+      if (answer === undefined) return;
+      server.child.off('message', onMessage);
+      resolve(answer);
+    };
+    server.child.on('message', onMessage);
+    server.child.send(request);
+  });
+}
+
+/** CPU time the server process has used so far, in microseconds. */
+export function cpuMicrosOf(server: RunningServer): Promise<number> {
+  return ask(server, 'cpu', (message) => message.cpuMicros as number | undefined);
+}
+
+/** The server process's heap after a full collection and, for this app, its cache namespaces. */
+export async function heapOf(server: RunningServer): Promise<HeapReport> {
+  const answer = await ask(server, 'heap', (message) =>
+    message.heap !== undefined || message.heapError !== undefined ? (message as { heap?: HeapReport; heapError?: string }) : undefined,
+  );
+  if (answer.heapError !== undefined) throw new Error(answer.heapError);
+  return answer.heap!;
+}
