@@ -2,9 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { servesFeatureRoutes, type AppConfig } from '@app/config';
-import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits } from '@app/http';
-import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS } from '@app/logging';
+import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits, refuseNestMiddleware } from '@app/http';
+import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS, REQUEST_ID_HEADER } from '@app/logging';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
@@ -21,14 +22,17 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     genReqId: genRequestId,
-    // What Fastify and Node refuse before a route runs is answered in the service's error shape too.
-    frameworkErrors: answerRoutingError,
+    // What Fastify and Node refuse before a route runs is answered in the service's error shape too,
+    // and a path Fastify cannot route never reaches the hooks, so its answer gets the request id here.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => answerRoutingError(error, request, reply.header(REQUEST_ID_HEADER, request.id)),
     clientErrorHandler: answerClientError,
+    skipMiddie: true,
   });
   const fastify = adapter.getInstance();
+  refuseNestMiddleware(fastify);
   installRoleRoutes(fastify, config.role);
-  installRequestIdHeader(fastify);
-  installAccessLog(fastify, () => app.get<PinoLogger>(APP_LOGGER));
+  installRequestIdHeader(adapter);
+  installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
   installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks), config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {

@@ -1,4 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { onRequestAnswered } from '@app/http/request-hooks';
 import type { Level, Logger } from 'pino';
 import { redactUrl } from './redaction';
 
@@ -35,15 +37,14 @@ function writeAccessLine(logger: Logger, level: Level, request: FastifyRequest, 
  * One line per request, written once the answer is sent (`onResponse`, so answers sent from any
  * hook are logged too): `info` for 2xx/3xx, `warn` for 4xx, `error` for 5xx, without a stack — an
  * error's own line, if any, comes from where it was caught. When the level is disabled the request
- * costs one comparison: no child logger, no serialization, no redaction. Install it on the Fastify
- * instance before routes are added; `logger` is resolved on first use, once the app exists.
+ * costs one comparison: no child logger, no serialization, no redaction. `logger` is resolved on
+ * first use, once the app exists.
  */
-export function installAccessLog(fastify: FastifyInstance, logger: () => Logger): void {
+export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
   let resolved: Logger | undefined;
-  fastify.addHook('onResponse', (request, reply, done) => {
+  onRequestAnswered(adapter, (request, reply) => {
     const log = (resolved ??= logger());
     const level = levelOf(reply.statusCode);
     if (log.isLevelEnabled(level) && !PROBE_PATHS.has(pathOf(request.url))) writeAccessLine(log, level, request, reply);
-    done();
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
+import { onRequestArrived } from '@app/http/request-hooks';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -17,9 +18,6 @@ export function resolveRequestId(incoming: string | string[] | undefined): strin
 export const genRequestId = (req: IncomingMessage): string => resolveRequestId(req.headers[REQUEST_ID_HEADER]);
 
 /** Echoes the request id on every response, errors included. */
-export function installRequestIdHeader(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
+export function installRequestIdHeader(adapter: FastifyAdapter): void {
+  onRequestArrived(adapter, (request, reply) => void reply.header(REQUEST_ID_HEADER, request.id));
 }

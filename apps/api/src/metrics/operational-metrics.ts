@@ -1,9 +1,10 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { CacheInvalidationService } from '@app/cache-invalidation';
 import { withTimeout } from '@app/common';
+import { onRequestAnswered } from '@app/http';
 import { MetricsRegistry } from '@app/metrics';
 import { QueueRegistry, type JobOutcomes, type QueueDepth } from '@app/queue';
 import { RequestDurations } from './request-durations';
@@ -42,7 +43,7 @@ export class OperationalMetrics implements OnModuleInit, OnModuleDestroy {
     private readonly registry: MetricsRegistry,
     private readonly queues: QueueRegistry,
     private readonly invalidation: CacheInvalidationService,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly adapterHost: HttpAdapterHost<FastifyAdapter>,
   ) {}
 
   onModuleInit(): void {
@@ -53,10 +54,9 @@ export class OperationalMetrics implements OnModuleInit, OnModuleDestroy {
       REQUEST_BUCKETS,
       this.registry,
     );
-    this.adapterHost.httpAdapter.getInstance<FastifyInstance>().addHook('onResponse', (request, reply, done) => {
-      requests.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
-      done();
-    });
+    onRequestAnswered(this.adapterHost.httpAdapter, (request, reply) =>
+      requests.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000),
+    );
 
     const queues = this.queues;
     new Gauge({

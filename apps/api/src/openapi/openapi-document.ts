@@ -46,6 +46,7 @@ const SECURITY_OF_GUARD = new Map<Type, SecurityRequirementObject[]>([
 export const UNDOCUMENTED_ROUTES: readonly { prefix: string; reason: string }[] = [
   QUEUE_BOARD_UNDOCUMENTED,
   { prefix: `${DOCS_PATH}/`, reason: 'the Swagger UI files behind GET /docs (scripts, styles, images)' },
+  { prefix: '*', reason: "CORS preflights (OPTIONS on any path, with CORS_ENABLED), answered by @fastify/cors: not an operation of the API" },
 ];
 
 const header = (description: string) => ({ description, schema: { type: 'string' as const } });

@@ -110,9 +110,9 @@ export class HttpCacheEarlyHits implements OnModuleInit {
 
 /**
  * Gives each approved route an `onRequest` hook of its own that serves its L1 hits: the earliest
- * point Fastify allows, before body parsing, Nest's middleware and its pipeline, and no cost at all
+ * point Fastify allows, before body parsing and Nest's pipeline, and no cost at all
  * to other routes. A route's hooks run after the instance's, so a hit keeps the request id and
- * CORS headers; the `onSend` and `onResponse` hooks (304, access log) run for it as for any answer.
+ * CORS headers; the `onSend` and `onResponse` hooks (304, access log, request metrics) run for it as for any answer.
  * Install it on the Fastify instance before Nest adds routes; `earlyHits` is resolved on first use.
  */
 export function installHttpCacheEarlyHits(fastify: FastifyInstance, earlyHits: () => HttpCacheEarlyHits): void {

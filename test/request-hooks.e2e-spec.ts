@@ -1,0 +1,91 @@
+import { Injectable, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import request from 'supertest';
+import { sendRaw } from './support/raw-http';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/**
+ * The request-path hooks Fastify runs for every route of an instance; not `onSend`, where the test
+ * harness records each answer for the OpenAPI contract check (test/support/openapi-contract.ts).
+ */
+const REQUEST_PATH_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onResponse', 'onError'] as const;
+
+/**
+ * How many instance-level hooks of each kind `fastify` runs per request. Fastify offers no API that
+ * lists them, so this reads its hook table (the `fastify.hooks` symbol) — only here, in a test.
+ */
+function hookCounts(fastify: FastifyInstance): Record<string, number> {
+  const table = Object.getOwnPropertySymbols(fastify).find((symbol) => symbol.description === 'fastify.hooks');
+  if (!table) throw new Error('Fastify no longer keeps its hooks under the "fastify.hooks" symbol');
+  const hooks = (fastify as unknown as Record<symbol, Record<string, unknown[]>>)[table];
+  return Object.fromEntries(REQUEST_PATH_HOOKS.map((name) => [name, hooks[name].length]));
+}
+
+@Injectable()
+class StampMiddleware implements NestMiddleware {
+  use(_request: unknown, _response: unknown, next: () => void): void {
+    next();
+  }
+}
+
+@Module({})
+class ModuleWithMiddleware implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(StampMiddleware).forRoutes('*');
+  }
+}
+
+describe('per-request work rides on the hooks Nest already runs', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { CORS_ENABLED: 'true', CORS_ORIGIN: 'https://ops.example' } });
+  });
+  afterAll(() => app.close());
+
+  it('adds no Fastify hook to the request path beyond those of a bare Nest adapter without middie', async () => {
+    const bare = new FastifyAdapter({ skipMiddie: true });
+    try {
+      await bare.getInstance().ready();
+      expect(hookCounts(app.app.getHttpAdapter().getInstance())).toEqual(hookCounts(bare.getInstance()));
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('still puts the request id on every kind of answer: a route, a 404, a CORS preflight, a malformed URL', async () => {
+    const routed = await request(app.baseUrl).get('/health/live').set('X-Request-Id', 'hooks-routed').expect(200);
+    expect(routed.headers['x-request-id']).toBe('hooks-routed');
+    const missing = await request(app.baseUrl).get('/no/such/route').set('X-Request-Id', 'hooks-404').expect(404);
+    expect(missing.headers['x-request-id']).toBe('hooks-404');
+    const preflight = await request(app.baseUrl)
+      .options('/health')
+      .set({ Origin: 'https://ops.example', 'Access-Control-Request-Method': 'GET', 'X-Request-Id': 'hooks-preflight' })
+      .expect(204);
+    expect(preflight.headers['x-request-id']).toBe('hooks-preflight');
+    const malformed = await sendRaw(
+      Number(new URL(app.baseUrl).port),
+      'GET /health/%zz HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: hooks-malformed\r\nConnection: close\r\n\r\n',
+    );
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers['x-request-id']).toBe('hooks-malformed');
+  });
+
+  it('counts and logs every answer once through the one answered-request hook', async () => {
+    await request(app.baseUrl).get('/health').set('X-Request-Id', 'hooks-counted').expect(200);
+    const accessLines = app.logs.lines.filter((line) => (line.req as { id?: string } | undefined)?.id === 'hooks-counted');
+    expect(accessLines).toHaveLength(1);
+    const metrics = await request(app.baseUrl).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*\} [1-9]/m);
+  });
+});
+
+describe('Nest middleware', () => {
+  it('stops the app at boot with an error that says why, instead of running without it', async () => {
+    const booted = await startTestApp({ extraModules: [ModuleWithMiddleware] }).catch((error: unknown) => error);
+    if (!(booted instanceof Error)) await (booted as TestApp).close();
+    expect(booted).toBeInstanceOf(Error);
+    expect((booted as Error).message).toMatch(/Nest middleware is not supported/);
+  });
+});
