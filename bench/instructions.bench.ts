@@ -71,7 +71,7 @@ async function instructionsPerRequest(variant: Variant, redisUrl: string, keyPre
   const outFile = path.join(outDir, 'callgrind.out');
   const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
     execPath: 'valgrind',
-    execArgv: ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, process.execPath, '--single-threaded', '-r', '@swc-node/register'],
+    execArgv: ['-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, process.execPath, '--single-threaded', '-r', '@swc-node/register'],
     env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
