@@ -15,10 +15,10 @@ const observersByAdapter = new WeakMap<FastifyAdapter, Observers>();
  * Nest's `FastifyAdapter` adds an `onRequest` and an `onResponse` hook of its own to every app, and
  * calls from them whatever `setOnRequestHook` / `setOnResponseHook` gave it (Nest itself gives them
  * nothing). The app's per-request work — the request-id header, the access log, the request-duration
- * histogram — rides on those two instead of adding Fastify hooks: each hook Fastify runs costs every
- * request, and a stock Nest app already pays for these two (docs/benchmarks.md, "Route caching
- * against its peers"). The adapter keeps one function per slot, so the slots are taken here once and
- * everything else goes through {@link onRequestArrived} and {@link onRequestAnswered}.
+ * histogram — rides on those two instead of adding Fastify hooks, so the request path has exactly the
+ * hooks of a stock Nest app and what a request costs beyond one is the observers' own work
+ * (docs/architecture.md, "Per-request work"). The adapter keeps one function per slot, so the slots
+ * are taken here once and everything else goes through {@link onRequestArrived} and {@link onRequestAnswered}.
  */
 function observersOf(adapter: FastifyAdapter): Observers {
   let observers = observersByAdapter.get(adapter);
