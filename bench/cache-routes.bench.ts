@@ -64,7 +64,7 @@ interface TargetPair {
 }
 
 /**
- * The targets of issue-level claims. Load from other work on a shared machine moves throughput by
+ * The targets docs/benchmarks.md reports. Load from other work on a shared machine moves throughput by
  * ±20 % within a minute, so a variant and its peer are measured back to back in each round and the
  * target reads the median of the per-round ratios rather than a ratio of two unrelated best rounds.
  */
