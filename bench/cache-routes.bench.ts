@@ -18,8 +18,7 @@ import 'reflect-metadata';
 import * as os from 'node:os';
 import { cpuKey, medianRatio, runCacheApiBench } from './cache-api.bench';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
-import type { ServerKind } from './http-variant-server';
-import { cpuMicrosOf, startServer, stopServer, type RunningServer } from './http-variant-processes';
+import { cpuMicrosOf, startServer, stopServer, type RouteVariant, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
 import { runMemoryBoundBench } from './memory-bound.bench';
 import { median } from './statistics';
@@ -29,14 +28,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const COLD_CONCURRENCY = 500;
 
-interface Variant {
-  name: string;
-  server: ServerKind;
-  path: string;
-  /** This app's log level, when not `warn`. */
-  logLevel?: string;
-}
-
 const BARE = 'bare Fastify, Buffer';
 const STOCK = 'stock Nest, trivial route';
 const STOCK_MEMORY = 'stock Nest + CacheInterceptor, in-memory Keyv';
@@ -44,7 +35,7 @@ const TRIVIAL = 'this app, trivial route';
 const L1_INTERCEPTOR = 'this app, L1 hit, interceptor';
 const L1_EARLY = 'this app, L1 hit, earlyHits';
 
-const VARIANTS: Variant[] = [
+const VARIANTS: RouteVariant[] = [
   { name: BARE, server: 'bare-fastify', path: '/bench/trivial' },
   { name: STOCK, server: 'stock-nest', path: '/bench/trivial' },
   { name: STOCK_MEMORY, server: 'stock-nest-memory', path: '/bench/cached' },
@@ -78,7 +69,7 @@ const TARGET_PAIRS: TargetPair[] = [
  * Round `round`'s order of measurement: each target pair adjacent (its peer first in even rounds,
  * second in odd ones), the other variants alone, the groups rotated so none always runs first or last.
  */
-function roundOrder(round: number): Variant[] {
+function roundOrder(round: number): RouteVariant[] {
   const byName = new Map(VARIANTS.map((variant) => [variant.name, variant]));
   const paired = new Set(TARGET_PAIRS.flatMap((pair) => [pair.variant, pair.peer]));
   const groups = [

@@ -19,16 +19,31 @@ export interface VariantProcess {
   logLevel?: string;
 }
 
+/** A variant measured on one route of its server. */
+export interface RouteVariant extends VariantProcess {
+  path: string;
+}
+
+export interface StartOptions {
+  /** Added to the process's environment, which this app's configuration reads. */
+  env?: Record<string, string>;
+  /** A program that runs Node (its path, then its arguments before Node's), e.g. valgrind. */
+  launcher?: string[];
+  /** Node flags besides the ones every variant gets. */
+  nodeFlags?: string[];
+}
+
 /**
  * Starts one variant's server process and resolves once it listens. Its output is discarded, as a
- * log shipper would take it. `env` is added to the process's environment, which this app's
- * configuration reads. The process runs with `--expose-gc` so a `'heap'` request can collect first;
- * the flag only exposes `gc()` and changes none of the collector's heuristics.
+ * log shipper would take it. The process runs with `--expose-gc` so a `'heap'` request can collect
+ * first; the flag only exposes `gc()` and changes none of the collector's heuristics.
  */
-export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix: string, env: Record<string, string> = {}): Promise<RunningServer> {
+export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix: string, options: StartOptions = {}): Promise<RunningServer> {
+  const nodeArgs = [...(options.nodeFlags ?? []), '--expose-gc', '-r', '@swc-node/register'];
+  const [launcher, ...launcherArgs] = options.launcher ?? [];
   const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
-    execArgv: ['--expose-gc', '-r', '@swc-node/register'],
-    env: { ...process.env, ...env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
+    ...(launcher ? { execPath: launcher, execArgv: [...launcherArgs, process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
+    env: { ...process.env, ...options.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -7,7 +7,8 @@
  * Throughput and CPU time on a shared 2-core machine move by ±20 % with whatever else runs; the
  * number of instructions a server executes per request moves far less, so this is the measure to
  * settle a ratio near its bound. Each variant's server (bench/http-variant-server.ts) runs under
- * callgrind with instrumentation off while it boots and warms up (20 000 requests), then on for
+ * callgrind with instrumentation off while it boots and warms up (`BENCH_INSTR_WARM_UP`, 20 000
+ * requests), then on for
  * `BENCH_INSTR_REQUESTS` (10 000) requests from autocannon (10 connections) in this process. The
  * count covers everything the process runs meanwhile — V8's compiler and collector included; Node
  * runs `--single-threaded` so that compilation is counted the same way in every run. The count still
@@ -16,26 +17,20 @@
  * twice. Writes bench/results/instructions.json.
  */
 import 'reflect-metadata';
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
-import type { ServerKind } from './http-variant-server';
+import { startServer, stopServer, type RouteVariant } from './http-variant-processes';
 
-const WARM_UP_REQUESTS = 20_000;
+const WARM_UP_REQUESTS = Number(process.env.BENCH_INSTR_WARM_UP ?? 20_000);
 const MEASURED_REQUESTS = Number(process.env.BENCH_INSTR_REQUESTS ?? 10_000);
 const CONNECTIONS = 10;
 
-interface Variant {
-  name: string;
-  server: ServerKind;
-  path: string;
-}
-
 /** Each target of `npm run bench` as its variant and its peer. */
-const PAIRS: { target: string; variant: Variant; peer: Variant; bound: number }[] = [
+const PAIRS: { target: string; variant: RouteVariant; peer: RouteVariant; bound: number }[] = [
   {
     target: 'trivial route ≥ 0.9× stock Nest trivial',
     variant: { name: 'this app, trivial route', server: 'app', path: '/bench/trivial' },
@@ -66,26 +61,21 @@ function valgrindOnPath(): boolean {
 }
 
 /** Boots the variant under callgrind, warms it up, counts the instructions of the measured requests. */
-async function instructionsPerRequest(variant: Variant, redisUrl: string, keyPrefix: string): Promise<number> {
+async function instructionsPerRequest(variant: RouteVariant, redisUrl: string, keyPrefix: string): Promise<number> {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-callgrind-'));
   const outFile = path.join(outDir, 'callgrind.out');
-  const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
-    execPath: 'valgrind',
-    execArgv: ['-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, process.execPath, '--single-threaded', '-r', '@swc-node/register'],
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  const server = await startServer(variant, redisUrl, keyPrefix, {
+    launcher: ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`],
+    nodeFlags: ['--single-threaded'],
   });
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (message: { port: number }) => resolve(message.port));
-      child.once('exit', (code) => reject(new Error(`${variant.name}: server exited with ${code} before listening`)));
-    });
-    const url = `http://127.0.0.1:${port}${variant.path}`;
+    const url = server.baseUrl + variant.path;
     const warm = await autocannon({ url, connections: CONNECTIONS, amount: WARM_UP_REQUESTS });
     if (warm.non2xx > 0) throw new Error(`${variant.name}: ${warm.non2xx} answers other than 2xx while warming up`);
-    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+    const pid = String(server.child.pid);
+    execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' });
     const measured = await autocannon({ url, connections: CONNECTIONS, amount: MEASURED_REQUESTS });
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--dump', pid], { stdio: 'ignore' });
     if (measured.non2xx > 0 || measured.errors > 0) throw new Error(`${variant.name}: ${measured.non2xx + measured.errors} failed requests`);
     // The dump taken on request is the file's first part; the profile of the boot is never collected.
     const dump = fs.readFileSync(`${outFile}.1`, 'utf8');
@@ -93,8 +83,7 @@ async function instructionsPerRequest(variant: Variant, redisUrl: string, keyPre
     if (!total) throw new Error(`${variant.name}: no instruction total in the callgrind dump`);
     return Number(total[1]) / MEASURED_REQUESTS;
   } finally {
-    if (child.connected) child.disconnect();
-    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    await stopServer(server);
     fs.rmSync(outDir, { recursive: true, force: true });
   }
 }

@@ -85,7 +85,7 @@ async function measureStep(server: RunningServer, keysRequested: number): Promis
 export async function runMemoryBoundBench(redisUrl: string) {
   const keyPrefix = `bench-memory-${process.pid}`;
   const server = await startServer({ name: 'this app, memory bound', server: 'app' }, redisUrl, keyPrefix, {
-    CACHE_L1_MAX_ENTRIES: String(L1_MAX_ENTRIES),
+    env: { CACHE_L1_MAX_ENTRIES: String(L1_MAX_ENTRIES) },
   });
   const rows: MemoryBoundRow[] = [];
   const heapBytes: number[] = [];
