@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
 import { CacheInvalidationService } from '@app/cache-invalidation';
+import { REDIS_CLIENT, type RedisConnection } from '@app/redis';
 import { TcpProxy } from './support/faults/tcp-proxy';
 import { FleetFixturesModule } from './support/fleet-fixtures';
 import { pollUntil } from './support/poll';
@@ -29,6 +30,10 @@ describe('an instance that cannot hear invalidations stops serving L1', () => {
     request(app.baseUrl).put(`/fleet/settings/${name}`).send({ enabled }).expect(200);
   const bus = (app: TestApp) => app.app.get(CacheInvalidationService).status();
   const fleetStats = (app: TestApp) => app.app.get(CacheRegistry).byName('fleet')!.stats;
+  const commands = (app: TestApp) => app.app.get<RedisConnection>(REDIS_CLIENT);
+  /** Nothing of the app's own invalidations waits to reach Redis or the bus. */
+  const settled = (app: TestApp) =>
+    app.app.get(CacheRegistry).overview().pendingInvalidations === 0 && bus(app).unsentNamespaces === 0;
 
   beforeAll(async () => {
     redis = await startFaultyRedis();
@@ -54,7 +59,16 @@ describe('an instance that cannot hear invalidations stops serving L1', () => {
    * 0 after A's write answered; then `recover`s and checks B serves from L1 again, with value 1.
    */
   async function staleWindowAcross(name: string, fault: () => Promise<void> | void, recover: () => Promise<void> | void) {
-    await pollUntil(async () => bus(b).subscribed && bus(a).subscribed, Boolean, 10_000, 20);
+    // A, the writer, must reach Redis: a write it makes while cut off itself reaches B only once A
+    // reconnects (test/cache-writer-cut-off.e2e-spec.ts), and after the previous scenario A's
+    // command connection may still be waiting out its reconnect delay.
+    const ready = await pollUntil(
+      async () => bus(b).subscribed && bus(a).subscribed && commands(a).status === 'ready' && settled(a),
+      Boolean,
+      10_000,
+      20,
+    );
+    expect(ready.value).toBe(true);
     await write(a, name, false);
     // After the previous scenario B trusts its L1 again only once a heartbeat is answered: wait for an L1 hit.
     const warm = await pollUntil(

@@ -253,6 +253,8 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
       silences: 0,
       published: expect.any(Number),
       publishFailures: 0,
+      resent: 0,
+      unsentNamespaces: 0,
       received: expect.any(Number),
       applied: expect.any(Number),
       rejected: expect.any(Number),

@@ -5,6 +5,7 @@ import { CacheInvalidationService, InvalidationRequestError } from './cache-inva
 import { INVALIDATION_EVENT_VERSION, type InvalidationEvent } from './invalidation-event';
 import { InvalidationTransport, type TransportHandlers } from './invalidation-transport';
 import { controlledClock } from '../../../test/support/controlled-clock';
+import { pollUntil } from '../../../test/support/poll';
 
 /** The bus port in memory: what was published, and a way to deliver messages as another instance would. */
 class FakeTransport extends InvalidationTransport {
@@ -128,6 +129,46 @@ describe('CacheInvalidationService', () => {
     expect(warn).toHaveBeenCalledTimes(1);
     mocks.transport.failing = false;
     expect((await sut.invalidate({ namespaces: ['prices'] })).published).toBe(true);
+  });
+
+  it('sends what failed events carried again, merged per namespace, once the bus takes them', async () => {
+    const { sut, mocks } = await setup();
+    try {
+      mocks.transport.failing = true;
+      await sut.invalidate({ keys: [mocks.prices.key('apple')] });
+      await sut.invalidate({ keys: [mocks.prices.key('pear')], namespaces: ['users'] });
+      await mocks.prices.invalidateTags('fruit');
+      expect(sut.status()).toMatchObject({ publishFailures: 3, resent: 0, unsentNamespaces: 2 });
+
+      mocks.transport.failing = false;
+      await pollUntil(async () => mocks.transport.published.length, (count) => count > 0, 2_000, 10);
+      expect(events(mocks.transport).map((event) => event.targets)).toEqual([
+        [
+          { namespace: 'prices', keys: ['apple', 'pear'], tags: ['fruit'] },
+          { namespace: 'users', all: true },
+        ],
+      ]);
+      expect(sut.status()).toMatchObject({ published: 1, resent: 1, unsentNamespaces: 0 });
+    } finally {
+      sut.onApplicationShutdown();
+    }
+  });
+
+  it('sends what a failed event carried along with the next event that gets through', async () => {
+    const { sut, mocks } = await setup();
+    try {
+      mocks.transport.failing = true;
+      await mocks.prices.delete('apple');
+      mocks.transport.failing = false;
+      await mocks.users.delete('ann');
+      await pollUntil(async () => mocks.transport.published.length, (count) => count === 2, 2_000, 10);
+      expect(events(mocks.transport).map((event) => event.targets)).toEqual([
+        [{ namespace: 'users', keys: ['ann'] }],
+        [{ namespace: 'prices', keys: ['apple'] }],
+      ]);
+    } finally {
+      sut.onApplicationShutdown();
+    }
   });
 
   it('clears every L1 when the subscription comes back after a gap', async () => {

@@ -54,8 +54,12 @@ export interface InvalidationBusStatus {
   silences: number;
   /** Events this instance sent. */
   published: number;
-  /** Events that could not be sent (Redis down); other instances clear L1 when they reconnect. */
+  /** Events that could not be sent (Redis down, or unreachable from this instance alone). */
   publishFailures: number;
+  /** Events that re-sent what earlier failed events carried, once the bus took them. */
+  resent: number;
+  /** Namespaces whose invalidation no event has carried yet: re-sent until one does. */
+  unsentNamespaces: number;
   /** Events from other instances of this app, well-formed or not. */
   received: number;
   /** Received events applied to L1. */
@@ -91,8 +95,17 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     rejected: 0,
     ignored: 0,
     resyncs: 0,
+    resent: 0,
   };
   private readonly appliedListeners = new Set<AppliedListener>();
+  /**
+   * What failed events carried, merged per namespace. The other instances cannot be counted on to
+   * have lost their subscription too (Redis may be unreachable from this instance alone), so it is
+   * sent again every heartbeat interval until the bus takes it (docs/caching.md, "Redis unreachable
+   * from one instance").
+   */
+  private readonly unsent = new Map<string, InvalidationTarget>();
+  private resendTimer: NodeJS.Timeout | undefined;
   private publishing = true;
   private detachRegistry: (() => void) | undefined;
 
@@ -114,6 +127,8 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
 
   onApplicationShutdown(): void {
     this.detachRegistry?.();
+    clearInterval(this.resendTimer);
+    this.resendTimer = undefined;
     this.transport.stop();
   }
 
@@ -164,6 +179,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
       subscribed: this.transport.subscribed,
       silences: this.transport.silences,
       ...this.counters,
+      unsentNamespaces: this.unsent.size,
     };
   }
 
@@ -237,7 +253,10 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     await this.announce(this.event([this.toTarget(notice)]));
   }
 
-  /** Sends the event; a failure is counted and logged once per outage, never thrown to the writer. */
+  /**
+   * Sends the event; a failure is counted, logged once per outage and kept to be sent again, never
+   * thrown to the writer. A success also sends what earlier events could not carry.
+   */
   private async announce(event: InvalidationEvent): Promise<boolean> {
     try {
       await this.transport.publish(JSON.stringify(event));
@@ -246,18 +265,50 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
         this.publishing = true;
         this.logger.log('Invalidation events are reaching the bus again');
       }
+      if (this.unsent.size > 0) void this.resend();
       return true;
     } catch (error) {
       this.counters.publishFailures += 1;
       if (this.publishing) {
         this.publishing = false;
-        // Other instances lose their subscription in the same outage and clear L1 on reconnect.
         this.logger.warn(
-          `Could not publish invalidation event ${event.id} on ${this.transport.channel}: ${(error as Error).message}`,
+          `Could not publish invalidation event ${event.id} on ${this.transport.channel}: ${(error as Error).message}; it is sent again once the bus takes it`,
         );
       }
+      this.keepUnsent(event.targets);
       return false;
     }
+  }
+
+  /** Merges targets into {@link unsent}; a namespace past the size of one event is cleared whole. */
+  private keepUnsent(targets: readonly InvalidationTarget[]): void {
+    for (const target of targets) {
+      const kept = this.unsent.get(target.namespace);
+      if (target.all || kept?.all) {
+        this.unsent.set(target.namespace, { namespace: target.namespace, all: true });
+        continue;
+      }
+      const keys = new Set([...(kept?.keys ?? []), ...(target.keys ?? [])]);
+      const tags = new Set([...(kept?.tags ?? []), ...(target.tags ?? [])]);
+      this.unsent.set(
+        target.namespace,
+        keys.size > MAX_SELECTORS_PER_EVENT || tags.size > MAX_SELECTORS_PER_EVENT
+          ? { namespace: target.namespace, all: true }
+          : { namespace: target.namespace, ...(keys.size > 0 ? { keys: [...keys] } : {}), ...(tags.size > 0 ? { tags: [...tags] } : {}) },
+      );
+    }
+    this.resendTimer ??= setInterval(() => void this.resend(), this.config.cache.invalidationHeartbeatMs);
+    this.resendTimer.unref();
+  }
+
+  /** One event carrying everything unsent; on failure it stays unsent (merged with what came meanwhile). */
+  private async resend(): Promise<void> {
+    if (this.unsent.size === 0) return;
+    const targets = [...this.unsent.values()];
+    this.unsent.clear();
+    clearInterval(this.resendTimer);
+    this.resendTimer = undefined;
+    if (await this.announce(this.event(targets))) this.counters.resent += 1;
   }
 
   /** Applies one message from the channel. Never throws: a bad message is counted and dropped. */

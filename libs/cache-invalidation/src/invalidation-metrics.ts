@@ -3,7 +3,7 @@ import { Counter, Gauge } from 'prom-client';
 import { MetricsRegistry } from '@app/metrics';
 import { CacheInvalidationService } from './cache-invalidation.service';
 
-const BUS_OUTCOMES = ['published', 'publishFailures', 'received', 'applied', 'rejected', 'ignored', 'resyncs'] as const;
+const BUS_OUTCOMES = ['published', 'publishFailures', 'resent', 'received', 'applied', 'rejected', 'ignored', 'resyncs'] as const;
 
 /** The invalidation bus's counters as Prometheus series, read at scrape time from the service. */
 @Injectable()
@@ -11,7 +11,7 @@ export class InvalidationMetrics {
   constructor(bus: CacheInvalidationService, registry: MetricsRegistry) {
     new Counter({
       name: 'cache_invalidation_events_total',
-      help: 'Cross-instance invalidation events by outcome (publish_failures, resyncs: L1 cleared after a subscriber gap)',
+      help: 'Cross-instance invalidation events by outcome (publish_failures; resent: what failed events carried, sent again; resyncs: L1 cleared after a subscriber gap)',
       labelNames: ['outcome'],
       registers: [registry],
       collect() {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '@app/config';
 import { InjectRedis, type RedisConnection } from '@app/redis';
 import type { NamespaceStatsSnapshot } from './cache-stats';
@@ -30,7 +30,7 @@ export interface CacheOverview {
  * use it directly: they inject their namespace with `@InjectCache`.
  */
 @Injectable()
-export class CacheRegistry {
+export class CacheRegistry implements OnApplicationShutdown {
   readonly keys: CacheKeyBuilder;
   readonly l2: RedisTier | null;
   private readonly namespaces = new Map<string, NamespaceCache>();
@@ -53,8 +53,17 @@ export class CacheRegistry {
             const cache = this.namespaces.get(namespace);
             if (cache) cache.stats.l2Errors += 1;
           },
+          // This instance may have refilled its own L1 from the entries too while their removal waited.
+          onReplayed: (namespace, selection) => {
+            this.namespaces.get(namespace)?.dropLocal(selection);
+            void this.publish({ namespace, ...selection });
+          },
         })
       : null;
+  }
+
+  onApplicationShutdown(): void {
+    this.l2?.close();
   }
 
   /** The namespace's cache, created on first use; a second definition under one name is refused. */

@@ -19,6 +19,18 @@ export interface RedisTierOptions {
   clearTimeoutMs?: number;
   /** Called once per failed operation with the namespace it served, for statistics. */
   onError?: (namespace: string) => void;
+  /**
+   * Called when remembered invalidations of a namespace have reached Redis. Other instances may
+   * have refilled their L1 from those entries meanwhile, so they must be told again.
+   */
+  onReplayed?: (namespace: string, selection: ReplayedInvalidation) => void;
+}
+
+/** What a replay removed from one namespace (keys are full keys). */
+export interface ReplayedInvalidation {
+  keys?: string[];
+  tags?: string[];
+  all?: boolean;
 }
 
 /** Raised when an L2 operation outlives its budget; the command may still complete later. */
@@ -125,7 +137,11 @@ interface PendingInvalidation {
  * once when it starts, once when the breaker opens and once when Redis is back — never per call.
  *
  * Invalidations that could not reach Redis are remembered (bounded) and replayed on recovery, so
- * an entry deleted during an outage does not come back from L2 afterwards.
+ * an entry deleted during an outage does not come back from L2 afterwards. Recovery is noticed
+ * without waiting for traffic: when the client's connection is ready again, and by a retry every
+ * breaker cooldown while anything is remembered — an instance cut off from Redis alone, whose
+ * write other instances cannot hear of, must not leave them reading the old entry until its next
+ * request happens to touch Redis (docs/caching.md, "Redis unreachable from one instance").
  */
 export class RedisTier {
   private readonly store: EntryStore;
@@ -136,6 +152,10 @@ export class RedisTier {
   private readonly pending = new Map<string, PendingInvalidation>();
   private pendingCount = 0;
   private replaying = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly onClientReady = () => {
+    if (this.pending.size > 0) this.resume();
+  };
 
   constructor(
     readonly client: RedisConnection,
@@ -147,6 +167,14 @@ export class RedisTier {
       failureThreshold: options.breakerFailures,
       cooldownMs: options.breakerCooldownMs,
     });
+    client.on('ready', this.onClientReady);
+  }
+
+  /** Stops watching the client and retrying; what is still remembered is given up. */
+  close(): void {
+    this.client.off('ready', this.onClientReady);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   get circuitState(): CircuitState {
@@ -319,11 +347,13 @@ export class RedisTier {
   }
 
   /**
-   * Redis is known to answer again (the invalidation subscription heard it): closes the breaker
-   * and replays the remembered invalidations now instead of after the breaker's cooldown.
+   * Redis is known to answer again (the invalidation subscription heard it, or the client's
+   * connection is ready): closes the breaker and replays the remembered invalidations now instead
+   * of after the breaker's cooldown.
    */
   resume(): void {
     this.onSuccess();
+    void this.replayPending();
   }
 
   private onSuccess(): void {
@@ -365,6 +395,17 @@ export class RedisTier {
       pending.keys.clear();
       pending.tags.clear();
     }
+    this.scheduleRetry();
+  }
+
+  /** One replay after a breaker cooldown (a half-open breaker lets it through as the trial call). */
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.replayPending();
+    }, this.options.breakerCooldownMs);
+    this.retryTimer.unref();
   }
 
   /** Invalidations waiting for Redis, per namespace (for the stats endpoint). */
@@ -380,17 +421,29 @@ export class RedisTier {
     const batches = [...this.pending.entries()];
     this.pending.clear();
     this.pendingCount = 0;
+    let replayed = 0;
     try {
+      // What fails again is remembered again by the operation itself; only what reached Redis is reported.
       for (const [namespace, pending] of batches) {
-        if (pending.all) await this.clearNamespace(namespace);
-        else {
-          await this.delete(namespace, [...pending.keys]);
-          await this.deleteTagged(namespace, [...pending.tags]);
-        }
+        const done = await this.replay(namespace, pending);
+        if (!done) continue;
+        replayed += 1;
+        this.options.onReplayed?.(namespace, done);
       }
-      this.logger.log(`Cache L2: replayed invalidations of ${batches.length} namespace(s) missed during the outage`);
+      if (replayed > 0) this.logger.log(`Cache L2: replayed invalidations of ${replayed} namespace(s) missed during the outage`);
     } finally {
       this.replaying = false;
     }
+  }
+
+  /** Runs one namespace's remembered invalidations; returns the part that reached Redis, if any. */
+  private async replay(namespace: string, pending: PendingInvalidation): Promise<ReplayedInvalidation | undefined> {
+    if (pending.all) return (await this.clearNamespace(namespace)) === undefined ? undefined : { all: true };
+    const keys = [...pending.keys];
+    const tags = [...pending.tags];
+    const keysRemoved = keys.length > 0 && (await this.delete(namespace, keys)) !== undefined;
+    const tagsRemoved = tags.length > 0 && (await this.deleteTagged(namespace, tags)) !== undefined;
+    if (!keysRemoved && !tagsRemoved) return undefined;
+    return { ...(keysRemoved ? { keys } : {}), ...(tagsRemoved ? { tags } : {}) };
   }
 }
