@@ -81,14 +81,15 @@ describe('a write made while its instance alone cannot reach Redis', () => {
     expect(seen.value).toEqual({ name, value: 1 });
     expect(recoveryMs).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
 
-    // The kept event is re-sent once A reaches the bus (it leaves `unsent` when its publish starts).
+    // The kept event is re-sent once A reaches the bus (more than once should a publish time out again).
     const settled = await pollUntil(
       async () => ({ pending: cache(a).overview().pendingInvalidations, unsent: bus(a).unsentNamespaces, resent: bus(a).resent }),
       ({ pending, unsent, resent }) => pending === 0 && unsent === 0 && resent > 0,
       5_000,
       20,
     );
-    expect(settled.value).toEqual({ pending: 0, unsent: 0, resent: 1 });
+    expect(settled.value).toEqual({ pending: 0, unsent: 0, resent: expect.any(Number) });
+    expect(settled.value.resent).toBeGreaterThan(0);
     // Neither tier of B holds the old value any more: read twice, the second from L1.
     expect(await read(b, name)).toEqual({ name, value: 1 });
     const hits = cache(b).byName('fleet')!.stats.l1Hits;

@@ -257,7 +257,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
    * Sends the event; a failure is counted, logged once per outage and kept to be sent again, never
    * thrown to the writer. A success also sends what earlier events could not carry.
    */
-  private async announce(event: InvalidationEvent): Promise<boolean> {
+  private async announce(event: InvalidationEvent, resending = false): Promise<boolean> {
     try {
       await this.transport.publish(JSON.stringify(event));
       this.counters.published += 1;
@@ -268,7 +268,8 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
       if (this.unsent.size > 0) void this.resend();
       return true;
     } catch (error) {
-      this.counters.publishFailures += 1;
+      // A retry of what already counted as failed is not another event lost.
+      if (!resending) this.counters.publishFailures += 1;
       if (this.publishing) {
         this.publishing = false;
         this.logger.warn(
@@ -308,7 +309,7 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
     this.unsent.clear();
     clearInterval(this.resendTimer);
     this.resendTimer = undefined;
-    if (await this.announce(this.event(targets))) this.counters.resent += 1;
+    if (await this.announce(this.event(targets), true)) this.counters.resent += 1;
   }
 
   /** Applies one message from the channel. Never throws: a bad message is counted and dropped. */

@@ -120,6 +120,9 @@ interface EntryStore {
 const found = (stored: string | null): { entry: CacheEntry | undefined } => ({ entry: decodeStoredEntry(stored) });
 
 const SCAN_BATCH = 500;
+
+/** How many keys and tags a remembered invalidation holds; a whole-namespace one counts as one. */
+const selectorsOf = (pending: PendingInvalidation): number => (pending.all ? 1 : pending.keys.size + pending.tags.size);
 /** Invalidations remembered while Redis is unreachable, replayed when it answers again. */
 const MAX_PENDING_INVALIDATIONS = 10_000;
 
@@ -152,6 +155,8 @@ export class RedisTier {
   private readonly pending = new Map<string, PendingInvalidation>();
   private pendingCount = 0;
   private replaying = false;
+  /** Selectors of the batch a replay is running now: still pending until it has reached Redis. */
+  private replayingSelectors = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly onClientReady = () => {
     if (this.pending.size > 0) this.resume();
@@ -410,8 +415,8 @@ export class RedisTier {
 
   /** Invalidations waiting for Redis, per namespace (for the stats endpoint). */
   pendingInvalidations(): number {
-    let count = 0;
-    for (const pending of this.pending.values()) count += pending.all ? 1 : pending.keys.size + pending.tags.size;
+    let count = this.replayingSelectors;
+    for (const pending of this.pending.values()) count += selectorsOf(pending);
     return count;
   }
 
@@ -425,7 +430,9 @@ export class RedisTier {
     try {
       // What fails again is remembered again by the operation itself; only what reached Redis is reported.
       for (const [namespace, pending] of batches) {
+        this.replayingSelectors = selectorsOf(pending);
         const done = await this.replay(namespace, pending);
+        this.replayingSelectors = 0;
         if (!done) continue;
         replayed += 1;
         this.options.onReplayed?.(namespace, done);
@@ -433,6 +440,7 @@ export class RedisTier {
       if (replayed > 0) this.logger.log(`Cache L2: replayed invalidations of ${replayed} namespace(s) missed during the outage`);
     } finally {
       this.replaying = false;
+      this.replayingSelectors = 0;
     }
   }
 
