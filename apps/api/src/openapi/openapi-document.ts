@@ -51,7 +51,7 @@ export const UNDOCUMENTED_ROUTES: readonly { prefix: string; reason: string }[] 
 
 const header = (description: string) => ({ description, schema: { type: 'string' as const } });
 
-const REQUEST_ID_HEADER = header('The request id: the caller\'s acceptable `X-Request-Id`, else a new UUID.');
+const REQUEST_ID_HEADER = header('The request id: the caller\'s acceptable `X-Request-Id`, else a new one (`<16 hex digits>-<sequence number>`).');
 const CACHE_HEADERS = {
   'X-Cache': header('`HIT` or `MISS`: whether the answer came from the cache.'),
   ETag: header('Validator of the cached body; send it back as `If-None-Match` for a 304.'),
