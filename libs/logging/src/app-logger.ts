@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/config';
+import { batchedStandardOutput } from './batched-destination';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export interface LoggingOptions {
@@ -22,6 +23,9 @@ function prettyTransport(config: AppConfig, options: LoggingOptions): LoggerOpti
  * lines in development.
  */
 export function createAppLogger(config: AppConfig, options: LoggingOptions = {}): Logger {
-  const settings: LoggerOptions = { level: config.logLevel, base: { service: config.app.name }, transport: prettyTransport(config, options) };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  const transport = prettyTransport(config, options);
+  const settings: LoggerOptions = { level: config.logLevel, base: { service: config.app.name }, transport };
+  if (options.destination) return pino(settings, options.destination);
+  if (transport) return pino(settings);
+  return pino(settings, batchedStandardOutput());
 }

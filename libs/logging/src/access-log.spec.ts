@@ -1,0 +1,88 @@
+import { Writable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import pino, { type Level, type Logger } from 'pino';
+import { accessLineWriter } from './access-log';
+
+/** Collects what a logger writes, a line per entry. */
+class Lines extends Writable {
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.raw.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    callback();
+  }
+}
+
+/** The app's logger settings (app-logger.ts) over `destination`. */
+function appLikeLogger(destination: Lines): Logger {
+  return pino({ level: 'info', base: { service: 'Virtual Assistant API' } }, destination);
+}
+
+interface Answered {
+  url: string;
+  method?: string;
+  id?: string;
+  ip?: string;
+  statusCode?: number;
+  elapsedTime?: number;
+}
+
+function exchange(answered: Answered): { request: FastifyRequest; reply: FastifyReply } {
+  const request = { url: answered.url, method: answered.method ?? 'GET', id: answered.id ?? 'abc-1', ip: answered.ip ?? '127.0.0.1' };
+  const reply = { statusCode: answered.statusCode ?? 200, elapsedTime: answered.elapsedTime ?? 1.4 };
+  return { request: request as unknown as FastifyRequest, reply: reply as unknown as FastifyReply };
+}
+
+/** The line pino's own serializer writes for the same request, with the redaction the access log applies. */
+function pinoLine(logger: Logger, level: Level, answered: Answered, redactedPath: string): void {
+  const { request, reply } = exchange(answered);
+  const durationMs = Math.round(reply.elapsedTime);
+  logger[level](
+    {
+      req: { id: request.id, method: request.method, path: redactedPath, remoteAddress: request.ip },
+      res: { statusCode: reply.statusCode },
+      durationMs,
+    },
+    `${request.method} ${redactedPath} ${reply.statusCode} ${durationMs}ms`,
+  );
+}
+
+const withoutTime = (line: string) => line.replace(/,"time":\d+/, '');
+
+describe('accessLineWriter', () => {
+  const cases: [string, Level, Answered, string][] = [
+    ['a plain path', 'info', { url: '/bench/trivial' }, '/bench/trivial'],
+    ['a redacted credential', 'warn', { url: '/telegram/set_webhook?secret_token=abc&x=1', statusCode: 401 }, '/telegram/set_webhook?secret_token=%5BRedacted%5D&x=1'],
+    ['quotes, backslashes and control characters', 'info', { url: '/a"b\\c\u0001\td' }, '/a"b\\c\u0001\td'],
+    ['non-ASCII and line separators', 'error', { url: '/ünï/\u2028\u2029/😀', statusCode: 503, elapsedTime: 12.6 }, '/ünï/\u2028\u2029/😀'],
+    ['a caller-chosen id and an IPv6 peer', 'info', { url: '/x', id: 'caller.id:42@host', ip: '::ffff:10.0.0.1', method: 'PATCH' }, '/x'],
+    ['a long path', 'info', { url: `/${'p'.repeat(5000)}` }, `/${'p'.repeat(5000)}`],
+  ];
+
+  it.each(cases)('writes what pino writes for the same fields: %s', (_name, level, answered, redactedPath) => {
+    const ours = new Lines();
+    const theirs = new Lines();
+    const { request, reply } = exchange(answered);
+    accessLineWriter(appLikeLogger(ours))(level, request, reply);
+    pinoLine(appLikeLogger(theirs), level, answered, redactedPath);
+
+    expect(ours.raw).toHaveLength(1);
+    expect(withoutTime(ours.raw[0])).toBe(withoutTime(theirs.raw[0]));
+    const parsed = JSON.parse(ours.raw[0]) as { time: number; req: { path: string }; level: number };
+    expect(parsed.req.path).toBe(redactedPath);
+    expect(Math.abs(parsed.time - Date.now())).toBeLessThan(5_000);
+  });
+
+  it("follows the logger's own format: its bindings, message key and time", () => {
+    const ours = new Lines();
+    const theirs = new Lines();
+    const settings = { level: 'info', base: { pod: 'api-7' }, messageKey: 'message', timestamp: pino.stdTimeFunctions.isoTime };
+    const answered: Answered = { url: '/settings', statusCode: 404 };
+    const { request, reply } = exchange(answered);
+    accessLineWriter(pino(settings, ours).child({ component: 'http' }))('warn', request, reply);
+    pinoLine(pino(settings, theirs).child({ component: 'http' }), 'warn', answered, '/settings');
+
+    const strip = (line: string) => line.replace(/,"time":"[^"]+"/, '');
+    expect(strip(ours.raw[0])).toBe(strip(theirs.raw[0]));
+    expect(JSON.parse(ours.raw[0])).toMatchObject({ level: 40, pod: 'api-7', component: 'http', message: 'GET /settings 404 1ms' });
+  });
+});
