@@ -72,17 +72,22 @@ describe('accessLineWriter', () => {
     expect(Math.abs(parsed.time - Date.now())).toBeLessThan(5_000);
   });
 
-  it("follows the logger's own format: its bindings, message key and time", () => {
+  it("follows the logger's own format: its bindings as they are now, message key and time", () => {
     const ours = new Lines();
     const theirs = new Lines();
     const settings = { level: 'info', base: { pod: 'api-7' }, messageKey: 'message', timestamp: pino.stdTimeFunctions.isoTime };
     const answered: Answered = { url: '/settings', statusCode: 404 };
     const { request, reply } = exchange(answered);
-    accessLineWriter(pino(settings, ours).child({ component: 'http' }))('warn', request, reply);
-    pinoLine(pino(settings, theirs).child({ component: 'http' }), 'warn', answered, '/settings');
+    const ourLogger = pino(settings, ours).child({ component: 'http' });
+    const theirLogger = pino(settings, theirs).child({ component: 'http' });
+    const write = accessLineWriter(ourLogger);
+    ourLogger.setBindings({ component: 'http-after-boot' });
+    theirLogger.setBindings({ component: 'http-after-boot' });
+    write('warn', request, reply);
+    pinoLine(theirLogger, 'warn', answered, '/settings');
 
     const strip = (line: string) => line.replace(/,"time":"[^"]+"/, '');
     expect(strip(ours.raw[0])).toBe(strip(theirs.raw[0]));
-    expect(JSON.parse(ours.raw[0])).toMatchObject({ level: 40, pod: 'api-7', component: 'http', message: 'GET /settings 404 1ms' });
+    expect(JSON.parse(ours.raw[0])).toMatchObject({ level: 40, pod: 'api-7', component: 'http-after-boot', message: 'GET /settings 404 1ms' });
   });
 });

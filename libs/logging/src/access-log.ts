@@ -25,7 +25,8 @@ const { chindingsSym, endSym, lsCacheSym, messageKeySym, streamSym, timeSym } = 
 interface LineFormat {
   levelPrefix: Record<number, string>;
   time: () => string;
-  bindings: string;
+  /** Read at each line: `setBindings` replaces them. */
+  bindings: () => string;
   messageKey: string;
   end: string;
   stream: DestinationStream;
@@ -36,7 +37,7 @@ function lineFormatOf(logger: Logger): LineFormat {
   return {
     levelPrefix: internals[lsCacheSym] as Record<number, string>,
     time: internals[timeSym] as () => string,
-    bindings: internals[chindingsSym] as string,
+    bindings: () => internals[chindingsSym] as string,
     messageKey: internals[messageKeySym] as string,
     end: internals[endSym] as string,
     stream: internals[streamSym] as DestinationStream,
@@ -60,7 +61,7 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
     const durationMs = Math.round(reply.elapsedTime);
     const message = `"${method.slice(1, -1)} ${path.slice(1, -1)} ${reply.statusCode} ${durationMs}ms"`;
     format.stream.write(
-      `${format.levelPrefix[logger.levels.values[level]]}${format.time()}${format.bindings}` +
+      `${format.levelPrefix[logger.levels.values[level]]}${format.time()}${format.bindings()}` +
         `,"req":{"id":${JSON.stringify(request.id)},"method":${method},"path":${path},"remoteAddress":${JSON.stringify(request.ip)}}` +
         `,"res":{"statusCode":${reply.statusCode}},"durationMs":${durationMs},${messageKey}:${message}${format.end}`,
     );
