@@ -1,16 +1,16 @@
 /**
- * Instructions per request, counted by valgrind's callgrind, for the three target pairs of
+ * Instructions per request, counted by valgrind's callgrind, for the four route targets of
  * `npm run bench`:
  *
- *   npm run bench:instructions     (needs valgrind: apt-get install valgrind; about 12 minutes)
+ *   npm run bench:instructions     (needs valgrind: apt-get install valgrind; about 25 minutes)
  *
  * Throughput and CPU time on a shared 2-core machine move by ±20 % with whatever else runs; the
  * number of instructions a server executes per request moves far less, so this is the measure to
  * settle a ratio near its bound. Each variant's server (bench/http-variant-server.ts) runs under
- * callgrind with instrumentation off while it boots and warms up (`BENCH_INSTR_WARM_UP`, 20 000
- * requests), then on for
- * `BENCH_INSTR_REQUESTS` (10 000) requests from autocannon (10 connections) in this process. The
- * count covers everything the process runs meanwhile — V8's compiler and collector included; Node
+ * callgrind with instrumentation off while it boots and warms up (`BENCH_INSTR_WARM_UP`, 60 000
+ * requests: after 20 000, TurboFan was still compiling the early-hit route's code, a third of its
+ * count), then on for `BENCH_INSTR_REQUESTS` (10 000) requests from autocannon (10 connections) in
+ * this process. The count covers everything the process runs meanwhile — V8's compiler and collector included; Node
  * runs `--single-threaded` so that compilation is counted the same way in every run. The count still
  * moves by 1–3 % from run to run (what V8 compiles, and when, depends on timing), and more when other
  * work slows the server (its timers then fire more often per request): run it on a quiet machine,
@@ -25,7 +25,7 @@ import autocannon from 'autocannon';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import { startServer, stopServer, type RouteVariant } from './http-variant-processes';
 
-const WARM_UP_REQUESTS = Number(process.env.BENCH_INSTR_WARM_UP ?? 20_000);
+const WARM_UP_REQUESTS = Number(process.env.BENCH_INSTR_WARM_UP ?? 60_000);
 const MEASURED_REQUESTS = Number(process.env.BENCH_INSTR_REQUESTS ?? 10_000);
 const CONNECTIONS = 10;
 
@@ -34,6 +34,12 @@ const PAIRS: { target: string; variant: RouteVariant; peer: RouteVariant; bound:
   {
     target: 'trivial route ≥ 0.9× stock Nest trivial',
     variant: { name: 'this app, trivial route', server: 'app', path: '/bench/trivial' },
+    peer: { name: 'stock Nest, trivial route', server: 'stock-nest', path: '/bench/trivial' },
+    bound: 0.9,
+  },
+  {
+    target: 'trivial route, access line written (info) ≥ 0.9× stock Nest trivial',
+    variant: { name: 'this app, trivial route, access log on (info)', server: 'app', path: '/bench/trivial', logLevel: 'info' },
     peer: { name: 'stock Nest, trivial route', server: 'stock-nest', path: '/bench/trivial' },
     bound: 0.9,
   },
@@ -96,6 +102,7 @@ async function main(): Promise<void> {
   try {
     for (const { variant, peer } of PAIRS) {
       for (const measured of [peer, variant]) {
+        if (counted.has(measured.name)) continue;
         counted.set(measured.name, await instructionsPerRequest(measured, redis.url, `${keyPrefix}-${counted.size}`));
         console.log(`${measured.name}: ${Math.round(counted.get(measured.name)!)} instructions per request`);
       }
