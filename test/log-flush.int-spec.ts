@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -69,6 +70,36 @@ function logAndEnd(ending: Ending, pauseReadingMs = 0): Promise<Logged> {
   );
 }
 
+/**
+ * Runs `body` in a process with `logger`, the app's production logger; standard output goes to `stdout`
+ * (a file descriptor) or to a pipe read here. Ends the process with SIGKILL after 10 s.
+ */
+function runLoggingScript(
+  body: string,
+  stdout?: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const script = `
+    const { createAppLogger } = require('./libs/logging/src/app-logger');
+    const logger = createAppLogger({ env: 'production', logLevel: 'info', app: { name: 'log-flush' } });
+    ${body}`;
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', stdout ?? 'pipe', 'pipe'],
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  let output = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout: output, stderr });
+    }),
+  );
+}
+
 function expectEveryLineInOrder(lines: string[]): void {
   expect(lines).toHaveLength(LINES);
   const numbers = lines.map((line) => (JSON.parse(line) as { n: number }).n);
@@ -93,6 +124,55 @@ describe('log lines on standard output', () => {
 
     expect(Number.isInteger(stdoutFlags)).toBe(true);
     expect(stdoutFlags & O_NONBLOCK).toBe(0);
+  }, 30_000);
+
+  it('logged from an exit listener registered after the logger still arrive', async () => {
+    const { code, stdout } = await runLoggingScript(`
+      logger.info('before exit');
+      process.on('exit', () => logger.info('exiting'));
+      setImmediate(() => process.exit(0));`);
+
+    expect(code).toBe(0);
+    expect(stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['before exit', 'exiting']);
+  }, 30_000);
+
+  it('that cannot be written (a full disk) end the process instead of hanging it at exit', async () => {
+    const full = fs.openSync('/dev/full', 'w');
+    try {
+      const { code, signal, stderr } = await runLoggingScript(`logger.info('nowhere to go'); setImmediate(() => process.exit(0));`, full);
+
+      expect(signal).toBeNull();
+      expect(code).not.toBe(0);
+      expect(stderr).toContain('ENOSPC');
+    } finally {
+      fs.closeSync(full);
+    }
+  }, 30_000);
+
+  it('go to a pipe made blocking again when another process sharing it made it non-blocking', async () => {
+    // A second Node process on the same pipe (as \`npm start\` is) makes it non-blocking by touching
+    // its standard output; the 20 000 lines then meet a full pipe, which is made blocking again.
+    const { code, stdout, stderr } = await runLoggingScript(`
+      const fs = require('node:fs');
+      const { spawn } = require('node:child_process');
+      const flags = () => parseInt(/flags:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'))[1], 8);
+      const sibling = spawn(process.execPath, ['-e', "process.stdout; process.stderr.write('ready'); setInterval(() => {}, 1000)"], {
+        stdio: ['ignore', 'inherit', 'pipe'],
+      });
+      sibling.stderr.once('data', () => {
+        fs.writeSync(2, 'AFTER_SIBLING ' + (flags() & ${O_NONBLOCK}) + '\\n');
+        const pad = 'x'.repeat(250);
+        for (let n = 0; n < ${LINES}; n += 1) logger.info({ n, pad }, 'line ' + n);
+        setImmediate(() => {
+          fs.writeSync(2, 'AFTER_LINES ' + (flags() & ${O_NONBLOCK}) + '\\n');
+          sibling.kill();
+        });
+      });`);
+
+    expect(code).toBe(0);
+    expect(stderr).toContain(`AFTER_SIBLING ${O_NONBLOCK}`);
+    expect(stderr).toContain('AFTER_LINES 0');
+    expectEveryLineInOrder(stdout.split('\n').filter(Boolean));
   }, 30_000);
 
   it('wait for a reader that stops reading, and lose nothing', async () => {

@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import pino, { type Level, type Logger } from 'pino';
+import type { AppConfig } from '@app/config';
 import { accessLineWriter } from './access-log';
+import { createAppLogger } from './app-logger';
 
 /** Collects what a logger writes, a line per entry. */
 class Lines extends Writable {
@@ -12,9 +14,10 @@ class Lines extends Writable {
   }
 }
 
-/** The app's logger settings (app-logger.ts) over `destination`. */
-function appLikeLogger(destination: Lines): Logger {
-  return pino({ level: 'info', base: { service: 'Virtual Assistant API' } }, destination);
+/** The app's own logger (app-logger.ts), as production configures it, over `destination`. */
+function appLogger(destination: Lines): Logger {
+  const config = { env: 'production', logLevel: 'info', app: { name: 'Virtual Assistant API' } } as unknown as AppConfig;
+  return createAppLogger(config, { destination });
 }
 
 interface Answered {
@@ -26,8 +29,14 @@ interface Answered {
   elapsedTime?: number;
 }
 
+/** A request and its reply as the hook sees them; `id` and `ip` may be given as undefined (a client already gone). */
 function exchange(answered: Answered): { request: FastifyRequest; reply: FastifyReply } {
-  const request = { url: answered.url, method: answered.method ?? 'GET', id: answered.id ?? 'abc-1', ip: answered.ip ?? '127.0.0.1' };
+  const request = {
+    url: answered.url,
+    method: answered.method ?? 'GET',
+    id: 'id' in answered ? answered.id : 'abc-1',
+    ip: 'ip' in answered ? answered.ip : '127.0.0.1',
+  };
   const reply = { statusCode: answered.statusCode ?? 200, elapsedTime: answered.elapsedTime ?? 1.4 };
   return { request: request as unknown as FastifyRequest, reply: reply as unknown as FastifyReply };
 }
@@ -56,14 +65,16 @@ describe('accessLineWriter', () => {
     ['non-ASCII and line separators', 'error', { url: '/ünï/\u2028\u2029/😀', statusCode: 503, elapsedTime: 12.6 }, '/ünï/\u2028\u2029/😀'],
     ['a caller-chosen id and an IPv6 peer', 'info', { url: '/x', id: 'caller.id:42@host', ip: '::ffff:10.0.0.1', method: 'PATCH' }, '/x'],
     ['a long path', 'info', { url: `/${'p'.repeat(5000)}` }, `/${'p'.repeat(5000)}`],
+    ['a client gone before the answer ended (no remote address)', 'info', { url: '/docs-json', ip: undefined, elapsedTime: 239 }, '/docs-json'],
+    ['no request id', 'info', { url: '/x', id: undefined }, '/x'],
   ];
 
   it.each(cases)('writes what pino writes for the same fields: %s', (_name, level, answered, redactedPath) => {
     const ours = new Lines();
     const theirs = new Lines();
     const { request, reply } = exchange(answered);
-    accessLineWriter(appLikeLogger(ours))(level, request, reply);
-    pinoLine(appLikeLogger(theirs), level, answered, redactedPath);
+    accessLineWriter(appLogger(ours))(level, request, reply);
+    pinoLine(appLogger(theirs), level, answered, redactedPath);
 
     expect(ours.raw).toHaveLength(1);
     expect(withoutTime(ours.raw[0])).toBe(withoutTime(theirs.raw[0]));

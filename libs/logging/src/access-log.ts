@@ -44,6 +44,20 @@ function lineFormatOf(logger: Logger): LineFormat {
   };
 }
 
+/** `"name":value,` for a string, nothing when absent: pino leaves out a field whose value is undefined. */
+function optionalField(name: string, value: string | undefined): string {
+  return typeof value === 'string' ? `"${name}":${JSON.stringify(value)},` : '';
+}
+
+/**
+ * `,"remoteAddress":…`, or nothing once the client is gone: when it disconnects during a large answer,
+ * `onResponse` runs after the socket is destroyed and `request.ip` is undefined.
+ */
+function remoteAddress(request: FastifyRequest): string {
+  const ip: string | undefined = request.ip;
+  return typeof ip === 'string' ? `,"remoteAddress":${JSON.stringify(ip)}` : '';
+}
+
 /**
  * Writes the access-log line of one answered request — method, path (credentials redacted), status,
  * duration, request id — the line `logger[level]({ req, res, durationMs }, message)` writes, assembled
@@ -62,7 +76,7 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
     const message = `"${method.slice(1, -1)} ${path.slice(1, -1)} ${reply.statusCode} ${durationMs}ms"`;
     format.stream.write(
       `${format.levelPrefix[logger.levels.values[level]]}${format.time()}${format.bindings()}` +
-        `,"req":{"id":${JSON.stringify(request.id)},"method":${method},"path":${path},"remoteAddress":${JSON.stringify(request.ip)}}` +
+        `,"req":{${optionalField('id', request.id)}"method":${method},"path":${path}${remoteAddress(request)}}` +
         `,"res":{"statusCode":${reply.statusCode}},"durationMs":${durationMs},${messageKey}:${message}${format.end}`,
     );
   };

@@ -15,8 +15,8 @@ export interface BufferDestination {
  * the line itself (docs/benchmarks.md, "The access log").
  *
  * Lines wait at most until the end of the turn (`setImmediate`); on exit — `process.exit`, an
- * uncaught exception, or the loop running dry — what waits is handed on and flushed synchronously.
- * A SIGKILL loses the current turn's lines.
+ * uncaught exception, or the loop running dry — what waits is written. A SIGKILL loses the current
+ * turn's lines.
  */
 export class BatchedDestination implements DestinationStream {
   private pending: string[] = [];
@@ -25,7 +25,17 @@ export class BatchedDestination implements DestinationStream {
     this.scheduled = false;
     this.handOn();
   };
-  private readonly flushOnExit = (): void => this.flushSync();
+  private exiting = false;
+  /**
+   * At exit a turn's lines are handed on and no more waits: a line logged later — from an `exit`
+   * listener — is handed on at once. The target writes synchronously, so handing on is writing;
+   * sonic-boom's `flushSync` is not called here, as it retries a failing write (ENOSPC, say)
+   * forever and the process would never end.
+   */
+  private readonly flushOnExit = (): void => {
+    this.exiting = true;
+    this.handOn();
+  };
 
   constructor(private readonly target: BufferDestination) {
     process.once('exit', this.flushOnExit);
@@ -33,6 +43,7 @@ export class BatchedDestination implements DestinationStream {
 
   write(line: string): void {
     this.pending.push(line);
+    if (this.exiting) return this.handOn();
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.handOnScheduled);
@@ -78,6 +89,16 @@ function makeStandardOutputBlocking(): void {
 }
 
 /**
+ * sonic-boom's answer to EAGAIN: the pipe is shared with whoever else holds it (a parent such as
+ * `npm start`), and a Node process among them that touches its standard output makes it non-blocking
+ * again. Making it blocking before the retry keeps that to one 100 ms wait instead of one per full pipe.
+ */
+function blockAgainBeforeRetry(): boolean {
+  makeStandardOutputBlocking();
+  return true;
+}
+
+/**
  * Standard output as the app's log destination: pino's sonic-boom, writing synchronously and taking
  * buffers, behind a {@link BatchedDestination}, over a blocking pipe. Nothing is held in memory past the
  * turn: when nothing reads standard output, the process waits for its reader (docs/operations.md, "Logs").
@@ -85,6 +106,11 @@ function makeStandardOutputBlocking(): void {
 export function batchedStandardOutput(): BatchedDestination {
   makeStandardOutputBlocking();
   // sonic-boom's typings declare string writes only; `contentMode: 'buffer'` makes it take buffers.
-  const sonicBoom = pino.destination({ fd: process.stdout.fd ?? 1, sync: true, contentMode: 'buffer' }) as unknown as BufferDestination;
+  const sonicBoom = pino.destination({
+    fd: process.stdout.fd ?? 1,
+    sync: true,
+    contentMode: 'buffer',
+    retryEAGAIN: blockAgainBeforeRetry,
+  }) as unknown as BufferDestination;
   return new BatchedDestination(sonicBoom);
 }
