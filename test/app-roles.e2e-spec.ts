@@ -117,7 +117,7 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
     }
     const ready = await request(app.baseUrl).get('/health/ready').expect(200);
     expect(Object.keys(ready.body.details).sort()).toEqual(['database', 'queueWorkers', 'redis']);
-    expect(ready.body.details.queueWorkers).toEqual({ status: 'up', queues: ['telegram-updates', 'result-deliveries'] });
+    expect(ready.body.details.queueWorkers).toEqual({ status: 'up', queues: ['result-deliveries', 'telegram-updates'] });
     await request(app.baseUrl).get('/health/live').expect(200);
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*role="worker"[^}]*\} /m);

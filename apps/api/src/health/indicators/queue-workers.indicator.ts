@@ -18,8 +18,9 @@ export class QueueWorkersIndicator extends DependencyIndicator<'queueWorkers'> {
     super('queueWorkers', indicators, config.health.checkTimeoutMs);
   }
 
+  /** Queue names in alphabetical order: queues register in whatever order their modules finish starting. */
   protected probe(): Promise<ProbeOutcome> {
-    const queues = this.queues.all();
+    const queues = [...this.queues.all()].sort((a, b) => a.name.localeCompare(b.name));
     const idle = queues.filter((queue) => !queue.consuming()).map((queue) => queue.name);
     if (queues.length === 0) return Promise.resolve({ up: false, reason: 'no job queue is registered' });
     if (idle.length > 0) return Promise.resolve({ up: false, reason: `no running worker for ${idle.join(', ')}` });
