@@ -10,95 +10,83 @@ const O_NONBLOCK = 0o4000;
 
 type Ending = 'exit' | 'throw' | 'loop runs dry';
 
-interface Logged {
+/** A script line that sets `stdoutFlags()`: the flags of this process's standard output, from /proc. */
+const READ_STDOUT_FLAGS =
+  "const stdoutFlags = () => parseInt(/flags:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/fdinfo/1', 'utf8'))[1], 8);";
+
+interface Ran {
   code: number | null;
-  lines: string[];
+  signal: NodeJS.Signals | null;
+  stdout: string;
   stderr: string;
-  /** The flags of the child's standard output once its logger existed. */
-  stdoutFlags: number;
   elapsedMs: number;
 }
 
+interface RunOptions {
+  /** Standard output as a file descriptor; a pipe read here when absent. */
+  stdout?: number;
+  /** Stop reading the pipe for this long once the first lines arrive. */
+  pauseReadingMs?: number;
+}
+
 /**
- * A process that logs `LINES` lines through the app's production logger (standard output, batched
- * per turn: libs/logging/src/batched-destination.ts), the last half in the same turn as its end.
- * `pauseReadingMs`: the parent stops reading the pipe for that long once the first lines arrive.
+ * Runs `body` in a process with `logger`, the app's production logger (standard output, batched per
+ * turn: libs/logging/src/batched-destination.ts). Ends the process with SIGKILL after 10 s.
  */
-function logAndEnd(ending: Ending, pauseReadingMs = 0): Promise<Logged> {
+function runLoggingScript(body: string, options: RunOptions = {}): Promise<Ran> {
   const script = `
-    const fs = require('node:fs');
     const { createAppLogger } = require('./libs/logging/src/app-logger');
     const logger = createAppLogger({ env: 'production', logLevel: 'info', app: { name: 'log-flush' } });
-    const flags = /flags:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'))[1];
-    fs.writeSync(2, 'FLAGS ' + flags + '\\n');
+    ${body}`;
+  const started = Date.now();
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  let stdout = '';
+  let stderr = '';
+  let paused = false;
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (options.pauseReadingMs && !paused) {
+      paused = true;
+      child.stdout!.pause();
+      setTimeout(() => child.stdout!.resume(), options.pauseReadingMs);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started });
+    }),
+  );
+}
+
+/**
+ * Logs `LINES` lines, the last half in the same turn as the process's end, and reports the flags of
+ * its standard output once its logger existed (`FLAGS <octal>` on standard error).
+ */
+function logAndEnd(ending: Ending, options: RunOptions = {}): Promise<Ran> {
+  return runLoggingScript(
+    `
+    ${READ_STDOUT_FLAGS}
+    require('node:fs').writeSync(2, 'FLAGS ' + stdoutFlags().toString(8) + '\\n');
     const pad = 'x'.repeat(250);
     const logSome = (from, to) => { for (let n = from; n < to; n += 1) logger.info({ n, pad }, 'line ' + n); };
     logSome(0, ${LINES / 2});
     setImmediate(() => {
       logSome(${LINES / 2}, ${LINES});
-      if (process.env.ENDING === 'exit') process.exit(3);
-      if (process.env.ENDING === 'throw') throw new Error('boom');
-    });`;
-  const started = Date.now();
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ENDING: ending },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let paused = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    if (pauseReadingMs > 0 && !paused) {
-      paused = true;
-      child.stdout.pause();
-      setTimeout(() => child.stdout.resume(), pauseReadingMs);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) =>
-    child.once('close', (code) =>
-      resolve({
-        code,
-        lines: stdout.split('\n').filter(Boolean),
-        stderr,
-        stdoutFlags: parseInt(/FLAGS (\d+)/.exec(stderr)?.[1] ?? 'NaN', 8),
-        elapsedMs: Date.now() - started,
-      }),
-    ),
+      if (${JSON.stringify(ending)} === 'exit') process.exit(3);
+      if (${JSON.stringify(ending)} === 'throw') throw new Error('boom');
+    });`,
+    options,
   );
 }
 
-/**
- * Runs `body` in a process with `logger`, the app's production logger; standard output goes to `stdout`
- * (a file descriptor) or to a pipe read here. Ends the process with SIGKILL after 10 s.
- */
-function runLoggingScript(
-  body: string,
-  stdout?: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const script = `
-    const { createAppLogger } = require('./libs/logging/src/app-logger');
-    const logger = createAppLogger({ env: 'production', logLevel: 'info', app: { name: 'log-flush' } });
-    ${body}`;
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', stdout ?? 'pipe', 'pipe'],
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  let output = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) =>
-    child.once('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout: output, stderr });
-    }),
-  );
-}
+const linesOf = (stdout: string) => stdout.split('\n').filter(Boolean);
 
 function expectEveryLineInOrder(lines: string[]): void {
   expect(lines).toHaveLength(LINES);
@@ -112,15 +100,16 @@ describe('log lines on standard output', () => {
     ['throw', 1],
     ['loop runs dry', 0],
   ])('all reach the pipe, whole and in order, when the process ends by %s', async (ending, expectedCode) => {
-    const { code, lines, stderr } = await logAndEnd(ending);
+    const { code, stdout, stderr } = await logAndEnd(ending);
 
     expect(code).toBe(expectedCode);
     if (ending === 'throw') expect(stderr).toContain('boom');
-    expectEveryLineInOrder(lines);
+    expectEveryLineInOrder(linesOf(stdout));
   }, 30_000);
 
   it('go to a blocking pipe, so a full pipe is waited for rather than retried every 100 ms', async () => {
-    const { stdoutFlags } = await logAndEnd('loop runs dry');
+    const { stderr } = await logAndEnd('loop runs dry');
+    const stdoutFlags = parseInt(/FLAGS (\d+)/.exec(stderr)?.[1] ?? 'NaN', 8);
 
     expect(Number.isInteger(stdoutFlags)).toBe(true);
     expect(stdoutFlags & O_NONBLOCK).toBe(0);
@@ -133,13 +122,13 @@ describe('log lines on standard output', () => {
       setImmediate(() => process.exit(0));`);
 
     expect(code).toBe(0);
-    expect(stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['before exit', 'exiting']);
+    expect(linesOf(stdout).map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['before exit', 'exiting']);
   }, 30_000);
 
   it('that cannot be written (a full disk) end the process instead of hanging it at exit', async () => {
     const full = fs.openSync('/dev/full', 'w');
     try {
-      const { code, signal, stderr } = await runLoggingScript(`logger.info('nowhere to go'); setImmediate(() => process.exit(0));`, full);
+      const { code, signal, stderr } = await runLoggingScript(`logger.info('nowhere to go'); setImmediate(() => process.exit(0));`, { stdout: full });
 
       expect(signal).toBeNull();
       expect(code).not.toBe(0);
@@ -155,16 +144,16 @@ describe('log lines on standard output', () => {
     const { code, stdout, stderr } = await runLoggingScript(`
       const fs = require('node:fs');
       const { spawn } = require('node:child_process');
-      const flags = () => parseInt(/flags:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'))[1], 8);
+      ${READ_STDOUT_FLAGS}
       const sibling = spawn(process.execPath, ['-e', "process.stdout; process.stderr.write('ready'); setInterval(() => {}, 1000)"], {
         stdio: ['ignore', 'inherit', 'pipe'],
       });
       sibling.stderr.once('data', () => {
-        fs.writeSync(2, 'AFTER_SIBLING ' + (flags() & ${O_NONBLOCK}) + '\\n');
+        fs.writeSync(2, 'AFTER_SIBLING ' + (stdoutFlags() & ${O_NONBLOCK}) + '\\n');
         const pad = 'x'.repeat(250);
         for (let n = 0; n < ${LINES}; n += 1) logger.info({ n, pad }, 'line ' + n);
         setImmediate(() => {
-          fs.writeSync(2, 'AFTER_LINES ' + (flags() & ${O_NONBLOCK}) + '\\n');
+          fs.writeSync(2, 'AFTER_LINES ' + (stdoutFlags() & ${O_NONBLOCK}) + '\\n');
           sibling.kill();
         });
       });`);
@@ -172,15 +161,15 @@ describe('log lines on standard output', () => {
     expect(code).toBe(0);
     expect(stderr).toContain(`AFTER_SIBLING ${O_NONBLOCK}`);
     expect(stderr).toContain('AFTER_LINES 0');
-    expectEveryLineInOrder(stdout.split('\n').filter(Boolean));
+    expectEveryLineInOrder(linesOf(stdout));
   }, 30_000);
 
   it('wait for a reader that stops reading, and lose nothing', async () => {
     const pauseMs = 1_500;
-    const { code, lines, elapsedMs } = await logAndEnd('exit', pauseMs);
+    const { code, stdout, elapsedMs } = await logAndEnd('exit', { pauseReadingMs: pauseMs });
 
     expect(code).toBe(3);
     expect(elapsedMs).toBeGreaterThanOrEqual(pauseMs);
-    expectEveryLineInOrder(lines);
+    expectEveryLineInOrder(linesOf(stdout));
   }, 30_000);
 });

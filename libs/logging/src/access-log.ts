@@ -44,18 +44,9 @@ function lineFormatOf(logger: Logger): LineFormat {
   };
 }
 
-/** `"name":value,` for a string, nothing when absent: pino leaves out a field whose value is undefined. */
-function optionalField(name: string, value: string | undefined): string {
-  return typeof value === 'string' ? `"${name}":${JSON.stringify(value)},` : '';
-}
-
-/**
- * `,"remoteAddress":…`, or nothing once the client is gone: when it disconnects during a large answer,
- * `onResponse` runs after the socket is destroyed and `request.ip` is undefined.
- */
-function remoteAddress(request: FastifyRequest): string {
-  const ip: string | undefined = request.ip;
-  return typeof ip === 'string' ? `,"remoteAddress":${JSON.stringify(ip)}` : '';
+/** `"name":value` for a string, nothing when absent: pino leaves out a field whose value is undefined. */
+function stringField(name: string, value: string | undefined): string {
+  return typeof value === 'string' ? `"${name}":${JSON.stringify(value)}` : '';
 }
 
 /**
@@ -74,9 +65,12 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
     const method = JSON.stringify(request.method);
     const durationMs = Math.round(reply.elapsedTime);
     const message = `"${method.slice(1, -1)} ${path.slice(1, -1)} ${reply.statusCode} ${durationMs}ms"`;
+    const id = stringField('id', request.id);
+    // Undefined once the client is gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
+    const remoteAddress = stringField('remoteAddress', request.ip);
     format.stream.write(
       `${format.levelPrefix[logger.levels.values[level]]}${format.time()}${format.bindings()}` +
-        `,"req":{${optionalField('id', request.id)}"method":${method},"path":${path}${remoteAddress(request)}}` +
+        `,"req":{${id && `${id},`}"method":${method},"path":${path}${remoteAddress && `,${remoteAddress}`}}` +
         `,"res":{"statusCode":${reply.statusCode}},"durationMs":${durationMs},${messageKey}:${message}${format.end}`,
     );
   };
