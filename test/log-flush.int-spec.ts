@@ -164,6 +164,18 @@ describe('log lines on standard output', () => {
     expectEveryLineInOrder(linesOf(stdout));
   }, 30_000);
 
+  it('of earlier turns survive a SIGKILL; only the turn it lands in is lost', async () => {
+    const { signal, stdout } = await runLoggingScript(`
+      for (let n = 0; n < 1000; n += 1) logger.info({ n }, 'written');
+      setImmediate(() => {
+        logger.info({ n: 1000 }, 'still waiting for the end of its turn');
+        process.kill(process.pid, 'SIGKILL');
+      });`);
+
+    expect(signal).toBe('SIGKILL');
+    expect(linesOf(stdout).map((line) => (JSON.parse(line) as { n: number }).n)).toEqual(Array.from({ length: 1000 }, (_, n) => n));
+  }, 30_000);
+
   it('wait for a reader that stops reading, and lose nothing', async () => {
     const pauseMs = 1_500;
     const { code, stdout, elapsedMs } = await logAndEnd('exit', { pauseReadingMs: pauseMs });
