@@ -1,9 +1,11 @@
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import pino, { type Level, type Logger } from 'pino';
 import type { AppConfig } from '@app/config';
 import { accessLineWriter } from './access-log';
 import { createAppLogger } from './app-logger';
+import { redactUrl } from './redaction';
 
 /** Collects what a logger writes, a line per entry. */
 class Lines extends Writable {
@@ -81,6 +83,37 @@ describe('accessLineWriter', () => {
     const parsed = JSON.parse(ours.raw[0]) as { time: number; req: { path: string }; level: number };
     expect(parsed.req.path).toBe(redactedPath);
     expect(Math.abs(parsed.time - Date.now())).toBeLessThan(5_000);
+  });
+
+  it('writes what pino writes for any method, path, request id and address (property)', () => {
+    // Strings of every kind: any Unicode code point, control characters, quotes and backslashes (a lone surrogate below).
+    const anyText = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\u0000', '\n', '\u2028', '😀', 'é', 'a') }));
+    fc.assert(
+      fc.property(
+        fc.record({ url: anyText.map((text) => `/${text}`), method: anyText, id: fc.option(anyText, { nil: undefined }), ip: fc.option(anyText, { nil: undefined }) }),
+        fc.constantFrom<Level>('info', 'warn', 'error'),
+        (answered, level) => {
+          const ours = new Lines();
+          const theirs = new Lines();
+          const { request, reply } = exchange(answered);
+          accessLineWriter(appLogger(ours))(level, request, reply);
+          pinoLine(appLogger(theirs), level, answered, redactUrl(answered.url));
+
+          expect(withoutTime(ours.raw.join('\n'))).toBe(withoutTime(theirs.raw.join('\n')));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('escapes a lone surrogate in the message too, where pino would write it raw (and the reader get U+FFFD)', () => {
+    const ours = new Lines();
+    const { request, reply } = exchange({ url: '/a\ud800b', id: 'x\udfff' });
+    accessLineWriter(appLogger(ours))('info', request, reply);
+
+    expect(ours.raw[0]).toContain('"path":"/a\\ud800b"');
+    expect(ours.raw[0]).toContain('"msg":"GET /a\\ud800b 200 1ms"');
+    expect(JSON.parse(ours.raw[0])).toMatchObject({ req: { id: 'x\udfff', path: '/a\ud800b' }, msg: 'GET /a\ud800b 200 1ms' });
   });
 
   it("follows the logger's own format: its bindings as they are now, message key and time", () => {

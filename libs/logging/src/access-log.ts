@@ -9,6 +9,12 @@ import { redactUrl } from './redaction';
  * dependency's change of state is logged once by its health indicator instead.
  */
 const PROBE_PATHS = new Set(['/health/live', '/health/ready']);
+const PROBE_PREFIX = '/health/';
+
+/** A probe's path, query or not. The prefix test spares other requests hashing their URL for the set. */
+function isProbe(url: string): boolean {
+  return url.startsWith(PROBE_PREFIX) && PROBE_PATHS.has(pathOf(url));
+}
 
 function levelOf(statusCode: number): Level {
   return statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
@@ -44,9 +50,17 @@ function lineFormatOf(logger: Logger): LineFormat {
   };
 }
 
-/** `"name":value` for a string, nothing when absent: pino leaves out a field whose value is undefined. */
-function stringField(name: string, value: string | undefined): string {
-  return typeof value === 'string' ? `"${name}":${JSON.stringify(value)}` : '';
+/**
+ * `value` as it goes between the quotes of a JSON string: itself when nothing in it needs escaping
+ * (the usual method, path, request id and address), else what `JSON.stringify` writes for it.
+ */
+function jsonStringContent(value: string): string {
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    // What JSON.stringify escapes: control characters, the quote, the backslash and UTF-16 surrogates.
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value).slice(1, -1);
+  }
+  return value;
 }
 
 /**
@@ -54,24 +68,29 @@ function stringField(name: string, value: string | undefined): string {
  * duration, request id — the line `logger[level]({ req, res, durationMs }, message)` writes, assembled
  * in one template from the logger's own level prefix, time, bindings and message key instead of by
  * pino's general serializer, which cost about three times as much (docs/benchmarks.md, "The access
- * log"). It holds while the app's logger has no serializers, `formatters.log`, mixin or hooks, which
- * pino would apply and this skips; access-log.spec.ts compares the two lines.
+ * log"). A line is built from as few pieces as the format allows: each piece is a string
+ * concatenation and a part the line is later copied from. It holds while the app's logger has no
+ * serializers, `formatters.log`, mixin or hooks, which pino would apply and this skips;
+ * access-log.spec.ts compares the two lines.
  */
 export function accessLineWriter(logger: Logger): (level: Level, request: FastifyRequest, reply: FastifyReply) => void {
   const format = lineFormatOf(logger);
-  const messageKey = JSON.stringify(format.messageKey);
+  const prefixes: Record<string, string> = {};
+  for (const [level, value] of Object.entries(logger.levels.values)) prefixes[level] = format.levelPrefix[value];
+  const messageStart = `,${JSON.stringify(format.messageKey)}:"`;
+  const lineEnd = `ms"${format.end}`;
   return (level, request, reply) => {
-    const path = JSON.stringify(redactUrl(request.url));
-    const method = JSON.stringify(request.method);
-    const durationMs = Math.round(reply.elapsedTime);
-    const message = `"${method.slice(1, -1)} ${path.slice(1, -1)} ${reply.statusCode} ${durationMs}ms"`;
-    const id = stringField('id', request.id);
-    // Undefined once the client is gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
-    const remoteAddress = stringField('remoteAddress', request.ip);
+    const path = jsonStringContent(redactUrl(request.url));
+    const method = jsonStringContent(request.method);
+    const statusCode = String(reply.statusCode);
+    const durationMs = String(Math.round(reply.elapsedTime));
+    // pino leaves out a field whose value is undefined. The address is undefined once the client is
+    // gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
+    const idField = typeof request.id === 'string' ? `"id":"${jsonStringContent(request.id)}",` : '';
+    const addressField = typeof request.ip === 'string' ? `,"remoteAddress":"${jsonStringContent(request.ip)}"` : '';
     format.stream.write(
-      `${format.levelPrefix[logger.levels.values[level]]}${format.time()}${format.bindings()}` +
-        `,"req":{${id && `${id},`}"method":${method},"path":${path}${remoteAddress && `,${remoteAddress}`}}` +
-        `,"res":{"statusCode":${reply.statusCode}},"durationMs":${durationMs},${messageKey}:${message}${format.end}`,
+      `${prefixes[level]}${format.time()}${format.bindings()},"req":{${idField}"method":"${method}","path":"${path}"${addressField}}` +
+        `,"res":{"statusCode":${statusCode}},"durationMs":${durationMs}${messageStart}${method} ${path} ${statusCode} ${durationMs}${lineEnd}`,
     );
   };
 }
@@ -89,6 +108,6 @@ export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger):
   onRequestAnswered(adapter, (request, reply) => {
     const log = (resolved ??= logger());
     const level = levelOf(reply.statusCode);
-    if (log.isLevelEnabled(level) && !PROBE_PATHS.has(pathOf(request.url))) (writeLine ??= accessLineWriter(log))(level, request, reply);
+    if (log.isLevelEnabled(level) && !isProbe(request.url)) (writeLine ??= accessLineWriter(log))(level, request, reply);
   });
 }
