@@ -143,7 +143,7 @@ function backgroundPerRequest({ windowSeconds, idlePerSecond }: Counted): number
 }
 
 /** A variant's multiple of its peer: fewer instructions is faster, so the peer's count over the variant's. */
-function ratioLabel(peer: number, variant: number, bound: number): { ratio: number; met: string } {
+function readTarget(peer: number, variant: number, bound: number): { ratio: number; met: string } {
   const ratio = Number((peer / variant).toFixed(2));
   return { ratio, met: ratio >= bound ? 'met' : 'NOT met' };
 }
@@ -177,8 +177,8 @@ async function main(): Promise<void> {
   const targets = PAIRS.map(({ target, variant, peer, bound }) => {
     const ours = counted.get(variant.name)!;
     const theirs = counted.get(peer.name)!;
-    const all = ratioLabel(theirs.perRequest, ours.perRequest, bound);
-    const work = ratioLabel(theirs.perRequest - backgroundPerRequest(theirs), ours.perRequest - backgroundPerRequest(ours), bound);
+    const all = readTarget(theirs.perRequest, ours.perRequest, bound);
+    const work = readTarget(theirs.perRequest - backgroundPerRequest(theirs), ours.perRequest - backgroundPerRequest(ours), bound);
     return { target, 'ratio, all instructions': all.ratio, met: all.met, 'ratio, request work': work.ratio, 'met by request work': work.met };
   });
   console.log(`\nInstructions per request under callgrind, ${MEASURED_REQUESTS} requests after ${WARM_UP_REQUESTS} to warm up; idle work counted over ${IDLE_SECONDS} s after them`);

@@ -69,6 +69,8 @@ function runLoggingScript(body: string, options: RunOptions = {}): Promise<Ran> 
  * Logs `LINES` lines, the last half in the same turn as the process's end, and reports the flags of
  * its standard output once its logger existed (`FLAGS <octal>` on standard error).
  */
+const END_OF_SCRIPT: Record<Ending, string> = { exit: 'process.exit(3);', throw: "throw new Error('boom');", 'loop runs dry': '' };
+
 function logAndEnd(ending: Ending, options: RunOptions = {}): Promise<Ran> {
   return runLoggingScript(
     `
@@ -79,8 +81,7 @@ function logAndEnd(ending: Ending, options: RunOptions = {}): Promise<Ran> {
     logSome(0, ${LINES / 2});
     setImmediate(() => {
       logSome(${LINES / 2}, ${LINES});
-      if (${JSON.stringify(ending)} === 'exit') process.exit(3);
-      if (${JSON.stringify(ending)} === 'throw') throw new Error('boom');
+      ${END_OF_SCRIPT[ending]}
     });`,
     options,
   );

@@ -121,6 +121,13 @@ describe('request logging', () => {
     expect(app.logs.lines.slice(before).map((line) => (line as LogLine).req?.path)).toEqual(['/health']);
   });
 
+  it('logs a path under /health/ that is not a probe', async () => {
+    await request(app.baseUrl).get('/health/liveness').set('X-Request-Id', 'not-a-probe').expect(404);
+    await request(app.baseUrl).get('/health/').set('X-Request-Id', 'other-than-a-probe').expect(404);
+    expect(linesOf(app, 'not-a-probe')).toEqual([expect.objectContaining({ req: expect.objectContaining({ path: '/health/liveness' }), res: { statusCode: 404 } })]);
+    expect(linesOf(app, 'other-than-a-probe')).toEqual([expect.objectContaining({ req: expect.objectContaining({ path: '/health/' }) })]);
+  });
+
   it('answers an early hit with the request id, CORS headers and its access-log line', async () => {
     const origin = { Origin: 'https://ops.example' };
     await request(app.baseUrl).get('/log-fixtures/early').set(origin).expect(200);
