@@ -210,6 +210,8 @@ export interface RedisSentinelUnderTest {
   readonly name: string;
   /** The node the sentinels name as primary right now. */
   primary(): Promise<RedisNode>;
+  /** A live server the sentinels do not name as primary. */
+  replica(): Promise<RedisNode>;
   /** Resolves once the sentinels name a live primary other than `previous`. */
   waitForNewPrimary(previous: RedisNode): Promise<RedisNode>;
   stop(): Promise<void>;
@@ -280,6 +282,12 @@ export async function startRedisSentinel(): Promise<RedisSentinelUnderTest> {
     sentinels: sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(','),
     name,
     primary: () => waitFor('a primary named by the sentinels', named, 5_000),
+    replica: async () => {
+      const primary = await waitFor('a primary named by the sentinels', named, 5_000);
+      const replica = servers.find((server) => server !== primary && server.alive);
+      if (!replica) throw new Error('No live replica');
+      return replica;
+    },
     waitForNewPrimary: (previous) =>
       waitFor(
         'a new primary',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { RedisTopology } from '@app/config';
 import { describeRedis, nodeFor, openRedis, redisConnectionOptions, redisOptionsFor, releaseWithToken, type RedisConnection } from '@app/redis';
 import {
@@ -125,12 +125,33 @@ function bullConnection(topology: RedisTopology, role: string, overrides: RedisO
 }
 
 /**
- * How long a queued job may wait for a replica to confirm it (`WAIT 1`) before the caller is told it
- * is queued anyway, in milliseconds; after an unconfirmed wait, jobs are not held for this long again
- * for {@link REPLICATION_RETRY_MS} (no replica is connected, e.g. right after a failover).
+ * Longest a queued job or a begun mark waits for a replica to confirm it (`WAIT 1`), in
+ * milliseconds; never more than half the command budget, so the wait's answer fits in it.
  */
-const REPLICATION_WAIT_MS = 200;
-const REPLICATION_RETRY_MS = 5_000;
+const REPLICATION_WAIT_MS = 500;
+/**
+ * After a primary was found with no replica connected (right after a failover, until the old
+ * primary rejoins as a replica), how long jobs are acknowledged unreplicated without asking again.
+ */
+const NO_REPLICA_RECHECK_MS = 5_000;
+
+/** How often a begun mark that a lagging replica has not confirmed is looked for again (`ROLE`), in milliseconds. */
+const REPLICA_POLL_MS = 250;
+
+/**
+ * What replicas say of a write: one has it (`confirmed`), there is none to have it (`unreplicated`:
+ * one server, or a primary with no replica online; the write is as durable as on one server), or
+ * one is online and did not confirm it in time (`unconfirmed`: a primary killed now loses it; by
+ * the time `offset` is acknowledged, a replica has it).
+ */
+type Replication = { state: 'confirmed' | 'unreplicated' } | { state: 'unconfirmed'; node: Redis; offset: number };
+
+/** A node's `ROLE`: whether it is a primary, its replication offset, and the offset each online replica acknowledged. */
+interface Role {
+  primary: boolean;
+  offset: number;
+  replicaOffsets: number[];
+}
 
 /** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
 const STALLED_CHECKER_EXIT_MS = 1_000;
@@ -188,8 +209,9 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private outage = false;
   /** Cluster clients this queue gave BullMQ, closed after BullMQ's own. */
   private readonly ownedConnections: RedisConnection[] = [];
-  /** Until when jobs are not held for a replica's confirmation (none answered the last wait). */
-  private unreplicatedUntil = 0;
+  /** Until when jobs are not held for a replica's confirmation (none was connected at the last look). */
+  private noReplicaUntil = 0;
+  private readonly replicationWaitMs: number;
 
   constructor(
     definition: QueueDefinition<T>,
@@ -199,6 +221,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
     super();
     this.name = definition.name;
     this.logger = new Logger(`Queue:${definition.name}`);
+    this.replicationWaitMs = Math.min(REPLICATION_WAIT_MS, Math.floor(settings.addTimeoutMs / 2));
     this.queue = new Queue<StoredJob<T>>(this.name, {
       connection: bullConnection(settings.redis, `queue:${this.name}`, { enableOfflineQueue: false }, this.ownedConnections),
       prefix: settings.prefix,
@@ -256,7 +279,15 @@ export class BullJobQueue<T> extends JobQueue<T> {
         void release();
         throw this.unavailable(error);
       }
-      if (claimed === 0) return { status: 'duplicate' };
+      if (claimed === 0) {
+        // The add that stored the job may have answered 503 (its replica lagged): the job may still be on
+        // the primary alone. A WAIT covers every write the primary made before the connection's last
+        // command (Redis moves a client's WAIT offset after each command it runs, a read too), so this job too.
+        await this.acknowledgeReplicated(this.commands, key, `the job under once id ${options.once.id}`).catch((error: unknown) => {
+          throw this.unavailable(error);
+        });
+        return { status: 'duplicate' };
+      }
       // Not known yet whether that add stored its job: the redelivery tries again later.
       if (claimed === -1) throw this.unavailable(new Error(`a job with once id ${options.once.id} is being added`));
     }
@@ -287,7 +318,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
       );
       this.outage = false;
       await marked;
-      await this.replicated((await this.queue.client) as unknown as RedisConnection, onceKey(this.settings.prefix, this.name, 'slot'));
+      await this.acknowledgeReplicated((await this.queue.client) as unknown as RedisConnection, onceKey(this.settings.prefix, this.name, 'slot'), `job ${job.id}`);
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
       // The job may still be stored when Redis answers again: keep the id then (its redelivery is
@@ -302,22 +333,37 @@ export class BullJobQueue<T> extends JobQueue<T> {
    * of `slotKey` (`WAIT 1`): a queued job, which covers the `once` id written before it too, or a
    * begun mark. Replication is asynchronous, and a primary killed right after would take the write
    * with it: a job whose update Telegram, answered 200, never sends again, or a mark whose loss lets
-   * the job's next run forward the same update again. Fails when the connection breaks meanwhile
-   * (the caller answers 503, or the attempt fails before its effect and runs again).
+   * the job's next run forward the same update again. When no replica confirms in time, `ROLE` tells
+   * a primary with no replica online (nothing to wait for) from a replica that lags. Fails when the
+   * connection breaks meanwhile (the caller answers 503, or the attempt fails before its effect).
    */
-  private async replicated(connection: RedisConnection, slotKey: string): Promise<void> {
-    if (this.settings.redis.kind === 'standalone' || Date.now() < this.unreplicatedUntil) return;
+  private async replication(connection: RedisConnection, slotKey: string): Promise<Replication> {
+    if (this.settings.redis.kind === 'standalone' || Date.now() < this.noReplicaUntil) return { state: 'unreplicated' };
     const node = nodeFor(connection, slotKey);
-    const replicas = await withTimeout(
-      node.wait(1, REPLICATION_WAIT_MS),
-      this.settings.addTimeoutMs,
-      () => new Error(`no answer to WAIT within ${this.settings.addTimeoutMs} ms`),
-    );
-    if (replicas >= 1) return;
-    this.unreplicatedUntil = Date.now() + REPLICATION_RETRY_MS;
-    this.logger.warn(
-      `Queue ${this.name}: no replica confirmed a job within ${REPLICATION_WAIT_MS} ms; jobs are acknowledged unreplicated for ${REPLICATION_RETRY_MS} ms`,
-    );
+    const answerWithin = this.replicationWaitMs + this.settings.addTimeoutMs;
+    const replicas = await withTimeout(node.wait(1, this.replicationWaitMs), answerWithin, () => new Error(`no answer to WAIT within ${answerWithin} ms`));
+    if (replicas >= 1) return { state: 'confirmed' };
+    const role = await this.roleOf(node);
+    if (!role.primary) throw new Error('the node that took the write is no longer a primary');
+    if (role.replicaOffsets.length > 0) return { state: 'unconfirmed', node, offset: role.offset };
+    this.noReplicaUntil = Date.now() + NO_REPLICA_RECHECK_MS;
+    this.logger.warn(`Queue ${this.name}: no replica is online; jobs are acknowledged unreplicated for ${NO_REPLICA_RECHECK_MS} ms`);
+    return { state: 'unreplicated' };
+  }
+
+  private async roleOf(node: Redis): Promise<Role> {
+    const timeoutMs = this.settings.addTimeoutMs;
+    const role = await withTimeout<unknown[]>(node.role(), timeoutMs, () => new Error(`no answer to ROLE within ${timeoutMs} ms`));
+    if (role[0] !== 'master') return { primary: false, offset: 0, replicaOffsets: [] };
+    // A primary lists only its online replicas (in sync and streaming): [host, port, acknowledged offset].
+    return { primary: true, offset: Number(role[1]), replicaOffsets: (role[2] as string[][]).map((replica) => Number(replica[2])) };
+  }
+
+  /** Refuses to acknowledge a job (the caller answers 503; the redelivery is a duplicate) while an online replica has not confirmed it. */
+  private async acknowledgeReplicated(connection: RedisConnection, slotKey: string, what: string): Promise<void> {
+    if ((await this.replication(connection, slotKey)).state === 'unconfirmed') {
+      throw new Error(`a replica is online and did not confirm ${what} within ${this.replicationWaitMs} ms`);
+    }
   }
 
   async forgetOnce(id: string): Promise<void> {
@@ -459,10 +505,30 @@ export class BullJobQueue<T> extends JobQueue<T> {
         const mark = `${new Date().toISOString()} ${randomUUID()}`;
         const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), mark);
         if (set === -1) throw new Error(`Job ${job.id} of queue ${this.name} no longer exists`);
-        if (set === 1) await this.replicated(this.commands, this.queue.toKey(String(job.id)));
+        if (set === 1) await this.untilReplicated(this.commands, this.queue.toKey(String(job.id)), `job ${job.id}'s ${name} mark`);
         return set === 1;
       },
     };
+  }
+
+  /**
+   * Holds a begun mark's call until a replica has the mark, or none is online. Failing the attempt
+   * instead would leave the mark on the primary, and every later attempt would skip the call as
+   * possibly made: a lost forward. A replica that stays frozen is dropped by the primary after its
+   * `repl-timeout` (60 s by default), and the call then goes ahead. Polled with `ROLE` against the
+   * offset after the mark (replicas acknowledge every second), not with more `WAIT`s, which would
+   * hold every other command on the shared connection behind them.
+   */
+  private async untilReplicated(connection: RedisConnection, slotKey: string, what: string): Promise<void> {
+    const replication = await this.replication(connection, slotKey);
+    if (replication.state !== 'unconfirmed') return;
+    this.logger.warn(`Queue ${this.name}: a replica is online and has not confirmed ${what}; its call waits for it`);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, REPLICA_POLL_MS));
+      const role = await this.roleOf(replication.node);
+      if (!role.primary) throw new Error(`the node that took ${what} is no longer a primary`);
+      if (role.replicaOffsets.length === 0 || role.replicaOffsets.some((offset) => offset >= replication.offset)) return;
+    }
   }
 
   private connectionTrouble(error: Error): void {
