@@ -94,6 +94,31 @@ describe('Bull Board at /admin/queues with Redis', () => {
     expect(app.logs.raw.filter((line) => line.includes(SECRET))).toEqual([]);
   });
 
+  it('answers a NUL character in the API query, path or body with 400 JSON saying where (Bull Board itself answered 500)', async () => {
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${app.baseUrl}/admin/queues/api${path}`, {
+        method,
+        headers: { 'x-admin-secret': SECRET, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const refusals: [Response, string][] = [
+      [await call('GET', '/queues?status=%00'), 'the query (status)'],
+      [await call('GET', `/queues?activeQueue=${QUEUE}&status=latest%00`), 'the query (status)'],
+      [await call('GET', '/queues/%00/jobs'), 'the path (queueName)'],
+      [await call('PUT', `/queues/${QUEUE}/obliterate`, { force: '\u0000' }), 'the body (force)'],
+      [await call('PUT', `/queues/${QUEUE}/obliterate`, { force: { nested: ['x\u0000'] } }), 'the body (force)'],
+    ];
+    for (const [answer, where] of refusals) {
+      expect({ status: answer.status, body: await answer.json() }).toEqual({
+        status: 400,
+        body: { ok: false, say: `The queue dashboard takes no NUL character (\\u0000, %00) in ${where}.`, result: { error: 'Bad Request' } },
+      });
+    }
+    // A job's data may hold any string: it reaches Bull Board, which finds no such job.
+    const update = await call('PATCH', `/queues/${QUEUE}/no-such-job/update-data`, { jobData: { text: 'a\u0000b' } });
+    expect({ status: update.status, body: await update.json() }).toMatchObject({ status: 404, body: { result: { key: 'ERRORS.JOB_NOT_FOUND' } } });
+  });
+
   it('answers hostile login bodies with 4xx, never 5xx', async () => {
     const contentTypes = ['application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data'];
     const bodies = [

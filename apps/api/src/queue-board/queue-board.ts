@@ -50,6 +50,11 @@ export class QueueBoard implements OnModuleInit {
         guarded.get('/*', (_request, reply) => reply.code(404).send(why));
         return registered();
       }
+      guarded.addHook('preValidation', (request, reply, next) => {
+        const where = nulCharacterIn(request);
+        if (!where) return next();
+        void reply.code(400).send(errorBody(`The queue dashboard takes no NUL character (\\u0000, %00) in ${where}.`, 'Bad Request'));
+      });
       guarded.addHook('onSend', (_request, reply, payload, next) => next(null, inServiceShape(reply, payload)));
       const board = new BullBoardFastifyAdapter().setBasePath(QUEUE_BOARD_PATH);
       createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue.bullQueue)), serverAdapter: board });
@@ -93,4 +98,48 @@ function inServiceShape(reply: FastifyReply, payload: unknown): unknown {
   const key = typeof body.error?.key === 'string' ? body.error.key : undefined;
   const say = typeof body.message === 'string' && body.message ? body.message : `The queue dashboard refused the request${key ? ` (${key})` : ''}.`;
   return JSON.stringify(errorBody(say, STATUS_CODES[reply.statusCode] ?? 'Error', key ? { key } : {}));
+}
+
+/** Body fields Bull Board passes on unvalidated: a job's data, which may hold any string. */
+const UNVALIDATED_BODY_FIELDS = new Set(['data', 'jobData']);
+
+/**
+ * Where a string with a NUL character is in the request's query, path or body (outside a job's
+ * data), if anywhere. Bull Board 9.10 joins an error's translation key and its options with a NUL
+ * and splits them again when it rejects a request; a rejected value holding a NUL (`status=%00`)
+ * makes that split parse half a message as JSON, and the answer a 500.
+ */
+function nulCharacterIn(request: FastifyRequest): string | undefined {
+  for (const [part, values] of [
+    ['the query', request.query],
+    ['the path', request.params],
+  ] as const) {
+    for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+      if (holdsNul(value)) return `${part} (${name})`;
+    }
+  }
+  const body = request.body;
+  if (typeof body === 'string') return body.includes('\0') ? 'the body' : undefined;
+  if (body === null || typeof body !== 'object') return undefined;
+  for (const [name, value] of Object.entries(body)) {
+    if (!UNVALIDATED_BODY_FIELDS.has(name) && holdsNul(value)) return `the body (${name})`;
+  }
+  return undefined;
+}
+
+/** Whether `value`, or a string anywhere inside it, holds a NUL character. Bounded by the body limit. */
+function holdsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') {
+      if (next.includes('\0')) return true;
+    } else if (next !== null && typeof next === 'object') {
+      for (const [key, inner] of Object.entries(next)) {
+        if (key.includes('\0')) return true;
+        pending.push(inner);
+      }
+    }
+  }
+  return false;
 }
