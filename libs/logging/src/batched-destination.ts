@@ -4,7 +4,6 @@ import pino, { type DestinationStream } from 'pino';
 export interface BufferDestination {
   write(chunk: Buffer): boolean;
   flush(callback?: (error?: Error | null) => void): void;
-  flushSync(): void;
 }
 
 /**
@@ -28,9 +27,7 @@ export class BatchedDestination implements DestinationStream {
   private exiting = false;
   /**
    * At exit a turn's lines are handed on and no more waits: a line logged later — from an `exit`
-   * listener — is handed on at once. The target writes synchronously, so handing on is writing;
-   * sonic-boom's `flushSync` is not called here, as it retries a failing write (ENOSPC, say)
-   * forever and the process would never end.
+   * listener — is handed on at once. The target writes synchronously, so handing on is writing.
    */
   private readonly flushOnExit = (): void => {
     this.exiting = true;
@@ -55,9 +52,12 @@ export class BatchedDestination implements DestinationStream {
     this.target.flush(callback);
   }
 
+  /**
+   * Writes what waits. The target writes synchronously, so nothing is left in it; sonic-boom's own
+   * `flushSync` is not called, as it retries a failed write (ENOSPC, EPIPE) every 100 ms forever.
+   */
   flushSync(): void {
     this.handOn();
-    this.target.flushSync();
   }
 
   /** Stops flushing at exit, for a destination that is replaced while the process goes on (tests). */
