@@ -125,24 +125,27 @@ function bullConnection(topology: RedisTopology, role: string, overrides: RedisO
 }
 
 /**
- * Longest a queued job or a begun mark waits for a replica to confirm it (`WAIT 1`), in
- * milliseconds; never more than half the command budget, so the wait's answer fits in it.
+ * Longest a round of confirmation waits for a replica (`WAIT 1`), in milliseconds; never more than
+ * half the command budget, so the wait's answer fits in it.
  */
 const REPLICATION_WAIT_MS = 500;
 /**
- * After a primary was found with no replica connected (right after a failover, until the old
- * primary rejoins as a replica), how long jobs are acknowledged unreplicated without asking again.
+ * After a primary was found with no replica online (right after a failover, until the old primary
+ * rejoins as a replica), how long writes are taken as unreplicated without asking again.
  */
 const NO_REPLICA_RECHECK_MS = 5_000;
 
 /** How often a begun mark that a lagging replica has not confirmed is looked for again (`ROLE`), in milliseconds. */
 const REPLICA_POLL_MS = 250;
 
+/** How long the key a round of confirmation writes lives, in milliseconds: it only has to be written. */
+const CONFIRMED_KEY_TTL_MS = 60_000;
+
 /**
- * What replicas say of a write: one has it (`confirmed`), there is none to have it (`unreplicated`:
- * one server, or a primary with no replica online; the write is as durable as on one server), or
- * one is online and did not confirm it in time (`unconfirmed`: a primary killed now loses it; by
- * the time `offset` is acknowledged, a replica has it).
+ * What replicas say of the writes made before a round of confirmation: one has them (`confirmed`),
+ * there is none to have them (`unreplicated`: one server, or a primary with no replica online; they
+ * are as durable as on one server), or one is online and did not confirm them in time
+ * (`unconfirmed`: a primary killed now loses them; once a replica acknowledges `offset`, it has them).
  */
 type Replication = { state: 'confirmed' | 'unreplicated' } | { state: 'unconfirmed'; node: Redis; offset: number };
 
@@ -207,9 +210,18 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
   private outage = false;
-  /** Cluster clients this queue gave BullMQ, closed after BullMQ's own. */
+  /** Connections this queue opened itself (Cluster clients given to BullMQ, the confirming connection), closed after BullMQ's own. */
   private readonly ownedConnections: RedisConnection[] = [];
-  /** Until when jobs are not held for a replica's confirmation (none was connected at the last look). */
+  /**
+   * With replicas, the connection that asks them to confirm writes: a write of its own, then `WAIT 1`.
+   * Redis holds a client's next commands behind its `WAIT`, which on the shared command connection
+   * would hold every other caller's (cache reads, `once` claims), past their command timeout.
+   */
+  private readonly confirming: RedisConnection | undefined;
+  /** The round of confirmation callers join until it starts; rounds run one at a time. */
+  private nextRound: Promise<Replication> | undefined;
+  private lastRound: Promise<unknown> = Promise.resolve();
+  /** Until when writes are not held for a replica's confirmation (none was online at the last look). */
   private noReplicaUntil = 0;
   private readonly replicationWaitMs: number;
 
@@ -233,6 +245,11 @@ export class BullJobQueue<T> extends JobQueue<T> {
       },
     });
     this.queue.on('error', (error) => this.connectionTrouble(error));
+    if (settings.redis.kind !== 'standalone') {
+      this.confirming = openRedis(settings.redis, `queue:${this.name}:confirming`, { enableOfflineQueue: false });
+      this.confirming.on('error', () => undefined);
+      this.ownedConnections.push(this.confirming);
+    }
   }
 
   async depth(): Promise<QueueDepth> {
@@ -246,12 +263,16 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   /**
-   * Resolves once the producer connection is ready, has failed its first attempt, or the connect
-   * timeout has passed: the first webhooks find it connected, and a Redis outage at boot does not
-   * stop the app from starting (adds then fail fast until Redis is back).
+   * Resolves once the producer connection (and the confirming one, with replicas) is ready, has failed
+   * its first attempt, or the connect timeout has passed: the first webhooks find them connected, and
+   * a Redis outage at boot does not stop the app from starting (adds then fail fast until Redis is back).
    */
   async connected(): Promise<void> {
-    await settleWithin(this.queue.waitUntilReady(), redisConnectionOptions.connectTimeout ?? 2_000);
+    const confirming = this.confirming;
+    const confirmingReady = confirming
+      ? new Promise<void>((resolve) => (confirming.status === 'ready' ? resolve() : confirming.once('ready', () => resolve())))
+      : undefined;
+    await settleWithin(Promise.all([this.queue.waitUntilReady(), confirmingReady]), redisConnectionOptions.connectTimeout ?? 2_000);
   }
 
   /**
@@ -280,10 +301,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
         throw this.unavailable(error);
       }
       if (claimed === 0) {
-        // The add that stored the job may have answered 503 (its replica lagged): the job may still be on
-        // the primary alone. A WAIT covers every write the primary made before the connection's last
-        // command (Redis moves a client's WAIT offset after each command it runs, a read too), so this job too.
-        await this.acknowledgeReplicated(this.commands, key, `the job under once id ${options.once.id}`).catch((error: unknown) => {
+        // The add that stored the job may have answered 503 (its replica lagged): the job may still be on the primary alone.
+        await this.acknowledgeReplicated(`the job under once id ${options.once.id}`).catch((error: unknown) => {
           throw this.unavailable(error);
         });
         return { status: 'duplicate' };
@@ -318,7 +337,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
       );
       this.outage = false;
       await marked;
-      await this.acknowledgeReplicated((await this.queue.client) as unknown as RedisConnection, onceKey(this.settings.prefix, this.name, 'slot'), `job ${job.id}`);
+      await this.acknowledgeReplicated(`job ${job.id}`);
       return { status: 'queued', jobId: String(job.id) };
     } catch (error) {
       // The job may still be stored when Redis answers again: keep the id then (its redelivery is
@@ -329,26 +348,53 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   /**
-   * With replicas (Sentinel, Cluster), waits until one has what `connection` last wrote to the node
-   * of `slotKey` (`WAIT 1`): a queued job, which covers the `once` id written before it too, or a
-   * begun mark. Replication is asynchronous, and a primary killed right after would take the write
-   * with it: a job whose update Telegram, answered 200, never sends again, or a mark whose loss lets
-   * the job's next run forward the same update again. When no replica confirms in time, `ROLE` tells
-   * a primary with no replica online (nothing to wait for) from a replica that lags. Fails when the
+   * With replicas (Sentinel, Cluster), asks whether one has every write made so far to the queue's
+   * node: a queued job (and the `once` id written before it) or a begun mark. Replication is
+   * asynchronous, and a primary killed right after would take the write with it: a job whose update
+   * Telegram, answered 200, never sends again, or a mark whose loss lets the job's next run forward
+   * the same update again. Callers that arrive while a round runs join the next one, which covers
+   * them all: its own write comes after theirs, and `WAIT` covers the writes the primary made before
+   * the waiting connection's last write (Redis 7.2 moves that point only on a write). Fails when the
    * connection breaks meanwhile (the caller answers 503, or the attempt fails before its effect).
    */
-  private async replication(connection: RedisConnection, slotKey: string): Promise<Replication> {
-    if (this.settings.redis.kind === 'standalone' || Date.now() < this.noReplicaUntil) return { state: 'unreplicated' };
-    const node = nodeFor(connection, slotKey);
-    const answerWithin = this.replicationWaitMs + this.settings.addTimeoutMs;
+  private replication(): Promise<Replication> {
+    if (!this.confirming || Date.now() < this.noReplicaUntil) return Promise.resolve({ state: 'unreplicated' });
+    if (!this.nextRound) {
+      const confirming = this.confirming;
+      const round = this.lastRound.then(() => {
+        this.nextRound = undefined;
+        return this.confirmRound(confirming);
+      });
+      this.nextRound = round;
+      this.lastRound = round.catch(() => undefined);
+    }
+    return this.nextRound;
+  }
+
+  private async confirmRound(confirming: RedisConnection): Promise<Replication> {
+    const budget = this.settings.addTimeoutMs;
+    // Through the client, which follows a Cluster's slots as they move after a failover; then on the
+    // node that took it. Every queue key shares the prefix's hash tag, so that node holds all of this queue's writes.
+    await withTimeout(confirming.set(this.confirmedKey, String(Date.now()), 'PX', CONFIRMED_KEY_TTL_MS), budget, () => new Error(`no answer within ${budget} ms`));
+    const node = nodeFor(confirming, this.confirmedKey);
+    const answerWithin = this.replicationWaitMs + budget;
     const replicas = await withTimeout(node.wait(1, this.replicationWaitMs), answerWithin, () => new Error(`no answer to WAIT within ${answerWithin} ms`));
     if (replicas >= 1) return { state: 'confirmed' };
     const role = await this.roleOf(node);
     if (!role.primary) throw new Error('the node that took the write is no longer a primary');
+    if (role.replicaOffsets.some((offset) => offset >= role.offset)) return { state: 'confirmed' };
     if (role.replicaOffsets.length > 0) return { state: 'unconfirmed', node, offset: role.offset };
     this.noReplicaUntil = Date.now() + NO_REPLICA_RECHECK_MS;
-    this.logger.warn(`Queue ${this.name}: no replica is online; jobs are acknowledged unreplicated for ${NO_REPLICA_RECHECK_MS} ms`);
+    this.logger.warn(`Queue ${this.name}: no replica is online; writes are taken as unreplicated for ${NO_REPLICA_RECHECK_MS} ms`);
     return { state: 'unreplicated' };
+  }
+
+  /**
+   * The key each round of confirmation writes (any value, a minute's life): the write the round's
+   * `WAIT` follows. In the queue's slot, as every key under the prefix.
+   */
+  private get confirmedKey(): string {
+    return `${this.settings.prefix}:${this.name}:confirmed`;
   }
 
   private async roleOf(node: Redis): Promise<Role> {
@@ -360,8 +406,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   /** Refuses to acknowledge a job (the caller answers 503; the redelivery is a duplicate) while an online replica has not confirmed it. */
-  private async acknowledgeReplicated(connection: RedisConnection, slotKey: string, what: string): Promise<void> {
-    if ((await this.replication(connection, slotKey)).state === 'unconfirmed') {
+  private async acknowledgeReplicated(what: string): Promise<void> {
+    if ((await this.replication()).state === 'unconfirmed') {
       throw new Error(`a replica is online and did not confirm ${what} within ${this.replicationWaitMs} ms`);
     }
   }
@@ -505,7 +551,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
         const mark = `${new Date().toISOString()} ${randomUUID()}`;
         const set = await this.commands.eval(BEGIN_SCRIPT, 1, this.queue.toKey(String(job.id)), begunField(name), mark);
         if (set === -1) throw new Error(`Job ${job.id} of queue ${this.name} no longer exists`);
-        if (set === 1) await this.untilReplicated(this.commands, this.queue.toKey(String(job.id)), `job ${job.id}'s ${name} mark`);
+        if (set === 1) await this.untilReplicated(`job ${job.id}'s ${name} mark`);
         return set === 1;
       },
     };
@@ -513,22 +559,26 @@ export class BullJobQueue<T> extends JobQueue<T> {
 
   /**
    * Holds a begun mark's call until a replica has the mark, or none is online. Failing the attempt
-   * instead would leave the mark on the primary, and every later attempt would skip the call as
+   * at once would leave the mark on the primary, and every later attempt would skip the call as
    * possibly made: a lost forward. A replica that stays frozen is dropped by the primary after its
-   * `repl-timeout` (60 s by default), and the call then goes ahead. Polled with `ROLE` against the
-   * offset after the mark (replicas acknowledge every second), not with more `WAIT`s, which would
-   * hold every other command on the shared connection behind them.
+   * `repl-timeout` (60 s by default), and the call then goes ahead; the hold ends at the job's lock
+   * duration in any case (the attempt then fails, its call unmade and reported unknown). Polled with
+   * `ROLE` against the offset after the mark (replicas acknowledge every second); a poll that gets
+   * no answer is tried again until then.
    */
-  private async untilReplicated(connection: RedisConnection, slotKey: string, what: string): Promise<void> {
-    const replication = await this.replication(connection, slotKey);
+  private async untilReplicated(what: string): Promise<void> {
+    const replication = await this.replication();
     if (replication.state !== 'unconfirmed') return;
     this.logger.warn(`Queue ${this.name}: a replica is online and has not confirmed ${what}; its call waits for it`);
-    for (;;) {
+    const deadline = Date.now() + this.settings.lockDurationMs;
+    while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, REPLICA_POLL_MS));
-      const role = await this.roleOf(replication.node);
+      const role = await this.roleOf(replication.node).catch((error: Error) => (/^no answer/.test(error.message) ? undefined : Promise.reject(error)));
+      if (!role) continue;
       if (!role.primary) throw new Error(`the node that took ${what} is no longer a primary`);
       if (role.replicaOffsets.length === 0 || role.replicaOffsets.some((offset) => offset >= replication.offset)) return;
     }
+    throw new Error(`no replica confirmed ${what} within ${this.settings.lockDurationMs} ms`);
   }
 
   private connectionTrouble(error: Error): void {
