@@ -7,10 +7,11 @@
  * answering a Buffer, a stock NestJS 11 + Fastify app (trivial route; `CacheInterceptor` over an
  * in-memory Keyv and over @keyv/redis) and this app (trivial route; L1 hits through the interceptor
  * and through `earlyHits`; L2 hits). A load generator in another process drives each for a few
- * seconds, 5 rounds in a rotated order. A target's variant runs right before or after its peer in
- * every round (the two trivial-route targets share their peer), so its ratio is taken from
- * measurements under the same load, and the target reads the median of the
- * rounds' ratios. Then 500 concurrent requests on one cold key count loader calls, the
+ * seconds, 5 rounds in a rotated order, every round on freshly started and warmed-up servers, the
+ * servers on one CPU and the load generator on another (bench/cpu-pinning.ts). A target's variant
+ * runs right before or after its peer in every round (the two trivial-route targets share their
+ * peer), so its ratio is taken from measurements under the same load, and the target reads the
+ * median of the rounds' ratios. Then 500 concurrent requests on one cold key count loader calls, the
  * programmatic APIs are compared (bench/cache-api.bench.ts) and the heap is read past the L1 bound
  * (bench/memory-bound.bench.ts). Prints tables of ratios and the 1-minute load average; writes
  * bench/results/cache-routes.json.
@@ -18,6 +19,7 @@
 import 'reflect-metadata';
 import * as os from 'node:os';
 import { cpuKey, medianRatio, runCacheApiBench } from './cache-api.bench';
+import { cpuPinning, describePinning } from './cpu-pinning';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import { cpuMicrosOf, startServer, stopServer, type RouteVariant, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
@@ -27,6 +29,7 @@ import { median } from './statistics';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WARM_UP_S = Number(process.env.BENCH_WARM_UP_S ?? 2);
 const COLD_CONCURRENCY = 500;
 
 const BARE = 'bare Fastify, Buffer';
@@ -106,23 +109,41 @@ async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls
 
 const ratio = (value: number, base: number) => Number((value / base).toFixed(2));
 
-async function main(): Promise<void> {
-  const redis = await benchRedis();
-  const generator = loadGenerator();
-  const keyPrefix = `bench-http-${process.pid}`;
+/** Starts every variant's server, checks its route answers 200, and warms it up for {@link WARM_UP_S}. */
+async function startVariants(generator: LoadGenerator, redisUrl: string, keyPrefix: string, cpu: number | undefined): Promise<Map<string, RunningServer>> {
   const servers = new Map<string, RunningServer>();
-  const loadAverages: number[] = [];
   try {
+    const started = await Promise.allSettled(VARIANTS.map((variant, index) => startServer(variant, redisUrl, `${keyPrefix}-${index}`, { cpu })));
+    started.forEach((result, index) => result.status === 'fulfilled' && servers.set(VARIANTS[index].name, result.value));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const variant of VARIANTS) {
-      const server = await startServer(variant, redis.url, `${keyPrefix}-${servers.size}`);
-      servers.set(variant.name, server);
+      const server = servers.get(variant.name)!;
       const first = await fetch(server.baseUrl + variant.path);
       if (first.status !== 200) throw new Error(`${variant.name}: ${variant.path} answered ${first.status}`);
-      await generator.measure(server.baseUrl + variant.path, CONNECTIONS, 1);
+      await generator.measure(server.baseUrl + variant.path, CONNECTIONS, WARM_UP_S);
     }
+    return servers;
+  } catch (error) {
+    await Promise.all([...servers.values()].map(stopServer));
+    throw error;
+  }
+}
 
+async function main(): Promise<void> {
+  const redis = await benchRedis();
+  const pinning = cpuPinning();
+  const generator = loadGenerator(pinning?.loadCpu);
+  const keyPrefix = `bench-http-${process.pid}`;
+  let servers = new Map<string, RunningServer>();
+  const loadAverages: number[] = [];
+  try {
     const rounds = new Map<string, Measurement[]>(VARIANTS.map((variant) => [variant.name, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
+      // Fresh processes every round: one process's compiled code and heap layout can keep it faster or
+      // slower than another instance of the same server for as long as it runs.
+      await Promise.all([...servers.values()].map(stopServer));
+      servers = await startVariants(generator, redis.url, `${keyPrefix}-${round}`, pinning?.serverCpu);
       loadAverages.push(os.loadavg()[0]);
       for (const variant of roundOrder(round)) {
         rounds.get(variant.name)!.push(await measure(generator, servers.get(variant.name)!, variant.path));
@@ -166,7 +187,8 @@ async function main(): Promise<void> {
     const loadRange = `${Math.min(...loadAverages).toFixed(2)}–${Math.max(...loadAverages).toFixed(2)}`;
     console.log(
       `\nThroughput, ${generator.name}, ${CONNECTIONS} connections, best of ${ROUNDS} rounds × ${DURATION_S} s per variant, ` +
-        `each server in its own process; 1-minute load average ${loadRange} (${os.cpus().length} CPUs)`,
+        `each server in its own process, started afresh and warmed up ${WARM_UP_S} s every round; ${describePinning(pinning)}; ` +
+        `1-minute load average ${loadRange} (${os.cpus().length} CPUs)`,
     );
     console.table(rows);
     console.log(
@@ -237,7 +259,14 @@ async function main(): Promise<void> {
     const memoryBound = await runMemoryBoundBench(redis.url);
     loadAverages.push(os.loadavg()[0]);
     const written = writeBenchResults('cache-routes', {
-      settings: { loadGenerator: generator.name, durationSeconds: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
+      settings: {
+        loadGenerator: generator.name,
+        durationSeconds: DURATION_S,
+        warmUpSeconds: WARM_UP_S,
+        connections: CONNECTIONS,
+        rounds: ROUNDS,
+        cpuPinning: pinning ?? null,
+      },
       loadAverage1m: loadAverages,
       throughput: rows,
       cpuPerRequest: cpuRows,

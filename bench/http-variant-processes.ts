@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { onCpu } from './cpu-pinning';
 import type { HeapReport, ServerKind } from './http-variant-server';
 
 export interface RunningServer {
@@ -31,6 +32,8 @@ export interface StartOptions {
   launcher?: string[];
   /** Node flags besides the ones every variant gets. */
   nodeFlags?: string[];
+  /** The one CPU the process (each of its threads) runs on (bench/cpu-pinning.ts). */
+  cpu?: number;
 }
 
 /**
@@ -40,7 +43,7 @@ export interface StartOptions {
  */
 export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix: string, options: StartOptions = {}): Promise<RunningServer> {
   const nodeArgs = [...(options.nodeFlags ?? []), '--expose-gc', '-r', '@swc-node/register'];
-  const [launcher, ...launcherArgs] = options.launcher ?? [];
+  const [launcher, ...launcherArgs] = [...(options.cpu === undefined ? [] : onCpu(options.cpu)), ...(options.launcher ?? [])];
   const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
     ...(launcher ? { execPath: launcher, execArgv: [...launcherArgs, process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
     env: { ...process.env, ...options.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },

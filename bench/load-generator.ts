@@ -3,8 +3,9 @@
  * when it is on PATH, as it costs the shared CPUs less per request than a Node client; autocannon
  * otherwise. Both keep `connections` requests in flight for `durationSeconds`.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { onCpu, onPath } from './cpu-pinning';
 
 const run = promisify(execFile);
 
@@ -22,14 +23,6 @@ export interface LoadGenerator {
   measure(url: string, connections: number, durationSeconds: number): Promise<Throughput>;
 }
 
-function wrkOnPath(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const MS_PER_UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
 
 /** Reads wrk's `--latency` report. */
@@ -44,18 +37,25 @@ export function parseWrkReport(report: string): Throughput {
   return { requestsPerSecond, requests, p99Ms: Number(p99[1]) * MS_PER_UNIT[p99[2]], errors: non2xx + socketErrors };
 }
 
-const wrk = (binary: string): LoadGenerator => ({
+/** `command` with its arguments, run on `cpu` when one is given. */
+function runOn(cpu: number | undefined, command: string, args: string[], options: { maxBuffer?: number } = {}) {
+  const [file, ...prefix] = cpu === undefined ? [command] : [...onCpu(cpu), command];
+  return run(file, [...prefix, ...args], options);
+}
+
+const wrk = (cpu: number | undefined): LoadGenerator => ({
   name: 'wrk, 1 thread',
   async measure(url, connections, durationSeconds) {
-    const { stdout } = await run(binary, ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', url]);
+    const { stdout } = await runOn(cpu, 'wrk', ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', url]);
     return parseWrkReport(stdout);
   },
 });
 
-const autocannon: LoadGenerator = {
+const autocannon = (cpu: number | undefined): LoadGenerator => ({
   name: 'autocannon',
   async measure(url, connections, durationSeconds) {
-    const { stdout } = await run(
+    const { stdout } = await runOn(
+      cpu,
       process.execPath,
       [require.resolve('autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(durationSeconds), url],
       { maxBuffer: 16 * 1024 * 1024 },
@@ -63,10 +63,9 @@ const autocannon: LoadGenerator = {
     const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p99: number }; errors: number; non2xx: number };
     return { requestsPerSecond: result.requests.average, requests: result.requests.total, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
   },
-};
+});
 
-/** wrk when installed (`apt-get install wrk`), else autocannon (a devDependency). */
-export function loadGenerator(): LoadGenerator {
-  const binary = process.env.BENCH_LOAD_GENERATOR === 'autocannon' ? undefined : wrkOnPath();
-  return binary ? wrk(binary) : autocannon;
+/** wrk when installed (`apt-get install wrk`), else autocannon (a devDependency); on `cpu` only when one is given. */
+export function loadGenerator(cpu?: number): LoadGenerator {
+  return process.env.BENCH_LOAD_GENERATOR !== 'autocannon' && onPath('wrk') ? wrk(cpu) : autocannon(cpu);
 }
