@@ -156,6 +156,13 @@ interface Role {
   replicaOffsets: number[];
 }
 
+/** A `ROLE` that got no answer in time: a poll for a lagging replica tries again; any other failure ends it. */
+class NoRoleAnswerError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer to ROLE within ${timeoutMs} ms`);
+  }
+}
+
 /** How long shutdown waits for BullMQ's stalled-job checker to notice the worker closed, in milliseconds. */
 const STALLED_CHECKER_EXIT_MS = 1_000;
 
@@ -399,7 +406,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
 
   private async roleOf(node: Redis): Promise<Role> {
     const timeoutMs = this.settings.addTimeoutMs;
-    const role = await withTimeout<unknown[]>(node.role(), timeoutMs, () => new Error(`no answer to ROLE within ${timeoutMs} ms`));
+    const role = await withTimeout<unknown[]>(node.role(), timeoutMs, () => new NoRoleAnswerError(timeoutMs));
     if (role[0] !== 'master') return { primary: false, offset: 0, replicaOffsets: [] };
     // A primary lists only its online replicas (in sync and streaming): [host, port, acknowledged offset].
     return { primary: true, offset: Number(role[1]), replicaOffsets: (role[2] as string[][]).map((replica) => Number(replica[2])) };
@@ -573,7 +580,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
     const deadline = Date.now() + this.settings.lockDurationMs;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, REPLICA_POLL_MS));
-      const role = await this.roleOf(replication.node).catch((error: Error) => (/^no answer/.test(error.message) ? undefined : Promise.reject(error)));
+      const role = await this.roleOf(replication.node).catch((error: Error) => (error instanceof NoRoleAnswerError ? undefined : Promise.reject(error)));
       if (!role) continue;
       if (!role.primary) throw new Error(`the node that took ${what} is no longer a primary`);
       if (role.replicaOffsets.length === 0 || role.replicaOffsets.some((offset) => offset >= replication.offset)) return;
