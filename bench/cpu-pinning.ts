@@ -3,8 +3,9 @@
  * generator on another, with util-linux's `taskset`, when this process may run on two or more CPUs.
  * Unpinned, the scheduler moves a server and wrk between the two CPUs of the machines this bench runs
  * on, and a server's compiler and collector threads land next to wrk for some measurements and not
- * others; pinned, every variant gets the same one CPU to itself (docs/benchmarks.md, "How a target
- * is read"). `BENCH_PIN_CPUS=off` leaves the processes to the scheduler.
+ * others; pinned, every variant is measured on the same CPU, beside the same idle servers, with wrk
+ * on the other (docs/benchmarks.md, "How a target is read"). `BENCH_PIN_CPUS=off` leaves the
+ * processes to the scheduler.
  */
 import { execFileSync } from 'node:child_process';
 
