@@ -1,0 +1,340 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import Redis, { type RedisOptions } from 'ioredis';
+import { AppProcess } from './support/faults/app-process';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { pollUntil } from './support/poll';
+import { freePort } from './support/redis-server';
+import { loadTelegramUpdate } from './support/telegram-fixtures';
+
+const run = promisify(execFile);
+
+const TOKEN = '888888:redis-tls-token';
+const ADMIN_SECRET = 'tls-admin-secret';
+const TELEGRAM_SECRET = 'tls-telegram-secret';
+/** Starting TLS servers, sentinels and an app process on a loaded machine. */
+const START_MS = 120_000;
+
+/**
+ * A certificate authority of the test's own and a server certificate it signed for 127.0.0.1: what a
+ * managed Redis with a private CA presents. The app is told to trust the CA the way an operator
+ * would, with Node's NODE_EXTRA_CA_CERTS, and without it must refuse the server.
+ */
+interface Certificates {
+  dir: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+async function makeCertificates(): Promise<Certificates> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-tls-'));
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=jarek-va test CA');
+  await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  fs.writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  await openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.cnf');
+  return { dir, ca: file('ca.crt'), cert: file('server.crt'), key: file('server.key') };
+}
+
+/** TLS only (no plaintext port), clients not asked for a certificate, replication over TLS too. */
+const tlsArgs = (certificates: Certificates, port: number): string[] => [
+  '--port', '0',
+  '--tls-port', String(port),
+  '--tls-cert-file', certificates.cert,
+  '--tls-key-file', certificates.key,
+  '--tls-ca-cert-file', certificates.ca,
+  '--tls-auth-clients', 'no',
+  '--tls-replication', 'yes',
+];
+
+/** A client of the test's own, trusting the test CA explicitly. */
+const testClient = (certificates: Certificates, port: number, options: RedisOptions = {}): Redis =>
+  new Redis({
+    host: '127.0.0.1',
+    port,
+    tls: { ca: fs.readFileSync(certificates.ca) },
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...options,
+  });
+
+async function answersOverTls(certificates: Certificates, port: number): Promise<boolean> {
+  const client = testClient(certificates, port, { connectTimeout: 500 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+interface TlsServer {
+  port: number;
+  process: ChildProcess;
+}
+
+async function startTlsServer(certificates: Certificates, args: string[], port: number): Promise<TlsServer> {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const { value } = await pollUntil(() => answersOverTls(certificates, port), Boolean, 10_000, 100);
+  if (!value) {
+    child.kill('SIGKILL');
+    throw new Error(`redis-server with TLS on port ${port} did not answer`);
+  }
+  return { port, process: child };
+}
+
+const baseArgs = (dir: string): string[] => ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir];
+
+async function readiness(app: AppProcess): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${app.baseUrl}/health/ready`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Keys on the servers at `ports` whose names contain `prefix`. */
+async function keysWith(certificates: Certificates, ports: number[], prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const port of ports) {
+    const client = testClient(certificates, port);
+    try {
+      await client.connect();
+      keys.push(...(await client.keys(`*${prefix}*`)));
+    } finally {
+      client.disconnect();
+    }
+  }
+  return keys;
+}
+
+describe('Redis over TLS with a private certificate authority', () => {
+  let certificates: Certificates;
+  let telegram: FakeTelegram;
+  const servers: TlsServer[] = [];
+  const apps: AppProcess[] = [];
+  let nextChat = 700_000_000 + Math.floor(Math.random() * 1_000_000);
+  let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
+
+  beforeAll(async () => {
+    certificates = await makeCertificates();
+    telegram = await FakeTelegram.start(TOKEN);
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.kill('SIGKILL')));
+  });
+  afterAll(async () => {
+    for (const server of servers) server.process.kill('SIGKILL');
+    await telegram?.stop();
+    if (certificates) fs.rmSync(certificates.dir, { recursive: true, force: true });
+  });
+
+  const startApp = async (redisEnv: Record<string, string>, trustTestCa: boolean) => {
+    const dataDir = fs.mkdtempSync(path.join(certificates.dir, 'app-'));
+    const prefix = `tls-${randomUUID().slice(0, 8)}`;
+    const app = await AppProcess.start({
+      env: {
+        ...redisEnv,
+        ...(trustTestCa ? { NODE_EXTRA_CA_CERTS: certificates.ca } : {}),
+        CACHE_KEY_PREFIX: prefix,
+        DATABASE_URL: `file:${path.join(dataDir, 'tls.sqlite3')}`,
+        WEBHOOK_SECRET: ADMIN_SECRET,
+        TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_API_BASE_URL: telegram.url,
+        REDIS_COMMAND_TIMEOUT_MS: '2000',
+      },
+      readyWithinMs: START_MS,
+    });
+    apps.push(app);
+    return { app, prefix };
+  };
+
+  /** Readiness, a cached read written through to Redis, and a webhook update queued and answered: everything Redis carries. */
+  async function servesOverTls(app: AppProcess, prefix: string, dataPorts: number[]): Promise<void> {
+    const ready = await pollUntil(() => readiness(app), (answer) => answer.status === 200, 30_000, 200);
+    expect(ready.value.status).toBe(200);
+
+    const setting = `tls_${prefix.replace(/-/g, '_')}`;
+    const put = await fetch(`${app.baseUrl}/settings/${setting}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-admin-secret': ADMIN_SECRET },
+      body: JSON.stringify({ enabled: true }),
+    });
+    expect(put.status).toBe(200);
+    const read = await fetch(`${app.baseUrl}/settings/${setting}`, { headers: { 'x-admin-secret': ADMIN_SECRET } });
+    expect(await read.json()).toEqual({ name: setting, enabled: true });
+    const written = await pollUntil(() => keysWith(certificates, dataPorts, prefix), (keys) => keys.length > 0, 5_000, 100);
+    expect(written.value.length).toBeGreaterThan(0);
+
+    const update = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
+    const chat = ++nextChat;
+    update.update_id = ++nextUpdateId;
+    update.message.chat.id = chat;
+    const queued = await fetch(`${app.baseUrl}/telegram/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
+      body: JSON.stringify(update),
+    });
+    expect(queued.status).toBe(200);
+    const answered = await pollUntil(async () => telegram.messages(chat).length, (count) => count >= 1, 15_000, 50);
+    expect(answered.value).toBe(1);
+  }
+
+  describe('one server (rediss://)', () => {
+    let server: TlsServer;
+
+    beforeAll(async () => {
+      const port = await freePort();
+      server = await startTlsServer(certificates, [...tlsArgs(certificates, port), ...baseArgs(certificates.dir)], port);
+      servers.push(server);
+    }, START_MS);
+
+    it('serves cache, queue and readiness through TLS once the CA is trusted', async () => {
+      const { app, prefix } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${server.port}` }, true);
+      await servesOverTls(app, prefix, [server.port]);
+    }, START_MS);
+
+    it('refuses a server whose certificate it cannot verify: not ready, and says why', async () => {
+      const { app } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${server.port}` }, false);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const answer = await readiness(app);
+      expect(answer.status).toBe(503);
+      expect(JSON.stringify(app.lines)).toContain('self-signed certificate in certificate chain');
+    }, START_MS);
+  });
+
+  describe('a Sentinel-managed primary (1 replica, 3 sentinels, REDIS_TLS=true)', () => {
+    const name = 'jarek-va-tls';
+    let primaryPort: number;
+    let sentinelPorts: number[];
+
+    beforeAll(async () => {
+      const dir = fs.mkdtempSync(path.join(certificates.dir, 'sentinel-'));
+      primaryPort = await freePort();
+      servers.push(await startTlsServer(certificates, [...tlsArgs(certificates, primaryPort), ...baseArgs(dir)], primaryPort));
+      const replicaPort = await freePort();
+      servers.push(
+        await startTlsServer(certificates, [...tlsArgs(certificates, replicaPort), ...baseArgs(dir), '--replicaof', '127.0.0.1', String(primaryPort)], replicaPort),
+      );
+      sentinelPorts = [];
+      for (let index = 0; index < 3; index += 1) {
+        const port = await freePort();
+        const file = path.join(dir, `sentinel-${port}.conf`);
+        fs.writeFileSync(
+          file,
+          [
+            'port 0',
+            `tls-port ${port}`,
+            `tls-cert-file ${certificates.cert}`,
+            `tls-key-file ${certificates.key}`,
+            `tls-ca-cert-file ${certificates.ca}`,
+            'tls-auth-clients no',
+            'tls-replication yes',
+            'bind 127.0.0.1',
+            `dir ${dir}`,
+            `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 2`,
+            `sentinel down-after-milliseconds ${name} 1000`,
+            '',
+          ].join('\n'),
+        );
+        servers.push(await startTlsServer(certificates, [file, '--sentinel'], port));
+        sentinelPorts.push(port);
+      }
+      const known = await pollUntil(
+        async () => {
+          const sentinel = testClient(certificates, sentinelPorts[0]);
+          try {
+            await sentinel.connect();
+            return ((await sentinel.call('SENTINEL', 'REPLICAS', name)) as unknown[]).length;
+          } finally {
+            sentinel.disconnect();
+          }
+        },
+        (replicas) => replicas >= 1,
+        30_000,
+        200,
+      );
+      expect(known.value).toBeGreaterThanOrEqual(1);
+    }, START_MS);
+
+    it('finds the primary through TLS sentinels and serves cache, queue and readiness through it', async () => {
+      const { app, prefix } = await startApp(
+        {
+          NODE_ENV: 'production',
+          REDIS_SENTINELS: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
+          REDIS_SENTINEL_NAME: name,
+          REDIS_TLS: 'true',
+        },
+        true,
+      );
+      await servesOverTls(app, prefix, [primaryPort]);
+    }, START_MS);
+  });
+
+  describe('a Redis Cluster (3 primaries, 3 replicas, cluster bus over TLS, REDIS_TLS=true)', () => {
+    const ports: number[] = [];
+
+    beforeAll(async () => {
+      const dir = fs.mkdtempSync(path.join(certificates.dir, 'cluster-'));
+      for (let index = 0; index < 6; index += 1) {
+        const port = await freePort();
+        servers.push(
+          await startTlsServer(
+            certificates,
+            [
+              ...tlsArgs(certificates, port),
+              ...baseArgs(dir),
+              '--cluster-enabled', 'yes',
+              '--cluster-config-file', `nodes-${port}.conf`,
+              '--cluster-node-timeout', '1000',
+              '--tls-cluster', 'yes',
+            ],
+            port,
+          ),
+        );
+        ports.push(port);
+      }
+      await run(
+        'redis-cli',
+        ['--tls', '--cacert', certificates.ca, '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
+        { timeout: 60_000 },
+      );
+      const healthy = await pollUntil(
+        async () => {
+          const states = await Promise.all(
+            ports.map(async (port) => {
+              const node = testClient(certificates, port);
+              try {
+                await node.connect();
+                return String(await node.call('CLUSTER', 'INFO')).includes('cluster_state:ok');
+              } finally {
+                node.disconnect();
+              }
+            }),
+          );
+          return states.every(Boolean);
+        },
+        Boolean,
+        30_000,
+        200,
+      );
+      expect(healthy.value).toBe(true);
+    }, START_MS);
+
+    it('follows the slot map the TLS nodes announce and serves cache, queue and readiness through it', async () => {
+      const { app, prefix } = await startApp(
+        { NODE_ENV: 'production', REDIS_CLUSTER_NODES: ports.map((port) => `127.0.0.1:${port}`).join(','), REDIS_TLS: 'true' },
+        true,
+      );
+      await servesOverTls(app, prefix, ports);
+    }, START_MS);
+  });
+});
