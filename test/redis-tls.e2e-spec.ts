@@ -53,26 +53,27 @@ const tlsArgs = (certificates: Certificates, port: number): string[] => [
   '--tls-replication', 'yes',
 ];
 
-/** A client of the test's own, trusting the test CA explicitly. */
-const testClient = (certificates: Certificates, port: number, options: RedisOptions = {}): Redis =>
-  new Redis({
+/**
+ * Runs `work` with a short-lived client of the test's own, which trusts the test CA explicitly;
+ * `undefined` when the server cannot be reached or refuses, so a poll tries again.
+ */
+async function withTestClient<T>(certificates: Certificates, port: number, work: (client: Redis) => Promise<T>, options: RedisOptions = {}): Promise<T | undefined> {
+  const client = new Redis({
     host: '127.0.0.1',
     port,
     tls: { ca: fs.readFileSync(certificates.ca) },
     lazyConnect: true,
+    connectTimeout: 1_000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     ...options,
   });
-
-async function answersOverTls(certificates: Certificates, port: number): Promise<boolean> {
-  const client = testClient(certificates, port, { connectTimeout: 500 });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
+    return await work(client);
   } catch {
-    return false;
+    return undefined;
   } finally {
     client.disconnect();
   }
@@ -84,13 +85,38 @@ interface TlsServer {
 }
 
 async function startTlsServer(certificates: Certificates, args: string[], port: number): Promise<TlsServer> {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  const { value } = await pollUntil(() => answersOverTls(certificates, port), Boolean, 10_000, 100);
-  if (!value) {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let failure: string | undefined;
+  child.once('error', (error) => (failure = `cannot start redis-server (${error.message}): install it (apt-get install redis-server)`));
+  child.once('exit', (code, signal) => (failure ??= `redis-server exited (${signal ?? code}); it must be built with TLS:\n${output}`));
+  const { value } = await pollUntil(
+    async () => failure ?? (await withTestClient(certificates, port, (client) => client.ping())),
+    (answer) => answer !== undefined,
+    10_000,
+    100,
+  );
+  if (value !== 'PONG') {
     child.kill('SIGKILL');
-    throw new Error(`redis-server with TLS on port ${port} did not answer`);
+    throw new Error(value ?? `redis-server with TLS on port ${port} did not answer:\n${output}`);
   }
   return { port, process: child };
+}
+
+async function stopTlsServers(servers: TlsServer[]): Promise<void> {
+  await Promise.all(
+    servers.splice(0).map(
+      ({ process: child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
 }
 
 const baseArgs = (dir: string): string[] => ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir];
@@ -100,25 +126,20 @@ async function readiness(app: AppProcess): Promise<{ status: number; body: Recor
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** Keys on the servers at `ports` whose names contain `prefix`. */
-async function keysWith(certificates: Certificates, ports: number[], prefix: string): Promise<string[]> {
+/**
+ * The settings namespace's cache entries on the servers at `ports` (`<prefix>:<schemaVersion>:{settings}:<key>`,
+ * docs/redis.md): not its generation or tag keys (`{settings}#…`), which a write's invalidation
+ * touches, nor the queue's keys, which carry the prefix too and exist from boot.
+ */
+async function settingsCacheEntries(certificates: Certificates, ports: number[], prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const port of ports) {
-    const client = testClient(certificates, port);
-    try {
-      await client.connect();
-      keys.push(...(await client.keys(`*${prefix}*`)));
-    } finally {
-      client.disconnect();
-    }
-  }
+  for (const port of ports) keys.push(...((await withTestClient(certificates, port, (client) => client.keys(`${prefix}:*{settings}:*`))) ?? []));
   return keys;
 }
 
 describe('Redis over TLS with a private certificate authority', () => {
   let certificates: Certificates;
   let telegram: FakeTelegram;
-  const servers: TlsServer[] = [];
   const apps: AppProcess[] = [];
   let nextChat = 700_000_000 + Math.floor(Math.random() * 1_000_000);
   let nextUpdateId = Math.floor(Date.now() / 1000) * 10 + 7;
@@ -131,7 +152,6 @@ describe('Redis over TLS with a private certificate authority', () => {
     await Promise.all(apps.splice(0).map((app) => app.kill('SIGKILL')));
   });
   afterAll(async () => {
-    for (const server of servers) server.process.kill('SIGKILL');
     await telegram?.stop();
     if (certificates) fs.rmSync(certificates.dir, { recursive: true, force: true });
   });
@@ -169,9 +189,11 @@ describe('Redis over TLS with a private certificate authority', () => {
       body: JSON.stringify({ enabled: true }),
     });
     expect(put.status).toBe(200);
-    const read = await fetch(`${app.baseUrl}/settings/${setting}`, { headers: { 'x-admin-secret': ADMIN_SECRET } });
-    expect(await read.json()).toEqual({ name: setting, enabled: true });
-    const written = await pollUntil(() => keysWith(certificates, dataPorts, prefix), (keys) => keys.length > 0, 5_000, 100);
+    expect(await settingsCacheEntries(certificates, dataPorts, prefix)).toEqual([]);
+    const read = async () => (await fetch(`${app.baseUrl}/settings/${setting}`, { headers: { 'x-admin-secret': ADMIN_SECRET } })).json();
+    expect(await read()).toEqual({ name: setting, enabled: true });
+    // The read's entry went to L2, through TLS, as well as to L1.
+    const written = await pollUntil(() => settingsCacheEntries(certificates, dataPorts, prefix), (keys) => keys.length > 0, 5_000, 100);
     expect(written.value.length).toBeGreaterThan(0);
 
     const update = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
@@ -189,6 +211,7 @@ describe('Redis over TLS with a private certificate authority', () => {
   }
 
   describe('one server (rediss://)', () => {
+    const servers: TlsServer[] = [];
     let server: TlsServer;
 
     beforeAll(async () => {
@@ -196,6 +219,7 @@ describe('Redis over TLS with a private certificate authority', () => {
       server = await startTlsServer(certificates, [...tlsArgs(certificates, port), ...baseArgs(certificates.dir)], port);
       servers.push(server);
     }, START_MS);
+    afterAll(() => stopTlsServers(servers));
 
     it('serves cache, queue and readiness through TLS once the CA is trusted', async () => {
       const { app, prefix } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${server.port}` }, true);
@@ -204,14 +228,16 @@ describe('Redis over TLS with a private certificate authority', () => {
 
     it('refuses a server whose certificate it cannot verify: not ready, and says why', async () => {
       const { app } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${server.port}` }, false);
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-      const answer = await readiness(app);
-      expect(answer.status).toBe(503);
-      expect(JSON.stringify(app.lines)).toContain('self-signed certificate in certificate chain');
+      // This server sends the CA with its certificate; one that sends only its own certificate is
+      // refused with "unable to verify the first certificate" instead.
+      const refused = await pollUntil(async () => JSON.stringify(app.lines).includes('self-signed certificate in certificate chain'), Boolean, 20_000, 100);
+      expect(refused.value).toBe(true);
+      expect((await readiness(app)).status).toBe(503);
     }, START_MS);
   });
 
   describe('a Sentinel-managed primary (1 replica, 3 sentinels, REDIS_TLS=true)', () => {
+    const servers: TlsServer[] = [];
     const name = 'jarek-va-tls';
     let primaryPort: number;
     let sentinelPorts: number[];
@@ -248,22 +274,24 @@ describe('Redis over TLS with a private certificate authority', () => {
         servers.push(await startTlsServer(certificates, [file, '--sentinel'], port));
         sentinelPorts.push(port);
       }
+      // The replica's link to the primary runs over TLS too; with it down, the queue would take its
+      // writes as unreplicated and the test would not notice.
+      const linked = await pollUntil(
+        () => withTestClient(certificates, replicaPort, (replica) => replica.info('replication')),
+        (info) => info?.includes('master_link_status:up') === true,
+        30_000,
+        200,
+      );
+      expect(linked.value).toContain('master_link_status:up');
       const known = await pollUntil(
-        async () => {
-          const sentinel = testClient(certificates, sentinelPorts[0]);
-          try {
-            await sentinel.connect();
-            return ((await sentinel.call('SENTINEL', 'REPLICAS', name)) as unknown[]).length;
-          } finally {
-            sentinel.disconnect();
-          }
-        },
-        (replicas) => replicas >= 1,
+        () => withTestClient(certificates, sentinelPorts[0], async (sentinel) => ((await sentinel.call('SENTINEL', 'REPLICAS', name)) as unknown[]).length),
+        (replicas) => (replicas ?? 0) >= 1,
         30_000,
         200,
       );
       expect(known.value).toBeGreaterThanOrEqual(1);
     }, START_MS);
+    afterAll(() => stopTlsServers(servers));
 
     it('finds the primary through TLS sentinels and serves cache, queue and readiness through it', async () => {
       const { app, prefix } = await startApp(
@@ -280,6 +308,7 @@ describe('Redis over TLS with a private certificate authority', () => {
   });
 
   describe('a Redis Cluster (3 primaries, 3 replicas, cluster bus over TLS, REDIS_TLS=true)', () => {
+    const servers: TlsServer[] = [];
     const ports: number[] = [];
 
     beforeAll(async () => {
@@ -310,15 +339,7 @@ describe('Redis over TLS with a private certificate authority', () => {
       const healthy = await pollUntil(
         async () => {
           const states = await Promise.all(
-            ports.map(async (port) => {
-              const node = testClient(certificates, port);
-              try {
-                await node.connect();
-                return String(await node.call('CLUSTER', 'INFO')).includes('cluster_state:ok');
-              } finally {
-                node.disconnect();
-              }
-            }),
+            ports.map((port) => withTestClient(certificates, port, async (node) => String(await node.call('CLUSTER', 'INFO')).includes('cluster_state:ok'))),
           );
           return states.every(Boolean);
         },
@@ -328,6 +349,7 @@ describe('Redis over TLS with a private certificate authority', () => {
       );
       expect(healthy.value).toBe(true);
     }, START_MS);
+    afterAll(() => stopTlsServers(servers));
 
     it('follows the slot map the TLS nodes announce and serves cache, queue and readiness through it', async () => {
       const { app, prefix } = await startApp(
