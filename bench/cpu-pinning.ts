@@ -3,9 +3,9 @@
  * generator on another, with util-linux's `taskset`, when this process may run on two or more CPUs.
  * Unpinned, the scheduler moves a server and wrk between the two CPUs of the machines this bench runs
  * on, and a server's compiler and collector threads land next to wrk for some measurements and not
- * others; pinned, every variant is measured on the same CPU, beside the same idle servers, with wrk
+ * others; pinned, every variant is measured on the same CPU (the others paused meanwhile) with wrk
  * on the other (docs/benchmarks.md, "How a target is read"). `BENCH_PIN_CPUS=off` leaves the
- * processes to the scheduler.
+ * processes to the scheduler. Redis is not pinned: it may be a server this bench did not start.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -25,9 +25,14 @@ export function onPath(command: string): boolean {
   }
 }
 
-/** The CPUs this process may run on, from `taskset -cp` ("pid 42's current affinity list: 0-3,6"). */
+/** The CPUs this process may run on, from `taskset -cp` ("pid 42's current affinity list: 0-3,6"); none if it cannot tell. */
 function allowedCpus(): number[] {
-  const report = execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
+  let report: string;
+  try {
+    report = execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
   const list = report.slice(report.lastIndexOf(':') + 1).trim();
   return list.split(',').flatMap((part) => {
     const [first, last = first] = part.split('-').map(Number);

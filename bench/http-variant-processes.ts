@@ -55,24 +55,47 @@ export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix
   });
 }
 
+const exited = (server: RunningServer) => server.child.exitCode !== null || server.child.signalCode !== null;
+
 export function stopServer(server: RunningServer): Promise<void> {
   return new Promise((resolve) => {
-    if (server.child.exitCode !== null) return resolve();
+    if (exited(server)) return resolve();
     server.child.once('exit', () => resolve());
+    // A paused server would never read the disconnect.
+    resumeServer(server);
     server.child.disconnect();
   });
 }
 
+/**
+ * Freezes the server process (SIGSTOP): while another variant is measured on the same CPU, an idle
+ * server's timers would take CPU from it, and this app's idle work is ten times stock Nest's.
+ */
+export function pauseServer(server: RunningServer): void {
+  if (!exited(server)) server.child.kill('SIGSTOP');
+}
+
+export function resumeServer(server: RunningServer): void {
+  if (!exited(server)) server.child.kill('SIGCONT');
+}
+
 /** Sends `request` to the server process and resolves with the first answer `pick` accepts. */
 function ask<T>(server: RunningServer, request: string, pick: (message: Record<string, unknown>) => T | undefined): Promise<T> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      server.child.off('message', onMessage);
+      reject(new Error(`the server process exited (${signal ?? code}) before answering '${request}'`));
+    };
     const onMessage = (message: Record<string, unknown>) => {
       const answer = pick(message);
       if (answer === undefined) return;
       server.child.off('message', onMessage);
+      server.child.off('exit', onExit);
       resolve(answer);
     };
+    if (exited(server)) return reject(new Error(`the server process has exited; cannot ask '${request}'`));
     server.child.on('message', onMessage);
+    server.child.once('exit', onExit);
     server.child.send(request);
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Throughput of one URL, measured by a load generator in a process of its own: wrk (one thread)
- * when it is on PATH, as it costs the shared CPUs less per request than a Node client; autocannon
- * otherwise. Both keep `connections` requests in flight for `durationSeconds`.
+ * when it is on PATH, as it drives more requests per second from one CPU than a Node client;
+ * autocannon otherwise. Both keep `connections` requests in flight for `durationSeconds`.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
