@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import { cpuKey, medianRatio, runCacheApiBench } from './cache-api.bench';
 import { cpuPinning, describePinning } from './cpu-pinning';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
-import { cpuMicrosOf, pauseServer, resumeServer, startServer, stopServer, type RouteVariant, type RunningServer } from './http-variant-processes';
+import { cpuMicrosOf, startServer, stopServer, type RouteVariant, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
 import { runMemoryBoundBench } from './memory-bound.bench';
 import { median } from './statistics';
@@ -109,7 +109,7 @@ async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls
 
 const ratio = (value: number, base: number) => Number((value / base).toFixed(2));
 
-/** Starts every variant's server, checks its route answers 200, and pauses it until its turn. */
+/** Starts every variant's server and checks its route answers 200. */
 async function startVariants(redisUrl: string, keyPrefix: string, cpu: number | undefined): Promise<Map<string, RunningServer>> {
   const servers = new Map<string, RunningServer>();
   try {
@@ -121,7 +121,6 @@ async function startVariants(redisUrl: string, keyPrefix: string, cpu: number | 
       const server = servers.get(variant.name)!;
       const first = await fetch(server.baseUrl + variant.path);
       if (first.status !== 200) throw new Error(`${variant.name}: ${variant.path} answered ${first.status}`);
-      pauseServer(server);
     }
     return servers;
   } catch (error) {
@@ -131,17 +130,15 @@ async function startVariants(redisUrl: string, keyPrefix: string, cpu: number | 
 }
 
 /**
- * One variant's turn in a round: the only server running, warmed up right before it is measured (so
- * every variant has the same gap between its warm-up and its measurement), then paused again.
+ * One variant's turn in a round: warmed up right before it is measured, so every variant has the
+ * same gap between its warm-up and its measurement. The other servers stay up and idle meanwhile:
+ * pausing them (SIGSTOP), tried in run 23, read as run 24 without it did, and a paused app's clocks
+ * (its invalidation heartbeat among them) stop with it, which production never does
+ * (docs/benchmarks.md, "How a target is read").
  */
 async function turn(generator: LoadGenerator, server: RunningServer, path: string): Promise<Measurement> {
-  resumeServer(server);
-  try {
-    if (WARM_UP_S > 0) await generator.measure(server.baseUrl + path, CONNECTIONS, WARM_UP_S);
-    return await measure(generator, server, path);
-  } finally {
-    pauseServer(server);
-  }
+  if (WARM_UP_S > 0) await generator.measure(server.baseUrl + path, CONNECTIONS, WARM_UP_S);
+  return measure(generator, server, path);
 }
 
 async function main(): Promise<void> {
@@ -189,13 +186,8 @@ async function main(): Promise<void> {
       'vs stock CacheInterceptor (memory)': ratio(efficiency(variant.name), efficiency(STOCK_MEMORY)),
     }));
 
-    const coldBurstOn = async (name: string) => {
-      const server = servers.get(name)!;
-      resumeServer(server);
-      return coldBurst(server.baseUrl);
-    };
-    const oursCold = await coldBurstOn(TRIVIAL);
-    const stockCold = await coldBurstOn('stock Nest + CacheInterceptor, @keyv/redis');
+    const oursCold = await coldBurst(servers.get(TRIVIAL)!.baseUrl);
+    const stockCold = await coldBurst(servers.get('stock Nest + CacheInterceptor, @keyv/redis')!.baseUrl);
     const cold = [
       { variant: 'this app (@HttpCached)', 'concurrent requests': COLD_CONCURRENCY, 'loader calls': oursCold.loaderCalls, errors: oursCold.errors },
       { variant: 'stock CacheInterceptor, @keyv/redis', 'concurrent requests': COLD_CONCURRENCY, 'loader calls': stockCold.loaderCalls, errors: stockCold.errors },

@@ -3,8 +3,8 @@
  * generator on another, with util-linux's `taskset`, when this process may run on two or more CPUs.
  * Unpinned, the scheduler moves a server and wrk between the two CPUs of the machines this bench runs
  * on, and a server's compiler and collector threads land next to wrk for some measurements and not
- * others; pinned, every variant is measured on the same CPU (the others paused meanwhile) with wrk
- * on the other (docs/benchmarks.md, "How a target is read"). `BENCH_PIN_CPUS=off` leaves the
+ * others; pinned, every variant is measured on the same CPU, beside the same idle servers (one of
+ * them itself, for this app's variants), with wrk on the other (docs/benchmarks.md, "How a target is read"). `BENCH_PIN_CPUS=off` leaves the
  * processes to the scheduler. Redis is not pinned: it may be a server this bench did not start.
  */
 import { execFileSync } from 'node:child_process';

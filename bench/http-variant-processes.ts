@@ -61,22 +61,8 @@ export function stopServer(server: RunningServer): Promise<void> {
   return new Promise((resolve) => {
     if (exited(server)) return resolve();
     server.child.once('exit', () => resolve());
-    // A paused server would never read the disconnect.
-    resumeServer(server);
     server.child.disconnect();
   });
-}
-
-/**
- * Freezes the server process (SIGSTOP): while another variant is measured on the same CPU, an idle
- * server's timers would take CPU from it, and this app's idle work is ten times stock Nest's.
- */
-export function pauseServer(server: RunningServer): void {
-  if (!exited(server)) server.child.kill('SIGSTOP');
-}
-
-export function resumeServer(server: RunningServer): void {
-  if (!exited(server)) server.child.kill('SIGCONT');
 }
 
 /** Sends `request` to the server process and resolves with the first answer `pick` accepts. */
