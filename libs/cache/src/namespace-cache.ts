@@ -103,13 +103,14 @@ export interface ResolvedNamespace {
 export class NamespaceCache {
   readonly stats = new NamespaceStats();
   private readonly l1: MemoryTier;
+  private readonly spellKey: (parts: readonly (string | number)[]) => string;
   private readonly inflight = new Map<string, Promise<SharedLoad<unknown>>>();
   /** Bumped by every invalidation; a load stores its result only if it did not change meanwhile. */
   private epoch = 0;
 
   constructor(
     readonly settings: ResolvedNamespace,
-    private readonly keys: CacheKeyBuilder,
+    keys: CacheKeyBuilder,
     private readonly l2: RedisTier | null,
     private readonly notify: InvalidationListener,
     /**
@@ -119,6 +120,7 @@ export class NamespaceCache {
      */
     private readonly l1Trusted: () => boolean = () => true,
   ) {
+    this.spellKey = keys.entriesOf(settings.definition.name);
     this.l1 = new MemoryTier({ maxEntries: settings.maxEntries, onEvict: () => (this.stats.evictions += 1) });
   }
 
@@ -132,7 +134,7 @@ export class NamespaceCache {
 
   /** The full key of `parts` in this namespace. */
   key(parts: KeyParts): string {
-    return this.keys.entry(this.name, ...(Array.isArray(parts) ? parts : [parts as string | number]));
+    return this.spellKey(Array.isArray(parts) ? parts : [parts as string | number]);
   }
 
   /** The value if fresh in L1 or L2, else `undefined`. Counts a hit or a miss. */

@@ -55,12 +55,13 @@ export function prepareCachedReply(
   status: XCache,
   scope: CacheScope,
 ): string {
-  reply.header('X-Cache', status);
-  reply.header('ETag', cached.etag);
+  // Names in lower case, as Fastify stores and sends them (it lowercases every name it is given).
+  reply.header('x-cache', status);
+  reply.header('etag', cached.etag);
   if (!reply.hasHeader('cache-control')) {
-    reply.header('Cache-Control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
+    reply.header('cache-control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
   }
-  if (cached.json) reply.header('Content-Type', JSON_CONTENT_TYPE);
+  if (cached.json) reply.header('content-type', JSON_CONTENT_TYPE);
   if (matchesIfNoneMatch(request.headers['if-none-match'], cached.etag)) markNotModified(reply);
   return cached.payload;
 }

@@ -34,6 +34,22 @@ class ItemsController {
   }
 }
 
+/** One handler, inherited by two controllers whose class-level policies differ. */
+class SharedListing {
+  @Get()
+  list() {
+    return [];
+  }
+}
+
+@Controller('public-listing')
+@HttpCached({ scope: 'public', ttl: '1m' })
+class PublicListingController extends SharedListing {}
+
+@Controller('private-listing')
+@HttpCached({ ttl: '1m' })
+class PrivateListingController extends SharedListing {}
+
 interface FakeRequest {
   method: string;
   url: string;
@@ -155,6 +171,19 @@ describe('HttpCacheInterceptor', () => {
     const { call, mocks } = setup('keyed');
     await call({ url: '/items/keyed?x=1' }).result;
     expect(mocks.cache.getOrLoad).toHaveBeenCalledWith(['GET', 'items-keyed', 'public'], expect.any(Function), { ttl: 5_000, tags: [] });
+  });
+
+  it("keys a handler inherited by two controllers by each controller's policy, whichever answered first", async () => {
+    const { sut, mocks } = setup();
+    const request = { method: 'GET', url: '/listing', headers: { authorization: 'Bearer token-1' }, params: {}, query: {} };
+    const scopeOf = async (controller: typeof SharedListing) => {
+      const context = new ExecutionContextHost([request, fakeReply()], controller, SharedListing.prototype.list);
+      await lastValueFrom(sut.intercept(context, mocks.handler));
+      return (mocks.cache.peek.mock.calls.at(-1)![0] as string[])[2];
+    };
+    expect(await scopeOf(PublicListingController)).toBe('public');
+    expect(await scopeOf(PrivateListingController)).toMatch(/^principal=[0-9a-f]{16}$/);
+    expect(await scopeOf(PublicListingController)).toBe('public');
   });
 
   it('passes a handler error on, marked BYPASS', async () => {

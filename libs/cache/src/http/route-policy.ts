@@ -58,11 +58,6 @@ export class RoutePolicyReader {
     return policy;
   }
 
-  /** The policy of the route handling `context`. */
-  ofContext(context: ExecutionContext): RoutePolicy {
-    return this.of(context.getClass(), context.getHandler());
-  }
-
   /** Interceptors named on the route and its controller, for checks that depend on them. */
   interceptorsOf(controller: Target, handler: Target): unknown[] {
     return [controller, handler].flatMap((target) => this.reflector.get<unknown[] | undefined>(INTERCEPTORS_METADATA, target) ?? []);
