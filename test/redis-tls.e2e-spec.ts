@@ -233,6 +233,44 @@ describe('Redis over TLS with a private certificate authority', () => {
     }, START_MS);
   });
 
+  describe('one server (rediss://), killed and started again under the app', () => {
+    const servers: TlsServer[] = [];
+    let port: number;
+    let args: string[];
+
+    beforeAll(async () => {
+      port = await freePort();
+      args = [...tlsArgs(certificates, port), ...baseArgs(fs.mkdtempSync(path.join(certificates.dir, 'restart-')))];
+      servers.push(await startTlsServer(certificates, args, port));
+    }, START_MS);
+    afterAll(() => stopTlsServers(servers));
+
+    /**
+     * Bounds: a killed server refuses connections at once, so readiness fails on its next check; the
+     * app retries every 100 ms, backing off to 2 s (libs/redis), so it is back within a few seconds of
+     * the server answering again. Both bounds leave room for a loaded machine.
+     */
+    it('reconnects through a new TLS handshake: not ready while the server is gone, then cache, queue and readiness again', async () => {
+      const { app, prefix } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${port}` }, true);
+      await servesOverTls(app, prefix, [port]);
+
+      const killedAt = Date.now();
+      await stopTlsServers(servers);
+      const down = await pollUntil(() => readinessStatus(app), (status) => status === 503, 5_000, 100);
+      expect(down.value).toBe(503);
+      expect(Date.now() - killedAt).toBeLessThanOrEqual(5_000);
+
+      servers.push(await startTlsServer(certificates, args, port));
+      const restartedAt = Date.now();
+      const back = await pollUntil(() => readinessStatus(app), (status) => status === 200, 10_000, 100);
+      expect(back.value).toBe(200);
+      expect(Date.now() - restartedAt).toBeLessThanOrEqual(10_000);
+      // Every connection (cache, invalidation subscriber, queue) made a new handshake: all three carry the next round.
+      await servesOverTls(app, prefix, [port]);
+      expect(JSON.stringify(app.lines)).not.toMatch(/certificate|ERR_SSL|ERR_TLS/i);
+    }, START_MS);
+  });
+
   describe('a Sentinel-managed primary (1 replica, 3 sentinels, REDIS_TLS=true)', () => {
     const servers: TlsServer[] = [];
     const name = 'jarek-va-tls';
