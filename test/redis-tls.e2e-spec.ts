@@ -18,6 +18,8 @@ const ADMIN_SECRET = 'tls-admin-secret';
 const TELEGRAM_SECRET = 'tls-telegram-secret';
 /** Starting TLS servers, sentinels and an app process on a loaded machine. */
 const START_MS = 120_000;
+/** The app's REDIS_COMMAND_TIMEOUT_MS in these tests. */
+const COMMAND_BUDGET_MS = 2_000;
 
 /**
  * A certificate authority of the test's own and a server certificate it signed for 127.0.0.1: what a
@@ -166,7 +168,7 @@ describe('Redis over TLS with a private certificate authority', () => {
         TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
         TELEGRAM_BOT_TOKEN: TOKEN,
         TELEGRAM_API_BASE_URL: telegram.url,
-        REDIS_COMMAND_TIMEOUT_MS: '2000',
+        REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_BUDGET_MS),
       },
       readyWithinMs: START_MS,
     });
@@ -268,6 +270,40 @@ describe('Redis over TLS with a private certificate authority', () => {
       // Every connection (cache, invalidation subscriber, queue) made a new handshake: all three carry the next round.
       await servesOverTls(app, prefix, [port]);
       expect(JSON.stringify(app.lines)).not.toMatch(/certificate|ERR_SSL|ERR_TLS/i);
+    }, START_MS);
+
+    /**
+     * A frozen server (SIGSTOP: the TLS session open, nothing answered) holds a webhook no longer than
+     * the command budget plus 1 s, as on plain TCP (test/redis-hang.e2e-spec.ts), and after SIGCONT the
+     * same session carries on: the update redelivered is queued and answered.
+     */
+    it('answers a webhook 503 within the command budget while the server is frozen, and serves it once thawed', async () => {
+      const { app } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${port}` }, true);
+      expect((await pollUntil(() => readinessStatus(app), (status) => status === 200, 30_000, 200)).value).toBe(200);
+      const server = servers[0].process;
+      const update = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
+      const chat = ++nextChat;
+      update.update_id = ++nextUpdateId;
+      update.message.chat.id = chat;
+      const post = () =>
+        fetch(`${app.baseUrl}/telegram/webhook`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
+          body: JSON.stringify(update),
+        });
+      server.kill('SIGSTOP');
+      try {
+        const started = Date.now();
+        const refused = await post();
+        expect(refused.status).toBe(503);
+        expect(Date.now() - started).toBeLessThanOrEqual(COMMAND_BUDGET_MS + 1_000);
+      } finally {
+        server.kill('SIGCONT');
+      }
+      const redelivered = await pollUntil(async () => (await post()).status, (status) => status === 200, 10_000, 200);
+      expect(redelivered.value).toBe(200);
+      const answered = await pollUntil(async () => telegram.messages(chat).length, (count) => count >= 1, 15_000, 50);
+      expect(answered.value).toBe(1);
     }, START_MS);
   });
 
