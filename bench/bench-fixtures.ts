@@ -1,6 +1,7 @@
-import { Controller, Get, Module } from '@nestjs/common';
+import { Controller, Get, Module, UseInterceptors } from '@nestjs/common';
 import { CacheModule, defineCacheNamespace, HttpCached } from '@app/cache';
 import { BENCH_PAYLOAD } from './bench-payload';
+import { PreparedAnswerInterceptor } from './prepared-answer.interceptor';
 
 export const loaderCalls = { cold: 0 };
 
@@ -12,6 +13,13 @@ const L2_ONLY = defineCacheNamespace({ name: 'bench-l2', ttl: '1m', l1Ttl: 1, de
 class BenchController {
   @Get('trivial')
   trivial() {
+    return BENCH_PAYLOAD;
+  }
+
+  /** The reference of bench/hit-path.bench.ts: this app's request path and Nest's interceptor pipeline, no cache. */
+  @Get('prepared')
+  @UseInterceptors(PreparedAnswerInterceptor)
+  prepared() {
     return BENCH_PAYLOAD;
   }
 

@@ -4,15 +4,15 @@
  * route, a route whose interceptor answers a prepared string, and `@nestjs/cache-manager`'s
  * `CacheInterceptor` over an in-memory Keyv or `@keyv/redis`.
  */
-import { Controller, Get, Injectable, Module, UseInterceptors, type DynamicModule, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Controller, Get, Module, UseInterceptors, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CacheInterceptor, CacheKey, CacheModule, CacheTTL } from '@nestjs/cache-manager';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import KeyvRedis from '@keyv/redis';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Keyv } from 'keyv';
-import { of, type Observable } from 'rxjs';
 import { BENCH_PAYLOAD } from './bench-payload';
+import { PreparedAnswerInterceptor } from './prepared-answer.interceptor';
 
 export const stockLoaderCalls = { cold: 0 };
 
@@ -26,21 +26,6 @@ export async function startBareFastify(): Promise<{ port: number; close(): Promi
   await fastify.listen({ port: 0, host: '127.0.0.1' });
   const address = fastify.server.address();
   return { port: typeof address === 'object' && address ? address.port : 0, close: () => fastify.close() };
-}
-
-const PREPARED_BODY = JSON.stringify(BENCH_PAYLOAD);
-
-/**
- * The least a cache hit answered from a Nest interceptor can cost: no lookup, no key, the body
- * already serialized; only Nest's interceptor pipeline around it. No interceptor-based cache can
- * answer faster in a stock Nest app, so this bounds the "L1 hit, interceptor" target from above.
- */
-@Injectable()
-class PreparedAnswerInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext): Observable<string> {
-    context.getArgByIndex<FastifyReply>(1).header('content-type', 'application/json; charset=utf-8');
-    return of(PREPARED_BODY);
-  }
 }
 
 @Controller('bench')
