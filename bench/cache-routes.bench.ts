@@ -22,8 +22,8 @@ import * as os from 'node:os';
 import { cpuKey, medianRatio, runCacheApiBench } from './cache-api.bench';
 import { cpuPinning, describePinning } from './cpu-pinning';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
-import { cpuMicrosOf, startServer, stopServer, type RouteVariant, type RunningServer } from './http-variant-processes';
-import { loadGenerator, type LoadGenerator, type Throughput } from './load-generator';
+import { measureServer, startServer, stopServer, type Measurement, type RouteVariant, type RunningServer } from './http-variant-processes';
+import { loadGenerator, type LoadGenerator } from './load-generator';
 import { runMemoryBoundBench } from './memory-bound.bench';
 import { median } from './statistics';
 
@@ -94,19 +94,6 @@ function roundOrder(round: number): RouteVariant[] {
   return groups.map((_, index) => groups[(index + round) % groups.length]).flat().map((name) => byName.get(name)!);
 }
 
-interface Measurement extends Throughput {
-  /** Requests answered per second of the server's own CPU time: what a request costs, whatever else runs on the machine. */
-  requestsPerCpuSecond: number;
-}
-
-/** Throughput from the load generator, and the server's CPU time over the same interval. */
-async function measure(generator: LoadGenerator, server: RunningServer, path: string): Promise<Measurement> {
-  const cpuBefore = await cpuMicrosOf(server);
-  const throughput = await generator.measure(server.baseUrl + path, CONNECTIONS, DURATION_S);
-  const cpuMicros = (await cpuMicrosOf(server)) - cpuBefore;
-  return { ...throughput, requestsPerCpuSecond: throughput.requests / (cpuMicros / 1e6) };
-}
-
 async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls: number }> {
   const statuses = await Promise.all(Array.from({ length: COLD_CONCURRENCY }, () => fetch(`${baseUrl}/bench/cold`).then((r) => r.status)));
   const calls = (await (await fetch(`${baseUrl}/bench/loader-calls`)).json()) as { cold: number };
@@ -144,7 +131,7 @@ async function startVariants(redisUrl: string, keyPrefix: string, cpu: number | 
  */
 async function turn(generator: LoadGenerator, server: RunningServer, path: string): Promise<Measurement> {
   if (WARM_UP_S > 0) await generator.measure(server.baseUrl + path, CONNECTIONS, WARM_UP_S);
-  return measure(generator, server, path);
+  return measureServer(generator, server, path, CONNECTIONS, DURATION_S);
 }
 
 async function main(): Promise<void> {

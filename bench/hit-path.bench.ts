@@ -20,8 +20,8 @@
 import 'reflect-metadata';
 import { cpuPinning, describePinning } from './cpu-pinning';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
-import { cpuMicrosOf, startServer, stopServer, type RunningServer } from './http-variant-processes';
-import { loadGenerator, type LoadGenerator } from './load-generator';
+import { measureServer, startServer, stopServer } from './http-variant-processes';
+import { loadGenerator } from './load-generator';
 import { median } from './statistics';
 
 const WINDOW_S = Number(process.env.BENCH_HIT_WINDOW_S ?? 2);
@@ -39,18 +39,6 @@ const PAIRS: RoutePair[] = [
   { name: 'L1 hit, interceptor / prepared answer from an interceptor', route: '/bench/ours', reference: '/bench/prepared' },
   { name: 'L1 hit, earlyHits / trivial route', route: '/bench/ours-early', reference: '/bench/trivial' },
 ];
-
-interface Window {
-  requestsPerSecond: number;
-  requestsPerCpuSecond: number;
-}
-
-async function measure(generator: LoadGenerator, server: RunningServer, route: string): Promise<Window> {
-  const cpuBefore = await cpuMicrosOf(server);
-  const throughput = await generator.measure(server.baseUrl + route, CONNECTIONS, WINDOW_S);
-  const cpuMicros = (await cpuMicrosOf(server)) - cpuBefore;
-  return { requestsPerSecond: throughput.requestsPerSecond, requestsPerCpuSecond: throughput.requests / (cpuMicros / 1e6) };
-}
 
 async function main(): Promise<void> {
   const redis = await benchRedis();
@@ -72,7 +60,8 @@ async function main(): Promise<void> {
         for (let round = 0; round < ROUNDS; round += 1) {
           for (const pair of PAIRS) {
             const order = round % 2 === 0 ? [pair.route, pair.reference] : [pair.reference, pair.route];
-            const [first, second] = [await measure(generator, server, order[0]), await measure(generator, server, order[1])];
+            const first = await measureServer(generator, server, order[0], CONNECTIONS, WINDOW_S);
+            const second = await measureServer(generator, server, order[1], CONNECTIONS, WINDOW_S);
             const [route, reference] = round % 2 === 0 ? [first, second] : [second, first];
             ratios.get(pair.name)!.byRate.push(route.requestsPerSecond / reference.requestsPerSecond);
             ratios.get(pair.name)!.byCpu.push(route.requestsPerCpuSecond / reference.requestsPerCpuSecond);

@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { onCpu } from './cpu-pinning';
 import type { HeapReport, ServerKind } from './http-variant-server';
+import type { LoadGenerator, Throughput } from './load-generator';
 
 export interface RunningServer {
   child: ChildProcess;
@@ -98,4 +99,23 @@ export async function heapOf(server: RunningServer): Promise<HeapReport> {
   );
   if (answer.heapError !== undefined) throw new Error(answer.heapError);
   return answer.heap!;
+}
+
+export interface Measurement extends Throughput {
+  /** Requests answered per second of the server's own CPU time: what a request costs, whatever else runs on the machine. */
+  requestsPerCpuSecond: number;
+}
+
+/** Throughput of `path` on the server from the load generator, and the server's CPU time over the same interval. */
+export async function measureServer(
+  generator: LoadGenerator,
+  server: RunningServer,
+  path: string,
+  connections: number,
+  durationSeconds: number,
+): Promise<Measurement> {
+  const cpuBefore = await cpuMicrosOf(server);
+  const throughput = await generator.measure(server.baseUrl + path, connections, durationSeconds);
+  const cpuMicros = (await cpuMicrosOf(server)) - cpuBefore;
+  return { ...throughput, requestsPerCpuSecond: throughput.requests / (cpuMicros / 1e6) };
 }

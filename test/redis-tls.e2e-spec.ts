@@ -176,6 +176,21 @@ describe('Redis over TLS with a private certificate authority', () => {
     return { app, prefix };
   };
 
+  /** A `/start` update from a chat of its own, and how to post it to the app's webhook (again, for a redelivery). */
+  function startCommand(app: AppProcess): { chat: number; post: () => Promise<Response> } {
+    const update = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
+    const chat = ++nextChat;
+    update.update_id = ++nextUpdateId;
+    update.message.chat.id = chat;
+    const post = () =>
+      fetch(`${app.baseUrl}/telegram/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
+        body: JSON.stringify(update),
+      });
+    return { chat, post };
+  }
+
   /** Readiness, a cached read written through to Redis, and a webhook update queued and answered: everything Redis carries. */
   async function servesOverTls(app: AppProcess, prefix: string, dataPorts: number[]): Promise<void> {
     const ready = await pollUntil(() => readinessStatus(app), (status) => status === 200, 30_000, 200);
@@ -195,15 +210,8 @@ describe('Redis over TLS with a private certificate authority', () => {
     const written = await pollUntil(() => settingsCacheEntries(certificates, dataPorts, prefix), (keys) => keys.length > 0, 5_000, 100);
     expect(written.value.length).toBeGreaterThan(0);
 
-    const update = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
-    const chat = ++nextChat;
-    update.update_id = ++nextUpdateId;
-    update.message.chat.id = chat;
-    const queued = await fetch(`${app.baseUrl}/telegram/webhook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
-      body: JSON.stringify(update),
-    });
+    const { chat, post } = startCommand(app);
+    const queued = await post();
     expect(queued.status).toBe(200);
     const answered = await pollUntil(async () => telegram.messages(chat).length, (count) => count >= 1, 15_000, 50);
     expect(answered.value).toBe(1);
@@ -281,16 +289,7 @@ describe('Redis over TLS with a private certificate authority', () => {
       const { app } = await startApp({ NODE_ENV: 'production', REDIS_URL: `rediss://127.0.0.1:${port}` }, true);
       expect((await pollUntil(() => readinessStatus(app), (status) => status === 200, 30_000, 200)).value).toBe(200);
       const server = servers[0].process;
-      const update = loadTelegramUpdate('start-command') as Record<string, unknown> & { message: { chat: { id: number } } };
-      const chat = ++nextChat;
-      update.update_id = ++nextUpdateId;
-      update.message.chat.id = chat;
-      const post = () =>
-        fetch(`${app.baseUrl}/telegram/webhook`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
-          body: JSON.stringify(update),
-        });
+      const { chat, post } = startCommand(app);
       server.kill('SIGSTOP');
       try {
         const started = Date.now();

@@ -23,7 +23,7 @@ export class CacheKeyBuilder {
 
   /** Full key of an entry. */
   entry(namespace: string, ...parts: readonly (string | number)[]): string {
-    return this.entriesOf(namespace)(parts);
+    return spellEntry(this.namespacePrefix(namespace), parts);
   }
 
   /**
@@ -32,11 +32,7 @@ export class CacheKeyBuilder {
    */
   entriesOf(namespace: string): (parts: readonly (string | number)[]) => string {
     const prefix = this.namespacePrefix(namespace);
-    return (parts) => {
-      let key = prefix;
-      for (let index = 0; index < parts.length; index += 1) key += index === 0 ? encodePart(parts[index]) : `:${encodePart(parts[index])}`;
-      return key;
-    };
+    return (parts) => spellEntry(prefix, parts);
   }
 
   /** Full key of an entry from its key within the namespace (as {@link localKey} returns it). */
@@ -92,6 +88,13 @@ export class CacheKeyBuilder {
   private slotted(namespace: string): string {
     return `${this.root}:{${namespace}}`;
   }
+}
+
+/** `prefix` followed by the encoded parts, separated by `:`. */
+function spellEntry(prefix: string, parts: readonly (string | number)[]): string {
+  let key = prefix;
+  for (let index = 0; index < parts.length; index += 1) key += index === 0 ? encodePart(parts[index]) : `:${encodePart(parts[index])}`;
+  return key;
 }
 
 function encodePart(part: string | number): string {
