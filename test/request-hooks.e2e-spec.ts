@@ -1,7 +1,9 @@
-import { Injectable, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
+import { RequestsInFlight } from '../apps/api/src/lifecycle';
+import { pollUntil } from './support/poll';
 import { sendRaw } from './support/raw-http';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -78,6 +80,64 @@ describe('per-request work rides on the hooks Nest already runs', () => {
     expect(accessLines).toHaveLength(1);
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*\} [1-9]/m);
+  });
+});
+
+/** A route that answers when the test lets it: a request held in flight. */
+const heldRoute = { entered: 0, release: (): void => undefined };
+
+@Controller('held')
+class HeldController {
+  @Get()
+  async held(): Promise<{ released: true }> {
+    heldRoute.entered += 1;
+    await new Promise<void>((resolve) => (heldRoute.release = resolve));
+    return { released: true };
+  }
+}
+
+@Module({ controllers: [HeldController] })
+class HeldRouteModule {}
+
+describe('requests in flight, counted for the drain (the count SIGTERM waits for)', () => {
+  let app: TestApp;
+  let inFlight: RequestsInFlight;
+
+  beforeAll(async () => {
+    app = await startTestApp({ extraModules: [HeldRouteModule] });
+    inFlight = RequestsInFlight.of(app.app);
+  });
+  afterAll(() => app.close());
+
+  /** Sends a request to the held route and returns, once the route holds it, its answer to come. */
+  async function holdOne(signal?: AbortSignal): Promise<{ answer: Promise<Response | undefined> }> {
+    const entered = heldRoute.entered;
+    const answer = fetch(`${app.baseUrl}/held`, { signal }).catch(() => undefined);
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    return { answer };
+  }
+
+  it('are counted by the app itself, with no second request listener on the server', () => {
+    expect(app.app.getHttpServer().listenerCount('request')).toBe(1);
+  });
+
+  it('counts a request from its arrival until its answer is finished', async () => {
+    expect(inFlight.size).toBe(0);
+    const { answer } = await holdOne();
+    expect(inFlight.size).toBe(1);
+    heldRoute.release();
+    expect((await answer)?.status).toBe(200);
+    expect((await pollUntil(async () => inFlight.size, (size) => size === 0, 2_000, 5)).value).toBe(0);
+  });
+
+  it('forgets a request whose client went away before the answer', async () => {
+    const client = new AbortController();
+    const { answer } = await holdOne(client.signal);
+    expect(inFlight.size).toBe(1);
+    client.abort();
+    expect(await answer).toBeUndefined();
+    expect((await pollUntil(async () => inFlight.size, (size) => size === 0, 2_000, 5)).value).toBe(0);
+    heldRoute.release();
   });
 });
 

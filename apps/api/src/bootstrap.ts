@@ -10,7 +10,7 @@ import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './conversation';
-import { describeListening, StartupLogLevel } from './lifecycle';
+import { describeListening, RequestsInFlight, StartupLogLevel } from './lifecycle';
 import { installApiDocs } from './openapi';
 import { installRoleRoutes } from './roles';
 
@@ -32,6 +32,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   refuseNestMiddleware(fastify);
   installRoleRoutes(fastify, config.role);
   installRequestIdHeader(adapter);
+  RequestsInFlight.track(adapter);
   installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
   installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks), config);

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const deliveries = app.get(DeliverResult);
   drainOnSignals(app, {
     timeoutMs: config.http.shutdownTimeoutMs,
-    requests: new RequestsInFlight(app.getHttpServer()),
+    requests: RequestsInFlight.of(app),
     deliveries: () => deliveries.size,
   });
   await app.listen(config.http.port, config.http.host);

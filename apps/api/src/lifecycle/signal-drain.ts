@@ -1,7 +1,8 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { onRequestArrived } from '@app/http';
 
 /** What a drain waits for, counted when it starts and, if it runs out of time, when it gives up. */
 interface InFlight {
@@ -9,21 +10,48 @@ interface InFlight {
   deliveries: number;
 }
 
+const trackers = new WeakMap<object, RequestsInFlight>();
+
 /**
  * The HTTP requests that have arrived and whose answer is not finished. During a drain each answer
  * closes its connection: an idle keep-alive socket left open would hold the server's close, and
  * so the drain, until the keep-alive timeout (72 s in Fastify), far past `SHUTDOWN_TIMEOUT_MS`.
+ *
+ * A request is counted from the app's `onRequest` observers and forgotten on its response's `close`
+ * (which comes whether the answer finished or the client went away) by one listener shared by all
+ * responses: per request a set entry and a listener, no closure, no `once` wrapper, and no second
+ * `request` listener on the server, which would make Node copy its listener array for every request.
+ * `createApp` installs it, so the benchmarks measure what production runs.
  */
 export class RequestsInFlight {
   private readonly responses = new Set<ServerResponse>();
   private draining = false;
 
-  constructor(server: Server) {
-    server.on('request', (_request, response: ServerResponse) => {
+  private constructor(adapter: FastifyAdapter) {
+    const responses = this.responses;
+    function forget(this: ServerResponse): void {
+      responses.delete(this);
+    }
+    onRequestArrived(adapter, (_request, reply) => {
+      const response = reply.raw;
       if (this.draining) response.shouldKeepAlive = false;
-      this.responses.add(response);
-      response.once('close', () => this.responses.delete(response));
+      responses.add(response);
+      response.on('close', forget);
     });
+  }
+
+  /** Starts counting the requests `adapter` serves. */
+  static track(adapter: FastifyAdapter): RequestsInFlight {
+    const tracker = new RequestsInFlight(adapter);
+    trackers.set(adapter, tracker);
+    return tracker;
+  }
+
+  /** The tracker `createApp` installed on `app`. */
+  static of(app: NestFastifyApplication): RequestsInFlight {
+    const tracker = trackers.get(app.getHttpAdapter());
+    if (!tracker) throw new Error('RequestsInFlight.track was not called for this app\'s adapter (createApp calls it)');
+    return tracker;
   }
 
   get size(): number {
