@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -12,31 +13,37 @@ interface InFlight {
 
 const trackers = new WeakMap<object, RequestsInFlight>();
 
+/** A server-side HTTP/1 socket; Node keeps the response it is answering on it as `_httpMessage`. */
+type ServerSocket = Socket & { _httpMessage?: ServerResponse | null };
+
 /**
  * The HTTP requests that have arrived and whose answer is not finished. During a drain each answer
  * closes its connection: an idle keep-alive socket left open would hold the server's close, and
  * so the drain, until the keep-alive timeout (72 s in Fastify), far past `SHUTDOWN_TIMEOUT_MS`.
  *
- * A request is counted from the app's `onRequest` observers and forgotten on its response's `close`
- * (which comes whether the answer finished or the client went away) by one listener shared by all
- * responses: per request a set entry and a listener, no closure, no `once` wrapper, and no second
- * `request` listener on the server, which would make Node copy its listener array for every request.
- * `createApp` installs it, so the benchmarks measure what production runs.
+ * What is tracked is connections, not requests: a keep-alive connection carries many requests, and
+ * this way a request costs one flag check (a request arriving during the drain is answered with
+ * `Connection: close`) instead of a set entry and a `close` listener. A connection's request in flight
+ * is the response Node has attached to its socket (`socket._httpMessage`, set when the response is
+ * created and cleared when it has finished: undocumented, and relied on for a decade by Node's own
+ * HTTP agent and by graceful-shutdown libraries such as http-terminator). `createApp` installs it, so
+ * the benchmarks measure what production runs.
  */
 export class RequestsInFlight {
-  private readonly responses = new Set<ServerResponse>();
+  private readonly sockets = new Set<ServerSocket>();
   private draining = false;
 
   private constructor(adapter: FastifyAdapter) {
-    const responses = this.responses;
-    function forget(this: ServerResponse): void {
-      responses.delete(this);
+    const sockets = this.sockets;
+    function forget(this: ServerSocket): void {
+      sockets.delete(this);
     }
+    adapter.getInstance().server.on('connection', (socket: ServerSocket) => {
+      sockets.add(socket);
+      socket.on('close', forget);
+    });
     onRequestArrived(adapter, (_request, reply) => {
-      const response = reply.raw;
-      if (this.draining) response.shouldKeepAlive = false;
-      responses.add(response);
-      response.on('close', forget);
+      if (this.draining) reply.raw.shouldKeepAlive = false;
     });
   }
 
@@ -55,12 +62,17 @@ export class RequestsInFlight {
   }
 
   get size(): number {
-    return this.responses.size;
+    let answering = 0;
+    for (const socket of this.sockets) if (socket._httpMessage) answering += 1;
+    return answering;
   }
 
   closeConnectionsAfterAnswers(): void {
     this.draining = true;
-    for (const response of this.responses) if (!response.headersSent) response.shouldKeepAlive = false;
+    for (const socket of this.sockets) {
+      const response = socket._httpMessage;
+      if (response && !response.headersSent) response.shouldKeepAlive = false;
+    }
   }
 }
 
