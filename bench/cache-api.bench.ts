@@ -1,234 +1,70 @@
 /**
- * Programmatic cache APIs side by side, in one process against one Redis:
+ * Programmatic cache APIs side by side, against one Redis:
  *
  *   npm run bench:api      (also part of `npm run bench`)
  *
- * this project's NamespaceCache, BentoCache, cache-manager 7 + @keyv/redis and cacheable, each set up
- * as two tiers (memory, then Redis) the way its documentation shows, storing the same ~1.1 KB object.
+ * this project's NamespaceCache, BentoCache, cache-manager 7 + @keyv/redis and cacheable
+ * (bench/cache-api-libraries.ts), each in a process of its own (bench/cache-api-process.ts), so no
+ * library pays for another's garbage: in one shared process,
+ * the peers that clone every value they store held 300 MB after five rounds, and a collection of that
+ * heap — up to half a second of marking — fell in whichever library's measurement was running.
  * Operations per second for: a get that hits L1; a get that hits L2 (a second instance of the same
  * cache whose L1 holds one entry reads 2 000 keys round-robin, so every read goes to Redis); a set
  * (both tiers); and wrap/getOrSet with 100 callers on each of 100 cold keys at once, counting loader
- * calls. 5 rounds; in each, every operation runs on all libraries back to back, in an order rotated
- * every round, so a ratio between two libraries can be taken per round under the same load. The
- * tables show each library's best round; `medianRatio` gives the median of the rounds' ratios.
+ * calls. 5 rounds; in each, every operation runs on all libraries back to back, one process at a time,
+ * in an order rotated every round, so a ratio between two libraries can be taken per round under the
+ * same load. The tables show each library's best round; `medianRatio` gives the median of the rounds' ratios.
  */
-import 'reflect-metadata';
-import { performance } from 'node:perf_hooks';
-import KeyvRedis from '@keyv/redis';
-import { BentoCache, bentostore } from 'bentocache';
-import { memoryDriver } from 'bentocache/drivers/memory';
-import { redisDriver } from 'bentocache/drivers/redis';
-import { Cacheable, KeyvCacheableMemory } from 'cacheable';
-import { createCache } from 'cache-manager';
-import Redis from 'ioredis';
-import { Keyv } from 'keyv';
-import { CacheRegistry, defineCacheNamespace } from '@app/cache';
-import { loadConfig } from '@app/config';
-import { BENCH_PAYLOAD } from './bench-payload';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
+import { CONCURRENCY, cpuKey, CPU_OPERATIONS, LIBRARIES, MEASUREMENTS, OPERATION_MS, OPERATIONS } from './cache-api-libraries';
+import type { MeasurementReply, MeasurementRequest } from './cache-api-process';
 import { median } from './statistics';
 
-const OPERATION_MS = Number(process.env.BENCH_API_OPERATION_MS ?? 700);
+export { cpuKey } from './cache-api-libraries';
+
 const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 5);
-const CONCURRENCY = 32;
-const L2_KEYS = 2_000;
-const WRAP_CALLERS = 100;
-const WRAP_KEYS = 100;
-const TTL_MS = 60_000;
-
-/** What the bench asks of each library. */
-interface CacheUnderTest {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<unknown>;
-  wrap(key: string, loader: () => Promise<unknown>): Promise<unknown>;
-  /** A get through an instance of the same cache whose L1 keeps one entry: every read of a new key goes to L2. */
-  getThroughL2(key: string): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-interface Library {
-  name: string;
-  create(redisUrl: string, prefix: string): Promise<CacheUnderTest>;
-}
-
-const LIBRARIES: Library[] = [
-  {
-    name: "this project's NamespaceCache",
-    async create(redisUrl, prefix) {
-      const config = loadConfig({
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        REDIS_URL: redisUrl,
-        WEBHOOK_SECRET: 'bench-webhook-secret',
-        TELEGRAM_WEBHOOK_SECRET: 'bench-telegram-secret',
-        CACHE_KEY_PREFIX: prefix,
-        // The peers wait for Redis as long as it takes; a 50 ms budget on this busy machine would
-        // open the breaker and turn L2 reads into misses, which is not what this row measures.
-        CACHE_L2_TIMEOUT_MS: '1000',
-      });
-      const redis = new Redis(redisUrl);
-      const namespace = { name: 'bench-api', ttl: TTL_MS, description: 'benchmark: programmatic API' } as const;
-      const cache = new CacheRegistry(config, redis).namespace(defineCacheNamespace(namespace));
-      const reader = new CacheRegistry(config, redis).namespace(defineCacheNamespace({ ...namespace, maxEntries: 1 }));
-      return {
-        get: (key) => cache.get(key),
-        set: (key, value) => cache.set(key, value),
-        wrap: (key, loader) => cache.wrap(key, loader),
-        getThroughL2: (key) => reader.get(key),
-        close: async () => void (await redis.quit()),
-      };
-    },
-  },
-  {
-    name: 'BentoCache 1.6',
-    async create(redisUrl, prefix) {
-      const redis = new Redis(redisUrl);
-      const bento = (maxItems: number) =>
-        new BentoCache({
-          default: 'cache',
-          prefix,
-          ttl: TTL_MS,
-          stores: { cache: bentostore().useL1Layer(memoryDriver({ maxItems })).useL2Layer(redisDriver({ connection: redis })) },
-        });
-      const cache = bento(10_000);
-      const reader = bento(1);
-      return {
-        get: (key) => cache.get({ key }),
-        set: (key, value) => cache.set({ key, value }),
-        wrap: (key, loader) => cache.getOrSet({ key, factory: loader }),
-        getThroughL2: (key) => reader.get({ key }),
-        close: async () => {
-          await cache.disconnectAll();
-          await reader.disconnectAll().catch(() => undefined);
-        },
-      };
-    },
-  },
-  {
-    name: 'cache-manager 7 + @keyv/redis',
-    async create(redisUrl, prefix) {
-      const redisStore = () => new Keyv({ store: new KeyvRedis(redisUrl), namespace: prefix });
-      const memoryStore = (lruSize: number) => new Keyv({ store: new KeyvCacheableMemory({ lruSize }), namespace: prefix });
-      const cache = createCache({ stores: [memoryStore(10_000), redisStore()], ttl: TTL_MS });
-      const reader = createCache({ stores: [memoryStore(1), redisStore()], ttl: TTL_MS });
-      return {
-        get: (key) => cache.get(key),
-        set: (key, value) => cache.set(key, value),
-        wrap: (key, loader) => cache.wrap(key, loader),
-        getThroughL2: (key) => reader.get(key),
-        close: async () => {
-          await cache.disconnect();
-          await reader.disconnect();
-        },
-      };
-    },
-  },
-  {
-    name: 'cacheable 2.5 (useClone: false)',
-    async create(redisUrl, prefix) {
-      const cacheable = (lruSize: number) =>
-        new Cacheable({
-          primary: new Keyv({ store: new KeyvCacheableMemory({ lruSize, useClone: false }) }),
-          secondary: new Keyv({ store: new KeyvRedis(redisUrl), namespace: prefix }),
-          ttl: TTL_MS,
-        });
-      const cache = cacheable(10_000);
-      const reader = cacheable(1);
-      return {
-        get: (key) => cache.get(key),
-        set: (key, value) => cache.set(key, value),
-        wrap: (key, loader) => cache.getOrSet(key, loader),
-        getThroughL2: (key) => reader.get(key),
-        close: async () => {
-          await cache.disconnect();
-          await reader.disconnect();
-        },
-      };
-    },
-  },
-];
-
-const OPERATIONS = ['get L1 hit', 'get L2 hit', 'set', `wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`] as const;
-
-/** Answers that were not the stored value (a read that missed: a timeout, an open breaker), over the whole run. */
-const wrongAnswers = new Map<CacheUnderTest, number>();
-
-interface Rate {
-  perSecond: number;
-  /** This process's CPU time (user + system) per correct answer, µs: moves less than the rate with other work on the machine. */
-  cpuMicros: number;
-}
 
 /**
- * Correct answers per second of `operation(i)` run by CONCURRENCY workers for OPERATION_MS, and the
- * process's CPU time per answer. A wrong answer is not counted as an operation but tallied in
- * {@link wrongAnswers}, so a read that gives up early cannot look fast.
+ * Starts the process holding `LIBRARIES[index]` and resolves once it has filled its cache. It is not
+ * pinned to a CPU: Redis, which this bench may not have started, cannot be pinned to the other one,
+ * and a pinned client woken by Redis' answers drew Redis onto its own CPU in some runs (half the
+ * operations a second of the runs where it did not).
  */
-async function opsPerSecond(
-  cache: CacheUnderTest,
-  operation: (index: number) => Promise<unknown>,
-  check: (result: unknown) => boolean,
-): Promise<Rate> {
-  let done = 0;
-  let failed = 0;
-  const deadline = performance.now() + OPERATION_MS;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        if (!check(await operation(done))) failed += 1;
-        done += 1;
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpuBefore);
-  wrongAnswers.set(cache, (wrongAnswers.get(cache) ?? 0) + failed);
-  return { perSecond: (done - failed) / ((performance.now() - started) / 1000), cpuMicros: (cpu.user + cpu.system) / Math.max(1, done - failed) };
+function startLibrary(index: number, redisUrl: string, keyPrefix: string): Promise<ChildProcess> {
+  const child = fork(path.join(__dirname, 'cache-api-process.ts'), [String(index)], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`${LIBRARIES[index].name}: process exited with ${code} before it was ready`)));
+  });
 }
 
-const isPayload = (value: unknown) => (value as typeof BENCH_PAYLOAD | undefined)?.settings?.length === BENCH_PAYLOAD.settings.length;
-
-/** 100 callers on each of 100 cold keys at once: calls per second and loader calls. */
-async function wrapBurst(cache: CacheUnderTest, batch: string): Promise<{ perSecond: number; loaderCalls: number }> {
-  let loaderCalls = 0;
-  const loader = async () => {
-    loaderCalls += 1;
-    await new Promise((resolve) => setImmediate(resolve));
-    return BENCH_PAYLOAD;
-  };
-  const started = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: WRAP_CALLERS * WRAP_KEYS }, (_, index) => cache.wrap(`wrap-${batch}-${index % WRAP_KEYS}`, loader)),
-  );
-  const elapsed = performance.now() - started;
-  if (!results.every(isPayload)) throw new Error('wrap returned a wrong value');
-  return { perSecond: results.length / (elapsed / 1000), loaderCalls };
+/** Runs one measurement in a library's process and resolves with its reply. */
+function measureIn(child: ChildProcess, request: MeasurementRequest): Promise<MeasurementReply> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`a library's process exited (${code}) during a measurement`));
+    child.once('message', (reply: MeasurementReply & { error?: string }) => {
+      child.off('exit', onExit);
+      if (reply.error !== undefined) reject(new Error(reply.error));
+      else resolve(reply);
+    });
+    child.once('exit', onExit);
+    child.send(request);
+  });
 }
 
-/** Operations whose CPU time per operation is reported too (the wrap burst is one batch, not a steady rate). */
-const CPU_OPERATIONS = ['get L1 hit', 'get L2 hit', 'set'] as const;
-export const cpuKey = (operation: string) => `${operation} CPU`;
-
-/** One operation measured on one library: its keys in the record, as the tables name them. */
-const MEASUREMENTS: ((cache: CacheUnderTest, round: number) => Promise<Record<string, number>>)[] = [
-  async (cache) => {
-    const l1 = await opsPerSecond(cache, () => cache.get('hot'), isPayload);
-    return { 'get L1 hit': l1.perSecond, [cpuKey('get L1 hit')]: l1.cpuMicros };
-  },
-  async (cache) => {
-    const l2 = await opsPerSecond(cache, (index) => cache.getThroughL2(`l2-${index % L2_KEYS}`), isPayload);
-    return { 'get L2 hit': l2.perSecond, [cpuKey('get L2 hit')]: l2.cpuMicros };
-  },
-  async (cache, round) => {
-    const set = await opsPerSecond(cache, (index) => cache.set(`set-${round}-${index % L2_KEYS}`, BENCH_PAYLOAD), () => true);
-    return { set: set.perSecond, [cpuKey('set')]: set.cpuMicros };
-  },
-  async (cache, round) => {
-    const wrap = await wrapBurst(cache, String(round));
-    return { [`wrap, ${WRAP_CALLERS} callers × ${WRAP_KEYS} keys`]: wrap.perSecond, wrapLoaderCalls: wrap.loaderCalls };
-  },
-];
+function stopLibrary(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.disconnect();
+  });
+}
 
 export interface CacheApiResults {
   rows: Record<string, string | number>[];
@@ -253,25 +89,25 @@ export function medianRatio(
 /** Runs the programmatic comparison against `redisUrl`, prints its tables and returns them. */
 export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResults> {
   const prefix = `bench-api-${process.pid}`;
-  const caches = new Map<string, CacheUnderTest>();
+  const processes: ChildProcess[] = [];
+  const wrongAnswers = new Map<string, number>();
   const rounds = new Map<string, Record<string, number>[]>(LIBRARIES.map((library) => [library.name, []]));
   try {
-    for (const [index, library] of LIBRARIES.entries()) {
-      // A prefix each: two libraries must not find each other's entries in the shared Redis.
-      const cache = await library.create(redisUrl, `${prefix}-${index}`);
-      caches.set(library.name, cache);
-      await cache.set('hot', BENCH_PAYLOAD);
-      for (let index = 0; index < L2_KEYS; index += 1) await cache.set(`l2-${index}`, BENCH_PAYLOAD);
-    }
+    // A prefix each: two libraries must not find each other's entries in the shared Redis.
+    for (const index of LIBRARIES.keys()) processes.push(await startLibrary(index, redisUrl, `${prefix}-${index}`));
     for (let round = 0; round < ROUNDS; round += 1) {
-      const order = LIBRARIES.map((_, index) => LIBRARIES[(index + round) % LIBRARIES.length]);
-      for (const library of order) rounds.get(library.name)!.push({});
-      for (const measurement of MEASUREMENTS) {
-        for (const library of order) Object.assign(rounds.get(library.name)![round], await measurement(caches.get(library.name)!, round));
+      const order = LIBRARIES.map((_, index) => (index + round) % LIBRARIES.length);
+      for (const index of order) rounds.get(LIBRARIES[index].name)!.push({});
+      for (let measurement = 0; measurement < MEASUREMENTS.length; measurement += 1) {
+        for (const index of order) {
+          const reply = await measureIn(processes[index], { measurement, round });
+          Object.assign(rounds.get(LIBRARIES[index].name)![round], reply.record);
+          wrongAnswers.set(LIBRARIES[index].name, reply.wrongAnswers);
+        }
       }
     }
   } finally {
-    for (const cache of caches.values()) await cache.close().catch(() => undefined);
+    await Promise.all(processes.map(stopLibrary));
     await deleteBenchKeys(redisUrl, prefix);
   }
 
@@ -294,7 +130,7 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
       library: library.name,
       ...Object.fromEntries(OPERATIONS.map((operation) => [operation, Math.round(measured[operation])])),
       'wrap loader calls': measured.wrapLoaderCalls,
-      'wrong answers': wrongAnswers.get(caches.get(library.name)!) ?? 0,
+      'wrong answers': wrongAnswers.get(library.name) ?? 0,
     };
   });
   const ours = best.get(LIBRARIES[0].name)!;
@@ -312,11 +148,14 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
       CPU_OPERATIONS.map((operation) => [operation, Number((best.get(peer.name)![cpuKey(operation)] / ours[cpuKey(operation)]).toFixed(2))]),
     ),
   }));
-  console.log(`\nProgrammatic APIs, ~1.1 KB object, ops/s, best of ${ROUNDS} rounds × ${OPERATION_MS} ms, ${CONCURRENCY} callers`);
+  console.log(
+    `\nProgrammatic APIs, ~1.1 KB object, ops/s, best of ${ROUNDS} rounds × ${OPERATION_MS} ms, ${CONCURRENCY} callers, ` +
+      'each library in a process of its own',
+  );
   console.table(rows);
   console.log('\nThis project\'s NamespaceCache as a multiple of each peer');
   console.table(ratios);
-  console.log('\nCPU time of the benchmark process per operation, µs (least of the rounds; Redis\'s own CPU not included)');
+  console.log("\nCPU time of the library's process per operation, µs (least of the rounds; Redis's own CPU not included)");
   console.table(cpuPerOperation);
   console.log('\nPeer CPU per operation / ours (above 1: ours costs less CPU)');
   console.table(cpuRatios);
