@@ -2,7 +2,7 @@
  * Instructions per request, counted by valgrind's callgrind, for the four route targets of
  * `npm run bench`:
  *
- *   npm run bench:instructions     (needs valgrind: apt-get install valgrind; about 25 minutes)
+ *   npm run bench:instructions     (needs valgrind: apt-get install valgrind; about 16 minutes)
  *
  * Throughput and CPU time on a shared 2-core machine move by ±20 % with whatever else runs; the
  * number of instructions a server executes per request moves far less, so this is the measure to
