@@ -139,6 +139,21 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     expect((await pollUntil(async () => inFlight.size, (size) => size === 0, 2_000, 5)).value).toBe(0);
     heldRoute.release();
   });
+
+  // Last here: the app stays draining. sendRaw reads until the server closes the connection, so a
+  // keep-alive answer would time out instead of resolving.
+  it('once draining, closes the connection after each answer: the one in flight and one arriving later', async () => {
+    const port = Number(new URL(app.baseUrl).port);
+    const entered = heldRoute.entered;
+    const held = sendRaw(port, 'GET /held HTTP/1.1\r\nHost: localhost\r\n\r\n', 5_000);
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    inFlight.closeConnectionsAfterAnswers();
+    const later = await sendRaw(port, 'GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n', 5_000);
+    expect([later.status, later.headers.connection]).toEqual([200, 'close']);
+    heldRoute.release();
+    const answered = await held;
+    expect([answered.status, answered.headers.connection, JSON.parse(answered.body)]).toEqual([200, 'close', { released: true }]);
+  });
 });
 
 describe('Nest middleware', () => {
