@@ -5,9 +5,9 @@
  *
  * this project's NamespaceCache, BentoCache, cache-manager 7 + @keyv/redis and cacheable
  * (bench/cache-api-libraries.ts), each in a process of its own (bench/cache-api-process.ts), so no
- * library pays for another's garbage: in one shared process,
- * the peers that clone every value they store held 300 MB after five rounds, and a collection of that
- * heap — up to half a second of marking — fell in whichever library's measurement was running.
+ * library pays for another's garbage: in one shared process, the peers that clone every value they
+ * store held 300 MB after five rounds, and a collection of that heap — up to half a second of
+ * marking — fell in whichever library's measurement was running.
  * Operations per second for: a get that hits L1; a get that hits L2 (a second instance of the same
  * cache whose L1 holds one entry reads 2 000 keys round-robin, so every read goes to Redis); a set
  * (both tiers); and wrap/getOrSet with 100 callers on each of 100 cold keys at once, counting loader

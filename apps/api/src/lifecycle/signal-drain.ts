@@ -25,9 +25,10 @@ type ServerSocket = Socket & { _httpMessage?: ServerResponse | null };
  * this way a request costs one flag check (a request arriving during the drain is answered with
  * `Connection: close`) instead of a set entry and a `close` listener. A connection's request in flight
  * is the response Node has attached to its socket (`socket._httpMessage`, set when the response is
- * created and cleared when it has finished: undocumented, and relied on for a decade by Node's own
- * HTTP agent and by graceful-shutdown libraries such as http-terminator). `createApp` installs it, so
- * the benchmarks measure what production runs.
+ * created and cleared when it has finished: undocumented, but what Node's own HTTP server code reads,
+ * and what graceful-shutdown libraries such as http-terminator read for the same purpose). Pipelined
+ * requests queued behind the one being answered are not counted. `createApp` installs it, so the
+ * benchmarks measure what production runs.
  */
 export class RequestsInFlight {
   private readonly sockets = new Set<ServerSocket>();
