@@ -29,8 +29,8 @@ const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 5);
 /**
  * Starts the process holding `LIBRARIES[index]` and resolves once it has filled its cache. It is not
  * pinned to a CPU: Redis, which this bench may not have started, cannot be pinned to the other one,
- * and a pinned client woken by Redis' answers drew Redis onto its own CPU in some runs (half the
- * operations a second of the runs where it did not).
+ * and with the client pinned one of two scratch runs read about half the operations a second of the
+ * other (docs/benchmarks.md, "Programmatic cache APIs").
  */
 function startLibrary(index: number, redisUrl: string, keyPrefix: string): Promise<ChildProcess> {
   const child = fork(path.join(__dirname, 'cache-api-process.ts'), [String(index)], {
