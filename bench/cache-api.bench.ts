@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import { CONCURRENCY, cpuKey, CPU_OPERATIONS, LIBRARIES, MEASUREMENTS, OPERATION_MS, OPERATIONS } from './cache-api-libraries';
 import type { MeasurementReply, MeasurementRequest } from './cache-api-process';
+import { stopChild } from './http-variant-processes';
 import { median } from './statistics';
 
 export { cpuKey } from './cache-api-libraries';
@@ -55,14 +56,6 @@ function measureIn(child: ChildProcess, request: MeasurementRequest): Promise<Me
     });
     child.once('exit', onExit);
     child.send(request);
-  });
-}
-
-function stopLibrary(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.disconnect();
   });
 }
 
@@ -107,7 +100,7 @@ export async function runCacheApiBench(redisUrl: string): Promise<CacheApiResult
       }
     }
   } finally {
-    await Promise.all(processes.map(stopLibrary));
+    await Promise.all(processes.map(stopChild));
     await deleteBenchKeys(redisUrl, prefix);
   }
 

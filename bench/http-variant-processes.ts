@@ -56,14 +56,20 @@ export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix
   });
 }
 
-const exited = (server: RunningServer) => server.child.exitCode !== null || server.child.signalCode !== null;
+const childExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+const exited = (server: RunningServer) => childExited(server.child);
+
+/** Disconnects a bench child process (it exits on disconnect) and resolves once it has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (childExited(child)) return resolve();
+    child.once('exit', () => resolve());
+    child.disconnect();
+  });
+}
 
 export function stopServer(server: RunningServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (exited(server)) return resolve();
-    server.child.once('exit', () => resolve());
-    server.child.disconnect();
-  });
+  return stopChild(server.child);
 }
 
 /** Sends `request` to the server process and resolves with the first answer `pick` accepts. */
