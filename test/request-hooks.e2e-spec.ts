@@ -2,6 +2,7 @@ import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type Nest
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
+import { onRequestAnswered, onRequestArrived } from '@app/http';
 import { RequestsInFlight } from '../apps/api/src/lifecycle';
 import { pollUntil } from './support/poll';
 import { sendRaw } from './support/raw-http';
@@ -22,6 +23,15 @@ function hookCounts(fastify: FastifyInstance): Record<string, number> {
   if (!table) throw new Error('Fastify no longer keeps its hooks under the "fastify.hooks" symbol');
   const hooks = (fastify as unknown as Record<symbol, Record<string, unknown[]>>)[table];
   return Object.fromEntries(REQUEST_PATH_HOOKS.map((name) => [name, hooks[name].length]));
+}
+
+/** The getter Fastify defines for `name` somewhere up `object`'s prototype chain. */
+function fastifysGetter(object: object, name: string): () => unknown {
+  for (let prototype = Object.getPrototypeOf(object); prototype; prototype = Object.getPrototypeOf(prototype)) {
+    const getter = Object.getOwnPropertyDescriptor(prototype, name)?.get;
+    if (getter) return getter;
+  }
+  throw new Error(`Fastify no longer defines ${name} as a getter`);
 }
 
 @Injectable()
@@ -80,6 +90,40 @@ describe('per-request work rides on the hooks Nest already runs', () => {
     expect(accessLines).toHaveLength(1);
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*\} [1-9]/m);
+  });
+
+  it("reads an answer's duration from Fastify once and hands every observer, the access log too, the same value", async () => {
+    const adapter = app.app.getHttpAdapter() as FastifyAdapter;
+    const id = 'hooks-duration-once';
+    let reads = 0;
+    const observed: number[] = [];
+    onRequestArrived(adapter, (arrived, reply) => {
+      if (arrived.id !== id) return;
+      const read = fastifysGetter(reply, 'elapsedTime');
+      Object.defineProperty(reply, 'elapsedTime', {
+        get() {
+          reads += 1;
+          return read.call(this) as number;
+        },
+      });
+    });
+    for (let observer = 0; observer < 2; observer += 1) {
+      onRequestAnswered(adapter, (answered, _reply, elapsedMs) => void (answered.id === id && observed.push(elapsedMs)));
+    }
+
+    await request(app.baseUrl).get('/health').set('X-Request-Id', id).expect(200);
+    const { value: line } = await pollUntil(
+      async () => app.logs.lines.find((logged) => (logged.req as { id?: string } | undefined)?.id === id),
+      (found) => found !== undefined,
+      2_000,
+      20,
+    );
+
+    expect(reads).toBe(1);
+    expect(observed).toHaveLength(2);
+    expect(observed[0]).toBeGreaterThan(0);
+    expect(observed[1]).toBe(observed[0]);
+    expect(line).toMatchObject({ durationMs: Math.round(observed[0]) });
   });
 });
 

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { servesFeatureRoutes, type AppConfig } from '@app/config';
 import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits, refuseNestMiddleware } from '@app/http';
 import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS, REQUEST_ID_HEADER } from '@app/logging';
@@ -27,6 +27,10 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => answerRoutingError(error, request, reply.header(REQUEST_ID_HEADER, request.id)),
     clientErrorHandler: answerClientError,
     skipMiddie: true,
+    // Fastify's own logger is off (the access log is ours), yet with request logging on it still builds
+    // an "incoming request" and a "request completed" entry for every request, reading
+    // `reply.elapsedTime`, only for its no-op logger to drop them (docs/architecture.md, "Per-request work").
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const fastify = adapter.getInstance();
   refuseNestMiddleware(fastify);

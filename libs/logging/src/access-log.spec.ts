@@ -28,25 +28,28 @@ interface Answered {
   id?: string;
   ip?: string;
   statusCode?: number;
-  elapsedTime?: number;
+  elapsedMs?: number;
 }
 
-/** A request and its reply as the hook sees them; `id` and `ip` may be given as undefined (a client already gone). */
-function exchange(answered: Answered): { request: FastifyRequest; reply: FastifyReply } {
+/**
+ * A request, its reply and the answer's duration as the hook sees them; `id` and `ip` may be given as
+ * undefined (a client already gone).
+ */
+function exchange(answered: Answered): { request: FastifyRequest; reply: FastifyReply; elapsedMs: number } {
   const request = {
     url: answered.url,
     method: answered.method ?? 'GET',
     id: 'id' in answered ? answered.id : 'abc-1',
     ip: 'ip' in answered ? answered.ip : '127.0.0.1',
   };
-  const reply = { statusCode: answered.statusCode ?? 200, elapsedTime: answered.elapsedTime ?? 1.4 };
-  return { request: request as unknown as FastifyRequest, reply: reply as unknown as FastifyReply };
+  const reply = { statusCode: answered.statusCode ?? 200 };
+  return { request: request as unknown as FastifyRequest, reply: reply as unknown as FastifyReply, elapsedMs: answered.elapsedMs ?? 1.4 };
 }
 
 /** The line pino's own serializer writes for the same request, with the redaction the access log applies. */
 function pinoLine(logger: Logger, level: Level, answered: Answered, redactedPath: string): void {
-  const { request, reply } = exchange(answered);
-  const durationMs = Math.round(reply.elapsedTime);
+  const { request, reply, elapsedMs } = exchange(answered);
+  const durationMs = Math.round(elapsedMs);
   logger[level](
     {
       req: { id: request.id, method: request.method, path: redactedPath, remoteAddress: request.ip },
@@ -64,18 +67,18 @@ describe('accessLineWriter', () => {
     ['a plain path', 'info', { url: '/bench/trivial' }, '/bench/trivial'],
     ['a redacted credential', 'warn', { url: '/telegram/set_webhook?secret_token=abc&x=1', statusCode: 401 }, '/telegram/set_webhook?secret_token=%5BRedacted%5D&x=1'],
     ['quotes, backslashes and control characters', 'info', { url: '/a"b\\c\u0001\td' }, '/a"b\\c\u0001\td'],
-    ['non-ASCII and line separators', 'error', { url: '/ünï/\u2028\u2029/😀', statusCode: 503, elapsedTime: 12.6 }, '/ünï/\u2028\u2029/😀'],
+    ['non-ASCII and line separators', 'error', { url: '/ünï/\u2028\u2029/😀', statusCode: 503, elapsedMs: 12.6 }, '/ünï/\u2028\u2029/😀'],
     ['a caller-chosen id and an IPv6 peer', 'info', { url: '/x', id: 'caller.id:42@host', ip: '::ffff:10.0.0.1', method: 'PATCH' }, '/x'],
     ['a long path', 'info', { url: `/${'p'.repeat(5000)}` }, `/${'p'.repeat(5000)}`],
-    ['a client gone before the answer ended (no remote address)', 'info', { url: '/docs-json', ip: undefined, elapsedTime: 239 }, '/docs-json'],
+    ['a client gone before the answer ended (no remote address)', 'info', { url: '/docs-json', ip: undefined, elapsedMs: 239 }, '/docs-json'],
     ['no request id', 'info', { url: '/x', id: undefined }, '/x'],
   ];
 
   it.each(cases)('writes what pino writes for the same fields: %s', (_name, level, answered, redactedPath) => {
     const ours = new Lines();
     const theirs = new Lines();
-    const { request, reply } = exchange(answered);
-    accessLineWriter(appLogger(ours))(level, request, reply);
+    const { request, reply, elapsedMs } = exchange(answered);
+    accessLineWriter(appLogger(ours))(level, request, reply, elapsedMs);
     pinoLine(appLogger(theirs), level, answered, redactedPath);
 
     expect(ours.raw).toHaveLength(1);
@@ -95,8 +98,8 @@ describe('accessLineWriter', () => {
         (answered, level) => {
           const ours = new Lines();
           const theirs = new Lines();
-          const { request, reply } = exchange(answered);
-          accessLineWriter(appLogger(ours))(level, request, reply);
+          const { request, reply, elapsedMs } = exchange(answered);
+          accessLineWriter(appLogger(ours))(level, request, reply, elapsedMs);
           pinoLine(appLogger(theirs), level, answered, redactUrl(answered.url));
 
           expect(withoutTime(ours.raw.join('\n'))).toBe(withoutTime(theirs.raw.join('\n')));
@@ -108,8 +111,8 @@ describe('accessLineWriter', () => {
 
   it('escapes a lone surrogate in the message too, where pino would write it raw (and the reader get U+FFFD)', () => {
     const ours = new Lines();
-    const { request, reply } = exchange({ url: '/a\ud800b', id: 'x\udfff' });
-    accessLineWriter(appLogger(ours))('info', request, reply);
+    const { request, reply, elapsedMs } = exchange({ url: '/a\ud800b', id: 'x\udfff' });
+    accessLineWriter(appLogger(ours))('info', request, reply, elapsedMs);
 
     expect(ours.raw[0]).toContain('"path":"/a\\ud800b"');
     expect(ours.raw[0]).toContain('"msg":"GET /a\\ud800b 200 1ms"');
@@ -121,13 +124,13 @@ describe('accessLineWriter', () => {
     const theirs = new Lines();
     const settings = { level: 'info', base: { pod: 'api-7' }, messageKey: 'message', timestamp: pino.stdTimeFunctions.isoTime };
     const answered: Answered = { url: '/settings', statusCode: 404 };
-    const { request, reply } = exchange(answered);
+    const { request, reply, elapsedMs } = exchange(answered);
     const ourLogger = pino(settings, ours).child({ component: 'http' });
     const theirLogger = pino(settings, theirs).child({ component: 'http' });
     const write = accessLineWriter(ourLogger);
     ourLogger.setBindings({ component: 'http-after-boot' });
     theirLogger.setBindings({ component: 'http-after-boot' });
-    write('warn', request, reply);
+    write('warn', request, reply, elapsedMs);
     pinoLine(theirLogger, 'warn', answered, '/settings');
 
     const strip = (line: string) => line.replace(/,"time":"[^"]+"/, '');

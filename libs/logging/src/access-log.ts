@@ -73,17 +73,17 @@ function jsonStringContent(value: string): string {
  * serializers, `formatters.log`, mixin or hooks, which pino would apply and this skips;
  * access-log.spec.ts compares the two lines.
  */
-export function accessLineWriter(logger: Logger): (level: Level, request: FastifyRequest, reply: FastifyReply) => void {
+export function accessLineWriter(logger: Logger): (level: Level, request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void {
   const format = lineFormatOf(logger);
   const prefixes: Record<string, string> = {};
   for (const [level, value] of Object.entries(logger.levels.values)) prefixes[level] = format.levelPrefix[value];
   const messageStart = `,${JSON.stringify(format.messageKey)}:"`;
   const lineEnd = `ms"${format.end}`;
-  return (level, request, reply) => {
+  return (level, request, reply, elapsedMs) => {
     const path = jsonStringContent(redactUrl(request.url));
     const method = jsonStringContent(request.method);
     const statusCode = String(reply.statusCode);
-    const durationMs = String(Math.round(reply.elapsedTime));
+    const durationMs = String(Math.round(elapsedMs));
     // pino leaves out a field whose value is undefined. The address is undefined once the client is
     // gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
     const idField = typeof request.id === 'string' ? `"id":"${jsonStringContent(request.id)}",` : '';
@@ -105,9 +105,9 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
 export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
   let resolved: Logger | undefined;
   let writeLine: ReturnType<typeof accessLineWriter> | undefined;
-  onRequestAnswered(adapter, (request, reply) => {
+  onRequestAnswered(adapter, (request, reply, elapsedMs) => {
     const log = (resolved ??= logger());
     const level = levelOf(reply.statusCode);
-    if (log.isLevelEnabled(level) && !isProbe(request.url)) (writeLine ??= accessLineWriter(log))(level, request, reply);
+    if (log.isLevelEnabled(level) && !isProbe(request.url)) (writeLine ??= accessLineWriter(log))(level, request, reply, elapsedMs);
   });
 }
