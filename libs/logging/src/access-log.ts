@@ -51,16 +51,20 @@ function lineFormatOf(logger: Logger): LineFormat {
 }
 
 /**
+ * What `JSON.stringify` escapes in a string: control characters, the quote, the backslash and UTF-16
+ * surrogates (a paired one is left to `JSON.stringify` too, which writes it as it is).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const NEEDS_ESCAPING = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/**
  * `value` as it goes between the quotes of a JSON string: itself when nothing in it needs escaping
- * (the usual method, path, request id and address), else what `JSON.stringify` writes for it.
+ * (the usual method, path, request id and address), else what `JSON.stringify` writes for it. Checked
+ * by a regular expression: a loop over `charCodeAt` cost about 1.2 k instructions more a line
+ * (docs/benchmarks.md, "The access log").
  */
 function jsonStringContent(value: string): string {
-  for (let index = 0; index < value.length; index += 1) {
-    const code = value.charCodeAt(index);
-    // What JSON.stringify escapes: control characters, the quote, the backslash and UTF-16 surrogates.
-    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value).slice(1, -1);
-  }
-  return value;
+  return NEEDS_ESCAPING.test(value) ? JSON.stringify(value).slice(1, -1) : value;
 }
 
 /**
