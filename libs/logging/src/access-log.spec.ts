@@ -109,6 +109,55 @@ describe('accessLineWriter', () => {
     );
   });
 
+  it('writes what pino writes for every line of a writer kept across requests, values repeating or not (property)', () => {
+    // Few distinct values, so that a value often equals the one of the line before: the writer keeps
+    // the last method's and address's escaped form for the next line.
+    const fewTexts = (...texts: string[]) => fc.constantFrom(...texts);
+    const answeredInTurn = fc.record({
+      url: fewTexts('/a', '/b?x=1', '/"q"'),
+      method: fewTexts('GET', 'POST', 'GE"T', 'GET'),
+      id: fc.option(fewTexts('id-1', 'id\n2'), { nil: undefined }),
+      ip: fc.option(fewTexts('127.0.0.1', '::1', '10.0.0."1', '127.0.0.1'), { nil: undefined }),
+      statusCode: fc.constantFrom(200, 404, 503),
+    });
+    fc.assert(
+      fc.property(fc.array(answeredInTurn, { minLength: 1, maxLength: 12 }), (sequence) => {
+        const ours = new Lines();
+        const theirs = new Lines();
+        const write = accessLineWriter(appLogger(ours));
+        const theirLogger = appLogger(theirs);
+        for (const answered of sequence) {
+          const { request, reply, elapsedMs } = exchange(answered);
+          write('info', request, reply, elapsedMs);
+          pinoLine(theirLogger, 'info', answered, redactUrl(answered.url));
+        }
+
+        expect(ours.raw.map(withoutTime)).toEqual(theirs.raw.map(withoutTime));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes the time of each line, lines in one millisecond sharing it', () => {
+    jest.useFakeTimers({ now: 1_764_700_000_000 });
+    try {
+      const ours = new Lines();
+      const write = accessLineWriter(appLogger(ours));
+      const { request, reply, elapsedMs } = exchange({ url: '/x' });
+      const times: number[] = [];
+      for (const step of [0, 0, 1, 0, 999, 1]) {
+        jest.advanceTimersByTime(step);
+        write('info', request, reply, elapsedMs);
+        times.push(Date.now());
+      }
+
+      expect(ours.raw.map((line) => (JSON.parse(line) as { time: number }).time)).toEqual(times);
+      expect(new Set(times).size).toBe(4);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('escapes a lone surrogate in the message too, where pino would write it raw (and the reader get U+FFFD)', () => {
     const ours = new Lines();
     const { request, reply, elapsedMs } = exchange({ url: '/a\ud800b', id: 'x\udfff' });

@@ -38,11 +38,30 @@ interface LineFormat {
   stream: DestinationStream;
 }
 
+/**
+ * pino's default time field, `,"time":<epoch milliseconds>`, made once per millisecond: `Date.now()`
+ * is past V8's small integers, and turning it into digits took V8's slow path, about 1 k instructions
+ * a line, while under load many lines share a millisecond (docs/benchmarks.md, "The access log").
+ */
+function epochTimeOncePerMillisecond(): () => string {
+  let millisecond = -1;
+  let field = '';
+  return () => {
+    const now = Date.now();
+    if (now !== millisecond) {
+      millisecond = now;
+      field = `,"time":${now}`;
+    }
+    return field;
+  };
+}
+
 function lineFormatOf(logger: Logger): LineFormat {
   const internals = logger as unknown as Record<symbol, unknown>;
+  const time = internals[timeSym] as () => string;
   return {
     levelPrefix: internals[lsCacheSym] as Record<number, string>,
-    time: internals[timeSym] as () => string,
+    time: time === pino.stdTimeFunctions.epochTime ? epochTimeOncePerMillisecond() : time,
     bindings: () => internals[chindingsSym] as string,
     messageKey: internals[messageKeySym] as string,
     end: internals[endSym] as string,
@@ -68,6 +87,23 @@ function jsonStringContent(value: string): string {
 }
 
 /**
+ * {@link jsonStringContent} of the last value given, kept for the next: the method and the client's
+ * address repeat from line to line, and comparing a string with the last one costs less than
+ * testing it (docs/benchmarks.md, "The access log").
+ */
+function lastContentMemo(): (value: string) => string {
+  let last = '';
+  let lastContent = '';
+  return (value) => {
+    if (value !== last) {
+      last = value;
+      lastContent = jsonStringContent(value);
+    }
+    return lastContent;
+  };
+}
+
+/**
  * Writes the access-log line of one answered request — method, path (credentials redacted), status,
  * duration, request id — the line `logger[level]({ req, res, durationMs }, message)` writes, assembled
  * in one template from the logger's own level prefix, time, bindings and message key instead of by
@@ -83,15 +119,17 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
   for (const [level, value] of Object.entries(logger.levels.values)) prefixes[level] = format.levelPrefix[value];
   const messageStart = `,${JSON.stringify(format.messageKey)}:"`;
   const lineEnd = `ms"${format.end}`;
+  const methodContent = lastContentMemo();
+  const addressContent = lastContentMemo();
   return (level, request, reply, elapsedMs) => {
     const path = jsonStringContent(redactUrl(request.url));
-    const method = jsonStringContent(request.method);
+    const method = methodContent(request.method);
     const statusCode = String(reply.statusCode);
     const durationMs = String(Math.round(elapsedMs));
     // pino leaves out a field whose value is undefined. The address is undefined once the client is
     // gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
     const idField = typeof request.id === 'string' ? `"id":"${jsonStringContent(request.id)}",` : '';
-    const addressField = typeof request.ip === 'string' ? `,"remoteAddress":"${jsonStringContent(request.ip)}"` : '';
+    const addressField = typeof request.ip === 'string' ? `,"remoteAddress":"${addressContent(request.ip)}"` : '';
     format.stream.write(
       `${prefixes[level]}${format.time()}${format.bindings()},"req":{${idField}"method":"${method}","path":"${path}"${addressField}}` +
         `,"res":{"statusCode":${statusCode}},"durationMs":${durationMs}${messageStart}${method} ${path} ${statusCode} ${durationMs}${lineEnd}`,
