@@ -1,8 +1,13 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Controller, Get, HttpException, HttpStatus, Module, ServiceUnavailableException } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import pino from 'pino';
 import request from 'supertest';
 import { HttpCached } from '@app/cache';
+import { installAccessLog } from '@app/logging';
 import { HttpCacheInterceptor } from '../libs/cache/src/http/http-cache.interceptor';
-import { startTestApp, type TestApp } from './support/test-app';
+import { LogCapture, startTestApp, type TestApp } from './support/test-app';
 
 @Controller('log-fixtures')
 class LogFixturesController {
@@ -32,6 +37,20 @@ type LogLine = Record<string, unknown> & { req?: { id?: string; method?: string;
 function linesOf(app: TestApp, requestId: string): LogLine[] {
   return app.logs.raw.filter((raw) => raw.includes(requestId)).map((raw) => JSON.parse(raw) as LogLine);
 }
+
+/** A GET over `agent`'s one kept-alive connection; resolves with the answer's remote port, to tell connections apart. */
+function getOver(agent: http.Agent, url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sent = http.get(url, { agent, headers }, (answer) => {
+      answer.resume();
+      answer.on('end', () => resolve(sent.socket!.localPort!));
+    });
+    sent.on('error', reject);
+  });
+}
+
+/** An agent whose requests go over one kept-alive connection from `localAddress` (any 127.x.y.z is loopback on Linux). */
+const oneConnectionFrom = (localAddress: string) => new http.Agent({ keepAlive: true, maxSockets: 1, localAddress });
 
 describe('request logging', () => {
   let app: TestApp;
@@ -128,6 +147,26 @@ describe('request logging', () => {
     expect(linesOf(app, 'other-than-a-probe')).toEqual([expect.objectContaining({ req: expect.objectContaining({ path: '/health/' }) })]);
   });
 
+  it("writes each request's client address, from connections kept alive from two addresses in turn", async () => {
+    const agents = { '127.0.0.2': oneConnectionFrom('127.0.0.2'), '127.0.0.3': oneConnectionFrom('127.0.0.3') };
+    try {
+      const ports = new Map<string, Set<number>>();
+      for (let turn = 0; turn < 6; turn += 1) {
+        const address = turn % 2 === 0 ? '127.0.0.2' : '127.0.0.3';
+        const port = await getOver(agents[address], `${app.baseUrl}/health`, { 'X-Request-Id': `from-${address}-${turn}` });
+        ports.set(address, (ports.get(address) ?? new Set()).add(port));
+      }
+
+      expect([...ports.values()].map((used) => used.size)).toEqual([1, 1]);
+      for (let turn = 0; turn < 6; turn += 1) {
+        const address = turn % 2 === 0 ? '127.0.0.2' : '127.0.0.3';
+        expect(linesOf(app, `from-${address}-${turn}`)).toEqual([expect.objectContaining({ req: expect.objectContaining({ remoteAddress: address }) })]);
+      }
+    } finally {
+      Object.values(agents).forEach((agent) => agent.destroy());
+    }
+  });
+
   it('answers an early hit with the request id, CORS headers and its access-log line', async () => {
     const origin = { Origin: 'https://ops.example' };
     await request(app.baseUrl).get('/log-fixtures/early').set(origin).expect(200);
@@ -158,5 +197,29 @@ describe('request logging at LOG_LEVEL=warn', () => {
     await request(app.baseUrl).get('/no/such/route').set('X-Request-Id', 'loud-404').expect(404);
     expect(linesOf(app, 'quiet-ok')).toEqual([]);
     expect(linesOf(app, 'loud-404')).toEqual([expect.objectContaining({ level: 40, res: { statusCode: 404 } })]);
+  });
+});
+
+describe('the access log behind a trusted proxy', () => {
+  it("writes the address each request names, though requests share a connection", async () => {
+    const adapter = new FastifyAdapter({ trustProxy: true, skipMiddie: true });
+    const logs = new LogCapture();
+    const logger = pino({ level: 'info' }, logs);
+    installAccessLog(adapter, () => logger, { trustProxy: true });
+    const fastify = adapter.getInstance();
+    fastify.get('/', (_request, reply) => reply.send('ok'));
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const agent = oneConnectionFrom('127.0.0.1');
+    try {
+      const url = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}/`;
+      const ports = new Set<number>();
+      for (const client of ['203.0.113.7', '198.51.100.20', '203.0.113.7']) ports.add(await getOver(agent, url, { 'X-Forwarded-For': client }));
+
+      expect(ports.size).toBe(1);
+      expect(logs.lines.map((line) => (line.req as { remoteAddress?: string }).remoteAddress)).toEqual(['203.0.113.7', '198.51.100.20', '203.0.113.7']);
+    } finally {
+      agent.destroy();
+      await fastify.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { onRequestAnswered } from '@app/http/request-hooks';
@@ -103,6 +104,32 @@ function lastContentMemo(): (value: string) => string {
   };
 }
 
+/** Finds the address of the client a request came from, as the access line writes it. */
+export type ClientAddressOf = (request: FastifyRequest) => string | undefined;
+
+/** Fastify's `request.ip`, read for each request: what a server behind a trusted proxy needs, where each request names its client. */
+const clientAddressOfRequest: ClientAddressOf = (request) => request.ip;
+
+/**
+ * The client's address, read once per connection. Without a trusted proxy Fastify's `request.ip` is
+ * the socket's remote address, which a connection never changes; reading it through Node's socket
+ * getters cost about 1 k instructions a line, megamorphic loads of the socket's handle
+ * (docs/benchmarks.md, "The access log"). A socket closed before it was read has no address, as with
+ * `request.ip`, and the field is left out.
+ */
+function clientAddressPerConnection(): ClientAddressOf {
+  const addresses = new WeakMap<Socket, string>();
+  return (request) => {
+    const socket = request.raw.socket;
+    let address = addresses.get(socket);
+    if (address === undefined) {
+      address = request.ip;
+      if (address !== undefined) addresses.set(socket, address);
+    }
+    return address;
+  };
+}
+
 /**
  * Writes the access-log line of one answered request — method, path (credentials redacted), status,
  * duration, request id — the line `logger[level]({ req, res, durationMs }, message)` writes, assembled
@@ -113,7 +140,10 @@ function lastContentMemo(): (value: string) => string {
  * serializers, `formatters.log`, mixin or hooks, which pino would apply and this skips;
  * access-log.spec.ts compares the two lines.
  */
-export function accessLineWriter(logger: Logger): (level: Level, request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void {
+export function accessLineWriter(
+  logger: Logger,
+  clientAddressOf: ClientAddressOf = clientAddressOfRequest,
+): (level: Level, request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void {
   const format = lineFormatOf(logger);
   const prefixes: Record<string, string> = {};
   for (const [level, value] of Object.entries(logger.levels.values)) prefixes[level] = format.levelPrefix[value];
@@ -129,7 +159,8 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
     // pino leaves out a field whose value is undefined. The address is undefined once the client is
     // gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
     const idField = typeof request.id === 'string' ? `"id":"${jsonStringContent(request.id)}",` : '';
-    const addressField = typeof request.ip === 'string' ? `,"remoteAddress":"${addressContent(request.ip)}"` : '';
+    const address = clientAddressOf(request);
+    const addressField = typeof address === 'string' ? `,"remoteAddress":"${addressContent(address)}"` : '';
     format.stream.write(
       `${prefixes[level]}${format.time()}${format.bindings()},"req":{${idField}"method":"${method}","path":"${path}"${addressField}}` +
         `,"res":{"statusCode":${statusCode}},"durationMs":${durationMs}${messageStart}${method} ${path} ${statusCode} ${durationMs}${lineEnd}`,
@@ -142,14 +173,16 @@ export function accessLineWriter(logger: Logger): (level: Level, request: Fastif
  * hook are logged too): `info` for 2xx/3xx, `warn` for 4xx, `error` for 5xx, without a stack — an
  * error's own line, if any, comes from where it was caught. When the level is disabled the request
  * costs one comparison: no child logger, no serialization, no redaction. `logger` is resolved on
- * first use, once the app exists.
+ * first use, once the app exists. `trustProxy` is what the adapter was given: with a trusted proxy
+ * each request names its client (`X-Forwarded-For`), without one the connection does.
  */
-export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
+export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger, { trustProxy }: { trustProxy: boolean }): void {
+  const clientAddressOf = trustProxy ? clientAddressOfRequest : clientAddressPerConnection();
   let resolved: Logger | undefined;
   let writeLine: ReturnType<typeof accessLineWriter> | undefined;
   onRequestAnswered(adapter, (request, reply, elapsedMs) => {
     const log = (resolved ??= logger());
     const level = levelOf(reply.statusCode);
-    if (log.isLevelEnabled(level) && !isProbe(request.url)) (writeLine ??= accessLineWriter(log))(level, request, reply, elapsedMs);
+    if (log.isLevelEnabled(level) && !isProbe(request.url)) (writeLine ??= accessLineWriter(log, clientAddressOf))(level, request, reply, elapsedMs);
   });
 }
