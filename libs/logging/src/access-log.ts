@@ -156,8 +156,9 @@ export function accessLineWriter(
     const method = methodContent(request.method);
     const statusCode = String(reply.statusCode);
     const durationMs = String(Math.round(elapsedMs));
-    // pino leaves out a field whose value is undefined. The address is undefined once the client is
-    // gone: when it disconnects during a large answer, `onResponse` runs after the socket is destroyed.
+    // pino leaves out a field whose value is undefined. The address is undefined when the client is
+    // gone before it was read: when it disconnects during a large answer, `onResponse` runs after the
+    // socket is destroyed.
     const idField = typeof request.id === 'string' ? `"id":"${jsonStringContent(request.id)}",` : '';
     const address = clientAddressOf(request);
     const addressField = typeof address === 'string' ? `,"remoteAddress":"${addressContent(address)}"` : '';
