@@ -9,8 +9,8 @@
  * settle a ratio near its bound. Each variant's server (bench/http-variant-server.ts) runs under
  * callgrind with instrumentation off while it boots and warms up (`BENCH_INSTR_WARM_UP`, 60 000
  * requests: after 20 000, TurboFan was still compiling the early-hit route's code, a third of its
- * count), then on for `BENCH_INSTR_REQUESTS` (10 000) requests from autocannon (10 connections) in
- * this process. The count covers everything the process runs meanwhile — V8's compiler and collector included; Node
+ * count), then on for `BENCH_INSTR_REQUESTS` (10 000) requests, all from one autocannon run (10
+ * connections, kept open from the warm-up to the count's end) in this process. The count covers everything the process runs meanwhile — V8's compiler and collector included; Node
  * runs `--single-threaded` so that compilation is counted the same way in every run. The count still
  * moves by 1–3 % from run to run (what V8 compiles, and when, depends on timing), and more when other
  * work slows the server: run it on a quiet machine, twice.
@@ -98,6 +98,38 @@ function dumpTotal(outFile: string, part: number, name: string): number {
 }
 
 /**
+ * One autocannon run of the warm-up and the measured requests over the same connections: callgrind
+ * counts from the warm-up's last answer to the measured requests' last, whose handler dumps the count
+ * before autocannon closes a connection. Run 8 warmed up and measured with two autocannon runs: the
+ * second's new connections, and the first's closing, took Node's connection code down paths it had
+ * not been compiled for, and V8 deoptimised and recompiled it inside the counted window — up to 45 k
+ * of a request's 149 k instructions were its optimising compiler's (docs/benchmarks.md, "Instructions
+ * per request"). Up to {@link CONNECTIONS} requests in flight when counting starts are counted in part.
+ */
+function warmUpAndMeasure(url: string, pid: string, name: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let answered = 0;
+    let started = 0;
+    let windowSeconds = 0;
+    const load = autocannon({ url, connections: CONNECTIONS, amount: WARM_UP_REQUESTS + MEASURED_REQUESTS }, (error, result) => {
+      if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+      if (result.non2xx > 0 || result.errors > 0) return reject(new Error(`${name}: ${result.non2xx + result.errors} failed requests`));
+      resolve(windowSeconds);
+    });
+    load.on('response', () => {
+      answered += 1;
+      if (answered === WARM_UP_REQUESTS) {
+        execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' });
+        started = performance.now();
+      } else if (answered === WARM_UP_REQUESTS + MEASURED_REQUESTS) {
+        execFileSync('callgrind_control', ['--dump', pid], { stdio: 'ignore' });
+        windowSeconds = (performance.now() - started) / 1000;
+      }
+    });
+  });
+}
+
+/**
  * Boots the variant under callgrind, warms it up, counts the instructions of the measured requests,
  * then those of {@link IDLE_SECONDS} without requests, in {@link IDLE_WINDOWS} parts.
  */
@@ -109,16 +141,8 @@ async function countInstructions(variant: RouteVariant, redisUrl: string, keyPre
     nodeFlags: ['--single-threaded'],
   });
   try {
-    const url = server.baseUrl + variant.path;
-    const warm = await autocannon({ url, connections: CONNECTIONS, amount: WARM_UP_REQUESTS });
-    if (warm.non2xx > 0) throw new Error(`${variant.name}: ${warm.non2xx} answers other than 2xx while warming up`);
     const pid = String(server.child.pid);
-    execFileSync('callgrind_control', ['--instr=on', pid], { stdio: 'ignore' });
-    const started = performance.now();
-    const measured = await autocannon({ url, connections: CONNECTIONS, amount: MEASURED_REQUESTS });
-    const windowSeconds = (performance.now() - started) / 1000;
-    execFileSync('callgrind_control', ['--dump', pid], { stdio: 'ignore' });
-    if (measured.non2xx > 0 || measured.errors > 0) throw new Error(`${variant.name}: ${measured.non2xx + measured.errors} failed requests`);
+    const windowSeconds = await warmUpAndMeasure(server.baseUrl + variant.path, pid, variant.name);
     const idleRates: number[] = [];
     for (let part = 2; part < 2 + IDLE_WINDOWS; part += 1) {
       await new Promise((resolve) => setTimeout(resolve, (IDLE_SECONDS * 1000) / IDLE_WINDOWS));
