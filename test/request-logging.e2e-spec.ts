@@ -205,7 +205,7 @@ describe('the access log behind a trusted proxy', () => {
     const adapter = new FastifyAdapter({ trustProxy: true, skipMiddie: true });
     const logs = new LogCapture();
     const logger = pino({ level: 'info' }, logs);
-    installAccessLog(adapter, () => logger, { trustProxy: true });
+    installAccessLog(adapter, () => logger);
     const fastify = adapter.getInstance();
     fastify.get('/', (_request, reply) => reply.send('ok'));
     await fastify.listen({ port: 0, host: '127.0.0.1' });

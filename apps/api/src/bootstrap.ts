@@ -14,12 +14,6 @@ import { describeListening, RequestsInFlight, StartupLogLevel } from './lifecycl
 import { installApiDocs } from './openapi';
 import { installRoleRoutes } from './roles';
 
-/**
- * The app does not take a client's address from `X-Forwarded-For`: `request.ip`, and the access
- * log's `remoteAddress`, are the connection's peer.
- */
-const TRUST_PROXY = false;
-
 /** Builds the application exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -28,7 +22,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     genReqId: genRequestId,
-    trustProxy: TRUST_PROXY,
     // What Fastify and Node refuse before a route runs is answered in the service's error shape too,
     // and a path Fastify cannot route never reaches the hooks, so its answer gets the request id here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => answerRoutingError(error, request, reply.header(REQUEST_ID_HEADER, request.id)),
@@ -44,7 +37,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   installRoleRoutes(fastify, config.role);
   installRequestIdHeader(adapter);
   RequestsInFlight.track(adapter);
-  installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER), { trustProxy: TRUST_PROXY });
+  installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
   installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks), config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {

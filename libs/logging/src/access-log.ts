@@ -174,16 +174,19 @@ export function accessLineWriter(
  * hook are logged too): `info` for 2xx/3xx, `warn` for 4xx, `error` for 5xx, without a stack — an
  * error's own line, if any, comes from where it was caught. When the level is disabled the request
  * costs one comparison: no child logger, no serialization, no redaction. `logger` is resolved on
- * first use, once the app exists. `trustProxy` is what the adapter was given: with a trusted proxy
- * each request names its client (`X-Forwarded-For`), without one the connection does.
+ * first use, once the app exists, and so is where the client's address comes from: Fastify gives a
+ * request `ips` only when the adapter trusts a proxy, and then each request names its client
+ * (`X-Forwarded-For`); without one the connection does.
  */
-export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger, { trustProxy }: { trustProxy: boolean }): void {
-  const clientAddressOf = trustProxy ? clientAddressOfRequest : clientAddressPerConnection();
+export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
   let resolved: Logger | undefined;
   let writeLine: ReturnType<typeof accessLineWriter> | undefined;
   onRequestAnswered(adapter, (request, reply, elapsedMs) => {
     const log = (resolved ??= logger());
     const level = levelOf(reply.statusCode);
-    if (log.isLevelEnabled(level) && !isProbe(request.url)) (writeLine ??= accessLineWriter(log, clientAddressOf))(level, request, reply, elapsedMs);
+    if (log.isLevelEnabled(level) && !isProbe(request.url)) {
+      writeLine ??= accessLineWriter(log, request.ips === undefined ? clientAddressPerConnection() : clientAddressOfRequest);
+      writeLine(level, request, reply, elapsedMs);
+    }
   });
 }
