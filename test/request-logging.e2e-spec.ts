@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, HttpException, HttpStatus, Module, ServiceUnavailableException } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -7,6 +8,7 @@ import request from 'supertest';
 import { HttpCached } from '@app/cache';
 import { installAccessLog } from '@app/logging';
 import { HttpCacheInterceptor } from '../libs/cache/src/http/http-cache.interceptor';
+import { pollUntil } from './support/poll';
 import { LogCapture, startTestApp, type TestApp } from './support/test-app';
 
 @Controller('log-fixtures')
@@ -25,6 +27,12 @@ class LogFixturesController {
   @HttpCached({ scope: 'public', ttl: '1m', earlyHits: true })
   early() {
     return { answer: 42 };
+  }
+
+  /** More than loopback's socket buffers hold, so a client that stops reading leaves the answer unsent. */
+  @Get('large')
+  large() {
+    return 'x'.repeat(64 * 1024 * 1024);
   }
 }
 
@@ -153,7 +161,9 @@ describe('request logging', () => {
       const ports = new Map<string, Set<number>>();
       for (let turn = 0; turn < 6; turn += 1) {
         const address = turn % 2 === 0 ? '127.0.0.2' : '127.0.0.3';
-        const port = await getOver(agents[address], `${app.baseUrl}/health`, { 'X-Request-Id': `from-${address}-${turn}` });
+        // Without a trusted proxy the header a client sends names no one: the line has the connection's address.
+        const headers = { 'X-Request-Id': `from-${address}-${turn}`, 'X-Forwarded-For': '203.0.113.66' };
+        const port = await getOver(agents[address], `${app.baseUrl}/health`, headers);
         ports.set(address, (ports.get(address) ?? new Set()).add(port));
       }
 
@@ -164,6 +174,39 @@ describe('request logging', () => {
       }
     } finally {
       Object.values(agents).forEach((agent) => agent.destroy());
+    }
+  });
+
+  it('logs an answer whose client left before it was sent, with the address only if its connection gave it earlier', async () => {
+    const port = Number(new URL(app.baseUrl).port);
+    const lineOf = async (requestId: string) =>
+      (await pollUntil(async () => linesOf(app, requestId), (lines) => lines.length > 0, 10_000)).value;
+    const connect = async () => {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return socket;
+    };
+    const [fresh, again] = await Promise.all([connect(), connect()]);
+    try {
+      // A fresh connection whose client leaves during its first answer: nothing read its address before.
+      fresh.write('GET /log-fixtures/large HTTP/1.1\r\nHost: test\r\nX-Request-Id: gone-first\r\n\r\n');
+      await new Promise((resolve) => fresh.once('data', resolve));
+      fresh.destroy();
+      expect(await lineOf('gone-first')).toEqual([expect.objectContaining({ req: { id: 'gone-first', method: 'GET', path: '/log-fixtures/large' } })]);
+
+      // A kept-alive connection whose first answer was logged with its address, then left during the next.
+      again.write('GET /health HTTP/1.1\r\nHost: test\r\nX-Request-Id: before-leaving\r\n\r\n');
+      expect(await lineOf('before-leaving')).toEqual([expect.objectContaining({ req: expect.objectContaining({ remoteAddress: '127.0.0.1' }) })]);
+      again.write('GET /log-fixtures/large HTTP/1.1\r\nHost: test\r\nX-Request-Id: gone-later\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      again.destroy();
+      expect(await lineOf('gone-later')).toEqual([
+        expect.objectContaining({ req: { id: 'gone-later', method: 'GET', path: '/log-fixtures/large', remoteAddress: '127.0.0.1' } }),
+      ]);
+      await request(app.baseUrl).get('/health').expect(200);
+    } finally {
+      fresh.destroy();
+      again.destroy();
     }
   });
 
