@@ -22,6 +22,15 @@ import { percentile } from './statistics';
 const TOKEN = '888888:failover-bench-token';
 const BEFORE_KILL_MS = 3_000;
 const AFTER_RECOVERY_MS = 3_000;
+/** The apps' job lock and stalled-job check (their defaults, set here so the wait below follows them). */
+const QUEUE_LOCK_DURATION_MS = 30_000;
+const QUEUE_STALLED_INTERVAL_MS = 5_000;
+/**
+ * How long after the kill an update is waited for before it counts as lost: a job whose pickup the
+ * killed primary ran without the worker hearing of it waits out its lock and a stalled-job check
+ * (docs/redis.md, "Failover"), plus slack.
+ */
+const ANSWERED_WITHIN_MS = QUEUE_LOCK_DURATION_MS + QUEUE_STALLED_INTERVAL_MS + 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface KindStats {
@@ -74,6 +83,8 @@ async function underLoad(
     CACHE_KEY_PREFIX: `failover-${process.pid}`,
     LOG_LEVEL: 'warn',
     QUEUE_RETRY_DELAY_MS: '100',
+    QUEUE_LOCK_DURATION_MS: String(QUEUE_LOCK_DURATION_MS),
+    QUEUE_STALLED_INTERVAL_MS: String(QUEUE_STALLED_INTERVAL_MS),
   };
   const apps: AppProcess[] = [];
   try {
@@ -169,7 +180,7 @@ async function underLoad(
     running = false;
     await Promise.all([webhooks, callbacks, reads, readiness]);
     const answered = async () => chats.filter((id) => telegram.messages(id).length === 0).length;
-    const settleBy = Date.now() + 20_000;
+    const settleBy = Math.max(Date.now() + 20_000, killedAt + ANSWERED_WITHIN_MS);
     while ((await answered()) > 0 && Date.now() < settleBy) await sleep(200);
     await sleep(1_000);
     return {
