@@ -7,7 +7,7 @@
  * The real app runs in a process of its own (bench/http-variant-server.ts) with `CACHE_L1_MAX_ENTRIES`
  * set small; the bench requests `/bench/ours?k=<n>` (an `@HttpCached` route, one entry per distinct
  * query) for ever more distinct keys, 32 requests in flight, up to 20× the bound. After each step the
- * server reports its heap used after full collections and the size of the `http` namespace's L1. The
+ * server reports its heap used after full collections and the size of the route's namespace's L1 (`bench-hits`). The
  * bound is met when L1 never holds more than the bound and the heap grows by less than
  * {@link HEAP_GROWTH_TOLERANCE_BYTES} from 2× the bound (L1 full, the code warmed up) to the last step.
  * Writes bench/results/memory-bound.json.
@@ -15,6 +15,7 @@
 import 'reflect-metadata';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import { heapOf, startServer, stopServer, type RunningServer } from './http-variant-processes';
+import { HITS } from './bench-fixtures';
 
 const L1_MAX_ENTRIES = Number(process.env.BENCH_MEMORY_L1_MAX_ENTRIES ?? 2_000);
 /** Keys requested so far at the end of each step, as multiples of the bound. */
@@ -30,8 +31,8 @@ const CONCURRENCY = 32;
  * of a MB from one step to the next, well inside it.
  */
 const HEAP_GROWTH_TOLERANCE_BYTES = 2 * 1024 * 1024;
-/** The namespace `@HttpCached` routes store in unless they name another. */
-const HTTP_NAMESPACE = 'http';
+/** The namespace of the `@HttpCached` route requested below. */
+const HTTP_NAMESPACE = HITS.name;
 
 const megabytes = (bytes: number) => Number((bytes / (1024 * 1024)).toFixed(2));
 
