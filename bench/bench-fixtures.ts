@@ -6,8 +6,8 @@ import { PreparedAnswerInterceptor } from './prepared-answer.interceptor';
 export const loaderCalls = { cold: 0 };
 
 /**
- * The hit routes' entries, kept in L1 for longer than any run: under the default namespace's 30 s, an
- * entry leaves L1 mid-run and comes back from Redis as an object of another shape, which
+ * The hit routes' entries, kept in L1 for longer than any run. In the `http` namespace, whose 30 s TTL
+ * caps an entry's L1 life, an entry left L1 mid-run and came back from Redis as an object of another shape, which
  * deoptimises the hit path once and has V8 compile it again. Under callgrind that compilation landed
  * inside `bench:instructions`' counted window (docs/benchmarks.md, "Instructions per request").
  */

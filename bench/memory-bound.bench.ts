@@ -32,7 +32,7 @@ const CONCURRENCY = 32;
  */
 const HEAP_GROWTH_TOLERANCE_BYTES = 2 * 1024 * 1024;
 /** The namespace of the `@HttpCached` route requested below. */
-const HTTP_NAMESPACE = HITS.name;
+const MEASURED_NAMESPACE = HITS.name;
 
 const megabytes = (bytes: number) => Number((bytes / (1024 * 1024)).toFixed(2));
 
@@ -67,10 +67,10 @@ async function requestKeys(baseUrl: string, from: number, to: number): Promise<v
 
 async function measureStep(server: RunningServer, keysRequested: number): Promise<{ row: MemoryBoundRow; heapUsedBytes: number }> {
   const heap = await heapOf(server);
-  const http = heap.cacheNamespaces[HTTP_NAMESPACE];
+  const http = heap.cacheNamespaces[MEASURED_NAMESPACE];
   // Until the first cached request the namespace does not exist yet.
   if (http && http.maxEntries !== L1_MAX_ENTRIES) {
-    throw new Error(`the ${HTTP_NAMESPACE} namespace holds up to ${http.maxEntries} entries, not CACHE_L1_MAX_ENTRIES=${L1_MAX_ENTRIES}`);
+    throw new Error(`the ${MEASURED_NAMESPACE} namespace holds up to ${http.maxEntries} entries, not CACHE_L1_MAX_ENTRIES=${L1_MAX_ENTRIES}`);
   }
   const row = {
     'keys requested': keysRequested,
