@@ -181,16 +181,38 @@ describe('request logging', () => {
     const port = Number(new URL(app.baseUrl).port);
     const lineOf = async (requestId: string) =>
       (await pollUntil(async () => linesOf(app, requestId), (lines) => lines.length > 0, 10_000)).value;
+    // A raw connection that counts the answers begun on it (their status lines; the large body is all `x`).
     const connect = async () => {
       const socket = net.connect(port, '127.0.0.1');
+      let begun = 0;
+      let tail = '';
+      const waiting = new Set<() => void>();
+      socket.on('data', (chunk: Buffer) => {
+        // The tail keeps a status line split between two chunks; shorter than one, it is never counted twice.
+        const text = tail + chunk.toString('latin1');
+        begun += text.split('HTTP/1.1 ').length - 1;
+        tail = text.slice(-8);
+        for (const check of waiting) check();
+      });
       await new Promise((resolve) => socket.once('connect', resolve));
-      return socket;
+      const answersBegun = (count: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (begun < count) return;
+            waiting.delete(check);
+            resolve();
+          };
+          waiting.add(check);
+          check();
+        });
+      return { socket, answersBegun };
     };
-    const [fresh, again] = await Promise.all([connect(), connect()]);
+    const [first, second] = await Promise.all([connect(), connect()]);
+    const [fresh, again] = [first.socket, second.socket];
     try {
       // A fresh connection whose client leaves during its first answer: nothing read its address before.
       fresh.write('GET /log-fixtures/large HTTP/1.1\r\nHost: test\r\nX-Request-Id: gone-first\r\n\r\n');
-      await new Promise((resolve) => fresh.once('data', resolve));
+      await first.answersBegun(1);
       fresh.destroy();
       expect(await lineOf('gone-first')).toEqual([expect.objectContaining({ req: { id: 'gone-first', method: 'GET', path: '/log-fixtures/large' } })]);
 
@@ -198,7 +220,7 @@ describe('request logging', () => {
       again.write('GET /health HTTP/1.1\r\nHost: test\r\nX-Request-Id: before-leaving\r\n\r\n');
       expect(await lineOf('before-leaving')).toEqual([expect.objectContaining({ req: expect.objectContaining({ remoteAddress: '127.0.0.1' }) })]);
       again.write('GET /log-fixtures/large HTTP/1.1\r\nHost: test\r\nX-Request-Id: gone-later\r\n\r\n');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await second.answersBegun(2);
       again.destroy();
       expect(await lineOf('gone-later')).toEqual([
         expect.objectContaining({ req: { id: 'gone-later', method: 'GET', path: '/log-fixtures/large', remoteAddress: '127.0.0.1' } }),
