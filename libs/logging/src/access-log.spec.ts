@@ -111,7 +111,7 @@ describe('accessLineWriter', () => {
 
   it('writes what pino writes for every line of a writer kept across requests, values repeating or not (property)', () => {
     // Few distinct values, so that a value often equals the one of the line before: the writer keeps
-    // the last method's and address's escaped form for the next line.
+    // the pieces made for the last level, method, address and status for the next line.
     const fewTexts = (...texts: string[]) => fc.constantFrom(...texts);
     const answeredInTurn = fc.record({
       url: fewTexts('/a', '/b?x=1', '/"q"'),
@@ -119,6 +119,7 @@ describe('accessLineWriter', () => {
       id: fc.option(fewTexts('id-1', 'id\n2'), { nil: undefined }),
       ip: fc.option(fewTexts('127.0.0.1', '::1', '10.0.0."1', '127.0.0.1'), { nil: undefined }),
       statusCode: fc.constantFrom(200, 404, 503),
+      level: fc.constantFrom<Level>('info', 'info', 'warn', 'error'),
     });
     fc.assert(
       fc.property(fc.array(answeredInTurn, { minLength: 1, maxLength: 12 }), (sequence) => {
@@ -126,10 +127,10 @@ describe('accessLineWriter', () => {
         const theirs = new Lines();
         const write = accessLineWriter(appLogger(ours));
         const theirLogger = appLogger(theirs);
-        for (const answered of sequence) {
+        for (const { level, ...answered } of sequence) {
           const { request, reply, elapsedMs } = exchange(answered);
-          write('info', request, reply, elapsedMs);
-          pinoLine(theirLogger, 'info', answered, redactUrl(answered.url));
+          write(level, request, reply, elapsedMs);
+          pinoLine(theirLogger, level, answered, redactUrl(answered.url));
         }
 
         expect(ours.raw.map(withoutTime)).toEqual(theirs.raw.map(withoutTime));
@@ -177,13 +178,16 @@ describe('accessLineWriter', () => {
     const ourLogger = pino(settings, ours).child({ component: 'http' });
     const theirLogger = pino(settings, theirs).child({ component: 'http' });
     const write = accessLineWriter(ourLogger);
+    write('warn', request, reply, elapsedMs);
+    pinoLine(theirLogger, 'warn', answered, '/settings');
     ourLogger.setBindings({ component: 'http-after-boot' });
     theirLogger.setBindings({ component: 'http-after-boot' });
     write('warn', request, reply, elapsedMs);
     pinoLine(theirLogger, 'warn', answered, '/settings');
 
     const strip = (line: string) => line.replace(/,"time":"[^"]+"/, '');
-    expect(strip(ours.raw[0])).toBe(strip(theirs.raw[0]));
-    expect(JSON.parse(ours.raw[0])).toMatchObject({ level: 40, pod: 'api-7', component: 'http-after-boot', message: 'GET /settings 404 1ms' });
+    expect(ours.raw.map(strip)).toEqual(theirs.raw.map(strip));
+    expect(JSON.parse(ours.raw[0])).toMatchObject({ component: 'http' });
+    expect(JSON.parse(ours.raw[1])).toMatchObject({ level: 40, pod: 'api-7', component: 'http-after-boot', message: 'GET /settings 404 1ms' });
   });
 });

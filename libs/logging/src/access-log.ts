@@ -87,20 +87,22 @@ function jsonStringContent(value: string): string {
   return NEEDS_ESCAPING.test(value) ? JSON.stringify(value).slice(1, -1) : value;
 }
 
+const UNSEEN: unique symbol = Symbol('unseen');
+
 /**
- * {@link jsonStringContent} of the last value given, kept for the next: the method and the client's
- * address repeat from line to line, and comparing a string with the last one costs less than
- * testing it (docs/benchmarks.md, "The access log").
+ * `pieceOf(value)`, kept for the next call with the same value: the method, the client's address and
+ * the status repeat from line to line, and comparing a value with the last one costs less than making
+ * its piece again (docs/benchmarks.md, "The access log").
  */
-function lastContentMemo(): (value: string) => string {
-  let last = '';
-  let lastContent = '';
+function lastValueMemo<Value, Piece>(pieceOf: (value: Value) => Piece): (value: Value) => Piece {
+  let last: Value | typeof UNSEEN = UNSEEN;
+  let lastPiece: Piece | undefined;
   return (value) => {
     if (value !== last) {
       last = value;
-      lastContent = jsonStringContent(value);
+      lastPiece = pieceOf(value);
     }
-    return lastContent;
+    return lastPiece as Piece;
   };
 }
 
@@ -130,14 +132,29 @@ function clientAddressPerConnection(): ClientAddressOf {
   };
 }
 
+/** The parts of a line that follow the method, one string each. */
+interface MethodPieces {
+  afterId: string;
+  withoutId: string;
+  inMessage: string;
+}
+
+/** The parts of a line that follow the status. */
+interface StatusPieces {
+  field: string;
+  inMessage: string;
+}
+
 /**
  * Writes the access-log line of one answered request — method, path (credentials redacted), status,
  * duration, request id — the line `logger[level]({ req, res, durationMs }, message)` writes, assembled
- * in one template from the logger's own level prefix, time, bindings and message key instead of by
- * pino's general serializer, which cost about three times as much (docs/benchmarks.md, "The access
- * log"). A line is built from as few pieces as the format allows: each piece is a string
- * concatenation and a part the line is later copied from. It holds while the app's logger has no
- * serializers, `formatters.log`, mixin or hooks, which pino would apply and this skips;
+ * from the logger's own level prefix, time, bindings and message key instead of by pino's general
+ * serializer, which cost about three times as much (docs/benchmarks.md, "The access log"). A line is
+ * added up from a dozen pieces, most of them kept from the line before: everything up to the request
+ * id changes only with the level, the millisecond and the bindings, and the fields around the method,
+ * the address and the status only with them. Each piece is a node of the string V8 builds and flattens
+ * again when the turn's lines are joined, so fewer pieces cost less twice. It holds while the app's
+ * logger has no serializers, `formatters.log`, mixin or hooks, which pino would apply and this skips;
  * access-log.spec.ts compares the two lines.
  */
 export function accessLineWriter(
@@ -149,22 +166,46 @@ export function accessLineWriter(
   for (const [level, value] of Object.entries(logger.levels.values)) prefixes[level] = format.levelPrefix[value];
   const messageStart = `,${JSON.stringify(format.messageKey)}:"`;
   const lineEnd = `ms"${format.end}`;
-  const methodContent = lastContentMemo();
-  const addressContent = lastContentMemo();
+
+  let headLevel: Level | undefined;
+  let headTime = '';
+  let headBindings = '';
+  let head = '';
+  let headBeforeId = '';
+  const methodPieces = lastValueMemo((method: string): MethodPieces => {
+    const content = jsonStringContent(method);
+    return {
+      afterId: `","method":"${content}","path":"`,
+      withoutId: `"method":"${content}","path":"`,
+      inMessage: `${messageStart}${content} `,
+    };
+  });
+  // pino leaves out a field whose value is undefined. The address is undefined when the client is
+  // gone before it was read: when it disconnects during a large answer, `onResponse` runs after the
+  // socket is destroyed.
+  const addressPiece = lastValueMemo(
+    (address: string | undefined) =>
+      `"${typeof address === 'string' ? `,"remoteAddress":"${jsonStringContent(address)}"` : ''}},"res":{"statusCode":`,
+  );
+  const statusPieces = lastValueMemo((statusCode: number): StatusPieces => ({ field: `${statusCode}},"durationMs":`, inMessage: ` ${statusCode} ` }));
+
   return (level, request, reply, elapsedMs) => {
+    const time = format.time();
+    const bindings = format.bindings();
+    if (level !== headLevel || time !== headTime || bindings !== headBindings) {
+      headLevel = level;
+      headTime = time;
+      headBindings = bindings;
+      head = `${prefixes[level]}${time}${bindings},"req":{`;
+      headBeforeId = `${head}"id":"`;
+    }
     const path = jsonStringContent(redactUrl(request.url));
-    const method = methodContent(request.method);
-    const statusCode = String(reply.statusCode);
+    const method = methodPieces(request.method);
+    const status = statusPieces(reply.statusCode);
     const durationMs = String(Math.round(elapsedMs));
-    // pino leaves out a field whose value is undefined. The address is undefined when the client is
-    // gone before it was read: when it disconnects during a large answer, `onResponse` runs after the
-    // socket is destroyed.
-    const idField = typeof request.id === 'string' ? `"id":"${jsonStringContent(request.id)}",` : '';
-    const address = clientAddressOf(request);
-    const addressField = typeof address === 'string' ? `,"remoteAddress":"${addressContent(address)}"` : '';
+    const start = typeof request.id === 'string' ? headBeforeId + jsonStringContent(request.id) + method.afterId : head + method.withoutId;
     format.stream.write(
-      `${prefixes[level]}${format.time()}${format.bindings()},"req":{${idField}"method":"${method}","path":"${path}"${addressField}}` +
-        `,"res":{"statusCode":${statusCode}},"durationMs":${durationMs}${messageStart}${method} ${path} ${statusCode} ${durationMs}${lineEnd}`,
+      start + path + addressPiece(clientAddressOf(request)) + status.field + durationMs + method.inMessage + path + status.inMessage + durationMs + lineEnd,
     );
   };
 }
