@@ -32,13 +32,13 @@ class BenchController {
   }
 
   @Get('ours')
-  @HttpCached({ scope: 'public', ttl: '1h', namespace: HITS })
+  @HttpCached({ scope: 'public', namespace: HITS })
   ours() {
     return BENCH_PAYLOAD;
   }
 
   @Get('ours-early')
-  @HttpCached({ scope: 'public', ttl: '1h', namespace: HITS, earlyHits: true })
+  @HttpCached({ scope: 'public', namespace: HITS, earlyHits: true })
   oursEarly() {
     return BENCH_PAYLOAD;
   }

@@ -67,16 +67,16 @@ async function requestKeys(baseUrl: string, from: number, to: number): Promise<v
 
 async function measureStep(server: RunningServer, keysRequested: number): Promise<{ row: MemoryBoundRow; heapUsedBytes: number }> {
   const heap = await heapOf(server);
-  const http = heap.cacheNamespaces[MEASURED_NAMESPACE];
+  const measured = heap.cacheNamespaces[MEASURED_NAMESPACE];
   // Until the first cached request the namespace does not exist yet.
-  if (http && http.maxEntries !== L1_MAX_ENTRIES) {
-    throw new Error(`the ${MEASURED_NAMESPACE} namespace holds up to ${http.maxEntries} entries, not CACHE_L1_MAX_ENTRIES=${L1_MAX_ENTRIES}`);
+  if (measured && measured.maxEntries !== L1_MAX_ENTRIES) {
+    throw new Error(`the ${MEASURED_NAMESPACE} namespace holds up to ${measured.maxEntries} entries, not CACHE_L1_MAX_ENTRIES=${L1_MAX_ENTRIES}`);
   }
   const row = {
     'keys requested': keysRequested,
     '× bound': keysRequested / L1_MAX_ENTRIES,
-    'L1 entries': http?.size ?? 0,
-    'L1 evictions': http?.evictions ?? 0,
+    'L1 entries': measured?.size ?? 0,
+    'L1 evictions': measured?.evictions ?? 0,
     'heap MB after GC': megabytes(heap.heapUsedBytes),
   };
   return { row, heapUsedBytes: heap.heapUsedBytes };
