@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, HttpException, HttpStatus, Module, ServiceUnavailableException } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import fc from 'fast-check';
 import pino from 'pino';
 import request from 'supertest';
 import { HttpCached } from '@app/cache';
@@ -229,6 +230,49 @@ describe('request logging', () => {
     } finally {
       fresh.destroy();
       again.destroy();
+    }
+  });
+
+  it('writes each answer on one kept-alive connection as it was, when method, path, status and level change from one to the next (property)', async () => {
+    // The writer keeps the pieces it made for the last level, method, address and status: a sequence
+    // mixing them on one connection checks, in the running app, that no piece outlives its value.
+    const agent = oneConnectionFrom('127.0.0.1');
+    const port = Number(new URL(app.baseUrl).port);
+    // The path as given, byte for byte: a URL string would be normalised (quotes encoded, `\` made `/`). A raw
+    // non-ASCII byte is left out: Node's parser refuses it before any route or log line (platform-errors.ts).
+    const answer = (method: string, path: string, requestId: string) =>
+      new Promise<number>((resolve, reject) => {
+        const sent = http.request({ host: '127.0.0.1', port, path, method, agent, headers: { 'X-Request-Id': requestId } }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode!));
+        });
+        sent.on('error', reject);
+        sent.end();
+      });
+    const pathPart = fc.constantFrom('/health', '/log-fixtures/early', '/log-fixtures/unavailable', '/no/such/route', '/a"b\\c', '/%F0%9F%98%80', '/health?x="1"', `/${'p'.repeat(3000)}`);
+    let sequence = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.record({ method: fc.constantFrom('GET', 'HEAD', 'DELETE'), path: pathPart }), { minLength: 2, maxLength: 8 }), async (requests) => {
+          const answered: { id: string; method: string; path: string; statusCode: number }[] = [];
+          for (const { method, path } of requests) {
+            const id = `kept-${(sequence += 1)}`;
+            answered.push({ id, method, path, statusCode: await answer(method, path, id) });
+          }
+          for (const { id, method, path, statusCode } of answered) {
+            const [line] = (await pollUntil(async () => linesOf(app, id), (lines) => lines.length > 0, 10_000)).value;
+            expect(line).toMatchObject({
+              level: statusCode >= 500 ? 50 : statusCode >= 400 ? 40 : 30,
+              req: { id, method, path, remoteAddress: '127.0.0.1' },
+              res: { statusCode },
+              msg: `${method} ${path} ${statusCode} ${String(line.durationMs)}ms`,
+            });
+          }
+        }),
+        { numRuns: 25 },
+      );
+    } finally {
+      agent.destroy();
     }
   });
 
