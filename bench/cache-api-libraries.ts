@@ -16,6 +16,7 @@ import Redis from 'ioredis';
 import { Keyv } from 'keyv';
 import { CacheRegistry, defineCacheNamespace } from '@app/cache';
 import { loadConfig } from '@app/config';
+import { openRedis } from '@app/redis';
 import { BENCH_PAYLOAD } from './bench-payload';
 
 export const OPERATION_MS = Number(process.env.BENCH_API_OPERATION_MS ?? 700);
@@ -55,7 +56,10 @@ export const LIBRARIES: Library[] = [
         // open the breaker and turn L2 reads into misses, which is not what this row measures.
         CACHE_L2_TIMEOUT_MS: '1000',
       });
-      const redis = new Redis(redisUrl);
+      // The command connection as the app opens it (libs/redis), whose writes are batched per tick.
+      const redis = openRedis({ kind: 'standalone', url: redisUrl }, 'bench-api');
+      // It queues no command while it connects, as in the app, which waits for it the same way.
+      await new Promise((resolve) => redis.once('ready', resolve));
       const namespace = { name: 'bench-api', ttl: TTL_MS, description: 'benchmark: programmatic API' } as const;
       const cache = new CacheRegistry(config, redis).namespace(defineCacheNamespace(namespace));
       const reader = new CacheRegistry(config, redis).namespace(defineCacheNamespace({ ...namespace, maxEntries: 1 }));
