@@ -46,7 +46,7 @@ async function setThenGetInOneTick(connection: RedisConnection, keys: readonly s
  * The connections the app opens (`openRedis`) hand the kernel the commands of one tick of the
  * event loop in one write, in the order they were issued, on every socket they ever use: after a
  * reconnection, on each node of a Cluster. A frozen server still fails commands within the command
- * budget, and the connection works again after it.
+ * budget, a killed one fails those in flight at once, and the connection works again after either.
  */
 describe('one write per tick on the connections the app opens', () => {
   let redis: FaultyRedis;
@@ -133,6 +133,28 @@ describe('one write per tick on the connections the app opens', () => {
     const writes = recordWrites(connection.stream);
     await setThenGetInOneTick(connection, ['thawed-1', 'thawed-2']);
     expect(writes).toEqual([4]);
+  });
+
+  it('fails a tick of commands in flight when the server is killed, and batches on the restarted server', async () => {
+    const connection = open();
+    await ready(connection);
+    // Frozen first, so the commands are written and unanswered when the kill comes.
+    redis.freeze();
+    const inFlight = Promise.allSettled(Array.from({ length: 10 }, (_, index) => connection.set(`killed-${index}`, 'x')));
+    await new Promise((resolve) => setImmediate(resolve));
+    const killedAt = Date.now();
+    await redis.kill();
+    const settled = await inFlight;
+    const failedWithinMs = Date.now() - killedAt;
+
+    expect(settled.map((outcome) => outcome.status)).toEqual(Array(10).fill('rejected'));
+    expect(failedWithinMs).toBeLessThan(1_000);
+    const reconnected = new Promise((resolve) => connection.once('ready', resolve));
+    await redis.restart();
+    await reconnected;
+    const writes = recordWrites(connection.stream);
+    await setThenGetInOneTick(connection, ['restarted-1', 'restarted-2', 'restarted-3']);
+    expect(writes).toEqual([6]);
   });
 });
 
