@@ -36,7 +36,7 @@ async function ready(connection: RedisConnection): Promise<void> {
   await new Promise((resolve) => connection.once('ready', resolve));
 }
 
-/** `count` SETs and GETs issued in one tick: every GET must see the SET issued just before it. */
+/** A SET and a GET of each key, all issued in one tick: every GET must see the SET issued just before it. */
 async function setThenGetInOneTick(connection: RedisConnection, keys: readonly string[]): Promise<void> {
   const replies = await Promise.all(keys.flatMap((key) => [connection.set(key, `value of ${key}`), connection.get(key)]));
   expect(replies).toEqual(keys.flatMap((key) => ['OK', `value of ${key}`]));

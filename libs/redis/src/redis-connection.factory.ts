@@ -121,7 +121,8 @@ function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>, ro
 
 /**
  * A client of `topology` for BullMQ and other owners that open and close their own connections.
- * `offlineQueue`: whether commands wait for a connection (BullMQ's worker needs it).
+ * `offlineQueue`: whether commands wait for a connection (BullMQ's worker needs it). It writes the
+ * commands of one tick in one system call ({@link writeOncePerTick}).
  */
 export function openRedis(topology: RedisTopology, role: string, overrides: RedisOptions = {}): RedisConnection {
   if (topology.kind === 'cluster') {
