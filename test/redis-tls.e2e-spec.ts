@@ -8,7 +8,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { AppProcess } from './support/faults/app-process';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
-import { freePort } from './support/redis-server';
+import { clusterBusArgs, freePort } from './support/redis-server';
 import { loadTelegramUpdate } from './support/telegram-fixtures';
 
 const run = promisify(execFile);
@@ -392,6 +392,7 @@ describe('Redis over TLS with a private certificate authority', () => {
               ...tlsArgs(certificates, port),
               ...baseArgs(dir),
               '--cluster-enabled', 'yes',
+              ...(await clusterBusArgs()),
               '--cluster-config-file', `nodes-${port}.conf`,
               '--cluster-node-timeout', '1000',
               '--tls-cluster', 'yes',

@@ -41,6 +41,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Options giving a Cluster node's bus a port of its own, free when chosen. Redis otherwise listens for
+ * the bus on the node's port + 10000, which nothing checked: inside the ephemeral range, any outgoing
+ * connection of the test run can hold it, and the node then exits with "Failed listening on port …
+ * (cluster)" (seen once, in test/redis-tls.e2e-spec.ts).
+ */
+export async function clusterBusArgs(): Promise<string[]> {
+  return ['--cluster-port', String(await freePort())];
+}
+
 export interface RedisServerProcess {
   url: string;
   port: number;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { clusterKeySlot } from '@app/redis';
-import { freePort, redisAnswers } from './redis-server';
+import { clusterBusArgs, freePort, redisAnswers } from './redis-server';
 
 const run = promisify(execFile);
 
@@ -124,6 +124,7 @@ export async function startRedisCluster(): Promise<RedisClusterUnderTest> {
         await startNode(port, [
           ...baseArgs(port, dir),
           '--cluster-enabled', 'yes',
+          ...(await clusterBusArgs()),
           '--cluster-config-file', `nodes-${port}.conf`,
           '--cluster-node-timeout', '1000',
           // A replica takes over however long ago it last heard its primary: the failover under test
