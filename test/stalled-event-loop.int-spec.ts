@@ -26,7 +26,9 @@ const endOfTick = () => new Promise((resolve) => process.nextTick(resolve));
 /**
  * A budget that runs out while the process itself is stalled is not a slow Redis: the reply that
  * arrived meanwhile is taken, though the event loop runs the expired timer before it reads the
- * socket. A reply that has not come still fails the budget.
+ * socket. A reply that has not come still fails the budget. Each stall starts once the tick that issued
+ * the command has ended: a stall inside that tick delays the send itself, which no budget can tell from
+ * a slow Redis (docs/caching.md, "Failure behaviour").
  */
 describe('Redis budgets across a stalled event loop', () => {
   const opened: Redis[] = [];

@@ -145,7 +145,9 @@ export function openRedis(topology: RedisTopology, role: string, overrides: Redi
  * `cork`): its buffered commands go out in one `writev`, in the order they were issued. Unlike
  * ioredis' `enableAutoPipelining` nothing is reordered or held for a pipeline's replies, and no
  * pipeline is built per tick. Each (re)connection brings a new socket, which is wrapped when it
- * connects; a Cluster wraps each node's connection.
+ * connects; a Cluster wraps each node's connection. A command thus leaves when its tick ends: work
+ * or a stall later in that tick delays the send. Under fake timers that fake `process.nextTick`
+ * (Jest's default), a connection sends nothing until the faked ticks run.
  */
 function writeOncePerTick(connection: Redis): void {
   connection.on('connect', () => corkUntilTickEnds(connection.stream));
