@@ -5,7 +5,7 @@ import { CacheRegistry, defineCacheNamespace, Uncacheable, type NamespaceCache }
 import { redisConnectionOptions } from '@app/redis';
 import { pollUntil } from './support/poll';
 import { storedEntry } from './support/redis-keys';
-import { CLOSED_PORT, startRedisServer, type RedisServerProcess } from './support/redis-server';
+import { CLOSED_PORT, startRedisServer, untilReady, type RedisServerProcess } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,11 +37,6 @@ function harness(url = testRedisUrl(), env: Record<string, string> = {}): Harnes
   return { registry, cache: registry.namespace(THINGS), redis, prefix };
 }
 
-async function ready(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise((resolve) => redis.once('ready', resolve));
-}
-
 afterAll(async () => {
   // A connection to a server a test stopped is reconnecting: QUIT would wait for it, so close it hard.
   await Promise.all(
@@ -56,7 +51,7 @@ afterAll(async () => {
 describe('two tiers over a real Redis', () => {
   it('misses, loads once, then hits L1; a second instance hits L2 and backfills its L1', async () => {
     const first = harness();
-    await ready(first.redis);
+    await untilReady(first.redis);
     let loads = 0;
     const loader = async () => {
       loads += 1;
@@ -82,7 +77,7 @@ describe('two tiers over a real Redis', () => {
 
   it('expires entries after their TTL in both tiers', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     const setAt = Date.now();
     await cache.set('short', 'v', { ttl: 80 });
     expect(await cache.get('short')).toBe('v');
@@ -97,7 +92,7 @@ describe('two tiers over a real Redis', () => {
 
   it('bounds L1 by entries; evicted entries are still served from L2', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     for (const key of ['a', 'b', 'c', 'd', 'e']) await cache.set(key, key);
     expect(cache.snapshot()).toMatchObject({ size: 3, evictions: 2, maxEntries: 3 });
     expect(await cache.get('a')).toBe('a');
@@ -106,7 +101,7 @@ describe('two tiers over a real Redis', () => {
 
   it('keeps an L1 copy no longer than the namespace ceiling, then reads L2 again', async () => {
     const { registry, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     const ceiling = registry.namespace(
       defineCacheNamespace({ name: 'ceiling', ttl: '1m', l1Ttl: 40, description: 'test' }),
     );
@@ -120,7 +115,7 @@ describe('two tiers over a real Redis', () => {
 
   it('tells invalidation listeners what was invalidated, with full keys and never values', async () => {
     const { registry, cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     const notices: unknown[] = [];
     const unsubscribe = registry.onInvalidation((notice) => {
       notices.push(notice);
@@ -141,7 +136,7 @@ describe('two tiers over a real Redis', () => {
 
   it('keeps a tag index to live entries and lets it expire with them, so it cannot grow without bound', async () => {
     const { registry, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     const cache = registry.namespace(TAGGED);
     const busy = registry.keys.tagIndex(TAGGED.name, 'busy');
     await cache.set('long', 0, { tags: ['busy'], ttl: 60_000 });
@@ -160,7 +155,7 @@ describe('two tiers over a real Redis', () => {
 
   it('runs the loader once for 200 concurrent cold calls', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     let loads = 0;
     const results = await Promise.all(
       Array.from({ length: 200 }, () =>
@@ -178,7 +173,7 @@ describe('two tiers over a real Redis', () => {
 
   it('does not share an Uncacheable answer with waiters: each runs its own loader', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     let calls = 0;
     const results = await Promise.all(
       Array.from({ length: 3 }, () =>
@@ -196,7 +191,7 @@ describe('two tiers over a real Redis', () => {
 
   it('serves an expired value as STALE inside the grace window when the loader fails', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     await cache.set('graceful', 'old', { ttl: 30 });
     await pollUntil(() => cache.get('graceful'), (read) => read === undefined, 2_000, 5);
     const result = await cache.getOrLoad('graceful', async () => {
@@ -213,7 +208,7 @@ describe('two tiers over a real Redis', () => {
 
   it('invalidates by key, by tag and by namespace in both tiers (SCAN, never KEYS)', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     await cache.set('one', 1, { tags: ['odd'] });
     await cache.set('two', 2, { tags: ['even'] });
     await cache.set('three', 3, { tags: ['odd'] });
@@ -232,7 +227,7 @@ describe('two tiers over a real Redis', () => {
 
   it('does not store a load that an invalidation overtook', async () => {
     const { cache, redis } = harness();
-    await ready(redis);
+    await untilReady(redis);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let loading!: () => void;
@@ -275,7 +270,7 @@ describe('failing open with Redis unreachable', () => {
     const blocker = connect(server.url);
     try {
       const { cache, redis } = harness(server.url, { CACHE_L2_TIMEOUT_MS: '50' });
-      await Promise.all([ready(redis), ready(blocker)]);
+      await Promise.all([untilReady(redis), untilReady(blocker)]);
       // A busy script blocks the whole server for 1 s, as a Redis stuck on a slow command would.
       const blocked = blocker.eval(
         `local t0 = redis.call('TIME')
@@ -303,7 +298,7 @@ describe('failing open with Redis unreachable', () => {
         CACHE_BREAKER_FAILURES: '2',
         CACHE_BREAKER_COOLDOWN_MS: '200',
       });
-      await ready(redis);
+      await untilReady(redis);
       await cache.set('kept', 'in-l1-and-l2');
       await cache.set('removed-during-outage', 'old');
       await server.stop();
@@ -316,7 +311,7 @@ describe('failing open with Redis unreachable', () => {
       expect(registry.overview()).toMatchObject({ circuit: 'open', pendingInvalidations: 1 });
 
       server = await startRedisServer(server.port);
-      await ready(redis);
+      await untilReady(redis);
       // The breaker lets a trial call through once its 200 ms cooldown has passed.
       const { value: circuit } = await pollUntil(
         async () => {
@@ -347,7 +342,7 @@ describe('what an L2 read sends to Redis', () => {
     const monitorConnection = connect(server.url);
     try {
       const { registry, redis, prefix } = harness(server.url);
-      await Promise.all([ready(redis), ready(monitorConnection)]);
+      await Promise.all([untilReady(redis), untilReady(monitorConnection)]);
       await registry.namespace(THINGS).set('warm', { answer: 42 });
       const reader = new CacheRegistry(loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: prefix }), redis).namespace(THINGS);
       const sent: string[] = [];

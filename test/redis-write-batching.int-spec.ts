@@ -3,7 +3,7 @@ import type { Cluster } from 'ioredis';
 import Redis from 'ioredis';
 import { openRedis, type RedisConnection } from '@app/redis';
 import { startRedisCluster, type RedisClusterUnderTest } from './support/redis-topologies';
-import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
+import { startFaultyRedis, untilReady, type FaultyRedis } from './support/redis-server';
 
 /** What a socket handed the kernel: one entry per write, the number of commands in it. */
 type Writes = number[];
@@ -29,11 +29,6 @@ function recordWrites(socket: Writable): Writes {
     several(chunks, callback);
   };
   return writes;
-}
-
-async function ready(connection: RedisConnection): Promise<void> {
-  if (connection.status === 'ready') return;
-  await new Promise((resolve) => connection.once('ready', resolve));
 }
 
 /** A SET and a GET of each key, all issued in one tick: every GET must see the SET issued just before it. */
@@ -73,7 +68,7 @@ describe('one write per tick on the connections the app opens', () => {
 
   it('sends the commands issued in one tick in one write, each answered as issued', async () => {
     const connection = open();
-    await ready(connection);
+    await untilReady(connection);
     const writes = recordWrites(connection.stream);
     const keys = Array.from({ length: 25 }, (_, index) => `tick-${index}`);
 
@@ -84,7 +79,7 @@ describe('one write per tick on the connections the app opens', () => {
 
   it('writes a command within the tick it was issued in: awaited one by one, one write each', async () => {
     const connection = open();
-    await ready(connection);
+    await untilReady(connection);
     const writes = recordWrites(connection.stream);
 
     for (let index = 0; index < 5; index += 1) expect(await connection.incr('one-by-one')).toBe(index + 1);
@@ -94,7 +89,7 @@ describe('one write per tick on the connections the app opens', () => {
 
   it('keeps writing once a tick on the socket of a reconnection', async () => {
     const connection = open();
-    await ready(connection);
+    await untilReady(connection);
     const firstSocket = connection.stream;
     const killer = new Redis(redis.url);
     try {
@@ -116,7 +111,7 @@ describe('one write per tick on the connections the app opens', () => {
   it('fails a tick of commands to a frozen server within the command budget, then works again after it', async () => {
     const commandTimeoutMs = 300;
     const connection = open({ commandTimeout: commandTimeoutMs });
-    await ready(connection);
+    await untilReady(connection);
     redis.freeze();
     let settled: PromiseSettledResult<unknown>[];
     const started = Date.now();
@@ -137,7 +132,7 @@ describe('one write per tick on the connections the app opens', () => {
 
   it('fails a tick of commands in flight when the server is killed, and batches on the restarted server', async () => {
     const connection = open();
-    await ready(connection);
+    await untilReady(connection);
     // Frozen first, so the commands are written and unanswered when the kill comes.
     redis.freeze();
     const inFlight = Promise.allSettled(Array.from({ length: 10 }, (_, index) => connection.set(`killed-${index}`, 'x')));
@@ -175,7 +170,7 @@ describe('one write per tick on each node of a Cluster', () => {
     const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
     connection = openRedis({ kind: 'cluster', nodes, password: undefined, tls: false }, 'write-batching-test') as Cluster;
     connection.on('error', () => undefined);
-    await ready(connection);
+    await untilReady(connection);
     // Keys in slots of every primary, written one at a time first: the first command to a node opens
     // its connection, and the app's client opens them all at boot.
     const keys = Array.from({ length: 30 }, (_, index) => `spread-${index}`);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
 import { CacheRegistry, defineCacheNamespace } from '@app/cache';
 import { withTimeout } from '@app/common';
 import { loadConfig } from '@app/config';
-import { redisConnectionOptions } from '@app/redis';
+import { openRedis, type RedisConnection } from '@app/redis';
 import { removeRedisKeys } from './support/redis-keys';
+import { untilReady } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
 
 /** A budget far shorter than the stall, as the production L2 budget (50 ms) is shorter than a long collection. */
@@ -31,13 +31,14 @@ const endOfTick = () => new Promise((resolve) => process.nextTick(resolve));
  * a slow Redis (docs/caching.md, "Failure behaviour").
  */
 describe('Redis budgets across a stalled event loop', () => {
-  const opened: Redis[] = [];
+  const opened: RedisConnection[] = [];
   const prefix = `stall-${randomUUID().slice(0, 8)}`;
 
-  const connect = async (): Promise<Redis> => {
-    const redis = new Redis(testRedisUrl(), { ...redisConnectionOptions });
+  // The connection as the app opens it: its commands leave when their tick ends, before each stall.
+  const connect = async (): Promise<RedisConnection> => {
+    const redis = openRedis({ kind: 'standalone', url: testRedisUrl() }, 'stall-test');
     opened.push(redis);
-    if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+    await untilReady(redis);
     return redis;
   };
 

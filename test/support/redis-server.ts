@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import Redis from 'ioredis';
+import Redis, { type Cluster } from 'ioredis';
 
 /** Resolves true when a Redis at `url` answers PING within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
@@ -39,6 +39,12 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Resolves once `connection` is ready: the app's connections queue no command before that. */
+export async function untilReady(connection: Redis | Cluster): Promise<void> {
+  if (connection.status === 'ready') return;
+  await new Promise((resolve) => connection.once('ready', resolve));
 }
 
 /**
