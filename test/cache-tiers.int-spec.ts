@@ -4,6 +4,7 @@ import { loadConfig } from '@app/config';
 import { CacheRegistry, defineCacheNamespace, Uncacheable, type NamespaceCache } from '@app/cache';
 import { redisConnectionOptions } from '@app/redis';
 import { pollUntil } from './support/poll';
+import { watchCommands } from './support/redis-command-feed';
 import { storedEntry } from './support/redis-keys';
 import { CLOSED_PORT, startRedisServer, untilReady, type RedisServerProcess } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
@@ -339,29 +340,27 @@ describe('what an L2 read sends to Redis', () => {
   it('answers an L2 hit with one GET of the entry; a miss reads the generation before its loader, then stores', async () => {
     // A server of this test's own: MONITOR on it sees this test's commands only.
     const server = await startRedisServer();
-    const monitorConnection = connect(server.url);
     try {
       const { registry, redis, prefix } = harness(server.url);
-      await Promise.all([untilReady(redis), untilReady(monitorConnection)]);
+      await untilReady(redis);
       await registry.namespace(THINGS).set('warm', { answer: 42 });
       const reader = new CacheRegistry(loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: prefix }), redis).namespace(THINGS);
-      const sent: string[] = [];
-      const monitor = await monitorConnection.monitor();
-      monitor.on('monitor', (_time: string, args: string[]) => sent.push(`${args[0].toLowerCase()} ${args[1] ?? ''}`));
+      const monitor = await watchCommands(server);
+      const sent = () => monitor.commands.map((args) => `${args[0].toLowerCase()} ${args[1] ?? ''}`);
       try {
         expect(await reader.getOrLoad('warm', async () => 'loaded')).toEqual({ value: { answer: 42 }, status: 'HIT' });
         let commandsSeenByLoader: string[] = [];
         await reader.getOrLoad('cold', async () => {
-          await pollUntil(async () => sent.length, (count) => count >= 3, 2_000, 5);
-          commandsSeenByLoader = [...sent];
+          await pollUntil(async () => monitor.commands.length, (count) => count >= 3, 2_000, 5);
+          commandsSeenByLoader = sent();
           return 'loaded';
         });
         const generation = registry.keys.generation(THINGS.name);
         expect(commandsSeenByLoader).toEqual([`get ${reader.key('warm')}`, `get ${reader.key('cold')}`, `get ${generation}`]);
-        const { value: all } = await pollUntil(async () => [...sent], (commands) => commands.length >= 4, 2_000, 5);
+        const { value: all } = await pollUntil(async () => sent(), (commands) => commands.length >= 4, 2_000, 5);
         expect(['evalsha', 'eval']).toContain(all[3].split(' ')[0]);
       } finally {
-        monitor.disconnect();
+        monitor.close();
       }
     } finally {
       await server.stop();

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import { createJobQueue, defineQueue, QueueUnavailableError, type JobQueue } from '@app/queue';
 import { openRedis, type RedisConnection } from '@app/redis';
 import { pollUntil } from './support/poll';
+import { watchCommands, type CommandFeed } from './support/redis-command-feed';
 import { startRedisSentinel, type RedisNode, type RedisSentinelUnderTest } from './support/redis-topologies';
 
 interface Work {
@@ -31,12 +31,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('a begun mark on a primary with a replica', () => {
   let sentinel: RedisSentinelUnderTest;
   let commands: RedisConnection;
-  let monitor: Redis;
+  let monitor: CommandFeed;
   let queue: JobQueue<Work>;
   let config: ReturnType<typeof loadConfig>;
   let otherCommands: RedisConnection | undefined;
   const queues: JobQueue<Work>[] = [];
-  const seen: string[][] = [];
   /** A queue of its own for a test: a queue has one handler. */
   const queueNamed = async (name: string, connection: RedisConnection = commands) => {
     const created = await createJobQueue(defineQueue<Work>({ name, description: 'test work', attempts: 1 }), config, connection);
@@ -56,10 +55,7 @@ describe('a begun mark on a primary with a replica', () => {
     // As the app opens its shared command connection: a command's answer is bounded.
     commands = openRedis(config.redis!, 'test-commands', { commandTimeout: config.redisCommandTimeoutMs });
     const primary = await sentinel.primary();
-    const watcher = new Redis({ port: primary.port, host: '127.0.0.1' });
-    monitor = await watcher.monitor();
-    await watcher.quit();
-    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    monitor = await watchCommands(primary);
     queue = await queueNamed('work');
   }, 90_000);
   afterAll(async () => {
@@ -67,7 +63,7 @@ describe('a begun mark on a primary with a replica', () => {
       await created.stopProcessing(1_000);
       await created.close();
     }
-    monitor?.disconnect();
+    monitor?.close();
     commands?.disconnect();
     otherCommands?.disconnect();
     await sentinel?.stop();
@@ -85,16 +81,16 @@ describe('a begun mark on a primary with a replica', () => {
     await pollUntil(async () => began.length, (count) => count === 1, 10_000, 20);
     expect(began).toEqual([true]);
 
-    const markedAt = seen.findIndex((args) => args.some((arg) => arg === 'begun:call'));
+    const markedAt = monitor.commands.findIndex((args) => args.some((arg) => arg === 'begun:call'));
     const answered = await pollUntil(
-      async () => seen.findIndex((args) => args.join(' ').toLowerCase() === 'ping begin answered'),
+      async () => monitor.commands.findIndex((args) => args.join(' ').toLowerCase() === 'ping begin answered'),
       (index) => index >= 0,
       5_000,
       20,
     );
     const answeredAt = answered.value;
     expect(markedAt).toBeGreaterThanOrEqual(0);
-    const between = seen.slice(markedAt + 1, answeredAt).map((args) => args.join(' ').toLowerCase());
+    const between = monitor.commands.slice(markedAt + 1, answeredAt).map((args) => args.join(' ').toLowerCase());
     expect(between.filter((command) => /^wait 1 \d+$/.test(command))).toHaveLength(1);
   }, 30_000);
 
