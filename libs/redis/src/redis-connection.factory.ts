@@ -97,9 +97,9 @@ export function redisOptionsFor(topology: RedisTopology, role: string, overrides
 }
 
 /**
- * A Cluster client. Commands do not wait in an offline queue; one that meets a failover (the node
- * gone, `CLUSTERDOWN`, `TRYAGAIN`) is retried after a short delay a bounded number of times, and
- * the per-node `commandTimeout` (when given) bounds each try.
+ * A Cluster client. Commands do not wait in an offline queue while the Cluster is not ready; one that
+ * meets a failover (the node gone, `CLUSTERDOWN`, `TRYAGAIN`) is retried after a short delay a bounded
+ * number of times, and the per-node `commandTimeout` (when given) bounds each try.
  */
 function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>, role: string, overrides: RedisOptions, offlineQueue: boolean): Cluster {
   const options: ClusterOptions = {
@@ -113,10 +113,28 @@ function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>, ro
     maxRedirections: 6,
     slotsRefreshTimeout: 1_000,
   };
-  return new Cluster(
+  const cluster = new Cluster(
     topology.nodes.map((node) => ({ host: node.host, port: node.port })),
     options,
   );
+  if (!offlineQueue) queueOnlyWhileReady(cluster);
+  return cluster;
+}
+
+/**
+ * With its offline queue off, ioredis' Cluster also refuses a command for a node whose connection is
+ * still connecting, and retries it 100 ms later through a random node and a redirect: two such
+ * commands of one key race, and a `GET` issued after a `SET` in one tick answered `null` for about
+ * one key in five on a fresh client (docs/redis.md, "A Cluster node that is still connecting"). The
+ * Cluster reads `enableOfflineQueue` at every command, so here it is on exactly while the Cluster is
+ * ready: a command then waits for its node's connection, as ioredis' node connections queue what
+ * they are sent, bounded by the node's connect timeout and the command timeout; while the Cluster is
+ * not ready a command still fails at once instead of waiting out an outage. ioredis' `duplicate()`
+ * would copy the value of the moment, not the getter; nothing duplicates these clients (BullMQ
+ * duplicates only its worker's, which queues anyway).
+ */
+function queueOnlyWhileReady(cluster: Cluster): void {
+  Object.defineProperty(cluster.options, 'enableOfflineQueue', { get: () => cluster.status === 'ready', configurable: true });
 }
 
 /**
