@@ -4,9 +4,10 @@ import { CLOSED_PORT, untilReady } from './support/redis-server';
 import { startRedisCluster, type RedisClusterUnderTest } from './support/redis-topologies';
 
 /**
- * A Cluster client as `openRedis` opens it, before its node connections are open: the first commands
- * to each node meet a connection that is still connecting (docs/redis.md, "A Cluster node that is
- * still connecting"). A real 6-node Cluster.
+ * A Cluster client as `openRedis` opens the command connection (a command timeout, no offline
+ * queue), before its node connections are open: the first commands to each node meet a connection
+ * that is still connecting (docs/redis.md, "A Cluster node that is still connecting"). A real
+ * 6-node Cluster.
  */
 describe('a Cluster client whose node connections are still connecting', () => {
   let cluster: RedisClusterUnderTest;
@@ -30,7 +31,7 @@ describe('a Cluster client whose node connections are still connecting', () => {
     const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
     const outOfOrder: string[] = [];
     for (let client = 0; client < 10; client += 1) {
-      const connection = open(nodes);
+      const connection = open(nodes, 1_000);
       await untilReady(connection);
       const keys = Array.from({ length: 30 }, (_, index) => `connecting-${client}-${index}`);
       const replies = await Promise.all(keys.flatMap((key) => [connection.set(key, key), connection.get(key)]));
@@ -68,7 +69,7 @@ describe('a Cluster client whose node connections are still connecting', () => {
   }, 60_000);
 
   it('still fails a command at once while the Cluster itself is not ready', async () => {
-    const connection = open([{ host: '127.0.0.1', port: CLOSED_PORT }]);
+    const connection = open([{ host: '127.0.0.1', port: CLOSED_PORT }], 1_000);
     const startedAt = Date.now();
 
     await expect(connection.get('anything')).rejects.toThrow("Cluster isn't ready and enableOfflineQueue options is false");

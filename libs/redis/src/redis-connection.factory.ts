@@ -117,7 +117,7 @@ function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>, ro
     topology.nodes.map((node) => ({ host: node.host, port: node.port })),
     options,
   );
-  if (!offlineQueue) queueOnlyWhileReady(cluster);
+  if (!offlineQueue && overrides.commandTimeout !== undefined) queueOnlyWhileReady(cluster);
   return cluster;
 }
 
@@ -126,15 +126,20 @@ function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>, ro
  * still connecting, and retries it 100 ms later through a random node and a redirect: two such
  * commands of one key race, and a `GET` issued after a `SET` in one tick answered `null` for about
  * one key in five on a fresh client (docs/redis.md, "A Cluster node that is still connecting"). The
- * Cluster reads `enableOfflineQueue` at every command, so here it is on exactly while the Cluster is
- * ready: a command then waits for its node's connection, as ioredis' node connections queue what
- * they are sent, bounded by the node's connect timeout and the command timeout; while the Cluster is
- * not ready a command still fails at once instead of waiting out an outage. ioredis' `duplicate()`
- * would copy the value of the moment, not the getter; nothing duplicates these clients (BullMQ
- * duplicates only its worker's, which queues anyway).
+ * Cluster reads `enableOfflineQueue` at every command, so for a client whose commands have a
+ * timeout it is on exactly while the Cluster is ready and holds a node: a command then waits in its
+ * node's connection (ioredis queues there), bounded by the command timeout. Without one, a node
+ * frozen while its connection opens would hold such commands for good, where the retries reached
+ * the promoted replica, so those clients keep ioredis' behaviour. While the Cluster is not ready, or
+ * a slot refresh has emptied its pool (its own queue has no timer), a command fails at once.
+ * ioredis' `duplicate()` would copy the value of the moment, not the getter; nothing duplicates
+ * these clients (BullMQ duplicates only its worker's, which queues anyway).
  */
 function queueOnlyWhileReady(cluster: Cluster): void {
-  Object.defineProperty(cluster.options, 'enableOfflineQueue', { get: () => cluster.status === 'ready', configurable: true });
+  Object.defineProperty(cluster.options, 'enableOfflineQueue', {
+    get: () => cluster.status === 'ready' && cluster.nodes('all').length > 0,
+    configurable: true,
+  });
 }
 
 /**
