@@ -68,6 +68,21 @@ describe('a Cluster client whose node connections are still connecting', () => {
     await expect(connection.get(key)).resolves.toBe('answered');
   }, 60_000);
 
+  it('fails a command at once when a slot refresh has emptied its pool while the Cluster is still ready', async () => {
+    const connection = open(
+      cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
+      1_000,
+    );
+    await untilReady(connection);
+    // What an empty CLUSTER SLOTS answer (a node that was reset) does: ioredis' private pool emptied
+    // at once, its connections ending later. The Cluster's own queue, which would hold the command, has no timer.
+    (connection as unknown as { connectionPool: { reset(nodes: unknown[]): void } }).connectionPool.reset([]);
+    const startedAt = Date.now();
+
+    await expect(connection.get('emptied')).rejects.toThrow('enableOfflineQueue options is false');
+    expect(Date.now() - startedAt).toBeLessThan(500);
+  });
+
   it('still fails a command at once while the Cluster itself is not ready', async () => {
     const connection = open([{ host: '127.0.0.1', port: CLOSED_PORT }], 1_000);
     const startedAt = Date.now();
