@@ -3,8 +3,10 @@ import { CacheRegistry, defineCacheNamespace } from '@app/cache';
 import { withTimeout } from '@app/common';
 import { loadConfig } from '@app/config';
 import { openRedis, type RedisConnection } from '@app/redis';
+import type { Cluster } from 'ioredis';
 import { removeRedisKeys } from './support/redis-keys';
 import { untilReady } from './support/redis-server';
+import { startRedisCluster, type RedisClusterUnderTest } from './support/redis-topologies';
 import { testRedisUrl } from './support/test-app';
 
 /** A budget far shorter than the stall, as the production L2 budget (50 ms) is shorter than a long collection. */
@@ -83,4 +85,76 @@ describe('Redis budgets across a stalled event loop', () => {
     expect(reader.stats.l2Errors).toBe(0);
     expect(reader.stats.l2Hits).toBe(1);
   });
+});
+
+/**
+ * The same for ioredis' own `commandTimeout`, which the app's command connection carries
+ * (`REDIS_COMMAND_TIMEOUT_MS`): ioredis arms a timer per command and, after a stall past it, failed
+ * with "Command timed out" a command Redis had answered — one it had also carried out, as an INCR
+ * here (docs/redis.md, "Command timeouts across a stalled process").
+ */
+describe("a Redis command's own timeout across a stalled event loop", () => {
+  const opened: RedisConnection[] = [];
+  const prefix = `stall-own-${randomUUID().slice(0, 8)}`;
+  let cluster: RedisClusterUnderTest | undefined;
+
+  const connect = async (commandTimeout: number): Promise<RedisConnection> => {
+    const redis = openRedis({ kind: 'standalone', url: testRedisUrl() }, 'stall-test', { commandTimeout });
+    opened.push(redis);
+    await untilReady(redis);
+    return redis;
+  };
+
+  afterAll(async () => {
+    await removeRedisKeys(testRedisUrl(), prefix);
+    for (const redis of opened) redis.disconnect();
+    await cluster?.stop();
+  });
+
+  it('takes the reply of a command Redis carried out during a stall longer than the timeout', async () => {
+    const redis = await connect(BUDGET_MS);
+    const incremented = redis.incr(`${prefix}:counter`);
+    await endOfTick();
+    stall(STALL_MS);
+
+    await expect(incremented).resolves.toBe(1);
+    expect(await redis.get(`${prefix}:counter`)).toBe('1');
+  });
+
+  it('still fails a command whose reply has not come, once the socket has been read', async () => {
+    const blocked = await connect(BUDGET_MS);
+    const started = Date.now();
+
+    await expect(blocked.blpop(`${prefix}:empty`, 1)).rejects.toThrow('Command timed out');
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('leaves no timer behind once a command is answered', async () => {
+    const redis = await connect(60_000);
+    await redis.ping();
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+
+    await Promise.all(Array.from({ length: 20 }, () => redis.ping()));
+
+    expect(timers()).toBe(before);
+  });
+
+  it("takes the reply that arrived during a stall on a Cluster node's connection", async () => {
+    cluster = await startRedisCluster();
+    const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
+    const client = openRedis({ kind: 'cluster', nodes, password: undefined, tls: false }, 'stall-test', { commandTimeout: BUDGET_MS }) as Cluster;
+    client.on('error', () => undefined);
+    opened.push(client);
+    await untilReady(client);
+    const keys = Array.from({ length: 12 }, (_, index) => `${prefix}:cluster-${index}`);
+    // Every node's connection opened and warm, so the stall meets commands already written.
+    await Promise.all(keys.map((key) => client.set(key, '0')));
+
+    const incremented = Promise.all(keys.map((key) => client.incr(key)));
+    await endOfTick();
+    stall(STALL_MS);
+
+    await expect(incremented).resolves.toEqual(keys.map(() => 1));
+  }, 60_000);
 });

@@ -145,17 +145,60 @@ function queueOnlyWhileReady(cluster: Cluster): void {
 /**
  * A client of `topology` for BullMQ and other owners that open and close their own connections.
  * `offlineQueue`: whether commands wait for a connection (BullMQ's worker needs it). It writes the
- * commands of one tick in one system call ({@link writeOncePerTick}).
+ * commands of one tick in one system call ({@link writeOncePerTick}) and judges a `commandTimeout`
+ * after reading the socket ({@link expireAfterReading}).
  */
 export function openRedis(topology: RedisTopology, role: string, overrides: RedisOptions = {}): RedisConnection {
+  const timed = overrides.commandTimeout !== undefined;
   if (topology.kind === 'cluster') {
     const cluster = clusterClient(topology, role, overrides, overrides.enableOfflineQueue ?? false);
-    cluster.on('+node', writeOncePerTick);
+    cluster.on('+node', (node: Redis) => {
+      writeOncePerTick(node);
+      if (timed) judgeCommandTimeoutsAfterReading(node);
+    });
     return cluster;
   }
   const connection = new Redis(redisOptionsFor(topology, role, overrides));
   writeOncePerTick(connection);
+  if (timed) judgeCommandTimeoutsAfterReading(connection);
   return connection;
+}
+
+/** The part of an ioredis command its timeout works with; the timer's field is the one ioredis clears when the command settles. */
+interface TimedCommand {
+  isResolved: boolean;
+  reject(error: Error): void;
+  setTimeout(timeoutMs: number): void;
+  _commandTimeoutTimer?: NodeJS.Timeout;
+}
+
+/**
+ * ioredis' `commandTimeout` as ioredis arms it, judged once the socket has been read. Node runs
+ * expired timers before it reads sockets, so after the process itself stalled past the timeout
+ * (a long collection, a starved or paused CPU) ioredis failed with "Command timed out" a command
+ * whose reply had arrived meanwhile: a cache read counted as a Redis error, a claim reported as
+ * failed though Redis had made it. Here the timer hands the verdict to the check phase
+ * (`setImmediate`), after the poll phase has read the ready sockets, as `withTimeout` does
+ * (docs/redis.md, "Command timeouts across a stalled process"). A reply that has not come is failed
+ * as before, one phase later. The timer is kept in ioredis' own field, which it clears when the
+ * command settles.
+ */
+function expireAfterReading(this: TimedCommand, timeoutMs: number): void {
+  if (this._commandTimeoutTimer) return;
+  this._commandTimeoutTimer = setTimeout(() => {
+    setImmediate(() => {
+      if (!this.isResolved) this.reject(new Error('Command timed out'));
+    });
+  }, timeoutMs);
+}
+
+/** Gives every command sent through `connection` the timeout of {@link expireAfterReading}. */
+function judgeCommandTimeoutsAfterReading(connection: Redis): void {
+  const send = connection.sendCommand.bind(connection);
+  connection.sendCommand = (command, stream) => {
+    (command as unknown as TimedCommand).setTimeout = expireAfterReading;
+    return send(command, stream);
+  };
 }
 
 /**
