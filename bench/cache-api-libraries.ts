@@ -56,8 +56,9 @@ export const LIBRARIES: Library[] = [
         // open the breaker and turn L2 reads into misses, which is not what this row measures.
         CACHE_L2_TIMEOUT_MS: '1000',
       });
-      // The command connection as the app opens it (libs/redis), whose writes are batched per tick.
-      const redis = openRedis({ kind: 'standalone', url: redisUrl }, 'bench-api');
+      // The command connection as the app opens it (libs/redis): writes batched per tick, and a timer
+      // per command for REDIS_COMMAND_TIMEOUT_MS.
+      const redis = openRedis({ kind: 'standalone', url: redisUrl }, 'bench-api', { commandTimeout: config.redisCommandTimeoutMs });
       // It queues no command while it connects, as in the app, which waits for it the same way.
       await new Promise((resolve) => redis.once('ready', resolve));
       const namespace = { name: 'bench-api', ttl: TTL_MS, description: 'benchmark: programmatic API' } as const;
