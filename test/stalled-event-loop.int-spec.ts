@@ -137,7 +137,8 @@ describe("a Redis command's own timeout across a stalled event loop", () => {
 
     await Promise.all(Array.from({ length: 20 }, () => redis.ping()));
 
-    expect(timers()).toBe(before);
+    // Not more than before: a timer left per command would add twenty.
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it("takes the reply that arrived during a stall on a Cluster node's connection", async () => {
