@@ -32,21 +32,29 @@ const endOfTick = () => new Promise((resolve) => process.nextTick(resolve));
  * the command has ended: a stall inside that tick delays the send itself, which no budget can tell from
  * a slow Redis (docs/caching.md, "Failure behaviour").
  */
-describe('Redis budgets across a stalled event loop', () => {
-  const opened: RedisConnection[] = [];
-  const prefix = `stall-${randomUUID().slice(0, 8)}`;
+const opened: RedisConnection[] = [];
 
-  // The connection as the app opens it: its commands leave when their tick ends, before each stall.
-  const connect = async (): Promise<RedisConnection> => {
-    const redis = openRedis({ kind: 'standalone', url: testRedisUrl() }, 'stall-test');
-    opened.push(redis);
-    await untilReady(redis);
-    return redis;
-  };
+/**
+ * A connection as the app opens it — its commands leave when their tick ends, before each stall —
+ * with `commandTimeout` as the app's command connection has one.
+ */
+async function connect(commandTimeout?: number): Promise<RedisConnection> {
+  const redis = openRedis({ kind: 'standalone', url: testRedisUrl() }, 'stall-test', { commandTimeout });
+  opened.push(redis);
+  await untilReady(redis);
+  return redis;
+}
+
+// Disconnected rather than quit: a connection whose BLPOP timed out is still blocked in Redis.
+afterAll(() => {
+  for (const redis of opened) redis.disconnect();
+});
+
+describe('Redis budgets across a stalled event loop', () => {
+  const prefix = `stall-${randomUUID().slice(0, 8)}`;
 
   afterAll(async () => {
     await removeRedisKeys(testRedisUrl(), prefix);
-    await Promise.all(opened.map((redis) => redis.quit()));
   });
 
   it('takes a reply that arrived during a stall longer than the budget', async () => {
@@ -99,20 +107,13 @@ describe("a Redis command's own timeout across a stalled event loop", () => {
    * first writes among them) does not run it out on the commands around the stall.
    */
   const COMMAND_TIMEOUT_MS = 200;
-  const opened: RedisConnection[] = [];
   const prefix = `stall-own-${randomUUID().slice(0, 8)}`;
   let cluster: RedisClusterUnderTest | undefined;
-
-  const connect = async (commandTimeout?: number): Promise<RedisConnection> => {
-    const redis = openRedis({ kind: 'standalone', url: testRedisUrl() }, 'stall-test', { commandTimeout });
-    opened.push(redis);
-    await untilReady(redis);
-    return redis;
-  };
+  let clusterClient: Cluster | undefined;
 
   afterAll(async () => {
     await removeRedisKeys(testRedisUrl(), prefix);
-    for (const redis of opened) redis.disconnect();
+    clusterClient?.disconnect();
     await cluster?.stop();
   });
 
@@ -151,8 +152,8 @@ describe("a Redis command's own timeout across a stalled event loop", () => {
     cluster = await startRedisCluster();
     const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
     const client = openRedis({ kind: 'cluster', nodes, password: undefined, tls: false }, 'stall-test', { commandTimeout: COMMAND_TIMEOUT_MS }) as Cluster;
+    clusterClient = client;
     client.on('error', () => undefined);
-    opened.push(client);
     await untilReady(client);
     const keys = Array.from({ length: 12 }, (_, index) => `${prefix}:cluster-${index}`);
     // Every node's connection opened and warm, so the stall meets commands already written.

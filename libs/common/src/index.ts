@@ -1,1 +1,1 @@
-export { withTimeout } from './time-budget';
+export { budgetTimer, withTimeout } from './time-budget';

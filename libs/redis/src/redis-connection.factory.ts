@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { budgetTimer } from '@app/common';
 import type { RedisTopology } from '@app/config';
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Writable } from 'node:stream';
@@ -172,24 +173,23 @@ interface TimedCommand {
   _commandTimeoutTimer?: NodeJS.Timeout;
 }
 
+function rejectUnanswered(command: TimedCommand): void {
+  if (!command.isResolved) command.reject(new Error('Command timed out'));
+}
+
 /**
  * ioredis' `commandTimeout` as ioredis arms it, judged once the socket has been read. Node runs
  * expired timers before it reads sockets, so after the process itself stalled past the timeout
  * (a long collection, a starved or paused CPU) ioredis failed with "Command timed out" a command
  * whose reply had arrived meanwhile: a cache read counted as a Redis error, a claim reported as
- * failed though Redis had made it. Here the timer hands the verdict to the check phase
- * (`setImmediate`), after the poll phase has read the ready sockets, as `withTimeout` does
- * (docs/redis.md, "Command timeouts across a stalled process"). A reply that has not come is failed
- * as before, one phase later. The timer is kept in ioredis' own field, which it clears when the
- * command settles.
+ * failed though Redis had made it. Here the verdict waits for the sockets to be read, as
+ * `withTimeout`'s does ({@link budgetTimer}; docs/redis.md, "Command timeouts across a stalled
+ * process"). A reply that has not come is failed as before, one phase later. The timer is kept in
+ * ioredis' own field, which it clears when the command settles; a command sent again (a redirect,
+ * the offline queue) keeps its first timer, as with ioredis.
  */
 function expireAfterReading(this: TimedCommand, timeoutMs: number): void {
-  if (this._commandTimeoutTimer) return;
-  this._commandTimeoutTimer = setTimeout(() => {
-    setImmediate(() => {
-      if (!this.isResolved) this.reject(new Error('Command timed out'));
-    });
-  }, timeoutMs);
+  this._commandTimeoutTimer ??= budgetTimer(timeoutMs, rejectUnanswered, this);
 }
 
 /** Gives every command sent through `connection` the timeout of {@link expireAfterReading}. */
