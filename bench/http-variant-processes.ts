@@ -35,6 +35,11 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** The one CPU the process (each of its threads) runs on (bench/cpu-pinning.ts). */
   cpu?: number;
+  /**
+   * Another checkout of this repository (a git worktree at another revision, bench/revisions.bench.ts)
+   * whose own `bench/http-variant-server.ts` is started, from that directory, so the server runs its code.
+   */
+  checkout?: string;
 }
 
 /**
@@ -45,7 +50,9 @@ export interface StartOptions {
 export function startServer(variant: VariantProcess, redisUrl: string, keyPrefix: string, options: StartOptions = {}): Promise<RunningServer> {
   const nodeArgs = [...(options.nodeFlags ?? []), '--expose-gc', '-r', '@swc-node/register'];
   const [launcher, ...launcherArgs] = [...(options.cpu === undefined ? [] : onCpu(options.cpu)), ...(options.launcher ?? [])];
-  const child = fork(path.join(__dirname, 'http-variant-server.ts'), [variant.server], {
+  const serverScript = path.join(options.checkout === undefined ? __dirname : path.join(options.checkout, 'bench'), 'http-variant-server.ts');
+  const child = fork(serverScript, [variant.server], {
+    ...(options.checkout === undefined ? {} : { cwd: options.checkout }),
     ...(launcher ? { execPath: launcher, execArgv: [...launcherArgs, process.execPath, ...nodeArgs] } : { execArgv: nodeArgs }),
     env: { ...process.env, ...options.env, BENCH_REDIS_URL: redisUrl, BENCH_KEY_PREFIX: keyPrefix, BENCH_LOG_LEVEL: variant.logLevel ?? 'warn' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
