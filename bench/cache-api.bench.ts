@@ -21,7 +21,7 @@ import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './
 import { CONCURRENCY, cpuKey, CPU_OPERATIONS, LIBRARIES, MEASUREMENTS, OPERATION_MS, OPERATIONS } from './cache-api-libraries';
 import type { MeasurementReply, MeasurementRequest } from './cache-api-process';
 import { stopChild } from './http-variant-processes';
-import { median } from './statistics';
+import { pairedRatios, type RatioSpread } from './statistics';
 
 export { cpuKey } from './cache-api-libraries';
 
@@ -74,9 +74,8 @@ export function medianRatio(
   library: string,
   peer: string,
   of: (round: Record<string, number>) => number,
-): { median: number; min: number; max: number } {
-  const ratios = results.rounds[library].map((round, index) => of(round) / of(results.rounds[peer][index]));
-  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+): RatioSpread {
+  return pairedRatios(results.rounds[library].map(of), results.rounds[peer].map(of));
 }
 
 /** Runs the programmatic comparison against `redisUrl`, prints its tables and returns them. */

@@ -25,7 +25,7 @@ import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './
 import { measureServer, startServer, stopServer, type Measurement, type RouteVariant, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator } from './load-generator';
 import { runMemoryBoundBench } from './memory-bound.bench';
-import { median } from './statistics';
+import { pairedRatios, rangeText } from './statistics';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -204,20 +204,18 @@ async function main(): Promise<void> {
     console.table(cold);
 
     const pairedTarget = ({ target, variant, peer, bound }: TargetPair) => {
-      const ratiosOf = (of: (measured: Measurement) => number) =>
-        rounds.get(variant)!.map((measured, round) => of(measured) / of(rounds.get(peer)![round]));
+      const ratiosOf = (of: (measured: Measurement) => number) => pairedRatios(rounds.get(variant)!.map(of), rounds.get(peer)!.map(of));
       const byRate = ratiosOf((measured) => measured.requestsPerSecond);
       const byCpu = ratiosOf((measured) => measured.requestsPerCpuSecond);
-      const range = (values: number[]) => `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
       // Three decimals: with two, a median of 0.897 read "0.9" next to "NOT met".
-      const targetRatio = (values: number[]) => Number(median(values).toFixed(3));
+      const targetRatio = ({ median: middle }: { median: number }) => Number(middle.toFixed(3));
       return {
         target,
         'req/s ratio': targetRatio(byRate),
-        'req/s, rounds': range(byRate),
+        'req/s, rounds': rangeText(byRate),
         'req per CPU-s ratio': targetRatio(byCpu),
-        'req per CPU-s, rounds': range(byCpu),
-        met: bound === undefined ? '(no target)' : median(byRate) >= bound ? 'met' : 'NOT met',
+        'req per CPU-s, rounds': rangeText(byCpu),
+        met: bound === undefined ? '(no target)' : byRate.median >= bound ? 'met' : 'NOT met',
       };
     };
     const targets = [
@@ -246,13 +244,12 @@ async function main(): Promise<void> {
       const byRate = medianRatio(api, oursApi, peer, (round) => round[operation]);
       // CPU per operation: the peer's over ours, so above 1 means ours costs less.
       const byCpu = medianRatio(api, peer, oursApi, (round) => round[cpuKey(operation)]);
-      const range = ({ min, max }: { min: number; max: number }) => `${min.toFixed(2)}–${max.toFixed(2)}`;
       return {
         target,
         'ops/s ratio': ratio(byRate.median, 1),
-        'ops/s, rounds': range(byRate),
+        'ops/s, rounds': rangeText(byRate),
         'CPU per op ratio (peer / ours)': ratio(byCpu.median, 1),
-        'CPU, rounds': range(byCpu),
+        'CPU, rounds': rangeText(byCpu),
         met: byRate.median >= 1 ? 'met' : 'NOT met',
       };
     };

@@ -26,7 +26,7 @@ import { cpuPinning, describePinning } from './cpu-pinning';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import { measureServer, startServer, stopServer, type Measurement, type RouteVariant } from './http-variant-processes';
 import { loadGenerator } from './load-generator';
-import { median } from './statistics';
+import { median, pairedRatios, rangeText } from './statistics';
 
 const REVISIONS = (process.env.BENCH_REVISIONS ?? '')
   .split(',')
@@ -66,10 +66,10 @@ function checkOut(revision: string, under: string, created: string[]): Checkout 
 /** The revision as given, with its commit unless it was given as one. */
 const label = ({ revision, commit }: Checkout) => (commit.startsWith(revision) ? commit.slice(0, 8) : `${revision} (${commit.slice(0, 8)})`);
 
-/** Median and range of the per-round ratios `numerator / denominator` of two series measured in the same rounds. */
-function pairedRatio(numerator: number[], denominator: number[]): { median: number; range: string } {
-  const ratios = numerator.map((value, round) => value / denominator[round]);
-  return { median: Math.round(median(ratios) * 1000) / 1000, range: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` };
+/** The median of the rounds' ratios, to three decimals, and their range. */
+function pairedRatio(numerators: number[], denominators: number[]): { median: number; range: string } {
+  const spread = pairedRatios(numerators, denominators);
+  return { median: Number(spread.median.toFixed(3)), range: rangeText(spread) };
 }
 
 async function main(): Promise<void> {

@@ -10,3 +10,22 @@ export function median(values: readonly number[]): number {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
+
+/** The median and range of `ratios`. */
+export interface RatioSpread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The ratios `numerators[round] / denominators[round]` of two series measured in the same rounds,
+ * as a median and a range: how the benches read a variant against its peer.
+ */
+export function pairedRatios(numerators: readonly number[], denominators: readonly number[]): RatioSpread {
+  const ratios = numerators.map((value, round) => value / denominators[round]);
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+/** A range as the bench tables print it: `min–max`, two decimals. */
+export const rangeText = ({ min, max }: { min: number; max: number }): string => `${min.toFixed(2)}–${max.toFixed(2)}`;

@@ -25,13 +25,6 @@ function stall(ms: number): void {
 /** Lets the tick end, so that a command issued in it has been written to its socket. */
 const endOfTick = () => new Promise((resolve) => process.nextTick(resolve));
 
-/**
- * A budget that runs out while the process itself is stalled is not a slow Redis: the reply that
- * arrived meanwhile is taken, though the event loop runs the expired timer before it reads the
- * socket. A reply that has not come still fails the budget. Each stall starts once the tick that issued
- * the command has ended: a stall inside that tick delays the send itself, which no budget can tell from
- * a slow Redis (docs/caching.md, "Failure behaviour").
- */
 const opened: RedisConnection[] = [];
 
 /**
@@ -50,6 +43,13 @@ afterAll(() => {
   for (const redis of opened) redis.disconnect();
 });
 
+/**
+ * A budget that runs out while the process itself is stalled is not a slow Redis: the reply that
+ * arrived meanwhile is taken, though the event loop runs the expired timer before it reads the
+ * socket. A reply that has not come still fails the budget. Each stall starts once the tick that issued
+ * the command has ended: a stall inside that tick delays the send itself, which no budget can tell from
+ * a slow Redis (docs/caching.md, "Failure behaviour").
+ */
 describe('Redis budgets across a stalled event loop', () => {
   const prefix = `stall-${randomUUID().slice(0, 8)}`;
 
