@@ -12,6 +12,9 @@ import { HttpCacheInterceptor } from '../libs/cache/src/http/http-cache.intercep
 import { pollUntil } from './support/poll';
 import { LogCapture, startTestApp, type TestApp } from './support/test-app';
 
+/** The held route's state: how many requests entered it, and how to let the one it holds answer. */
+const heldRoute = { entered: 0, release: (): void => undefined };
+
 @Controller('log-fixtures')
 class LogFixturesController {
   @Get('upstream-down')
@@ -34,6 +37,14 @@ class LogFixturesController {
   @Get('large')
   large() {
     return 'x'.repeat(64 * 1024 * 1024);
+  }
+
+  /** Answers when the test releases it: a request still unanswered when its client leaves. */
+  @Get('held')
+  async held() {
+    heldRoute.entered += 1;
+    await new Promise<void>((resolve) => (heldRoute.release = resolve));
+    return { released: true };
   }
 }
 
@@ -231,6 +242,39 @@ describe('request logging', () => {
       fresh.destroy();
       again.destroy();
     }
+  });
+
+  it('logs and counts a request whose client left before it was answered once, as 499, and not again when the route answers', async () => {
+    const entered = heldRoute.entered;
+    const socket = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET /log-fixtures/held HTTP/1.1\r\nHost: test\r\nX-Request-Id: left-unanswered\r\n\r\n');
+      await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+      socket.destroy();
+      const { value: lines } = await pollUntil(async () => linesOf(app, 'left-unanswered'), (found) => found.length > 0, 5_000);
+      // Its connection's first request: the address, never read before the socket closed, is left out (as above).
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 40,
+          req: { id: 'left-unanswered', method: 'GET', path: '/log-fixtures/held' },
+          res: { statusCode: 499 },
+          msg: expect.stringMatching(/^GET \/log-fixtures\/held 499 \d+ms$/),
+        }),
+      ]);
+    } finally {
+      socket.destroy();
+      heldRoute.release();
+    }
+
+    // The route answers to a connection already closed; a request answered after that has had its line
+    // written, so the held one's answer had its turn to add a second line.
+    await request(app.baseUrl).get('/health').set('X-Request-Id', 'health-after-the-held-one').expect(200);
+    await pollUntil(async () => linesOf(app, 'health-after-the-held-one'), (found) => found.length > 0, 5_000);
+    expect(linesOf(app, 'left-unanswered')).toHaveLength(1);
+    const metrics = await request(app.baseUrl).get('/metrics').expect(200);
+    const heldCounts = metrics.text.split('\n').filter((line) => line.startsWith('http_request_duration_seconds_count{') && line.includes('route="/log-fixtures/held"'));
+    expect(heldCounts).toEqual([expect.stringMatching(/[{,]status_code="499"[,}].* 1$/)]);
   });
 
   it('writes each answer on one kept-alive connection as it was, when method, path, status and level change from one to the next (property)', async () => {

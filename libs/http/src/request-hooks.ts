@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -5,11 +7,38 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export type RequestObserver = (request: FastifyRequest, reply: FastifyReply) => void;
 
 /**
- * Work done once a request is answered. `elapsedMs` is the answer's `reply.elapsedTime`, read once for
- * all of them, so the access line and the duration histogram carry the same duration and the getter
- * runs once a request.
+ * Work done once a request is answered, or its connection closed before it was. `elapsedMs` is the
+ * answer's `reply.elapsedTime`, read once for all of them, so the access line and the duration
+ * histogram carry the same duration and the getter runs once a request. `statusCode` is the answer's,
+ * or {@link CLIENT_CLOSED_REQUEST} when the connection closed before the answer's status was sent.
  */
-export type AnswerObserver = (request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void;
+export type AnswerObserver = (request: FastifyRequest, reply: FastifyReply, elapsedMs: number, statusCode: number) => void;
+
+/**
+ * The status observers are given for a request whose connection closed before its answer's status
+ * was sent: nginx's "client closed request", which no answer carries, so a log or a dashboard tells
+ * such requests from the answered ones.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * Where a request's reply waits, on Node's response object, until it has been observed as answered:
+ * the reply while its answer is awaited, `null` once observed. Responses of requests that never
+ * reached `onRequest` (Fastify's framework errors) have neither.
+ */
+const AWAITED_REPLY = Symbol('awaited reply');
+
+interface ObservedResponse extends ServerResponse {
+  [AWAITED_REPLY]?: FastifyReply | null;
+}
+
+/**
+ * The response Node's HTTP server is writing on a connection, until it has finished
+ * (`socket._httpMessage`: undocumented, read by Node's own server and by graceful-shutdown libraries).
+ */
+interface ServerSocket extends Socket {
+  _httpMessage?: ObservedResponse | null;
+}
 
 interface Observers {
   arrived: RequestObserver[];
@@ -26,20 +55,42 @@ const observersByAdapter = new WeakMap<FastifyAdapter, Observers>();
  * hooks of a stock Nest app and what a request costs beyond one is the observers' own work
  * (docs/architecture.md, "Per-request work"). The adapter keeps one function per slot, so the slots
  * are taken here once and everything else goes through {@link onRequestArrived} and {@link onRequestAnswered}.
+ *
+ * Fastify runs `onResponse` only when Node's response emits `finish`. A response whose connection
+ * closes first never does: one whose client left before the route answered (on every Node version),
+ * and on Node 22 and later also one whose client left while the answer was being sent. Those are
+ * observed when their connection closes, from one `close` listener per connection, so that each
+ * request that reached the hooks is observed exactly once however it ended.
  */
 function observersOf(adapter: FastifyAdapter): Observers {
   let observers = observersByAdapter.get(adapter);
   if (observers) return observers;
   const created: Observers = { arrived: [], answered: [] };
+  const observeAnswer = (reply: FastifyReply, statusCode: number): void => {
+    const elapsedMs = reply.elapsedTime;
+    for (const observe of created.answered) observe(reply.request, reply, elapsedMs, statusCode);
+  };
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    (reply.raw as ObservedResponse)[AWAITED_REPLY] = reply;
     for (const observe of created.arrived) observe(request, reply);
     done();
   });
-  adapter.setOnResponseHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const elapsedMs = reply.elapsedTime;
-    for (const observe of created.answered) observe(request, reply, elapsedMs);
+  adapter.setOnResponseHook((_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const response = reply.raw as ObservedResponse;
+    if (response[AWAITED_REPLY] !== null) {
+      response[AWAITED_REPLY] = null;
+      observeAnswer(reply, reply.statusCode);
+    }
     done();
   });
+  function observeIfCutOff(this: ServerSocket): void {
+    const response = this._httpMessage;
+    const reply = response?.[AWAITED_REPLY];
+    if (!response || !reply) return;
+    response[AWAITED_REPLY] = null;
+    observeAnswer(reply, response.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST);
+  }
+  adapter.getInstance().server.on('connection', (socket: ServerSocket) => socket.on('close', observeIfCutOff));
   observersByAdapter.set(adapter, (observers = created));
   return observers;
 }
@@ -53,7 +104,10 @@ export function onRequestArrived(adapter: FastifyAdapter, observer: RequestObser
   observersOf(adapter).arrived.push(observer);
 }
 
-/** Runs `observer` once the answer to a request has been sent (`onResponse`), whoever sent it. */
+/**
+ * Runs `observer` once for each request that reached the hooks: when its answer has been sent
+ * (`onResponse`), whoever sent it, or when its connection closed before that.
+ */
 export function onRequestAnswered(adapter: FastifyAdapter, observer: AnswerObserver): void {
   observersOf(adapter).answered.push(observer);
 }

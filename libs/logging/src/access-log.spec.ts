@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import pino, { type Level, type Logger } from 'pino';
 import type { AppConfig } from '@app/config';
 import { accessLineWriter } from './access-log';
@@ -32,31 +32,30 @@ interface Answered {
 }
 
 /**
- * A request, its reply and the answer's duration as the hook sees them; `id` and `ip` may be given as
+ * A request, its answer's status and duration as the hook sees them; `id` and `ip` may be given as
  * undefined (a client already gone).
  */
-function exchange(answered: Answered): { request: FastifyRequest; reply: FastifyReply; elapsedMs: number } {
+function exchange(answered: Answered): { request: FastifyRequest; statusCode: number; elapsedMs: number } {
   const request = {
     url: answered.url,
     method: answered.method ?? 'GET',
     id: 'id' in answered ? answered.id : 'abc-1',
     ip: 'ip' in answered ? answered.ip : '127.0.0.1',
   };
-  const reply = { statusCode: answered.statusCode ?? 200 };
-  return { request: request as unknown as FastifyRequest, reply: reply as unknown as FastifyReply, elapsedMs: answered.elapsedMs ?? 1.4 };
+  return { request: request as unknown as FastifyRequest, statusCode: answered.statusCode ?? 200, elapsedMs: answered.elapsedMs ?? 1.4 };
 }
 
 /** The line pino's own serializer writes for the same request, with the redaction the access log applies. */
 function pinoLine(logger: Logger, level: Level, answered: Answered, redactedPath: string): void {
-  const { request, reply, elapsedMs } = exchange(answered);
+  const { request, statusCode, elapsedMs } = exchange(answered);
   const durationMs = Math.round(elapsedMs);
   logger[level](
     {
       req: { id: request.id, method: request.method, path: redactedPath, remoteAddress: request.ip },
-      res: { statusCode: reply.statusCode },
+      res: { statusCode },
       durationMs,
     },
-    `${request.method} ${redactedPath} ${reply.statusCode} ${durationMs}ms`,
+    `${request.method} ${redactedPath} ${statusCode} ${durationMs}ms`,
   );
 }
 
@@ -77,8 +76,8 @@ describe('accessLineWriter', () => {
   it.each(cases)('writes what pino writes for the same fields: %s', (_name, level, answered, redactedPath) => {
     const ours = new Lines();
     const theirs = new Lines();
-    const { request, reply, elapsedMs } = exchange(answered);
-    accessLineWriter(appLogger(ours))(level, request, reply, elapsedMs);
+    const { request, statusCode, elapsedMs } = exchange(answered);
+    accessLineWriter(appLogger(ours))(level, request, statusCode, elapsedMs);
     pinoLine(appLogger(theirs), level, answered, redactedPath);
 
     expect(ours.raw).toHaveLength(1);
@@ -98,8 +97,8 @@ describe('accessLineWriter', () => {
         (answered, level) => {
           const ours = new Lines();
           const theirs = new Lines();
-          const { request, reply, elapsedMs } = exchange(answered);
-          accessLineWriter(appLogger(ours))(level, request, reply, elapsedMs);
+          const { request, statusCode, elapsedMs } = exchange(answered);
+          accessLineWriter(appLogger(ours))(level, request, statusCode, elapsedMs);
           pinoLine(appLogger(theirs), level, answered, redactUrl(answered.url));
 
           expect(withoutTime(ours.raw.join('\n'))).toBe(withoutTime(theirs.raw.join('\n')));
@@ -128,8 +127,8 @@ describe('accessLineWriter', () => {
         const write = accessLineWriter(appLogger(ours));
         const theirLogger = appLogger(theirs);
         for (const { level, ...answered } of sequence) {
-          const { request, reply, elapsedMs } = exchange(answered);
-          write(level, request, reply, elapsedMs);
+          const { request, statusCode, elapsedMs } = exchange(answered);
+          write(level, request, statusCode, elapsedMs);
           pinoLine(theirLogger, level, answered, redactUrl(answered.url));
         }
 
@@ -144,11 +143,11 @@ describe('accessLineWriter', () => {
     try {
       const ours = new Lines();
       const write = accessLineWriter(appLogger(ours));
-      const { request, reply, elapsedMs } = exchange({ url: '/x' });
+      const { request, statusCode, elapsedMs } = exchange({ url: '/x' });
       const times: number[] = [];
       for (const step of [0, 0, 1, 0, 999, 1]) {
         jest.advanceTimersByTime(step);
-        write('info', request, reply, elapsedMs);
+        write('info', request, statusCode, elapsedMs);
         times.push(Date.now());
       }
 
@@ -161,8 +160,8 @@ describe('accessLineWriter', () => {
 
   it('escapes a lone surrogate in the message too, where pino would write it raw (and the reader get U+FFFD)', () => {
     const ours = new Lines();
-    const { request, reply, elapsedMs } = exchange({ url: '/a\ud800b', id: 'x\udfff' });
-    accessLineWriter(appLogger(ours))('info', request, reply, elapsedMs);
+    const { request, statusCode, elapsedMs } = exchange({ url: '/a\ud800b', id: 'x\udfff' });
+    accessLineWriter(appLogger(ours))('info', request, statusCode, elapsedMs);
 
     expect(ours.raw[0]).toContain('"path":"/a\\ud800b"');
     expect(ours.raw[0]).toContain('"msg":"GET /a\\ud800b 200 1ms"');
@@ -174,15 +173,15 @@ describe('accessLineWriter', () => {
     const theirs = new Lines();
     const settings = { level: 'info', base: { pod: 'api-7' }, messageKey: 'message', timestamp: pino.stdTimeFunctions.isoTime };
     const answered: Answered = { url: '/settings', statusCode: 404 };
-    const { request, reply, elapsedMs } = exchange(answered);
+    const { request, statusCode, elapsedMs } = exchange(answered);
     const ourLogger = pino(settings, ours).child({ component: 'http' });
     const theirLogger = pino(settings, theirs).child({ component: 'http' });
     const write = accessLineWriter(ourLogger);
-    write('warn', request, reply, elapsedMs);
+    write('warn', request, statusCode, elapsedMs);
     pinoLine(theirLogger, 'warn', answered, '/settings');
     ourLogger.setBindings({ component: 'http-after-boot' });
     theirLogger.setBindings({ component: 'http-after-boot' });
-    write('warn', request, reply, elapsedMs);
+    write('warn', request, statusCode, elapsedMs);
     pinoLine(theirLogger, 'warn', answered, '/settings');
 
     const strip = (line: string) => line.replace(/,"time":"[^"]+"/, '');

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { onRequestAnswered } from '@app/http/request-hooks';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { redactUrl } from './redaction';
@@ -160,7 +160,7 @@ interface StatusPieces {
 export function accessLineWriter(
   logger: Logger,
   clientAddressOf: ClientAddressOf = clientAddressOfRequest,
-): (level: Level, request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void {
+): (level: Level, request: FastifyRequest, statusCode: number, elapsedMs: number) => void {
   const format = lineFormatOf(logger);
   const prefixes: Record<string, string> = {};
   for (const [level, value] of Object.entries(logger.levels.values)) prefixes[level] = format.levelPrefix[value];
@@ -189,7 +189,7 @@ export function accessLineWriter(
   );
   const statusPieces = lastValueMemo((statusCode: number): StatusPieces => ({ field: `${statusCode}},"durationMs":`, inMessage: ` ${statusCode} ` }));
 
-  return (level, request, reply, elapsedMs) => {
+  return (level, request, statusCode, elapsedMs) => {
     const time = format.time();
     const bindings = format.bindings();
     if (level !== headLevel || time !== headTime || bindings !== headBindings) {
@@ -201,7 +201,7 @@ export function accessLineWriter(
     }
     const path = jsonStringContent(redactUrl(request.url));
     const method = methodPieces(request.method);
-    const status = statusPieces(reply.statusCode);
+    const status = statusPieces(statusCode);
     const durationMs = String(Math.round(elapsedMs));
     const start = typeof request.id === 'string' ? headBeforeId + jsonStringContent(request.id) + method.afterId : head + method.withoutId;
     format.stream.write(
@@ -212,7 +212,9 @@ export function accessLineWriter(
 
 /**
  * One line per request, written once the answer is sent (`onResponse`, so answers sent from any
- * hook are logged too): `info` for 2xx/3xx, `warn` for 4xx, `error` for 5xx, without a stack — an
+ * hook are logged too) or its connection closed before that, with status 499 when the client left
+ * before the answer's status was sent (`onRequestAnswered`): `info` for 2xx/3xx, `warn` for 4xx,
+ * `error` for 5xx, without a stack — an
  * error's own line, if any, comes from where it was caught. When the level is disabled the request
  * costs one comparison: no child logger, no serialization, no redaction. `logger` is resolved on
  * first use, once the app exists, and so is where the client's address comes from: Fastify gives a
@@ -222,12 +224,12 @@ export function accessLineWriter(
 export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
   let resolved: Logger | undefined;
   let writeLine: ReturnType<typeof accessLineWriter> | undefined;
-  onRequestAnswered(adapter, (request, reply, elapsedMs) => {
+  onRequestAnswered(adapter, (request, _reply, elapsedMs, statusCode) => {
     const log = (resolved ??= logger());
-    const level = levelOf(reply.statusCode);
+    const level = levelOf(statusCode);
     if (log.isLevelEnabled(level) && !isProbe(request.url)) {
       writeLine ??= accessLineWriter(log, request.ips === undefined ? clientAddressPerConnection() : clientAddressOfRequest);
-      writeLine(level, request, reply, elapsedMs);
+      writeLine(level, request, statusCode, elapsedMs);
     }
   });
 }

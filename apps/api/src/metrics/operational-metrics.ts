@@ -54,8 +54,8 @@ export class OperationalMetrics implements OnModuleInit, OnModuleDestroy {
       REQUEST_BUCKETS,
       this.registry,
     );
-    onRequestAnswered(this.adapterHost.httpAdapter, (request, reply, elapsedMs) =>
-      requests.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, elapsedMs / 1000),
+    onRequestAnswered(this.adapterHost.httpAdapter, (request, _reply, elapsedMs, statusCode) =>
+      requests.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, statusCode, elapsedMs / 1000),
     );
 
     const queues = this.queues;
