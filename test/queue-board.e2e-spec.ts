@@ -114,6 +114,9 @@ describe('Bull Board at /admin/queues with Redis', () => {
         body: { ok: false, say: `The queue dashboard takes no NUL character (\\u0000, %00) in ${where}.`, result: { error: 'Bad Request' } },
       });
     }
+    // The dashboard page itself refuses it the same way, and the OpenAPI document, checked when the app closes, says so.
+    const page = await fetch(`${app.baseUrl}/admin/queues?status=%00`, { headers: { 'x-admin-secret': SECRET } });
+    expect({ status: page.status, body: await page.json() }).toMatchObject({ status: 400, body: { say: expect.stringContaining('the query (status)') } });
     // A job's data may hold any string: it reaches Bull Board, which finds no such job.
     const update = await call('PATCH', `/queues/${QUEUE}/no-such-job/update-data`, { jobData: { text: 'a\u0000b' } });
     expect({ status: update.status, body: await update.json() }).toMatchObject({ status: 404, body: { result: { key: 'ERRORS.JOB_NOT_FOUND' } } });

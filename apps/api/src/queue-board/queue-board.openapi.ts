@@ -54,6 +54,7 @@ export const QUEUE_BOARD_PATHS: PathsObject = {
       security: [{ adminSecretHeader: [] }, { queueBoardSession: [] }],
       responses: {
         200: { description: 'The dashboard page.', content: HTML },
+        400: { description: 'A NUL character (`\\u0000`, `%00`) in the query or the path; the body says where.', content: ERROR },
         401: { description: `No or a wrong admin secret (\`${ADMIN_SECRET_HEADER}\` or the session cookie).`, content: ERROR },
         404: { description: 'Embedded mode (no Redis): no durable queue to show; the body says so.', content: ERROR },
       },
