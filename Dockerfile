@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: full toolchain, because better-sqlite3 compiles from source (see .prebuild-installrc).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -22,7 +22,7 @@ RUN npm run build \
  && node scripts/slim-runtime-modules.js
 
 # Runtime stage: compiled JavaScript, production dependencies and migrations, run as `node`.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \
