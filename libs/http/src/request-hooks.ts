@@ -58,9 +58,9 @@ const observersByAdapter = new WeakMap<FastifyAdapter, Observers>();
  *
  * Fastify runs `onResponse` only when Node's response emits `finish`. A response whose connection
  * closes first never does: one whose client left before the route answered (on every Node version),
- * and on Node 24 and 26, unlike 20, also one whose client left while the answer was being sent. Those are
- * observed when their connection closes, from one `close` listener per connection, so that each
- * request that reached the hooks is observed exactly once however it ended.
+ * and on Node 24 and 26, unlike 20, also one whose client left while the answer was being sent.
+ * Those are observed when their connection closes, from one `close` listener per connection, so
+ * that each request that reached the hooks is observed exactly once however it ended.
  */
 function observersOf(adapter: FastifyAdapter): Observers {
   let observers = observersByAdapter.get(adapter);
