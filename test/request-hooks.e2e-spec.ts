@@ -108,7 +108,7 @@ describe('per-request work rides on the hooks Nest already runs', () => {
       });
     });
     for (let observer = 0; observer < 2; observer += 1) {
-      onRequestAnswered(adapter, (answered, _reply, elapsedMs) => void (answered.id === id && observed.push(elapsedMs)));
+      onRequestAnswered(adapter, (answered, elapsedMs) => void (answered.id === id && observed.push(elapsedMs)));
     }
 
     await request(app.baseUrl).get('/health').set('X-Request-Id', id).expect(200);

@@ -12,7 +12,7 @@ export type RequestObserver = (request: FastifyRequest, reply: FastifyReply) => 
  * histogram carry the same duration and the getter runs once a request. `statusCode` is the answer's,
  * or {@link CLIENT_CLOSED_REQUEST} when the connection closed before the answer's status was sent.
  */
-export type AnswerObserver = (request: FastifyRequest, reply: FastifyReply, elapsedMs: number, statusCode: number) => void;
+export type AnswerObserver = (request: FastifyRequest, elapsedMs: number, statusCode: number) => void;
 
 /**
  * The status observers are given for a request whose connection closed before its answer's status
@@ -68,7 +68,7 @@ function observersOf(adapter: FastifyAdapter): Observers {
   const created: Observers = { arrived: [], answered: [] };
   const observeAnswer = (reply: FastifyReply, statusCode: number): void => {
     const elapsedMs = reply.elapsedTime;
-    for (const observe of created.answered) observe(reply.request, reply, elapsedMs, statusCode);
+    for (const observe of created.answered) observe(reply.request, elapsedMs, statusCode);
   };
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     (reply.raw as ObservedResponse)[AWAITED_REPLY] = reply;

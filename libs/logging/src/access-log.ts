@@ -214,17 +214,16 @@ export function accessLineWriter(
  * One line per request, written once the answer is sent (`onResponse`, so answers sent from any
  * hook are logged too) or its connection closed before that, with status 499 when the client left
  * before the answer's status was sent (`onRequestAnswered`): `info` for 2xx/3xx, `warn` for 4xx,
- * `error` for 5xx, without a stack — an
- * error's own line, if any, comes from where it was caught. When the level is disabled the request
- * costs one comparison: no child logger, no serialization, no redaction. `logger` is resolved on
- * first use, once the app exists, and so is where the client's address comes from: Fastify gives a
- * request `ips` only when the adapter trusts a proxy, and then each request names its client
- * (`X-Forwarded-For`); without one the connection does.
+ * `error` for 5xx, without a stack — an error's own line, if any, comes from where it was caught.
+ * When the level is disabled the request costs one comparison: no child logger, no serialization, no
+ * redaction. `logger` is resolved on first use, once the app exists, and so is where the client's
+ * address comes from: Fastify gives a request `ips` only when the adapter trusts a proxy, and then
+ * each request names its client (`X-Forwarded-For`); without one the connection does.
  */
 export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
   let resolved: Logger | undefined;
   let writeLine: ReturnType<typeof accessLineWriter> | undefined;
-  onRequestAnswered(adapter, (request, _reply, elapsedMs, statusCode) => {
+  onRequestAnswered(adapter, (request, elapsedMs, statusCode) => {
     const log = (resolved ??= logger());
     const level = levelOf(statusCode);
     if (log.isLevelEnabled(level) && !isProbe(request.url)) {

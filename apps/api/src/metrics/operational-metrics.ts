@@ -54,7 +54,7 @@ export class OperationalMetrics implements OnModuleInit, OnModuleDestroy {
       REQUEST_BUCKETS,
       this.registry,
     );
-    onRequestAnswered(this.adapterHost.httpAdapter, (request, _reply, elapsedMs, statusCode) =>
+    onRequestAnswered(this.adapterHost.httpAdapter, (request, elapsedMs, statusCode) =>
       requests.observe(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, statusCode, elapsedMs / 1000),
     );
 
