@@ -1,4 +1,5 @@
 import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
+import * as net from 'node:net';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
@@ -182,6 +183,41 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     expect(await answer).toBeUndefined();
     expect((await pollUntil(async () => inFlight.size, (size) => size === 0, 2_000, 5)).value).toBe(0);
     heldRoute.release();
+  });
+
+  it('logs an answered-request observer that throws and still runs the next one, for an answer sent and for a client that left (a throw there would stop the process)', async () => {
+    const adapter = app.app.getHttpAdapter() as FastifyAdapter;
+    const ids = new Set(['observer-throws-answered', 'observer-throws-left']);
+    const observedNext: Array<[string, number]> = [];
+    onRequestAnswered(adapter, (answered) => {
+      if (ids.has(answered.id)) throw new Error(`observer broke on ${answered.id}`);
+    });
+    onRequestAnswered(adapter, (answered, _elapsedMs, statusCode) => void (ids.has(answered.id) && observedNext.push([answered.id, statusCode])));
+
+    await request(app.baseUrl).get('/health/live').set('X-Request-Id', 'observer-throws-answered').expect(200);
+    const entered = heldRoute.entered;
+    const socket = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET /held HTTP/1.1\r\nHost: test\r\nX-Request-Id: observer-throws-left\r\n\r\n');
+      await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+      socket.destroy();
+      await pollUntil(async () => observedNext.length, (count) => count === 2, 5_000, 5);
+    } finally {
+      socket.destroy();
+      heldRoute.release();
+    }
+
+    expect(observedNext).toEqual([
+      ['observer-throws-answered', 200],
+      ['observer-throws-left', 499],
+    ]);
+    const failures = app.logs.lines.filter((line) => line.msg === 'an answered-request observer failed');
+    expect(failures.map((line) => [line.level, line.reqId, (line.err as { message?: string } | undefined)?.message])).toEqual([
+      [50, 'observer-throws-answered', 'observer broke on observer-throws-answered'],
+      [50, 'observer-throws-left', 'observer broke on observer-throws-left'],
+    ]);
+    await request(app.baseUrl).get('/health/live').expect(200);
   });
 
   // Last here: the app stays draining. sendRaw reads until the server closes the connection, so a

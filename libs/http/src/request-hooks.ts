@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -47,6 +48,8 @@ interface Observers {
 
 const observersByAdapter = new WeakMap<FastifyAdapter, Observers>();
 
+const logger = new Logger('RequestHooks');
+
 /**
  * Nest's `FastifyAdapter` adds an `onRequest` and an `onResponse` hook of its own to every app, and
  * calls from them whatever `setOnRequestHook` / `setOnResponseHook` gave it (Nest itself gives them
@@ -61,6 +64,10 @@ const observersByAdapter = new WeakMap<FastifyAdapter, Observers>();
  * and on Node 24 and 26, unlike 20, also one whose client left while the answer was being sent.
  * Those are observed when their connection closes, from one `close` listener per connection, so
  * that each request that reached the hooks is observed exactly once however it ended.
+ *
+ * An answer observer that throws is logged and the others still run: the answer has been sent, so
+ * there is no one to tell but the log, and a throw from the `close` listener would otherwise be an
+ * uncaught exception that stops the process.
  */
 function observersOf(adapter: FastifyAdapter): Observers {
   let observers = observersByAdapter.get(adapter);
@@ -68,7 +75,13 @@ function observersOf(adapter: FastifyAdapter): Observers {
   const created: Observers = { arrived: [], answered: [] };
   const observeAnswer = (reply: FastifyReply, statusCode: number): void => {
     const elapsedMs = reply.elapsedTime;
-    for (const observe of created.answered) observe(reply.request, elapsedMs, statusCode);
+    for (const observe of created.answered) {
+      try {
+        observe(reply.request, elapsedMs, statusCode);
+      } catch (error) {
+        logger.error({ err: error, reqId: reply.request.id }, 'an answered-request observer failed');
+      }
+    }
   };
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     (reply.raw as ObservedResponse)[AWAITED_REPLY] = reply;
