@@ -189,7 +189,7 @@ describe('request logging', () => {
     }
   });
 
-  it('logs an answer whose client left before it was sent, with the address only if its connection gave it earlier', async () => {
+  it("logs an answer whose client left before it was sent, with the client's address, on a connection's first request too", async () => {
     const port = Number(new URL(app.baseUrl).port);
     const lineOf = async (requestId: string) =>
       (await pollUntil(async () => linesOf(app, requestId), (lines) => lines.length > 0, 10_000)).value;
@@ -222,11 +222,13 @@ describe('request logging', () => {
     const [first, second] = await Promise.all([connect(), connect()]);
     const [fresh, again] = [first.socket, second.socket];
     try {
-      // A fresh connection whose client leaves during its first answer: nothing read its address before.
+      // A fresh connection whose client leaves during its first answer: no line was written for it before.
       fresh.write('GET /log-fixtures/large HTTP/1.1\r\nHost: test\r\nX-Request-Id: gone-first\r\n\r\n');
       await first.answersBegun(1);
       fresh.destroy();
-      expect(await lineOf('gone-first')).toEqual([expect.objectContaining({ req: { id: 'gone-first', method: 'GET', path: '/log-fixtures/large' } })]);
+      expect(await lineOf('gone-first')).toEqual([
+        expect.objectContaining({ req: { id: 'gone-first', method: 'GET', path: '/log-fixtures/large', remoteAddress: '127.0.0.1' } }),
+      ]);
 
       // A kept-alive connection whose first answer was logged with its address, then left during the next.
       again.write('GET /health HTTP/1.1\r\nHost: test\r\nX-Request-Id: before-leaving\r\n\r\n');
@@ -253,11 +255,11 @@ describe('request logging', () => {
       await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
       socket.destroy();
       const { value: lines } = await pollUntil(async () => linesOf(app, 'left-unanswered'), (found) => found.length > 0, 5_000);
-      // Its connection's first request: the address, never read before the socket closed, is left out (as above).
+      // Its connection's first request, and the client is gone: the address was read as the connection opened.
       expect(lines).toEqual([
         expect.objectContaining({
           level: 40,
-          req: { id: 'left-unanswered', method: 'GET', path: '/log-fixtures/held' },
+          req: { id: 'left-unanswered', method: 'GET', path: '/log-fixtures/held', remoteAddress: '127.0.0.1' },
           res: { statusCode: 499 },
           msg: expect.stringMatching(/^GET \/log-fixtures\/held 499 \d+ms$/),
         }),

@@ -116,8 +116,7 @@ const clientAddressOfRequest: ClientAddressOf = (request) => request.ip;
  * The client's address, read once per connection. Without a trusted proxy Fastify's `request.ip` is
  * the socket's remote address, which a connection never changes; reading it through Node's socket
  * getters cost about 1 k instructions a line, megamorphic loads of the socket's handle
- * (docs/benchmarks.md, "The access log"). A socket closed before it was read has no address, as with
- * `request.ip`, and the field is left out.
+ * (docs/benchmarks.md, "The access log").
  */
 function clientAddressPerConnection(): ClientAddressOf {
   const addresses = new WeakMap<Socket, string>();
@@ -130,6 +129,15 @@ function clientAddressPerConnection(): ClientAddressOf {
     }
     return address;
   };
+}
+
+/**
+ * Reads the connection's peer address as it opens. Node's socket keeps the address once read, also
+ * after it closes, so a line written when the client has left — a 499, or an answer cut off while sent
+ * — still names the client, on the connection's first request too. One read a connection, not a request.
+ */
+function keepPeerAddress(socket: Socket): void {
+  void socket.remoteAddress;
 }
 
 /** The parts of a line that follow the method, one string each. */
@@ -180,9 +188,8 @@ export function accessLineWriter(
       inMessage: `${messageStart}${content} `,
     };
   });
-  // pino leaves out a field whose value is undefined. The address is undefined when the client is
-  // gone before it was read: when it disconnects during a large answer, `onResponse` runs after the
-  // socket is destroyed.
+  // pino leaves out a field whose value is undefined. The address is undefined when Node could not
+  // read it as the connection opened (a client already gone then, {@link keepPeerAddress}).
   const addressPiece = lastValueMemo(
     (address: string | undefined) =>
       `"${typeof address === 'string' ? `,"remoteAddress":"${jsonStringContent(address)}"` : ''}},"res":{"statusCode":`,
@@ -221,6 +228,7 @@ export function accessLineWriter(
  * each request names its client (`X-Forwarded-For`); without one the connection does.
  */
 export function installAccessLog(adapter: FastifyAdapter, logger: () => Logger): void {
+  adapter.getInstance().server.on('connection', keepPeerAddress);
   let resolved: Logger | undefined;
   let writeLine: ReturnType<typeof accessLineWriter> | undefined;
   onRequestAnswered(adapter, (request, elapsedMs, statusCode) => {
