@@ -1,5 +1,5 @@
 // One `npm test` runs three layers, named by what they boot: unit specs (`*.spec.ts`, colocated with
-// the code, fakes only), integration specs (`test/*.int-spec.ts`, one adapter or library against a
+// the code, the benches' arithmetic too, fakes only), integration specs (`test/*.int-spec.ts`, one adapter or library against a
 // real Redis, SQLite file or local fake server) and e2e suites (`test/*.e2e-spec.ts`, the whole app).
 const fs = require('node:fs');
 const path = require('node:path');
@@ -24,7 +24,7 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/redis.global-teardown.ts',
   testTimeout: 20000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,bench}/**/*.spec.ts'] },
     { ...shared, displayName: 'int', testMatch: ['<rootDir>/test/**/*.int-spec.ts'] },
     { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],

@@ -29,3 +29,33 @@ export function pairedRatios(numerators: readonly number[], denominators: readon
 
 /** A range as the bench tables print it: `min–max`, two decimals. */
 export const rangeText = ({ min, max }: { min: number; max: number }): string => `${min.toFixed(2)}–${max.toFixed(2)}`;
+
+/**
+ * A round in which a variant's CPU time per request is more than this times its best round's is taken
+ * as disturbed. On the 2-core virtual machines the benches run on, other work on the host raises a
+ * process's CPU time per request by half or more for seconds at a time, while undisturbed rounds of a
+ * variant stay within about 10 % of each other (docs/benchmarks.md, "How a target is read").
+ */
+export const DISTURBED_ROUND_FACTOR = 1.25;
+
+/**
+ * How many rounds are disturbed in any of `series`, each a variant's requests per CPU-second in every
+ * round: a round counts once, however many of the variants it disturbed.
+ */
+export function disturbedRounds(...series: ReadonlyArray<readonly number[]>): number {
+  const rounds = Math.max(0, ...series.map((rates) => rates.length));
+  let disturbed = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    if (series.some((rates) => rates[round] * DISTURBED_ROUND_FACTOR < Math.max(...rates))) disturbed += 1;
+  }
+  return disturbed;
+}
+
+/**
+ * A paired target's verdict from the median of its rounds' ratios — unless most rounds were disturbed,
+ * when the median is one of theirs and says as much about the machine as about the code.
+ */
+export function pairedVerdict(median: number, bound: number, disturbed: number, rounds: number): string {
+  const verdict = median >= bound ? 'met' : 'NOT met';
+  return disturbed * 2 > rounds ? `inconclusive: ${disturbed} of ${rounds} rounds disturbed (${verdict} by their median)` : verdict;
+}
