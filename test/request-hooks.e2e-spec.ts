@@ -1,12 +1,11 @@
 import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
-import * as net from 'node:net';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { onRequestAnswered, onRequestArrived } from '@app/http';
 import { RequestsInFlight } from '../apps/api/src/lifecycle';
 import { pollUntil } from './support/poll';
-import { sendRaw } from './support/raw-http';
+import { leaveWhileHeld, sendRaw } from './support/raw-http';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -195,16 +194,11 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     onRequestAnswered(adapter, (answered, _elapsedMs, statusCode) => void (ids.has(answered.id) && observedNext.push([answered.id, statusCode])));
 
     await request(app.baseUrl).get('/health/live').set('X-Request-Id', 'observer-throws-answered').expect(200);
-    const entered = heldRoute.entered;
-    const socket = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    const port = Number(new URL(app.baseUrl).port);
     try {
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write('GET /held HTTP/1.1\r\nHost: test\r\nX-Request-Id: observer-throws-left\r\n\r\n');
-      await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
-      socket.destroy();
+      await leaveWhileHeld(port, 'GET /held HTTP/1.1\r\nHost: test\r\nX-Request-Id: observer-throws-left\r\n\r\n', () => heldRoute.entered);
       await pollUntil(async () => observedNext.length, (count) => count === 2, 5_000, 5);
     } finally {
-      socket.destroy();
       heldRoute.release();
     }
 

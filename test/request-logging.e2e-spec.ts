@@ -10,6 +10,7 @@ import { HttpCached } from '@app/cache';
 import { installAccessLog } from '@app/logging';
 import { HttpCacheInterceptor } from '../libs/cache/src/http/http-cache.interceptor';
 import { pollUntil } from './support/poll';
+import { leaveWhileHeld } from './support/raw-http';
 import { LogCapture, startTestApp, type TestApp } from './support/test-app';
 
 /** The held route's state: how many requests entered it, and how to let the one it holds answer. */
@@ -247,13 +248,9 @@ describe('request logging', () => {
   });
 
   it('logs and counts a request whose client left before it was answered once, as 499, and not again when the route answers', async () => {
-    const entered = heldRoute.entered;
-    const socket = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    const port = Number(new URL(app.baseUrl).port);
     try {
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write('GET /log-fixtures/held HTTP/1.1\r\nHost: test\r\nX-Request-Id: left-unanswered\r\n\r\n');
-      await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
-      socket.destroy();
+      await leaveWhileHeld(port, 'GET /log-fixtures/held HTTP/1.1\r\nHost: test\r\nX-Request-Id: left-unanswered\r\n\r\n', () => heldRoute.entered);
       const { value: lines } = await pollUntil(async () => linesOf(app, 'left-unanswered'), (found) => found.length > 0, 5_000);
       // Its connection's first request, and the client is gone: the address was read as the connection opened.
       expect(lines).toEqual([
@@ -265,7 +262,6 @@ describe('request logging', () => {
         }),
       ]);
     } finally {
-      socket.destroy();
       heldRoute.release();
     }
 

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { pollUntil } from './poll';
 
 export interface RawResponse {
   status: number;
@@ -67,4 +68,20 @@ export function rawRequest(method: string, target: string, headers: Record<strin
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   if (payload) lines.push(`Content-Length: ${payload.length}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload ?? Buffer.alloc(0)]);
+}
+
+/**
+ * Sends `request` on a new connection and closes it once `entered()` has grown — once the route holds
+ * the request: a client that leaves before its answer has begun.
+ */
+export async function leaveWhileHeld(port: number, request: string, entered: () => number): Promise<void> {
+  const before = entered();
+  const socket = net.connect(port, '127.0.0.1');
+  try {
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(request);
+    await pollUntil(async () => entered(), (count) => count > before, 5_000, 5);
+  } finally {
+    socket.destroy();
+  }
 }
