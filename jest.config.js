@@ -1,6 +1,7 @@
 // One `npm test` runs three layers, named by what they boot: unit specs (`*.spec.ts`, colocated with
-// the code, the benches' arithmetic too, fakes only), integration specs (`test/*.int-spec.ts`, one adapter or library against a
-// real Redis, SQLite file or local fake server) and e2e suites (`test/*.e2e-spec.ts`, the whole app).
+// the code, the benches' arithmetic too, fakes only), integration specs (`test/*.int-spec.ts`, one
+// adapter or library against a real Redis, SQLite file or local fake server) and e2e suites
+// (`test/*.e2e-spec.ts`, the whole app).
 const fs = require('node:fs');
 const path = require('node:path');
 

@@ -207,7 +207,7 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
       ['observer-throws-left', 499],
     ]);
     const failures = app.logs.lines.filter((line) => line.msg === 'an answered-request observer failed');
-    expect(failures.map((line) => [line.level, line.reqId, (line.err as { message?: string } | undefined)?.message])).toEqual([
+    expect(failures.map((line) => [line.level, line.requestId, (line.err as { message?: string } | undefined)?.message])).toEqual([
       [50, 'observer-throws-answered', 'observer broke on observer-throws-answered'],
       [50, 'observer-throws-left', 'observer broke on observer-throws-left'],
     ]);

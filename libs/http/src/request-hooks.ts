@@ -79,7 +79,7 @@ function observersOf(adapter: FastifyAdapter): Observers {
       try {
         observe(reply.request, elapsedMs, statusCode);
       } catch (error) {
-        logger.error({ err: error, reqId: reply.request.id }, 'an answered-request observer failed');
+        logger.error({ err: error, requestId: reply.request.id }, 'an answered-request observer failed');
       }
     }
   };
