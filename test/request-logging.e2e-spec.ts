@@ -15,6 +15,8 @@ import { LogCapture, startTestApp, type TestApp } from './support/test-app';
 
 /** The held route's state: how many requests entered it, and how to let the one it holds answer. */
 const heldRoute = { entered: 0, release: (): void => undefined };
+/** How many answers the counted route has given. */
+const countedRoute = { answered: 0 };
 
 @Controller('log-fixtures')
 class LogFixturesController {
@@ -38,6 +40,13 @@ class LogFixturesController {
   @Get('large')
   large() {
     return 'x'.repeat(64 * 1024 * 1024);
+  }
+
+  /** Answers at once, and counts it: a request whose answer the test waits for. */
+  @Get('counted')
+  counted() {
+    countedRoute.answered += 1;
+    return { counted: true };
   }
 
   /** Answers when the test releases it: a request still unanswered when its client leaves. */
@@ -273,6 +282,67 @@ describe('request logging', () => {
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     const heldCounts = metrics.text.split('\n').filter((line) => line.startsWith('http_request_duration_seconds_count{') && line.includes('route="/log-fixtures/held"'));
     expect(heldCounts).toEqual([expect.stringMatching(/[{,]status_code="499"[,}].* 1$/)]);
+  });
+
+  it('logs and counts a request pipelined behind one whose client left once, as 499, though the route had answered it', async () => {
+    const [held, answered] = [heldRoute.entered, countedRoute.answered];
+    const socket = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'GET /log-fixtures/held HTTP/1.1\r\nHost: test\r\nX-Request-Id: piped-held\r\n\r\n' +
+          'GET /log-fixtures/counted HTTP/1.1\r\nHost: test\r\nX-Request-Id: piped-behind\r\n\r\n',
+      );
+      // Node holds the second answer until the first has been sent, which it never is.
+      await pollUntil(async () => heldRoute.entered > held && countedRoute.answered > answered, (both) => both, 5_000, 5);
+      socket.destroy();
+      const { value: lines } = await pollUntil(
+        async () => [...linesOf(app, 'piped-held'), ...linesOf(app, 'piped-behind')],
+        (found) => found.length >= 2,
+        5_000,
+      );
+      expect(lines.map((line) => [line.req?.id, line.res?.statusCode, line.level])).toEqual([
+        ['piped-held', 499, 40],
+        ['piped-behind', 499, 40],
+      ]);
+    } finally {
+      socket.destroy();
+      heldRoute.release();
+    }
+
+    await request(app.baseUrl).get('/health').set('X-Request-Id', 'health-after-the-piped-ones').expect(200);
+    await pollUntil(async () => linesOf(app, 'health-after-the-piped-ones'), (found) => found.length > 0, 5_000);
+    expect([linesOf(app, 'piped-held'), linesOf(app, 'piped-behind')].map((lines) => lines.length)).toEqual([1, 1]);
+    const metrics = await request(app.baseUrl).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/log-fixtures\/counted"[^}]*status_code="499"[^}]*\} 1$/m);
+  });
+
+  it('logs pipelined requests answered in turn once each, and not again when their connection closes', async () => {
+    const socket = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let received = '';
+      const bothAnswered = new Promise<void>((resolve) =>
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.toString('latin1');
+          if (received.split('HTTP/1.1 200').length - 1 === 2 && received.endsWith('}')) resolve();
+        }),
+      );
+      socket.write(
+        'GET /log-fixtures/counted HTTP/1.1\r\nHost: test\r\nX-Request-Id: piped-first\r\n\r\n' +
+          'GET /log-fixtures/counted HTTP/1.1\r\nHost: test\r\nX-Request-Id: piped-second\r\n\r\n',
+      );
+      await bothAnswered;
+    } finally {
+      socket.destroy();
+    }
+
+    await request(app.baseUrl).get('/health').set('X-Request-Id', 'health-after-the-answered-piped-ones').expect(200);
+    await pollUntil(async () => linesOf(app, 'health-after-the-answered-piped-ones'), (found) => found.length > 0, 5_000);
+    expect([...linesOf(app, 'piped-first'), ...linesOf(app, 'piped-second')].map((line) => [line.req?.id, line.res?.statusCode])).toEqual([
+      ['piped-first', 200],
+      ['piped-second', 200],
+    ]);
   });
 
   it('writes each answer on one kept-alive connection as it was, when method, path, status and level change from one to the next (property)', async () => {

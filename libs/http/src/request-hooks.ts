@@ -17,8 +17,8 @@ export type AnswerObserver = (request: FastifyRequest, elapsedMs: number, status
 
 /**
  * The status observers are given for a request whose connection closed before its answer's status
- * was sent: nginx's "client closed request", which no answer carries, so a log or a dashboard tells
- * such requests from the answered ones.
+ * was sent — or, pipelined behind another, before its answer began to be sent: nginx's "client closed
+ * request", which no answer carries, so a log or a dashboard tells such requests from the answered ones.
  */
 export const CLIENT_CLOSED_REQUEST = 499;
 
@@ -29,8 +29,19 @@ export const CLIENT_CLOSED_REQUEST = 499;
  */
 const AWAITED_REPLY = Symbol('awaited reply');
 
+/**
+ * A pipelined request's response waits, without a socket, until the responses before it on its
+ * connection have finished, and Node forgets it if the connection closes first. Such responses are
+ * kept on their connection (`QUEUED_RESPONSES`) from `onRequest` until observed, and each names its
+ * connection (`QUEUED_ON`) so that it can leave that set when it finishes. A request on a connection
+ * with nothing ahead of it has its socket at once and costs one comparison.
+ */
+const QUEUED_RESPONSES = Symbol('queued responses');
+const QUEUED_ON = Symbol('queued on');
+
 interface ObservedResponse extends ServerResponse {
   [AWAITED_REPLY]?: FastifyReply | null;
+  [QUEUED_ON]?: ServerSocket;
 }
 
 /**
@@ -39,6 +50,12 @@ interface ObservedResponse extends ServerResponse {
  */
 interface ServerSocket extends Socket {
   _httpMessage?: ObservedResponse | null;
+  [QUEUED_RESPONSES]?: Set<ObservedResponse>;
+}
+
+function queueBehind(connection: ServerSocket, response: ObservedResponse): void {
+  response[QUEUED_ON] = connection;
+  (connection[QUEUED_RESPONSES] ??= new Set()).add(response);
 }
 
 interface Observers {
@@ -62,8 +79,9 @@ const logger = new Logger('RequestHooks');
  * Fastify runs `onResponse` only when Node's response emits `finish`. A response whose connection
  * closes first never does: one whose client left before the route answered (on every Node version),
  * and on Node 24 and 26, unlike 20, also one whose client left while the answer was being sent.
- * Those are observed when their connection closes, from one `close` listener per connection, so
- * that each request that reached the hooks is observed exactly once however it ended.
+ * Those are observed when their connection closes, from one `close` listener per connection — the
+ * response being written and any pipelined behind it — so that each request that reached the hooks
+ * is observed exactly once however it ended.
  *
  * An answer observer that throws is logged and the others still run: the answer has been sent, so
  * there is no one to tell but the log, and a throw from the `close` listener would otherwise be an
@@ -84,7 +102,9 @@ function observersOf(adapter: FastifyAdapter): Observers {
     }
   };
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    (reply.raw as ObservedResponse)[AWAITED_REPLY] = reply;
+    const response = reply.raw as ObservedResponse;
+    response[AWAITED_REPLY] = reply;
+    if (response.socket === null) queueBehind(request.raw.socket, response);
     for (const observe of created.arrived) observe(request, reply);
     done();
   });
@@ -94,16 +114,23 @@ function observersOf(adapter: FastifyAdapter): Observers {
       response[AWAITED_REPLY] = null;
       observeAnswer(reply, reply.statusCode);
     }
+    const queuedOn = response[QUEUED_ON];
+    if (queuedOn !== undefined) queuedOn[QUEUED_RESPONSES]?.delete(response);
     done();
   });
-  function observeIfCutOff(this: ServerSocket): void {
-    const response = this._httpMessage;
-    const reply = response?.[AWAITED_REPLY];
-    if (!response || !reply) return;
+  const observeIfCutOff = (response: ObservedResponse): void => {
+    const reply = response[AWAITED_REPLY];
+    if (!reply) return;
     response[AWAITED_REPLY] = null;
-    observeAnswer(reply, response.headersSent ? reply.statusCode : CLIENT_CLOSED_REQUEST);
+    // A pipelined answer still waiting has headers made but not a byte sent: it never had the socket.
+    observeAnswer(reply, response.headersSent && response.socket !== null ? reply.statusCode : CLIENT_CLOSED_REQUEST);
+  };
+  function observeWhatItCutOff(this: ServerSocket): void {
+    if (this._httpMessage) observeIfCutOff(this._httpMessage);
+    const queued = this[QUEUED_RESPONSES];
+    if (queued !== undefined) for (const response of queued) observeIfCutOff(response);
   }
-  adapter.getInstance().server.on('connection', (socket: ServerSocket) => socket.on('close', observeIfCutOff));
+  adapter.getInstance().server.on('connection', (socket: ServerSocket) => socket.on('close', observeWhatItCutOff));
   observersByAdapter.set(adapter, (observers = created));
   return observers;
 }
