@@ -32,16 +32,13 @@ const AWAITED_REPLY = Symbol('awaited reply');
 /**
  * A pipelined request's response waits, without a socket, until the responses before it on its
  * connection have finished, and Node forgets it if the connection closes first. Such responses are
- * kept on their connection (`QUEUED_RESPONSES`) from `onRequest` until observed, and each names its
- * connection (`QUEUED_ON`) so that it can leave that set when it finishes. A request on a connection
- * with nothing ahead of it has its socket at once and costs one comparison.
+ * kept on their connection from `onRequest` until they finish. A request on a connection with nothing
+ * ahead of it has its socket at once and costs one comparison.
  */
 const QUEUED_RESPONSES = Symbol('queued responses');
-const QUEUED_ON = Symbol('queued on');
 
 interface ObservedResponse extends ServerResponse {
   [AWAITED_REPLY]?: FastifyReply | null;
-  [QUEUED_ON]?: ServerSocket;
 }
 
 /**
@@ -51,11 +48,6 @@ interface ObservedResponse extends ServerResponse {
 interface ServerSocket extends Socket {
   _httpMessage?: ObservedResponse | null;
   [QUEUED_RESPONSES]?: Set<ObservedResponse>;
-}
-
-function queueBehind(connection: ServerSocket, response: ObservedResponse): void {
-  response[QUEUED_ON] = connection;
-  (connection[QUEUED_RESPONSES] ??= new Set()).add(response);
 }
 
 interface Observers {
@@ -104,18 +96,17 @@ function observersOf(adapter: FastifyAdapter): Observers {
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const response = reply.raw as ObservedResponse;
     response[AWAITED_REPLY] = reply;
-    if (response.socket === null) queueBehind(request.raw.socket, response);
+    if (response.socket === null) ((request.raw.socket as ServerSocket)[QUEUED_RESPONSES] ??= new Set()).add(response);
     for (const observe of created.arrived) observe(request, reply);
     done();
   });
-  adapter.setOnResponseHook((_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+  adapter.setOnResponseHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const response = reply.raw as ObservedResponse;
     if (response[AWAITED_REPLY] !== null) {
       response[AWAITED_REPLY] = null;
       observeAnswer(reply, reply.statusCode);
     }
-    const queuedOn = response[QUEUED_ON];
-    if (queuedOn !== undefined) queuedOn[QUEUED_RESPONSES]?.delete(response);
+    (request.raw.socket as ServerSocket)[QUEUED_RESPONSES]?.delete(response);
     done();
   });
   const observeIfCutOff = (response: ObservedResponse): void => {
