@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
 import { pollUntil } from './support/poll';
+import { sendRawAll } from './support/raw-http';
 import { recordKeyPrefixes } from './support/redis-key-ledger';
 import { removeRedisKeys } from './support/redis-keys';
 import { testRedisUrl } from './support/test-app';
@@ -153,6 +154,35 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
         expect(drainLines).toHaveLength(2);
         expect(drainLines[0]).toMatch(/^SIGTERM: draining 1 request\(s\) and 0 callback delivery\(ies\) in flight/);
         expect(drainLines[1]).toMatch(/^Drained in \d+ ms \(1 request\(s\) and 0 callback delivery\(ies\), /);
+      } finally {
+        discard(service);
+      }
+    }, 180_000);
+
+    it('answers the requests pipelined behind the one in flight, whose routes have run, before exiting 0', async () => {
+      const service = await startService({ CURSOR_RUNNER_URL: cursorRunner.url, SHUTDOWN_TIMEOUT_MS: '5000', LOG_LEVEL: 'info' });
+      try {
+        const execute = (prompt: string) => {
+          const body = JSON.stringify({ prompt });
+          return (
+            'POST /cursor-runner/cursor/execute HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
+            `X-Admin-Secret: changeme\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+          );
+        };
+        const answers = sendRawAll(Number(new URL(service.baseUrl).port), execute('first') + execute('second'), 20_000);
+        await cursorRunner.waitForRequests(2, 10_000);
+        const before = service.lines.length;
+        service.child.kill('SIGTERM');
+        await pollUntil(async () => messages(service, INFO, before, 'Lifecycle'), (lines) => lines.length > 0, 10_000, 20);
+        release();
+
+        const received = await answers;
+        expect(received.map((answer) => [answer.status, answer.headers.connection])).toEqual([
+          [200, 'keep-alive'],
+          [200, 'close'],
+        ]);
+        expect(await service.exited).toEqual({ code: 0, signal: null });
+        expect(messages(service, INFO, before, 'Lifecycle')[0]).toMatch(/^SIGTERM: draining 2 request\(s\) and 0 callback delivery\(ies\) in flight/);
       } finally {
         discard(service);
       }

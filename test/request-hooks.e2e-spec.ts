@@ -1,11 +1,13 @@
-import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
+import type { Socket } from 'node:net';
+import { Controller, Get, Injectable, Module, Post, Res, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import fc from 'fast-check';
 import request from 'supertest';
-import { onRequestAnswered, onRequestArrived } from '@app/http';
+import { onRequestAnswered, onRequestArrived, unfinishedResponses } from '@app/http';
 import { RequestsInFlight } from '../apps/api/src/lifecycle';
 import { pollUntil } from './support/poll';
-import { leaveWhileHeld, sendRaw } from './support/raw-http';
+import { leaveWhileHeld, openRaw, sendRaw, sendRawAll } from './support/raw-http';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -127,16 +129,45 @@ describe('per-request work rides on the hooks Nest already runs', () => {
   });
 });
 
-/** A route that answers when the test lets it: a request held in flight. */
-const heldRoute = { entered: 0, release: (): void => undefined };
+/**
+ * A route that answers when the test lets it (a request held in flight), one that streams its answer
+ * and ends it when the test lets it (headers sent before the end), and one whose every call is a side
+ * effect the test counts.
+ */
+const waitingForRelease: Array<() => void> = [];
+const heldRoute = {
+  entered: 0,
+  effects: 0,
+  /** Lets every held request answer. */
+  release: (): void => {
+    for (const resolve of waitingForRelease.splice(0)) resolve();
+  },
+};
+const released = () => new Promise<void>((resolve) => waitingForRelease.push(resolve));
 
 @Controller('held')
 class HeldController {
   @Get()
   async held(): Promise<{ released: true }> {
     heldRoute.entered += 1;
-    await new Promise<void>((resolve) => (heldRoute.release = resolve));
+    await released();
     return { released: true };
+  }
+
+  @Get('streamed')
+  async streamed(@Res() reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
+    reply.raw.write('first');
+    heldRoute.entered += 1;
+    await released();
+    reply.raw.end('-last');
+  }
+
+  @Post('effect')
+  effect(): { effects: number } {
+    heldRoute.effects += 1;
+    return { effects: heldRoute.effects };
   }
 }
 
@@ -214,6 +245,65 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     await request(app.baseUrl).get('/health/live').expect(200);
   });
 
+  it('answers a request that asked to close the connection, and runs nothing pipelined behind it', async () => {
+    const port = Number(new URL(app.baseUrl).port);
+    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
+    const answers = sendRawAll(
+      port,
+      'GET /held HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n' +
+        'POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n',
+      5_000,
+    );
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    heldRoute.release();
+
+    const received = await answers;
+    expect(received.map((answer) => [answer.status, answer.headers.connection])).toEqual([[200, 'close']]);
+    expect(JSON.parse(received[0].body)).toEqual({ released: true });
+    expect(heldRoute.effects).toBe(effects);
+  });
+
+  it('answers the request in flight before closing a connection on which invalid bytes followed it', async () => {
+    const port = Number(new URL(app.baseUrl).port);
+    const entered = heldRoute.entered;
+    const answers = sendRawAll(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\nNOT HTTP AT ALL\r\n\r\n', 5_000);
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    heldRoute.release();
+
+    const received = await answers;
+    expect(received.map((answer) => [answer.status, answer.headers.connection])).toEqual([[200, 'close']]);
+    expect(JSON.parse(received[0].body)).toEqual({ released: true });
+  });
+
+  it('never runs a route whose answer is not sent, whatever is pipelined on a connection (fuzzed)', async () => {
+    const port = Number(new URL(app.baseUrl).port);
+    type Piped = 'effect' | 'effect, close' | 'live' | 'garbage';
+    const bytes: Record<Piped, string> = {
+      effect: 'POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n',
+      'effect, close': 'POST /held/effect HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      live: 'GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n',
+      garbage: 'NOT HTTP \u0000 AT ALL\r\n\r\n',
+    };
+    const status: Record<Piped, number> = { effect: 201, 'effect, close': 201, live: 200, garbage: 400 };
+    const ends = (piped: Piped) => piped === 'effect, close' || piped === 'garbage';
+    const lastCloses = 'GET /health/live HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n';
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom<Piped>('effect', 'effect, close', 'live', 'garbage'), { minLength: 1, maxLength: 6 }), async (sequence) => {
+        const effects = heldRoute.effects;
+        const received = await sendRawAll(port, sequence.map((piped) => bytes[piped]).join('') + lastCloses, 5_000);
+        const endsAt = sequence.findIndex(ends);
+        const answered = endsAt < 0 ? [...sequence, 'live' as const] : sequence.slice(0, sequence[endsAt] === 'garbage' ? endsAt : endsAt + 1);
+        const statuses = received.map((answer) => answer.status);
+        // Invalid bytes get their 400 only when every answer before them had already been sent.
+        const expected = answered.map((piped) => status[piped]);
+        expect([expected, [...expected, 400]]).toContainEqual(statuses);
+        if (statuses.length > expected.length) expect(sequence[endsAt]).toBe('garbage');
+        expect(heldRoute.effects - effects).toBe(statuses.filter((code) => code === 201).length);
+      }),
+      { numRuns: 150, seed: 20261204 },
+    );
+  });
+
   // Last here: the app stays draining. sendRaw reads until the server closes the connection, so a
   // keep-alive answer would time out instead of resolving.
   it('once draining, closes the connection after each answer: the one in flight and one arriving later', async () => {
@@ -227,6 +317,94 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     heldRoute.release();
     const answered = await held;
     expect([answered.status, answered.headers.connection, JSON.parse(answered.body)]).toEqual([200, 'close', { released: true }]);
+  });
+});
+
+describe('a drain with requests pipelined or answers under way (each test its own app: a drain does not end)', () => {
+  let app: TestApp;
+  let inFlight: RequestsInFlight;
+  let port: number;
+
+  beforeEach(async () => {
+    app = await startTestApp({ extraModules: [HeldRouteModule] });
+    inFlight = RequestsInFlight.of(app.app);
+    port = Number(new URL(app.baseUrl).port);
+  });
+  afterEach(async () => {
+    heldRoute.release();
+    await app.close();
+  });
+
+  it('counts the requests pipelined behind the one in flight and answers them all, closing the connection after the last', async () => {
+    const entered = heldRoute.entered;
+    const answers = sendRawAll(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\n'.repeat(2), 5_000);
+    await pollUntil(async () => heldRoute.entered, (count) => count === entered + 2, 5_000, 5);
+    expect(inFlight.size).toBe(2);
+
+    inFlight.closeConnectionsAfterAnswers();
+    heldRoute.release();
+
+    const received = await answers;
+    expect(received.map((answer) => [answer.status, answer.headers.connection, JSON.parse(answer.body)])).toEqual([
+      [200, 'keep-alive', { released: true }],
+      [200, 'close', { released: true }],
+    ]);
+    expect(inFlight.size).toBe(0);
+  });
+
+  it('does not run a request pipelined behind the answer that closes the connection: it is logged as 503', async () => {
+    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
+    const connection = openRaw(port, 5_000);
+    connection.send('GET /held HTTP/1.1\r\nHost: test\r\n\r\n');
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    inFlight.closeConnectionsAfterAnswers();
+    connection.send('POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nX-Request-Id: piped-after-close\r\n\r\n');
+    const { value: refusedLine } = await pollUntil(
+      async () => app.logs.lines.find((line) => (line.req as { id?: string } | undefined)?.id === 'piped-after-close'),
+      (line) => line !== undefined,
+      5_000,
+      5,
+    );
+    heldRoute.release();
+
+    expect((await connection.answers).map((answer) => [answer.status, answer.headers.connection])).toEqual([[200, 'close']]);
+    expect(heldRoute.effects).toBe(effects);
+    expect(refusedLine).toMatchObject({ res: { statusCode: 503 } });
+  });
+
+  it('ends a connection once the answer it carried is sent, when its headers were sent before the drain began', async () => {
+    const entered = heldRoute.entered;
+    const answers = sendRawAll(port, 'GET /held/streamed HTTP/1.1\r\nHost: test\r\n\r\n', 5_000);
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+
+    inFlight.closeConnectionsAfterAnswers();
+    heldRoute.release();
+
+    expect((await answers).map((answer) => [answer.status, answer.body])).toEqual([[200, 'first-last']]);
+  });
+
+  it('answers a pipelined request whose route ran before the drain began, then ends the connection', async () => {
+    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
+    const connections: Socket[] = [];
+    app.app.getHttpServer().on('connection', (socket: Socket) => connections.push(socket));
+    const answers = sendRawAll(
+      port,
+      'GET /held HTTP/1.1\r\nHost: test\r\n\r\nPOST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n',
+      5_000,
+    );
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    const lastAnswerMade = () => connections.length === 1 && unfinishedResponses(connections[0]).at(-1)?.headersSent === true;
+    await pollUntil(async () => lastAnswerMade(), (made) => made, 5_000, 5);
+    expect([inFlight.size, heldRoute.effects]).toEqual([2, effects + 1]);
+
+    inFlight.closeConnectionsAfterAnswers();
+    heldRoute.release();
+
+    const received = await answers;
+    expect(received.map((answer) => [answer.status, answer.headers.connection, JSON.parse(answer.body)])).toEqual([
+      [200, 'keep-alive', { released: true }],
+      [201, 'keep-alive', { effects: effects + 1 }],
+    ]);
   });
 });
 

@@ -21,44 +21,77 @@ function decodeChunked(body: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/**
- * Sends `request` byte for byte on a new connection and reads the answer until the server closes
- * it (`Connection: close`). Unlike `fetch` or `http.request`, nothing is normalised or refused on
- * the way out: malformed paths, raw non-ASCII bytes and oversized headers reach the server as they are.
- */
-export function sendRaw(port: number, request: Buffer | string, timeoutMs = 10_000): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
+/** The answers in `raw`, one after another as a connection carries them (pipelined requests' answers). */
+function parseAnswers(raw: Buffer): RawResponse[] {
+  const answers: RawResponse[] = [];
+  let offset = 0;
+  while (offset < raw.length) {
+    const headEnd = raw.indexOf('\r\n\r\n', offset);
+    if (headEnd < 0) break;
+    const [statusLine, ...headerLines] = raw.subarray(offset, headEnd).toString('latin1').split('\r\n');
+    const headers = Object.fromEntries(
+      headerLines.map((line) => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+      }),
+    );
+    const bodyStart = headEnd + 4;
+    let bodyEnd: number;
+    let body: Buffer;
+    if (headers['transfer-encoding'] === 'chunked') {
+      const lastChunk = raw.indexOf('\r\n0\r\n\r\n', bodyStart - 2);
+      bodyEnd = lastChunk < 0 ? raw.length : lastChunk + 7;
+      body = decodeChunked(raw.subarray(bodyStart, bodyEnd));
+    } else {
+      const length = headers['content-length'];
+      bodyEnd = length === undefined ? raw.length : Math.min(raw.length, bodyStart + Number(length));
+      body = raw.subarray(bodyStart, bodyEnd);
+    }
+    answers.push({ status: Number(statusLine.split(' ')[1]), headers, body: body.toString('utf8') });
+    offset = bodyEnd;
+  }
+  return answers;
+}
+
+/** A connection to write raw bytes on, in as many writes as a test needs, and every answer read until the server closes it. */
+export interface RawConnection {
+  send(bytes: Buffer | string): void;
+  answers: Promise<RawResponse[]>;
+}
+
+export function openRaw(port: number, timeoutMs = 10_000): RawConnection {
+  const socket = net.connect(port, '127.0.0.1');
+  const answers = new Promise<RawResponse[]>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    // Written, not ended: Node's HTTP server drops a request whose client half-closes before the answer.
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no complete answer within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the server did not close the connection within ${timeoutMs} ms`)));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     // The server may answer and close before it has read the whole request (an oversized body).
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
     });
-    socket.on('close', () => {
-      const raw = Buffer.concat(chunks);
-      const headEnd = raw.indexOf('\r\n\r\n');
-      if (headEnd < 0) {
-        reject(new Error(`no HTTP answer: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`));
-        return;
-      }
-      const [statusLine, ...headerLines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n');
-      const headers = Object.fromEntries(
-        headerLines.map((line) => {
-          const colon = line.indexOf(':');
-          return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
-        }),
-      );
-      const body = raw.subarray(headEnd + 4);
-      resolve({
-        status: Number(statusLine.split(' ')[1]),
-        headers,
-        body: (headers['transfer-encoding'] === 'chunked' ? decodeChunked(body) : body).toString('utf8'),
-      });
-    });
+    socket.on('close', () => resolve(parseAnswers(Buffer.concat(chunks))));
   });
+  // Written, never ended: Node's HTTP server drops a request whose client half-closes before the answer.
+  return { send: (bytes) => void socket.write(bytes), answers };
+}
+
+/**
+ * Sends `request` byte for byte on a new connection and reads every answer until the server closes
+ * it. Unlike `fetch` or `http.request`, nothing is normalised or refused on the way out: malformed
+ * paths, raw non-ASCII bytes and oversized headers reach the server as they are, and several
+ * requests may be written at once (pipelined).
+ */
+export function sendRawAll(port: number, request: Buffer | string, timeoutMs = 10_000): Promise<RawResponse[]> {
+  const connection = openRaw(port, timeoutMs);
+  connection.send(request);
+  return connection.answers;
+}
+
+/** {@link sendRawAll} for one request: its answer, read until the server closes the connection (`Connection: close`). */
+export async function sendRaw(port: number, request: Buffer | string, timeoutMs = 10_000): Promise<RawResponse> {
+  const [answer] = await sendRawAll(port, request, timeoutMs);
+  if (!answer) throw new Error('no HTTP answer before the server closed the connection');
+  return answer;
 }
 
 /** An HTTP/1.1 request with `Connection: close` and, for a body, its `Content-Length`. */

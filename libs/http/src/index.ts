@@ -13,4 +13,4 @@ export { ParseRowIdPipe } from './parse-id.pipe';
 export { answerClientError, answerRoutingError } from './platform-errors';
 export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
 export { AddRouteConfig } from './route-config';
-export { onRequestAnswered, onRequestArrived, refuseNestMiddleware, type AnswerObserver, type RequestObserver } from './request-hooks';
+export { closeAfterAnswers, onRequestAnswered, onRequestArrived, refuseNestMiddleware, unfinishedResponses, type AnswerObserver, type RequestObserver } from './request-hooks';

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
+import { closeAfterAnswers, unfinishedResponses } from './request-hooks';
 
 /** What is wrong with a request Fastify refused before routing it (a path it cannot decode). */
 function routingErrorSay(error: FastifyError): string {
@@ -52,9 +53,18 @@ function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
  * Fastify's `clientErrorHandler` option, called for what Node's HTTP parser refuses before Fastify
  * sees a request (headers too large, a raw non-ASCII byte in the path, a malformed request line):
  * the same answer statuses as Fastify's default, in the service's error shape, then the socket closes.
+ *
+ * When the refused bytes were pipelined behind requests still being answered — or sent after a request
+ * that asked to close the connection — the answers owed go out first and the connection then closes;
+ * nothing answers the refused bytes: an error written now would be read as the answer to the earlier
+ * request, and closing now would cut that request off.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (unfinishedResponses(socket).length > 0) {
+    closeAfterAnswers(socket);
+    return;
+  }
   if (socket.writable) {
     const { status, reason, say } = clientErrorAnswer(error.code);
     const body = JSON.stringify(errorBody(say, reason));

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './error-body';
 
 /** Work done for every request, synchronously, on a hook Nest's Fastify adapter already runs. */
 export type RequestObserver = (request: FastifyRequest, reply: FastifyReply) => void;
@@ -23,6 +24,14 @@ export type AnswerObserver = (request: FastifyRequest, elapsedMs: number, status
 export const CLIENT_CLOSED_REQUEST = 499;
 
 /**
+ * The status of a request pipelined behind an answer that closes its connection: it is not processed,
+ * as RFC 9112 (section 9.6) requires once a response carries `Connection: close`, because its answer
+ * could never be sent. Node itself would run its route and drop the answer, so a client retrying the
+ * unanswered request would have it processed twice.
+ */
+const CONNECTION_CLOSING = 503;
+
+/**
  * Where a request's reply waits, on Node's response object, until it has been observed as answered:
  * the reply while its answer is awaited, `null` once observed. Responses of requests that never
  * reached `onRequest` (Fastify's framework errors) have neither.
@@ -39,6 +48,8 @@ const QUEUED_RESPONSES = Symbol('queued responses');
 
 interface ObservedResponse extends ServerResponse {
   [AWAITED_REPLY]?: FastifyReply | null;
+  /** Node's mark of a response after which it closes the connection (undocumented, set with its headers). */
+  _last?: boolean;
 }
 
 /**
@@ -96,17 +107,30 @@ function observersOf(adapter: FastifyAdapter): Observers {
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const response = reply.raw as ObservedResponse;
     response[AWAITED_REPLY] = reply;
-    if (response.socket === null) ((request.raw.socket as ServerSocket)[QUEUED_RESPONSES] ??= new Set()).add(response);
     for (const observe of created.arrived) observe(request, reply);
+    if (response.socket === null) {
+      const socket = request.raw.socket as ServerSocket;
+      if (closesAhead(socket)) {
+        response[AWAITED_REPLY] = null;
+        observeAnswer(reply, CONNECTION_CLOSING);
+        // Not `done()`: the route does not run. The answer waits behind the closing one and goes with it.
+        void reply
+          .code(CONNECTION_CLOSING)
+          .header('connection', 'close')
+          .send(errorBody('This connection is closing; send the request again on a new one.', 'Connection Closing'));
+        return;
+      }
+      (socket[QUEUED_RESPONSES] ??= new Set()).add(response);
+    }
     done();
   });
   adapter.setOnResponseHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const response = reply.raw as ObservedResponse;
+    (request.raw.socket as ServerSocket)[QUEUED_RESPONSES]?.delete(response);
     if (response[AWAITED_REPLY] !== null) {
       response[AWAITED_REPLY] = null;
       observeAnswer(reply, reply.statusCode);
     }
-    (request.raw.socket as ServerSocket)[QUEUED_RESPONSES]?.delete(response);
     done();
   });
   const observeIfCutOff = (response: ObservedResponse): void => {
@@ -124,6 +148,48 @@ function observersOf(adapter: FastifyAdapter): Observers {
   adapter.getInstance().server.on('connection', (socket: ServerSocket) => socket.on('close', observeWhatItCutOff));
   observersByAdapter.set(adapter, (observers = created));
   return observers;
+}
+
+/** Whether an answer ahead of a pipelined request on `socket` closes the connection after it is sent. */
+function closesAhead(socket: ServerSocket): boolean {
+  for (const response of unfinishedResponses(socket) as ObservedResponse[]) if (response._last === true || !response.shouldKeepAlive) return true;
+  return false;
+}
+
+/**
+ * The responses on `socket` not finished yet, in the order Node sends them: the one being written (if
+ * any), then the ones pipelined behind it. Only requests that reached the hooks are counted.
+ */
+export function unfinishedResponses(socket: Socket): ServerResponse[] {
+  const { _httpMessage: current, [QUEUED_RESPONSES]: queued } = socket as ServerSocket;
+  const responses: ServerResponse[] = current ? [current] : [];
+  if (queued !== undefined) for (const response of queued) if (response !== current && !response.writableFinished) responses.push(response);
+  return responses;
+}
+
+/** Set on a connection {@link closeAfterAnswers} was called for, so a second call adds nothing. */
+const CLOSING = Symbol('closing after its answers');
+
+/**
+ * Closes `socket` once the answers owed on it have been sent, and no sooner: its last unfinished
+ * answer says `Connection: close`, after which Node ends the connection; a request pipelined behind
+ * that answer is refused without running its route. An answer whose headers are already made cannot
+ * say so; the connection is then ended once that answer has finished, unless another answer is owed
+ * by then (during a drain every new answer says `Connection: close` itself). A connection that owes
+ * nothing is left as it is.
+ */
+export function closeAfterAnswers(socket: Socket): void {
+  const connection = socket as ServerSocket & { [CLOSING]?: true };
+  const last = unfinishedResponses(socket).at(-1);
+  if (last === undefined || connection[CLOSING] || socket.destroyed) return;
+  connection[CLOSING] = true;
+  if (!last.headersSent) {
+    last.shouldKeepAlive = false;
+  } else {
+    last.once('finish', () => {
+      if (!socket.destroyed && unfinishedResponses(socket).length === 0) socket.end();
+    });
+  }
 }
 
 /**

@@ -1,9 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { onRequestArrived } from '@app/http';
+import { closeAfterAnswers, onRequestArrived, unfinishedResponses } from '@app/http';
 
 /** What a drain waits for, counted when it starts and, if it runs out of time, when it gives up. */
 interface InFlight {
@@ -13,33 +12,29 @@ interface InFlight {
 
 const trackers = new WeakMap<object, RequestsInFlight>();
 
-/** A server-side HTTP/1 socket; Node keeps the response it is answering on it as `_httpMessage`. */
-type ServerSocket = Socket & { _httpMessage?: ServerResponse | null };
-
 /**
- * The HTTP requests that have arrived and whose answer is not finished. During a drain each answer
- * closes its connection: an idle keep-alive socket left open would hold the server's close, and
+ * The HTTP requests that have arrived and whose answer is not finished. During a drain the last answer
+ * on each connection closes it: an idle keep-alive socket left open would hold the server's close, and
  * so the drain, until the keep-alive timeout (72 s in Fastify), far past `SHUTDOWN_TIMEOUT_MS`.
  *
  * What is tracked is connections, not requests: a keep-alive connection carries many requests, and
  * this way a request costs one flag check (a request arriving during the drain is answered with
- * `Connection: close`) instead of a set entry and a `close` listener. A connection's request in flight
- * is the response Node has attached to its socket (`socket._httpMessage`, set when the response is
- * created and cleared when it has finished: undocumented, but what Node's own HTTP server code reads,
- * and what graceful-shutdown libraries such as http-terminator read for the same purpose). Pipelined
- * requests queued behind the one being answered are not counted. `createApp` installs it, so the
- * benchmarks measure what production runs.
+ * `Connection: close`) instead of a set entry and a `close` listener. A connection's requests in flight
+ * are the response Node is writing on it and those pipelined behind it (`unfinishedResponses` of
+ * `@app/http`). The drain closes each connection after the last of them (`closeAfterAnswers`), not
+ * after the one being written: Node would drop the answers queued behind, whose routes have already
+ * run. `createApp` installs it, so the benchmarks measure what production runs.
  */
 export class RequestsInFlight {
-  private readonly sockets = new Set<ServerSocket>();
+  private readonly sockets = new Set<Socket>();
   private draining = false;
 
   private constructor(adapter: FastifyAdapter) {
     const sockets = this.sockets;
-    function forget(this: ServerSocket): void {
+    function forget(this: Socket): void {
       sockets.delete(this);
     }
-    adapter.getInstance().server.on('connection', (socket: ServerSocket) => {
+    adapter.getInstance().server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.on('close', forget);
     });
@@ -63,17 +58,14 @@ export class RequestsInFlight {
   }
 
   get size(): number {
-    let answering = 0;
-    for (const socket of this.sockets) if (socket._httpMessage) answering += 1;
-    return answering;
+    let unfinished = 0;
+    for (const socket of this.sockets) unfinished += unfinishedResponses(socket).length;
+    return unfinished;
   }
 
   closeConnectionsAfterAnswers(): void {
     this.draining = true;
-    for (const socket of this.sockets) {
-      const response = socket._httpMessage;
-      if (response && !response.headersSent) response.shouldKeepAlive = false;
-    }
+    for (const socket of this.sockets) closeAfterAnswers(socket);
   }
 }
 
