@@ -383,6 +383,25 @@ describe('a drain with requests pipelined or answers under way (each test its ow
     expect((await answers).map((answer) => [answer.status, answer.body])).toEqual([[200, 'first-last']]);
   });
 
+  it('runs no request sent on that connection after the answer, once the connection is ended', async () => {
+    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
+    const serverSideClosed = new Promise<void>((resolve) =>
+      app.app.getHttpServer().once('connection', (socket: Socket) => socket.once('close', () => setImmediate(resolve))),
+    );
+    const connection = openRaw(port, 5_000);
+    connection.send('GET /held/streamed HTTP/1.1\r\nHost: test\r\n\r\n');
+    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+
+    inFlight.closeConnectionsAfterAnswers();
+    heldRoute.release();
+    await connection.received('first-last');
+    connection.send('POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n');
+
+    expect((await connection.answers).map((answer) => [answer.status, answer.body])).toEqual([[200, 'first-last']]);
+    await serverSideClosed;
+    expect(heldRoute.effects).toBe(effects);
+  });
+
   it('answers a pipelined request whose route ran before the drain began, then ends the connection', async () => {
     const [entered, effects] = [heldRoute.entered, heldRoute.effects];
     const connections: Socket[] = [];

@@ -56,13 +56,31 @@ function parseAnswers(raw: Buffer): RawResponse[] {
 /** A connection to write raw bytes on, in as many writes as a test needs, and every answer read until the server closes it. */
 export interface RawConnection {
   send(bytes: Buffer | string): void;
+  /** Resolves once the bytes received so far contain `text`. */
+  received(text: string): Promise<void>;
   answers: Promise<RawResponse[]>;
 }
 
 export function openRaw(port: number, timeoutMs = 10_000): RawConnection {
   const socket = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  const received = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!Buffer.concat(chunks).includes(text)) return false;
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        resolve();
+        return true;
+      };
+      const onData = () => void check();
+      const onClose = () => reject(new Error(`the connection closed before ${JSON.stringify(text)} arrived`));
+      if (check()) return;
+      // Listens after the collecting listener below, so the chunk that completes `text` is already in `chunks`.
+      socket.on('data', onData);
+      socket.once('close', onClose);
+    });
   const answers = new Promise<RawResponse[]>((resolve, reject) => {
-    const chunks: Buffer[] = [];
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the server did not close the connection within ${timeoutMs} ms`)));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     // The server may answer and close before it has read the whole request (an oversized body).
@@ -72,7 +90,7 @@ export function openRaw(port: number, timeoutMs = 10_000): RawConnection {
     socket.on('close', () => resolve(parseAnswers(Buffer.concat(chunks))));
   });
   // Written, never ended: Node's HTTP server drops a request whose client half-closes before the answer.
-  return { send: (bytes) => void socket.write(bytes), answers };
+  return { send: (bytes) => void socket.write(bytes), received, answers };
 }
 
 /**

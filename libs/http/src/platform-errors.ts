@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
-import { closeAfterAnswers, unfinishedResponses } from './request-hooks';
+import { closeAfterAnswers } from './request-hooks';
 
 /** What is wrong with a request Fastify refused before routing it (a path it cannot decode). */
 function routingErrorSay(error: FastifyError): string {
@@ -61,10 +61,7 @@ function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (unfinishedResponses(socket).length > 0) {
-    closeAfterAnswers(socket);
-    return;
-  }
+  if (closeAfterAnswers(socket)) return;
   if (socket.writable) {
     const { status, reason, say } = clientErrorAnswer(error.code);
     const body = JSON.stringify(errorBody(say, reason));

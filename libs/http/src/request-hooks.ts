@@ -46,6 +46,12 @@ const AWAITED_REPLY = Symbol('awaited reply');
  */
 const QUEUED_RESPONSES = Symbol('queued responses');
 
+/**
+ * Set on a connection that is to close after the answers owed on it ({@link closeAfterAnswers}) or on
+ * which a request was refused for that reason: nothing more is run on it.
+ */
+const CLOSING = Symbol('closing after its answers');
+
 interface ObservedResponse extends ServerResponse {
   [AWAITED_REPLY]?: FastifyReply | null;
   /** Node's mark of a response after which it closes the connection (undocumented, set with its headers). */
@@ -59,6 +65,7 @@ interface ObservedResponse extends ServerResponse {
 interface ServerSocket extends Socket {
   _httpMessage?: ObservedResponse | null;
   [QUEUED_RESPONSES]?: Set<ObservedResponse>;
+  [CLOSING]?: true;
 }
 
 interface Observers {
@@ -111,6 +118,7 @@ function observersOf(adapter: FastifyAdapter): Observers {
     if (response.socket === null) {
       const socket = request.raw.socket as ServerSocket;
       if (closesAhead(socket)) {
+        socket[CLOSING] = true;
         response[AWAITED_REPLY] = null;
         observeAnswer(reply, CONNECTION_CLOSING);
         // Not `done()`: the route does not run. The answer waits behind the closing one and goes with it.
@@ -150,10 +158,16 @@ function observersOf(adapter: FastifyAdapter): Observers {
   return observers;
 }
 
-/** Whether an answer ahead of a pipelined request on `socket` closes the connection after it is sent. */
+/**
+ * Whether an answer ahead of a pipelined request on `socket` closes the connection: it was marked to
+ * ({@link CLOSING}), or the answer being written will. Constant time, as a connection may carry
+ * thousands of pipelined requests. A client's own `Connection: close` needs no check: Node's parser
+ * refuses whatever follows it. An answer queued in between that decides to close only when its
+ * headers are made (a route setting `Connection: close` itself) is not seen in time.
+ */
 function closesAhead(socket: ServerSocket): boolean {
-  for (const response of unfinishedResponses(socket) as ObservedResponse[]) if (response._last === true || !response.shouldKeepAlive) return true;
-  return false;
+  const current = socket._httpMessage;
+  return socket[CLOSING] === true || (current != null && (current._last === true || !current.shouldKeepAlive));
 }
 
 /**
@@ -167,29 +181,32 @@ export function unfinishedResponses(socket: Socket): ServerResponse[] {
   return responses;
 }
 
-/** Set on a connection {@link closeAfterAnswers} was called for, so a second call adds nothing. */
-const CLOSING = Symbol('closing after its answers');
-
 /**
  * Closes `socket` once the answers owed on it have been sent, and no sooner: its last unfinished
  * answer says `Connection: close`, after which Node ends the connection; a request pipelined behind
  * that answer is refused without running its route. An answer whose headers are already made cannot
  * say so; the connection is then ended once that answer has finished, unless another answer is owed
  * by then (during a drain every new answer says `Connection: close` itself). A connection that owes
- * nothing is left as it is.
+ * nothing is left as it is. Returns whether the connection is closing (now or already).
  */
-export function closeAfterAnswers(socket: Socket): void {
-  const connection = socket as ServerSocket & { [CLOSING]?: true };
+export function closeAfterAnswers(socket: Socket): boolean {
+  const connection = socket as ServerSocket;
+  if (connection[CLOSING] || socket.destroyed) return true;
   const last = unfinishedResponses(socket).at(-1);
-  if (last === undefined || connection[CLOSING] || socket.destroyed) return;
+  if (last === undefined) return false;
   connection[CLOSING] = true;
   if (!last.headersSent) {
     last.shouldKeepAlive = false;
   } else {
     last.once('finish', () => {
-      if (!socket.destroyed && unfinishedResponses(socket).length === 0) socket.end();
+      if (socket.destroyed || unfinishedResponses(socket).length > 0) return;
+      // Both directions, as Node closes after `Connection: close`: with only its sending side ended the
+      // socket would still read, and run, a request whose answer it could no longer send.
+      socket.pause();
+      socket.destroySoon();
     });
   }
+  return true;
 }
 
 /**
