@@ -121,7 +121,8 @@ function observersOf(adapter: FastifyAdapter): Observers {
         socket[CLOSING] = true;
         response[AWAITED_REPLY] = null;
         observeAnswer(reply, CONNECTION_CLOSING);
-        // Not `done()`: the route does not run. The answer waits behind the closing one and goes with it.
+        // Not `done()`: the route does not run. The answer waits behind the closing one: dropped with the
+        // connection, or sent after it when that one's headers went out before it was to close.
         void reply
           .code(CONNECTION_CLOSING)
           .header('connection', 'close')
