@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
 import { pollUntil } from './support/poll';
-import { sendRawAll } from './support/raw-http';
+import { rawRequest, sendRawAll } from './support/raw-http';
 import { recordKeyPrefixes } from './support/redis-key-ledger';
 import { removeRedisKeys } from './support/redis-keys';
 import { testRedisUrl } from './support/test-app';
@@ -162,14 +162,15 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     it('answers the requests pipelined behind the one in flight, whose routes have run, before exiting 0', async () => {
       const service = await startService({ CURSOR_RUNNER_URL: cursorRunner.url, SHUTDOWN_TIMEOUT_MS: '5000', LOG_LEVEL: 'info' });
       try {
-        const execute = (prompt: string) => {
-          const body = JSON.stringify({ prompt });
-          return (
-            'POST /cursor-runner/cursor/execute HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n' +
-            `X-Admin-Secret: changeme\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+        const execute = (prompt: string) =>
+          rawRequest(
+            'POST',
+            '/cursor-runner/cursor/execute',
+            { 'Content-Type': 'application/json', 'X-Admin-Secret': 'changeme' },
+            JSON.stringify({ prompt }),
+            { keepAlive: true },
           );
-        };
-        const answers = sendRawAll(Number(new URL(service.baseUrl).port), execute('first') + execute('second'), 20_000);
+        const answers = sendRawAll(Number(new URL(service.baseUrl).port), Buffer.concat([execute('first'), execute('second')]), 20_000);
         await cursorRunner.waitForRequests(2, 10_000);
         const before = service.lines.length;
         service.child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import request from 'supertest';
 import { onRequestAnswered, onRequestArrived, unfinishedResponses } from '@app/http';
 import { RequestsInFlight } from '../apps/api/src/lifecycle';
 import { pollUntil } from './support/poll';
-import { leaveWhileHeld, openRaw, sendRaw, sendRawAll } from './support/raw-http';
+import { leaveWhileHeld, openRaw, sendRaw, sendRawAll, type RawConnection } from './support/raw-http';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -145,6 +145,15 @@ const heldRoute = {
 };
 const released = () => new Promise<void>((resolve) => waitingForRelease.push(resolve));
 
+/** Opens a connection, sends `requests` on it and resolves once the held routes hold `held` more of them. */
+async function openHeld(port: number, requests: string, held = 1): Promise<RawConnection> {
+  const entered = heldRoute.entered;
+  const connection = openRaw(port, 5_000);
+  connection.send(requests);
+  await pollUntil(async () => heldRoute.entered, (count) => count >= entered + held, 5_000, 5);
+  return connection;
+}
+
 @Controller('held')
 class HeldController {
   @Get()
@@ -246,31 +255,24 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
   });
 
   it('answers a request that asked to close the connection, and runs nothing pipelined behind it', async () => {
-    const port = Number(new URL(app.baseUrl).port);
-    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
-    const answers = sendRawAll(
-      port,
-      'GET /held HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n' +
-        'POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n',
-      5_000,
+    const effects = heldRoute.effects;
+    const connection = await openHeld(
+      Number(new URL(app.baseUrl).port),
+      'GET /held HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n' + 'POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n',
     );
-    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
     heldRoute.release();
 
-    const received = await answers;
+    const received = await connection.answers;
     expect(received.map((answer) => [answer.status, answer.headers.connection])).toEqual([[200, 'close']]);
     expect(JSON.parse(received[0].body)).toEqual({ released: true });
     expect(heldRoute.effects).toBe(effects);
   });
 
   it('answers the request in flight before closing a connection on which invalid bytes followed it', async () => {
-    const port = Number(new URL(app.baseUrl).port);
-    const entered = heldRoute.entered;
-    const answers = sendRawAll(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\nNOT HTTP AT ALL\r\n\r\n', 5_000);
-    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    const connection = await openHeld(Number(new URL(app.baseUrl).port), 'GET /held HTTP/1.1\r\nHost: test\r\n\r\nNOT HTTP AT ALL\r\n\r\n');
     heldRoute.release();
 
-    const received = await answers;
+    const received = await connection.answers;
     expect(received.map((answer) => [answer.status, answer.headers.connection])).toEqual([[200, 'close']]);
     expect(JSON.parse(received[0].body)).toEqual({ released: true });
   });
@@ -336,15 +338,13 @@ describe('a drain with requests pipelined or answers under way (each test its ow
   });
 
   it('counts the requests pipelined behind the one in flight and answers them all, closing the connection after the last', async () => {
-    const entered = heldRoute.entered;
-    const answers = sendRawAll(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\n'.repeat(2), 5_000);
-    await pollUntil(async () => heldRoute.entered, (count) => count === entered + 2, 5_000, 5);
+    const connection = await openHeld(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\n'.repeat(2), 2);
     expect(inFlight.size).toBe(2);
 
     inFlight.closeConnectionsAfterAnswers();
     heldRoute.release();
 
-    const received = await answers;
+    const received = await connection.answers;
     expect(received.map((answer) => [answer.status, answer.headers.connection, JSON.parse(answer.body)])).toEqual([
       [200, 'keep-alive', { released: true }],
       [200, 'close', { released: true }],
@@ -353,10 +353,8 @@ describe('a drain with requests pipelined or answers under way (each test its ow
   });
 
   it('does not run a request pipelined behind the answer that closes the connection: it is logged as 503', async () => {
-    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
-    const connection = openRaw(port, 5_000);
-    connection.send('GET /held HTTP/1.1\r\nHost: test\r\n\r\n');
-    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    const effects = heldRoute.effects;
+    const connection = await openHeld(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\n');
     inFlight.closeConnectionsAfterAnswers();
     connection.send('POST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nX-Request-Id: piped-after-close\r\n\r\n');
     const { value: refusedLine } = await pollUntil(
@@ -372,25 +370,12 @@ describe('a drain with requests pipelined or answers under way (each test its ow
     expect(refusedLine).toMatchObject({ res: { statusCode: 503 } });
   });
 
-  it('ends a connection once the answer it carried is sent, when its headers were sent before the drain began', async () => {
-    const entered = heldRoute.entered;
-    const answers = sendRawAll(port, 'GET /held/streamed HTTP/1.1\r\nHost: test\r\n\r\n', 5_000);
-    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
-
-    inFlight.closeConnectionsAfterAnswers();
-    heldRoute.release();
-
-    expect((await answers).map((answer) => [answer.status, answer.body])).toEqual([[200, 'first-last']]);
-  });
-
-  it('runs no request sent on that connection after the answer, once the connection is ended', async () => {
-    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
+  it('ends a connection once the answer it carried is sent, when its headers were sent before the drain began, and runs nothing sent on it after', async () => {
+    const effects = heldRoute.effects;
     const serverSideClosed = new Promise<void>((resolve) =>
       app.app.getHttpServer().once('connection', (socket: Socket) => socket.once('close', () => setImmediate(resolve))),
     );
-    const connection = openRaw(port, 5_000);
-    connection.send('GET /held/streamed HTTP/1.1\r\nHost: test\r\n\r\n');
-    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    const connection = await openHeld(port, 'GET /held/streamed HTTP/1.1\r\nHost: test\r\n\r\n');
 
     inFlight.closeConnectionsAfterAnswers();
     heldRoute.release();
@@ -403,15 +388,10 @@ describe('a drain with requests pipelined or answers under way (each test its ow
   });
 
   it('answers a pipelined request whose route ran before the drain began, then ends the connection', async () => {
-    const [entered, effects] = [heldRoute.entered, heldRoute.effects];
+    const effects = heldRoute.effects;
     const connections: Socket[] = [];
     app.app.getHttpServer().on('connection', (socket: Socket) => connections.push(socket));
-    const answers = sendRawAll(
-      port,
-      'GET /held HTTP/1.1\r\nHost: test\r\n\r\nPOST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n',
-      5_000,
-    );
-    await pollUntil(async () => heldRoute.entered, (count) => count > entered, 5_000, 5);
+    const connection = await openHeld(port, 'GET /held HTTP/1.1\r\nHost: test\r\n\r\nPOST /held/effect HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n');
     const lastAnswerMade = () => connections.length === 1 && unfinishedResponses(connections[0]).at(-1)?.headersSent === true;
     await pollUntil(async () => lastAnswerMade(), (made) => made, 5_000, 5);
     expect([inFlight.size, heldRoute.effects]).toEqual([2, effects + 1]);
@@ -419,7 +399,7 @@ describe('a drain with requests pipelined or answers under way (each test its ow
     inFlight.closeConnectionsAfterAnswers();
     heldRoute.release();
 
-    const received = await answers;
+    const received = await connection.answers;
     expect(received.map((answer) => [answer.status, answer.headers.connection, JSON.parse(answer.body)])).toEqual([
       [200, 'keep-alive', { released: true }],
       [201, 'keep-alive', { effects: effects + 1 }],

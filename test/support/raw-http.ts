@@ -112,10 +112,19 @@ export async function sendRaw(port: number, request: Buffer | string, timeoutMs 
   return answer;
 }
 
-/** An HTTP/1.1 request with `Connection: close` and, for a body, its `Content-Length`. */
-export function rawRequest(method: string, target: string, headers: Record<string, string>, body?: Buffer | string): Buffer {
+/**
+ * An HTTP/1.1 request with, for a body, its `Content-Length`, and `Connection: close` unless it is to
+ * keep the connection open (a request with others pipelined behind it).
+ */
+export function rawRequest(
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+  { keepAlive = false }: { keepAlive?: boolean } = {},
+): Buffer {
   const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-  const lines = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+  const lines = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', ...(keepAlive ? [] : ['Connection: close'])];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   if (payload) lines.push(`Content-Length: ${payload.length}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload ?? Buffer.alloc(0)]);
