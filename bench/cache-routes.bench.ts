@@ -37,6 +37,7 @@ const BARE = 'bare Fastify, Buffer';
 const STOCK = 'stock Nest, trivial route';
 const STOCK_MEMORY = 'stock Nest + CacheInterceptor, in-memory Keyv';
 const INTERCEPTOR_FLOOR = 'stock Nest, interceptor answering a prepared string';
+const STOCK_PINO = 'stock Nest + nestjs-pino request logging';
 const TRIVIAL = 'this app, trivial route';
 const TRIVIAL_LOGGED = 'this app, trivial route, access log on (info)';
 const L1_INTERCEPTOR = 'this app, L1 hit, interceptor';
@@ -48,6 +49,7 @@ const VARIANTS: RouteVariant[] = [
   { name: STOCK_MEMORY, server: 'stock-nest-memory', path: '/bench/cached' },
   { name: INTERCEPTOR_FLOOR, server: 'stock-nest', path: '/bench/interceptor-floor' },
   { name: 'stock Nest + CacheInterceptor, @keyv/redis', server: 'stock-nest-redis', path: '/bench/cached' },
+  { name: STOCK_PINO, server: 'stock-nest-pino', path: '/bench/trivial' },
   { name: TRIVIAL, server: 'app', path: '/bench/trivial' },
   { name: TRIVIAL_LOGGED, server: 'app', path: '/bench/trivial', logLevel: 'info' },
   { name: L1_INTERCEPTOR, server: 'app', path: '/bench/ours' },
@@ -75,21 +77,33 @@ const TARGET_PAIRS: TargetPair[] = [
   { target: 'L1 hit (earlyHits) ≥ 0.6× bare Fastify', variant: L1_EARLY, peer: BARE, bound: 0.6 },
   // What no interceptor-based cache can beat in a stock Nest app: Nest's interceptor pipeline around a prepared answer.
   { target: 'reference: interceptor answering a prepared string vs stock CacheInterceptor, memory', variant: INTERCEPTOR_FLOOR, peer: STOCK_MEMORY },
+  // The usual way to get request ids and an access line in a Nest app, and this app's line against it.
+  { target: 'reference: stock Nest + nestjs-pino request logging vs stock Nest trivial', variant: STOCK_PINO, peer: STOCK },
+  { target: 'reference: access line written (info) vs stock Nest + nestjs-pino request logging', variant: TRIVIAL_LOGGED, peer: STOCK_PINO },
 ];
 
 /**
  * Round `round`'s order of measurement: each peer next to the variants measured against it (the peer
  * first in even rounds, last in odd ones), the other variants alone, the groups rotated so none always
- * runs first or last.
+ * runs first or last. A variant is measured once a round: a pair whose variant or peer already has a
+ * group joins that group, and a pair of two grouped variants adds nothing.
  */
 function roundOrder(round: number): RouteVariant[] {
   const byName = new Map(VARIANTS.map((variant) => [variant.name, variant]));
-  const paired = new Set(TARGET_PAIRS.flatMap((pair) => [pair.variant, pair.peer]));
-  const variantsByPeer = new Map<string, string[]>();
-  for (const pair of TARGET_PAIRS) variantsByPeer.set(pair.peer, [...(variantsByPeer.get(pair.peer) ?? []), pair.variant]);
+  const groupOf = new Map<string, string[]>();
+  const pairedGroups: string[][] = [];
+  for (const { peer, variant } of TARGET_PAIRS) {
+    const group = groupOf.get(peer) ?? groupOf.get(variant) ?? [peer];
+    if (!groupOf.has(peer) && !groupOf.has(variant)) pairedGroups.push(group);
+    for (const name of [peer, variant]) {
+      if (groupOf.has(name)) continue;
+      if (name !== group[0]) group.push(name);
+      groupOf.set(name, group);
+    }
+  }
   const groups = [
-    ...[...variantsByPeer].map(([peer, variants]) => (round % 2 === 0 ? [peer, ...variants] : [...variants, peer])),
-    ...VARIANTS.filter((variant) => !paired.has(variant.name)).map((variant) => [variant.name]),
+    ...pairedGroups.map(([peer, ...variants]) => (round % 2 === 0 ? [peer, ...variants] : [...variants, peer])),
+    ...VARIANTS.filter((variant) => !groupOf.has(variant.name)).map((variant) => [variant.name]),
   ];
   return groups.map((_, index) => groups[(index + round) % groups.length]).flat().map((name) => byName.get(name)!);
 }

@@ -18,7 +18,7 @@ import { BenchFixturesModule } from './bench-fixtures';
 import { startBenchApp } from './bench-support';
 import { startBareFastify, startStockNest } from './peer-apps';
 
-export const SERVER_KINDS = ['bare-fastify', 'stock-nest', 'stock-nest-memory', 'stock-nest-redis', 'app'] as const;
+export const SERVER_KINDS = ['bare-fastify', 'stock-nest', 'stock-nest-memory', 'stock-nest-redis', 'stock-nest-pino', 'app'] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 export interface HeapReport {
@@ -50,6 +50,8 @@ async function start(kind: ServerKind, redisUrl: string, keyPrefix: string): Pro
       return startStockNest('memory', redisUrl, keyPrefix);
     case 'stock-nest-redis':
       return startStockNest('redis', redisUrl, keyPrefix);
+    case 'stock-nest-pino':
+      return startStockNest('pino', redisUrl, keyPrefix);
     case 'app': {
       const { app, baseUrl } = await startBenchApp(redisUrl, {
         extraModules: [BenchFixturesModule],

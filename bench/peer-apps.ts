@@ -1,14 +1,16 @@
 /**
  * The peers this app is measured against, built as their own documentation builds them: a bare
  * Fastify server answering a prepared Buffer, and a stock NestJS 11 + Fastify app with a trivial
- * route, a route whose interceptor answers a prepared string, and `@nestjs/cache-manager`'s
- * `CacheInterceptor` over an in-memory Keyv or `@keyv/redis`.
+ * route, a route whose interceptor answers a prepared string, `@nestjs/cache-manager`'s
+ * `CacheInterceptor` over an in-memory Keyv or `@keyv/redis`, and the trivial route with
+ * nestjs-pino's request logging (the usual way a Nest app gets request ids and an access line).
  */
 import { Controller, Get, Module, UseInterceptors, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CacheInterceptor, CacheKey, CacheModule, CacheTTL } from '@nestjs/cache-manager';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import KeyvRedis from '@keyv/redis';
+import { Logger, LoggerModule } from 'nestjs-pino';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Keyv } from 'keyv';
 import { BENCH_PAYLOAD } from './bench-payload';
@@ -65,10 +67,15 @@ class StockCachedController {
   }
 }
 
+/** Which stock app: no cache, `CacheInterceptor` over an in-memory or Redis store, or nestjs-pino's request logging. */
+export type StockVariant = 'none' | 'memory' | 'redis' | 'pino';
+
 @Module({})
 class StockAppModule {
-  static forVariant(store: 'none' | 'memory' | 'redis', redisUrl: string, keyPrefix: string): DynamicModule {
+  static forVariant(store: StockVariant, redisUrl: string, keyPrefix: string): DynamicModule {
     if (store === 'none') return { module: StockAppModule, controllers: [StockController] };
+    // nestjs-pino's README setup: pino-http's request id and one "request completed" line a request, at info.
+    if (store === 'pino') return { module: StockAppModule, imports: [LoggerModule.forRoot()], controllers: [StockController] };
     const keyv =
       store === 'memory'
         ? new Keyv({ namespace: keyPrefix })
@@ -81,17 +88,17 @@ class StockAppModule {
   }
 }
 
-/** A stock NestJS 11 app on Fastify, default settings, Nest's own logger at warn. */
-export async function startStockNest(
-  store: 'none' | 'memory' | 'redis',
-  redisUrl: string,
-  keyPrefix: string,
-): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * A stock NestJS 11 app on Fastify, default settings, Nest's own logger at warn — or, with nestjs-pino,
+ * that logger in Nest's place as its README sets it up.
+ */
+export async function startStockNest(store: StockVariant, redisUrl: string, keyPrefix: string): Promise<{ port: number; close(): Promise<void> }> {
   const app = await NestFactory.create<NestFastifyApplication>(
     StockAppModule.forVariant(store, redisUrl, keyPrefix),
     new FastifyAdapter(),
-    { logger: ['error', 'warn'] },
+    store === 'pino' ? { bufferLogs: true } : { logger: ['error', 'warn'] },
   );
+  if (store === 'pino') app.useLogger(app.get(Logger));
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   return { port: typeof address === 'object' && address ? address.port : 0, close: () => app.close() };
