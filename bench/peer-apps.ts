@@ -72,12 +72,12 @@ export type StockVariant = 'none' | 'memory' | 'redis' | 'pino';
 
 @Module({})
 class StockAppModule {
-  static forVariant(store: StockVariant, redisUrl: string, keyPrefix: string): DynamicModule {
-    if (store === 'none') return { module: StockAppModule, controllers: [StockController] };
+  static forVariant(variant: StockVariant, redisUrl: string, keyPrefix: string): DynamicModule {
+    if (variant === 'none') return { module: StockAppModule, controllers: [StockController] };
     // nestjs-pino's README setup: pino-http's request id and one "request completed" line a request, at info.
-    if (store === 'pino') return { module: StockAppModule, imports: [LoggerModule.forRoot()], controllers: [StockController] };
+    if (variant === 'pino') return { module: StockAppModule, imports: [LoggerModule.forRoot()], controllers: [StockController] };
     const keyv =
-      store === 'memory'
+      variant === 'memory'
         ? new Keyv({ namespace: keyPrefix })
         : new Keyv({ store: new KeyvRedis(redisUrl, { namespace: keyPrefix }), namespace: keyPrefix });
     return {
@@ -92,13 +92,13 @@ class StockAppModule {
  * A stock NestJS 11 app on Fastify, default settings, Nest's own logger at warn — or, with nestjs-pino,
  * that logger in Nest's place as its README sets it up.
  */
-export async function startStockNest(store: StockVariant, redisUrl: string, keyPrefix: string): Promise<{ port: number; close(): Promise<void> }> {
+export async function startStockNest(variant: StockVariant, redisUrl: string, keyPrefix: string): Promise<{ port: number; close(): Promise<void> }> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    StockAppModule.forVariant(store, redisUrl, keyPrefix),
+    StockAppModule.forVariant(variant, redisUrl, keyPrefix),
     new FastifyAdapter(),
-    store === 'pino' ? { bufferLogs: true } : { logger: ['error', 'warn'] },
+    variant === 'pino' ? { bufferLogs: true } : { logger: ['error', 'warn'] },
   );
-  if (store === 'pino') app.useLogger(app.get(Logger));
+  if (variant === 'pino') app.useLogger(app.get(Logger));
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   return { port: typeof address === 'object' && address ? address.port : 0, close: () => app.close() };
