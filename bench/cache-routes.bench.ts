@@ -24,6 +24,7 @@ import { cpuPinning, describePinning } from './cpu-pinning';
 import { benchRedis, deleteBenchKeys, runBenchmark, writeBenchResults } from './bench-support';
 import { measureServer, startServer, stopServer, type Measurement, type RouteVariant, type RunningServer } from './http-variant-processes';
 import { loadGenerator, type LoadGenerator } from './load-generator';
+import { roundOrder, type MeasuredPair } from './round-order';
 import { runMemoryBoundBench } from './memory-bound.bench';
 import { DISTURBED_ROUND_FACTOR, disturbedRounds, pairedRatios, pairedVerdict, rangeText } from './statistics';
 
@@ -56,11 +57,11 @@ const VARIANTS: RouteVariant[] = [
   { name: L1_EARLY, server: 'app', path: '/bench/ours-early' },
   { name: 'this app, L2 hit (L1 lives 1 ms)', server: 'app', path: '/bench/ours-l2' },
 ];
+const VARIANT_NAMES = VARIANTS.map((variant) => variant.name);
+const VARIANT_BY_NAME = new Map(VARIANTS.map((variant) => [variant.name, variant]));
 
-interface TargetPair {
+interface TargetPair extends MeasuredPair {
   target: string;
-  variant: string;
-  peer: string;
   /** None for a reference: a ratio printed to read the targets by, with nothing to meet. */
   bound?: number;
 }
@@ -81,32 +82,6 @@ const TARGET_PAIRS: TargetPair[] = [
   { target: 'reference: stock Nest + nestjs-pino request logging vs stock Nest trivial', variant: STOCK_PINO, peer: STOCK },
   { target: 'reference: access line written (info) vs stock Nest + nestjs-pino request logging', variant: TRIVIAL_LOGGED, peer: STOCK_PINO },
 ];
-
-/**
- * Round `round`'s order of measurement: each peer next to the variants measured against it (the peer
- * first in even rounds, last in odd ones), the other variants alone, the groups rotated so none always
- * runs first or last. A variant is measured once a round: a pair whose variant or peer already has a
- * group joins that group, and a pair of two grouped variants adds nothing.
- */
-function roundOrder(round: number): RouteVariant[] {
-  const byName = new Map(VARIANTS.map((variant) => [variant.name, variant]));
-  const groupOf = new Map<string, string[]>();
-  const pairedGroups: string[][] = [];
-  for (const { peer, variant } of TARGET_PAIRS) {
-    const group = groupOf.get(peer) ?? groupOf.get(variant) ?? [peer];
-    if (!groupOf.has(peer) && !groupOf.has(variant)) pairedGroups.push(group);
-    for (const name of [peer, variant]) {
-      if (groupOf.has(name)) continue;
-      if (name !== group[0]) group.push(name);
-      groupOf.set(name, group);
-    }
-  }
-  const groups = [
-    ...pairedGroups.map(([peer, ...variants]) => (round % 2 === 0 ? [peer, ...variants] : [...variants, peer])),
-    ...VARIANTS.filter((variant) => !groupOf.has(variant.name)).map((variant) => [variant.name]),
-  ];
-  return groups.map((_, index) => groups[(index + round) % groups.length]).flat().map((name) => byName.get(name)!);
-}
 
 async function coldBurst(baseUrl: string): Promise<{ errors: number; loaderCalls: number }> {
   const statuses = await Promise.all(Array.from({ length: COLD_CONCURRENCY }, () => fetch(`${baseUrl}/bench/cold`).then((r) => r.status)));
@@ -163,8 +138,8 @@ async function main(): Promise<void> {
       await Promise.all([...servers.values()].map(stopServer));
       servers = await startVariants(redis.url, `${keyPrefix}-${round}`, pinning?.serverCpu);
       loadAverages.push(os.loadavg()[0]);
-      for (const variant of roundOrder(round)) {
-        rounds.get(variant.name)!.push(await turn(generator, servers.get(variant.name)!, variant.path));
+      for (const name of roundOrder(VARIANT_NAMES, TARGET_PAIRS, round)) {
+        rounds.get(name)!.push(await turn(generator, servers.get(name)!, VARIANT_BY_NAME.get(name)!.path));
       }
     }
     loadAverages.push(os.loadavg()[0]);
