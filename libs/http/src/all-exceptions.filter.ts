@@ -14,6 +14,16 @@ function reasonPhrase(status: number): string {
     .join(' ');
 }
 
+/**
+ * Node's error for a request whose connection closed before its body ended, as Fastify's body reader
+ * hands it on: the client gave up (or its connection broke); nothing in the service failed.
+ */
+function isAbortedUpload(exception: unknown): boolean {
+  // Read by its fields: Node makes the error in its own realm, so `instanceof Error` fails where the app runs in another (Jest's).
+  const error = exception as { code?: unknown; message?: unknown } | null;
+  return typeof error === 'object' && error !== null && error.code === 'ECONNRESET' && error.message === 'aborted';
+}
+
 interface LoggableRequest {
   id?: string;
   method?: string;
@@ -46,8 +56,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<LoggableRequest>();
     const { status, body } = this.describe(exception, request);
     // A 5xx HttpException is an answer the app chose (502 from an upstream, 503 from a probe): the
-    // access log's one line records it. Only an error nothing handled gets a line with its stack.
-    if (!(exception instanceof HttpException)) {
+    // access log's one line records it. Only an error nothing handled gets a line with its stack; a
+    // body its client stopped sending is not one (the access log records that request as 499).
+    if (!(exception instanceof HttpException) && !isAbortedUpload(exception)) {
       this.logger.error(
         { err: exception, requestId: request.id },
         `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
@@ -58,6 +69,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown, request: LoggableRequest): { status: number; body: unknown } {
+    if (isAbortedUpload(exception)) {
+      return { status: HttpStatus.BAD_REQUEST, body: errorBody('The request body did not arrive: the connection closed before its end.', 'Bad Request') };
+    }
     if (!(exception instanceof HttpException)) {
       return {
         status: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
-import { closeAfterAnswers } from './request-hooks';
+import { closeAfterAnswers, unfinishedResponses } from './request-hooks';
 
 /** What is wrong with a request Fastify refused before routing it (a path it cannot decode). */
 function routingErrorSay(error: FastifyError): string {
@@ -57,12 +57,18 @@ function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
  * When the refused bytes were pipelined behind requests still being answered — or sent after a request
  * that asked to close the connection — the answers owed go out first and the connection then closes;
  * nothing answers the refused bytes: an error written now would be read as the answer to the earlier
- * request, and closing now would cut that request off.
+ * request, and closing now would cut that request off. Unless the error is in the body of the last of
+ * those requests (its client stopped sending half-way, or sent a malformed chunk): that request can
+ * never complete, so the connection closes now, as Node closes it, and the request is observed as cut
+ * off — left open, such a connection stayed half-closed and counted in flight for good.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (closeAfterAnswers(socket)) return;
-  if (socket.writable) {
+  const owed = unfinishedResponses(socket);
+  const last = owed.at(-1);
+  if (last?.req.complete !== false && closeAfterAnswers(socket)) return;
+  // Not after the headers of an answer already on its way: the client would read this inside it.
+  if (socket.writable && !owed[0]?.headersSent) {
     const { status, reason, say } = clientErrorAnswer(error.code);
     const body = JSON.stringify(errorBody(say, reason));
     socket.write(
