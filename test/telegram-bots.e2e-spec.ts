@@ -267,4 +267,29 @@ describe('/telegram/bots admin routes', () => {
     await request(app.baseUrl).get('/telegram/bots').expect(401);
     await request(app.baseUrl).post('/telegram/bots').send(body).expect(401);
   });
+  it('answers 400 naming a field sent as null, changes nothing, and logs no token or secret sent beside it', async () => {
+    const created = await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'nullable', bot_token: '4242:nullablesecretpart', webhook_secret: 'nullable-secret' })
+      .expect(201);
+    const id = created.body.id as number;
+    for (const field of ['name', 'bot_token', 'webhook_secret', 'bot_type', 'active']) {
+      const refused = await request(app.baseUrl)
+        .patch(`/telegram/bots/${id}`)
+        .set(ADMIN)
+        .send({ [field]: null, bot_token: field === 'bot_token' ? null : '4242:leakedtokenpart', webhook_secret: field === 'webhook_secret' ? null : 'leaked-secret-part' })
+        .expect(400);
+      expect(refused.body.result.fields.map((named: { field: string }) => named.field)).toContain(field);
+    }
+    await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'nulls', bot_token: '4343:anothersecretpart', webhook_secret: 'nulls-secret', bot_type: null, active: null })
+      .expect(400);
+
+    const [listed] = (await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200)).body.bots.filter((bot: { id: number }) => bot.id === id);
+    expect(listed).toEqual(created.body);
+    expect(app.logs.raw.join('\n')).not.toMatch(/leakedtokenpart|leaked-secret-part|anothersecretpart/);
+  });
 });

@@ -3,7 +3,7 @@ export { AllExceptionsFilter } from './all-exceptions.filter';
 export { firstPresentSecret, secretsMatch } from './constant-time';
 export { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
 export { RequestValidationException, type FieldProblem } from './request-validation.exception';
-export { createValidationPipe } from './validation';
+export { createValidationPipe, OptionalNotNull } from './validation';
 export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, isCredentialQueryParameter } from './credentials';
 export { installBodyParsers } from './body-parsers';
 export { declaredErrorShape, ErrorOnlyShape, errorShapeOf, inShape, isErrorBody, type ErrorShape } from './error-shape';

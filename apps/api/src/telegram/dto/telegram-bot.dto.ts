@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsString, Matches, MaxLength } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 import type { NewTelegramBot, TelegramBotChanges } from '../telegram-bot.repository';
 import { WEBHOOK_SECRET_PATTERN } from './set-webhook.dto';
 
@@ -30,13 +31,13 @@ export class CreateTelegramBotDto {
   webhook_secret!: string;
 
   @ApiPropertyOptional({ pattern: BOT_TYPE_PATTERN.source })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(BOT_TYPE_PATTERN, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
   bot_type?: string;
 
   @ApiPropertyOptional({ description: 'An inactive bot\'s webhooks are refused.' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean({ message: 'active must be true or false' })
   active?: boolean;
 
@@ -48,32 +49,32 @@ export class CreateTelegramBotDto {
 /** Body of `PATCH /telegram/bots/:id`: any of the create fields; absent fields stay. */
 export class UpdateTelegramBotDto {
   @ApiPropertyOptional({ maxLength: 64, pattern: NAME_PATTERN.source })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(64)
   @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
   name?: string;
 
   @ApiPropertyOptional({ description: 'Never shown again.', pattern: BOT_TOKEN_PATTERN.source, writeOnly: true })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(BOT_TOKEN_PATTERN, { message: TOKEN_MESSAGE })
   bot_token?: string;
 
   @ApiPropertyOptional({ description: 'Never shown again.', pattern: WEBHOOK_SECRET_PATTERN.source, writeOnly: true })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(WEBHOOK_SECRET_PATTERN, { message: SECRET_MESSAGE })
   webhook_secret?: string;
 
   @ApiPropertyOptional({ pattern: BOT_TYPE_PATTERN.source })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(BOT_TYPE_PATTERN, { message: 'bot_type must be 1-32 lowercase letters, digits, underscores or dashes' })
   bot_type?: string;
 
   @ApiPropertyOptional({ description: 'An inactive bot\'s webhooks are refused.' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean({ message: 'active must be true or false' })
   active?: boolean;
 
