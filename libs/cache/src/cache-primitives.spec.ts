@@ -1,6 +1,6 @@
 import { CircuitBreaker } from './circuit-breaker';
 import { decodeStoredEntry, encodeEntry, storedForm } from './entry-codec';
-import { CacheKeyBuilder, secretDigest } from './key-builder';
+import { CacheKeyBuilder, digestCredentialParameters, secretDigest } from './key-builder';
 import { MemoryTier } from './memory-tier';
 import { normalizedQuery, principalOf } from './http/principal';
 import { toMilliseconds } from './ttl';
@@ -70,6 +70,14 @@ describe('CacheKeyBuilder', () => {
     expect(secretDigest('123456:bot-token')).toBe(digest);
     expect(secretDigest('123456:bot-token', 'other')).not.toBe(digest);
     expect(digest).not.toContain('bot-token');
+  });
+});
+
+describe('digestCredentialParameters', () => {
+  it('replaces a credential value whole, a "#" in it included, as the query parser reads it', () => {
+    const key = digestCredentialParameters('/a?x=1#&token=abc#def&y=2');
+    expect(key).not.toMatch(/abc|def/);
+    expect(key).toBe(`/a?x=1#&token=~${secretDigest('abc#def', 'key-parameter')}&y=2`);
   });
 });
 

@@ -110,7 +110,8 @@ export function secretDigest(value: string, label = 'cache'): string {
   return createHash('sha256').update(label).update('\0').update(value).digest('hex').slice(0, 16);
 }
 
-const CREDENTIAL_PARAMETER = new RegExp(`([?&;])(${CREDENTIAL_QUERY_PARAMETERS.join('|')})=([^&#;]*)`, 'gi');
+// A value runs to the next `&` or `;`: a `#` is part of it, as the server's query parser reads it.
+const CREDENTIAL_PARAMETER = new RegExp(`([?&;])(${CREDENTIAL_QUERY_PARAMETERS.join('|')})=([^&;]*)`, 'gi');
 
 /**
  * `key` with the value of every credential query parameter (`?token=…`, `&admin_secret=…`)

@@ -22,18 +22,17 @@ function decodedName(raw: string): string {
 /**
  * The URL with the value of every credential query parameter replaced — names matched however
  * they are written (any case, percent-encoded, `secret[]=` and other array forms) — and the rest
- * left as it was sent.
+ * left as it was sent. Everything after the `?` is the query, a `#` included: a request target has no
+ * fragment, and the server's query parser reads past one, so `?x#&secret=…` authenticates.
  */
 export function redactUrl(url: string): string {
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return url;
-  const fragmentStart = url.indexOf('#', queryStart);
-  const queryEnd = fragmentStart === -1 ? url.length : fragmentStart;
-  const pairs = url.slice(queryStart + 1, queryEnd).split(/([&;])/);
+  const pairs = url.slice(queryStart + 1).split(/([&;])/);
   for (let index = 0; index < pairs.length; index += 2) {
     const equals = pairs[index].indexOf('=');
     const name = equals === -1 ? pairs[index] : pairs[index].slice(0, equals);
     if (isCredentialQueryParameter(decodedName(name))) pairs[index] = `${name}=${ENCODED_CENSOR}`;
   }
-  return `${url.slice(0, queryStart + 1)}${pairs.join('')}${url.slice(queryEnd)}`;
+  return `${url.slice(0, queryStart + 1)}${pairs.join('')}`;
 }
