@@ -45,6 +45,19 @@ describe('interpretBotApiAnswer', () => {
     expect(error.retryAfterSeconds).toBe(7);
   });
 
+  it.each([
+    ['0', 1],
+    ['-5', 1],
+    ['0.2', 1],
+    ['1e999', undefined],
+    ['"7"', undefined],
+  ])('reads retry_after %s as a wait of %s s: never shorter than a second, so waiting out 429s ends', (retryAfter, seconds) => {
+    const error = thrownBy(() =>
+      interpretBotApiAnswer('sendMessage', 429, `{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":${retryAfter}}}`, TOKEN),
+    ) as TelegramApiError;
+    expect(error.retryAfterSeconds).toBe(seconds);
+  });
+
   it('names the status when ok:false has no description', () => {
     const error = thrownBy(() => interpretBotApiAnswer('getFile', 502, '{"ok":false}', TOKEN)) as TelegramApiError;
     expect(error.message).toBe('Telegram API error: HTTP 502: Bad Gateway');

@@ -37,6 +37,20 @@ function reason(status: number): string {
   return STATUS_CODES[status] ?? 'Unknown Status';
 }
 
+/** The shortest wait a 429 is taken to ask for, in seconds. */
+const MIN_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * A 429's `retry_after` in seconds, at least {@link MIN_RETRY_AFTER_SECONDS}: Telegram sends a
+ * positive integer, and a zero or negative one taken as it is made the delivery try again at once,
+ * for ever, as waits of no length never used up the time a delivery may spend waiting out 429s.
+ * A value that is not a finite number is no `retry_after`.
+ */
+function retryAfterSeconds(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  return Math.max(MIN_RETRY_AFTER_SECONDS, value);
+}
+
 /**
  * Turns a complete Bot API answer into its success envelope or the error it means: a JSON
  * `ok: true` is returned as is (whatever the status); a JSON `ok: false` is a
@@ -51,10 +65,7 @@ export function interpretBotApiAnswer<T>(method: string, status: number, text: s
       typeof answer.description === 'string' && answer.description.trim() !== ''
         ? redactToken(answer.description.trim(), token)
         : `HTTP ${status}: ${reason(status)}`;
-    const retryAfter = answer.parameters?.retry_after;
-    return throwing(
-      new TelegramApiError(method, status, description, typeof retryAfter === 'number' ? retryAfter : undefined),
-    );
+    return throwing(new TelegramApiError(method, status, description, retryAfterSeconds(answer.parameters?.retry_after)));
   }
   const what = status >= 200 && status < 300 ? 'an answer that is not a Bot API answer' : `HTTP ${status} ${reason(status)}`;
   return throwing(new TelegramHttpError(method, status, `Telegram ${method} failed: ${what}`));
