@@ -88,7 +88,6 @@ describe('callback body limit', () => {
       requestId: 'req-1764590101-1b1b1b1b',
       status: 413,
       declaredBytes: sent.bytes,
-      authenticated: true,
     });
     expect(String(logged.msg)).toContain('for request req-1764590101-1b1b1b1b');
   });
@@ -100,7 +99,7 @@ describe('callback body limit', () => {
     const answer = await postChunked(`${app.baseUrl}/cursor-runner/callback`, [head, ...filler, '"}'], CURSOR_RUNNER_HEADERS);
     expect(answer.status).toBe(413);
     const logged = await nextRefusal(before);
-    expect(logged).toMatchObject({ requestId: 'req-1764590102-2c2c2c2c', status: 413, authenticated: true });
+    expect(logged).toMatchObject({ requestId: 'req-1764590102-2c2c2c2c', status: 413 });
     expect(logged.declaredBytes).toBeUndefined();
   });
 
@@ -113,17 +112,16 @@ describe('callback body limit', () => {
       .send('{"success":true,"requestId":"req-1764590103-3d3d3d3d","output":"cut off')
       .expect(400);
     expect(response.body).toEqual({ error: expect.any(String) });
-    expect(await nextRefusal(before)).toMatchObject({ requestId: 'req-1764590103-3d3d3d3d', status: 400, authenticated: true });
+    expect(await nextRefusal(before)).toMatchObject({ requestId: 'req-1764590103-3d3d3d3d', status: 400 });
   });
 
-  it('says when a refused callback did not carry the secret, and when no request id could be read', async () => {
+  it('refuses a broken callback without the secret with 401, reporting nothing, and says when no request id could be read', async () => {
     const before = refusals().length;
     await request(app.baseUrl)
       .post('/cursor-runner/callback')
       .set('Content-Type', 'application/json')
       .send('{"requestId":"req-1764590104-4e4e4e4e",')
-      .expect(400);
-    expect(await nextRefusal(before)).toMatchObject({ requestId: 'req-1764590104-4e4e4e4e', authenticated: false });
+      .expect(401, { error: 'Unauthorized' });
 
     await request(app.baseUrl)
       .post('/cursor-runner/callback')
@@ -131,7 +129,7 @@ describe('callback body limit', () => {
       .set('Content-Type', 'application/json')
       .send('{"requestId":"../../etc/passwd", "x": ')
       .expect(400);
-    const unnamed = await nextRefusal(before + 1);
+    const unnamed = await nextRefusal(before);
     expect(unnamed.requestId).toBeUndefined();
     expect(String(unnamed.msg)).toContain('for request unknown');
   });

@@ -103,7 +103,7 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
   });
 
   it('answers a too deeply nested callback in the callback route\'s own shape', async () => {
-    const response = await send('POST', '/cursor-runner/callback', { 'Content-Type': 'application/json' }, deeplyNested);
+    const response = await send('POST', '/cursor-runner/callback', { 'Content-Type': 'application/json', 'X-Webhook-Secret': 'test-webhook-secret' }, deeplyNested);
     expectErrorShape(response, 400, route('POST', '/cursor-runner/callback'));
   });
 

@@ -9,7 +9,7 @@ import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, RED
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, type AppModuleOptions } from './app.module';
-import { CALLBACK_BODY_LIMIT, installRefusedCallbackReports, RefusedCallbacks } from './conversation';
+import { CALLBACK_BODY_LIMIT, installCallbackAuthentication, installRefusedCallbackReports, RefusedCallbacks } from './conversation';
 import { describeListening, RequestsInFlight, StartupLogLevel } from './lifecycle';
 import { installApiDocs } from './openapi';
 import { installRoleRoutes } from './roles';
@@ -39,7 +39,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   RequestsInFlight.track(adapter);
   installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
-  installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks), config);
+  installCallbackAuthentication(fastify, config);
+  installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });

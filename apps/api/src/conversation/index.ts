@@ -3,7 +3,7 @@ export { ChatReplies, plainMessage, type ChatMessage, type ReplyMedium, type Rep
 export { ALLOW_AUDIO_OUTPUT, BotLookup, DEBUG_SETTING, FileDownloads, SettingSwitches } from './ports';
 export { AcceptUpdate } from './intake/accept-update.use-case';
 export { TELEGRAM_SECRET_HEADER, TelegramWebhookGuard } from './intake/telegram-webhook.guard';
-export { CallbackSecretGuard } from './callbacks/callback-secret.guard';
+export { CallbackSecretGuard, installCallbackAuthentication } from './callbacks/callback-secret.guard';
 export { ProcessUpdate } from './processing/process-update.use-case';
 export { ForwardMessage } from './processing/forward-message.use-case';
 export { AnswerLocally } from './processing/answer-locally.use-case';

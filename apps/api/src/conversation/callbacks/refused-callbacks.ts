@@ -1,11 +1,9 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest, onErrorAsyncHookHandler, preParsingAsyncHookHandler } from 'fastify';
-import { AppConfig } from '@app/config';
-import { secretsMatch } from '@app/http';
-import { CURSOR_RUNNER_CALLBACK_PATH, REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
+import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
 import { PendingRequestStore } from '../pending-requests/pending-request-store';
-import { presentedCallbackSecret } from './callback-secret.guard';
+import { isCallbackRoute } from './callback-secret.guard';
 import { SendResult } from './result-delivery';
 
 /** The name of the callback route's own body limit (`CALLBACK_BODY_LIMIT_BYTES`). */
@@ -29,15 +27,13 @@ export interface RefusedCallback {
   status: number;
   /** The `Content-Length` cursor-runner declared, when it did. */
   declaredBytes: number | undefined;
-  /** Whether it carried the callback secret: only then is it taken as cursor-runner's word. */
-  authenticated: boolean;
 }
 
 /**
  * What happens to a refused callback. cursor-runner sends each result once and never again, so a
  * refusal loses the result: it is logged at error level with the request id, to be found, and the
- * user who is waiting for it (a pending request with a chat) is told, when the callback carried the
- * secret — an unauthenticated sender's word is not worth a message to anyone.
+ * user who is waiting for it (a pending request with a chat) is told. Only callbacks that carried the
+ * secret get here: one without it is refused before its body is read (`installCallbackAuthentication`).
  */
 @Injectable()
 export class RefusedCallbacks {
@@ -51,13 +47,12 @@ export class RefusedCallbacks {
 
   report(refusal: RefusedCallback): void {
     const id = refusal.requestId ?? 'unknown';
-    const sender = refusal.authenticated ? 'cursor-runner' : 'an unauthenticated sender';
     this.logger.error(
-      { requestId: refusal.requestId, status: refusal.status, declaredBytes: refusal.declaredBytes, authenticated: refusal.authenticated },
-      `Refused a callback from ${sender} for request ${id} (${refusal.status}: ${refusal.reason}); ` +
+      { requestId: refusal.requestId, status: refusal.status, declaredBytes: refusal.declaredBytes },
+      `Refused a callback from cursor-runner for request ${id} (${refusal.status}: ${refusal.reason}); ` +
         'cursor-runner does not send a result again, so this result is lost',
     );
-    if (refusal.requestId === undefined || !refusal.authenticated) return;
+    if (refusal.requestId === undefined) return;
     const notice = this.tellUser(refusal.requestId, refusal).finally(() => this.notices.delete(notice));
     this.notices.add(notice);
   }
@@ -153,7 +148,7 @@ export function requestIdOfRefused(query: unknown, head: Buffer): string | undef
  * bytes of the body — read even from a body refused for its declared length, which is otherwise
  * never read. Everything else about the refusal (the 4xx answer) is Fastify's and the error filter's.
  */
-export function installRefusedCallbackReports(fastify: FastifyInstance, reports: () => RefusedCallbacks, config: AppConfig): void {
+export function installRefusedCallbackReports(fastify: FastifyInstance, reports: () => RefusedCallbacks): void {
   const heads = new WeakMap<FastifyRequest, () => Buffer>();
 
   const captureHead: preParsingAsyncHookHandler = async (request, _reply, payload) => {
@@ -176,13 +171,12 @@ export function installRefusedCallbackReports(fastify: FastifyInstance, reports:
       reason: error.message,
       status: (error as { statusCode?: number }).statusCode ?? 500,
       declaredBytes: Number.isFinite(declared) ? declared : undefined,
-      authenticated: secretsMatch(presentedCallbackSecret(request), config.secrets.webhook),
     });
   };
 
   // Hooks of the callback route alone: every other request skips them at no cost.
   fastify.addHook('onRoute', (route) => {
-    if (route.url !== CURSOR_RUNNER_CALLBACK_PATH || ![route.method].flat().includes('POST')) return;
+    if (!isCallbackRoute(route)) return;
     route.preParsing = [...(route.preParsing === undefined ? [] : [route.preParsing].flat()), captureHead];
     route.onError = [...(route.onError === undefined ? [] : [route.onError].flat()), reportRefusal];
   });
