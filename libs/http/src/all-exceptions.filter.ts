@@ -24,6 +24,17 @@ function isAbortedUpload(exception: unknown): boolean {
   return typeof error === 'object' && error !== null && error.code === 'ECONNRESET' && error.message === 'aborted';
 }
 
+/**
+ * Prisma's errors quote the failed operation's arguments in their message, and so in their stack —
+ * a bot's token and webhook secret among them — so one is logged by its class, code and meta (the
+ * names of the fields involved) only. Any other error is logged whole.
+ */
+function loggableError(exception: unknown): unknown {
+  const error = exception as { name?: unknown; code?: unknown; meta?: unknown } | null;
+  if (typeof error !== 'object' || error === null || typeof error.name !== 'string' || !error.name.startsWith('PrismaClient')) return exception;
+  return { type: error.name, code: error.code, meta: error.meta, message: 'the message of a database client error is not logged: it quotes the data' };
+}
+
 interface LoggableRequest {
   id?: string;
   method?: string;
@@ -60,7 +71,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     // body its client stopped sending is not one (the access log records that request as 499).
     if (!(exception instanceof HttpException) && !isAbortedUpload(exception)) {
       this.logger.error(
-        { err: exception, requestId: request.id },
+        { err: loggableError(exception), requestId: request.id },
         `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
       );
     }
