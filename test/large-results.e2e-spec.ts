@@ -143,13 +143,13 @@ describe('large results', () => {
     ]);
   });
 
-  it('tells no one when the refused callback did not carry the secret', async () => {
+  it('tells no one when a broken callback did not carry the secret: it is refused before its body is read', async () => {
     const { id, pending } = await seed();
     await request(app.baseUrl)
       .post('/cursor-runner/callback')
       .set('Content-Type', 'application/json')
       .send(`{"success":true,"requestId":"${id}","output":"unterminated`)
-      .expect(400);
+      .expect(401, { error: 'Unauthorized' });
     await refusals.settled();
     expect(telegram.messages(pending.chatId)).toEqual([]);
     expect(await pendingExists(id)).toBe(1);
