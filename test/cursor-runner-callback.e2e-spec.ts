@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
@@ -11,6 +10,7 @@ import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server
 import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
+import { openRaw } from './support/raw-http';
 import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -461,14 +461,13 @@ describe('POST /cursor-runner/callback', () => {
 
     it('refuses a callback without the secret before reading its body', async () => {
       // 1 KB of a body announced as 20 MB: the refusal comes while the rest has not been sent.
-      const client = net.connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
-      client.on('error', () => undefined);
-      let received = '';
-      const answered = new Promise<string>((resolve) => client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')).includes('\r\n\r\n') && resolve(received)));
-      client.write(`POST /cursor-runner/callback HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${20 * 1024 * 1024}\r\n\r\n{"requestId":"${'x'.repeat(1_000)}`);
-      const head = await Promise.race([answered, new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 3 s'), 3_000))]);
-      client.destroy();
-      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+      const connection = openRaw(Number(new URL(app.baseUrl).port), 3_000);
+      connection.send(`POST /cursor-runner/callback HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${20 * 1024 * 1024}\r\n\r\n{"requestId":"${'x'.repeat(1_000)}`);
+      try {
+        await connection.received('HTTP/1.1 401 Unauthorized\r\n');
+      } finally {
+        connection.close();
+      }
     });
 
     it('never writes a secret to the logs, not even the query parameter', async () => {

@@ -56,6 +56,10 @@ function parseAnswers(raw: Buffer): RawResponse[] {
 /** A connection to write raw bytes on, in as many writes as a test needs, and every answer read until the server closes it. */
 export interface RawConnection {
   send(bytes: Buffer | string): void;
+  /** Sends the last bytes and half-closes: the client sends nothing more but still reads. */
+  end(bytes: Buffer | string): void;
+  /** Drops the connection from the client's side. */
+  close(): void;
   /** Resolves once the bytes received so far contain `text`. */
   received(text: string): Promise<void>;
   answers: Promise<RawResponse[]>;
@@ -89,8 +93,8 @@ export function openRaw(port: number, timeoutMs = 10_000): RawConnection {
     });
     socket.on('close', () => resolve(parseAnswers(Buffer.concat(chunks))));
   });
-  // Written, never ended: Node's HTTP server drops a request whose client half-closes before the answer.
-  return { send: (bytes) => void socket.write(bytes), received, answers };
+  // `send` writes without ending: Node's HTTP server drops a request whose client half-closes before the answer.
+  return { send: (bytes) => void socket.write(bytes), end: (bytes) => void socket.end(bytes), close: () => void socket.destroy(), received, answers };
 }
 
 /**
