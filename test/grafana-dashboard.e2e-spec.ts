@@ -171,8 +171,9 @@ describe('/metrics while Redis is frozen', () => {
     expect(frozen.status).toBe(200);
     expect(frozen.text).not.toMatch(/^queue_jobs\{/m);
     expect(frozen.text).toMatch(/^http_request_duration_seconds_count\{/m);
-    // One queue, 1 s bound on its counts, plus the rest of the scrape.
-    expect(frozen.elapsedMs).toBeLessThan(2_500);
+    // The queues' counts, read together, bounded by 1 s, plus the rest of the scrape: within the
+    // budget of every request needing Redis (REDIS_COMMAND_TIMEOUT_MS + 1 s).
+    expect(frozen.elapsedMs).toBeLessThan(2_000);
 
     redis.process.kill('SIGCONT');
     const back = await pollUntil(scrape, (result) => /^queue_jobs\{/m.test(result.text), 5_000);

@@ -4,6 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM } from './support/chromium';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
+import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const SECRET = 'test-webhook-secret';
@@ -175,6 +176,71 @@ describe('Bull Board at /admin/queues with Redis', () => {
       await browser?.close();
     }
   }, 60_000);
+});
+
+/** What a request needing Redis may take while Redis hangs: REDIS_COMMAND_TIMEOUT_MS's default (1 s) plus 1 s. */
+const ANSWER_BUDGET_MS = 2_000;
+
+describe('Bull Board while Redis is frozen or down', () => {
+  let redis: FaultyRedis;
+  let app: TestApp;
+
+  const timedCall = async (method: string, path: string) => {
+    const started = Date.now();
+    const answer = await fetch(`${app.baseUrl}/admin/queues/api${path}`, {
+      method,
+      headers: { 'x-admin-secret': SECRET },
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: answer.status, body: (await answer.json()), elapsedMs: Date.now() - started };
+  };
+  const unanswered = {
+    status: 503,
+    body: {
+      ok: false,
+      say:
+        'Redis did not answer in time, so the queue dashboard could not read the queues or tell whether a change it sent was made ' +
+        '(one sent may still be made when Redis answers). Look again shortly.',
+      result: { error: 'Service Unavailable' },
+    },
+  };
+
+  beforeAll(async () => {
+    redis = await startFaultyRedis();
+    app = await startTestApp({ env: { REDIS_URL: redis.url } });
+  });
+  afterEach(() => redis.thaw());
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('answers its API 503 JSON within the budget while Redis is frozen, and 200 again after SIGCONT', async () => {
+    expect((await timedCall('GET', '/queues')).status).toBe(200);
+    redis.freeze();
+    for (const [method, path] of [
+      ['GET', '/queues'],
+      ['GET', `/queues?activeQueue=${QUEUE}&status=failed&page=1`],
+      ['PUT', `/queues/${QUEUE}/retry/failed`],
+    ]) {
+      const { elapsedMs, ...answer } = await timedCall(method, path);
+      expect(answer).toEqual(unanswered);
+      expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+    }
+    redis.thaw();
+    const { value: back } = await pollUntil(() => timedCall('GET', '/queues'), (answer) => answer.status === 200, 5_000, 100);
+    expect(back.body).toMatchObject({ queues: expect.any(Array) });
+  });
+
+  it('answers 503 at once while Redis is down, and 200 once it is back', async () => {
+    await redis.kill();
+    const { elapsedMs, ...answer } = await timedCall('GET', '/queues');
+    expect(answer).toEqual(unanswered);
+    expect(elapsedMs).toBeLessThan(ANSWER_BUDGET_MS);
+    await redis.restart();
+    const { value: back } = await pollUntil(() => timedCall('GET', '/queues'), (answer) => answer.status === 200, 10_000, 100);
+    expect(back.body).toMatchObject({ queues: expect.any(Array) });
+  });
 });
 
 describe('/admin/queues in the embedded mode (no Redis)', () => {

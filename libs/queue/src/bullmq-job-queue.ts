@@ -173,6 +173,11 @@ const STALLED_CHECKER_EXIT_MS = 1_000;
  */
 const SETUP_SETTLE_MS = 500;
 
+/** Resolves once `connection` is ready (at once if it is). */
+function connectionReady(connection: RedisConnection): Promise<void> {
+  return new Promise((resolve) => (connection.status === 'ready' ? resolve() : connection.once('ready', () => resolve())));
+}
+
 /** Waits until `work` settles (either way) or `ms` pass, whichever is first; never rejects. */
 async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -216,6 +221,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private readonly logger: Logger;
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
+  private operator: Queue | undefined;
   private outage = false;
   /** Connections this queue opened itself (Cluster clients given to BullMQ, the confirming connection), closed after BullMQ's own. */
   private readonly ownedConnections: RedisConnection[] = [];
@@ -264,9 +270,37 @@ export class BullJobQueue<T> extends JobQueue<T> {
     return { waiting: counts.waiting + counts.prioritized, active: counts.active, delayed: counts.delayed };
   }
 
-  /** The BullMQ queue underneath, for operator tools that read it (the dashboard, the metrics). */
+  /** The BullMQ queue underneath: the producer, whose adds the webhook and the callbacks wait for. */
   get bullQueue(): Queue {
     return this.queue;
+  }
+
+  /**
+   * The queue as an operator tool (the dashboard) reads and changes it: a BullMQ queue of its own on
+   * a connection of its own whose commands fail after `addTimeoutMs` and never wait for Redis to come
+   * up (no offline queue: a command refused while Redis is down never runs later), so a frozen or
+   * absent Redis fails the tool's request within that budget instead of holding it, and the tool's
+   * reads never queue with the producer's adds. It runs no command before the tool does (no version
+   * check, no wait for ready), so a Redis frozen when it opens cannot break it. Resolves once the
+   * connection is ready, or after the connect timeout.
+   */
+  async operatorQueue(): Promise<Queue> {
+    if (this.operator) return this.operator;
+    const connection = openRedis(this.settings.redis, `queue:${this.name}:operator`, {
+      enableOfflineQueue: false,
+      commandTimeout: this.settings.addTimeoutMs,
+    });
+    connection.on('error', () => undefined);
+    this.ownedConnections.push(connection);
+    this.operator = new Queue(this.name, {
+      connection,
+      prefix: this.settings.prefix,
+      skipVersionCheck: true,
+      skipWaitingForReady: true,
+    });
+    this.operator.on('error', () => undefined);
+    await settleWithin(connectionReady(connection), redisConnectionOptions.connectTimeout ?? 2_000);
+    return this.operator;
   }
 
   /**
@@ -277,7 +311,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async connected(): Promise<void> {
     const confirming = this.confirming;
     const confirmingReady = confirming
-      ? new Promise<void>((resolve) => (confirming.status === 'ready' ? resolve() : confirming.once('ready', () => resolve())))
+      ? connectionReady(confirming)
       : undefined;
     await settleWithin(Promise.all([this.queue.waitUntilReady(), confirmingReady]), redisConnectionOptions.connectTimeout ?? 2_000);
   }
@@ -534,6 +568,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async close(): Promise<void> {
     await settleWithin(this.queue.waitUntilReady(), SETUP_SETTLE_MS);
     await this.queue.close().catch(() => undefined);
+    await this.operator?.close().catch(() => undefined);
     for (const connection of this.ownedConnections.splice(0)) connection.disconnect();
   }
 

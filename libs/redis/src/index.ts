@@ -12,3 +12,4 @@ export {
   type RedisConnection,
 } from './redis-connection.factory';
 export { claimWithToken, releaseWithToken } from './token-keys';
+export { isRedisUnreachable } from './unreachable';

@@ -17,8 +17,9 @@ const LAG_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
- * Longest a scrape waits for one queue's counts, in milliseconds: well inside Prometheus' 10 s scrape
- * timeout, so a frozen Redis leaves the queue series out of that scrape instead of failing it.
+ * Longest a scrape waits for the queues' counts (read together), in milliseconds: well inside
+ * Prometheus' 10 s scrape timeout, so a frozen Redis leaves the queue series out of that scrape
+ * instead of failing it, and the scrape answers within the budget of any request needing Redis.
  */
 const QUEUE_DEPTH_TIMEOUT_MS = 1_000;
 
@@ -66,12 +67,13 @@ export class OperationalMetrics implements OnModuleInit, OnModuleDestroy {
       registers,
       async collect() {
         this.reset();
-        for (const queue of queues.all()) {
-          const depth = await withTimeout(queue.depth(), QUEUE_DEPTH_TIMEOUT_MS, () => new Error('queue depth timed out')).catch(
-            () => null,
-          );
-          if (depth) for (const state of DEPTH_STATES) this.set({ queue: queue.name, state }, depth[state]);
-        }
+        const all = queues.all();
+        const depths = await Promise.all(
+          all.map((queue) => withTimeout(queue.depth(), QUEUE_DEPTH_TIMEOUT_MS, () => new Error('queue depth timed out')).catch(() => null)),
+        );
+        depths.forEach((depth, index) => {
+          if (depth) for (const state of DEPTH_STATES) this.set({ queue: all[index].name, state }, depth[state]);
+        });
       },
     });
     new Counter({

@@ -3,11 +3,13 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
 import { STATUS_CODES } from 'node:http';
 import { errorBody, isErrorBody } from '@app/http';
 import { BullJobQueue, QueueRegistry } from '@app/queue';
+import { isRedisUnreachable } from '@app/redis';
 import { LOGIN_PAGE, presentedSecret, QUEUE_BOARD_PATH, refusalOf, sessionCookie } from './admin-session';
 
 /**
@@ -15,7 +17,9 @@ import { LOGIN_PAGE, presentedSecret, QUEUE_BOARD_PATH, refusalOf, sessionCookie
  * created: counts per state, jobs with their data and errors, retry and clean. Every path under it
  * but the login form needs the admin secret (`X-Admin-Secret`, or the HttpOnly cookie the login
  * form sets); without it the answer is 401 JSON. In the embedded mode (no Redis) there is nothing
- * for it to show: the path then answers 404 JSON saying why.
+ * for it to show: the path then answers 404 JSON saying why. Its queues are the operator views of
+ * the app's queues (`operatorQueue`): with Redis frozen or down its API answers 503 within
+ * `REDIS_COMMAND_TIMEOUT_MS`.
  */
 @Injectable()
 export class QueueBoard implements OnModuleInit {
@@ -25,12 +29,14 @@ export class QueueBoard implements OnModuleInit {
     private readonly config: AppConfig,
   ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    const durable = this.registry.all().filter((queue) => queue instanceof BullJobQueue);
+    const queues = await Promise.all(durable.map((queue) => queue.operatorQueue()));
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    void fastify.register((scope, _options, done) => this.mount(scope, done), { prefix: QUEUE_BOARD_PATH });
+    void fastify.register((scope, _options, done) => this.mount(scope, queues, done), { prefix: QUEUE_BOARD_PATH });
   }
 
-  private mount(scope: FastifyInstance, done: (error?: Error) => void): void {
+  private mount(scope: FastifyInstance, queues: Queue[], done: (error?: Error) => void): void {
     scope.get('/login', (_request, reply) => reply.type('text/html; charset=utf-8').send(LOGIN_PAGE));
     scope.post('/login', (request, reply) => this.logIn(request, reply));
     scope.register((guarded, _options, registered) => {
@@ -39,7 +45,6 @@ export class QueueBoard implements OnModuleInit {
         if (!refusal) return next();
         void reply.code(401).send(refusal);
       });
-      const queues = this.registry.all().filter((queue) => queue instanceof BullJobQueue);
       if (queues.length === 0) {
         const why = errorBody(
           'The queue dashboard is not mounted: this instance runs without Redis (embedded mode), so its jobs wait in ' +
@@ -56,8 +61,8 @@ export class QueueBoard implements OnModuleInit {
         void reply.code(400).send(errorBody(`The queue dashboard takes no NUL character (\\u0000, %00) in ${where}.`, 'Bad Request'));
       });
       guarded.addHook('onSend', (_request, reply, payload, next) => next(null, inServiceShape(reply, payload)));
-      const board = new BullBoardFastifyAdapter().setBasePath(QUEUE_BOARD_PATH);
-      createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue.bullQueue)), serverAdapter: board });
+      const board = new ServiceBoardAdapter().setBasePath(QUEUE_BOARD_PATH);
+      createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
       guarded.register(board.registerPlugin());
       registered();
     });
@@ -79,6 +84,28 @@ export class QueueBoard implements OnModuleInit {
       .redirect(`${QUEUE_BOARD_PATH}/`, 303);
   }
 }
+
+type BoardErrorHandler = Parameters<BullBoardFastifyAdapter['setErrorHandler']>[0];
+
+/**
+ * Bull Board's Fastify adapter, whose error handler answers a Redis that did not answer with 503
+ * (Bull Board's own answers every thrown error with 500): the request can be tried again.
+ */
+class ServiceBoardAdapter extends BullBoardFastifyAdapter {
+  override setErrorHandler(handler: BoardErrorHandler): this {
+    return super.setErrorHandler((error) => (isRedisUnreachable(error) ? REDIS_UNANSWERED : handler(error)));
+  }
+}
+
+/** Bull Board's typings list only the statuses it answers itself; its Fastify adapter sends any. */
+const REDIS_UNANSWERED = {
+  status: 503,
+  body: errorBody(
+    'Redis did not answer in time, so the queue dashboard could not read the queues or tell whether a change it sent was made ' +
+      '(one sent may still be made when Redis answers). Look again shortly.',
+    'Service Unavailable',
+  ),
+} as unknown as ReturnType<BoardErrorHandler>;
 
 /**
  * Bull Board's API words its errors `{error: {key}, message?}`; the service answers every error in one
