@@ -192,7 +192,7 @@ describe('Bull Board while Redis is frozen or down', () => {
       headers: { 'x-admin-secret': SECRET },
       signal: AbortSignal.timeout(10_000),
     });
-    return { status: answer.status, body: (await answer.json()), elapsedMs: Date.now() - started };
+    return { status: answer.status, body: await answer.json(), elapsedMs: Date.now() - started };
   };
   const unanswered = {
     status: 503,
