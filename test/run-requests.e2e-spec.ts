@@ -121,3 +121,87 @@ describe('GET /cursor-runner/requests/:id', () => {
     await request(app.baseUrl).get(`/cursor-runner/requests/${newId()}`).expect(401);
   });
 });
+
+/**
+ * An API client's run under an id that is taken — a Telegram message's request awaiting its result,
+ * or a finished run whose result is kept — is refused with 409 before cursor-runner is asked: it
+ * had replaced the pending request (the chat was never answered) or shown the old result as its own.
+ */
+describe.each([
+  ['Redis', true],
+  ['the embedded mode', false],
+])('POST /cursor-runner/cursor/execute/async under a taken id (%s)', (_mode, withRedis) => {
+  let cursorRunner: FakeHttpServer;
+  let app: TestApp;
+  let store: PendingRequestStore;
+  const ids: string[] = [];
+  const newId = (prefix: string) => {
+    const id = `${prefix}-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    ids.push(id);
+    return id;
+  };
+  const startRun = (id: string) =>
+    request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set(ADMIN).send({ prompt: 'take over', id });
+  const forwardsOf = (id: string) => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { id: string }).id === id).length;
+  const taken = (id: string) => ({
+    ok: false,
+    say: `The request id ${id} is taken: a request under it awaits its result, or its result is kept (for an hour after it came). Send another id, or none to have one made.`,
+    result: { error: 'Conflict' },
+  });
+
+  beforeAll(async () => {
+    cursorRunner = await startFakeCursorRunner({ webhookSecret: SECRET });
+    app = await startTestApp({
+      env: {
+        ...(withRedis ? { REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: `rr-${randomUUID().slice(0, 8)}` } : {}),
+        WEBHOOK_SECRET: SECRET,
+        CURSOR_RUNNER_URL: cursorRunner.url,
+      },
+    });
+    store = app.app.get(PendingRequestStore);
+  });
+  afterAll(async () => {
+    await app.close();
+    if (withRedis) {
+      const redis = new Redis(testRedisUrl());
+      for (const id of ids) await redis.del(pendingRequestKey(id), deliveryClaimKey(id), keptResultKey(id));
+      await redis.quit();
+    }
+    await cursorRunner.stop();
+  });
+
+  it('is 409 for the id of a Telegram request awaiting its result, which stays as it was', async () => {
+    const id = newId('telegram');
+    const pending = { chatId: 4243, messageId: 9, prompt: 'mine', originalWasAudio: false, createdAt: new Date().toISOString(), botId: null };
+    await store.store(id, pending);
+    const answer = await startRun(id);
+    expect({ status: answer.status, body: answer.body as unknown }).toEqual({ status: 409, body: taken(id) });
+    expect(forwardsOf(id)).toBe(0);
+    expect(await store.get(id)).toEqual(pending);
+  });
+
+  it('is 409 for the id of a finished run whose result is kept, and for a run still pending', async () => {
+    const finished = newId('req');
+    await startRun(finished).expect(200);
+    const callback = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, finishedRunCallback(finished, { stdout: 'first' }), SECRET);
+    expect(callback.status).toBe(200);
+    const again = await startRun(finished);
+    expect({ status: again.status, body: again.body as unknown }).toEqual({ status: 409, body: taken(finished) });
+    expect(forwardsOf(finished)).toBe(1);
+    expect((await request(app.baseUrl).get(`/cursor-runner/requests/${finished}`).set(ADMIN)).body).toMatchObject({ result: { output: 'first' } });
+
+    const pending = newId('req');
+    await startRun(pending).expect(200);
+    expect((await startRun(pending)).status).toBe(409);
+    expect(forwardsOf(pending)).toBe(1);
+  });
+
+  it('takes the same registration sent twice (as after a broken connection) as stored, and no other under its id', async () => {
+    const id = newId('req');
+    const run = { prompt: 'p', createdAt: new Date().toISOString() };
+    expect(await store.storeApiRequest(id, run)).toBe(true);
+    expect(await store.storeApiRequest(id, run)).toBe(true);
+    expect(await store.storeApiRequest(id, { ...run, prompt: 'another' })).toBe(false);
+    expect(await store.find(id)).toEqual({ kind: 'api', request: run });
+  });
+});

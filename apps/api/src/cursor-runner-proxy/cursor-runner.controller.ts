@@ -1,5 +1,6 @@
 import {
   BadRequestException,
+  ConflictException,
   Body,
   Controller,
   Get,
@@ -92,13 +93,22 @@ export class CursorRunnerController {
   @Post('execute/async')
   @ApiOperation({ summary: "Starts a run; the result comes later to this service's callback route" })
   @ApiOkResponse({ schema: CURSOR_RUNNER_REPLY_SCHEMA })
+  @ApiErrors({ 409: 'The request id is taken: a request under it awaits its result, or its result is kept; nothing was started.' })
   @HttpCode(HttpStatus.OK)
   async executeAsync(
     @Body() body: ExecuteRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CursorRunnerReply> {
     const task = { ...body.toTask(), id: body.id ?? newRequestId() };
-    await storeOr503(() => this.runs.registerApiRun(task.id, task.prompt));
+    if (!(await storeOr503(() => this.runs.registerApiRun(task.id, task.prompt)))) {
+      throw new ConflictException(
+        errorBody(
+          `The request id ${task.id} is taken: a request under it awaits its result, or its result is kept (for an hour after it came). ` +
+            'Send another id, or none to have one made.',
+          'Conflict',
+        ),
+      );
+    }
     let answer: CursorRunnerReply;
     try {
       answer = await this.client.executeAsync(task);

@@ -39,6 +39,14 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     this.entries.set(id, { json, expiresAt: now + ttlSeconds * 1000 });
   }
 
+  protected async writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean> {
+    const current = this.live(this.entries, id);
+    if (current === json) return true;
+    if (current !== null || this.live(this.results, id) !== null) return false;
+    await this.write(id, json, ttlSeconds);
+    return true;
+  }
+
   protected async read(id: string): Promise<string | null> {
     return this.live(this.entries, id);
   }

@@ -197,13 +197,15 @@ export abstract class PendingRequestStore {
   }
 
   /**
-   * Stores an API client's run under `id` for `ttlSeconds` (default 3600), as {@link store} does.
+   * Stores an API client's run under `id` for `ttlSeconds` (default 3600) unless the id is taken:
+   * a request under it awaits its result (a Telegram message's, whose chat would never be answered
+   * if replaced) or its result is kept (which the new run's status would show). Whether it stored.
    * @throws InvalidRequestIdError, RangeError for a bad TTL, PendingRequestStoreError
    */
-  async storeApiRequest(id: string, request: ApiPendingRequest, ttlSeconds = PENDING_REQUEST_TTL_SECONDS): Promise<void> {
+  async storeApiRequest(id: string, request: ApiPendingRequest, ttlSeconds = PENDING_REQUEST_TTL_SECONDS): Promise<boolean> {
     assertValidId(id);
     assertValidTtl(ttlSeconds);
-    await this.guard('store', () => this.write(id, encodeApi(request), ttlSeconds));
+    return this.guard('store', () => this.writeIfFree(id, encodeApi(request), ttlSeconds));
   }
 
   /**
@@ -287,6 +289,13 @@ export abstract class PendingRequestStore {
 
   /** Sets `json` under `id`, expiring after `ttlSeconds`, replacing what was there. */
   protected abstract write(id: string, json: string, ttlSeconds: number): Promise<void>;
+
+  /**
+   * Sets `json` under `id`, expiring after `ttlSeconds`, unless an entry or a kept result of `id`
+   * exists; whether it was set. The same call repeated (sent again after a broken connection)
+   * finds its own value and still answers that it was set.
+   */
+  protected abstract writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean>;
 
   /** The JSON under `id`, or `null` when absent or expired. */
   protected abstract read(id: string): Promise<string | null>;

@@ -30,6 +30,18 @@ export function keptResultKey(id: string): string {
 }
 
 /**
+ * Sets KEYS[1] to ARGV[1] for ARGV[2] seconds unless it or the kept result (KEYS[2]) exists; 1 when
+ * set, or when KEYS[1] already holds ARGV[1] (this very call, run again after a broken connection).
+ */
+const SET_IF_FREE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then return 1 end
+if current or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+`;
+
+/**
  * Pending requests in Redis, shared by every instance, so the callback may reach any of them.
  * `SET key value EX ttl` writes the value and its expiry in one command: no entry ever exists
  * without its TTL, which `SET` followed by `EXPIRE` would allow if the process died between them.
@@ -41,6 +53,11 @@ export class RedisPendingRequestStore extends PendingRequestStore {
 
   protected async write(id: string, json: string, ttlSeconds: number): Promise<void> {
     await this.redis.set(pendingRequestKey(id), json, 'EX', ttlSeconds);
+  }
+
+  /** The pending key and the kept result's share a slot (see {@link slotted}), so one script reads both on a Cluster. */
+  protected async writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.redis.eval(SET_IF_FREE_SCRIPT, 2, pendingRequestKey(id), keptResultKey(id), json, ttlSeconds)) === 1;
   }
 
   protected read(id: string): Promise<string | null> {

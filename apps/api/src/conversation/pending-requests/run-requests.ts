@@ -16,11 +16,13 @@ export class RunRequests {
   constructor(private readonly store: PendingRequestStore) {}
 
   /**
-   * Registers an API client's run before cursor-runner is asked, so its callback finds it.
+   * Registers an API client's run before cursor-runner is asked, so its callback finds it; `false`
+   * when the id is taken (a request under it awaits its result, or its result is kept) and nothing
+   * was registered.
    * @throws InvalidRequestIdError, PendingRequestStoreError
    */
-  async registerApiRun(requestId: string, prompt: string): Promise<void> {
-    await this.store.storeApiRequest(requestId, { prompt, createdAt: new Date().toISOString() });
+  registerApiRun(requestId: string, prompt: string): Promise<boolean> {
+    return this.store.storeApiRequest(requestId, { prompt, createdAt: new Date().toISOString() });
   }
 
   /** Forgets an API client's run cursor-runner did not take (it will never call back). */
