@@ -107,7 +107,8 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     expectErrorShape(response, 400, route('POST', '/cursor-runner/callback'));
   });
 
-  it.each(['99999999999999999999', '9007199254740993', '0', '-1', '1.5', 'abc'])(
+  // Nest's `+value` had turned 0x1, 1e0, +1, ' 1', '1 ' and 01 into 1 (bot 1) and '' into 0 before the id's own check.
+  it.each(['99999999999999999999', '9007199254740993', '0', '-1', '1.5', 'abc', '0x1', '1e0', '%2B1', '%201', '1%20', '01', '1.0', '%20', '0b1', 'Infinity'])(
     'PATCH /telegram/bots/%s is a 400 naming the id',
     async (id) => {
       const response = await send('PATCH', `/telegram/bots/${id}`, { ...ADMIN, 'Content-Type': 'application/json' }, '{}');
