@@ -241,7 +241,7 @@ describe('/telegram/bots admin routes', () => {
   });
 
   it('answers 409 for a duplicate, 404 for an unknown id, 400 naming bad fields, 401 without the admin secret', async () => {
-    const body = { name: 'dup', bot_token: ENV_TOKEN, webhook_secret: 'dup-secret' };
+    const body = { name: 'dup', bot_token: '500005:dup-bot-token_secretpart', webhook_secret: 'dup-secret' };
     await request(app.baseUrl).post('/telegram/bots').set(ADMIN).send(body).expect(201);
     await request(app.baseUrl)
       .post('/telegram/bots')
@@ -267,6 +267,41 @@ describe('/telegram/bots admin routes', () => {
     await request(app.baseUrl).get('/telegram/bots').expect(401);
     await request(app.baseUrl).post('/telegram/bots').send(body).expect(401);
   });
+  it("answers 409 naming the field for the env bot's token or webhook secret, in a new bot or a change, and changes nothing", async () => {
+    const bots = app.app.get(TelegramBots);
+    const envSecret = 'test-telegram-secret';
+    const conflict = (field: string, variable: string) => ({
+      ok: false,
+      say: `The env bot already uses this ${field} (${variable}); a bot here needs its own.`,
+      result: { error: 'Conflict', field },
+    });
+    await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'thief', bot_token: '600006:thief-token_secretpart', webhook_secret: envSecret })
+      .expect(409, conflict('webhook_secret', 'TELEGRAM_WEBHOOK_SECRET'));
+    await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'twin', bot_token: ENV_TOKEN, webhook_secret: 'twin-secret' })
+      .expect(409, conflict('bot_token', 'TELEGRAM_BOT_TOKEN'));
+    const created = await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'honest', bot_token: '700007:honest-token_secretpart', webhook_secret: 'honest-secret' })
+      .expect(201);
+    const id = created.body.id as number;
+    await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ webhook_secret: envSecret }).expect(409, conflict('webhook_secret', 'TELEGRAM_WEBHOOK_SECRET'));
+    await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ bot_token: ENV_TOKEN }).expect(409, conflict('bot_token', 'TELEGRAM_BOT_TOKEN'));
+
+    const names = (await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200)).body.bots.map((bot: { name: string }) => bot.name);
+    expect(names).not.toContain('thief');
+    expect(names).not.toContain('twin');
+    expect((await bots.resolveWebhookSecret(envSecret))?.id).toBeNull();
+    expect((await bots.resolveWebhookSecret('honest-secret'))?.id).toBe(id);
+    expect(app.logs.raw.join('\n')).not.toContain('secretpart');
+  });
+
   it('answers 400 naming a field sent as null, changes nothing, and logs no token or secret sent beside it', async () => {
     const created = await request(app.baseUrl)
       .post('/telegram/bots')

@@ -12,7 +12,7 @@ import {
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AdminSecretGuard, ApiErrors, errorBody, ParseRowIdPipe } from '@app/http';
 import { CreateTelegramBotDto, UpdateTelegramBotDto } from './dto/telegram-bot.dto';
-import { TelegramBots, type TelegramBotView } from './telegram-bots.service';
+import { EnvBotSecretError, TelegramBots, type TelegramBotView } from './telegram-bots.service';
 import { TELEGRAM_BOT_SCHEMA } from './telegram.openapi';
 
 /** Prisma's code for a unique-constraint violation. */
@@ -22,6 +22,15 @@ function conflictOnDuplicate(error: unknown): never {
   if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
     throw new ConflictException(
       errorBody('A Telegram bot with this name, token or webhook secret already exists.', 'Conflict'),
+    );
+  }
+  if (error instanceof EnvBotSecretError) {
+    throw new ConflictException(
+      errorBody(
+        `The env bot already uses this ${error.field} (${error.variable}); a bot here needs its own.`,
+        'Conflict',
+        { field: error.field },
+      ),
     );
   }
   throw error;
@@ -50,7 +59,7 @@ export class TelegramBotsController {
   @Post()
   @ApiOperation({ summary: 'Adds a bot' })
   @ApiCreatedResponse({ schema: TELEGRAM_BOT_SCHEMA })
-  @ApiErrors({ 409: 'The name, token or webhook secret is taken.' })
+  @ApiErrors({ 409: "The name, token or webhook secret is taken, or is the env bot's." })
   async create(@Body() body: CreateTelegramBotDto): Promise<TelegramBotView> {
     return this.bots.create(body.toNewBot()).catch(conflictOnDuplicate);
   }
@@ -60,7 +69,7 @@ export class TelegramBotsController {
   @ApiOperation({ summary: 'Changes a bot; a new token or `active: false` takes effect at once' })
   @ApiOkResponse({ schema: TELEGRAM_BOT_SCHEMA })
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } })
-  @ApiErrors({ 404: 'No bot has this id.', 409: 'The name, token or webhook secret is taken.' })
+  @ApiErrors({ 404: 'No bot has this id.', 409: "The name, token or webhook secret is taken, or is the env bot's." })
   async update(@Param('id', ParseRowIdPipe) id: number, @Body() body: UpdateTelegramBotDto): Promise<TelegramBotView> {
     const updated = await this.bots.update(id, body.toChanges()).catch(conflictOnDuplicate);
     if (!updated) throw new NotFoundException(errorBody(`No Telegram bot has id ${id}.`, 'Not Found'));

@@ -17,6 +17,18 @@ export const MAX_CLIENTS = 100;
 /** Name of the bot configured by `TELEGRAM_BOT_TOKEN` / `TELEGRAM_WEBHOOK_SECRET`. */
 export const DEFAULT_BOT_NAME = 'default';
 
+/** A `telegram_bots` row was given the env bot's token or webhook secret; the field and the variable are named. */
+export class EnvBotSecretError extends Error {
+  override readonly name = 'EnvBotSecretError';
+
+  constructor(
+    readonly field: 'bot_token' | 'webhook_secret',
+    readonly variable: string,
+  ) {
+    super(`${field} is the env bot's (${variable}): a telegram_bots row must have its own`);
+  }
+}
+
 /** A bot this service can answer as: who it is and the Bot API client for its token. */
 export interface TelegramBotHandle {
   /**
@@ -118,8 +130,12 @@ export class TelegramBots {
     return (await this.repository.list()).map(viewOf);
   }
 
-  /** Adds a bot; its webhooks are accepted at once on every instance. */
+  /**
+   * Adds a bot; its webhooks are accepted at once on every instance.
+   * @throws EnvBotSecretError for the env bot's token or webhook secret
+   */
   async create(bot: NewTelegramBot): Promise<TelegramBotView> {
+    this.refuseEnvBotSecrets(bot);
     return viewOf(await this.repository.create(bot));
   }
 
@@ -127,13 +143,30 @@ export class TelegramBots {
    * Changes a bot; `null` when there is none. A new token or a deactivation drops the old token's
    * client here (other instances stop using it as soon as their lookups are cleared, and their map
    * drops it when it is the least recently used).
+   * @throws EnvBotSecretError for the env bot's token or webhook secret
    */
   async update(id: number, changes: TelegramBotChanges): Promise<TelegramBotView | null> {
+    this.refuseEnvBotSecrets(changes);
     const updated = await this.repository.update(id, changes);
     if (!updated) return null;
     const { before, after } = updated;
     if (before.token !== after.token || !after.active) this.forgetClient(before.token);
     return viewOf(after);
+  }
+
+  /**
+   * A row may not hold the env bot's webhook secret (the webhook would take the env bot's updates
+   * for the row and answer them through the row's token) nor its token (two bots as one, whose
+   * rotation or deactivation would not reach the env bot). Compared in constant time.
+   */
+  private refuseEnvBotSecrets(bot: TelegramBotChanges): void {
+    const envToken = this.config.telegram.botToken;
+    if (bot.webhookSecret !== undefined && secretsMatch(bot.webhookSecret, this.config.secrets.telegramWebhook)) {
+      throw new EnvBotSecretError('webhook_secret', 'TELEGRAM_WEBHOOK_SECRET');
+    }
+    if (bot.token !== undefined && envToken && secretsMatch(bot.token, envToken)) {
+      throw new EnvBotSecretError('bot_token', 'TELEGRAM_BOT_TOKEN');
+    }
   }
 
   private handleOf(record: TelegramBotRecord): TelegramBotHandle {
