@@ -167,6 +167,32 @@ describe('Telegram admin routes against a fake Bot API', () => {
     expect(fake.http.requests).toHaveLength(0);
   });
 
+  it("answers 400 for a secret_token other than TELEGRAM_WEBHOOK_SECRET on this service's own route, calling nothing", async () => {
+    const refusal = {
+      ok: false,
+      say: expect.stringContaining('secret_token must be TELEGRAM_WEBHOOK_SECRET'),
+      result: {
+        error: 'Bad Request',
+        fields: [
+          {
+            field: 'secret_token',
+            message:
+              "secret_token must be TELEGRAM_WEBHOOK_SECRET (or left out) for this service's own webhook route, which accepts no other secret for the env bot",
+          },
+        ],
+      },
+    };
+    const requestsBefore = fake.http.requests.length;
+    for (const sent of [{ secret_token: 'mine_now' }, { url: DEFAULT_URL, secret_token: 'mine_now' }]) {
+      const answer = await request(app.baseUrl).post('/telegram/set_webhook').set(ADMIN).send(sent);
+      expect({ status: answer.status, body: answer.body as unknown }).toEqual({ status: 400, body: refusal });
+    }
+    expect(fake.http.requests).toHaveLength(requestsBefore);
+    // The configured secret, sent explicitly, is the default's.
+    await request(app.baseUrl).post('/telegram/set_webhook').set(ADMIN).send({ secret_token: 'test-telegram-secret' }).expect(200);
+    expect(fake.webhookOf(TOKEN)).toEqual({ url: DEFAULT_URL, secret_token: 'test-telegram-secret' });
+  });
+
   it('never writes the token into a log line (debug level, successes and failures)', () => {
     expect(app.logs.raw.length).toBeGreaterThan(0);
     expect(app.logs.raw.some((line) => line.includes('telegram setWebhook'))).toBe(true);

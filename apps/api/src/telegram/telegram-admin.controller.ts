@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Logger, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBadGatewayResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
-import { AdminSecretGuard } from '@app/http';
+import { AdminSecretGuard, RequestValidationException, secretsMatch } from '@app/http';
 import type { WebhookInfo } from '@grammyjs/types';
 import { TelegramError, type TelegramResponse } from '../adapters/telegram';
 import { SetWebhookDto } from './dto/set-webhook.dto';
@@ -16,6 +16,10 @@ import {
 
 /** Path of the webhook route Telegram calls, appended to `TELEGRAM_WEBHOOK_BASE_URL` by default. */
 export const TELEGRAM_WEBHOOK_PATH = '/telegram/webhook';
+
+const OWN_ROUTE_SECRET_MESSAGE =
+  "secret_token must be TELEGRAM_WEBHOOK_SECRET (or left out) for this service's own webhook route, which accepts no other " +
+  'secret for the env bot';
 
 /**
  * The env bot's webhook registration, behind the admin secret. Telegram's answers
@@ -35,7 +39,10 @@ export class TelegramAdminController {
     private readonly webhooks: TelegramWebhooks,
   ) {}
 
-  /** Registers the webhook: `url` and `secret_token` from the body or the query, else the configured ones. */
+  /**
+   * Registers the webhook: `url` and `secret_token` from the body or the query, else the configured
+   * ones. For this service's own route (the default url) the secret must be the configured one.
+   */
   @Post('set_webhook')
   @ApiOperation({ summary: "Registers the env bot's webhook (`url`, `secret_token` from the body or the query)" })
   @ApiOkResponse({ schema: SET_WEBHOOK_SCHEMA })
@@ -45,8 +52,14 @@ export class TelegramAdminController {
     @Body() body: SetWebhookDto,
     @Query() query: SetWebhookDto,
   ): Promise<{ ok: true; message: string; webhook_info: TelegramResponse<boolean> | null }> {
-    const url = body.url ?? query.url ?? `${this.config.telegram.webhookBaseUrl}${TELEGRAM_WEBHOOK_PATH}`;
+    const ownRoute = `${this.config.telegram.webhookBaseUrl}${TELEGRAM_WEBHOOK_PATH}`;
+    const url = body.url ?? query.url ?? ownRoute;
     const secretToken = body.secret_token ?? query.secret_token ?? this.config.secrets.telegramWebhook;
+    // The webhook route takes no other secret for the env bot: every delivery would be a 401, and
+    // Telegram would drop the updates after a day. Another url is another service, with its own secret.
+    if (url === ownRoute && !secretsMatch(secretToken, this.config.secrets.telegramWebhook)) {
+      throw new RequestValidationException([{ field: 'secret_token', message: OWN_ROUTE_SECRET_MESSAGE }]);
+    }
     const answer = await this.upstream('Error setting webhook', () =>
       this.webhooks.set(this.bots.defaultBot(), url, secretToken),
     );
