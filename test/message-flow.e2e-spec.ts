@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { FORWARD_INTERRUPTED_TEXT, pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
+import { echoText, FORWARD_INTERRUPTED_TEXT, pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeSpeech, fakeTranscript, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -134,6 +134,18 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     expect(await redis.exists(pendingRequestKey(sent.id))).toBe(0);
     const replay = await callBack(sent.callbackUrl, { success: true, requestId: sent.id, output: 'again' }).expect(200);
     expect(replay.body).toEqual({ received: true, message: 'Request not found' });
+  });
+
+  it('forwards a photo\'s caption as the prompt, and answers a photo without one here', async () => {
+    const sent = await sendUpdate('photo-with-caption');
+    expect(sent.prompt).toBe('Why does the build fail with this error? /status is green');
+
+    cursorRunner.reset();
+    const bare = loadTelegramUpdate('photo');
+    bare.update_id = ++nextUpdateId;
+    await request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', TELEGRAM_SECRET).send(bare).expect(200);
+    expect(await nextMessages(1)).toEqual([{ text: echoText(''), parse_mode: 'HTML', reply_to_message_id: 109 }]);
+    expect(cursorRunner.requestsTo(EXECUTE_ASYNC)).toHaveLength(0);
   });
 
   it('reports a failed run and a crashed run to the user', async () => {

@@ -9,7 +9,9 @@ export type TelegramUpdateFixture =
   | 'audio-document'
   | 'edited-message'
   | 'callback-query'
-  | 'my-chat-member';
+  | 'my-chat-member'
+  | 'photo-with-caption'
+  | 'photo';
 
 /** A fresh copy of a Bot API `Update` fixture, safe to modify. */
 export function loadTelegramUpdate(name: TelegramUpdateFixture): Record<string, unknown> {

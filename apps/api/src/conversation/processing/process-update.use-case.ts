@@ -119,7 +119,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     const chat = chatId as number;
     const messageId = message.message_id;
     const audio = audioOf(message);
-    let text = typeof message.text === 'string' ? message.text : '';
+    let text = textOf(message);
     if (audio) {
       const transcript = await this.transcribe(bot, job, audio, chat, messageId);
       if (transcript === null) return;
@@ -198,4 +198,14 @@ export class ProcessUpdate implements OnApplicationBootstrap {
       this.logger.warn(`Could not tell chat ${chat.chatId} that update ${update.update_id} failed: ${(sendError as Error).message}`);
     }
   }
+}
+
+/**
+ * What the user wrote: the message's `text`, or the `caption` of a photo, video or document (which
+ * carry no `text`); a message with neither (a sticker, a bare photo) is blank. The media itself is
+ * not sent on (cursor-runner takes a text prompt; docs/telegram.md, "Local commands").
+ */
+function textOf(message: IncomingMessage): string {
+  if (typeof message.text === 'string') return message.text;
+  return typeof message.caption === 'string' ? message.caption : '';
 }
