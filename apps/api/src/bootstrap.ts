@@ -4,7 +4,15 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { servesFeatureRoutes, type AppConfig } from '@app/config';
-import { answerClientError, answerRoutingError, installBodyParsers, installRouteBodyLimits, refuseNestMiddleware } from '@app/http';
+import {
+  answerClientError,
+  answerRoutingError,
+  BODY_DEADLINE_CHECK_MS,
+  installBodyDeadline,
+  installBodyParsers,
+  installRouteBodyLimits,
+  refuseNestMiddleware,
+} from '@app/http';
 import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS, REQUEST_ID_HEADER } from '@app/logging';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
@@ -18,6 +26,11 @@ import { installRoleRoutes } from './roles';
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
+    // Fastify's default is no limit: a client sending its headers a byte at a time held its
+    // connection for as long as it liked. Node checks the deadline every `connectionsCheckingInterval`
+    // (30 s by default), hence the shorter check; bodies get theirs from installBodyDeadline.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { connectionsCheckingInterval: BODY_DEADLINE_CHECK_MS },
     // On shutdown, idle keep-alive sockets are closed at once while in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -39,6 +52,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   RequestsInFlight.track(adapter);
   installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
+  installBodyDeadline(fastify, config.http.requestTimeoutMs);
   installCallbackAuthentication(fastify, config);
   installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {

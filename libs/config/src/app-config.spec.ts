@@ -79,6 +79,7 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: '2048',
       CALLBACK_BODY_LIMIT_BYTES: '4096',
       SHUTDOWN_TIMEOUT_MS: '500',
+      HTTP_REQUEST_TIMEOUT_MS: '15000',
       HEALTH_CHECK_TIMEOUT_MS: '250',
       TELEGRAM_TIMEOUT_MS: '5000',
       CALLBACK_DELIVERY_ATTEMPTS: '5',
@@ -90,6 +91,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 2048,
       callbackBodyLimitBytes: 4096,
       shutdownTimeoutMs: 500,
+      requestTimeoutMs: 15_000,
       corsEnabled: true,
       corsOrigins: ['https://a.example', 'https://b.example'],
     });

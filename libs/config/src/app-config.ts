@@ -64,6 +64,11 @@ export abstract class AppConfig {
     readonly callbackBodyLimitBytes: number;
     /** How long shutdown waits for in-flight requests, in milliseconds. */
     readonly shutdownTimeoutMs: number;
+    /**
+     * Longest a request may take to arrive, headers and body, in milliseconds; a slower one is
+     * answered 408 and its connection closed, so a client that trickles a body cannot hold it.
+     */
+    readonly requestTimeoutMs: number;
     readonly corsEnabled: boolean;
     readonly corsOrigins: readonly string[];
   };
@@ -310,6 +315,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       callbackBodyLimitBytes: env.CALLBACK_BODY_LIMIT_BYTES,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       corsEnabled: env.CORS_ENABLED,
       corsOrigins: env.CORS_ORIGIN.split(',').map((origin) => origin.trim()).filter(Boolean),
     },

@@ -139,6 +139,8 @@ export const environmentSchema = z.object({
   // cursor-runner sends up to 10 MiB of agent output in one callback; JSON escaping can double it.
   CALLBACK_BODY_LIMIT_BYTES: integer(25_165_824, 1024, 268_435_456),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+  // Telegram's updates and the admin calls are small; a 24 MiB callback crosses a LAN in well under a second.
+  HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
 
   WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
   TELEGRAM_BOT_TOKEN: optionalText(),
