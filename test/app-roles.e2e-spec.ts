@@ -108,6 +108,7 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
       ['post', '/cursor-runner/callback'],
       ['get', '/admin/cache/stats'],
       ['get', '/telegram/bots'],
+      ['get', '/admin/queues/api/queues'],
       ['get', '/settings/debug'],
       ['get', '/openapi.json'],
       ['get', '/'],

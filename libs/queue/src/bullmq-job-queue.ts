@@ -270,7 +270,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
     return { waiting: counts.waiting + counts.prioritized, active: counts.active, delayed: counts.delayed };
   }
 
-  /** The BullMQ queue underneath: the producer, whose adds the webhook and the callbacks wait for. */
+  /** The producer BullMQ queue underneath, whose adds the webhook and the callbacks wait for (tests watch them). */
   get bullQueue(): Queue {
     return this.queue;
   }

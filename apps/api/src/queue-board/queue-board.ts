@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppConfig } from '@app/config';
+import { AppConfig, servesFeatureRoutes } from '@app/config';
 import { STATUS_CODES } from 'node:http';
 import { errorBody, isErrorBody } from '@app/http';
 import { BullJobQueue, QueueRegistry } from '@app/queue';
@@ -30,6 +30,8 @@ export class QueueBoard implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // A worker serves no feature route (APP_ROLE=worker): no board, and no connections for one.
+    if (!servesFeatureRoutes(this.config.role)) return;
     const durable = this.registry.all().filter((queue) => queue instanceof BullJobQueue);
     const queues = await Promise.all(durable.map((queue) => queue.operatorQueue()));
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
