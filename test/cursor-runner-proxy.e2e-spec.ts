@@ -68,6 +68,16 @@ describe('cursor-runner proxy routes', () => {
     expect(both.branchName).toBe('main');
   });
 
+  it('takes an optional field sent as null as left out, sending cursor-runner no null', async () => {
+    await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute')
+      .set(ADMIN)
+      .send({ prompt: 'p', repository: null, branch_name: null, branchName: null, id: null })
+      .expect(200);
+    const [sent] = fake.requestsTo(EXECUTE).map((received) => received.body as Record<string, unknown>);
+    expect(sent).toEqual({ id: expect.stringMatching(/^req-\d{10}-[0-9a-f]{8}$/), prompt: 'p' });
+  });
+
   it('starts an async run with this service’s callback URL, which carries no secret, and never logs the secret', async () => {
     const response = await request(app.baseUrl)
       .post('/cursor-runner/cursor/execute/async')

@@ -39,11 +39,12 @@ export class ExecuteRequestDto {
   @Matches(REQUEST_ID_PATTERN, { message: 'id must contain only letters, digits and dashes' })
   id?: string;
 
+  /** An optional field sent as `null` counts as left out (as the original service read it), never as a value. */
   toTask(): CursorRunnerTask {
     return {
-      id: this.id,
-      repository: this.repository,
-      branchName: this.branch_name ?? this.branchName,
+      id: this.id ?? undefined,
+      repository: this.repository ?? undefined,
+      branchName: this.branch_name ?? this.branchName ?? undefined,
       prompt: this.prompt,
     };
   }
