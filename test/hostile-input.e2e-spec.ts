@@ -119,6 +119,22 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     },
   );
 
+  it.each([
+    ['application/json; charset=utf-16', 'utf-16'],
+    ['application/json; charset="ISO-8859-1"', 'ISO-8859-1'],
+    ['application/x-www-form-urlencoded; charset=windows-1252', 'windows-1252'],
+  ])('answers a body in %s with 415 naming the charset (it was read as UTF-8, its accents lost)', async (type, charset) => {
+    const text = type.startsWith('application/json') ? '{"name":"caf\u00e9"}' : 'name=caf%E9';
+    const response = await send('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': type }, text);
+    expectErrorShape(response, 415);
+    expect(JSON.parse(response.body).say).toBe(`Request bodies are read as UTF-8 only; send this one in UTF-8 instead of charset=${charset}.`);
+  });
+
+  it.each(['application/json; charset=UTF-8', 'application/json; charset=utf8', 'application/json;charset=us-ascii'])('reads a body in %s', async (type) => {
+    const response = await send('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': type }, '{"enabled":false}');
+    expect(response.status).toBe(200);
+  });
+
   it('answers what Fastify and Node refuse before a route in the same shape', async () => {
     const raw = (target: string, extra = '') =>
       sendRaw(port, Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`, 'latin1'));

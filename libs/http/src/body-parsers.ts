@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { parse as parseForm } from 'fast-querystring';
@@ -16,6 +16,8 @@ import { JSON_MAX_DEPTH, jsonNestingExceeds } from './json-depth';
 export function installBodyParsers(app: NestFastifyApplication, bodyLimit: number): void {
   const parseJson = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
   app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {
+    const foreign = foreignCharsetOf(request.headers['content-type']);
+    if (foreign !== undefined) return done(unreadableCharset(foreign), undefined);
     if (jsonNestingExceeds(body, JSON_MAX_DEPTH)) {
       const tooDeep = new BadRequestException(
         errorBody(`Request body is nested too deeply: the limit is ${JSON_MAX_DEPTH} levels of objects and arrays.`, 'Bad Request'),
@@ -27,7 +29,29 @@ export function installBodyParsers(app: NestFastifyApplication, bodyLimit: numbe
     // eslint-disable-next-line @typescript-eslint/no-floating-promises -- Fastify's parser reports every outcome through done()
     parseJson(request as FastifyRequest, body.toString('utf8'), done);
   });
-  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (_request, body, done) => {
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (request, body, done) => {
+    const foreign = foreignCharsetOf(request.headers['content-type']);
+    if (foreign !== undefined) return done(unreadableCharset(foreign), undefined);
     done(null, parseForm(body.toString('utf8')));
   });
+}
+
+/** Charsets a body is read in: UTF-8, and ASCII, which is part of it. */
+const READ_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
+/** The `charset` of `contentType` when it names one the body is not read in. */
+function foreignCharsetOf(contentType: string | undefined): string | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1];
+  return charset === undefined || READ_CHARSETS.has(charset.toLowerCase()) ? undefined : charset;
+}
+
+/**
+ * A body in another charset (`charset=utf-16`, `iso-8859-1`) is refused rather than read as UTF-8,
+ * which turned its non-ASCII characters into U+FFFD and stored them so: a 415 naming it.
+ */
+function unreadableCharset(charset: string): UnsupportedMediaTypeException {
+  const error = new UnsupportedMediaTypeException(
+    errorBody(`Request bodies are read as UTF-8 only; send this one in UTF-8 instead of charset=${charset.slice(0, 40)}.`, 'Unsupported Media Type'),
+  );
+  return Object.assign(error, { statusCode: error.getStatus() });
 }
