@@ -47,10 +47,22 @@ describe('HTTP_REQUEST_TIMEOUT_MS', () => {
   it.each([
     ['a body sent a byte at a time', 'POST /telegram/webhook HTTP/1.1\r\nHost: t\r\nX-Request-Id: trickled-body\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"update_id":', ' '.repeat(300)],
     ['headers sent a byte at a time', 'GET /health/live HTTP/1.1\r\nHost: t\r\n', 'X-Slow: ' + 'a'.repeat(300)],
+    ['a body to a path no route has', 'POST /no-such-route HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{', ' '.repeat(300)],
   ])('answers %s with 408 JSON and closes the connection within the timeout and one check', async (_what, head, trickled) => {
     const { answers, elapsedMs } = await trickle(head, trickled);
     expect(answers.map((answer) => [answer.status, answer.headers.connection])).toEqual([[408, 'close']]);
     expect(JSON.parse(answers[0].body)).toEqual(timedOut);
+    expect(elapsedMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS);
+    expect(elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + 1_000);
+  });
+
+  it.each([
+    ['a GET route that ignores its body', 'GET /health/live HTTP/1.1\r\nHost: t\r\nContent-Length: 400\r\n\r\n', 200],
+    ['a callback refused before its body is read', 'POST /cursor-runner/callback HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{', 401],
+    ['an OPTIONS request with a chunked body', 'OPTIONS /telegram/webhook HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n', 404],
+  ])('closes the connection of %s once its body is late, after the answer it already had', async (_what, head, status) => {
+    const { answers, elapsedMs } = await trickle(head, head.includes('chunked') ? '1\r\na\r\n'.repeat(100) : ' '.repeat(300));
+    expect(answers.map((answer) => answer.status)).toEqual([status]);
     expect(elapsedMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS);
     expect(elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + 1_000);
   });

@@ -52,7 +52,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   RequestsInFlight.track(adapter);
   installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));
   installRouteBodyLimits(fastify, { [CALLBACK_BODY_LIMIT]: config.http.callbackBodyLimitBytes });
-  installBodyDeadline(fastify, config.http.requestTimeoutMs);
+  installBodyDeadline(adapter, config.http.requestTimeoutMs);
   installCallbackAuthentication(fastify, config);
   installRefusedCallbackReports(fastify, () => app.get(RefusedCallbacks));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {

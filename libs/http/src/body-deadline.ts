@@ -1,53 +1,61 @@
-import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, preParsingHookHandler } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { answerClientError } from './platform-errors';
-
-/** Methods whose routes read a body; a GET or HEAD route's request is not watched (no per-request cost there). */
-const BODILESS_METHODS = new Set(['GET', 'HEAD']);
+import { onRequestArrived } from './request-hooks';
 
 /** How often bodies still arriving are checked against their deadline, in milliseconds: the bound's slack. */
 export const BODY_DEADLINE_CHECK_MS = 1_000;
 
+interface ArrivingBody {
+  deadline: number;
+  response: ServerResponse;
+}
+
+/** Whether `request` announced a body (a length other than 0, or a transfer coding). */
+function announcesBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+}
+
 /**
- * Gives the body of each request to a route that reads one `timeoutMs` to arrive, counted from its
- * headers; a body still arriving after that is answered 408 and its connection closed, as Node does
- * for headers that come too slowly. Node's own `requestTimeout` stops counting once the headers are
- * in (Node 20 and 24: a body sent a byte at a time, or never, held the connection for good). One
- * timer checks every watched body each {@link BODY_DEADLINE_CHECK_MS} while any is arriving.
+ * Gives the body of every request that announced one `timeoutMs` to arrive, counted from its
+ * headers, whatever answers it — a route, the not-found handler, a hook that refused it before
+ * reading the body, a GET route that ignores it. A body still arriving after that is answered 408
+ * and its connection closed, as Node does for headers that come too slowly; when the request was
+ * answered already (refused before its body was read), the connection just closes. Node's own
+ * `requestTimeout` stops counting once the headers are in (Node 20: a body never sent after its
+ * headers kept the connection, and a shutdown's drain, for good). One timer checks every watched
+ * body each {@link BODY_DEADLINE_CHECK_MS} while any is arriving; a request without a body costs
+ * two header reads.
  */
-export function installBodyDeadline(fastify: FastifyInstance, timeoutMs: number): void {
-  const deadlines = new Map<IncomingMessage, number>();
+export function installBodyDeadline(adapter: FastifyAdapter, timeoutMs: number): void {
+  const arriving = new Map<IncomingMessage, ArrivingBody>();
   let checker: NodeJS.Timeout | undefined;
   const check = () => {
     const now = Date.now();
-    for (const [raw, deadline] of deadlines) {
-      if (raw.complete || raw.destroyed) deadlines.delete(raw);
+    for (const [raw, { deadline, response }] of arriving) {
+      const socket = raw.socket;
+      if (raw.complete || !socket || socket.destroyed) arriving.delete(raw);
       else if (deadline <= now) {
-        deadlines.delete(raw);
-        answerClientError(Object.assign(new Error('The request body did not arrive in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), raw.socket);
+        arriving.delete(raw);
+        if (response.writableEnded) socket.destroy();
+        else answerClientError(Object.assign(new Error('The request body did not arrive in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
       }
     }
-    if (deadlines.size === 0) {
+    if (arriving.size === 0) {
       clearInterval(checker);
       checker = undefined;
     }
   };
-  const watch: preParsingHookHandler = (request, _reply, payload, done) => {
-    if (!request.raw.complete) {
-      deadlines.set(request.raw, Date.now() + timeoutMs);
-      checker ??= setInterval(check, BODY_DEADLINE_CHECK_MS).unref();
-    }
-    done(null, payload);
-  };
-  fastify.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (methods.every((method) => BODILESS_METHODS.has(method))) return;
-    const existing = route.preParsing;
-    route.preParsing = existing === undefined ? [watch] : [...(Array.isArray(existing) ? existing : [existing]), watch];
+  onRequestArrived(adapter, (request, reply) => {
+    const raw = request.raw;
+    if (raw.complete || !announcesBody(raw)) return;
+    arriving.set(raw, { deadline: Date.now() + timeoutMs, response: reply.raw });
+    checker ??= setInterval(check, BODY_DEADLINE_CHECK_MS).unref();
   });
-  fastify.addHook('onClose', (_instance, done) => {
+  adapter.getInstance().addHook('onClose', (_instance, done) => {
     clearInterval(checker);
-    deadlines.clear();
+    arriving.clear();
     done();
   });
 }
