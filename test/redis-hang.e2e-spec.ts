@@ -215,4 +215,25 @@ describe('requests while Redis hangs', () => {
     expect(response.body).toMatchObject({ name: 'debug', enabled: true });
     expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
   });
+
+  it('admin async run: 503 within the budget while frozen, cursor-runner not asked; after SIGCONT the same id is free for the retry', async () => {
+    const id = `req-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const startRun = () =>
+      request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set('X-Admin-Secret', 'test-webhook-secret').send({ prompt: 'across a freeze', id });
+    const asked = () => cursorRunner.requestsTo(EXECUTE_ASYNC).filter((sent) => (sent.body as { id?: string }).id === id).length;
+    redis.freeze();
+    const { response, elapsedMs } = await timed(startRun);
+    expect(response.status).toBe(503);
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+    expect(asked()).toBe(0);
+
+    // The registration Redis runs once it wakes is undone after it: the id holds no run that never started.
+    redis.thaw();
+    const status = () => request(app.baseUrl).get(`/cursor-runner/requests/${id}`).set('X-Admin-Secret', 'test-webhook-secret');
+    await pollUntil(async () => (await status()).status, (code) => code === 404, 5_000, 50);
+    const retried = await startRun();
+    expect(retried.status).toBe(200);
+    expect(asked()).toBe(1);
+    expect((await status()).body).toEqual({ requestId: id, status: 'pending' });
+  });
 });

@@ -198,10 +198,24 @@ describe.each([
 
   it('takes the same registration sent twice (as after a broken connection) as stored, and no other under its id', async () => {
     const id = newId('req');
-    const run = { prompt: 'p', createdAt: new Date().toISOString() };
+    const run = { prompt: 'p', createdAt: new Date().toISOString(), run: randomUUID() };
     expect(await store.storeApiRequest(id, run)).toBe(true);
     expect(await store.storeApiRequest(id, run)).toBe(true);
+    // Another run with the same prompt in the same millisecond is another run.
+    expect(await store.storeApiRequest(id, { ...run, run: randomUUID() })).toBe(false);
     expect(await store.storeApiRequest(id, { ...run, prompt: 'another' })).toBe(false);
     expect(await store.find(id)).toEqual({ kind: 'api', request: run });
+    // Forgetting another run under the id leaves this one.
+    await store.forgetApiRequest(id, { ...run, run: randomUUID() });
+    expect(await store.find(id)).toEqual({ kind: 'api', request: run });
+    await store.forgetApiRequest(id, run);
+    expect(await store.find(id)).toBeNull();
+  });
+
+  it('starts one run of many sent at once under one fresh id with one prompt: the others are 409', async () => {
+    const id = newId('req');
+    const answers = await Promise.all(Array.from({ length: 30 }, () => startRun(id)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array.from({ length: 29 }, () => 409)]);
+    expect(forwardsOf(id)).toBe(1);
   });
 });

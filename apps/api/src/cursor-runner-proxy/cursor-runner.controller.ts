@@ -100,7 +100,8 @@ export class CursorRunnerController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CursorRunnerReply> {
     const task = { ...body.toTask(), id: body.id ?? newRequestId() };
-    if (!(await storeOr503(() => this.runs.registerApiRun(task.id, task.prompt)))) {
+    const run = await storeOr503(() => this.runs.registerApiRun(task.id, task.prompt));
+    if (!run) {
       throw new ConflictException(
         errorBody(
           `The request id ${task.id} is taken: a request under it awaits its result, or its result is kept (for an hour after it came). ` +
@@ -113,10 +114,10 @@ export class CursorRunnerController {
     try {
       answer = await this.client.executeAsync(task);
     } catch (error) {
-      await this.runs.forgetApiRun(task.id);
+      await run.forget();
       throw error;
     }
-    if (answer.success !== true) await this.runs.forgetApiRun(task.id);
+    if (answer.success !== true) await run.forget();
     return withStatus(reply, answer);
   }
 }

@@ -27,9 +27,10 @@ describe('InMemoryPendingRequestStore', () => {
   });
 
   it('tells an API client\'s run from a Telegram request, which get() alone returns', async () => {
-    await store.storeApiRequest('req-1-abc', { prompt: 'p', createdAt: '2024-01-02T03:04:05.000Z' });
+    const run = { prompt: 'p', createdAt: '2024-01-02T03:04:05.000Z', run: 'run-token' };
+    await store.storeApiRequest('req-1-abc', run);
     await store.store('telegram-1-abc', request);
-    expect(await store.find('req-1-abc')).toEqual({ kind: 'api', request: { prompt: 'p', createdAt: '2024-01-02T03:04:05.000Z' } });
+    expect(await store.find('req-1-abc')).toEqual({ kind: 'api', request: run });
     expect(await store.get('req-1-abc')).toBeNull();
     expect(await store.find('telegram-1-abc')).toEqual({ kind: 'telegram', request });
   });

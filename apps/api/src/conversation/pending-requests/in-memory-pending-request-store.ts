@@ -47,6 +47,10 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     return true;
   }
 
+  protected async removeIfHolds(id: string, json: string): Promise<void> {
+    if (this.live(this.entries, id) === json) this.entries.delete(id);
+  }
+
   protected async read(id: string): Promise<string | null> {
     return this.live(this.entries, id);
   }

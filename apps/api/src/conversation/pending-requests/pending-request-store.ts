@@ -32,6 +32,8 @@ export interface ApiPendingRequest {
   prompt: string;
   /** When it was started, ISO-8601. */
   createdAt: string;
+  /** A random token naming this run, so that its own entry is told from another run's under the same id. */
+  run: string;
 }
 
 /** What a request id names while its result is awaited: a Telegram message or an API client's run. */
@@ -96,7 +98,7 @@ function integerOf(value: unknown): number | undefined {
 
 /** An API client's run: `kind: "api"` tells it from a Telegram entry, which has no `kind`. */
 function encodeApi(request: ApiPendingRequest): string {
-  return JSON.stringify({ kind: 'api', prompt: request.prompt, created_at: request.createdAt });
+  return JSON.stringify({ kind: 'api', prompt: request.prompt, created_at: request.createdAt, run: request.run });
 }
 
 function parseObject(json: string): Record<string, unknown> | undefined {
@@ -117,6 +119,7 @@ function decodeEntry(json: string): PendingEntry | undefined {
       request: {
         prompt: typeof stored.prompt === 'string' ? stored.prompt : '',
         createdAt: typeof stored.created_at === 'string' ? stored.created_at : '',
+        run: typeof stored.run === 'string' ? stored.run : '',
       },
     };
   }
@@ -209,6 +212,20 @@ export abstract class PendingRequestStore {
   }
 
   /**
+   * Forgets an API client's run stored under `id`, only if the entry is still this very run (its
+   * `run` token): never another run's, nor a Telegram request's. A store failure is logged, not thrown.
+   * @throws InvalidRequestIdError
+   */
+  async forgetApiRequest(id: string, request: ApiPendingRequest): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.removeIfHolds(id, encodeApi(request));
+    } catch (error) {
+      this.logger.warn(`Could not forget API run ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
    * Keeps `id`'s result for `ttlSeconds` (default {@link RESULT_TTL_SECONDS}).
    * @throws InvalidRequestIdError, RangeError for a bad TTL, PendingRequestStoreError
    */
@@ -293,9 +310,13 @@ export abstract class PendingRequestStore {
   /**
    * Sets `json` under `id`, expiring after `ttlSeconds`, unless an entry or a kept result of `id`
    * exists; whether it was set. The same call repeated (sent again after a broken connection)
-   * finds its own value and still answers that it was set.
+   * finds its own value — which holds a token of its run, so no other call's — and still answers
+   * that it was set.
    */
   protected abstract writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean>;
+
+  /** Removes the entry of `id` if it holds exactly `json`. */
+  protected abstract removeIfHolds(id: string, json: string): Promise<void>;
 
   /** The JSON under `id`, or `null` when absent or expired. */
   protected abstract read(id: string): Promise<string | null>;

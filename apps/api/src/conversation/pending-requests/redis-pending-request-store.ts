@@ -41,6 +41,12 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 `;
 
+/** Deletes KEYS[1] if it holds exactly ARGV[1]. */
+const DELETE_IF_HOLDS_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /**
  * Pending requests in Redis, shared by every instance, so the callback may reach any of them.
  * `SET key value EX ttl` writes the value and its expiry in one command: no entry ever exists
@@ -58,6 +64,10 @@ export class RedisPendingRequestStore extends PendingRequestStore {
   /** The pending key and the kept result's share a slot (see {@link slotted}), so one script reads both on a Cluster. */
   protected async writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean> {
     return (await this.redis.eval(SET_IF_FREE_SCRIPT, 2, pendingRequestKey(id), keptResultKey(id), json, ttlSeconds)) === 1;
+  }
+
+  protected async removeIfHolds(id: string, json: string): Promise<void> {
+    await this.redis.eval(DELETE_IF_HOLDS_SCRIPT, 1, pendingRequestKey(id), json);
   }
 
   protected read(id: string): Promise<string | null> {

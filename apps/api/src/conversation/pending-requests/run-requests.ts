@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { PendingRequestStore, type KeptResult } from './pending-request-store';
+import { randomUUID } from 'node:crypto';
+import { PendingRequestStore, type ApiPendingRequest, type KeptResult } from './pending-request-store';
+
+/** An API client's registered run. */
+export interface RegisteredRun {
+  /** Forgets the run cursor-runner did not take (it will never call back); never another run under its id. */
+  forget(): Promise<void>;
+}
 
 /** Where a cursor-runner request stands, for an API client; never the chat it came from. */
 export type RunStatus =
@@ -16,18 +23,22 @@ export class RunRequests {
   constructor(private readonly store: PendingRequestStore) {}
 
   /**
-   * Registers an API client's run before cursor-runner is asked, so its callback finds it; `false`
+   * Registers an API client's run before cursor-runner is asked, so its callback finds it; `null`
    * when the id is taken (a request under it awaits its result, or its result is kept) and nothing
-   * was registered.
+   * was registered. When the store fails, a registration that still lands later (a frozen Redis
+   * runs what it was sent once it wakes) is undone then, so the id is free for the retry a 503
+   * invites rather than held an hour by a run that never started.
    * @throws InvalidRequestIdError, PendingRequestStoreError
    */
-  registerApiRun(requestId: string, prompt: string): Promise<boolean> {
-    return this.store.storeApiRequest(requestId, { prompt, createdAt: new Date().toISOString() });
-  }
-
-  /** Forgets an API client's run cursor-runner did not take (it will never call back). */
-  async forgetApiRun(requestId: string): Promise<void> {
-    await this.store.delete(requestId);
+  async registerApiRun(requestId: string, prompt: string): Promise<RegisteredRun | null> {
+    const run: ApiPendingRequest = { prompt, createdAt: new Date().toISOString(), run: randomUUID() };
+    try {
+      if (!(await this.store.storeApiRequest(requestId, run))) return null;
+    } catch (error) {
+      void this.store.forgetApiRequest(requestId, run);
+      throw error;
+    }
+    return { forget: () => this.store.forgetApiRequest(requestId, run) };
   }
 
   /**
