@@ -183,7 +183,16 @@ describe('Telegram admin routes against a fake Bot API', () => {
       },
     };
     const requestsBefore = fake.http.requests.length;
-    for (const sent of [{ secret_token: 'mine_now' }, { url: DEFAULT_URL, secret_token: 'mine_now' }]) {
+    const ownRouteSpelledOtherwise = [
+      `${DEFAULT_URL}?cache=buster`,
+      `${DEFAULT_URL}#fragment`,
+      'http://LOCALHOST:3000/telegram/webhook',
+      'http://localhost.:3000/telegram/webhook',
+      'http://user@localhost:3000/telegram/webhook',
+      'http://localhost:03000/telegram/webhook',
+      'http://localhost:3000/telegram/%77ebhook',
+    ];
+    for (const sent of [{ secret_token: 'mine_now' }, { url: DEFAULT_URL, secret_token: 'mine_now' }, ...ownRouteSpelledOtherwise.map((url) => ({ url, secret_token: 'mine_now' }))]) {
       const answer = await request(app.baseUrl).post('/telegram/set_webhook').set(ADMIN).send(sent);
       expect({ status: answer.status, body: answer.body as unknown }).toEqual({ status: 400, body: refusal });
     }

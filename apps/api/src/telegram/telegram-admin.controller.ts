@@ -57,7 +57,7 @@ export class TelegramAdminController {
     const secretToken = body.secret_token ?? query.secret_token ?? this.config.secrets.telegramWebhook;
     // The webhook route takes no other secret for the env bot: every delivery would be a 401, and
     // Telegram would drop the updates after a day. Another url is another service, with its own secret.
-    if (url === ownRoute && !secretsMatch(secretToken, this.config.secrets.telegramWebhook)) {
+    if (sameRoute(url, ownRoute) && !secretsMatch(secretToken, this.config.secrets.telegramWebhook)) {
       throw new RequestValidationException([{ field: 'secret_token', message: OWN_ROUTE_SECRET_MESSAGE }]);
     }
     const answer = await this.upstream('Error setting webhook', () =>
@@ -92,5 +92,34 @@ export class TelegramAdminController {
       this.logger.error(`${failure}: ${error.name}: ${error.message}`);
       throw new HttpException({ ok: false, error: error.message }, HttpStatus.BAD_GATEWAY);
     }
+  }
+}
+
+/**
+ * Whether `url` reaches the same route as `route`: the same scheme, host (any case, a trailing dot
+ * aside), port (written any way) and path (percent-encoding decoded); the query, the fragment and
+ * any user info do not change where Telegram's deliveries go.
+ */
+function sameRoute(url: string, route: string): boolean {
+  const target = parsedUrl(url);
+  const own = parsedUrl(route);
+  if (!target || !own) return url === route;
+  const host = (parsed: URL) => parsed.hostname.replace(/\.$/, '');
+  return target.protocol === own.protocol && host(target) === host(own) && target.port === own.port && decodedPath(target) === decodedPath(own);
+}
+
+function parsedUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodedPath(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return url.pathname;
   }
 }
