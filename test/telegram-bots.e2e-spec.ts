@@ -193,6 +193,26 @@ describe('TelegramBots across two instances', () => {
     const { value } = await pollUntil(() => onB.resolveWebhookSecret('shared-secret'), (bot) => bot === null, 5_000, 20);
     expect(value).toBeNull();
   });
+
+  it("says at boot, naming the row, when the env bot's secret or token was changed to a row's (the routes refuse that)", async () => {
+    const row = await a.app.get(TelegramBots).create({ name: 'taken-later', token: '800008:taken-later_secretpart', webhookSecret: 'taken-later-secretpart' });
+    const c = await startBotsApp(
+      fake,
+      { CACHE_KEY_PREFIX: a.config.cache.keyPrefix, TELEGRAM_WEBHOOK_SECRET: 'taken-later-secretpart', TELEGRAM_BOT_TOKEN: '800008:taken-later_secretpart' },
+      a.databaseFile,
+    );
+    try {
+      const errors = c.logs.lines.filter((line) => line.level === 50).map((line) => String(line.msg));
+      expect(errors).toEqual([
+        expect.stringMatching(new RegExp(`^telegram_bots row ${row.id} \\(taken-later\\) has the env bot's webhook secret \\(TELEGRAM_WEBHOOK_SECRET\\)`)),
+        expect.stringMatching(new RegExp(`^telegram_bots row ${row.id} \\(taken-later\\) has the env bot's token \\(TELEGRAM_BOT_TOKEN\\)`)),
+      ]);
+      expect(c.logs.raw.join('\n')).not.toContain('secretpart');
+    } finally {
+      await c.close();
+    }
+    expect(a.logs.lines.filter((line) => line.level === 50)).toEqual([]);
+  });
 });
 
 describe('/telegram/bots admin routes', () => {

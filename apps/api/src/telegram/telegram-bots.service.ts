@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { secretDigest } from '@app/cache';
 import { AppConfig } from '@app/config';
@@ -74,7 +74,7 @@ export function tokenDigestOf(token: string): string {
  * by a token digest, so every bot reuses one client and the shared keep-alive pool.
  */
 @Injectable()
-export class TelegramBots {
+export class TelegramBots implements OnApplicationBootstrap {
   private readonly logger = new Logger(TelegramBots.name);
   private readonly clients = new LRUCache<string, TelegramClient>({ max: MAX_CLIENTS });
   private readonly defaultHandle: TelegramBotHandle;
@@ -95,6 +95,36 @@ export class TelegramBots {
   /** The env bot. Its client is a no-op (every call resolves `null`) when `TELEGRAM_BOT_TOKEN` is blank. */
   defaultBot(): TelegramBotHandle {
     return this.defaultHandle;
+  }
+
+  /**
+   * A row can hold the env bot's token or webhook secret when the env values changed after it was
+   * written (the routes refuse them, {@link refuseEnvBotSecrets}): said at boot, naming the row, as
+   * the env bot's webhooks are then answered as that row. The secrets themselves are never logged.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    let rows: TelegramBotRecord[];
+    try {
+      rows = await this.repository.list();
+    } catch (error) {
+      this.logger.warn(`Could not check telegram_bots against the env bot: ${(error as Error).message}`);
+      return;
+    }
+    const envToken = this.config.telegram.botToken;
+    for (const row of rows.filter((bot) => bot.active)) {
+      if (secretsMatch(row.webhookSecret, this.config.secrets.telegramWebhook)) {
+        this.logger.error(
+          `telegram_bots row ${row.id} (${row.name}) has the env bot's webhook secret (TELEGRAM_WEBHOOK_SECRET): webhooks with it ` +
+            "are answered as that row, never as the env bot. Give the row its own secret (PATCH /telegram/bots/:id) or change TELEGRAM_WEBHOOK_SECRET.",
+        );
+      }
+      if (envToken && secretsMatch(row.token, envToken)) {
+        this.logger.error(
+          `telegram_bots row ${row.id} (${row.name}) has the env bot's token (TELEGRAM_BOT_TOKEN): two bots answer as one. ` +
+            'Give the row its own token or deactivate it.',
+        );
+      }
+    }
   }
 
   /**
