@@ -176,6 +176,19 @@ describe('Bull Board at /admin/queues with Redis', () => {
       await browser?.close();
     }
   }, 60_000);
+
+  // Last: the promoted job runs and fails (its data is not an update), which the Chromium test above counts.
+  it('answers an action BullMQ refuses for the job's state with 409 JSON, not 500', async () => {
+    const job = await producer.add(QUEUE, { refusal: true }, { delay: 60_000 });
+    const promote = (id: string) =>
+      fetch(`${app.baseUrl}/admin/queues/api/queues/${QUEUE}/${id}/promote`, { method: 'PUT', headers: { 'x-admin-secret': SECRET } });
+    expect((await promote(String(job.id))).status).toBe(204);
+    const again = await promote(String(job.id));
+    expect({ status: again.status, body: await again.json() }).toEqual({
+      status: 409,
+      body: { ok: false, say: `Job ${job.id} is not in the delayed state.`, result: { error: 'Conflict' } },
+    });
+  });
 });
 
 /** What a request needing Redis may take while Redis hangs: REDIS_COMMAND_TIMEOUT_MS's default (1 s) plus 1 s. */

@@ -90,13 +90,33 @@ export class QueueBoard implements OnModuleInit {
 type BoardErrorHandler = Parameters<BullBoardFastifyAdapter['setErrorHandler']>[0];
 
 /**
- * Bull Board's Fastify adapter, whose error handler answers a Redis that did not answer with 503
- * (Bull Board's own answers every thrown error with 500): the request can be tried again.
+ * Bull Board's Fastify adapter, whose error handler answers what is not the service's fault with a
+ * 4xx or 503 (Bull Board's own answers every thrown error with 500): a Redis that did not answer
+ * (503, to be tried again), and an action BullMQ refuses for the job's state (409: promoting a job
+ * that is not delayed) or for a job that is gone (404).
  */
 class ServiceBoardAdapter extends BullBoardFastifyAdapter {
   override setErrorHandler(handler: BoardErrorHandler): this {
-    return super.setErrorHandler((error) => (isRedisUnreachable(error) ? REDIS_UNANSWERED : handler(error)));
+    return super.setErrorHandler((error) => (isRedisUnreachable(error) ? REDIS_UNANSWERED : (refusedJobAction(error) ?? handler(error))));
   }
+}
+
+/**
+ * BullMQ's refusals of an action on a job (its scripts' error codes, worded in `Scripts.finishedErrors`,
+ * BullMQ 5.81), by the status that says whose they are.
+ */
+const REFUSED_JOB_ACTIONS: [RegExp, 404 | 409][] = [
+  [/^Missing key for job \S+\./, 404],
+  [/^Job \S+ is not in the \S+ state\./, 409],
+  [/^Job \S+ has pending dependencies\./, 409],
+  [/^Job \S+ belongs to a job scheduler and cannot be removed directly\./, 409],
+];
+
+function refusedJobAction(error: Error): ReturnType<BoardErrorHandler> | undefined {
+  const status = REFUSED_JOB_ACTIONS.find(([pattern]) => pattern.test(error.message))?.[1];
+  if (status === undefined) return undefined;
+  const say = error.message.replace(/\.\s.*$/s, '.').replace(/^Missing key for job (\S+)\./, 'Job $1 does not exist.');
+  return { status, body: errorBody(say, STATUS_CODES[status] ?? 'Error') };
 }
 
 /** Bull Board's typings list only the statuses it answers itself; its Fastify adapter sends any. */
