@@ -178,7 +178,7 @@ describe('Bull Board at /admin/queues with Redis', () => {
   }, 60_000);
 
   // Last: the promoted job runs and fails (its data is not an update), which the Chromium test above counts.
-  it('answers an action BullMQ refuses for the job's state with 409 JSON, not 500', async () => {
+  it("answers an action BullMQ refuses for the job's state with 409 JSON, not 500", async () => {
     const job = await producer.add(QUEUE, { refusal: true }, { delay: 60_000 });
     const promote = (id: string) =>
       fetch(`${app.baseUrl}/admin/queues/api/queues/${QUEUE}/${id}/promote`, { method: 'PUT', headers: { 'x-admin-secret': SECRET } });
