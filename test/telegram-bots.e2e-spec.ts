@@ -219,6 +219,8 @@ describe('/telegram/bots admin routes', () => {
   let fake: FakeTelegram;
   let app: TestApp;
   const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
+  const createBot = async (body: Record<string, unknown>) =>
+    (await request(app.baseUrl).post('/telegram/bots').set(ADMIN).send(body).expect(201)).body as { id: number } & Record<string, unknown>;
 
   beforeAll(async () => {
     fake = await FakeTelegram.start(ENV_TOKEN, SUPPORT_TOKEN, NEW_SUPPORT_TOKEN);
@@ -305,12 +307,7 @@ describe('/telegram/bots admin routes', () => {
       .set(ADMIN)
       .send({ name: 'twin', bot_token: ENV_TOKEN, webhook_secret: 'twin-secret' })
       .expect(409, conflict('bot_token', 'TELEGRAM_BOT_TOKEN'));
-    const created = await request(app.baseUrl)
-      .post('/telegram/bots')
-      .set(ADMIN)
-      .send({ name: 'honest', bot_token: '700007:honest-token_secretpart', webhook_secret: 'honest-secret' })
-      .expect(201);
-    const id = created.body.id as number;
+    const { id } = await createBot({ name: 'honest', bot_token: '700007:honest-token_secretpart', webhook_secret: 'honest-secret' });
     await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ webhook_secret: envSecret }).expect(409, conflict('webhook_secret', 'TELEGRAM_WEBHOOK_SECRET'));
     await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ bot_token: ENV_TOKEN }).expect(409, conflict('bot_token', 'TELEGRAM_BOT_TOKEN'));
 
@@ -323,12 +320,8 @@ describe('/telegram/bots admin routes', () => {
   });
 
   it('answers 400 naming a field sent as null, changes nothing, and logs no token or secret sent beside it', async () => {
-    const created = await request(app.baseUrl)
-      .post('/telegram/bots')
-      .set(ADMIN)
-      .send({ name: 'nullable', bot_token: '4242:nullablesecretpart', webhook_secret: 'nullable-secret' })
-      .expect(201);
-    const id = created.body.id as number;
+    const created = await createBot({ name: 'nullable', bot_token: '4242:nullablesecretpart', webhook_secret: 'nullable-secret' });
+    const id = created.id;
     for (const field of ['name', 'bot_token', 'webhook_secret', 'bot_type', 'active']) {
       const refused = await request(app.baseUrl)
         .patch(`/telegram/bots/${id}`)
@@ -344,7 +337,7 @@ describe('/telegram/bots admin routes', () => {
       .expect(400);
 
     const [listed] = (await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200)).body.bots.filter((bot: { id: number }) => bot.id === id);
-    expect(listed).toEqual(created.body);
+    expect(listed).toEqual(created);
     expect(app.logs.raw.join('\n')).not.toMatch(/leakedtokenpart|leaked-secret-part|anothersecretpart/);
   });
 });
