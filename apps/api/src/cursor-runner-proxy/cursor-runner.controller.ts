@@ -93,7 +93,10 @@ export class CursorRunnerController {
   @Post('execute/async')
   @ApiOperation({ summary: "Starts a run; the result comes later to this service's callback route" })
   @ApiOkResponse({ schema: CURSOR_RUNNER_REPLY_SCHEMA })
-  @ApiErrors({ 409: 'The request id is taken: a request under it awaits its result, or its result is kept; nothing was started.' })
+  @ApiErrors({
+    409: 'The request id is taken: a request under it awaits its result, or its result is kept; nothing was started.',
+    503: 'The pending request store (Redis) did not answer; nothing was started, and the id stays free for a retry.',
+  })
   @HttpCode(HttpStatus.OK)
   async executeAsync(
     @Body() body: ExecuteRequestDto,
