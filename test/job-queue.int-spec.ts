@@ -15,6 +15,7 @@ import {
   type JobQueue,
   type QueueDepth,
 } from '@app/queue';
+import { ResettingThenSilentServer } from './support/faults/resetting-then-silent-server';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
 import { testRedisUrl } from './support/test-app';
@@ -527,6 +528,32 @@ describe('JobQueue in Redis', () => {
       expect(ttl).toBeLessThanOrEqual(120);
     } finally {
       await queue.close();
+    }
+  });
+});
+
+describe('JobQueue with Redis out of reach', () => {
+  it('closes without an unhandled rejection while its connections, each failed once, are still trying', async () => {
+    const server = await ResettingThenSilentServer.start();
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', record);
+    try {
+      const queue = (await queueFor('redis', undefined, { REDIS_URL: server.url })) as BullJobQueue<Work>;
+      queue.process(async () => undefined);
+      void queue.operatorQueue();
+      server.hold();
+      // The producer's, the worker's, its blocking one and the operator's: each failed, each now waiting.
+      await pollUntil(async () => server.heldConnections, (held) => held >= 4, 10_000, 20);
+      await queue.stopProcessing(1_000);
+      await queue.close();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      await server.stop();
     }
   });
 });

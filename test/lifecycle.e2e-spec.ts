@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
+import { ResettingThenSilentServer } from './support/faults/resetting-then-silent-server';
 import { pollUntil } from './support/poll';
 import { rawRequest, sendRawAll } from './support/raw-http';
 import { recordKeyPrefixes } from './support/redis-key-ledger';
@@ -27,6 +28,8 @@ interface Service {
   lines: LogLine[];
   baseUrl: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
 }
 
 /** Runs `apps/api/src/main.ts` as production does (its own process, its own signal handling). */
@@ -62,7 +65,7 @@ async function startService(env: Record<string, string>): Promise<Service> {
   const listening = () => lines.find((line) => line.msg.startsWith('Listening on '));
   const { value } = await pollUntil(async () => listening(), (line) => line !== undefined || child.exitCode !== null, 120_000, 50);
   if (!value) throw new Error(`the service did not start: ${stderr}`);
-  return { child, databaseFile, lines, baseUrl: /^Listening on (http:\/\/[^ ]+)/.exec(value.msg)![1], exited };
+  return { child, databaseFile, lines, baseUrl: /^Listening on (http:\/\/[^ ]+)/.exec(value.msg)![1], exited, stderr: () => stderr };
 }
 
 /** Ends a service a test left running (a failed assertion) and removes its database folder. */
@@ -114,6 +117,23 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     },
     180_000,
   );
+
+  it('SIGTERM while Redis is out of reach, each connection failed once and trying again: exit 0, nothing thrown', async () => {
+    const redis = await ResettingThenSilentServer.start();
+    const service = await startService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    try {
+      redis.hold();
+      // The command and subscriber connections, and each queue's producer, worker and blocking ones.
+      await pollUntil(async () => redis.heldConnections, (held) => held >= 8, 20_000, 20);
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+      expect(service.stderr()).toBe('');
+      expect(messages(service, INFO, 0, 'Lifecycle').at(-1)).toMatch(/^Drained in \d+ ms .*; exiting 0$/);
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
 
   describe('with a request in flight', () => {
     let release: () => void;

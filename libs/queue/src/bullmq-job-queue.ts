@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { DelayedError, Queue, RedisConnection as BullConnection, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { RedisTopology } from '@app/config';
 import { describeRedis, nodeFor, openRedis, redisConnectionOptions, redisOptionsFor, releaseWithToken, type RedisConnection } from '@app/redis';
@@ -167,11 +168,22 @@ class NoRoleAnswerError extends Error {
 const STALLED_CHECKER_EXIT_MS = 1_000;
 
 /**
- * Longest a shutdown waits for a connection BullMQ is still setting up, in milliseconds. Closing one
- * mid-setup makes BullMQ emit an error on an emitter whose listeners its close just removed, which
- * surfaces as an unhandled error; with Redis up, setup finishes in milliseconds.
+ * Drops an `error` that BullMQ's connection object emits when nothing listens to it any more.
+ * BullMQ 5.81 reports a connection whose start failed as an `error` on that object even after the
+ * queue or worker closing it removed every listener there, and an `error` event nobody listens to
+ * throws — here as an unhandled rejection. Closing a queue or worker while Redis was out of reach
+ * (a shutdown during an outage: a connection that had failed once and was trying again) crashed
+ * the process. BullMQ 6 emits that error only to a listener; this does the same for 5.81. It is set
+ * on the class because the worker builds its blocking connection from the class itself, which
+ * no option reaches.
  */
-const SETUP_SETTLE_MS = 500;
+function dropUnheardConnectionErrors(): void {
+  BullConnection.prototype.emit = function (this: BullConnection, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    return EventEmitter.prototype.emit.call(this, event, ...args);
+  };
+}
+dropUnheardConnectionErrors();
 
 /** Resolves once `connection` is ready (at once if it is). */
 function connectionReady(connection: RedisConnection): Promise<void> {
@@ -549,7 +561,6 @@ export class BullJobQueue<T> extends JobQueue<T> {
   async stopProcessing(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    await settleWithin(worker.waitUntilReady(), SETUP_SETTLE_MS);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -566,7 +577,6 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   async close(): Promise<void> {
-    await settleWithin(this.queue.waitUntilReady(), SETUP_SETTLE_MS);
     await this.queue.close().catch(() => undefined);
     await this.operator?.close().catch(() => undefined);
     for (const connection of this.ownedConnections.splice(0)) connection.disconnect();
