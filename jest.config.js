@@ -19,6 +19,9 @@ const shared = {
   setupFiles: ['<rootDir>/test/support/jest.setup.ts'],
 };
 
+/** Fails an int or e2e file whose apps answered outside the OpenAPI document, after the file's own cleanup. */
+const CONTRACT_CHECK = '<rootDir>/test/support/contract.after-env.ts';
+
 /** @type {import('jest').Config} */
 module.exports = {
   globalSetup: '<rootDir>/test/support/redis.global-setup.ts',
@@ -26,7 +29,7 @@ module.exports = {
   testTimeout: 20000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,bench}/**/*.spec.ts'] },
-    { ...shared, displayName: 'int', testMatch: ['<rootDir>/test/**/*.int-spec.ts'] },
-    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    { ...shared, displayName: 'int', testMatch: ['<rootDir>/test/**/*.int-spec.ts'], setupFilesAfterEnv: [CONTRACT_CHECK] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], setupFilesAfterEnv: [CONTRACT_CHECK] },
   ],
 };
