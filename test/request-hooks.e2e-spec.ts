@@ -297,6 +297,17 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     expect(app.logs.lines.filter((line) => line.requestId === 'half-sent-body')).toEqual([]);
   });
 
+  it('answers a body with a malformed chunk 400 and closes, and logs its request with that 400', async () => {
+    const connection = openRaw(Number(new URL(app.baseUrl).port), 3_000);
+    connection.send('POST /held/effect HTTP/1.1\r\nHost: test\r\nX-Request-Id: malformed-chunk\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{"\r\nzz\r\n');
+
+    const answers = await connection.answers;
+    expect(answers.map((answer) => answer.status)).toEqual([400]);
+    const lines = () => app.logs.lines.filter((line) => (line.req as { id?: string } | undefined)?.id === 'malformed-chunk');
+    await pollUntil(async () => lines(), (found) => found.length > 0, 2_000, 10);
+    expect(lines().map((line) => [line.level, (line.res as { statusCode?: number }).statusCode])).toEqual([[40, 400]]);
+  });
+
   it('never runs a route whose answer is not sent, whatever is pipelined on a connection (fuzzed)', async () => {
     const port = Number(new URL(app.baseUrl).port);
     type Piped = 'effect' | 'effect, close' | 'live' | 'garbage';

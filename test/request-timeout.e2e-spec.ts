@@ -67,14 +67,21 @@ describe('HTTP_REQUEST_TIMEOUT_MS', () => {
     expect(elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + 1_000);
   });
 
-  it('logs a body that never arrived as a request its client cut off (499), with no error line', async () => {
+  it('logs and counts a request whose body never arrived with the 408 it was answered, with no error line', async () => {
+    const timedOutCount = async () => {
+      const metrics = await fetch(`${app.baseUrl}/metrics`).then((response) => response.text());
+      const count = /^http_request_duration_seconds_count\{[^}]*route="\/telegram\/webhook"[^}]*status_code="408"[^}]*\} (\d+)$/m.exec(metrics);
+      return Number(count?.[1] ?? 0);
+    };
+    const countedBefore = await timedOutCount();
     await trickle(
       'POST /telegram/webhook HTTP/1.1\r\nHost: t\r\nX-Request-Id: never-arrived\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{',
       '',
     );
     const lines = () => app.logs.lines.filter((line) => JSON.stringify(line).includes('never-arrived'));
     await pollUntil(async () => lines(), (found) => found.length > 0, 2_000, 10);
-    expect(lines().map((line) => [line.level, (line.res as { statusCode?: number }).statusCode])).toEqual([[40, 499]]);
+    expect(lines().map((line) => [line.level, (line.res as { statusCode?: number }).statusCode])).toEqual([[40, 408]]);
+    expect(await timedOutCount()).toBe(countedBefore + 1);
   });
 
   it('answers a request whose body arrives slowly but within the timeout as usual', async () => {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
-import { closeAfterAnswers, unfinishedResponses } from './request-hooks';
+import { answeredOnSocket, closeAfterAnswers, unfinishedResponses } from './request-hooks';
 
 /** What is wrong with a request Fastify refused before routing it (a path it cannot decode). */
 function routingErrorSay(error: FastifyError): string {
@@ -75,6 +75,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
+    // The client reads this as the answer to the first request it awaits, unless it has left (its side ended).
+    if (owed[0] !== undefined && !socket.readableEnded) answeredOnSocket(owed[0], status);
   }
   socket.destroy(error);
 }

@@ -11,8 +11,9 @@ export type RequestObserver = (request: FastifyRequest, reply: FastifyReply) => 
 /**
  * Work done once a request is answered, or its connection closed before it was. `elapsedMs` is the
  * answer's `reply.elapsedTime`, read once for all of them, so the access line and the duration
- * histogram carry the same duration and the getter runs once a request. `statusCode` is the answer's,
- * or {@link CLIENT_CLOSED_REQUEST} when the connection closed before the answer's status was sent.
+ * histogram carry the same duration and the getter runs once a request. `statusCode` is the answer's
+ * (one written on the socket directly included, {@link answeredOnSocket}), or {@link CLIENT_CLOSED_REQUEST}
+ * when the connection closed before the answer's status was sent.
  */
 export type AnswerObserver = (request: FastifyRequest, elapsedMs: number, statusCode: number) => void;
 
@@ -52,8 +53,15 @@ const QUEUED_RESPONSES = Symbol('queued responses');
  */
 const CLOSING = Symbol('closing after its answers');
 
+/**
+ * The status written for a response's request on its socket directly, outside Fastify ({@link
+ * answeredOnSocket}): the status its observers get when the connection then closes.
+ */
+const SOCKET_ANSWER = Symbol('status answered on the socket');
+
 interface ObservedResponse extends ServerResponse {
   [AWAITED_REPLY]?: FastifyReply | null;
+  [SOCKET_ANSWER]?: number;
   /** Node's mark of a response after which it closes the connection (undocumented, set with its headers). */
   _last?: boolean;
 }
@@ -147,7 +155,8 @@ function observersOf(adapter: FastifyAdapter): Observers {
     if (!reply) return;
     response[AWAITED_REPLY] = null;
     // A pipelined answer still waiting has headers made but not a byte sent: it never had the socket.
-    observeAnswer(reply, response.headersSent && response.socket !== null ? reply.statusCode : CLIENT_CLOSED_REQUEST);
+    const sent = response.headersSent && response.socket !== null ? reply.statusCode : CLIENT_CLOSED_REQUEST;
+    observeAnswer(reply, response[SOCKET_ANSWER] ?? sent);
   };
   function observeWhatItCutOff(this: ServerSocket): void {
     if (this._httpMessage) observeIfCutOff(this._httpMessage);
@@ -180,6 +189,15 @@ export function unfinishedResponses(socket: Socket): ServerResponse[] {
   const responses: ServerResponse[] = current ? [current] : [];
   if (queued !== undefined) for (const response of queued) if (response !== current && !response.writableFinished) responses.push(response);
   return responses;
+}
+
+/**
+ * Records that the request of `response` was answered `status` by bytes written on its socket
+ * directly (a request refused mid-body, {@link answerClientError}): when its connection closes, it
+ * is observed with that status rather than as cut off by its client.
+ */
+export function answeredOnSocket(response: ServerResponse, status: number): void {
+  (response as ObservedResponse)[SOCKET_ANSWER] = status;
 }
 
 /**
