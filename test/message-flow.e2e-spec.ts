@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { echoText, FORWARD_INTERRUPTED_TEXT, pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
@@ -146,6 +147,33 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     await request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', TELEGRAM_SECRET).send(bare).expect(200);
     expect(await nextMessages(1)).toEqual([{ text: echoText(''), parse_mode: 'HTML', reply_to_message_id: 109 }]);
     expect(cursorRunner.requestsTo(EXECUTE_ASYNC)).toHaveLength(0);
+  });
+
+  it('answers a local command once, also when its completed job is retried from the queue dashboard', async () => {
+    const update = loadTelegramUpdate('text-message');
+    update.update_id = ++nextUpdateId;
+    (update.message as Record<string, unknown>).text = '/status';
+    await request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', TELEGRAM_SECRET).send(update).expect(200);
+    expect(await nextMessages(1)).toHaveLength(1);
+
+    const updates = new Queue('telegram-updates', { connection: { url: testRedisUrl() }, prefix: app.config.queue.prefix });
+    try {
+      const ofThisUpdate = async () =>
+        (await updates.getJobs(['completed'])).find(
+          (job) => (job.data as { payload?: { update?: { update_id?: number } } }).payload?.update?.update_id === update.update_id,
+        );
+      const { value: completed } = await pollUntil(ofThisUpdate, (job) => job !== undefined, 5_000, 10);
+      const retried = await fetch(`${app.baseUrl}/admin/queues/api/queues/telegram-updates/${completed!.id}/retry`, {
+        method: 'PUT',
+        headers: { 'x-admin-secret': WEBHOOK_SECRET },
+      });
+      expect(retried.status).toBe(204);
+      // Run again and completed again: finished later than the first time.
+      await pollUntil(ofThisUpdate, (job) => job !== undefined && job.finishedOn! > completed!.finishedOn!, 5_000, 10);
+      expect(telegram.messages(CHAT)).toHaveLength(1);
+    } finally {
+      await updates.close();
+    }
   });
 
   it('reports a failed run and a crashed run to the user', async () => {

@@ -138,6 +138,21 @@ describe(ProcessUpdate.name, () => {
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
   });
 
+  it.each([
+    ['a local command', text('/status')],
+    ['a blank message', text('   ')],
+    ['a voice message while speech-to-text is off', voice],
+    ['a button whose data is a local command', { update_id: 3, callback_query: { id: 'q', data: '/help', message: { message_id: 5, chat } } }],
+  ] as const)('answers %s once when its completed job is run again (retried from the dashboard)', async (_what, update) => {
+    const { sut, mocks } = newProcessUpdate();
+    Object.assign(mocks.speechToText, { isConfigured: false });
+    const steps = new Map<string, unknown>();
+    await sut.process(job(update, 1, steps));
+    await sut.process(job(update, 1, steps));
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+  });
+
   it('tells the user about a failure only on the last attempt', async () => {
     const { sut, mocks } = newProcessUpdate();
     mocks.switches.isEnabled.mockRejectedValue(new Error('database locked'));
