@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
 import { ResettingThenSilentServer } from './support/faults/resetting-then-silent-server';
 import { pollUntil } from './support/poll';
-import { rawRequest, sendRawAll } from './support/raw-http';
+import { openRaw, rawRequest, sendRawAll } from './support/raw-http';
 import { recordKeyPrefixes } from './support/redis-key-ledger';
 import { removeRedisKeys } from './support/redis-keys';
 import { testRedisUrl } from './support/test-app';
@@ -132,6 +132,39 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     } finally {
       discard(service);
       await redis.stop();
+    }
+  }, 180_000);
+
+  it('SIGTERM with a request body still arriving: the body is refused 408 before the drain runs out, exit 0', async () => {
+    const service = await startService({ SHUTDOWN_TIMEOUT_MS: '3000', LOG_LEVEL: 'info' });
+    try {
+      const upload = openRaw(Number(new URL(service.baseUrl).port), 10_000);
+      upload.send(
+        'POST /cursor-runner/cursor/execute HTTP/1.1\r\nHost: t\r\nX-Admin-Secret: changeme\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 400\r\n\r\n{"prompt":"',
+      );
+      // A byte every 100 ms: the body keeps arriving, far slower than HTTP_REQUEST_TIMEOUT_MS would refuse.
+      const trickle = setInterval(() => upload.send('a'), 100);
+      try {
+        await pollUntil(async () => (await fetch(`${service.baseUrl}/health/live`)).status, (status) => status === 200, 5_000, 50);
+        const before = service.lines.length;
+        const signalledAt = Date.now();
+        service.child.kill('SIGTERM');
+        const answers = await upload.answers;
+        expect(answers.map((answer) => [answer.status, answer.headers.connection])).toEqual([[408, 'close']]);
+        expect(await service.exited).toEqual({ code: 0, signal: null });
+        const tookMs = Date.now() - signalledAt;
+        expect(tookMs).toBeGreaterThanOrEqual(1_400);
+        expect(tookMs).toBeLessThan(3_000);
+        const drain = messages(service, INFO, before, 'Lifecycle');
+        expect(drain[0]).toMatch(/^SIGTERM: draining 1 request\(s\) and 0 callback delivery\(ies\) in flight/);
+        expect(drain.at(-1)).toMatch(/^Drained in \d+ ms .*; exiting 0$/);
+        expect(messages(service, 40, before, 'Lifecycle')).toEqual([expect.stringMatching(/^Refused 1 request body\(ies\) still arriving \d+ ms into the drain \(408\)$/)]);
+      } finally {
+        clearInterval(trickle);
+      }
+    } finally {
+      discard(service);
     }
   }, 180_000);
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { answerClientError } from './platform-errors';
-import { onRequestArrived } from './request-hooks';
+import { onRequestArrived, unfinishedResponses } from './request-hooks';
 
 /** How often bodies still arriving are checked against their deadline, in milliseconds: the bound's slack. */
 export const BODY_DEADLINE_CHECK_MS = 1_000;
@@ -9,6 +10,22 @@ export const BODY_DEADLINE_CHECK_MS = 1_000;
 interface ArrivingBody {
   deadline: number;
   response: ServerResponse;
+}
+
+/** What a body refused as late fails with: Node's code for a request that came too slowly, answered 408. */
+function lateBodyError(): Error {
+  return Object.assign(new Error('The request body did not arrive in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+}
+
+/**
+ * Refuses now, as late (408, then the connection closes), a request on `socket` whose body is still
+ * arriving; returns whether there was one. A drain calls it before its own deadline: such a body
+ * could not be used after the process exits anyway, and its client gets an answer instead of a reset.
+ */
+export function refuseBodyStillArriving(socket: Socket): boolean {
+  if (!unfinishedResponses(socket).some((response) => response.req.complete === false)) return false;
+  answerClientError(lateBodyError(), socket);
+  return true;
 }
 
 /** Whether `request` announced a body (a length other than 0, or a transfer coding). */
@@ -39,7 +56,7 @@ export function installBodyDeadline(adapter: FastifyAdapter, timeoutMs: number):
       else if (deadline <= now) {
         arriving.delete(raw);
         if (response.writableEnded) socket.destroy();
-        else answerClientError(Object.assign(new Error('The request body did not arrive in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+        else answerClientError(lateBodyError(), socket);
       }
     }
     if (arriving.size === 0) {

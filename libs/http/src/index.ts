@@ -12,6 +12,6 @@ export { JSON_MAX_DEPTH } from './json-depth';
 export { ParseRowIdPipe } from './parse-id.pipe';
 export { answerClientError, answerRoutingError } from './platform-errors';
 export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
-export { BODY_DEADLINE_CHECK_MS, installBodyDeadline } from './body-deadline';
+export { BODY_DEADLINE_CHECK_MS, installBodyDeadline, refuseBodyStillArriving } from './body-deadline';
 export { AddRouteConfig } from './route-config';
 export { closeAfterAnswers, onRequestAnswered, onRequestArrived, refuseNestMiddleware, unfinishedResponses, type AnswerObserver, type RequestObserver } from './request-hooks';

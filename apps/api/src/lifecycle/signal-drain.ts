@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import type { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { closeAfterAnswers, onRequestArrived, unfinishedResponses } from '@app/http';
+import { closeAfterAnswers, onRequestArrived, refuseBodyStillArriving, unfinishedResponses } from '@app/http';
 
 /** What a drain waits for, counted when it starts and, if it runs out of time, when it gives up. */
 interface InFlight {
@@ -67,6 +67,23 @@ export class RequestsInFlight {
     this.draining = true;
     for (const socket of this.sockets) closeAfterAnswers(socket);
   }
+
+  /** Refuses (408) every request whose body is still arriving; returns how many connections had one. */
+  refuseBodiesStillArriving(): number {
+    let refused = 0;
+    for (const socket of this.sockets) if (refuseBodyStillArriving(socket)) refused += 1;
+    return refused;
+  }
+}
+
+/**
+ * When in a drain of `timeoutMs` the bodies still arriving are refused: as late as leaves the rest
+ * of the drain (the job queue worker, the Redis and database connections) 2 s, or half of it when
+ * the whole drain is shorter than 4 s. A body may otherwise take `HTTP_REQUEST_TIMEOUT_MS` (60 s),
+ * far past the drain (10 s): its request held the drain to its deadline and the process exited 1.
+ */
+function bodyCutOffMs(timeoutMs: number): number {
+  return Math.max(timeoutMs / 2, timeoutMs - 2_000);
 }
 
 function describe({ requests, deliveries }: InFlight): string {
@@ -110,6 +127,10 @@ export function drainOnSignals(app: NestFastifyApplication, options: SignalDrain
       `${signal}: draining ${describe(atStart)} in flight, then the job queue worker and the Redis and database ` +
         `connections; at most ${options.timeoutMs} ms`,
     );
+    const cutOff = setTimeout(() => {
+      const refused = options.requests.refuseBodiesStillArriving();
+      if (refused > 0) logger.warn(`Refused ${refused} request body(ies) still arriving ${elapsed()} ms into the drain (408)`);
+    }, bodyCutOffMs(options.timeoutMs));
     const deadline = setTimeout(() => {
       logger.error(
         `Drain did not finish within ${options.timeoutMs} ms (${describe(inFlight())} still in flight); exiting 1`,
@@ -119,6 +140,7 @@ export function drainOnSignals(app: NestFastifyApplication, options: SignalDrain
     app.close().then(
       () => {
         clearTimeout(deadline);
+        clearTimeout(cutOff);
         logger.log(
           `Drained in ${elapsed()} ms (${describe(atStart)}, the job queue worker, the Redis and database ` +
             'connections); exiting 0',
@@ -127,6 +149,7 @@ export function drainOnSignals(app: NestFastifyApplication, options: SignalDrain
       },
       (error: unknown) => {
         clearTimeout(deadline);
+        clearTimeout(cutOff);
         logger.error({ err: error }, `Drain failed after ${elapsed()} ms; exiting 1`);
         exit(1);
       },
