@@ -19,7 +19,7 @@ const shared = {
   setupFiles: ['<rootDir>/test/support/jest.setup.ts'],
 };
 
-/** Fails an int or e2e file whose apps answered outside the OpenAPI document, after the file's own cleanup. */
+/** Fails an int or e2e file whose apps answered outside the OpenAPI document, after its describe blocks' cleanup. */
 const CONTRACT_CHECK = '<rootDir>/test/support/contract.after-env.ts';
 
 /** @type {import('jest').Config} */

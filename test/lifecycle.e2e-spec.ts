@@ -124,7 +124,8 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     try {
       redis.hold();
       // The command and subscriber connections, and each queue's producer, worker and blocking ones.
-      await pollUntil(async () => redis.heldConnections, (held) => held >= 8, 20_000, 20);
+      const { value: held } = await pollUntil(async () => redis.heldConnections, (count) => count >= 8, 20_000, 20);
+      expect(held).toBeGreaterThanOrEqual(8);
       service.child.kill('SIGTERM');
       expect(await service.exited).toEqual({ code: 0, signal: null });
       expect(service.stderr()).toBe('');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { echoText, FORWARD_INTERRUPTED_TEXT, pendingRequestKey, PROCESSING_TEXT } from '../apps/api/src/conversation';
+import type { BullJobQueue } from '@app/queue';
+import { echoText, FORWARD_INTERRUPTED_TEXT, pendingRequestKey, PROCESSING_TEXT, TELEGRAM_UPDATES_QUEUE } from '../apps/api/src/conversation';
 import { SettingsService } from '../apps/api/src/settings';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeSpeech, fakeTranscript, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
@@ -156,24 +156,22 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     await request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', TELEGRAM_SECRET).send(update).expect(200);
     expect(await nextMessages(1)).toHaveLength(1);
 
-    const updates = new Queue('telegram-updates', { connection: { url: testRedisUrl() }, prefix: app.config.queue.prefix });
-    try {
-      const ofThisUpdate = async () =>
-        (await updates.getJobs(['completed'])).find(
-          (job) => (job.data as { payload?: { update?: { update_id?: number } } }).payload?.update?.update_id === update.update_id,
-        );
-      const { value: completed } = await pollUntil(ofThisUpdate, (job) => job !== undefined, 5_000, 10);
-      const retried = await fetch(`${app.baseUrl}/admin/queues/api/queues/telegram-updates/${completed!.id}/retry`, {
-        method: 'PUT',
-        headers: { 'x-admin-secret': WEBHOOK_SECRET },
-      });
-      expect(retried.status).toBe(204);
-      // Run again and completed again: finished later than the first time.
-      await pollUntil(ofThisUpdate, (job) => job !== undefined && job.finishedOn! > completed!.finishedOn!, 5_000, 10);
-      expect(telegram.messages(CHAT)).toHaveLength(1);
-    } finally {
-      await updates.close();
-    }
+    const updates = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token).bullQueue;
+    const ofThisUpdate = async () =>
+      (await updates.getJobs(['completed'])).find(
+        (job) => (job.data as { payload?: { update?: { update_id?: number } } }).payload?.update?.update_id === update.update_id,
+      );
+    const { value: completed } = await pollUntil(ofThisUpdate, (job) => job !== undefined, 5_000, 10);
+    expect(completed).toBeDefined();
+    const retried = await fetch(`${app.baseUrl}/admin/queues/api/queues/telegram-updates/${completed!.id}/retry`, {
+      method: 'PUT',
+      headers: { 'x-admin-secret': WEBHOOK_SECRET },
+    });
+    expect(retried.status).toBe(204);
+    // Run again and completed again: finished later than the first time.
+    const { value: again } = await pollUntil(ofThisUpdate, (job) => job !== undefined && job.finishedOn! > completed!.finishedOn!, 5_000, 10);
+    expect(again?.finishedOn).toBeGreaterThan(completed!.finishedOn!);
+    expect(telegram.messages(CHAT)).toHaveLength(1);
   });
 
   it('reports a failed run and a crashed run to the user', async () => {

@@ -107,6 +107,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       const violations = contractViolations(await openApiDocument(), responses, {
         hasFixtureRoutes: (options.extraModules ?? []).length > 0,
       });
+      if (violations.length === 0) return;
+      // Closed from the file's top-level afterAll, which Jest runs after the root check: throw, as nothing reports them later.
+      if (contractCheckRan) throw contractError(violations);
       unreportedViolations.push(...violations);
     },
   };
@@ -116,13 +119,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
  * Answers of this test file's apps that disagree with the OpenAPI document, found as each app closed.
  * `close()` does not throw them: a throw there skipped the rest of the suite's cleanup (its fakes, its
  * redis-server), whose open handles then kept Jest from exiting. They fail the file instead, from the
- * root `afterAll` of `contract.after-env.ts`, which runs after the suite's own.
+ * root `afterAll` of `contract.after-env.ts`, which Jest runs after the `afterAll` hooks of the file's
+ * `describe` blocks but before the file's own top-level ones; an app closed there throws from `close()`.
  */
 const unreportedViolations: string[] = [];
+let contractCheckRan = false;
 
-/** The violations recorded since the last call, which forgets them. */
-export function takeContractViolations(): string[] {
-  return unreportedViolations.splice(0);
+function contractError(violations: string[]): Error {
+  return new Error(`Responses that disagree with the OpenAPI document:\n${violations.join('\n')}`);
+}
+
+/** Fails the file with the violations recorded so far (the root check); apps closed later throw their own. */
+export function checkContractViolations(): void {
+  contractCheckRan = true;
+  const violations = unreportedViolations.splice(0);
+  if (violations.length > 0) throw contractError(violations);
 }
 
 /** How many open test apps of this test file use each key prefix in the shared Redis. */

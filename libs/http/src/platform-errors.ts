@@ -59,8 +59,10 @@ function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
  * nothing answers the refused bytes: an error written now would be read as the answer to the earlier
  * request, and closing now would cut that request off. Unless the error is in the body of the last of
  * those requests (its client stopped sending half-way, or sent a malformed chunk): that request can
- * never complete, so the connection closes now, as Node closes it, and the request is observed as cut
- * off — left open, such a connection stayed half-closed and counted in flight for good.
+ * never complete, so the connection closes now, as Node closes it — left open, such a connection stayed
+ * half-closed and counted in flight for good. When that request is the only one owed and the error's
+ * answer reached the kernel whole, the request is observed with the answer's status; otherwise (its
+ * client had closed its side, or others were owed ahead of it) as cut off.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -75,8 +77,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
-    // The client reads this as the answer to the first request it awaits, unless it has left (its side ended).
-    if (owed[0] !== undefined && !socket.readableEnded) answeredOnSocket(owed[0], status);
+    if (owed.length === 1 && !socket.readableEnded && socket.writableLength === 0) answeredOnSocket(owed[0], status);
   }
   socket.destroy(error);
 }

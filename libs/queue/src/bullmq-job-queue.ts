@@ -168,22 +168,23 @@ class NoRoleAnswerError extends Error {
 const STALLED_CHECKER_EXIT_MS = 1_000;
 
 /**
- * Drops an `error` that BullMQ's connection object emits when nothing listens to it any more.
- * BullMQ 5.81 reports a connection whose start failed as an `error` on that object even after the
- * queue or worker closing it removed every listener there, and an `error` event nobody listens to
- * throws — here as an unhandled rejection. Closing a queue or worker while Redis was out of reach
- * (a shutdown during an outage: a connection that had failed once and was trying again) crashed
- * the process. BullMQ 6 emits that error only to a listener; this does the same for 5.81. It is set
- * on the class because the worker builds its blocking connection from the class itself, which
- * no option reaches.
+ * Drops an `error` that BullMQ's connection object emits once it is closed and nothing listens to
+ * it any more. BullMQ 5.81 reports a connection whose start failed as an `error` on that object
+ * even after the queue or worker closing it removed every listener there, and an `error` event
+ * nobody listens to throws — here as an unhandled rejection. Closing a queue or worker while Redis
+ * was out of reach (a shutdown during an outage: a connection that had failed once and was trying
+ * again) crashed the process. BullMQ 6 (6.7.6, `RedisConnection`'s constructor) emits that error
+ * only to a listener; this does the same for 5.81, for closed connections only, so an unheard error
+ * of an open one still surfaces. It is set on the class because the worker builds its blocking
+ * connection from the class itself, which no option reaches.
  */
-function dropUnheardConnectionErrors(): void {
+function dropErrorsOfClosedConnections(): void {
   BullConnection.prototype.emit = function (this: BullConnection, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    if (event === 'error' && this.closing && this.listenerCount('error') === 0) return false;
     return EventEmitter.prototype.emit.call(this, event, ...args);
   };
 }
-dropUnheardConnectionErrors();
+dropErrorsOfClosedConnections();
 
 /** Resolves once `connection` is ready (at once if it is). */
 function connectionReady(connection: RedisConnection): Promise<void> {

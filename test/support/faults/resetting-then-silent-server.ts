@@ -15,6 +15,8 @@ export class ResettingThenSilentServer {
         return;
       }
       this.held.add(socket);
+      // Reads and drops what the client sends, so its closing the connection is seen.
+      socket.resume();
       socket.on('error', () => undefined);
       socket.on('close', () => this.held.delete(socket));
     });

@@ -96,7 +96,7 @@ export class ForwardMessage {
         }
         return true;
       case 'refused':
-        await this.replies.say(bot, message.chatId, forwardErrorText(outcome.error), message.messageId);
+        await job.step('refused-notice', () => this.replies.say(bot, message.chatId, forwardErrorText(outcome.error), message.messageId));
         return true;
       case 'unknown':
         await job.step('interrupted-notice', () =>

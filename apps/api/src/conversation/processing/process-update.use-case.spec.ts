@@ -138,19 +138,40 @@ describe(ProcessUpdate.name, () => {
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
   });
 
-  it.each([
-    ['a local command', text('/status')],
-    ['a blank message', text('   ')],
-    ['a voice message while speech-to-text is off', voice],
-    ['a button whose data is a local command', { update_id: 3, callback_query: { id: 'q', data: '/help', message: { message_id: 5, chat } } }],
-  ] as const)('answers %s once when its completed job is run again (retried from the dashboard)', async (_what, update) => {
+  type Arrange = (mocks: ReturnType<typeof newProcessUpdate>['mocks']) => void;
+  const speechOff: Arrange = (mocks) => Object.assign(mocks.speechToText, { isConfigured: false });
+  it.each<[string, TelegramUpdate, Arrange]>([
+    ['a local command', text('/status'), () => undefined],
+    ['a blank message', text('   '), () => undefined],
+    ['/new', text('/new'), () => undefined],
+    ['a message cursor-runner refused', text('fix the tests'), (mocks) => mocks.cursorRunner.executeAsync.mockResolvedValue({ success: false, error: 'busy' })],
+    ['a voice message while speech-to-text is off', voice, speechOff],
+    [
+      'a voice message without words',
+      voice,
+      (mocks) => mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('No text returned', 200, 'no_text')),
+    ],
+    ['a voice message whose transcription failed', voice, (mocks) => mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('quota exceeded', 429))],
+    ['a button whose data is a local command', { update_id: 3, callback_query: { id: 'q', data: '/help', message: { message_id: 5, chat } } }, () => undefined],
+  ])('answers %s once when its completed job is run again (retried from the dashboard)', async (_what, update, arrange) => {
     const { sut, mocks } = newProcessUpdate();
-    Object.assign(mocks.speechToText, { isConfigured: false });
+    arrange(mocks);
     const steps = new Map<string, unknown>();
     await sut.process(job(update, 1, steps));
     await sut.process(job(update, 1, steps));
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
-    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+  });
+
+  it('answers a voice message run again after its transcription failed: the notice once, then the local answer to the transcript', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.speechToText.transcribe.mockRejectedValueOnce(new ElevenLabsTranscriptionError('quota exceeded', 429)).mockResolvedValue('/help');
+    const steps = new Map<string, unknown>();
+    await sut.process(job(voice, 1, steps));
+    await sut.process(job(voice, 1, steps));
+    expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([
+      '❌ Error transcribing audio: quota exceeded. Please try again or send a text message.',
+      HELP_TEXT,
+    ]);
   });
 
   it('tells the user about a failure only on the last attempt', async () => {

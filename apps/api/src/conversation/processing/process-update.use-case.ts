@@ -31,11 +31,13 @@ import { isNewConversationCommand, StartConversation } from './start-conversatio
 import { ForwardMessage } from './forward-message.use-case';
 
 /**
- * The step of the one answer an update gets from here (a local command's, or why its audio has no
- * transcript). Saved with the job like the forward, so the job run again — retried from the queue
- * dashboard after it completed — does not send it a second time.
+ * The steps of the answers an update gets from here: a local command's, and why its audio has no
+ * transcript. Saved with the job like the forward, so the job run again — retried from the queue
+ * dashboard after it completed — does not send them a second time. Two names: a run after a failed
+ * transcription may transcribe the audio and then owe the local answer.
  */
-const REPLY_STEP = 'reply';
+const LOCAL_REPLY_STEP = 'local-reply';
+const NO_TRANSCRIPT_NOTICE_STEP = 'no-transcript-notice';
 
 /** Telegram refusing the request itself (chat not found, bot blocked, bad token): retrying cannot help. */
 function isPermanent(error: unknown): boolean {
@@ -50,9 +52,9 @@ function isPermanent(error: unknown): boolean {
  *
  * Retries: a failed attempt is retried (3 attempts, exponential backoff). Each effect a retry must
  * not repeat is a job step whose outcome is saved with the job: the forward to cursor-runner (so a
- * message is never run twice), the debug notices, the callback query's answer and the reply sent
- * from here. The user is told
- * about a failure once, when the last attempt fails, never before an answer that a retry then sends.
+ * message is never run twice), the debug notices, the callback query's answer and the replies sent
+ * from here. The user is told about a failure once, when the last attempt fails, never before an
+ * answer that a retry then sends.
  */
 @Injectable()
 export class ProcessUpdate implements OnApplicationBootstrap {
@@ -136,7 +138,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     const spoken = audio !== null;
     if (isNewConversationCommand(text)) return this.conversations.start(bot, job, chat, messageId);
     if (await this.forwarding.forward(bot, job, { chatId: chat, messageId, text, spoken })) return;
-    await job.step(REPLY_STEP, () => this.local.message(bot, chat, text, { spoken, replyToMessageId: messageId }));
+    await job.step(LOCAL_REPLY_STEP, () => this.local.message(bot, chat, text, { spoken, replyToMessageId: messageId }));
   }
 
   /** The transcript, or `null` when the user was told why there is none. */
@@ -148,7 +150,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     messageId: number | undefined,
   ): Promise<string | null> {
     if (!this.speechToText.isConfigured) {
-      await job.step(REPLY_STEP, () => this.replies.say(bot, chatId, SPEECH_TO_TEXT_OFF_TEXT, messageId));
+      await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, SPEECH_TO_TEXT_OFF_TEXT, messageId));
       return null;
     }
     if (await this.settings.isEnabled(DEBUG_SETTING)) {
@@ -162,12 +164,12 @@ export class ProcessUpdate implements OnApplicationBootstrap {
       });
     } catch (error) {
       if (error instanceof ElevenLabsError && error.reason === 'no_text') {
-        await job.step(REPLY_STEP, () => this.replies.say(bot, chatId, NO_TRANSCRIPT_TEXT, messageId));
+        await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, NO_TRANSCRIPT_TEXT, messageId));
         return null;
       }
       if (!(error instanceof ElevenLabsError || error instanceof TelegramError)) throw error;
       this.logger.warn(`Could not transcribe audio (${audio.kind}) in chat ${chatId}: ${error.message}`);
-      await job.step(REPLY_STEP, () => this.replies.say(bot, chatId, transcriptionErrorText(error.message), messageId));
+      await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, transcriptionErrorText(error.message), messageId));
       return null;
     }
   }
@@ -193,7 +195,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     const data = typeof query.data === 'string' ? query.data : '';
     const message = { chatId: chatId as number, messageId: query.message.message_id, text: data, spoken: false };
     if (await this.forwarding.forward(bot, job, message)) return;
-    await job.step(REPLY_STEP, () => this.local.button(bot, message.chatId, data));
+    await job.step(LOCAL_REPLY_STEP, () => this.local.button(bot, message.chatId, data));
   }
 
   /** Tells the user processing failed for good; a failure to tell them is only logged. */

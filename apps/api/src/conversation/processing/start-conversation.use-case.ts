@@ -27,11 +27,11 @@ export class StartConversation {
     private readonly replies: ChatReplies,
   ) {}
 
-  /** Asks cursor-runner once over all attempts of `job`, then answers the user. */
+  /** Asks cursor-runner once over all attempts of `job`, then answers the user, once too. */
   async start(bot: TelegramBotHandle, job: JobSteps, chatId: number, messageId: number | undefined): Promise<void> {
     const outcome = await job.step('new-conversation', () => this.startOnce(chatId));
     const text = outcome.started ? NEW_CONVERSATION_TEXT : newConversationErrorText(outcome.error);
-    await this.replies.say(bot, chatId, text, messageId);
+    await job.step('new-conversation-reply', () => this.replies.say(bot, chatId, text, messageId));
   }
 
   private async startOnce(chatId: number): Promise<{ started: true } | { started: false; error: string }> {
