@@ -9,6 +9,7 @@ import { pollUntil } from './support/poll';
 import { openRaw, rawRequest, sendRawAll } from './support/raw-http';
 import { recordKeyPrefixes } from './support/redis-key-ledger';
 import { removeRedisKeys } from './support/redis-keys';
+import { startFaultyRedis } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
 
 const ROOT = path.join(__dirname, '..');
@@ -130,6 +131,37 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
       expect(await service.exited).toEqual({ code: 0, signal: null });
       expect(service.stderr()).toBe('');
       expect(messages(service, INFO, 0, 'Lifecycle').at(-1)).toMatch(/^Drained in \d+ ms .*; exiting 0$/);
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
+
+  it.each([
+    ['all', 'killed'],
+    ['worker', 'killed'],
+    ['all', 'frozen'],
+    ['api', 'frozen'],
+  ] as const)('APP_ROLE=%s, Redis %s while the service runs, then SIGTERM: exit 0 well within the drain', async (role, fault) => {
+    const redis = await startFaultyRedis();
+    const service = await startService({ REDIS_URL: redis.url, APP_ROLE: role, LOG_LEVEL: 'info' });
+    try {
+      if (fault === 'killed') await redis.kill();
+      else redis.freeze();
+      // The connections have seen the fault: closed ones are reconnecting, frozen ones hold what they sent.
+      if (fault === 'killed') {
+        const { value: down } = await pollUntil(async () => messages(service, 40).filter((msg) => /connection (closed|down)/.test(msg)), (found) => found.length > 0, 5_000, 20);
+        expect(down.length).toBeGreaterThan(0);
+      } else {
+        expect((await fetch(`${service.baseUrl}/health/live`)).status).toBe(200);
+      }
+      const before = service.lines.length;
+      const signalledAt = Date.now();
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalledAt).toBeLessThan(8_000);
+      expect(service.stderr()).toBe('');
+      expect(messages(service, INFO, before, 'Lifecycle').at(-1)).toMatch(/^Drained in \d+ ms .*; exiting 0$/);
     } finally {
       discard(service);
       await redis.stop();

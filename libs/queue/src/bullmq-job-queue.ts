@@ -191,19 +191,43 @@ function connectionReady(connection: RedisConnection): Promise<void> {
   return new Promise((resolve) => (connection.status === 'ready' ? resolve() : connection.once('ready', () => resolve())));
 }
 
-/** Waits until `work` settles (either way) or `ms` pass, whichever is first; never rejects. */
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+/** Waits until `work` settles (either way) or `ms` pass, whichever is first; never rejects. Whether it settled. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
+  const settled = await Promise.race([
     work.then(
-      () => undefined,
-      () => undefined,
+      () => true,
+      () => true,
     ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
     }),
   ]);
   clearTimeout(timer);
+  return settled;
+}
+
+/** How long closing a BullMQ queue or worker may wait for Redis to answer its `QUIT`s before its connections are cut, in milliseconds. */
+const GRACEFUL_CLOSE_MS = 500;
+
+/** BullMQ's connection objects under a queue or worker (internals: a worker's blocking one is private). */
+function connectionsOf(owner: Queue | Worker): BullConnection[] {
+  const internals = owner as unknown as { connection: BullConnection; blockingConnection?: BullConnection };
+  return internals.blockingConnection ? [internals.blockingConnection, internals.connection] : [internals.connection];
+}
+
+/**
+ * Lets `closing`, the close of `owner`, finish within about twice {@link GRACEFUL_CLOSE_MS}. BullMQ
+ * 5.81 closes a connection that was once ready with `QUIT` and waits for the reply, which never
+ * comes while Redis is down (the QUIT waits behind the offline queue) or frozen; a worker's
+ * `close(true)` returns the same pending close. A shutdown during an outage thus waited out its
+ * whole budget and exited 1. Past the grace its connections are cut, which fails the QUIT (a
+ * connection error, which BullMQ's close ignores) and lets the close finish.
+ */
+async function finishClosing(closing: Promise<unknown>, owner: Queue | Worker): Promise<void> {
+  if (await settleWithin(closing, GRACEFUL_CLOSE_MS)) return;
+  for (const connection of connectionsOf(owner)) void connection.disconnect(false).catch(() => undefined);
+  await settleWithin(closing, GRACEFUL_CLOSE_MS);
 }
 
 /**
@@ -235,6 +259,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
   private operator: Queue | undefined;
+  /** The handler runs under way, so a shutdown waits for them and not for Redis. */
+  private readonly running = new Set<Promise<void>>();
   private outage = false;
   /** Connections this queue opened itself (Cluster clients given to BullMQ, the confirming connection), closed after BullMQ's own. */
   private readonly ownedConnections: RedisConnection[] = [];
@@ -488,23 +514,10 @@ export class BullJobQueue<T> extends JobQueue<T> {
     }
     this.worker = new Worker<StoredJob<T>>(
       this.name,
-      async (job, token) => {
-        const view = this.viewOf(job);
-        if (job.stalledCounter > this.settings.maxStalledCount) return this.giveUp(view, job.stalledCounter, options.giveUp);
-        try {
-          await handler(view);
-        } catch (error) {
-          if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
-          if (error instanceof RetryLaterError) {
-            // Back to the delayed set under this worker's lock, not counted as an attempt; BullMQ
-            // then leaves it alone (DelayedError) and any worker takes it when the delay is over.
-            await job.moveToDelayed(Date.now() + error.delayMs, token);
-            this.outcomes.retried += 1;
-            this.logger.debug(`Job ${job.id} of queue ${this.name} runs again in ${error.delayMs} ms: ${error.message}`);
-            throw new DelayedError();
-          }
-          throw error;
-        }
+      (job, token) => {
+        const run = this.runJob(job, token, handler, options);
+        this.running.add(run);
+        return run.finally(() => this.running.delete(run));
       },
       {
         // Options rather than a connection: BullMQ opens the worker's connections (with
@@ -541,6 +554,26 @@ export class BullJobQueue<T> extends JobQueue<T> {
     });
   }
 
+  /** One run of `handler` on `job` (or of the give-up handler, past the stalled count), as BullMQ's processor. */
+  private async runJob(job: BullJob<StoredJob<T>>, token: string | undefined, handler: JobHandler<T>, options: ProcessOptions<T>): Promise<void> {
+    const view = this.viewOf(job);
+    if (job.stalledCounter > this.settings.maxStalledCount) return this.giveUp(view, job.stalledCounter, options.giveUp);
+    try {
+      await handler(view);
+    } catch (error) {
+      if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
+      if (error instanceof RetryLaterError) {
+        // Back to the delayed set under this worker's lock, not counted as an attempt; BullMQ
+        // then leaves it alone (DelayedError) and any worker takes it when the delay is over.
+        await job.moveToDelayed(Date.now() + error.delayMs, token);
+        this.outcomes.retried += 1;
+        this.logger.debug(`Job ${job.id} of queue ${this.name} runs again in ${error.delayMs} ms: ${error.message}`);
+        throw new DelayedError();
+      }
+      throw error;
+    }
+  }
+
   /**
    * The run after too many interruptions: only the give-up handler, then the job fails for good.
    * Were this run cut short too, BullMQ fails the job on its next pickup without running anything.
@@ -559,27 +592,27 @@ export class BullJobQueue<T> extends JobQueue<T> {
     return this.worker?.isRunning() === true;
   }
 
+  /**
+   * Stops taking jobs, gives the running ones `timeoutMs` to finish, then closes the worker's
+   * connections ({@link finishClosing}). A job still running is cut off by the process's exit;
+   * BullMQ's stalled-job check gives it to a worker again.
+   */
   async stopProcessing(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    const closing = worker.close();
+    if (!(await settleWithin(Promise.allSettled([...this.running]), timeoutMs))) {
       this.logger.warn(
         `Running jobs did not finish within ${timeoutMs} ms of shutdown; BullMQ's stalled-job check gives them to a worker again`,
       );
-      await worker.close(true);
     }
+    await finishClosing(closing, worker);
     await endStalledChecker(worker);
   }
 
   async close(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
-    await this.operator?.close().catch(() => undefined);
+    await finishClosing(this.queue.close(), this.queue);
+    if (this.operator) await finishClosing(this.operator.close(), this.operator);
     for (const connection of this.ownedConnections.splice(0)) connection.disconnect();
   }
 

@@ -8,6 +8,7 @@ import type { JobQueue } from './job-queue';
 @Injectable()
 export class QueueRegistry {
   private readonly queues = new Map<string, JobQueue<unknown>>();
+  private jobsDeadline: number | undefined;
 
   add(queue: JobQueue<unknown>): void {
     this.queues.set(queue.name, queue);
@@ -16,6 +17,16 @@ export class QueueRegistry {
   /** The queues in the order they were created. */
   all(): JobQueue<unknown>[] {
     return [...this.queues.values()];
+  }
+
+  /**
+   * How long, from now, the queue stopping now may wait for its running jobs at shutdown: one
+   * `shareMs` for all of them, counted from the first queue's stop. Nest stops the queues one after
+   * another, so a share each would add up past the shutdown's budget.
+   */
+  jobsMayRunFor(shareMs: number): number {
+    this.jobsDeadline ??= Date.now() + shareMs;
+    return Math.max(0, this.jobsDeadline - Date.now());
   }
 }
 

@@ -7,7 +7,7 @@ import type { JobQueue } from './job-queue';
 import type { QueueDefinition } from './queue-definition';
 import { QueueRegistry, QueueRegistryModule } from './queue-registry';
 
-/** The share of `SHUTDOWN_TIMEOUT_MS` running jobs get to finish; the rest is for HTTP and connections. */
+/** The share of `SHUTDOWN_TIMEOUT_MS` running jobs get to finish, all queues together; the rest is for HTTP and connections. */
 export const WORKER_DRAIN_SHARE = 0.5;
 
 /**
@@ -51,10 +51,11 @@ function lifecycleFor(definition: QueueDefinition) {
     constructor(
       @Inject(definition.token) private readonly queue: JobQueue<unknown>,
       private readonly config: AppConfig,
+      private readonly registry: QueueRegistry,
     ) {}
 
     async beforeApplicationShutdown(): Promise<void> {
-      await this.queue.stopProcessing(Math.floor(this.config.http.shutdownTimeoutMs * WORKER_DRAIN_SHARE));
+      await this.queue.stopProcessing(this.registry.jobsMayRunFor(Math.floor(this.config.http.shutdownTimeoutMs * WORKER_DRAIN_SHARE)));
     }
 
     async onApplicationShutdown(): Promise<void> {
