@@ -123,6 +123,10 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     ['application/json; charset=utf-16', 'utf-16'],
     ['application/json; charset="ISO-8859-1"', 'ISO-8859-1'],
     ['application/x-www-form-urlencoded; charset=windows-1252', 'windows-1252'],
+    // Two charsets: the foreign one, in either order (the first one had won).
+    ['application/json; charset=utf-8; charset=iso-8859-1', 'iso-8859-1'],
+    ['application/json; charset=latin1; charset=utf-8', 'latin1'],
+    ['application/json; foo="a;b"; charset=latin1', 'latin1'],
   ])('answers a body in %s with 415 naming the charset (it was read as UTF-8, its accents lost)', async (type, charset) => {
     const text = type.startsWith('application/json') ? '{"name":"caf\u00e9"}' : 'name=caf%E9';
     const response = await send('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': type }, text);
@@ -130,7 +134,16 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     expect(JSON.parse(response.body).say).toBe(`Request bodies are read as UTF-8 only; send this one in UTF-8 instead of charset=${charset}.`);
   });
 
-  it.each(['application/json; charset=UTF-8', 'application/json; charset=utf8', 'application/json;charset=us-ascii'])('reads a body in %s', async (type) => {
+  it.each([
+    'application/json; charset=UTF-8',
+    'application/json; charset=utf8',
+    'application/json;charset=us-ascii',
+    // A charset inside another parameter's quoted value is not one (it was refused); an empty one names none.
+    'application/json; foo="x;charset=latin1"',
+    'application/json; charset=',
+    'application/json; charset=""',
+    'application/json;; charset = utf-8 ;',
+  ])('reads a body in %s', async (type) => {
     const response = await send('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': type }, '{"enabled":false}');
     expect(response.status).toBe(200);
   });

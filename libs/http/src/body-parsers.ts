@@ -39,10 +39,26 @@ export function installBodyParsers(app: NestFastifyApplication, bodyLimit: numbe
 /** Charsets a body is read in: UTF-8, and ASCII, which is part of it. */
 const READ_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
-/** The `charset` of `contentType` when it names one the body is not read in. */
+/**
+ * A media type's parameters, in order: `; name=value`, the value a token or a quoted string (whose
+ * `;` and `=` belong to it), and anything else between semicolons skipped (`application/json;` is common).
+ */
+const PARAMETER = /;\s*([^\s;="]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)|;[^;"]*/g;
+
+/** The charsets `contentType` names, unquoted, empty ones left out. */
+function charsetsOf(contentType: string): string[] {
+  const charsets: string[] = [];
+  for (const [, name, value] of contentType.matchAll(PARAMETER)) {
+    if (name?.toLowerCase() !== 'charset') continue;
+    const unquoted = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+    if (unquoted.trim() !== '') charsets.push(unquoted.trim());
+  }
+  return charsets;
+}
+
+/** A charset `contentType` names that the body is not read in (with two, either one). */
 function foreignCharsetOf(contentType: string | undefined): string | undefined {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1];
-  return charset === undefined || READ_CHARSETS.has(charset.toLowerCase()) ? undefined : charset;
+  return charsetsOf(contentType ?? '').find((charset) => !READ_CHARSETS.has(charset.toLowerCase()));
 }
 
 /**
