@@ -36,9 +36,7 @@ describe('a write made while its instance alone cannot reach Redis', () => {
     redis = await startRedisServer();
     proxy = await TcpProxy.start(redis.port);
     const env = { CACHE_KEY_PREFIX: `cutoff-${randomUUID().slice(0, 8)}` };
-    // A serves the API only: a job worker whose connection was cut can hold its shutdown forever
-    // (BullMQ's close waits for a reconnect that was cancelled, taskforcesh/bullmq#4656), and A's
-    // write path, the subject here, runs no jobs.
+    // A serves the API only: its write path, the subject here, runs no jobs.
     a = await startTestApp({
       env: { ...env, REDIS_URL: proxy.url, APP_ROLE: 'api' },
       extraModules: [FleetFixturesModule],

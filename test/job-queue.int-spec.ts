@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
+import { finishClosing } from '../libs/queue/src/bullmq-job-queue';
 import {
   BullJobQueue,
   createJobQueue,
@@ -513,6 +514,75 @@ describe('JobQueue in Redis', () => {
     } finally {
       await queue.stopProcessing(1_000);
       await queue.close();
+    }
+  });
+
+  it('waits for a job that outlives its share at shutdown, never cutting its connection: the event loop keeps running and the job is recorded', async () => {
+    const queue = (await queueFor('redis')) as BullJobQueue<Work>;
+    const started = new Recorder<string>();
+    queue.process(async (job) => {
+      started.push(job.data.label);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    });
+    try {
+      await queue.add({ label: 'slow' });
+      await started.waitFor(1);
+      const stoppingAt = Date.now();
+      let stoppedAt = 0;
+      const stopping = queue.stopProcessing(300).then(() => (stoppedAt = Date.now()));
+      // Across the job's end: timers fire on time. Its completion write, retried at once on a connection cut
+      // under it, had starved the event loop (the process hung until SIGKILL).
+      let lateMs = 0;
+      for (let tick = 0; tick < 20; tick += 1) {
+        const due = Date.now() + 100;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        lateMs = Math.max(lateMs, Date.now() - due);
+      }
+      expect(lateMs).toBeLessThan(500);
+      await stopping;
+      expect(stoppedAt - stoppingAt).toBeGreaterThanOrEqual(1_000);
+      expect(logs.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
+        expect.stringMatching(/^Running jobs did not finish within the 300 ms left for them at shutdown/),
+      ]);
+      expect(await queue.bullQueue.getJobCounts('completed', 'active')).toEqual({ completed: 1, active: 0 });
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('cuts the connections of a worker whose close waits, without a job that ends afterwards spinning on them', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    prefixes.add(prefix);
+    const producer = new Queue('cut', { connection: { url: testRedisUrl() }, prefix });
+    const started = new Recorder<string>();
+    const worker = new Worker(
+      'cut',
+      async () => {
+        started.push('running');
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+      },
+      { connection: { url: testRedisUrl(), maxRetriesPerRequest: null }, prefix },
+    );
+    try {
+      await producer.add('slow', {});
+      await started.waitFor(1);
+      // The close waits for the job; past the grace the connections are cut under it.
+      const closed = finishClosing(worker.close(), worker);
+      // Across the job's end: timers fire on time. Its completion write, retried at once on the cut
+      // connection, had starved the event loop (the process hung until SIGKILL).
+      let lateMs = 0;
+      for (let tick = 0; tick < 20; tick += 1) {
+        const due = Date.now() + 100;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        lateMs = Math.max(lateMs, Date.now() - due);
+      }
+      expect(lateMs).toBeLessThan(500);
+      await closed;
+      // Not recorded: left active, for BullMQ's stalled-job check, as when a process is killed.
+      expect(await producer.getJobCounts('completed', 'active')).toEqual({ completed: 0, active: 1 });
+    } finally {
+      await worker.close(true);
+      await producer.close();
     }
   });
 

@@ -43,15 +43,15 @@ const READ_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
  * A media type's parameters, in order: `; name=value`, the value a token or a quoted string (whose
  * `;` and `=` belong to it), and anything else between semicolons skipped (`application/json;` is common).
  */
-const PARAMETER = /;\s*([^\s;="]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)|;[^;"]*/g;
+const PARAMETER = /;\s*([^\s;="]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))|;[^;"]*/g;
 
 /** The charsets `contentType` names, unquoted, empty ones left out. */
 function charsetsOf(contentType: string): string[] {
   const charsets: string[] = [];
-  for (const [, name, value] of contentType.matchAll(PARAMETER)) {
+  for (const [, name, quoted, plain] of contentType.matchAll(PARAMETER)) {
     if (name?.toLowerCase() !== 'charset') continue;
-    const unquoted = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
-    if (unquoted.trim() !== '') charsets.push(unquoted.trim());
+    const value = (quoted === undefined ? plain : quoted.replace(/\\(.)/g, '$1')).trim();
+    if (value !== '') charsets.push(value);
   }
   return charsets;
 }

@@ -222,11 +222,18 @@ function connectionsOf(owner: Queue | Worker): BullConnection[] {
  * comes while Redis is down (the QUIT waits behind the offline queue) or frozen; a worker's
  * `close(true)` returns the same pending close. A shutdown during an outage thus waited out its
  * whole budget and exited 1. Past the grace its connections are cut, which fails the QUIT (a
- * connection error, which BullMQ's close ignores) and lets the close finish.
+ * connection error, which BullMQ's close ignores) and lets the close finish. Each is marked closing
+ * first, as BullMQ's own close does: a worker then records no job outcome on it. Without the mark, a
+ * job ending after the cut had its completion write retried at once and for ever on the closed
+ * connection, which starved the event loop (the process hung until SIGKILL); the job is left to
+ * BullMQ's stalled-job check instead, as when a process is killed.
  */
-async function finishClosing(closing: Promise<unknown>, owner: Queue | Worker): Promise<void> {
+export async function finishClosing(closing: Promise<unknown>, owner: Queue | Worker): Promise<void> {
   if (await settleWithin(closing, GRACEFUL_CLOSE_MS)) return;
-  for (const connection of connectionsOf(owner)) void connection.disconnect(false).catch(() => undefined);
+  for (const connection of connectionsOf(owner)) {
+    connection.closing = true;
+    void connection.disconnect(false).catch(() => undefined);
+  }
   await settleWithin(closing, GRACEFUL_CLOSE_MS);
 }
 
@@ -259,7 +266,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
   private readonly queue: Queue<StoredJob<T>>;
   private worker: Worker<StoredJob<T>> | undefined;
   private operator: Queue | undefined;
-  /** The handler runs under way, so a shutdown waits for them and not for Redis. */
+  /** The handler runs under way: a shutdown waits for them, not for Redis. */
   private readonly running = new Set<Promise<void>>();
   private outage = false;
   /** Connections this queue opened itself (Cluster clients given to BullMQ, the confirming connection), closed after BullMQ's own. */
@@ -593,18 +600,22 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   /**
-   * Stops taking jobs, gives the running ones `timeoutMs` to finish, then closes the worker's
-   * connections ({@link finishClosing}). A job still running is cut off by the process's exit;
-   * BullMQ's stalled-job check gives it to a worker again.
+   * Stops taking jobs, waits for the handler runs under way (past `timeoutMs` it says so and goes
+   * on waiting, until the drain's own deadline ends the process; BullMQ's stalled-job check then
+   * gives such a job to a worker again), then closes the worker ({@link finishClosing}). It waits
+   * for the runs, not for the whole close, which also waits for Redis to answer.
    */
   async stopProcessing(timeoutMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     const closing = worker.close();
-    if (!(await settleWithin(Promise.allSettled([...this.running]), timeoutMs))) {
+    const runs = Promise.allSettled([...this.running]);
+    if (!(await settleWithin(runs, timeoutMs))) {
       this.logger.warn(
-        `Running jobs did not finish within ${timeoutMs} ms of shutdown; BullMQ's stalled-job check gives them to a worker again`,
+        `Running jobs did not finish within the ${timeoutMs} ms left for them at shutdown; waiting for them until the ` +
+          "drain's deadline, after which BullMQ's stalled-job check gives them to a worker again",
       );
+      await runs;
     }
     await finishClosing(closing, worker);
     await endStalledChecker(worker);
