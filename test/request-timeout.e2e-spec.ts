@@ -84,6 +84,21 @@ describe('HTTP_REQUEST_TIMEOUT_MS', () => {
     expect(await timedOutCount()).toBe(countedBefore + 1);
   });
 
+  it('reports a callback whose body never arrived with the 408 it was answered, not as an aborted 400', async () => {
+    const requestId = 'req-1764590100-5e5e5e5e';
+    await trickle(
+      'POST /cursor-runner/callback HTTP/1.1\r\nHost: t\r\nX-Webhook-Secret: test-webhook-secret\r\nContent-Type: application/json\r\n' +
+        `Content-Length: 400\r\n\r\n{"requestId":"${requestId}","success":true,"output":"`,
+      '',
+    );
+    const refusals = () => app.logs.lines.filter((line) => line.level === 50 && String(line.msg).startsWith('Refused a callback'));
+    const { value } = await pollUntil(async () => refusals(), (found) => found.length > 0, 2_000, 10);
+    expect(value.map((line) => line.msg)).toEqual([
+      `Refused a callback from cursor-runner for request ${requestId} (408: its body did not arrive in time); ` +
+        'cursor-runner does not send a result again, so this result is lost',
+    ]);
+  });
+
   it('answers a request whose body arrives slowly but within the timeout as usual', async () => {
     const body = '{"update_id":1}';
     const connection = openRaw(port, 10_000);

@@ -14,4 +14,13 @@ export { answerClientError, answerRoutingError } from './platform-errors';
 export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
 export { BODY_DEADLINE_CHECK_MS, installBodyDeadline, refuseBodyStillArriving } from './body-deadline';
 export { AddRouteConfig } from './route-config';
-export { closeAfterAnswers, onRequestAnswered, onRequestArrived, refuseNestMiddleware, unfinishedResponses, type AnswerObserver, type RequestObserver } from './request-hooks';
+export {
+  closeAfterAnswers,
+  onRequestAnswered,
+  onRequestArrived,
+  refuseNestMiddleware,
+  socketAnswerOf,
+  unfinishedResponses,
+  type AnswerObserver,
+  type RequestObserver,
+} from './request-hooks';

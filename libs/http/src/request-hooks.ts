@@ -200,6 +200,11 @@ export function answeredOnSocket(response: ServerResponse, status: number): void
   (response as ObservedResponse)[SOCKET_ANSWER] = status;
 }
 
+/** The status written for the request of `response` on its socket directly, if one was ({@link answeredOnSocket}). */
+export function socketAnswerOf(response: ServerResponse): number | undefined {
+  return (response as ObservedResponse)[SOCKET_ANSWER];
+}
+
 /**
  * Closes `socket` once the answers owed on it have been sent, and no sooner: its last unfinished
  * answer says `Connection: close`, after which Node ends the connection; a request pipelined behind

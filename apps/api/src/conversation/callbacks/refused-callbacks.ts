@@ -1,6 +1,7 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest, onErrorAsyncHookHandler, preParsingAsyncHookHandler } from 'fastify';
+import { socketAnswerOf } from '@app/http';
 import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
 import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { isCallbackRoute } from './callback-secret.guard';
@@ -80,6 +81,7 @@ function reasonFor(refusal: RefusedCallback): string {
       ? 'it was too large'
       : `it was too large (${(refusal.declaredBytes / 1024 / 1024).toFixed(1)} MiB)`;
   }
+  if (refusal.status === 408) return 'it arrived too slowly';
   return 'it arrived unreadable';
 }
 
@@ -164,12 +166,14 @@ export function installRefusedCallbackReports(fastify: FastifyInstance, reports:
     return pipeline(payload, capture, () => undefined);
   };
 
-  const reportRefusal: onErrorAsyncHookHandler = async (request, _reply, error) => {
+  const reportRefusal: onErrorAsyncHookHandler = async (request, reply, error) => {
     const declared = Number(request.headers['content-length']);
+    // A body refused on its connection (late: the body deadline or the drain) fails Fastify's read as "aborted".
+    const answered = socketAnswerOf(reply.raw);
     reports().report({
       requestId: requestIdOfRefused(request.query, heads.get(request)?.() ?? Buffer.alloc(0)),
-      reason: error.message,
-      status: (error as { statusCode?: number }).statusCode ?? 500,
+      reason: answered === 408 ? 'its body did not arrive in time' : error.message,
+      status: answered ?? (error as { statusCode?: number }).statusCode ?? 500,
       declaredBytes: Number.isFinite(declared) ? declared : undefined,
     });
   };
