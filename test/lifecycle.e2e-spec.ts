@@ -33,8 +33,17 @@ interface Service {
   stderr(): string;
 }
 
-/** Runs `apps/api/src/main.ts` as production does (its own process, its own signal handling). */
+/** Runs `apps/api/src/main.ts` as production does (its own process, its own signal handling), once it listens. */
 async function startService(env: Record<string, string>): Promise<Service> {
+  const service = spawnService(env);
+  const listening = () => service.lines.find((line) => line.msg.startsWith('Listening on '));
+  const { value } = await pollUntil(async () => listening(), (line) => line !== undefined || service.child.exitCode !== null, 120_000, 50);
+  if (!value) throw new Error(`the service did not start: ${service.stderr()}`);
+  return { ...service, baseUrl: /^Listening on (http:\/\/[^ ]+)/.exec(value.msg)![1] };
+}
+
+/** Runs `apps/api/src/main.ts` without waiting for it to listen (`baseUrl` empty until then). */
+function spawnService(env: Record<string, string>): Service {
   const databaseFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-lifecycle-')), 'shared.sqlite3');
   const { REDIS_URL: _unused, ...inherited } = process.env;
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], {
@@ -63,10 +72,7 @@ async function startService(env: Record<string, string>): Promise<Service> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const listening = () => lines.find((line) => line.msg.startsWith('Listening on '));
-  const { value } = await pollUntil(async () => listening(), (line) => line !== undefined || child.exitCode !== null, 120_000, 50);
-  if (!value) throw new Error(`the service did not start: ${stderr}`);
-  return { child, databaseFile, lines, baseUrl: /^Listening on (http:\/\/[^ ]+)/.exec(value.msg)![1], exited, stderr: () => stderr };
+  return { child, databaseFile, lines, baseUrl: '', exited, stderr: () => stderr };
 }
 
 /** Ends a service a test left running (a failed assertion) and removes its database folder. */
@@ -118,6 +124,26 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     },
     180_000,
   );
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s while the app is being built: the drain runs once it is, it never listens, exit 0', async (signal) => {
+    // A Redis that accepts and never answers: the app's boot waits for it (its connect timeout), a window to signal in.
+    const redis = await ResettingThenSilentServer.start();
+    redis.hold();
+    const service = spawnService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    try {
+      const { value: opened } = await pollUntil(async () => redis.heldConnections, (count) => count > 0, 60_000, 5);
+      expect(opened).toBeGreaterThan(0);
+      service.child.kill(signal);
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+      expect(service.lines.some((line) => line.msg.startsWith('Listening on '))).toBe(false);
+      const drain = messages(service, INFO, 0, 'Lifecycle');
+      expect(drain[0]).toMatch(new RegExp(`^${signal}: draining 0 request\\(s\\)`));
+      expect(drain.at(-1)).toMatch(/^Drained in \d+ ms .*; exiting 0$/);
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
 
   it('SIGTERM while Redis is out of reach, each connection failed once and trying again: exit 0, nothing thrown', async () => {
     const redis = await ResettingThenSilentServer.start();

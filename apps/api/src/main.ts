@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigValidationError, loadConfig, type AppConfig } from '@app/config';
 import { createApp } from './bootstrap';
 import { DeliverResult } from './conversation';
-import { drainOnSignals, RequestsInFlight } from './lifecycle';
+import { drainOnSignals, holdSignalsDuringBoot, RequestsInFlight } from './lifecycle';
 
 function readConfig(): AppConfig {
   try {
@@ -18,14 +18,17 @@ function readConfig(): AppConfig {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const boot = holdSignalsDuringBoot();
   const app = await createApp(config);
   const deliveries = app.get(DeliverResult);
-  drainOnSignals(app, {
+  const drain = drainOnSignals(app, {
     timeoutMs: config.http.shutdownTimeoutMs,
     requests: RequestsInFlight.of(app),
     deliveries: () => deliveries.size,
   });
-  await app.listen(config.http.port, config.http.host);
+  const signalledDuringBoot = boot.release();
+  if (signalledDuringBoot) drain(signalledDuringBoot);
+  else await app.listen(config.http.port, config.http.host);
 }
 
 void main();

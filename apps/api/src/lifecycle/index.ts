@@ -1,3 +1,3 @@
 export { describeListening } from './listening-line';
-export { drainOnSignals, RequestsInFlight, type SignalDrainOptions } from './signal-drain';
+export { drainOnSignals, holdSignalsDuringBoot, RequestsInFlight, type SignalDrainOptions } from './signal-drain';
 export { StartupLogLevel } from './startup-log-level';

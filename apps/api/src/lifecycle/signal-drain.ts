@@ -102,13 +102,35 @@ export interface SignalDrainOptions {
 }
 
 /**
+ * Holds SIGTERM and SIGINT while the app boots, before {@link drainOnSignals} can drain it: without
+ * a listener Node ends the process with the signal (exit 143 or 130, no line). `release()` stops
+ * holding them and returns the first one that came, for the drain to start with at once.
+ */
+export function holdSignalsDuringBoot(): { release(): NodeJS.Signals | undefined } {
+  let first: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals): void => {
+    first ??= signal;
+  };
+  process.on('SIGTERM', hold);
+  process.on('SIGINT', hold);
+  return {
+    release: () => {
+      process.off('SIGTERM', hold);
+      process.off('SIGINT', hold);
+      return first;
+    },
+  };
+}
+
+/**
  * SIGTERM and SIGINT close the app (callback deliveries, HTTP requests in flight, the job queue's
  * worker, then the Redis and database connections) and exit 0 when that finished within
  * `timeoutMs`, or 1 when it did not: a clean stop is a success, not the signal's 143 or 130.
  * One line when the drain starts and one when it ends say what was drained and how long it took.
- * A second signal during the drain exits 1 at once.
+ * A second signal during the drain exits 1 at once. Returns what a signal runs, for one that came
+ * during boot ({@link holdSignalsDuringBoot}).
  */
-export function drainOnSignals(app: NestFastifyApplication, options: SignalDrainOptions): void {
+export function drainOnSignals(app: NestFastifyApplication, options: SignalDrainOptions): (signal: NodeJS.Signals) => void {
   const logger = new Logger('Lifecycle');
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let draining = false;
@@ -158,4 +180,5 @@ export function drainOnSignals(app: NestFastifyApplication, options: SignalDrain
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return onSignal;
 }

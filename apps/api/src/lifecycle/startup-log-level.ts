@@ -1,7 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 
-/** Startup lines that stay at info: a migration applied to the shared database, voice turned off for want of a key. */
-const STARTUP_CONTEXTS_KEPT_AT_INFO = new Set(['Prisma', 'ElevenLabs']);
+/**
+ * Startup lines that stay at info: a migration applied to the shared database, voice turned off for
+ * want of a key, and a drain begun by a signal that came while the app was being built.
+ */
+const STARTUP_CONTEXTS_KEPT_AT_INFO = new Set(['Prisma', 'ElevenLabs', 'Lifecycle']);
 
 /**
  * The application logger while it starts: Nest's module-init and route-mapping lines and the
