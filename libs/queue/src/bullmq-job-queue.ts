@@ -303,7 +303,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
         removeOnFail: (definition.retention ?? RETENTION).failed,
       },
     });
-    this.queue.on('error', (error) => this.connectionTrouble(error));
+    this.queue.on('error', (error) => this.connectionTrouble(this.queue, error));
     if (settings.redis.kind !== 'standalone') {
       this.confirming = openRedis(settings.redis, `queue:${this.name}:confirming`, { enableOfflineQueue: false });
       this.confirming.on('error', () => undefined);
@@ -544,7 +544,8 @@ export class BullJobQueue<T> extends JobQueue<T> {
         maxStalledCount: this.settings.maxStalledCount + 1,
       },
     );
-    this.worker.on('error', (error) => this.connectionTrouble(error));
+    const worker = this.worker;
+    worker.on('error', (error) => this.connectionTrouble(worker, error));
     this.worker.on('completed', (job) => {
       this.outcomes.completed += 1;
       this.logger.debug(`Job ${job.id} of queue ${this.name} completed`);
@@ -678,8 +679,9 @@ export class BullJobQueue<T> extends JobQueue<T> {
     throw new Error(`no replica confirmed ${what} within ${this.settings.lockDurationMs} ms`);
   }
 
-  private connectionTrouble(error: Error): void {
-    if (this.outage) return;
+  /** Logs the first error of an outage, once; not one of closing (a connection cut by the close itself). */
+  private connectionTrouble(source: Queue | Worker, error: Error): void {
+    if (this.outage || source.closing) return;
     this.outage = true;
     this.logger.warn(`Redis trouble on queue ${this.name} (${describeRedis(this.settings.redis)}): ${error.message}`);
   }
