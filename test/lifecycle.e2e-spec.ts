@@ -145,6 +145,26 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     }
   }, 180_000);
 
+  it('a second signal while the app is being built: exit 1 at once, saying so', async () => {
+    const redis = await ResettingThenSilentServer.start();
+    redis.hold();
+    const service = spawnService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    try {
+      const { value: opened } = await pollUntil(async () => redis.heldConnections, (count) => count > 0, 60_000, 5);
+      expect(opened).toBeGreaterThan(0);
+      service.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const secondAt = Date.now();
+      service.child.kill('SIGINT');
+      expect(await service.exited).toEqual({ code: 1, signal: null });
+      expect(Date.now() - secondAt).toBeLessThan(1_000);
+      expect(service.stderr()).toBe('SIGINT while starting, after SIGTERM: exiting 1 without draining\n');
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
+
   it('SIGTERM while Redis is out of reach, each connection failed once and trying again: exit 0, nothing thrown', async () => {
     const redis = await ResettingThenSilentServer.start();
     const service = await startService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });

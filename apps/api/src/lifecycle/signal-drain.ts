@@ -104,12 +104,18 @@ export interface SignalDrainOptions {
 /**
  * Holds SIGTERM and SIGINT while the app boots, before {@link drainOnSignals} can drain it: without
  * a listener Node ends the process with the signal (exit 143 or 130, no line). `release()` stops
- * holding them and returns the first one that came, for the drain to start with at once.
+ * holding them and returns the first one that came, for the drain to start with at once. A second
+ * one exits 1 at once, as during a drain (the logger is not set up yet: the line goes to stderr).
  */
 export function holdSignalsDuringBoot(): { release(): NodeJS.Signals | undefined } {
   let first: NodeJS.Signals | undefined;
   const hold = (signal: NodeJS.Signals): void => {
-    first ??= signal;
+    if (first === undefined) {
+      first = signal;
+      return;
+    }
+    process.stderr.write(`${signal} while starting, after ${first}: exiting 1 without draining\n`);
+    process.exit(1);
   };
   process.on('SIGTERM', hold);
   process.on('SIGINT', hold);
