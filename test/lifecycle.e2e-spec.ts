@@ -125,33 +125,37 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     180_000,
   );
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s while the app is being built: the drain runs once it is, it never listens, exit 0', async (signal) => {
-    // A Redis that accepts and never answers: the app's boot waits for it (its connect timeout), a window to signal in.
+  /**
+   * Runs `test` on a service that is being built: a Redis that accepts and never answers holds its
+   * boot (the connect timeout), and `test` starts once the app has opened a connection to it.
+   */
+  async function whileBuilding(test: (service: Service) => Promise<void>): Promise<void> {
     const redis = await ResettingThenSilentServer.start();
     redis.hold();
     const service = spawnService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
     try {
       const { value: opened } = await pollUntil(async () => redis.heldConnections, (count) => count > 0, 60_000, 5);
       expect(opened).toBeGreaterThan(0);
+      await test(service);
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s while the app is being built: the drain runs once it is, it never listens, exit 0', async (signal) => {
+    await whileBuilding(async (service) => {
       service.child.kill(signal);
       expect(await service.exited).toEqual({ code: 0, signal: null });
       expect(service.lines.some((line) => line.msg.startsWith('Listening on '))).toBe(false);
       const drain = messages(service, INFO, 0, 'Lifecycle');
       expect(drain[0]).toMatch(new RegExp(`^${signal}: draining 0 request\\(s\\)`));
       expect(drain.at(-1)).toMatch(/^Drained in \d+ ms .*; exiting 0$/);
-    } finally {
-      discard(service);
-      await redis.stop();
-    }
+    });
   }, 180_000);
 
   it('a second signal while the app is being built: exit 1 at once, saying so', async () => {
-    const redis = await ResettingThenSilentServer.start();
-    redis.hold();
-    const service = spawnService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
-    try {
-      const { value: opened } = await pollUntil(async () => redis.heldConnections, (count) => count > 0, 60_000, 5);
-      expect(opened).toBeGreaterThan(0);
+    await whileBuilding(async (service) => {
       service.child.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 100));
       const secondAt = Date.now();
@@ -159,10 +163,7 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
       expect(await service.exited).toEqual({ code: 1, signal: null });
       expect(Date.now() - secondAt).toBeLessThan(1_000);
       expect(service.stderr()).toBe('SIGINT while starting, after SIGTERM: exiting 1 without draining\n');
-    } finally {
-      discard(service);
-      await redis.stop();
-    }
+    });
   }, 180_000);
 
   it('SIGTERM while Redis is out of reach, each connection failed once and trying again: exit 0, nothing thrown', async () => {
