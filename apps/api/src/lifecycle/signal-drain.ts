@@ -78,13 +78,13 @@ export class RequestsInFlight {
 
 /**
  * When in a drain of `timeoutMs` the bodies still arriving are refused: as late as leaves the rest
- * of the drain 3 s — the job queues and Redis connections close after the HTTP server, up to about
- * 2.5 s with Redis frozen — or half of it when the whole drain is shorter than 6 s. A body may
+ * of the drain 4 s — the job queues and Redis connections close after the HTTP server, which took
+ * 2.9 s with Redis frozen — or half of it when the whole drain is shorter than 8 s. A body may
  * otherwise take `HTTP_REQUEST_TIMEOUT_MS` (60 s), far past the drain (10 s): its request held the
  * drain to its deadline and the process exited 1.
  */
 function bodyCutOffMs(timeoutMs: number): number {
-  return Math.max(timeoutMs / 2, timeoutMs - 3_000);
+  return Math.max(timeoutMs / 2, timeoutMs - 4_000);
 }
 
 function describe({ requests, deliveries }: InFlight): string {
