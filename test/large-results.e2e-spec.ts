@@ -5,6 +5,7 @@ import { DeliverResult, PendingRequestStore, RefusedCallbacks, type PendingReque
 import { finishedRunCallback, sendCallback } from './support/fakes/cursor-runner-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
+import { openRaw } from './support/raw-http';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const SECRET = 'large-results-secret';
@@ -141,6 +142,27 @@ describe('large results', () => {
     expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([
       '❌ The result of your request could not be received: it arrived unreadable. cursor-runner does not send it again; please ask again.',
     ]);
+  });
+
+  it('tells the waiting user, and logs what the answer said, when the result came in a malformed chunk', async () => {
+    const { id, pending } = await seed();
+    const first = `{"success":true,"requestId":"${id}","output":"`;
+    const connection = openRaw(Number(new URL(app.baseUrl).port), 3_000);
+    connection.send(
+      `POST /cursor-runner/callback HTTP/1.1\r\nHost: t\r\nX-Webhook-Secret: ${SECRET}\r\nContent-Type: application/json\r\n` +
+        `Transfer-Encoding: chunked\r\n\r\n${first.length.toString(16)}\r\n${first}\r\nzz\r\n`,
+    );
+    const answers = await connection.answers;
+    expect(answers.map((answer) => [answer.status, JSON.parse(answer.body).say])).toEqual([[400, "The request body's chunked encoding is not valid."]]);
+    await pollUntil(async () => telegram.messages(pending.chatId), (found) => found.length > 0, 5_000, 10);
+    expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([
+      '❌ The result of your request could not be received: it arrived unreadable. cursor-runner does not send it again; please ask again.',
+    ]);
+    const logged = app.logs.lines.filter((line) => line.level === 50 && String(line.msg).startsWith('Refused a callback'));
+    expect(logged.map((line) => line.msg)).toContain(
+      `Refused a callback from cursor-runner for request ${id} (400: The request body's chunked encoding is not valid); ` +
+        'cursor-runner does not send a result again, so this result is lost',
+    );
   });
 
   it('tells no one when a broken callback did not carry the secret: it is refused before its body is read', async () => {

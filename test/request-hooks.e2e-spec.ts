@@ -284,7 +284,8 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     connection.end('POST /held/effect HTTP/1.1\r\nHost: test\r\nX-Request-Id: half-sent-body\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"hal');
 
     // Resolves once the server closes the connection; rejects when it is still open after 3 s.
-    await connection.answers;
+    const answers = await connection.answers;
+    expect(answers.map((answer) => [answer.status, JSON.parse(answer.body).say])).toEqual([[400, 'The request body ended before it was complete.']]);
     await pollUntil(
       async () => app.logs.lines.filter((line) => (line.req as { id?: string } | undefined)?.id === 'half-sent-body'),
       (lines) => lines.length > 0,
@@ -302,7 +303,7 @@ describe('requests in flight, counted for the drain (the count SIGTERM waits for
     connection.send('POST /held/effect HTTP/1.1\r\nHost: test\r\nX-Request-Id: malformed-chunk\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{"\r\nzz\r\n');
 
     const answers = await connection.answers;
-    expect(answers.map((answer) => answer.status)).toEqual([400]);
+    expect(answers.map((answer) => [answer.status, JSON.parse(answer.body).say])).toEqual([[400, "The request body's chunked encoding is not valid."]]);
     const lines = () => app.logs.lines.filter((line) => (line.req as { id?: string } | undefined)?.id === 'malformed-chunk');
     await pollUntil(async () => lines(), (found) => found.length > 0, 2_000, 10);
     expect(lines().map((line) => [line.level, (line.res as { statusCode?: number }).statusCode])).toEqual([[40, 400]]);

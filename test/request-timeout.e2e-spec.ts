@@ -94,7 +94,7 @@ describe('HTTP_REQUEST_TIMEOUT_MS', () => {
     const refusals = () => app.logs.lines.filter((line) => line.level === 50 && String(line.msg).startsWith('Refused a callback'));
     const { value } = await pollUntil(async () => refusals(), (found) => found.length > 0, 2_000, 10);
     expect(value.map((line) => line.msg)).toEqual([
-      `Refused a callback from cursor-runner for request ${requestId} (408: its body did not arrive in time); ` +
+      `Refused a callback from cursor-runner for request ${requestId} (408: The request did not arrive in time); ` +
         'cursor-runner does not send a result again, so this result is lost',
     ]);
   });

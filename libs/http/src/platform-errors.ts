@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
-import { answeredOnSocket, closeAfterAnswers, unfinishedResponses } from './request-hooks';
+import { answeredOnSocket, closeAfterAnswers, type SocketAnswer, unfinishedResponses } from './request-hooks';
 
 /** What is wrong with a request Fastify refused before routing it (a path it cannot decode). */
 function routingErrorSay(error: FastifyError): string {
@@ -28,25 +28,23 @@ export function answerRoutingError(error: FastifyError, _request: FastifyRequest
     .send(errorBody(routingErrorSay(error), status === 414 ? 'URI Too Long' : 'Bad Request'));
 }
 
-interface ClientErrorAnswer {
-  status: number;
+interface ClientErrorAnswer extends SocketAnswer {
   reason: string;
-  say: string;
 }
 
-function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
-  switch (code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return {
-        status: 431,
-        reason: 'Request Header Fields Too Large',
-        say: 'The request headers are too large.',
-      };
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, reason: 'Request Timeout', say: 'The request did not arrive in time.' };
-    default:
-      return { status: 400, reason: 'Bad Request', say: 'The request is not valid HTTP.' };
-  }
+const NOT_HTTP: ClientErrorAnswer = { status: 400, reason: 'Bad Request', say: 'The request is not valid HTTP.' };
+
+/**
+ * The answer to what Node's parser refused. `inBody`: the error is in the body of a request whose
+ * headers were read — a malformed chunk (or trailer), or the client ending its side before the body
+ * was whole — which a client is better told than "not valid HTTP".
+ */
+function clientErrorAnswer(code: string | undefined, inBody: boolean): ClientErrorAnswer {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, reason: 'Request Header Fields Too Large', say: 'The request headers are too large.' };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, reason: 'Request Timeout', say: 'The request did not arrive in time.' };
+  if (!inBody) return NOT_HTTP;
+  const say = code === 'HPE_INVALID_EOF_STATE' ? 'The request body ended before it was complete.' : "The request body's chunked encoding is not valid.";
+  return { ...NOT_HTTP, say };
 }
 
 /**
@@ -67,17 +65,18 @@ function clientErrorAnswer(code: string | undefined): ClientErrorAnswer {
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const owed = unfinishedResponses(socket);
-  const last = owed.at(-1);
-  if (last?.req.complete !== false && closeAfterAnswers(socket)) return;
+  const inBody = owed.at(-1)?.req.complete === false;
+  if (!inBody && closeAfterAnswers(socket)) return;
   // Not after the headers of an answer already on its way: the client would read this inside it.
   if (socket.writable && !owed[0]?.headersSent) {
-    const { status, reason, say } = clientErrorAnswer(error.code);
+    const answer = clientErrorAnswer(error.code, inBody);
+    const { status, reason, say } = answer;
     const body = JSON.stringify(errorBody(say, reason));
     socket.write(
       `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
-    if (owed.length === 1 && !socket.readableEnded && socket.writableLength === 0) answeredOnSocket(owed[0], status);
+    if (owed.length === 1 && !socket.readableEnded && socket.writableLength === 0) answeredOnSocket(owed[0], answer);
   }
   socket.destroy(error);
 }

@@ -59,9 +59,15 @@ const CLOSING = Symbol('closing after its answers');
  */
 const SOCKET_ANSWER = Symbol('status answered on the socket');
 
+/** An answer written on a request's socket directly, outside Fastify: its status and what its body said. */
+export interface SocketAnswer {
+  status: number;
+  say: string;
+}
+
 interface ObservedResponse extends ServerResponse {
   [AWAITED_REPLY]?: FastifyReply | null;
-  [SOCKET_ANSWER]?: number;
+  [SOCKET_ANSWER]?: SocketAnswer;
   /** Node's mark of a response after which it closes the connection (undocumented, set with its headers). */
   _last?: boolean;
 }
@@ -156,7 +162,7 @@ function observersOf(adapter: FastifyAdapter): Observers {
     response[AWAITED_REPLY] = null;
     // A pipelined answer still waiting has headers made but not a byte sent: it never had the socket.
     const sent = response.headersSent && response.socket !== null ? reply.statusCode : CLIENT_CLOSED_REQUEST;
-    observeAnswer(reply, response[SOCKET_ANSWER] ?? sent);
+    observeAnswer(reply, response[SOCKET_ANSWER]?.status ?? sent);
   };
   function observeWhatItCutOff(this: ServerSocket): void {
     if (this._httpMessage) observeIfCutOff(this._httpMessage);
@@ -192,16 +198,16 @@ export function unfinishedResponses(socket: Socket): ServerResponse[] {
 }
 
 /**
- * Records that the request of `response` was answered `status` by bytes written on its socket
- * directly (a request refused mid-body, {@link answerClientError}): when its connection closes, it
- * is observed with that status rather than as cut off by its client.
+ * Records that the request of `response` was answered by bytes written on its socket directly (a
+ * request refused mid-body, {@link answerClientError}): when its connection closes, it is observed
+ * with that answer's status rather than as cut off by its client.
  */
-export function answeredOnSocket(response: ServerResponse, status: number): void {
-  (response as ObservedResponse)[SOCKET_ANSWER] = status;
+export function answeredOnSocket(response: ServerResponse, answer: SocketAnswer): void {
+  (response as ObservedResponse)[SOCKET_ANSWER] = answer;
 }
 
-/** The status written for the request of `response` on its socket directly, if one was ({@link answeredOnSocket}). */
-export function socketAnswerOf(response: ServerResponse): number | undefined {
+/** The answer written for the request of `response` on its socket directly, if one was ({@link answeredOnSocket}). */
+export function socketAnswerOf(response: ServerResponse): SocketAnswer | undefined {
   return (response as ObservedResponse)[SOCKET_ANSWER];
 }
 

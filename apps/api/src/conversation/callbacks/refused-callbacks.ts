@@ -168,12 +168,13 @@ export function installRefusedCallbackReports(fastify: FastifyInstance, reports:
 
   const reportRefusal: onErrorAsyncHookHandler = async (request, reply, error) => {
     const declared = Number(request.headers['content-length']);
-    // A body refused on its connection (late: the body deadline or the drain) fails Fastify's read as "aborted".
+    // A body refused on its connection (late, or a malformed chunk) fails Fastify's read as "aborted":
+    // the reason is what the answer on the socket said.
     const answered = socketAnswerOf(reply.raw);
     reports().report({
       requestId: requestIdOfRefused(request.query, heads.get(request)?.() ?? Buffer.alloc(0)),
-      reason: answered === 408 ? 'its body did not arrive in time' : error.message,
-      status: answered ?? (error as { statusCode?: number }).statusCode ?? 500,
+      reason: answered === undefined ? error.message : answered.say.replace(/\.$/, ''),
+      status: answered?.status ?? (error as { statusCode?: number }).statusCode ?? 500,
       declaredBytes: Number.isFinite(declared) ? declared : undefined,
     });
   };
