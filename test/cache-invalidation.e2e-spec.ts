@@ -79,6 +79,21 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
     expect(bus(fleet.a).ignored).toBeGreaterThanOrEqual(1);
   });
 
+  it('drops B\'s L1 copy of a key A sets (set, @CachePut, CACHE_MANAGER.set): B answers the new value', async () => {
+    const appliedAtStart = bus(fleet.b).applied;
+    await fleetCache(fleet.a).set(['set', 'k'], 'v1');
+    // B reads once it has heard the first write: hearing it while reading keeps what it read out of L1.
+    await within(PROPAGATION_BOUND_MS, () => bus(fleet.b).applied === appliedAtStart + 1, "B's hearing of the first write");
+    expect(await fleetCache(fleet.b).get(['set', 'k'])).toBe('v1');
+    expect(fleetCache(fleet.b).peek(['set', 'k'])).toBe('v1');
+    const appliedBefore = bus(fleet.b).applied;
+
+    await fleetCache(fleet.a).set(['set', 'k'], 'v2');
+    await within(PROPAGATION_BOUND_MS, () => fleetCache(fleet.b).peek(['set', 'k']) === undefined, "B's L1 drop");
+    expect(await fleetCache(fleet.b).get(['set', 'k'])).toBe('v2');
+    expect(bus(fleet.b).applied).toBe(appliedBefore + 1);
+  });
+
   it('never puts values on the channel: events name keys only', async () => {
     const listener = new Redis(testRedisUrl());
     const messages: string[] = [];

@@ -12,11 +12,12 @@ const COOLDOWN_MS = 300;
 const ITEMS = defineCacheNamespace({ name: 'items', ttl: '5m', description: 'test: replayed invalidations' });
 
 /**
- * An invalidation that timed out while the connection stayed open (a Redis too slow to answer, not
+ * An explicit set that could not reach Redis has the replaced value removed from there once Redis
+ * answers again. An invalidation that timed out while the connection stayed open (a Redis too slow to answer, not
  * one that went away: no `ready` event will come) is replayed by the tier's own retry, with no
  * further cache call, and announced again so other instances drop what they may have refilled.
  */
-describe('an invalidation that timed out on a connection that stayed open', () => {
+describe('invalidations and writes that could not reach Redis', () => {
   const prefix = `t-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -47,6 +48,7 @@ describe('an invalidation that timed out on a connection that stayed open', () =
   it('is replayed within a breaker cooldown of Redis answering, and announced again', async () => {
     const items = registry.namespace(ITEMS);
     await items.set('apple', { price: 3 });
+    announced.splice(0);
     proxy.freeze();
     await items.delete('apple');
     expect(registry.overview().pendingInvalidations).toBe(1);
@@ -67,5 +69,19 @@ describe('an invalidation that timed out on a connection that stayed open', () =
       { namespace: 'items', keys: [items.key('apple')] },
     ]);
     expect(await client.exists(items.key('apple'))).toBe(0);
+  });
+
+  it('removes from Redis, once it answers again, the value an explicit set could not replace there', async () => {
+    const items = registry.namespace(ITEMS);
+    await items.set('pear', 'old');
+    proxy.refuse();
+    await items.set('pear', 'new');
+    expect(await items.get('pear')).toBe('new');
+    expect(registry.overview().pendingInvalidations).toBe(1);
+
+    proxy.pass();
+    await pollUntil(async () => registry.overview().pendingInvalidations, (pending) => pending === 0, 5_000, 20);
+    // Another instance reading Redis now loads the current value instead of getting the replaced one.
+    expect(await client.get(items.key('pear'))).toBeNull();
   });
 });

@@ -149,5 +149,30 @@ describe('writes are never undone by the cache', () => {
       expect(await inFlight).toEqual({ value: 'old', status: 'MISS' });
       expect(await laterReader.getOrLoad('row', async () => 'new')).toEqual({ value: 'new', status: 'MISS' });
     });
+
+    it.each([
+      ['on the same instance', false],
+      ['on another instance, which never hears of it', true],
+    ])('a value loaded before an explicit set %s does not overwrite it, in L1 or in Redis', async (_where, elsewhere) => {
+      const prefix = `set-${randomUUID().slice(0, 8)}`;
+      const slowReader = await instance(prefix);
+      const writer = elsewhere ? await instance(prefix) : slowReader;
+      const laterReader = await instance(prefix);
+      const loaded = latch();
+      const release = latch();
+      const inFlight = slowReader.getOrLoad('row', async () => {
+        loaded.open();
+        await release.promise;
+        return 'old';
+      });
+      await loaded.promise;
+      await writer.set('row', 'new');
+      release.open();
+      // Current when the read began, so its caller gets it; but it is not stored.
+      expect(await inFlight).toEqual({ value: 'old', status: 'MISS' });
+      expect(await slowReader.get('row')).toBe('new');
+      expect(await writer.get('row')).toBe('new');
+      expect(await laterReader.get('row')).toBe('new');
+    });
   });
 });

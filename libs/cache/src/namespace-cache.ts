@@ -163,9 +163,18 @@ export class NamespaceCache {
     return this.freshInL1(this.key(parts))?.value as T | undefined;
   }
 
-  /** Stores a value in both tiers. `undefined` is never stored. */
+  /**
+   * Stores a value in both tiers, and drops other instances' L1 copies of its key: resolves once that
+   * is announced, as an invalidation does. A load that began before the write — here or on any
+   * instance — does not store its older result after it: the write moves this instance's epoch and,
+   * in the same step as its L2 store, the namespace's generation. `undefined` is never stored.
+   */
   async set<T>(parts: KeyParts, value: T, options: SetOptions = {}): Promise<void> {
-    await this.store(this.key(parts), value, options);
+    if (value === undefined) return;
+    const key = this.key(parts);
+    this.epoch += 1;
+    await this.store(key, value, options);
+    await this.notify({ namespace: this.name, keys: [key] });
   }
 
   /**
@@ -360,10 +369,12 @@ export class NamespaceCache {
   }
 
   /**
-   * Stores in L2, then L1. A loaded value (`loadStart` given) is stored only if no invalidation ran
-   * since its load began: on this instance (the epoch) or on any instance (the L2 generation,
-   * checked by Redis in the same step as the write). Without a generation (L2 could not be read)
-   * it is kept out of L2, where it could outlive a write this instance has not heard of.
+   * Stores in L2, then L1. A loaded value (`loadStart` given) is stored only if no invalidation or
+   * explicit write ran since its load began: on this instance (the epoch) or on any instance (the L2
+   * generation, checked by Redis in the same step as the write). Without a generation (L2 could not
+   * be read) it is kept out of L2, where it could outlive a write this instance has not heard of. An
+   * explicit write (no `loadStart`) that could not reach L2 has its key's removal from L2 remembered
+   * and replayed once Redis answers, so the value it replaced cannot come back from there.
    */
   private async store(key: string, value: unknown, options: SetOptions, loadStart?: LoadStart): Promise<void> {
     if (value === undefined) return;
@@ -377,6 +388,7 @@ export class NamespaceCache {
     if (this.l2 && (!loadStart || loadStart.generation !== undefined)) {
       const stored = await this.l2.set(this.name, key, entry, lifetimeMs, loadStart?.generation);
       if (stored === false) return;
+      if (stored === undefined && !loadStart) await this.l2.delete(this.name, [key]);
     }
     if (loadStart && this.epoch !== loadStart.epoch) return;
     this.l1.set(key, entry, this.l1Lifetime(lifetimeMs));
