@@ -94,6 +94,18 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
     expect(bus(fleet.b).applied).toBe(appliedBefore + 1);
   });
 
+  it('takes a tag holding a lone surrogate, as JSON may carry one: invalidated in L2, not a 500', async () => {
+    const tag = 'lone-\ud800';
+    await fleetCache(fleet.a).set(['surrogate', '\udc00'], 1, { tags: [tag] });
+    const response = await request(fleet.a.baseUrl)
+      .post('/admin/cache/invalidate')
+      .set({ ...ADMIN, 'Content-Type': 'application/json' })
+      .send('{"tags":["lone-\\ud800"]}')
+      .expect(200);
+    expect(response.body).toMatchObject({ l2Removed: 1, published: true });
+    expect(await fleetCache(fleet.b).get(['surrogate', '\udc00'])).toBeUndefined();
+  });
+
   it('never puts values on the channel: events name keys only', async () => {
     const listener = new Redis(testRedisUrl());
     const messages: string[] = [];

@@ -42,6 +42,15 @@ describe('CacheKeyBuilder', () => {
     expect(forged).not.toBe(keys.entry('http', 'a', 'b'));
   });
 
+  it('spells parts and tags holding a lone surrogate, each apart from every other string', () => {
+    const parts = ['\ud800', '\udc00', 'a\ud800b', '\ud83d\ude00', '\ud83d', '\ufffd', '%ED%A0%80'];
+    const spelled = parts.map((part) => keys.entry('tasks', part));
+    expect(spelled[0]).toBe('jarek-va:3:{tasks}:%ED%A0%80');
+    expect(spelled[2]).toBe('jarek-va:3:{tasks}:a%ED%A0%80b');
+    expect(new Set(spelled).size).toBe(parts.length);
+    expect(keys.tagIndex('tasks', '\udfff')).toBe('jarek-va:3:{tasks}#tag:%ED%BF%BF');
+  });
+
   it('keeps tag indexes outside the namespace entry prefix', () => {
     expect(keys.tagIndex('settings', 'all').startsWith(keys.namespacePrefix('settings'))).toBe(false);
   });

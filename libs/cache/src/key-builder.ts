@@ -97,9 +97,27 @@ function spellEntry(prefix: string, parts: readonly (string | number)[]): string
   return key;
 }
 
+/** A UTF-16 surrogate without its other half, which has no UTF-8 form: `encodeURIComponent` throws on it. */
+const LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;
+
 function encodePart(part: string | number): string {
   const text = String(part);
-  return SAFE_PART.test(text) ? text : encodeURIComponent(text);
+  if (SAFE_PART.test(text)) return text;
+  if (!LONE_SURROGATE.test(text)) return encodeURIComponent(text);
+  // Split on the lone surrogates (captured, so at odd indexes); what is between them is well formed.
+  return text
+    .split(LONE_SURROGATE)
+    .map((piece, index) => (index % 2 === 1 ? percentEncodedSurrogate(piece.charCodeAt(0)) : encodeURIComponent(piece)))
+    .join('');
+}
+
+/**
+ * A lone surrogate as the three bytes UTF-8's scheme would give its code point (WTF-8), which no
+ * well-formed string encodes to: the part stays distinct from every other, U+FFFD included.
+ */
+function percentEncodedSurrogate(unit: number): string {
+  const bytes = [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)];
+  return bytes.map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
 }
 
 /**
