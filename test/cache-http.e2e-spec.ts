@@ -101,6 +101,20 @@ describe('route caching (L1 + Redis L2)', () => {
     expect(swapped.headers['x-cache']).toBe('HIT');
   });
 
+  it.each([
+    ['a malformed escape, then the character it is not', 'page=%FF', '%FF', 'page=%EF%BF%BD', '\ufffd'],
+    ["a name's values, then the same values in another order", 'page=x&page=y', ['x', 'y'], 'page=y&page=x', ['y', 'x']],
+  ])('keeps apart queries the route reads apart: %s (interceptor and early hits)', async (_what, first, firstPage, second, secondPage) => {
+    for (const path of ['/fixtures/public', '/fixtures/early']) {
+      const stored = await request(app.baseUrl).get(`${path}?${first}`).expect(200);
+      const other = await request(app.baseUrl).get(`${path}?${second}`).expect(200);
+      expect([stored.body.page, stored.headers['x-cache']]).toEqual([firstPage, 'MISS']);
+      expect([other.body.page, other.headers['x-cache']]).toEqual([secondPage, 'MISS']);
+      const again = await request(app.baseUrl).get(`${path}?${second}`).expect(200);
+      expect([again.body.page, again.headers['x-cache']]).toEqual([secondPage, 'HIT']);
+    }
+  });
+
   it('answers 304 with no body for a matching If-None-Match', async () => {
     const first = await request(app.baseUrl).get('/fixtures/public?page=304').expect(200);
     const revalidated = await request(app.baseUrl)

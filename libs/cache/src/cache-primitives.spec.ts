@@ -2,7 +2,7 @@ import { CircuitBreaker } from './circuit-breaker';
 import { decodeStoredEntry, encodeEntry, storedForm } from './entry-codec';
 import { CacheKeyBuilder, digestCredentialParameters, secretDigest } from './key-builder';
 import { MemoryTier } from './memory-tier';
-import { normalizedQuery, principalOf } from './http/principal';
+import { normalizedQuery, principalOf, queryPairsOf } from './http/principal';
 import { toMilliseconds } from './ttl';
 
 describe('toMilliseconds', () => {
@@ -177,19 +177,28 @@ describe('MemoryTier', () => {
 });
 
 describe('HTTP key parts', () => {
-  it('sorts the query and leaves credential parameters out', () => {
-    const query = new URLSearchParams('b=2&a=9&a=1&secret=s3&token=t');
-    expect(normalizedQuery(query)).toBe('a=1&a=9&b=2');
+  const pairs = (query: string) => queryPairsOf({ url: `/p?${query}` }, 2);
+
+  it('sorts the query by name, keeps the order of a name\'s values, and leaves credential parameters out', () => {
+    expect(normalizedQuery(pairs('b=2&a=9&a=1&secret=s3&token=t'))).toBe('a=9&a=1&b=2');
+    expect(normalizedQuery(pairs('a=1&a=9'))).not.toBe(normalizedQuery(pairs('a=9&a=1')));
+  });
+
+  it('reads the query as Fastify does: a malformed escape stays apart from the character it is not', () => {
+    expect(normalizedQuery(pairs('q=%FF'))).not.toBe(normalizedQuery(pairs('q=%EF%BF%BD')));
+    // What the route reads is the same, so the entry is too.
+    expect(normalizedQuery(pairs('q=%FF'))).toBe(normalizedQuery(pairs('q=%25FF')));
+    expect(normalizedQuery(pairs('a+b=c%20d'))).toBe(normalizedQuery(pairs('a%20b=c+d')));
   });
 
   it('names anonymous callers alike and credentialed callers apart, without the credential', () => {
-    const none = new URLSearchParams();
+    const none = pairs('');
     expect(principalOf({ headers: {} }, none)).toBe('anonymous');
     const alice = principalOf({ headers: { authorization: 'Bearer alice-token' } }, none);
     const bob = principalOf({ headers: { authorization: 'Bearer bob-token' } }, none);
     expect(alice).not.toBe(bob);
     expect(alice).not.toContain('alice');
-    expect(principalOf({ headers: {} }, new URLSearchParams('admin_secret=x'))).not.toBe('anonymous');
+    expect(principalOf({ headers: {} }, pairs('admin_secret=x'))).not.toBe('anonymous');
   });
 });
 

@@ -3,13 +3,13 @@ import { MODULE_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { CACHE_MANAGER, CacheInterceptor, CacheModule as NestCacheModule } from '@nestjs/cache-manager';
 import type { Module as ModuleRef } from '@nestjs/core/injector/module';
-import { normalizedQuery, principalOf } from './http/principal';
+import { normalizedQuery, principalOf, queryPairsOf } from './http/principal';
 
 /** The `CACHE_MANAGER`s built by `CacheModule.forRoot()`, whose stock interceptors get principal-scoped keys. */
 const projectCacheManagers = new WeakSet<object>();
 
 type StockInterceptor = CacheInterceptor & { cacheManager: object };
-type RequestLike = { url: string; headers: Record<string, string | string[] | undefined>; user?: unknown };
+type RequestLike = { url: string; headers: Record<string, string | string[] | undefined>; query?: unknown; user?: unknown };
 
 /**
  * The stock interceptor's key for `request`, made safe for a cache shared by every caller: a caller
@@ -19,7 +19,7 @@ type RequestLike = { url: string; headers: Record<string, string | string[] | un
  */
 export function principalScopedKey(key: string, request: RequestLike): string {
   const queryStart = request.url.indexOf('?');
-  const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
+  const query = queryStart === -1 ? [] : queryPairsOf(request, queryStart);
   const principal = principalOf(request, query);
   if (principal === 'anonymous') return key;
   const fromUrl = key === request.url;

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LookupStatus } from '../namespace-cache';
 import type { CacheScope } from './http-cache.metadata';
 import { markNotModified } from './not-modified';
-import { normalizedQuery, principalOf } from './principal';
+import { normalizedQuery, principalOf, queryPairsOf } from './principal';
 
 /**
  * What a cached route stores: the body serialized once, as the platform would have sent it, so a
@@ -22,7 +22,7 @@ export type XCache = LookupStatus | 'BYPASS';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-type CacheableRequest = Pick<FastifyRequest, 'method' | 'url' | 'headers'> & { user?: unknown };
+type CacheableRequest = Pick<FastifyRequest, 'method' | 'url' | 'headers'> & { query?: unknown; user?: unknown };
 
 /** GET and HEAD may be answered from the cache, unless the client asked for `Cache-Control: no-store`. */
 export function mayUseCache(request: CacheableRequest): boolean {
@@ -33,13 +33,13 @@ export function mayUseCache(request: CacheableRequest): boolean {
 
 /**
  * The key parts of a route entry: the method (HEAD shares GET's entry), the `@CacheKey` or the path
- * with the sorted query minus credential parameters, and the scope.
+ * with the query as the route reads it, sorted by name, minus credential parameters, and the scope.
  */
 export function routeEntryKey(request: CacheableRequest, explicitKey: string | undefined, scope: CacheScope): string[] {
   const queryStart = request.url.indexOf('?');
   // The hot path of every hit: a public route without a query string parses nothing.
   if (queryStart === -1 && scope === 'public') return ['GET', explicitKey ?? `${request.url}?`, 'public'];
-  const query = new URLSearchParams(queryStart === -1 ? '' : request.url.slice(queryStart + 1));
+  const query = queryStart === -1 ? [] : queryPairsOf(request, queryStart);
   return [
     'GET',
     explicitKey ?? `${queryStart === -1 ? request.url : request.url.slice(0, queryStart)}?${normalizedQuery(query)}`,

@@ -2,6 +2,7 @@ import { Controller, Get, type CallHandler } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { CacheKey, CacheTTL } from '@nestjs/cache-manager';
+import { parse as parseQueryString } from 'fast-querystring';
 import { lastValueFrom, of, throwError } from 'rxjs';
 import type { CacheRegistry } from '../cache-registry';
 import { HTTP_NAMESPACE } from '../namespace';
@@ -83,7 +84,10 @@ function setup(route: keyof ItemsController = 'list') {
   const sut = new HttpCacheInterceptor(registry as unknown as CacheRegistry, new RoutePolicyReader(new Reflector()));
   const handler: jest.Mocked<CallHandler> = { handle: jest.fn(() => of({ items: [1, 2] })) };
   const call = (request: Partial<FakeRequest> = {}, reply = fakeReply()) => {
-    const fullRequest: FakeRequest = { method: 'GET', url: '/items', headers: {}, params: {}, query: {}, ...request };
+    const url = request.url ?? '/items';
+    // Fastify's parse of the URL's query, which request.query is.
+    const query = parseQueryString(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '') as Record<string, string>;
+    const fullRequest: FakeRequest = { method: 'GET', url, headers: {}, params: {}, query, ...request };
     const context = new ExecutionContextHost([fullRequest, reply], ItemsController, ItemsController.prototype[route]);
     return { result: lastValueFrom(sut.intercept(context, handler)), reply };
   };

@@ -1,5 +1,9 @@
+import { parse as parseQueryString } from 'fast-querystring';
 import { CREDENTIAL_HEADERS, isCredentialQueryParameter } from '@app/http/credentials';
 import { secretDigest } from '../key-builder';
+
+/** A query's parameters as name/value pairs, in the order sent. */
+export type QueryPairs = readonly (readonly [string, string])[];
 
 interface RequestLike {
   headers: Record<string, string | string[] | undefined>;
@@ -11,7 +15,7 @@ interface RequestLike {
  * from every credential header and credential query parameter present. `anonymous` when there are
  * none, so unauthenticated callers share entries and authenticated ones never do.
  */
-export function principalOf(request: RequestLike, query: URLSearchParams): string {
+export function principalOf(request: RequestLike, query: QueryPairs): string {
   const material: string[] = [];
   if (request.user !== undefined && request.user !== null) material.push(`user=${JSON.stringify(request.user)}`);
   for (const header of CREDENTIAL_HEADERS) {
@@ -24,9 +28,30 @@ export function principalOf(request: RequestLike, query: URLSearchParams): strin
   return material.length === 0 ? 'anonymous' : secretDigest(material.join('\n'), 'principal');
 }
 
-/** The query string sorted by name then value, credential parameters removed: `a=1&b=2`. */
-export function normalizedQuery(query: URLSearchParams): string {
-  const pairs = [...query].filter(([name]) => !isCredentialQueryParameter(name));
-  pairs.sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : x > y ? 1 : 0) : a < b ? -1 : 1));
-  return new URLSearchParams(pairs).toString();
+/**
+ * The query's parameters as the route reads them: Fastify's parse of the URL (`request.query`), or
+ * the same parser's when the request has none. Keying on another decoding would let requests the
+ * route tells apart share an entry: `URLSearchParams` reads a malformed escape (`%FF`) as U+FFFD,
+ * which Fastify leaves as it is, so `?q=%FF` and `?q=%EF%BF%BD` were one entry.
+ */
+export function queryPairsOf(request: { url: string; query?: unknown }, queryStart: number): QueryPairs {
+  const parsed =
+    request.query !== null && typeof request.query === 'object' ? request.query : parseQueryString(request.url.slice(queryStart + 1));
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (Array.isArray(value)) for (const each of value) pairs.push([name, String(each)]);
+    else pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
+/**
+ * The query sorted by name, credential parameters removed, a repeated name's values in the order
+ * sent (a route reads them as an array, whose order it may use): `a=2&a=1&b=3`.
+ */
+export function normalizedQuery(query: QueryPairs): string {
+  const pairs = query.filter(([name]) => !isCredentialQueryParameter(name));
+  // Stable: the values of one name keep their order.
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return new URLSearchParams(pairs as [string, string][]).toString();
 }
