@@ -137,6 +137,20 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
   });
 
   it.each([
+    ['application/json', '{"enabled":false,"note":"caf\u00e9"}'],
+    ['application/json; charset=utf-8', '{"enabled":false,"note":"caf\u00e9"}'],
+    ['application/x-www-form-urlencoded', 'enabled=false&note=caf\u00e9'],
+  ])('answers a %s body that is not UTF-8 (Latin-1 bytes) with 400, in each route family\'s shape', async (type, text) => {
+    // Read as UTF-8, 0xE9 had become U+FFFD, and was stored or forwarded so.
+    const latin1 = Buffer.from(text, 'latin1');
+    const settings = await sendRaw(port, rawRequest('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': type }, latin1));
+    expectErrorShape(settings, 400);
+    expect(JSON.parse(settings.body).say).toBe('Request body is not valid UTF-8; bodies are read as UTF-8 only.');
+    const callback = await sendRaw(port, rawRequest('POST', '/cursor-runner/callback?secret=test-webhook-secret', { 'Content-Type': type }, latin1));
+    expectErrorShape(callback, 400, route('POST', '/cursor-runner/callback'));
+  });
+
+  it.each([
     'application/json; charset=UTF-8',
     'application/json; charset=utf8',
     'application/json;charset=us-ascii',

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
@@ -16,24 +17,37 @@ import { JSON_MAX_DEPTH, jsonNestingExceeds } from './json-depth';
 export function installBodyParsers(app: NestFastifyApplication, bodyLimit: number): void {
   const parseJson = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
   app.useBodyParser('application/json', { bodyLimit }, (request, body, done) => {
-    const foreign = foreignCharsetOf(request.headers['content-type']);
-    if (foreign !== undefined) return done(unreadableCharset(foreign), undefined);
+    const unreadable = unreadableBody(request, body);
+    if (unreadable) return done(unreadable, undefined);
     if (jsonNestingExceeds(body, JSON_MAX_DEPTH)) {
-      const tooDeep = new BadRequestException(
-        errorBody(`Request body is nested too deeply: the limit is ${JSON_MAX_DEPTH} levels of objects and arrays.`, 'Bad Request'),
-      );
-      // Fastify's `statusCode` too: routes outside Nest (Bull Board's) answer with their own error handler, which reads it.
-      done(Object.assign(tooDeep, { statusCode: tooDeep.getStatus() }), undefined);
-      return;
+      return done(badRequest(`Request body is nested too deeply: the limit is ${JSON_MAX_DEPTH} levels of objects and arrays.`), undefined);
     }
     // eslint-disable-next-line @typescript-eslint/no-floating-promises -- Fastify's parser reports every outcome through done()
     parseJson(request as FastifyRequest, body.toString('utf8'), done);
   });
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (request, body, done) => {
-    const foreign = foreignCharsetOf(request.headers['content-type']);
-    if (foreign !== undefined) return done(unreadableCharset(foreign), undefined);
+    const unreadable = unreadableBody(request, body);
+    if (unreadable) return done(unreadable, undefined);
     done(null, parseForm(body.toString('utf8')));
   });
+}
+
+/**
+ * Why a body cannot be read as text, if it cannot: a charset other than UTF-8 named, or bytes that
+ * are not UTF-8 (Latin-1 sent without a charset). Either would be decoded with U+FFFD in place of
+ * what was sent, and stored or forwarded so.
+ */
+function unreadableBody(request: { headers: { 'content-type'?: string } }, body: Buffer): Error | undefined {
+  const foreign = foreignCharsetOf(request.headers['content-type']);
+  if (foreign !== undefined) return unreadableCharset(foreign);
+  if (!isUtf8(body)) return badRequest('Request body is not valid UTF-8; bodies are read as UTF-8 only.');
+  return undefined;
+}
+
+/** A 400 saying why, with Fastify's `statusCode` too: routes outside Nest (Bull Board's) answer with their own error handler, which reads it. */
+function badRequest(say: string): BadRequestException {
+  const error = new BadRequestException(errorBody(say, 'Bad Request'));
+  return Object.assign(error, { statusCode: error.getStatus() });
 }
 
 /** Charsets a body is read in: UTF-8, and ASCII, which is part of it. */
