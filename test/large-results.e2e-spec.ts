@@ -165,6 +165,43 @@ describe('large results', () => {
     );
   });
 
+  const unreadable = (id: string) =>
+    request(app.baseUrl)
+      .post('/cursor-runner/callback')
+      .set(CURSOR_RUNNER_HEADERS)
+      .set('Content-Type', 'application/json')
+      .send(`{"success":true,"requestId":"${id}","output":"unterminated`)
+      .expect(400);
+
+  it('tells the waiting user once when the same refused callback comes again and again', async () => {
+    const { id, pending } = await seed();
+    for (let sent = 0; sent < 3; sent += 1) {
+      await unreadable(id);
+      await refusals.settled();
+    }
+    expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([
+      '❌ The result of your request could not be received: it arrived unreadable. cursor-runner does not send it again; please ask again.',
+    ]);
+    expect(await pendingExists(id)).toBe(0);
+  });
+
+  it('tells no one the result was lost when a refused duplicate follows a callback whose result is being delivered', async () => {
+    const { id, pending } = await seed();
+    let answerTelegram!: () => void;
+    const telegramAnswers = new Promise<void>((resolve) => (answerTelegram = resolve));
+    const delivered = { ok: true, result: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: pending.chatId, type: 'private' } } };
+    telegram.failNext(TOKEN, 'sendMessage', { body: delivered, release: telegramAnswers });
+    const sent = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, finishedRunCallback(id, { stdout: 'the result' }), SECRET);
+    expect(sent.status).toBe(200);
+    await pollUntil(async () => telegram.calls('sendMessage').length, (calls) => calls > 0, 5_000, 10);
+
+    await unreadable(id);
+    await refusals.settled();
+    answerTelegram();
+    await deliveries.settled();
+    expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual(['the result']);
+  });
+
   it('tells no one when a broken callback did not carry the secret: it is refused before its body is read', async () => {
     const { id, pending } = await seed();
     await request(app.baseUrl)

@@ -5,6 +5,7 @@ import { socketAnswerOf } from '@app/http';
 import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
 import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { isCallbackRoute } from './callback-secret.guard';
+import { DELIVERY_CLAIM_TTL_SECONDS } from './receive-callback.use-case';
 import { SendResult } from './result-delivery';
 
 /** The name of the callback route's own body limit (`CALLBACK_BODY_LIMIT_BYTES`). */
@@ -33,7 +34,8 @@ export interface RefusedCallback {
 /**
  * What happens to a refused callback. cursor-runner sends each result once and never again, so a
  * refusal loses the result: it is logged at error level with the request id, to be found, and the
- * user who is waiting for it (a pending request with a chat) is told. Only callbacks that carried the
+ * user who is waiting for it (a pending request with a chat, whose result is not being delivered)
+ * is told, once. Only callbacks that carried the
  * secret get here: one without it is refused before its body is read (`installCallbackAuthentication`).
  */
 @Injectable()
@@ -63,11 +65,22 @@ export class RefusedCallbacks {
     await Promise.all([...this.notices]);
   }
 
+  /**
+   * Tells the user once, and only when no result of the request is on its way: the notice takes the
+   * request's delivery claim, so it is not sent while a callback that was accepted (a valid one before
+   * this refused duplicate) is being delivered, and it ends the request, so a duplicate of the refused
+   * callback finds it gone and tells no one again.
+   */
   private async tellUser(requestId: string, refusal: RefusedCallback): Promise<void> {
     try {
+      if (!(await this.store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS))) return;
       const pending = await this.store.get(requestId);
-      if (pending === null) return;
+      if (pending === null) {
+        await this.store.releaseDelivery(requestId);
+        return;
+      }
       await this.results.notifyNotReceived(requestId, pending, reasonFor(refusal));
+      await this.store.completeDelivery(requestId);
     } catch (error) {
       this.logger.warn(`Could not tell the user of request ${requestId} that its result was refused: ${(error as Error).message}`);
     }
