@@ -115,6 +115,57 @@ describe('route caching (L1 + Redis L2)', () => {
     }
   });
 
+  it.each(['csv', 'csv-early'])('answers a hit of /answer-shape/%s with the status, type and headers the route sent', async (route) => {
+    const path = `/answer-shape/${route}`;
+    const shape = (response: request.Response) => ({
+      status: response.status,
+      type: response.headers['content-type'],
+      custom: response.headers['x-custom'],
+      declared: response.headers['x-declared'],
+      body: response.text,
+    });
+    const miss = await request(app.baseUrl).get(path);
+    expect(shape(miss)).toEqual({ status: 203, type: 'text/csv; charset=utf-8', custom: 'set by the handler', declared: 'by @Header', body: 'a,b\n1,2\n' });
+    // From L1, then from Redis alone (L1 emptied): the entry decoded from L2 answers the same.
+    for (const from of ['L1', 'L2']) {
+      if (from === 'L2') app.app.get(CacheRegistry).namespace(HTTP_NAMESPACE).dropLocal({ all: true });
+      const hit = await request(app.baseUrl).get(path);
+      expect([from, hit.headers['x-cache'], shape(hit)]).toEqual([from, 'HIT', shape(miss)]);
+    }
+  });
+
+  it('keeps the type a handler gave a JSON answer, and its status, on a hit', async () => {
+    const miss = await request(app.baseUrl).get('/answer-shape/problem').expect(202);
+    const hit = await request(app.baseUrl).get('/answer-shape/problem').expect(202);
+    expect([miss.headers['content-type'], hit.headers['content-type'], hit.headers['x-cache']]).toEqual([
+      'application/problem+json; charset=utf-8',
+      'application/problem+json; charset=utf-8',
+      'HIT',
+    ]);
+    expect(hit.text).toBe(miss.text);
+  });
+
+  it.each(['bytes', 'bytes-early'])('answers /answer-shape/%s with the bytes the handler returned, as the route does uncached', async (route) => {
+    const bytes = (response: request.Response) => [response.headers['content-type'], [...(response.body as Buffer)]];
+    const get = () =>
+      request(app.baseUrl)
+        .get(`/answer-shape/${route}`)
+        .buffer(true)
+        .parse((response, done) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => done(null, Buffer.concat(chunks)));
+        })
+        .expect(200);
+    const miss = await get();
+    expect(bytes(miss)).toEqual(['application/octet-stream', [0, 1, 2, 255]]);
+    for (const from of ['L1', 'L2']) {
+      if (from === 'L2') app.app.get(CacheRegistry).namespace(HTTP_NAMESPACE).dropLocal({ all: true });
+      const hit = await get();
+      expect([from, hit.headers['x-cache'], ...bytes(hit)]).toEqual([from, 'HIT', ...bytes(miss)]);
+    }
+  });
+
   it('answers 304 with no body for a matching If-None-Match', async () => {
     const first = await request(app.baseUrl).get('/fixtures/public?page=304').expect(200);
     const revalidated = await request(app.baseUrl)

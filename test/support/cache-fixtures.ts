@@ -3,6 +3,8 @@ import {
   Controller,
   ExecutionContext,
   Get,
+  Header,
+  HttpCode,
   Injectable,
   Module,
   NotFoundException,
@@ -194,9 +196,60 @@ class ClassCachedController {
   }
 }
 
+/**
+ * Routes whose answer is more than a JSON body: a status and headers of their own (`@HttpCode`,
+ * `@Header`, and the handler's `reply.code()`/`reply.header()`), a text type, bytes. Each twice:
+ * hits through the interceptor, and early hits.
+ */
+@Controller('answer-shape')
+class AnswerShapeController {
+  constructor(private readonly counter: CallCounter) {}
+
+  private csv(reply: FastifyReply): string {
+    this.counter.hit('answer-shape csv');
+    reply.header('content-type', 'text/csv; charset=utf-8').header('x-custom', 'set by the handler');
+    return 'a,b\n1,2\n';
+  }
+
+  @Get('csv')
+  @HttpCode(203)
+  @Header('x-declared', 'by @Header')
+  @HttpCached({ scope: 'public', ttl: '1m' })
+  csvThroughInterceptor(@Res({ passthrough: true }) reply: FastifyReply) {
+    return this.csv(reply);
+  }
+
+  @Get('csv-early')
+  @HttpCode(203)
+  @Header('x-declared', 'by @Header')
+  @HttpCached({ scope: 'public', ttl: '1m', earlyHits: true })
+  csvEarly(@Res({ passthrough: true }) reply: FastifyReply) {
+    return this.csv(reply);
+  }
+
+  @Get('problem')
+  @HttpCached({ scope: 'public', ttl: '1m' })
+  problem(@Res({ passthrough: true }) reply: FastifyReply) {
+    reply.code(202).header('content-type', 'application/problem+json');
+    return { title: 'accepted, with a type of its own' };
+  }
+
+  @Get('bytes')
+  @HttpCached({ scope: 'public', ttl: '1m' })
+  bytesThroughInterceptor() {
+    return Buffer.from([0, 1, 2, 255]);
+  }
+
+  @Get('bytes-early')
+  @HttpCached({ scope: 'public', ttl: '1m', earlyHits: true })
+  bytesEarly() {
+    return Buffer.from([0, 1, 2, 255]);
+  }
+}
+
 @Module({
   imports: [CacheModule.forFeature(FIXTURE_CACHE)],
-  controllers: [FixtureController, ClassCachedController],
+  controllers: [FixtureController, ClassCachedController, AnswerShapeController],
   providers: [CallCounter, FixtureCatalog],
   exports: [CallCounter, FixtureCatalog],
 })

@@ -9,13 +9,19 @@ import { normalizedQuery, principalOf, queryPairsOf } from './principal';
 
 /**
  * What a cached route stores: the body serialized once, as the platform would have sent it, so a
- * hit sends stored bytes instead of serializing again; and its entity tag.
+ * hit sends stored bytes instead of serializing again; its entity tag; and what else of the answer
+ * the route made itself, so a hit is the answer the route would have sent.
  */
 export interface CachedResponse {
-  payload: string;
-  /** JSON (sent as `application/json`) or a string the handler returned (sent as text). */
+  /** JSON, a string the handler returned (sent as text), or bytes it returned (sent as they are). */
+  payload: string | Buffer;
+  /** Whether the payload is JSON (sent as `application/json` unless the route set its own type). */
   json: boolean;
   etag: string;
+  /** The route's status when not 200 (`@HttpCode`, `reply.code()` in the handler). */
+  status?: number;
+  /** Headers the handler set on the reply itself (`reply.header()`); `@Header()` ones Nest sets on every answer. */
+  headers?: Record<string, string | string[]>;
 }
 
 export type XCache = LookupStatus | 'BYPASS';
@@ -54,14 +60,16 @@ export function prepareCachedReply(
   cached: CachedResponse,
   status: XCache,
   scope: CacheScope,
-): string {
+): string | Buffer {
+  if (cached.status !== undefined) reply.code(cached.status);
+  if (cached.headers !== undefined) reply.headers(cached.headers);
   // Names in lower case, as Fastify stores and sends them (it lowercases every name it is given).
   reply.header('x-cache', status);
   reply.header('etag', cached.etag);
   if (!reply.hasHeader('cache-control')) {
     reply.header('cache-control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
   }
-  if (cached.json) reply.header('content-type', JSON_CONTENT_TYPE);
+  if (cached.json && cached.headers?.['content-type'] === undefined) reply.header('content-type', JSON_CONTENT_TYPE);
   if (matchesIfNoneMatch(request.headers['if-none-match'], cached.etag)) markNotModified(reply);
   return cached.payload;
 }
@@ -76,9 +84,31 @@ export function isStorable(body: unknown, reply: FastifyReply): boolean {
 
 /** The body as the platform sends it, with a weak validator: equal bodies, equal tags, on every instance. */
 export function serialize(body: unknown): CachedResponse {
-  const json = typeof body !== 'string';
-  const payload = json ? JSON.stringify(body) : body;
+  const json = typeof body !== 'string' && !Buffer.isBuffer(body);
+  const payload = json ? JSON.stringify(body) : (body as string | Buffer);
   return { payload, json, etag: `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"` };
+}
+
+/** Headers of an answer that belong to the platform or to the cache, never the route's to replay. */
+const NOT_THE_ROUTES = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'x-cache', 'etag']);
+
+/** The names of the headers `reply` holds now: taken before the handler runs, to tell which it set. */
+export function headerNamesOf(reply: FastifyReply): Set<string> {
+  return new Set(Object.keys(reply.getHeaders()));
+}
+
+/**
+ * What a route's answer stores: its body serialized, its status when not 200, and the headers its
+ * handler set — those `reply` holds now that were not in `namesBefore`.
+ */
+export function storedResponse(body: unknown, reply: FastifyReply, namesBefore: ReadonlySet<string>): CachedResponse {
+  const stored = serialize(body);
+  if (reply.statusCode !== 200) stored.status = reply.statusCode;
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value === undefined || namesBefore.has(name) || NOT_THE_ROUTES.has(name)) continue;
+    (stored.headers ??= {})[name] = typeof value === 'number' ? String(value) : value;
+  }
+  return stored;
 }
 
 function matchesIfNoneMatch(header: string | string[] | undefined, etag: string): boolean {

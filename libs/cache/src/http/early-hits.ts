@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
+import { GUARDS_METADATA, HEADERS_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common/enums/request-method.enum';
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
@@ -19,6 +19,8 @@ type Handler = (...args: any[]) => unknown;
 interface EarlyHitRoute {
   cache: NamespaceCache;
   explicitKey: string | undefined;
+  /** The route's `@Header()` headers, which Nest sets on each of its answers before the handler runs. */
+  headers: { name: string; value: string | (() => string) }[];
 }
 
 /**
@@ -71,7 +73,11 @@ export class HttpCacheEarlyHits implements OnModuleInit {
           problems.push(`${controller.name}.${name}: ${reasons.join('; ')}`);
           continue;
         }
-        this.routes.set(handler, { cache: this.registry.namespace(policy.namespace), explicitKey: policy.key as string | undefined });
+        this.routes.set(handler, {
+          cache: this.registry.namespace(policy.namespace),
+          explicitKey: policy.key as string | undefined,
+          headers: this.reflector.get<EarlyHitRoute['headers'] | undefined>(HEADERS_METADATA, handler) ?? [],
+        });
       }
     }
     if (problems.length > 0) {
@@ -85,6 +91,7 @@ export class HttpCacheEarlyHits implements OnModuleInit {
     if (!route || !mayUseCache(request)) return false;
     const hit = route.cache.peek<CachedResponse>(routeEntryKey(request, route.explicitKey, 'public'));
     if (!hit) return false;
+    for (const { name, value } of route.headers) reply.header(name, typeof value === 'function' ? value() : value);
     void reply.send(prepareCachedReply(request, reply, hit, 'HIT', 'public'));
     return true;
   }

@@ -66,6 +66,7 @@ function fakeReply(statusCode = 200) {
     headers,
     header: jest.fn((name: string, value: string) => headers.set(name.toLowerCase(), value)),
     hasHeader: jest.fn((name: string) => headers.has(name.toLowerCase())),
+    getHeaders: () => Object.fromEntries(headers),
   };
 }
 

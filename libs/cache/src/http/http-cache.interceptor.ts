@@ -13,11 +13,12 @@ import type { Duration } from '../ttl';
 import type { RouteKey, RouteTags } from './http-cache.metadata';
 import { RoutePolicyReader, type RoutePolicy, type RouteTtl } from './route-policy';
 import {
+  headerNamesOf,
   isStorable,
   mayUseCache,
   prepareCachedReply,
   routeEntryKey,
-  serialize,
+  storedResponse,
   type CachedResponse,
   type XCache,
 } from './cached-response';
@@ -70,7 +71,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
     const hit = cache.peek<CachedResponse>(parts);
     if (hit) return of(prepareCachedReply(request, reply, hit, 'HIT', scope));
 
-    const respond = (cached: CachedResponse, status: XCache): string =>
+    const respond = (cached: CachedResponse, status: XCache): string | Buffer =>
       prepareCachedReply(request, reply, cached, status, scope);
     const lookup = (async () => {
       const ttl = await ttlOf(policy.ttl, context);
@@ -78,8 +79,9 @@ export class HttpCacheInterceptor implements NestInterceptor {
       return cache.getOrLoad<CachedResponse | PassThrough>(
         parts,
         async () => {
+          const namesBefore = headerNamesOf(reply);
           const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
-          return isStorable(body, reply) ? serialize(body) : new Uncacheable({ body });
+          return isStorable(body, reply) ? storedResponse(body, reply, namesBefore) : new Uncacheable({ body });
         },
         { ttl, tags },
       );
