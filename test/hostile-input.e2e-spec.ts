@@ -172,6 +172,8 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     expectErrorShape(await raw('/', `X-Big: ${'a'.repeat(20_000)}\r\n`), 431);
     expectErrorShape(await sendRaw(port, 'NOT HTTP AT ALL\r\n\r\n'), 400);
     expectErrorShape(await send('GET', `/settings/${'a'.repeat(200)}`, ADMIN), 414);
+    // Node dropped a CONNECT's connection without a byte.
+    expectErrorShape(await sendRaw(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'), 405);
   });
 
   it.each([

@@ -6,6 +6,7 @@ import { LogController, type FastifyError, type FastifyReply, type FastifyReques
 import { servesFeatureRoutes, type AppConfig } from '@app/config';
 import {
   answerClientError,
+  refuseConnectRequests,
   answerRoutingError,
   BODY_DEADLINE_CHECK_MS,
   installBodyDeadline,
@@ -47,6 +48,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   });
   const fastify = adapter.getInstance();
   refuseNestMiddleware(fastify);
+  refuseConnectRequests(fastify.server);
   installRoleRoutes(fastify, config.role);
   installRequestIdHeader(adapter);
   RequestsInFlight.track(adapter);

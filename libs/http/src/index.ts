@@ -10,7 +10,7 @@ export { declaredErrorShape, ErrorOnlyShape, errorShapeOf, inShape, isErrorBody,
 export { ApiErrors, ERROR_SCHEMA_OF, ERROR_SCHEMAS } from './error-schemas';
 export { JSON_MAX_DEPTH } from './json-depth';
 export { ParseRowIdPipe } from './parse-id.pipe';
-export { answerClientError, answerRoutingError } from './platform-errors';
+export { answerClientError, answerRoutingError, refuseConnectRequests } from './platform-errors';
 export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
 export { BODY_DEADLINE_CHECK_MS, installBodyDeadline, refuseBodyStillArriving } from './body-deadline';
 export { AddRouteConfig } from './route-config';

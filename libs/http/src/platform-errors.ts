@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
@@ -79,4 +80,19 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     if (owed.length === 1 && !socket.readableEnded && socket.writableLength === 0) answeredOnSocket(owed[0], answer);
   }
   socket.destroy(error);
+}
+
+/**
+ * Node hands a `CONNECT` request to the server's `connect` listeners and, with none, destroys the
+ * socket without writing a byte: the client saw its connection drop. The service is not a proxy, so
+ * such a request is answered 405 in the service's error shape and the connection closed.
+ */
+export function refuseConnectRequests(server: Server): void {
+  server.on('connect', (_request, socket: Socket) => {
+    const body = JSON.stringify(errorBody('This service is not a proxy: it does not serve CONNECT.', 'Method Not Allowed'));
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
 }
