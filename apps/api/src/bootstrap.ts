@@ -6,12 +6,12 @@ import { LogController, type FastifyError, type FastifyReply, type FastifyReques
 import { servesFeatureRoutes, type AppConfig } from '@app/config';
 import {
   answerClientError,
-  refuseConnectRequests,
   answerRoutingError,
   BODY_DEADLINE_CHECK_MS,
   installBodyDeadline,
   installBodyParsers,
   installRouteBodyLimits,
+  refuseConnectRequests,
   refuseNestMiddleware,
 } from '@app/http';
 import { APP_LOGGER, genRequestId, installAccessLog, installRequestIdHeader, REDACTED_HEADERS, REQUEST_ID_HEADER } from '@app/logging';
