@@ -2,7 +2,7 @@ import type { CacheEntry } from './cache-entry';
 import { CacheKeyBuilder } from './key-builder';
 import { defineCacheNamespace } from './namespace';
 import { NamespaceCache, Uncacheable, UNTRUSTED_L1_LIFETIME_MS, type InvalidationListener, type ResolvedNamespace } from './namespace-cache';
-import type { RedisTier } from './redis-tier';
+import type { RedisTier, StoreCondition } from './redis-tier';
 import { controlledClock } from '../../../test/support/controlled-clock';
 
 /** The L2 port as an in-memory map, recording what the namespace asked of it. */
@@ -28,9 +28,10 @@ class FakeL2 {
     return this.available ? String(this.counter) : undefined;
   }
 
-  async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, generation?: string): Promise<boolean | undefined> {
+  async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, condition: StoreCondition = 'unconditional'): Promise<boolean | undefined> {
     if (!this.available) return undefined;
-    if (generation !== undefined && generation !== String(this.counter)) return false;
+    if (condition === 'write') this.counter += 1;
+    else if (condition !== 'unconditional' && condition.loadedAt !== String(this.counter)) return false;
     this.entries.set(key, { entry, lifetimeMs });
     return true;
   }

@@ -3,7 +3,7 @@ import { NamespaceStats, type NamespaceStatsSnapshot } from './cache-stats';
 import type { CacheKeyBuilder } from './key-builder';
 import { MemoryTier } from './memory-tier';
 import type { CacheNamespace } from './namespace';
-import type { RedisTier } from './redis-tier';
+import type { RedisTier, StoreCondition } from './redis-tier';
 import { toMilliseconds, type Duration } from './ttl';
 
 /** Key of an entry inside a namespace: one part or several (joined by the key builder). */
@@ -385,8 +385,10 @@ export class NamespaceCache {
     if (tags?.length) entry.tags = [...new Set(tags)];
     const lifetimeMs = ttlMs + this.settings.graceMs;
     this.stats.sets += 1;
-    if (this.l2 && (!loadStart || loadStart.generation !== undefined)) {
-      const stored = await this.l2.set(this.name, key, entry, lifetimeMs, loadStart?.generation);
+    // A load without a generation (L2 could not be read) is kept out of L2.
+    const condition: StoreCondition | undefined = !loadStart ? 'write' : loadStart.generation === undefined ? undefined : { loadedAt: loadStart.generation };
+    if (this.l2 && condition) {
+      const stored = await this.l2.set(this.name, key, entry, lifetimeMs, condition);
       if (stored === false) return;
       if (stored === undefined && !loadStart) await this.l2.delete(this.name, [key]);
     }

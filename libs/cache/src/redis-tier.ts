@@ -86,16 +86,16 @@ return redis.call('UNLINK', unpack(KEYS, 2))`);
 /**
  * Stores an entry (KEYS[1]) and adds it to its tag indexes (KEYS[3..]) in one step, unless the
  * namespace's generation (KEYS[2]) is no longer ARGV[1] — an invalidation or a write ran since the
- * value was loaded, so storing it could undo a write. ARGV[1] empty is an explicit write: stored
+ * value was loaded, so storing it could undo a write. ARGV[1] `+` is an explicit write: stored
  * unconditionally, and the generation moved with it, so a load that began before it is not stored
- * after it. ARGV[2] is the
- * stored value, ARGV[3] its lifetime in ms (`inf`: no expiry), ARGV[4] now (epoch ms). Tag indexes
+ * after it; empty, stored unconditionally. ARGV[2] is the stored value, ARGV[3] its lifetime in ms
+ * (`inf`: no expiry), ARGV[4] now (epoch ms). Tag indexes
  * are scored by expiry so members whose entries are gone are trimmed: the index of a tag that keeps
  * receiving new keys holds only live ones, and it expires with its longest-lived entry.
  * Returns 1 stored, 0 refused.
  */
 const STORE_SCRIPT = new LuaScript(`
-if ARGV[1] == '' then redis.call('INCR', KEYS[2]) elseif (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+if ARGV[1] == '+' then redis.call('INCR', KEYS[2]) elseif ARGV[1] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 local forever = ARGV[3] == 'inf'
 local now = tonumber(ARGV[4])
 if forever then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
@@ -113,6 +113,14 @@ for i = 3, #KEYS do
   end
 end
 return 1`);
+
+/**
+ * How a store relates to the namespace's generation: a loaded value (`loadedAt`, the generation read
+ * before its load) is stored only if no invalidation or explicit write moved it since; an explicit
+ * `write` moves it, so a load that began before the write is not stored after it; an `unconditional`
+ * store (the readiness probe's own entry) neither checks nor moves it.
+ */
+export type StoreCondition = { loadedAt: string } | 'write' | 'unconditional';
 
 /** The part of `cache-manager-ioredis-yet`'s store this tier uses (its typings target cache-manager 5). */
 interface EntryStore {
@@ -222,19 +230,26 @@ export class RedisTier {
 
   /**
    * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) together with its tag-index membership,
-   * atomically. With `generation` (from {@link generation}), only if no invalidation or explicit write
-   * of the namespace ran since; without, it is an explicit write, which moves the generation.
-   * Resolves true when stored, false when refused for that reason, `undefined` when Redis is unavailable.
+   * atomically (a plain `SET` when it has no tags and `condition` is `unconditional`). See
+   * {@link StoreCondition} for how it relates to the namespace's generation. Resolves true when
+   * stored, false when refused, `undefined` when Redis is unavailable.
    */
   async set(
     namespace: string,
     key: string,
     entry: CacheEntry,
     lifetimeMs: number,
-    generation?: string,
+    condition: StoreCondition = 'unconditional',
   ): Promise<boolean | undefined> {
     const lifetime = Number.isFinite(lifetimeMs) ? String(Math.max(1, Math.round(lifetimeMs))) : 'inf';
     const stored = storedForm(encodeEntry(entry));
+    if (!entry.tags?.length && condition === 'unconditional') {
+      // Nothing to check, move or index with it: a plain SET, without the script's cost in Redis.
+      return this.attempt(namespace, 'set', async () => {
+        await (lifetime === 'inf' ? this.client.set(key, stored) : this.client.set(key, stored, 'PX', lifetime));
+        return true;
+      });
+    }
     const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
     return this.attempt(namespace, 'set', async () => {
       const outcome = await STORE_SCRIPT.run(
@@ -243,7 +258,7 @@ export class RedisTier {
         key,
         this.keys.generation(namespace),
         ...indexes,
-        generation ?? '',
+        condition === 'unconditional' ? '' : condition === 'write' ? '+' : condition.loadedAt,
         stored,
         lifetime,
         Date.now(),

@@ -71,12 +71,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   // Not after the headers of an answer already on its way: the client would read this inside it.
   if (socket.writable && !owed[0]?.headersSent) {
     const answer = clientErrorAnswer(error.code, inBody);
-    const { status, reason, say } = answer;
-    const body = JSON.stringify(errorBody(say, reason));
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    socket.write(closingErrorResponse(answer));
     if (owed.length === 1 && !socket.readableEnded && socket.writableLength === 0) answeredOnSocket(owed[0], answer);
   }
   socket.destroy(error);
@@ -89,10 +84,15 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
  */
 export function refuseConnectRequests(server: Server): void {
   server.on('connect', (_request, socket: Socket) => {
-    const body = JSON.stringify(errorBody('This service is not a proxy: it does not serve CONNECT.', 'Method Not Allowed'));
-    socket.end(
-      `HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    socket.end(closingErrorResponse({ status: 405, reason: 'Method Not Allowed', say: 'This service is not a proxy: it does not serve CONNECT.' }));
   });
+}
+
+/** An error answer in the service's shape, as bytes for a socket, saying the connection closes after it. */
+function closingErrorResponse({ status, reason, say }: ClientErrorAnswer): string {
+  const body = JSON.stringify(errorBody(say, reason));
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
 }
