@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
@@ -87,6 +88,30 @@ function messages(service: Service, level: number, after = 0, context?: string):
     .filter((line) => line.level === level && (context === undefined || line.context === context))
     .map((line) => line.msg);
 }
+
+describe('a real process under hostile clients', () => {
+  it('keeps running when clients reset a CONNECT while its 405 is written', async () => {
+    // Node takes its own error listener off a CONNECT's socket: a reset was an uncaught exception, exit 1.
+    const service = await startService({});
+    try {
+      const port = Number(new URL(service.baseUrl).port);
+      const resetConnect = (afterWrite: boolean) =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+            if (afterWrite) setImmediate(() => socket.resetAndDestroy());
+            else socket.resetAndDestroy();
+          });
+          socket.on('error', () => undefined).on('close', () => resolve());
+        });
+      for (let attempt = 0; attempt < 100; attempt += 1) await resetConnect(attempt % 2 === 1);
+      expect((await fetch(`${service.baseUrl}/health/live`)).status).toBe(200);
+      expect([service.child.exitCode, service.stderr()]).toEqual([null, '']);
+    } finally {
+      discard(service);
+    }
+  });
+});
 
 describe('process lifecycle: one line when listening, a drain reported, exit 0 when drained and 1 when not', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(

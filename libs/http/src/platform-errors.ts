@@ -80,10 +80,13 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 /**
  * Node hands a `CONNECT` request to the server's `connect` listeners and, with none, destroys the
  * socket without writing a byte: the client saw its connection drop. The service is not a proxy, so
- * such a request is answered 405 in the service's error shape and the connection closed.
+ * such a request is answered 405 in the service's error shape and the connection closed. Node takes
+ * its own `error` listener off a socket it hands over: without one of ours, a client resetting the
+ * connection while the answer is written was an uncaught exception that stopped the process.
  */
 export function refuseConnectRequests(server: Server): void {
   server.on('connect', (_request, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
     socket.end(closingErrorResponse({ status: 405, reason: 'Method Not Allowed', say: 'This service is not a proxy: it does not serve CONNECT.' }));
   });
 }
