@@ -182,7 +182,27 @@ describe('large results', () => {
     expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([
       '❌ The result of your request could not be received: it arrived unreadable. cursor-runner does not send it again; please ask again.',
     ]);
-    expect(await pendingExists(id)).toBe(0);
+    expect(await pendingExists(id)).toBe(1);
+  });
+
+  it('still delivers a valid callback that arrives while the user is being told a refused one was lost', async () => {
+    const { id, pending } = await seed();
+    let answerTelegram!: () => void;
+    const telegramAnswers = new Promise<void>((resolve) => (answerTelegram = resolve));
+    const told = { ok: true, result: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: pending.chatId, type: 'private' } } };
+    telegram.failNext(TOKEN, 'sendMessage', { body: told, release: telegramAnswers });
+    await unreadable(id);
+    await pollUntil(async () => telegram.calls('sendMessage').length, (calls) => calls > 0, 5_000, 10);
+
+    const sent = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, finishedRunCallback(id, { stdout: 'the result after all' }), SECRET);
+    expect(sent.status).toBe(200);
+    answerTelegram();
+    await refusals.settled();
+    await deliveries.settled();
+    expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([
+      '❌ The result of your request could not be received: it arrived unreadable. cursor-runner does not send it again; please ask again.',
+      'the result after all',
+    ]);
   });
 
   it('tells no one the result was lost when a refused duplicate follows a callback whose result is being delivered', async () => {

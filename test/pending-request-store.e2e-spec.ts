@@ -132,6 +132,20 @@ describe('pending-request store in Redis', () => {
     expect(await redis.exists(`cursor_runner_callback:${id}`, `{cursor_runner_callback:${id}}:delivering`)).toBe(0);
   });
 
+  it('reads whether a delivery is under way, and marks a refusal notice once, for a day, beside the pending request', async () => {
+    const id = uniqueId();
+    await store.store(id, request);
+    expect(await store.deliveryUnderWay(id)).toBe(false);
+    await store.claimDelivery(id, 300);
+    expect(await store.deliveryUnderWay(id)).toBe(true);
+    expect(await store.markRefusalNotice(id)).toBe(true);
+    expect(await store.markRefusalNotice(id)).toBe(false);
+    expect(await redis.ttl(`{cursor_runner_callback:${id}}:refusal-noticed`)).toBeGreaterThan(86_000);
+    expect(await store.get(id)).toEqual(request);
+    await store.completeDelivery(id);
+    await redis.del(`{cursor_runner_callback:${id}}:refusal-noticed`);
+  });
+
   it('refuses an invalid id before touching Redis', async () => {
     const id = `bad id ${randomUUID()}`;
     await expect(store.store(id, request)).rejects.toBeInstanceOf(InvalidRequestIdError);

@@ -5,7 +5,6 @@ import { socketAnswerOf } from '@app/http';
 import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN } from '../../adapters/cursor-runner';
 import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { isCallbackRoute } from './callback-secret.guard';
-import { DELIVERY_CLAIM_TTL_SECONDS } from './receive-callback.use-case';
 import { SendResult } from './result-delivery';
 
 /** The name of the callback route's own body limit (`CALLBACK_BODY_LIMIT_BYTES`). */
@@ -66,21 +65,17 @@ export class RefusedCallbacks {
   }
 
   /**
-   * Tells the user once, and only when no result of the request is on its way: the notice takes the
-   * request's delivery claim, so it is not sent while a callback that was accepted (a valid one before
-   * this refused duplicate) is being delivered, and it ends the request, so a duplicate of the refused
-   * callback finds it gone and tells no one again.
+   * Tells the user once, and not while a result of the request is on its way (a callback accepted
+   * before this refused duplicate is being delivered). The notice takes no claim and leaves the
+   * pending request: a valid callback that arrives meanwhile or later is still delivered (a claim held
+   * while the notice was sent made it a "duplicate", dropped). A mark makes the notice once.
    */
   private async tellUser(requestId: string, refusal: RefusedCallback): Promise<void> {
     try {
-      if (!(await this.store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS))) return;
+      if (await this.store.deliveryUnderWay(requestId)) return;
       const pending = await this.store.get(requestId);
-      if (pending === null) {
-        await this.store.releaseDelivery(requestId);
-        return;
-      }
+      if (pending === null || !(await this.store.markRefusalNotice(requestId))) return;
       await this.results.notifyNotReceived(requestId, pending, reasonFor(refusal));
-      await this.store.completeDelivery(requestId);
     } catch (error) {
       this.logger.warn(`Could not tell the user of request ${requestId} that its result was refused: ${(error as Error).message}`);
     }

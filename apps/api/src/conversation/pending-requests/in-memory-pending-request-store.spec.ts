@@ -98,6 +98,20 @@ describe('InMemoryPendingRequestStore', () => {
     expect(await store.claimDelivery('a', 60)).toBe(true);
   });
 
+  it('says whether a delivery is under way, and marks a refusal notice once, for a day, apart from the claim', async () => {
+    await store.store('a', request);
+    expect(await store.deliveryUnderWay('a')).toBe(false);
+    await store.claimDelivery('a', 60);
+    expect(await store.deliveryUnderWay('a')).toBe(true);
+    now += 60_000;
+    expect(await store.deliveryUnderWay('a')).toBe(false);
+    expect(await store.markRefusalNotice('a')).toBe(true);
+    expect(await store.markRefusalNotice('a')).toBe(false);
+    expect(await store.claimDelivery('a', 60)).toBe(true);
+    now += 86_400_000;
+    expect(await store.markRefusalNotice('a')).toBe(true);
+  });
+
   it.each(['', 'a b', 'a:b', 'x'.repeat(256)])('refuses the id %p in every operation', async (id) => {
     await expect(store.store(id, request)).rejects.toBeInstanceOf(InvalidRequestIdError);
     await expect(store.get(id)).rejects.toThrow('Invalid request_id format');

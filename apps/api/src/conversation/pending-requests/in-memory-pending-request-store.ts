@@ -17,6 +17,8 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
   private readonly claims = new Map<string, number>();
   /** Kept results, by request id. */
   private readonly results = new Map<string, Entry>();
+  /** Refusal-notice marks: request id → epoch milliseconds at which the mark lapses. */
+  private readonly refusalNotices = new Map<string, number>();
 
   /** @param now the clock, in epoch milliseconds (tests pass their own). */
   constructor(private readonly now: () => number = Date.now) {
@@ -33,8 +35,10 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     for (const [key, entry] of this.entries) {
       if (entry.expiresAt <= now) this.entries.delete(key);
     }
-    for (const [key, lapsesAt] of this.claims) {
-      if (lapsesAt <= now) this.claims.delete(key);
+    for (const marks of [this.claims, this.refusalNotices]) {
+      for (const [key, lapsesAt] of marks) {
+        if (lapsesAt <= now) marks.delete(key);
+      }
     }
     this.entries.set(id, { json, expiresAt: now + ttlSeconds * 1000 });
   }
@@ -83,10 +87,23 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
   }
 
   protected async claim(id: string, ttlSeconds: number): Promise<boolean> {
+    return this.markOnce(this.claims, id, ttlSeconds);
+  }
+
+  protected async claimed(id: string): Promise<boolean> {
+    return (this.claims.get(id) ?? 0) > this.now();
+  }
+
+  protected async markRefusal(id: string, ttlSeconds: number): Promise<boolean> {
+    return this.markOnce(this.refusalNotices, id, ttlSeconds);
+  }
+
+  /** Sets `id` in `marks` for `ttlSeconds` unless a live mark is there; whether it was set. */
+  private markOnce(marks: Map<string, number>, id: string, ttlSeconds: number): boolean {
     const now = this.now();
-    const held = this.claims.get(id);
+    const held = marks.get(id);
     if (held !== undefined && held > now) return false;
-    this.claims.set(id, now + ttlSeconds * 1000);
+    marks.set(id, now + ttlSeconds * 1000);
     return true;
   }
 

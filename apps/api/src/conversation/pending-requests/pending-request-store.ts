@@ -277,6 +277,28 @@ export abstract class PendingRequestStore {
   }
 
   /**
+   * Whether a delivery claim of `id` is held now: a callback of the request was accepted and its
+   * result is on its way.
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async deliveryUnderWay(id: string): Promise<boolean> {
+    assertValidId(id);
+    return this.guard('claim check', () => this.claimed(id));
+  }
+
+  /**
+   * Records that the user waiting for `id` was told its result was refused: `true` for the first
+   * caller only, while the pending request can live, so a refused callback sent again tells no one
+   * again. Leaves the pending request and its claim alone: a valid callback that comes later is
+   * still delivered.
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async markRefusalNotice(id: string): Promise<boolean> {
+    assertValidId(id);
+    return this.guard('refusal notice', () => this.markRefusal(id, PENDING_REQUEST_MAX_TTL_SECONDS));
+  }
+
+  /**
    * Ends a claim without delivering: the pending request stays until its TTL, so the callback may
    * be replayed. A store failure is logged, not thrown (the claim then ends by its TTL).
    * @throws InvalidRequestIdError
@@ -325,6 +347,10 @@ export abstract class PendingRequestStore {
   /** Sets the claim of `id` unless one exists, expiring after `ttlSeconds`; whether it was set. */
   protected abstract claim(id: string, ttlSeconds: number): Promise<boolean>;
   protected abstract unclaim(id: string): Promise<void>;
+  /** Whether a claim of `id` is held. */
+  protected abstract claimed(id: string): Promise<boolean>;
+  /** Sets the refusal-notice mark of `id` unless one exists, expiring after `ttlSeconds`; whether it was set. */
+  protected abstract markRefusal(id: string, ttlSeconds: number): Promise<boolean>;
   /** Removes the entry and its claim. */
   protected abstract removeWithClaim(id: string): Promise<void>;
   /** Sets the kept result of `id`, expiring after `ttlSeconds`. */

@@ -24,6 +24,11 @@ export function deliveryClaimKey(id: string): string {
   return `${slotted(id)}:delivering`;
 }
 
+/** The key of the mark that the user was told a callback of the request was refused. */
+export function refusalNoticeKey(id: string): string {
+  return `${slotted(id)}:refusal-noticed`;
+}
+
 /** The key of a result kept for `GET /cursor-runner/requests/:id`; outlives the pending request. */
 export function keptResultKey(id: string): string {
   return `${slotted(id)}:result`;
@@ -85,6 +90,15 @@ export class RedisPendingRequestStore extends PendingRequestStore {
 
   protected async unclaim(id: string): Promise<void> {
     await this.redis.del(deliveryClaimKey(id));
+  }
+
+  protected async claimed(id: string): Promise<boolean> {
+    return (await this.redis.exists(deliveryClaimKey(id))) === 1;
+  }
+
+  /** Idempotent as {@link claim} is: the mark sent again after a broken connection finds its own token. */
+  protected markRefusal(id: string, ttlSeconds: number): Promise<boolean> {
+    return claimWithToken(this.redis, refusalNoticeKey(id), randomUUID(), ttlSeconds);
   }
 
   protected async removeWithClaim(id: string): Promise<void> {
