@@ -173,6 +173,15 @@ describe('large results', () => {
       .send(`{"success":true,"requestId":"${id}","output":"unterminated`)
       .expect(400);
 
+  /** Holds the next sendMessage at the fake Telegram, unanswered, until the returned function is called. */
+  function holdNextMessage(chatId: number): () => void {
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const sent = { ok: true, result: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: 'private' } } };
+    telegram.failNext(TOKEN, 'sendMessage', { body: sent, release: answered });
+    return answer;
+  }
+
   it('tells the waiting user once when the same refused callback comes again and again', async () => {
     const { id, pending } = await seed();
     for (let sent = 0; sent < 3; sent += 1) {
@@ -187,10 +196,7 @@ describe('large results', () => {
 
   it('still delivers a valid callback that arrives while the user is being told a refused one was lost', async () => {
     const { id, pending } = await seed();
-    let answerTelegram!: () => void;
-    const telegramAnswers = new Promise<void>((resolve) => (answerTelegram = resolve));
-    const told = { ok: true, result: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: pending.chatId, type: 'private' } } };
-    telegram.failNext(TOKEN, 'sendMessage', { body: told, release: telegramAnswers });
+    const answerTelegram = holdNextMessage(pending.chatId);
     await unreadable(id);
     await pollUntil(async () => telegram.calls('sendMessage').length, (calls) => calls > 0, 5_000, 10);
 
@@ -207,10 +213,7 @@ describe('large results', () => {
 
   it('tells no one the result was lost when a refused duplicate follows a callback whose result is being delivered', async () => {
     const { id, pending } = await seed();
-    let answerTelegram!: () => void;
-    const telegramAnswers = new Promise<void>((resolve) => (answerTelegram = resolve));
-    const delivered = { ok: true, result: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: pending.chatId, type: 'private' } } };
-    telegram.failNext(TOKEN, 'sendMessage', { body: delivered, release: telegramAnswers });
+    const answerTelegram = holdNextMessage(pending.chatId);
     const sent = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, finishedRunCallback(id, { stdout: 'the result' }), SECRET);
     expect(sent.status).toBe(200);
     await pollUntil(async () => telegram.calls('sendMessage').length, (calls) => calls > 0, 5_000, 10);
