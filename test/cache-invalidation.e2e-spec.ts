@@ -6,22 +6,11 @@ import { CacheRegistry, type NamespaceCache } from '@app/cache';
 import { CacheInvalidationService } from '@app/cache-invalidation';
 import { REDIS_SUBSCRIBER } from '@app/redis';
 import { FLEET_CACHE, FleetFixturesModule } from './support/fleet-fixtures';
+import { busOf as bus, PROPAGATION_BOUND_MS, within } from './support/invalidation-bus';
 import { startRedisServer, type RedisServerProcess } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const ADMIN = { 'X-Admin-Secret': 'test-webhook-secret' };
-/** Loopback delivery takes well under a millisecond; this bound leaves room for a loaded CI machine. */
-const PROPAGATION_BOUND_MS = 250;
-
-/** Polls `condition` every millisecond; returns how long it took, or fails after `boundMs`. */
-async function within(boundMs: number, condition: () => boolean, what: string): Promise<number> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > boundMs) throw new Error(`${what} did not happen within ${boundMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return performance.now() - started;
-}
 
 interface Fleet {
   a: TestApp;
@@ -42,7 +31,6 @@ async function startFleet(): Promise<Fleet> {
 }
 
 const fleetCache = (app: TestApp): NamespaceCache => app.app.get(CacheRegistry).namespace(FLEET_CACHE);
-const bus = (app: TestApp) => app.app.get(CacheInvalidationService).status();
 
 describe('cross-instance invalidation over Redis pub/sub', () => {
   let fleet: Fleet;

@@ -134,9 +134,9 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
 
   /**
    * Removes the selected entries from L2 and this instance's L1, then tells every other instance
-   * to drop them from its L1. Resolves once the event is on the bus, so a caller that answers a
-   * write afterwards never lets a client read the old value from another instance's L1 (bar the
-   * sub-millisecond delivery). Throws {@link InvalidationRequestError} for an invalid request.
+   * to drop them from its L1. Resolves once the event is on the bus; other instances drop their
+   * copies as it reaches them, which can be just after this resolves (docs/caching.md,
+   * "Cross-instance invalidation"). Throws {@link InvalidationRequestError} for an invalid request.
    */
   async invalidate(request: InvalidationRequest): Promise<InvalidationResult> {
     const selections = this.resolve(request);
