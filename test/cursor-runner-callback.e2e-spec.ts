@@ -266,7 +266,7 @@ describe('POST /cursor-runner/callback', () => {
       expect(voice.bytes).toEqual(
         fakeSpeech(VOICE, TTS_MODEL, '✅ Cursor command completed successfully\n📊 Iterations: 2\n⏱ Duration: 1ms\n\n📝 Output:\nx < y'),
       );
-      expect(voice.fields).toMatchObject({ chat_id: String(pending.chatId), reply_to_message_id: '77' });
+      expect(voice).toMatchObject({ fields: { chat_id: String(pending.chatId) }, reply_to_message_id: 77 });
       expect(telegram.messages(pending.chatId)).toEqual([]);
       expect(await pendingKeys(id)).toBe(0);
     });
@@ -553,7 +553,8 @@ describe('POST /cursor-runner/callback when Redis is down', () => {
   beforeAll(async () => {
     telegram = await FakeTelegram.start(TOKEN);
     elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
-    app = await startTestApp({ env: appEnv(telegram, elevenLabs, { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }) });
+    // One try more after 500 ms, then the 503 (the tries themselves: callback-redis-wait.e2e).
+    app = await startTestApp({ env: appEnv(telegram, elevenLabs, { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, CALLBACK_REDIS_WAIT_MS: '1000' }) });
   });
   afterAll(async () => {
     await app.close();
@@ -572,7 +573,7 @@ describe('POST /cursor-runner/callback when Redis is down', () => {
         level: 50,
         requestId: id,
         callback: { success: true, requestId: id, output: 'the result', exitCode: 0 },
-        msg: expect.stringMatching(new RegExp(`^Pending request store unavailable: cursor-runner result ${id} cannot be delivered`)),
+        msg: expect.stringMatching(new RegExp(`^Pending request store unavailable \\(2 tries in \\d+ ms\\): cursor-runner result ${id} cannot be delivered`)),
       }),
     );
     expect(telegram.calls()).toEqual([]);

@@ -240,6 +240,36 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     }
   }, 180_000);
 
+  it('SIGTERM while a callback waits for a frozen Redis (CALLBACK_REDIS_WAIT_MS): answered 503 and logged at once, exit 0', async () => {
+    const redis = await startFaultyRedis();
+    const service = await startService({ REDIS_URL: redis.url, CALLBACK_REDIS_WAIT_MS: '20000', LOG_LEVEL: 'info' });
+    try {
+      const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+      const output = `kept for a replay ${randomUUID()}`;
+      redis.freeze();
+      const answer = fetch(`${service.baseUrl}/cursor-runner/callback`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Webhook-Secret': 'changeme' },
+        body: JSON.stringify({ request_id: requestId, success: true, output }),
+      });
+      await pollUntil(async () => messages(service, 40).some((msg) => msg.startsWith(`Redis cannot take cursor-runner result ${requestId} now`)), Boolean, 10_000, 20);
+      const signalledAt = Date.now();
+      service.child.kill('SIGTERM');
+      const response = await answer;
+      const answeredMs = Date.now() - signalledAt;
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ received: false, error: 'Pending request store unavailable', request_id: requestId });
+      // The try under way, if any, ends within its command budget (REDIS_COMMAND_TIMEOUT_MS, 1 s).
+      expect(answeredMs).toBeLessThan(2_500);
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+      const logged = service.lines.find((line) => line.level === 50 && line.msg.startsWith('Pending request store unavailable (the app is shutting down)'));
+      expect(logged).toMatchObject({ requestId, callback: { output } });
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
+
   it('SIGTERM with a request body still arriving: the body is refused 408 before the drain runs out, exit 0', async () => {
     const service = await startService({ SHUTDOWN_TIMEOUT_MS: '3000', LOG_LEVEL: 'info' });
     try {

@@ -117,10 +117,18 @@ export function newQueueMock(): jest.Mocked<JobQueue<TelegramUpdateJob>> {
   };
 }
 
-/** Config with deliveries tried `attempts` times, 1 ms apart, and a 2 s shutdown budget. */
-export function testConfig(attempts = 3): AppConfig {
+/**
+ * Config with deliveries tried `attempts` times, 1 ms apart, a 2 s shutdown budget, and a callback
+ * Redis cannot take answered 503 after `callbackRedisWaitMs` of tries (none by default).
+ */
+export function testConfig(attempts = 3, callbackRedisWaitMs = 0): AppConfig {
   return loadConfig(
-    { CALLBACK_DELIVERY_ATTEMPTS: String(attempts), CALLBACK_DELIVERY_RETRY_DELAY_MS: '1', SHUTDOWN_TIMEOUT_MS: '2000' },
+    {
+      CALLBACK_DELIVERY_ATTEMPTS: String(attempts),
+      CALLBACK_DELIVERY_RETRY_DELAY_MS: '1',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      CALLBACK_REDIS_WAIT_MS: String(callbackRedisWaitMs),
+    },
     '/srv/app',
   );
 }
@@ -218,10 +226,10 @@ function deliverResult(mocks: ConversationMocks, attempts: number) {
 }
 
 /** `deliveries` is the real DeliverResult on the queue the callback fills: `await deliveries.settled()` before asserting what was sent. */
-export function newReceiveCallback() {
+export function newReceiveCallback(redisWaitMs = 0) {
   const mocks = newConversationMocks();
   const { deliveries, queue } = deliverResult(mocks, 3);
-  return { sut: new ReceiveCallback(mocks.pending, queue), mocks, deliveries, queue };
+  return { sut: new ReceiveCallback(mocks.pending, queue, testConfig(3, redisWaitMs)), mocks, deliveries, queue };
 }
 
 /** Unit specs keep their output to failures: the use cases' log lines are not under test here. */

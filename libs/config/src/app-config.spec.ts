@@ -38,7 +38,7 @@ describe('loadConfig', () => {
     });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
-    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000, redisWaitMs: 20000 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
     expect(config.docs).toEqual({ enabled: true });
   });
@@ -84,6 +84,7 @@ describe('loadConfig', () => {
       TELEGRAM_TIMEOUT_MS: '5000',
       CALLBACK_DELIVERY_ATTEMPTS: '5',
       CALLBACK_DELIVERY_RETRY_DELAY_MS: '0',
+      CALLBACK_REDIS_WAIT_MS: '5000',
     });
     expect(config.http).toEqual({
       port: 8080,
@@ -120,7 +121,7 @@ describe('loadConfig', () => {
     });
     expect(config.defaultNotesRepository).toBe('notes');
     expect(config.health).toEqual({ checkTimeoutMs: 250 });
-    expect(config.callbacks).toEqual({ deliveryAttempts: 5, retryDelayMs: 0 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 5, retryDelayMs: 0, redisWaitMs: 5000 });
   });
 
   it('sends cursor-runner callbacks to TELEGRAM_WEBHOOK_BASE_URL unless CURSOR_RUNNER_CALLBACK_BASE_URL is set', () => {
@@ -182,6 +183,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL must be a SQLite URL of the form file:<path> (got "postgres://x")'],
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
     [{ CALLBACK_DELIVERY_ATTEMPTS: '0' }, 'CALLBACK_DELIVERY_ATTEMPTS must be an integer between 1 and 10 (got "0")'],
+    [{ CALLBACK_REDIS_WAIT_MS: '30000' }, 'CALLBACK_REDIS_WAIT_MS must be an integer between 0 and 25000 (got "30000")'],
     [{ CALLBACK_BODY_LIMIT_BYTES: '24MiB' }, 'CALLBACK_BODY_LIMIT_BYTES must be an integer between 1024 and 268435456 (got "24MiB")'],
     [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {

@@ -111,6 +111,12 @@ export abstract class AppConfig {
      * a 429's `retry_after` replaces it.
      */
     readonly retryDelayMs: number;
+    /**
+     * How long a callback that Redis cannot take (the pending request store or the queue) is tried
+     * again before it is answered 503 and logged for a replay, in milliseconds (0–25000, default
+     * 20000): cursor-runner sends a result once and waits 30 s for the answer.
+     */
+    readonly redisWaitMs: number;
   };
   /** `undefined` selects the embedded mode: in-process stores, no Redis. */
   abstract readonly redis: RedisTopology | undefined;
@@ -337,6 +343,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
     callbacks: {
       deliveryAttempts: env.CALLBACK_DELIVERY_ATTEMPTS,
       retryDelayMs: env.CALLBACK_DELIVERY_RETRY_DELAY_MS,
+      redisWaitMs: env.CALLBACK_REDIS_WAIT_MS,
     },
     redis: resolveRedis(env),
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,

@@ -155,6 +155,8 @@ export const environmentSchema = z.object({
   CURSOR_RUNNER_CALLBACK_SECRET_IN_URL: flag(false),
   CALLBACK_DELIVERY_ATTEMPTS: integer(3, 1, 10),
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
+  // cursor-runner waits 30 s for the callback's answer and never sends it again: the wait stays under that.
+  CALLBACK_REDIS_WAIT_MS: integer(20_000, 0, 25_000),
 
   REDIS_URL: redisUrl,
   REDIS_SENTINELS: hostPortList,

@@ -3,7 +3,7 @@ import { newReceiveCallback, pendingRequest, silenceNestLogger } from '../../../
 import { QueueUnavailableError } from '@app/queue';
 import { PendingRequestStoreError } from '../pending-requests/pending-request-store';
 import { resultDeliveryOnceId } from '../result-deliveries.queue';
-import { DELIVERY_CLAIM_TTL_SECONDS, ReceiveCallback } from './receive-callback.use-case';
+import { CALLBACK_RETRY_PAUSE_MS, DELIVERY_CLAIM_TTL_SECONDS, ReceiveCallback } from './receive-callback.use-case';
 
 const pending = pendingRequest();
 
@@ -148,5 +148,59 @@ describe(ReceiveCallback.name, () => {
     expect(await mocks.pending.claimDelivery('telegram-8-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     expect(await mocks.pending.get('telegram-8-abc')).toEqual(pending);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+  });
+
+  describe('while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () => {
+    it('tries again until Redis takes it, then answers 200 and delivers it once', async () => {
+      const { sut, mocks, queue, deliveries } = newReceiveCallback(5_000);
+      await mocks.pending.store('telegram-9-abc', pending);
+      jest
+        .spyOn(mocks.pending, 'find')
+        .mockRejectedValueOnce(new PendingRequestStoreError('Redis down'))
+        .mockRejectedValueOnce(new PendingRequestStoreError('Redis down'));
+      jest.spyOn(queue, 'add').mockRejectedValueOnce(new QueueUnavailableError('no answer from Redis within 1000 ms'));
+      const started = Date.now();
+
+      const answer = await sut.receive({}, { requestId: 'telegram-9-abc', success: true, output: 'kept' });
+
+      expect(answer).toEqual({ received: true, request_id: 'telegram-9-abc' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3 * CALLBACK_RETRY_PAUSE_MS - 5);
+      await deliveries.settled();
+      expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual(['kept']);
+    });
+
+    it('answers 503 once the wait is over, with the claim released for a replay', async () => {
+      const { sut, mocks } = newReceiveCallback(1_200);
+      await mocks.pending.store('telegram-10-abc', pending);
+      const find = jest.spyOn(mocks.pending, 'find').mockRejectedValue(new PendingRequestStoreError('Redis down'));
+      const started = Date.now();
+
+      const error = await thrownBy(sut.receive({}, { requestId: 'telegram-10-abc' }));
+
+      const elapsed = Date.now() - started;
+      expect(error).toBeInstanceOf(ServiceUnavailableException);
+      // Tries at 0, 500 and 1 000 ms; no pause that would end past the wait.
+      expect(find).toHaveBeenCalledTimes(3);
+      expect(elapsed).toBeGreaterThanOrEqual(2 * CALLBACK_RETRY_PAUSE_MS - 5);
+      expect(elapsed).toBeLessThan(1_200);
+      find.mockRestore();
+      expect(await mocks.pending.claimDelivery('telegram-10-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    });
+
+    it('answers 503 at once when the app begins to shut down during the wait', async () => {
+      const { sut, mocks } = newReceiveCallback(20_000);
+      await mocks.pending.store('telegram-11-abc', pending);
+      const find = jest.spyOn(mocks.pending, 'find').mockRejectedValue(new PendingRequestStoreError('Redis down'));
+      const answer = thrownBy(sut.receive({}, { requestId: 'telegram-11-abc' }));
+      while (find.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      const stoppedAt = Date.now();
+
+      sut.onModuleDestroy();
+
+      expect(await answer).toBeInstanceOf(ServiceUnavailableException);
+      expect(Date.now() - stoppedAt).toBeLessThan(100);
+      expect(find).toHaveBeenCalledTimes(1);
+    });
   });
 });

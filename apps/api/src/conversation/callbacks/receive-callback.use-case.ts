@@ -1,4 +1,6 @@
-import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BadRequestException, Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '@app/config';
 import { InjectQueue, JobQueue, QueueUnavailableError, type AddResult } from '@app/queue';
 import {
   InvalidRequestIdError,
@@ -30,6 +32,16 @@ export const RESULT_ONCE_TTL_SECONDS = PENDING_REQUEST_MAX_TTL_SECONDS;
 /** Longest output or error kept in the log line of a callback the store could not take. */
 const LOGGED_TEXT_LIMIT = 4_096;
 
+/** Pause between tries of a callback Redis could not take, in milliseconds. */
+export const CALLBACK_RETRY_PAUSE_MS = 500;
+
+/** Redis (the pending request store or the queue) could not take the callback on this try. */
+class RedisCannotTake extends Error {
+  constructor(readonly reason: unknown) {
+    super((reason as Error)?.message ?? String(reason));
+  }
+}
+
 export type CallbackAnswer =
   | { received: true; request_id: string }
   | { received: true; request_id: string; message: 'Already being delivered' }
@@ -51,26 +63,62 @@ function clip(value: unknown): unknown {
  *   delivered, never stored).
  * - 200 `{received: true, request_id, message: "Already being delivered"}`: a duplicate of a
  *   callback whose delivery is queued or under way; it sends nothing.
- * - 503 `{received: false, error: "Pending request store unavailable", request_id}`: Redis cannot
- *   answer (the store or the queue, each within `REDIS_COMMAND_TIMEOUT_MS`). Not "not found":
- *   cursor-runner logs the non-2xx as an error, and this service logs the callback's content at
- *   error level, so the one attempt cursor-runner makes is seen and can be replayed instead of
- *   vanishing.
+ * - 503 `{received: false, error: "Pending request store unavailable", request_id}`: Redis could
+ *   not take it (the store or the queue, each within `REDIS_COMMAND_TIMEOUT_MS`) on any try during
+ *   `CALLBACK_REDIS_WAIT_MS` — cursor-runner sends a result once and waits 30 s for the answer, so
+ *   a Redis restart or failover shorter than that loses nothing — or the app began to shut down
+ *   meanwhile. Not "not found": cursor-runner logs the non-2xx as an error, and this service logs
+ *   the callback's content at error level, so the one attempt cursor-runner makes is seen and can
+ *   be replayed instead of vanishing.
  * - 200 `{received: true, request_id}`: accepted and queued; delivery follows.
  */
 @Injectable()
-export class ReceiveCallback {
+export class ReceiveCallback implements OnModuleDestroy {
   private readonly logger = new Logger('CursorRunnerCallback');
+  /** Ends the waits between tries when the app shuts down: those callbacks are answered 503 at once. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly store: PendingRequestStore,
     @InjectQueue(RESULT_DELIVERIES_QUEUE) private readonly deliveries: JobQueue<ResultDeliveryJob>,
+    private readonly config: AppConfig,
   ) {}
+
+  /** Nest closes modules before the HTTP server, which waits for the answers of callbacks still trying. */
+  onModuleDestroy(): void {
+    this.stopping.abort();
+  }
 
   /** The callback's query string and body as they came. */
   async receive(query: unknown, body: unknown): Promise<CallbackAnswer> {
     const { requestId, fields } = readCallbackParams(query, body);
     if (requestId === undefined) throw new BadRequestException({ error: 'request_id is required' });
+    const startedAt = Date.now();
+    const deadline = startedAt + this.config.callbacks.redisWaitMs;
+    for (let tries = 1; ; tries += 1) {
+      try {
+        const answer = await this.take(requestId, fields);
+        if (tries > 1) this.logger.log(`cursor-runner result ${requestId} taken on try ${tries}, ${Date.now() - startedAt} ms after it arrived`);
+        return answer;
+      } catch (error) {
+        if (!(error instanceof RedisCannotTake)) throw error;
+        // Sent before the next claim on the same connection, so a claim that landed late is undone first.
+        this.store.releaseDelivery(requestId).catch(() => undefined);
+        const waitLeft = deadline - Date.now() - CALLBACK_RETRY_PAUSE_MS;
+        if (waitLeft <= 0 || this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, tries, startedAt);
+        if (tries === 1) {
+          this.logger.warn(
+            `Redis cannot take cursor-runner result ${requestId} now (${error.message}); trying again for up to ${this.config.callbacks.redisWaitMs} ms`,
+          );
+        }
+        await sleep(CALLBACK_RETRY_PAUSE_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        if (this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, tries, startedAt);
+      }
+    }
+  }
+
+  /** One try: claims the pending request and queues its delivery. Throws {@link RedisCannotTake}. */
+  private async take(requestId: string, fields: Record<string, unknown>): Promise<CallbackAnswer> {
     let entry: PendingEntry | null;
     try {
       if (!(await this.store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS))) {
@@ -82,7 +130,7 @@ export class ReceiveCallback {
       if (entry?.kind === 'api') await this.store.keepResult(requestId, keptResultOf(fields));
     } catch (error) {
       if (error instanceof InvalidRequestIdError) throw new BadRequestException({ error: 'Invalid request_id format' });
-      throw this.unavailable(requestId, fields, error);
+      throw new RedisCannotTake(error);
     }
     if (entry === null) {
       await this.store.releaseDelivery(requestId);
@@ -106,7 +154,7 @@ export class ReceiveCallback {
     try {
       added = await this.deliveries.add(job, { once: { id: resultDeliveryOnceId(requestId), ttlSeconds: RESULT_ONCE_TTL_SECONDS } });
     } catch (error) {
-      if (error instanceof QueueUnavailableError) throw this.unavailable(requestId, fields, error);
+      if (error instanceof QueueUnavailableError) throw new RedisCannotTake(error);
       throw error;
     }
     if (added.status === 'duplicate') {
@@ -126,19 +174,20 @@ export class ReceiveCallback {
     }
   }
 
-  /** Ends the claim and logs the callback for a replay: the store cannot take it now. */
-  private unavailable(requestId: string, fields: Record<string, unknown>, error: unknown): Error {
-    // Not awaited: with Redis hanging it would wait out a second command budget before the 503.
-    // Sent after the claim on the same connection, it undoes a claim that lands late; a failure
-    // leaves the claim to expire.
-    this.store.releaseDelivery(requestId).catch(() => undefined);
+  /**
+   * Logs the callback for a replay: Redis could not take it. Its claim was released (not awaited:
+   * with Redis hanging that would wait out a second command budget before the 503; a failure leaves
+   * the claim to expire).
+   */
+  private unavailable(requestId: string, fields: Record<string, unknown>, error: unknown, tries: number, startedAt: number): Error {
+    const gaveUp = this.stopping.signal.aborted ? 'the app is shutting down' : `${tries} ${tries === 1 ? 'try' : 'tries'} in ${Date.now() - startedAt} ms`;
     this.logger.error(
       {
         err: error,
         requestId,
         callback: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, clip(value)])),
       },
-      `Pending request store unavailable: cursor-runner result ${requestId} cannot be delivered now and ` +
+      `Pending request store unavailable (${gaveUp}): cursor-runner result ${requestId} cannot be delivered now and ` +
         'cursor-runner does not retry; the callback is logged here for a replay',
     );
     return new ServiceUnavailableException({

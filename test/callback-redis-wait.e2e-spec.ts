@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import request from 'supertest';
+import type { BullJobQueue } from '@app/queue';
+import { DeliverResult, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { pollUntil } from './support/poll';
+import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const TOKEN = '777778:callback-wait-token';
+/** REDIS_COMMAND_TIMEOUT_MS's default, which the app below runs with. */
+const COMMAND_TIMEOUT_MS = 1_000;
+/** CALLBACK_REDIS_WAIT_MS of the app below. */
+const WAIT_MS = 4_000;
+/** Past the wait, the try under way may still take its command budgets (the claim, then the queue). */
+const ANSWER_BUDGET_MS = WAIT_MS + 2 * COMMAND_TIMEOUT_MS + 500;
+
+/**
+ * cursor-runner posts a result once and never again, waiting up to 30 s for the answer. A callback
+ * Redis cannot take is tried again for CALLBACK_REDIS_WAIT_MS, so a Redis that hangs or restarts for
+ * less than that loses no result and delivers it once; past it, or when the app shuts down, the
+ * answer is the 503 with the content logged for a replay.
+ */
+describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () => {
+  let redis: FaultyRedis;
+  let telegram: FakeTelegram;
+  let app: TestApp;
+  let nextChat = 555_000;
+
+  const callback = (requestId: string, output: string) =>
+    request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', 'test-webhook-secret').send({ request_id: requestId, success: true, output });
+  const timed = async (call: () => Promise<request.Response>) => {
+    const started = Date.now();
+    const response = await call();
+    return { response, elapsedMs: Date.now() - started };
+  };
+  /** A Telegram request waiting for its result, in a chat of its own. */
+  async function pendingRequest(): Promise<{ requestId: string; chatId: number }> {
+    const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const chatId = ++nextChat;
+    await app.app.get(PendingRequestStore).store(requestId, {
+      chatId,
+      messageId: 9,
+      prompt: 'p',
+      originalWasAudio: false,
+      createdAt: new Date().toISOString(),
+      botId: null,
+    });
+    return { requestId, chatId };
+  }
+  const delivered = async (chatId: number) => {
+    await app.app.get(DeliverResult).settled();
+    return telegram.deliveredMessages(chatId).map((message) => message.text);
+  };
+
+  beforeAll(async () => {
+    // Kept on disk, so a restart brings the pending requests back, as a durable production Redis does.
+    redis = await startFaultyRedis({ appendOnlyDir: fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-callback-wait-')) });
+    telegram = await FakeTelegram.start(TOKEN);
+    app = await startTestApp({
+      env: {
+        REDIS_URL: redis.url,
+        CACHE_KEY_PREFIX: `wait-${randomUUID().slice(0, 8)}`,
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_API_BASE_URL: telegram.url,
+        QUEUE_RETRY_DELAY_MS: '50',
+        CALLBACK_REDIS_WAIT_MS: String(WAIT_MS),
+      },
+    });
+  });
+  afterEach(() => redis.thaw());
+  afterAll(async () => {
+    redis?.thaw();
+    await app?.close();
+    await telegram?.stop();
+    await redis?.stop();
+  });
+
+  it('Redis frozen for 2 s: answered 200 once it thaws, and the result delivered once', async () => {
+    const { requestId, chatId } = await pendingRequest();
+    const output = `across a freeze ${randomUUID()}`;
+    redis.freeze();
+    const thawed = new Promise<void>((resolve) => setTimeout(() => resolve(redis.thaw()), 2_000));
+
+    const { response, elapsedMs } = await timed(() => callback(requestId, output));
+    await thawed;
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, request_id: requestId });
+    expect(elapsedMs).toBeGreaterThanOrEqual(2_000);
+    expect(elapsedMs).toBeLessThanOrEqual(2_000 + 2 * COMMAND_TIMEOUT_MS + 500);
+    expect(await delivered(chatId)).toEqual([output]);
+    expect(app.logs.lines.some((line) => String(line.msg).startsWith(`cursor-runner result ${requestId} taken on try `))).toBe(true);
+  });
+
+  it('Redis frozen as BullMQ stores the delivery job, thawed within the wait: answered 200, delivered once', async () => {
+    const { requestId, chatId } = await pendingRequest();
+    const output = `queued as Redis froze ${randomUUID()}`;
+    // The add that times out runs once Redis thaws; the try after it finds the job there.
+    const queue = app.app.get<BullJobQueue<ResultDeliveryJob>>(RESULT_DELIVERIES_QUEUE.token).bullQueue as unknown as {
+      add: (...args: unknown[]) => Promise<unknown>;
+    };
+    const add = queue.add.bind(queue);
+    const frozen = jest.spyOn(queue, 'add').mockImplementationOnce((...args: unknown[]) => {
+      redis.freeze();
+      setTimeout(() => redis.thaw(), 2_000);
+      return add(...args);
+    });
+
+    const { response } = await timed(() => callback(requestId, output));
+    frozen.mockRestore();
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ received: true, request_id: requestId });
+    expect(await delivered(chatId)).toEqual([output]);
+  });
+
+  it('Redis killed and restarted within the wait: answered 200, delivered once', async () => {
+    const { requestId, chatId } = await pendingRequest();
+    const output = `across a restart ${randomUUID()}`;
+    await redis.kill();
+    const restarted = new Promise<void>((resolve) => setTimeout(() => void redis.restart().then(resolve), 1_500));
+
+    const { response } = await timed(() => callback(requestId, output));
+    await restarted;
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, request_id: requestId });
+    expect(await delivered(chatId)).toEqual([output]);
+  });
+
+  it('Redis frozen past the wait: 503 within it and a try, content logged; the replay after the thaw delivers once', async () => {
+    const { requestId, chatId } = await pendingRequest();
+    const output = `frozen too long ${randomUUID()}`;
+    redis.freeze();
+
+    const { response, elapsedMs } = await timed(() => callback(requestId, output));
+
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({ received: false, error: 'Pending request store unavailable', request_id: requestId });
+    expect(elapsedMs).toBeGreaterThanOrEqual(WAIT_MS - 1_000);
+    expect(elapsedMs).toBeLessThanOrEqual(ANSWER_BUDGET_MS);
+    const logged = app.logs.lines.find((line) => line.level === 50 && line.requestId === requestId);
+    expect(logged).toMatchObject({ callback: { output } });
+    expect(logged?.msg).toMatch(/^Pending request store unavailable \(\d+ tries in \d+ ms\)/);
+
+    redis.thaw();
+    const { value: replay } = await pollUntil(() => callback(requestId, output), (answer) => answer.status === 200, 5_000, 100);
+    expect(replay.body).toEqual({ received: true, request_id: requestId });
+    expect(await delivered(chatId)).toEqual([output]);
+  });
+});
