@@ -52,7 +52,7 @@ describe('ChatReplies: voice when the user spoke and voice output is allowed, el
     expect(medium).toBe('voice');
     const [voice] = telegram.voices(CHAT);
     expect(voice.bytes).toEqual(fakeSpeech(VOICE, 'tts_test', 'a <b> c'));
-    expect(voice.fields).toMatchObject({ chat_id: String(CHAT), reply_to_message_id: '9' });
+    expect(voice).toMatchObject({ fields: { chat_id: String(CHAT) }, reply_to_message_id: 9 });
     expect(voice.contentType).toBe('audio/mpeg');
     expect(telegram.messages(CHAT)).toEqual([]);
   });

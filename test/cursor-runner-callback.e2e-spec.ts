@@ -242,6 +242,15 @@ describe('POST /cursor-runner/callback', () => {
       expect(messages.map((message) => message.text)).toEqual(['✅ Done (no output).']);
     });
 
+    it('delivers the result though the user deleted the message it answers (Telegram would refuse a bare reply)', async () => {
+      const { id, pending } = await storePending();
+      telegram.deleteUserMessage(pending.chatId, pending.messageId);
+      const messages = await deliver({ success: true, requestId: id, output: 'still yours', exitCode: 0 }, pending.chatId);
+      expect(telegram.deliveredMessages(pending.chatId).map((message) => message.text)).toEqual(['still yours']);
+      expect(messages.map((message) => message.params.reply_parameters)).toEqual([{ message_id: pending.messageId, allow_sending_without_reply: true }]);
+      expect(await pendingKeys(id)).toBe(0);
+    });
+
     it('sends plain text without a parse mode when Telegram refuses the HTML', async () => {
       await settings.set('debug', true);
       const { id, pending } = await storePending();

@@ -86,7 +86,8 @@ describe('large results', () => {
     expect(documents[0]).toMatchObject({
       fileName: `${id}.txt`,
       contentType: 'text/plain; charset=utf-8',
-      fields: { chat_id: String(pending.chatId), reply_to_message_id: '77' },
+      fields: { chat_id: String(pending.chatId) },
+      reply_to_message_id: 77,
     });
     expect(documents[0].bytes.equals(Buffer.from(output, 'utf8'))).toBe(true);
     expect(await pendingExists(id)).toBe(0);

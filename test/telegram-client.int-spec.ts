@@ -57,7 +57,8 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     const [call] = fake.calls('sendMessage');
     expect(call.request.method).toBe('POST');
     expect(call.request.headers['content-type']).toBe('application/json');
-    expect(call.params).toEqual({ chat_id: CHAT, text: html, parse_mode: 'HTML', reply_to_message_id: 7 });
+    // Sent even if the user deleted message 7 meanwhile, as a plain message.
+    expect(call.params).toEqual({ chat_id: CHAT, text: html, parse_mode: 'HTML', reply_parameters: { message_id: 7, allow_sending_without_reply: true } });
   });
 
   it('sends Markdown as given and plain text without a parse_mode field', async () => {
@@ -76,7 +77,8 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     expect(fake.voices(CHAT)).toEqual([
       {
         token: TOKEN,
-        fields: { chat_id: String(CHAT), reply_to_message_id: '9', caption: 'Here you go' },
+        fields: { chat_id: String(CHAT), reply_parameters: JSON.stringify({ message_id: 9, allow_sending_without_reply: true }), caption: 'Here you go' },
+        reply_to_message_id: 9,
         fileName: 'reply.ogg',
         contentType: 'audio/ogg',
         bytes: audio,
@@ -104,7 +106,8 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     const [document] = fake.documents(CHAT);
     expect({ ...document, bytes: undefined }).toEqual({
       token: TOKEN,
-      fields: { chat_id: String(CHAT), reply_to_message_id: '4', caption: 'Whole output' },
+      fields: { chat_id: String(CHAT), reply_parameters: JSON.stringify({ message_id: 4, allow_sending_without_reply: true }), caption: 'Whole output' },
+      reply_to_message_id: 4,
       fileName: 'telegram-1764590000-0a1b2c3d.txt',
       contentType: 'text/plain; charset=utf-8',
       bytes: undefined,

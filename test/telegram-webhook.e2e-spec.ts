@@ -152,6 +152,14 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
     expect(messagesOf(telegram)).toEqual([{ text: PROCESSING_TEXT, parse_mode: 'HTML', reply_to_message_id: 101 }]);
   });
 
+  it('answers /help though the user deleted the command meanwhile (Telegram would refuse a bare reply)', async () => {
+    const body = update('start-command', '/help');
+    telegram.deleteUserMessage(CHAT, 102);
+    await post(app.baseUrl, body).expect(200);
+    await processed(app, body.update_id);
+    expect(telegram.deliveredMessages(CHAT).map((message) => [message.text, message.reply_to_message_id])).toEqual([[HELP_TEXT, 102]]);
+  });
+
   it('forwards an edited message like a message, and sends no notice without debug', async () => {
     const body = update('edited-message');
     await post(app.baseUrl, body).expect(200);

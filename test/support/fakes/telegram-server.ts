@@ -28,15 +28,18 @@ export interface SentMessage {
   chat_id: unknown;
   text: unknown;
   parse_mode?: unknown;
-  reply_to_message_id?: unknown;
+  /** The message it answers: `reply_parameters.message_id`, or the older `reply_to_message_id`. */
+  reply_to_message_id?: number;
   params: Record<string, unknown>;
 }
 
 /** A `sendVoice` call: the multipart fields and the uploaded file. */
 export interface SentVoice {
   token: string;
-  /** Multipart text fields (`chat_id`, `reply_to_message_id`, `caption`), as strings. */
+  /** Multipart text fields (`chat_id`, `reply_parameters`, `caption`), as strings. */
   fields: Record<string, unknown>;
+  /** The message it answers, as for {@link SentMessage}. */
+  reply_to_message_id?: number;
   fileName: string | undefined;
   contentType: string | undefined;
   bytes: Buffer;
@@ -83,6 +86,41 @@ function failure(status: number, description: string): FakeReply {
   return { status, body: { ok: false, error_code: status, description } };
 }
 
+interface ReplyTarget {
+  messageId: number;
+  /** Send anyway, not as a reply, when the message is gone. */
+  allowWithout: boolean;
+}
+
+/**
+ * The message a send answers, as the Bot API reads it: `reply_parameters` (an object in JSON, a JSON
+ * string in a form or multipart body), else the older `reply_to_message_id` with
+ * `allow_sending_without_reply`. `'unparsable'` for `reply_parameters` Telegram cannot read.
+ */
+function replyTargetOf(params: Record<string, unknown>): ReplyTarget | 'unparsable' | undefined {
+  let parameters = params.reply_parameters;
+  if (typeof parameters === 'string') {
+    try {
+      parameters = JSON.parse(parameters) as unknown;
+    } catch {
+      return 'unparsable';
+    }
+  }
+  if (parameters !== undefined) {
+    const { message_id: messageId, allow_sending_without_reply: allow } = (parameters ?? {}) as Record<string, unknown>;
+    if (typeof messageId !== 'number') return 'unparsable';
+    return { messageId, allowWithout: allow === true };
+  }
+  if (params.reply_to_message_id === undefined) return undefined;
+  const allow = params.allow_sending_without_reply;
+  return { messageId: Number(params.reply_to_message_id), allowWithout: allow === true || allow === 'true' };
+}
+
+const repliedMessageOf = (params: Record<string, unknown>): number | undefined => {
+  const target = replyTargetOf(params);
+  return typeof target === 'object' ? target.messageId : undefined;
+};
+
 /**
  * A local Telegram Bot API: `POST|GET /bot<token>/<method>` (JSON, form or multipart) and
  * `GET /file/bot<token>/<path>` downloads. Only tokens given to {@link addBot} are known (others get
@@ -95,6 +133,8 @@ export class FakeTelegram {
   private readonly files = new Map<string, FakeFile>();
   private readonly webhooks = new Map<string, { url: string; secret_token?: string }>();
   private readonly scripted = new Map<string, FakeReply[]>();
+  /** `<chat>\0<message id>` of user messages deleted from their chat. */
+  private readonly deleted = new Set<string>();
   private nextMessageId = 1000;
   /** How long every protocol answer waits, in milliseconds, as the real Bot API's round trip does (default none). */
   answerDelayMs = 0;
@@ -131,6 +171,14 @@ export class FakeTelegram {
   failNext(token: string, method: string, ...replies: FakeReply[]): void {
     const key = `${token}\0${method}`;
     this.scripted.set(key, [...(this.scripted.get(key) ?? []), ...replies]);
+  }
+
+  /**
+   * The user deleted message `messageId` from chat `chatId`: a send replying to it is refused with 400
+   * "message to be replied not found", as Telegram does, unless it allows sending without the reply.
+   */
+  deleteUserMessage(chatId: number | string, messageId: number): void {
+    this.deleted.add(`${String(chatId)}\0${messageId}`);
   }
 
   /** The next call of `method` with `token` gets Telegram's `ok:false` with `description`. */
@@ -175,7 +223,7 @@ export class FakeTelegram {
         chat_id: params.chat_id,
         text: params.text,
         parse_mode: params.parse_mode,
-        reply_to_message_id: params.reply_to_message_id,
+        reply_to_message_id: repliedMessageOf(params),
         params,
       }));
   }
@@ -197,6 +245,7 @@ export class FakeTelegram {
       .map(({ token, params, files }) => ({
         token,
         fields: params,
+        reply_to_message_id: repliedMessageOf(params),
         fileName: files[field]?.fileName,
         contentType: files[field]?.contentType,
         bytes: files[field]?.bytes ?? Buffer.alloc(0),
@@ -220,6 +269,7 @@ export class FakeTelegram {
   reset(): void {
     this.http.reset();
     this.scripted.clear();
+    this.deleted.clear();
   }
 
   stop(): Promise<void> {
@@ -247,6 +297,13 @@ export class FakeTelegram {
   private answer({ token, method, params, files }: BotApiCall): FakeReply {
     const chat = { id: Number(params.chat_id), type: 'private' };
     const date = Math.floor(Date.now() / 1000);
+    if (['sendMessage', 'sendVoice', 'sendDocument'].includes(method)) {
+      const target = replyTargetOf(params);
+      if (target === 'unparsable') return failure(400, "Bad Request: can't parse reply parameters JSON object");
+      if (target && !target.allowWithout && this.deleted.has(`${String(params.chat_id)}\0${target.messageId}`)) {
+        return failure(400, 'Bad Request: message to be replied not found');
+      }
+    }
     switch (method) {
       case 'sendMessage':
         if (params.chat_id === undefined) return failure(400, 'Bad Request: chat_id is empty');

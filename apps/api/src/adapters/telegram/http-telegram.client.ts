@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import { FormData, multipartBodyOf, type MultipartBody } from '@app/outbound-http';
-import type { File as TelegramFile, Message, WebhookInfo } from '@grammyjs/types';
+import type { File as TelegramFile, Message, ReplyParameters, WebhookInfo } from '@grammyjs/types';
 import {
   TelegramClient,
   type ChatId,
@@ -22,7 +22,21 @@ import type { TelegramTransport } from './telegram-transport';
 export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
 
 /** Bot API parameters: `undefined` fields are not sent. */
-type Parameters = Record<string, string | number | boolean | undefined>;
+type Parameters = Record<string, string | number | boolean | ReplyParameters | undefined>;
+
+/**
+ * A reply to `messageId` that is still sent when that message is gone (the user deleted it while
+ * the answer was being made): without `allow_sending_without_reply` Telegram refuses the send with
+ * 400 "message to be replied not found", and the answer — a cursor-runner result, sent once — is lost.
+ */
+function replyTo(messageId: number | undefined): ReplyParameters | undefined {
+  return messageId === undefined ? undefined : { message_id: messageId, allow_sending_without_reply: true };
+}
+
+function appendReplyTo(form: FormData, messageId: number | undefined): void {
+  const parameters = replyTo(messageId);
+  if (parameters) form.append('reply_parameters', JSON.stringify(parameters));
+}
 
 /**
  * The Bot API for one token over the shared keep-alive {@link TelegramTransport}. Requests are
@@ -46,7 +60,7 @@ export class HttpTelegramClient extends TelegramClient {
       chat_id: chatId,
       text,
       parse_mode: options.parseMode,
-      reply_to_message_id: options.replyToMessageId,
+      reply_parameters: replyTo(options.replyToMessageId),
     });
   }
 
@@ -59,7 +73,7 @@ export class HttpTelegramClient extends TelegramClient {
     const fileName = options.filename ?? (typeof audio === 'string' ? path.basename(audio) : 'voice.mp3');
     const form = new FormData();
     form.append('chat_id', String(chatId));
-    if (options.replyToMessageId !== undefined) form.append('reply_to_message_id', String(options.replyToMessageId));
+    appendReplyTo(form, options.replyToMessageId);
     if (options.caption !== undefined) form.append('caption', options.caption);
     form.append('voice', new Blob([bytes], { type: voiceMimeType(fileName) }), fileName);
     return this.call('sendVoice', await multipartBodyOf(form));
@@ -73,7 +87,7 @@ export class HttpTelegramClient extends TelegramClient {
   ): Promise<TelegramResponse<Message.DocumentMessage>> {
     const form = new FormData();
     form.append('chat_id', String(chatId));
-    if (options.replyToMessageId !== undefined) form.append('reply_to_message_id', String(options.replyToMessageId));
+    appendReplyTo(form, options.replyToMessageId);
     if (options.caption !== undefined) form.append('caption', options.caption);
     form.append('document', new Blob([content], { type: options.contentType ?? 'text/plain; charset=utf-8' }), fileName);
     return this.call('sendDocument', await multipartBodyOf(form));
