@@ -160,6 +160,17 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
     expect(telegram.deliveredMessages(CHAT).map((message) => [message.text, message.reply_to_message_id])).toEqual([[HELP_TEXT, 102]]);
   });
 
+  it('waits out Telegram throttling /help (429 retry_after) past the 3 attempts, then answers it once and reports no failure', async () => {
+    const throttled = { status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } } };
+    telegram.failNext(TOKEN, 'sendMessage', throttled, throttled, throttled, throttled);
+    const body = update('start-command', '/help');
+    await post(app.baseUrl, body).expect(200);
+    await processed(app, body.update_id, 20_000);
+    expect(telegram.calls('sendMessage')).toHaveLength(5);
+    expect(telegram.deliveredMessages(CHAT).map((message) => message.text)).toEqual([HELP_TEXT]);
+    expect(app.logs.lines.filter((line) => String(line.msg).startsWith(`Telegram throttled update ${String(body.update_id)} (not counted as an attempt)`))).toHaveLength(4);
+  }, 30_000);
+
   it('forwards an edited message like a message, and sends no notice without debug', async () => {
     const body = update('edited-message');
     await post(app.baseUrl, body).expect(200);

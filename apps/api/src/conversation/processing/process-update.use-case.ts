@@ -1,8 +1,9 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectQueue, JobQueue, PermanentJobError, type Job } from '@app/queue';
+import { InjectQueue, JobQueue, PermanentJobError, RetryLaterError, type Job } from '@app/queue';
 import { ElevenLabsError, SpeechToText } from '../../adapters/elevenlabs';
 import { TelegramApiError, TelegramError } from '../../adapters/telegram';
 import type { TelegramBotHandle } from '../../telegram';
+import { MAX_RETRY_DELAY_MS, MAX_THROTTLED_WAIT_MS, throttledForMs } from '../callbacks/delivery-policy';
 import { ChatReplies } from '../chat-replies';
 import { BotLookup, DEBUG_SETTING, FileDownloads, SettingSwitches } from '../ports';
 import {
@@ -50,9 +51,11 @@ function isPermanent(error: unknown): boolean {
  * by {@link ForwardMessage}, whose result comes back through the callback), callback queries, and
  * nothing else. Every answer goes through the bot the update came through.
  *
- * Retries: a failed attempt is retried (3 attempts, exponential backoff). Each effect a retry must
- * not repeat is a job step whose outcome is saved with the job: the forward to cursor-runner (so a
- * message is never run twice), the debug notices, the callback query's answer and the replies sent
+ * Retries: a failed attempt is retried (3 attempts, exponential backoff). Telegram throttling a send
+ * (429) uses up no attempt: the job runs again after its `retry_after`, for up to
+ * {@link MAX_THROTTLED_WAIT_MS} of such waits in all, as a result delivery does. Each effect a retry
+ * must not repeat is a job step whose outcome is saved with the job: the forward to cursor-runner (so
+ * a message is never run twice), the debug notices, the callback query's answer and the replies sent
  * from here. The user is told about a failure once, when the last attempt fails, never before an
  * answer that a retry then sends.
  */
@@ -100,9 +103,35 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     try {
       await this.dispatch(bot, update, kind, job);
     } catch (error) {
+      const throttledMs = await this.throttledWait(job, error);
+      if (throttledMs !== undefined) {
+        this.logger.warn(
+          `Telegram throttled update ${update.update_id} (not counted as an attempt); running it again in ${throttledMs} ms: ${(error as Error).message}`,
+        );
+        throw new RetryLaterError(throttledMs, `update ${update.update_id}, throttled by Telegram`);
+      }
       const permanent = isPermanent(error);
       if (job.isFinalAttempt || permanent) await this.reportFailure(bot, update, kind, error as Error);
       throw permanent ? new PermanentJobError((error as Error).message, { cause: error }) : error;
+    }
+  }
+
+  /**
+   * The wait a 429 asks for, when waiting it out keeps the update's throttled time within
+   * {@link MAX_THROTTLED_WAIT_MS}; each wait is saved as a job step, so every run counts them all.
+   */
+  private async throttledWait(job: Job<TelegramUpdateJob>, error: unknown): Promise<number | undefined> {
+    const wait = throttledForMs(error);
+    if (wait === undefined || wait > MAX_RETRY_DELAY_MS) return undefined;
+    let waited = 0;
+    for (let throttle = 1; ; throttle += 1) {
+      let savedNow = false;
+      const saved = await job.step(`throttled-${throttle}`, async () => {
+        savedNow = true;
+        return waited + wait <= MAX_THROTTLED_WAIT_MS ? wait : 0;
+      });
+      if (savedNow) return saved > 0 ? saved : undefined;
+      waited += saved;
     }
   }
 
