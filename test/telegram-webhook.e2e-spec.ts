@@ -372,6 +372,20 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
     expect(await redis.exists(pendingRequestKey(id))).toBe(0);
   });
 
+  it("cuts a cursor-runner refusal quoted in the notice to Telegram's limit, which would refuse the whole message", async () => {
+    const refusal = `invalid prompt: ${'<x>&'.repeat(5_000)}`;
+    cursorRunner.enqueue(EXECUTE_ASYNC, { status: 422, body: { success: false, error: refusal } });
+    const body = update('text-message', `refused at length ${randomUUID()}`);
+    await post(app.baseUrl, body).expect(200);
+    await processed(app, body.update_id);
+
+    const [notice] = telegram.deliveredMessages(CHAT);
+    expect(telegram.calls('sendMessage')).toHaveLength(1);
+    const shown = String(notice.text).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    expect(Array.from(shown)).toHaveLength(4_096);
+    expect(shown).toMatch(/^❌ Error: Failed to execute cursor command\. invalid prompt: <x>&<x>&.*…$/s);
+  });
+
   it('does not retry when Telegram refuses the reply itself (bot blocked)', async () => {
     telegram.rejectNext(TOKEN, 'sendMessage', 'Forbidden: bot was blocked by the user', 403);
     telegram.rejectNext(TOKEN, 'sendMessage', 'Forbidden: bot was blocked by the user', 403);

@@ -116,6 +116,18 @@ function replyTargetOf(params: Record<string, unknown>): ReplyTarget | 'unparsab
   return { messageId: Number(params.reply_to_message_id), allowWithout: allow === true || allow === 'true' };
 }
 
+/**
+ * A message's length as Telegram limits it: characters after entity parsing (HTML tags gone, each
+ * entity one character).
+ */
+function visibleLength(text: string, parseMode: unknown): number {
+  const visible = parseMode === 'HTML' ? text.replace(/<[^>]*>/g, '').replace(/&(?:lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/gi, '&') : text;
+  return Array.from(visible).length;
+}
+
+/** Telegram's limit on {@link visibleLength}. */
+const MESSAGE_LIMIT = 4_096;
+
 const repliedMessageOf = (params: Record<string, unknown>): number | undefined => {
   const target = replyTargetOf(params);
   return typeof target === 'object' ? target.messageId : undefined;
@@ -310,6 +322,7 @@ export class FakeTelegram {
         if (typeof params.text !== 'string' || params.text.trim() === '') {
           return failure(400, 'Bad Request: message text is empty');
         }
+        if (visibleLength(params.text, params.parse_mode) > MESSAGE_LIMIT) return failure(400, 'Bad Request: message is too long');
         return { body: { ok: true, result: { message_id: this.nextMessageId++, date, chat, text: params.text } } };
       case 'sendVoice': {
         if (params.chat_id === undefined) return failure(400, 'Bad Request: chat_id is empty');

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TextToSpeech } from '../adapters/elevenlabs';
-import { escapeHtml, TelegramApiError, type ChatId } from '../adapters/telegram';
+import { escapeHtml, TELEGRAM_MESSAGE_LIMIT, TelegramApiError, type ChatId } from '../adapters/telegram';
 import type { TelegramBotHandle } from '../telegram';
 import { ALLOW_AUDIO_OUTPUT, SettingSwitches } from './ports';
 
@@ -26,6 +26,13 @@ export interface ReplyOptions {
 
 /** How a reply went out. */
 export type ReplyMedium = 'voice' | 'text';
+
+/** `text`, or its first characters and an ellipsis when it is longer than a message may be. */
+function fitted(text: string): string {
+  if (text.length <= TELEGRAM_MESSAGE_LIMIT) return text;
+  const characters = Array.from(text);
+  return characters.length <= TELEGRAM_MESSAGE_LIMIT ? text : `${characters.slice(0, TELEGRAM_MESSAGE_LIMIT - 1).join('')}…`;
+}
 
 /** Telegram refused the message's HTML (`Bad Request: can't parse entities: …`). */
 export function isParseError(error: unknown): boolean {
@@ -69,9 +76,13 @@ export class ChatReplies {
     return 'text';
   }
 
-  /** A text shown literally (notices, errors, local answers to a button), never spoken. */
+  /**
+   * A text shown literally (notices, errors, local answers to a button), never spoken. One that
+   * quotes something long (cursor-runner's refusal, an error) is cut to Telegram's limit, which
+   * would otherwise refuse the whole message.
+   */
   async say(bot: TelegramBotHandle, chatId: ChatId, text: string, replyToMessageId?: number): Promise<void> {
-    await this.write(bot, chatId, plainMessage(text), replyToMessageId);
+    await this.write(bot, chatId, plainMessage(fitted(text)), replyToMessageId);
   }
 
   /** A text file (the whole of an output too long for a message), as a document replying to the user's message. */

@@ -19,4 +19,4 @@ export {
   TelegramTimeoutError,
   TelegramVoiceFileMissingError,
 } from './telegram.errors';
-export { escapeHtml } from './telegram-format';
+export { escapeHtml, TELEGRAM_MESSAGE_LIMIT } from './telegram-format';

@@ -9,6 +9,9 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Telegram's limit on a message's text after entity parsing, in characters. */
+export const TELEGRAM_MESSAGE_LIMIT = 4_096;
+
 /** MIME type of a voice upload by file extension (docs/telegram.md, "Sending messages"): Ogg and WAV by name, MP3 otherwise. */
 export function voiceMimeType(fileName: string): string {
   switch (path.extname(fileName).toLowerCase()) {

@@ -1,11 +1,10 @@
-import { escapeHtml } from '../../adapters/telegram';
+import { escapeHtml, TELEGRAM_MESSAGE_LIMIT } from '../../adapters/telegram';
 import {
   buildResultMessage,
   cleanTerminalText,
   ERROR_OUTPUT_LIMIT,
   runFailed,
   normalizeCallbackResult,
-  TELEGRAM_MESSAGE_LIMIT,
   type CallbackResult,
 } from './result-message';
 

@@ -4,7 +4,7 @@
  * blocks render, and no message exceeds Telegram's 4 096 characters or is empty.
  */
 
-import { escapeHtml } from '../../adapters/telegram';
+import { escapeHtml, TELEGRAM_MESSAGE_LIMIT } from '../../adapters/telegram';
 import { plainMessage, type ChatMessage } from '../chat-replies';
 
 /** The callback fields the message is built from, normalised. */
@@ -19,9 +19,6 @@ export interface CallbackResult {
   duration: string | undefined;
 }
 
-
-/** Telegram's limit on a message's text after entity parsing. */
-export const TELEGRAM_MESSAGE_LIMIT = 4_096;
 const OUTPUT_LIMIT = { debug: 3_500, normal: 4_000 };
 const WARNINGS_LIMIT = 500;
 /** Longest part of a failed run's error output (the agent's stderr) shown in the message. */
