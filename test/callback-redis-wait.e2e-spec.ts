@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import type { BullJobQueue } from '@app/queue';
-import { DeliverResult, PendingRequestStore, RESULT_DELIVERIES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
+import { DeliverResult, RESULT_DELIVERIES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { storeWaitingRequest } from './support/pending-requests';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -39,17 +40,8 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
   };
   /** A Telegram request waiting for its result, in a chat of its own. */
   async function pendingRequest(): Promise<{ requestId: string; chatId: number }> {
-    const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
     const chatId = ++nextChat;
-    await app.app.get(PendingRequestStore).store(requestId, {
-      chatId,
-      messageId: 9,
-      prompt: 'p',
-      originalWasAudio: false,
-      createdAt: new Date().toISOString(),
-      botId: null,
-    });
-    return { requestId, chatId };
+    return { requestId: await storeWaitingRequest(app, chatId), chatId };
   }
   const delivered = async (chatId: number) => {
     await app.app.get(DeliverResult).settled();

@@ -5,6 +5,7 @@ import { DeliverResult, FORWARD_INTERRUPTED_TEXT, HELP_TEXT, PendingRequestStore
 import { EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { storeWaitingRequest } from './support/pending-requests';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
 import { loadTelegramUpdate } from './support/telegram-fixtures';
@@ -141,17 +142,9 @@ describe('requests while Redis hangs', () => {
     ['as the once id of its delivery is set', (deliveries: BullJobQueue<ResultDeliveryJob>) => deliveries],
     ['as BullMQ stores its delivery job', (deliveries: BullJobQueue<ResultDeliveryJob>) => deliveries.bullQueue],
   ])('callback: Redis freezing %s gives a 503 within the budget; after SIGCONT the result is delivered once, its replay included', async (_when, target) => {
-    const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
     const chatId = ++nextChat;
+    const requestId = await storeWaitingRequest(app, chatId);
     const output = `queued as Redis froze ${randomUUID()}`;
-    await app.app.get(PendingRequestStore).store(requestId, {
-      chatId,
-      messageId: 9,
-      prompt: 'p',
-      originalWasAudio: false,
-      createdAt: new Date().toISOString(),
-      botId: null,
-    });
     // The claim and the lookup went through; Redis hangs at that point of queueing the delivery.
     const queueing = target(app.app.get<BullJobQueue<ResultDeliveryJob>>(RESULT_DELIVERIES_QUEUE.token)) as { add: (...args: unknown[]) => Promise<unknown> };
     const add = queueing.add.bind(queueing);

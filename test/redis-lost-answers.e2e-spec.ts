@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DeliverResult, FORWARD_INTERRUPTED_TEXT, HELP_TEXT, PendingRequestStore, TELEGRAM_UPDATES_QUEUE } from '../apps/api/src/conversation';
+import { DeliverResult, FORWARD_INTERRUPTED_TEXT, HELP_TEXT, TELEGRAM_UPDATES_QUEUE } from '../apps/api/src/conversation';
 import type { JobQueue } from '@app/queue';
 import { EXECUTE_ASYNC, startFakeCursorRunner } from './support/fakes/cursor-runner-server';
 import type { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { TcpProxy } from './support/faults/tcp-proxy';
+import { storeWaitingRequest } from './support/pending-requests';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
 import { loadTelegramUpdate } from './support/telegram-fixtures';
@@ -77,16 +78,8 @@ describe('Redis answers lost with their connection', () => {
     // The job as added: no step saved yet.
     ['its delivery job stored by BullMQ', (output: string) => new RegExp(`${output}[\\s\\S]*"steps":\\{\\}`)],
   ])('callback: %s set, its answer lost: answered 200 and delivered once; a replay then finds nothing to deliver', async (_what, pattern) => {
-    const requestId = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
     const chatId = ++nextChat;
-    await app.app.get(PendingRequestStore).store(requestId, {
-      chatId,
-      messageId: 9,
-      prompt: 'p',
-      originalWasAudio: false,
-      createdAt: new Date().toISOString(),
-      botId: null,
-    });
+    const requestId = await storeWaitingRequest(app, chatId);
     const body = { request_id: requestId, success: true, output: `lost answer ${randomUUID()}` };
     const cut = proxy.answersCut;
     proxy.cutAnswerTo(pattern(body.output));
