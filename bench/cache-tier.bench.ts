@@ -72,7 +72,7 @@ function loadCacheLibraryAt(ref: string, into: string): CacheLibraryModules {
 function namespaceAt(ref: string, folder: string, redis: Redis, prefix: string): { reader: NamespaceCache; writer: NamespaceCache } {
   const modules = loadCacheLibraryAt(ref, folder);
   const keys = new modules.keys.CacheKeyBuilder(prefix, '1');
-  const tier = new modules.tier.RedisTier(redis, keys, { timeoutMs: 2_000, breakerFailures: 5, breakerCooldownMs: 5_000 });
+  const tier = new modules.tier.RedisTier(redis, keys, { timeoutMs: 2_000, writeTimeoutMs: 2_000, breakerFailures: 5, breakerCooldownMs: 5_000 });
   const definition = defineCacheNamespace({ name: 'tier', ttl: '10m', description: 'benchmark' });
   const settings = (maxEntries: number): ResolvedNamespace => ({ definition, ttlMs: 600_000, l1TtlMs: 60_000, graceMs: 0, maxEntries });
   const notify = async () => undefined;

@@ -47,6 +47,8 @@ export class CacheRegistry implements OnApplicationShutdown {
     this.l2 = redis
       ? new RedisTier(redis, this.keys, {
           timeoutMs: config.cache.l2TimeoutMs,
+          // Invalidations are state, like the pending requests: the same budget as those commands.
+          writeTimeoutMs: config.redisCommandTimeoutMs,
           breakerFailures: config.cache.breakerFailures,
           breakerCooldownMs: config.cache.breakerCooldownMs,
           onError: (namespace) => {

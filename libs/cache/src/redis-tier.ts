@@ -9,8 +9,14 @@ import { decodeEntry, decodeStoredEntry, encodeEntry, storedForm } from './entry
 import { withTimeout } from '@app/common';
 
 export interface RedisTierOptions {
-  /** Longest one L2 operation may take before it counts as failed, in milliseconds. */
+  /** Longest one L2 read or cached store may take before it counts as failed, in milliseconds. */
   timeoutMs: number;
+  /**
+   * Longest an invalidation or an explicit write may take, in milliseconds. Longer than a read's:
+   * a read that gives up costs one load, a removal that gives up leaves other instances reading the
+   * entry it was to remove (until it is replayed). One removal of many tags takes Redis tens of ms.
+   */
+  writeTimeoutMs: number;
   /** Consecutive failures that open the circuit breaker. */
   breakerFailures: number;
   /** How long an open breaker skips Redis, in milliseconds. */
@@ -25,6 +31,21 @@ export interface RedisTierOptions {
    */
   onReplayed?: (namespace: string, selection: ReplayedInvalidation) => void;
 }
+
+/**
+ * An L2 operation's time budget and whether it waits for an open breaker. Reads and the stores of
+ * loaded values are skipped while the breaker is open, which is what keeps a hung Redis from
+ * slowing requests. Invalidations and explicit writes are always tried: skipped, they would leave
+ * the entry they replace in Redis for the other instances to read back into their L1 once this
+ * instance's event made them drop it — an instance whose breaker some slow reads opened, though
+ * Redis answers, would have its writes undone elsewhere for a cooldown or more.
+ */
+interface Budget {
+  timeoutMs?: number;
+  pastOpenBreaker?: boolean;
+}
+const READ: Budget = {};
+const WRITE: Budget = { pastOpenBreaker: true };
 
 /** What a replay removed from one namespace (keys are full keys). */
 export interface ReplayedInvalidation {
@@ -206,7 +227,7 @@ export class RedisTier {
    * the stock store reads what this tier writes.
    */
   async get(namespace: string, key: string): Promise<CacheEntry | undefined> {
-    return decodeEntry(await this.attempt(namespace, 'get', () => this.store.get(key)));
+    return decodeEntry(await this.attempt(namespace, 'get', READ, () => this.store.get(key)));
   }
 
   /**
@@ -216,7 +237,7 @@ export class RedisTier {
    * nothing else; a caller about to load a missing value reads {@link generation} first.
    */
   async read(namespace: string, key: string): Promise<{ entry: CacheEntry | undefined } | undefined> {
-    return this.attempt(namespace, 'get', () => this.client.get(key).then(found));
+    return this.attempt(namespace, 'get', READ, () => this.client.get(key).then(found));
   }
 
   /**
@@ -225,7 +246,7 @@ export class RedisTier {
    * store a no-op, so a value loaded before an invalidation is never stored after it.
    */
   async generation(namespace: string): Promise<string | undefined> {
-    return this.attempt(namespace, 'get', () => this.client.get(this.keys.generation(namespace)).then((value) => value ?? '0'));
+    return this.attempt(namespace, 'get', READ, () => this.client.get(this.keys.generation(namespace)).then((value) => value ?? '0'));
   }
 
   /**
@@ -245,13 +266,14 @@ export class RedisTier {
     const stored = storedForm(encodeEntry(entry));
     if (!entry.tags?.length && condition === 'unconditional') {
       // Nothing to check, move or index with it: a plain SET, without the script's cost in Redis.
-      return this.attempt(namespace, 'set', async () => {
+      return this.attempt(namespace, 'set', READ, async () => {
         await (lifetime === 'inf' ? this.client.set(key, stored) : this.client.set(key, stored, 'PX', lifetime));
         return true;
       });
     }
     const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
-    return this.attempt(namespace, 'set', async () => {
+    const budget = condition === 'write' ? WRITE : READ;
+    return this.attempt(namespace, 'set', budget, async () => {
       const outcome = await STORE_SCRIPT.run(
         this.client,
         2 + indexes.length,
@@ -273,7 +295,7 @@ export class RedisTier {
    */
   async delete(namespace: string, keys: readonly string[]): Promise<number | undefined> {
     if (keys.length === 0) return 0;
-    const removed = await this.attempt(namespace, 'delete', async () =>
+    const removed = await this.attempt(namespace, 'delete', WRITE, async () =>
       Number(await UNLINK_KEYS_SCRIPT.run(this.client, keys.length + 1, this.keys.generation(namespace), ...keys)),
     );
     if (removed === undefined) this.remember(namespace, { keys });
@@ -286,7 +308,7 @@ export class RedisTier {
    */
   async discard(namespace: string, keys: readonly string[]): Promise<number | undefined> {
     if (keys.length === 0) return 0;
-    return this.attempt(namespace, 'delete', () => this.client.unlink(...keys));
+    return this.attempt(namespace, 'delete', READ, () => this.client.unlink(...keys));
   }
 
   /** Deletes every entry carrying one of `tags`, atomically per call; counts as {@link delete}. */
@@ -296,6 +318,7 @@ export class RedisTier {
     const removed = await this.attempt(
       namespace,
       'delete-tagged',
+      WRITE,
       async () =>
         Number(
           await UNLINK_TAGGED_SCRIPT.run(this.client, indexes.length + 1, this.keys.generation(namespace), ...indexes),
@@ -310,6 +333,7 @@ export class RedisTier {
     const removed = await this.attempt(
       namespace,
       'clear',
+      { timeoutMs: this.options.clearTimeoutMs ?? 5_000, pastOpenBreaker: true },
       async () => {
         // First, so a load that started before the clear cannot store behind the SCAN's cursor.
         await this.client.incr(this.keys.generation(namespace));
@@ -320,7 +344,6 @@ export class RedisTier {
         await this.unlinkMatching(node, this.keys.tagIndexPattern(namespace));
         return entries;
       },
-      this.options.clearTimeoutMs ?? 5_000,
     );
     if (removed === undefined) this.remember(namespace, { all: true });
     return removed;
@@ -338,16 +361,13 @@ export class RedisTier {
   }
 
   /**
-   * Runs `operation` under the breaker and the time budget. Returns its result, or `undefined`
-   * when it failed, timed out or was skipped — the caller treats that as a miss or a skipped write.
+   * Runs `operation` within its budget, and under the breaker unless it goes past an open one.
+   * Returns its result, or `undefined` when it failed, timed out or was skipped — the caller treats
+   * that as a miss or a skipped write.
    */
-  private async attempt<T>(
-    namespace: string,
-    operation: string,
-    run: () => Promise<T>,
-    timeoutMs = this.options.timeoutMs,
-  ): Promise<T | undefined> {
-    if (!this.breaker.allows()) {
+  private async attempt<T>(namespace: string, operation: string, budget: Budget, run: () => Promise<T>): Promise<T | undefined> {
+    const timeoutMs = budget.timeoutMs ?? (budget === WRITE ? this.options.writeTimeoutMs : this.options.timeoutMs);
+    if (!budget.pastOpenBreaker && !this.breaker.allows()) {
       this.options.onError?.(namespace);
       return undefined;
     }
