@@ -184,6 +184,19 @@ describe('loadConfig', () => {
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
     [{ CALLBACK_DELIVERY_ATTEMPTS: '0' }, 'CALLBACK_DELIVERY_ATTEMPTS must be an integer between 1 and 10 (got "0")'],
     [{ CALLBACK_REDIS_WAIT_MS: '30000' }, 'CALLBACK_REDIS_WAIT_MS must be an integer between 0 and 25000 (got "30000")'],
+    [{ PORT: '0x0D99' }, 'PORT must be an integer between 0 and 65535 (got "0x0D99")'],
+    [{ SHUTDOWN_TIMEOUT_MS: '1e3' }, 'SHUTDOWN_TIMEOUT_MS must be an integer between 0 and 600000 (got "1e3")'],
+    [{ QUEUE_CONCURRENCY: '5.0' }, 'QUEUE_CONCURRENCY must be an integer between 1 and 100 (got "5.0")'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/abc' }, 'REDIS_URL must name a database by its number (redis://host:6379/0), if at all'],
+    [{ REDIS_URL: 'redis:///tmp/redis.sock' }, 'REDIS_URL must be a redis:// or rediss:// URL with a host'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379?db=3' }, 'REDIS_URL must not have a query (its options are not read): name the database in the path'],
+    [{ REDIS_URL: 'redis://:s3cr%zzt@127.0.0.1:6379' }, 'REDIS_URL has a user or password with a malformed percent escape'],
+    [{ TELEGRAM_WEBHOOK_SECRET: 'bad secret!' }, 'TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, underscores or dashes (what Telegram takes as a secret_token)'],
+    [{ TELEGRAM_BOT_TOKEN: '123:abc def' }, 'TELEGRAM_BOT_TOKEN must be a bot token as BotFather gives it: <bot id>:<letters, digits, _ or ->'],
+    [{ TELEGRAM_WEBHOOK_BASE_URL: 'https://public.example/hook?x=1' }, 'TELEGRAM_WEBHOOK_BASE_URL must not have a query or fragment: paths are appended to it (got "https://public.example/hook?x=1")'],
+    [{ CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/cb#frag' }, 'CURSOR_RUNNER_CALLBACK_BASE_URL must not have a query or fragment: paths are appended to it (got "http://app:3000/cb#frag")'],
+    [{ CURSOR_RUNNER_URL: 'http://user:hunter2@cr:3001' }, 'CURSOR_RUNNER_URL must not carry credentials (got "http://<credentials>@cr:3001")'],
+    [{ ELEVENLABS_API_BASE_URL: 'http://user:hunter2@el host' }, 'ELEVENLABS_API_BASE_URL must be an http(s) URL (got "http://<credentials>@el host")'],
     [{ CALLBACK_BODY_LIMIT_BYTES: '24MiB' }, 'CALLBACK_BODY_LIMIT_BYTES must be an integer between 1024 and 268435456 (got "24MiB")'],
     [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {
@@ -194,7 +207,7 @@ describe('loadConfig', () => {
 
   it('names a bad secret-bearing variable without echoing its value', () => {
     const message = errorOf({ REDIS_URL: 'http://user:hunter2@redis' });
-    expect(message).toBe('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL');
+    expect(message).toBe('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL with a host');
     expect(message).not.toContain('hunter2');
   });
 

@@ -217,7 +217,7 @@ function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): stri
   const shown =
     raw === undefined || (SECRET_VARIABLES as readonly string[]).includes(variable)
       ? ''
-      : ` (got ${JSON.stringify(raw)})`;
+      : ` (got ${JSON.stringify(raw.replace(/\/\/[^/@\s]*@/, '//<credentials>@'))})`;
   return `${variable} ${issue.message}${shown}`;
 }
 

@@ -22,16 +22,23 @@ const optionalText = () => z.preprocess(blankToUndefined, z.string().trim().opti
 const text = (fallback: string) =>
   z.preprocess(blankToUndefined, z.string().trim().default(fallback));
 
-const integer = (fallback: number, min: number, max: number) =>
-  z.preprocess(
+/**
+ * Decimal digits only: `Number()` would also read `0x0D99`, `1e3`, `0b11` and `5.0`, values an
+ * operator did not mean as the number they become.
+ */
+const integer = (fallback: number, min: number, max: number) => {
+  const message = `must be an integer between ${min} and ${max}`;
+  return z.preprocess(
     blankToUndefined,
-    z.coerce
-      .number({ error: `must be an integer between ${min} and ${max}` })
-      .int(`must be an integer between ${min} and ${max}`)
-      .min(min, `must be an integer between ${min} and ${max}`)
-      .max(max, `must be an integer between ${min} and ${max}`)
-      .default(fallback),
+    z
+      .string({ error: message })
+      .trim()
+      .regex(/^-?\d+$/, message)
+      .default(String(fallback))
+      .transform(Number)
+      .pipe(z.number().min(min, message).max(max, message)),
   );
+};
 
 const flagValue = () =>
   z
@@ -43,26 +50,45 @@ const flag = (fallback: boolean) => z.preprocess(blankToUndefined, flagValue().d
 /** A flag whose default depends on another variable: unset stays `undefined`. */
 const optionalFlag = () => z.preprocess(blankToUndefined, flagValue().optional());
 
+/**
+ * A base URL that paths are appended to: a query or fragment would swallow them (`…/hook?x=1` gave
+ * `…/hook?x=1/telegram/webhook`), and credentials in it would be dropped by the HTTP clients.
+ */
 const httpUrlText = () =>
   z
     .string()
     .trim()
-    .refine((value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be an http(s) URL')
+    .refine((value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value), { message: 'must be an http(s) URL', abort: true })
+    .refine((value) => new URL(value).username === '' && new URL(value).password === '', 'must not carry credentials')
+    .refine((value) => !/[?#]/.test(value), 'must not have a query or fragment: paths are appended to it')
     .transform((value) => value.replace(/\/+$/, ''));
 
 const httpUrl = (fallback: string) => z.preprocess(blankToUndefined, httpUrlText().default(fallback));
 
 const optionalHttpUrl = () => z.preprocess(blankToUndefined, httpUrlText().optional());
 
+/** Whether each percent escape in `text` decodes (a password with `%zz` threw URIError at connect time). */
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const redisUrl = z.preprocess(
   blankToUndefined,
   z
     .string()
-      .trim()
+    .trim()
     .refine(
-      (value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value),
-      'must be a redis:// or rediss:// URL',
+      (value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value) && new URL(value).hostname !== '',
+      { message: 'must be a redis:// or rediss:// URL with a host', abort: true },
     )
+    .refine((value) => /^\/?(\d+)?$/.test(new URL(value).pathname), 'must name a database by its number (redis://host:6379/0), if at all')
+    .refine((value) => !value.includes('?'), 'must not have a query (its options are not read): name the database in the path')
+    .refine((value) => decodes(new URL(value).username) && decodes(new URL(value).password), 'has a user or password with a malformed percent escape')
     .optional(),
 );
 
@@ -143,8 +169,23 @@ export const environmentSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
 
   WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
-  TELEGRAM_BOT_TOKEN: optionalText(),
-  TELEGRAM_WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
+  TELEGRAM_BOT_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+:[A-Za-z0-9_-]+$/, 'must be a bot token as BotFather gives it: <bot id>:<letters, digits, _ or ->')
+      .optional(),
+  ),
+  // Telegram refuses any other secret_token in setWebhook.
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 letters, digits, underscores or dashes (what Telegram takes as a secret_token)')
+      .default(INSECURE_SECRET_DEFAULT),
+  ),
   TELEGRAM_WEBHOOK_BASE_URL: httpUrl('http://localhost:3000'),
   TELEGRAM_API_BASE_URL: httpUrl('https://api.telegram.org'),
   TELEGRAM_TIMEOUT_MS: integer(30_000, 100, 600_000),

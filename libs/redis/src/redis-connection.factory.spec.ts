@@ -43,6 +43,10 @@ describe('redisOptionsFor', () => {
     });
   });
 
+  it('reads an IPv6 address from its brackets, as ioredis takes it bare', () => {
+    expect(redisOptionsFor({ kind: 'standalone', url: 'redis://[::1]:6380/2' }, 'x')).toMatchObject({ host: '::1', port: 6380, db: 2 });
+  });
+
   it('describes each topology without credentials', () => {
     expect(describeRedis({ kind: 'standalone', url: 'redis://:secret@h:6379/0' })).toBe('redis://h:6379/0');
     expect(describeRedis({ kind: 'cluster', nodes: [{ host: 'a', port: 1 }], password: 'secret', tls: false })).toBe('Cluster via a:1');

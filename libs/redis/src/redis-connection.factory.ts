@@ -54,7 +54,8 @@ function urlOptions(url: string): RedisOptions {
   const parsed = new URL(url);
   const db = parsed.pathname.replace(/^\//, '');
   return {
-    host: parsed.hostname,
+    // An IPv6 address is written in brackets in a URL, and ioredis takes the bare address.
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: Number(parsed.port || 6379),
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
