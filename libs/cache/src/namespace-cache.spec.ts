@@ -28,10 +28,10 @@ class FakeL2 {
     return this.available ? String(this.counter) : undefined;
   }
 
-  async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, condition: StoreCondition = 'unconditional'): Promise<boolean | undefined> {
+  async set(_namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, condition: StoreCondition): Promise<boolean | undefined> {
     if (!this.available) return undefined;
     if (condition === 'write') this.counter += 1;
-    else if (condition !== 'unconditional' && condition.loadedAt !== String(this.counter)) return false;
+    else if (condition.loadedAt !== String(this.counter)) return false;
     this.entries.set(key, { entry, lifetimeMs });
     return true;
   }

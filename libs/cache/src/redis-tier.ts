@@ -109,14 +109,14 @@ return redis.call('UNLINK', unpack(KEYS, 2))`);
  * namespace's generation (KEYS[2]) is no longer ARGV[1] — an invalidation or a write ran since the
  * value was loaded, so storing it could undo a write. ARGV[1] `+` is an explicit write: stored
  * unconditionally, and the generation moved with it, so a load that began before it is not stored
- * after it; empty, stored unconditionally. ARGV[2] is the stored value, ARGV[3] its lifetime in ms
+ * after it. ARGV[2] is the stored value, ARGV[3] its lifetime in ms
  * (`inf`: no expiry), ARGV[4] now (epoch ms). Tag indexes
  * are scored by expiry so members whose entries are gone are trimmed: the index of a tag that keeps
  * receiving new keys holds only live ones, and it expires with its longest-lived entry.
  * Returns 1 stored, 0 refused.
  */
 const STORE_SCRIPT = new LuaScript(`
-if ARGV[1] == '+' then redis.call('INCR', KEYS[2]) elseif ARGV[1] ~= '' and (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+if ARGV[1] == '+' then redis.call('INCR', KEYS[2]) elseif (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 local forever = ARGV[3] == 'inf'
 local now = tonumber(ARGV[4])
 if forever then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
@@ -138,10 +138,9 @@ return 1`);
 /**
  * How a store relates to the namespace's generation: a loaded value (`loadedAt`, the generation read
  * before its load) is stored only if no invalidation or explicit write moved it since; an explicit
- * `write` moves it, so a load that began before the write is not stored after it; an `unconditional`
- * store (the readiness probe's own entry) neither checks nor moves it.
+ * `write` moves it, so a load that began before the write is not stored after it.
  */
-export type StoreCondition = { loadedAt: string } | 'write' | 'unconditional';
+export type StoreCondition = { loadedAt: string } | 'write';
 
 /** The part of `cache-manager-ioredis-yet`'s store this tier uses (its typings target cache-manager 5). */
 interface EntryStore {
@@ -222,12 +221,17 @@ export class RedisTier {
   }
 
   /**
-   * An entry read through `cache-manager-ioredis-yet`'s store, or `undefined` when absent,
-   * malformed or Redis is unavailable. The health probe reads this way, so readiness also proves
-   * the stock store reads what this tier writes.
+   * The readiness probe's round trip on `key`: `entry` stored as this tier stores it, read back
+   * through `cache-manager-ioredis-yet`'s store (so readiness also proves the stock store reads what
+   * this tier writes), then deleted. Outside the breaker and the read budget, and throwing what
+   * Redis answered: a Redis slower than cache reads allow still answers, and is told apart from one
+   * that fails. Returns what was read back.
    */
-  async get(namespace: string, key: string): Promise<CacheEntry | undefined> {
-    return decodeEntry(await this.attempt(namespace, 'get', READ, () => this.store.get(key)));
+  async probe(key: string, entry: CacheEntry, lifetimeMs: number): Promise<CacheEntry | undefined> {
+    await this.client.set(key, storedForm(encodeEntry(entry)), 'PX', Math.max(1, Math.round(lifetimeMs)));
+    const readBack = decodeEntry(await this.store.get(key));
+    await this.client.unlink(key);
+    return readBack;
   }
 
   /**
@@ -251,26 +255,12 @@ export class RedisTier {
 
   /**
    * Stores `entry` for `lifetimeMs` (`Infinity`: no expiry) together with its tag-index membership,
-   * atomically (a plain `SET` when it has no tags and `condition` is `unconditional`). See
-   * {@link StoreCondition} for how it relates to the namespace's generation. Resolves true when
-   * stored, false when refused, `undefined` when Redis is unavailable.
+   * atomically. See {@link StoreCondition} for how it relates to the namespace's generation.
+   * Resolves true when stored, false when refused, `undefined` when Redis is unavailable.
    */
-  async set(
-    namespace: string,
-    key: string,
-    entry: CacheEntry,
-    lifetimeMs: number,
-    condition: StoreCondition = 'unconditional',
-  ): Promise<boolean | undefined> {
+  async set(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, condition: StoreCondition): Promise<boolean | undefined> {
     const lifetime = Number.isFinite(lifetimeMs) ? String(Math.max(1, Math.round(lifetimeMs))) : 'inf';
     const stored = storedForm(encodeEntry(entry));
-    if (!entry.tags?.length && condition === 'unconditional') {
-      // Nothing to check, move or index with it: a plain SET, without the script's cost in Redis.
-      return this.attempt(namespace, 'set', READ, async () => {
-        await (lifetime === 'inf' ? this.client.set(key, stored) : this.client.set(key, stored, 'PX', lifetime));
-        return true;
-      });
-    }
     const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
     const budget = condition === 'write' ? WRITE : READ;
     return this.attempt(namespace, 'set', budget, async () => {
@@ -280,7 +270,7 @@ export class RedisTier {
         key,
         this.keys.generation(namespace),
         ...indexes,
-        condition === 'unconditional' ? '' : condition === 'write' ? '+' : condition.loadedAt,
+        condition === 'write' ? '+' : condition.loadedAt,
         stored,
         lifetime,
         Date.now(),
@@ -300,15 +290,6 @@ export class RedisTier {
     );
     if (removed === undefined) this.remember(namespace, { keys });
     return removed;
-  }
-
-  /**
-   * Deletes entries only this instance ever writes (the health probe's), without counting as an
-   * invalidation: the namespace's generation is left alone. Returns how many existed.
-   */
-  async discard(namespace: string, keys: readonly string[]): Promise<number | undefined> {
-    if (keys.length === 0) return 0;
-    return this.attempt(namespace, 'delete', READ, () => this.client.unlink(...keys));
   }
 
   /** Deletes every entry carrying one of `tags`, atomically per call; counts as {@link delete}. */

@@ -22,7 +22,7 @@ interface Link {
  * `freeze` (connections stay open, nothing crosses in either direction until `pass`), and
  * `freezeSubscribers` (only pub/sub connections go silent: a subscriber that hears nothing while
  * commands still work), and `cutAnswerTo` (a request reaches the server, its answer is lost with
- * the connection: the client cannot tell whether it ran).
+ * the connection: the client cannot tell whether it ran); {@link answerDelayMs} slows every answer.
  */
 export class TcpProxy {
   private readonly links = new Set<Link>();
@@ -33,6 +33,8 @@ export class TcpProxy {
   private refusingNewUntil = 0;
   /** Connections cut by {@link cutAnswerTo} so far. */
   answersCut = 0;
+  /** How long every answer is held before it is relayed, in milliseconds: a slow server or network. */
+  answerDelayMs = 0;
   private constructor(
     private readonly server: Server,
     private readonly targetPort: number,
@@ -131,6 +133,7 @@ export class TcpProxy {
         return this.close(link);
       }
       if (link.frozen) link.heldDown.push(chunk);
+      else if (this.answerDelayMs > 0) setTimeout(() => this.links.has(link) && client.write(chunk), this.answerDelayMs);
       else client.write(chunk);
     });
     const end = () => this.close(link);

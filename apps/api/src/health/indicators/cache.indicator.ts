@@ -20,9 +20,13 @@ export const HEALTH_PROBE_CACHE = defineCacheNamespace({
 });
 
 /**
- * `cache`: a round trip through L2 — set, get and delete of a probe key of this instance — under
- * the tier's own per-operation budget and circuit breaker, so it fails exactly when the cache
- * would. In the embedded mode it reports `configured: false` and stays up.
+ * `cache`: a round trip through L2 — set, get and delete of a probe key of this instance — within
+ * the probe's budget. Down when Redis refuses it (an error, a full or read-only Redis) or gives back
+ * something else than was stored; up, with the time it took and the breaker's state, when it only
+ * answers slower than `CACHE_L2_TIMEOUT_MS` or the breaker is open. The cache fails open: a slow
+ * Redis makes cache reads miss, not requests fail, and every instance shares it, so failing
+ * readiness for that would take every pod out of the Service. In the embedded mode it reports
+ * `configured: false` and stays up.
  */
 @Injectable()
 export class CacheIndicator extends DependencyIndicator<'cache'> {
@@ -33,7 +37,7 @@ export class CacheIndicator extends DependencyIndicator<'cache'> {
     indicators: HealthIndicatorService,
     config: AppConfig,
     private readonly registry: CacheRegistry,
-    @InjectCache(HEALTH_PROBE_CACHE) private readonly probeCache: NamespaceCache,
+    @InjectCache(HEALTH_PROBE_CACHE) probeCache: NamespaceCache,
   ) {
     super('cache', indicators, config.health.checkTimeoutMs);
     this.probeKey = probeCache.key(['probe', randomUUID()]);
@@ -42,23 +46,10 @@ export class CacheIndicator extends DependencyIndicator<'cache'> {
   protected async probe(): Promise<ProbeOutcome> {
     const l2 = this.registry.l2;
     if (!l2) return { up: true, details: { configured: false } };
-    const namespace = this.probeCache.name;
     const token = randomUUID();
     const startedAt = performance.now();
-    // The tier fails open (a failed write is skipped, a failed read is a miss), so reading the
-    // token back is what proves the round trip.
-    await l2.set(namespace, this.probeKey, { value: token, freshUntil: Date.now() + PROBE_ENTRY_LIFETIME_MS }, PROBE_ENTRY_LIFETIME_MS);
-    const entry = await l2.get(namespace, this.probeKey);
-    if (entry?.value !== token) {
-      return {
-        up: false,
-        reason:
-          l2.circuitState === 'open'
-            ? 'circuit breaker open: Redis is skipped after repeated failures'
-            : 'probe entry was not read back from Redis (error, or slower than CACHE_L2_TIMEOUT_MS)',
-      };
-    }
-    await l2.discard(namespace, [this.probeKey]);
+    const entry = await l2.probe(this.probeKey, { value: token, freshUntil: Date.now() + PROBE_ENTRY_LIFETIME_MS }, PROBE_ENTRY_LIFETIME_MS);
+    if (entry?.value !== token) return { up: false, reason: 'the probe entry read back from Redis is not the one stored' };
     return { up: true, details: { durationMs: elapsedMs(startedAt), circuit: l2.circuitState } };
   }
 }
