@@ -244,6 +244,13 @@ function redisProblems(env: Environment): string[] {
   if (env.REDIS_URL && (env.REDIS_PASSWORD || env.REDIS_TLS)) {
     problems.push('REDIS_PASSWORD and REDIS_TLS apply to REDIS_SENTINELS and REDIS_CLUSTER_NODES; REDIS_URL carries its own (redis://:password@host, rediss://)');
   }
+  if (!env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES && (env.REDIS_PASSWORD || env.REDIS_TLS)) {
+    problems.push('REDIS_PASSWORD and REDIS_TLS are set without REDIS_SENTINELS or REDIS_CLUSTER_NODES, which they apply to');
+  }
+  // A namespace clear removes every key under `<CACHE_KEY_PREFIX>:`…, the job queues' included.
+  if (env.QUEUE_PREFIX?.replace(/[{}]/g, '').startsWith(`${env.CACHE_KEY_PREFIX}:`)) {
+    problems.push(`QUEUE_PREFIX must not start with "${env.CACHE_KEY_PREFIX}:", the cache's keys (CACHE_KEY_PREFIX): clearing a cache namespace could delete job queue keys`);
+  }
   if (env.REDIS_CLUSTER_NODES && env.QUEUE_PREFIX && !hasHashTag(env.QUEUE_PREFIX)) {
     problems.push(
       `QUEUE_PREFIX must contain a hash tag such as {${env.QUEUE_PREFIX}} with REDIS_CLUSTER_NODES: BullMQ's scripts touch several keys of a queue at once, which a Cluster allows only within one slot`,
