@@ -179,6 +179,25 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     });
   }, 180_000);
 
+  it.each([
+    ['HOST names no address of this machine', () => ({ HOST: 'bogus.invalid' }), /^Invalid configuration: cannot listen on bogus\.invalid:0: HOST bogus\.invalid is not an address of this machine \(getaddrinfo/],
+    ['PORT is taken', (taken: number) => ({ HOST: '127.0.0.1', PORT: String(taken) }), /^Invalid configuration: cannot listen on 127\.0\.0\.1:\d+: PORT \d+ is in use on 127\.0\.0\.1 \(listen EADDRINUSE/],
+    // Node's recursive mkdir retried for ever on this path: the service spun at 100 % CPU, silent.
+    ['DATABASE_URL is a file under a folder that cannot exist', () => ({ DATABASE_URL: 'file:/proc/no-such-folder/x.db' }), /^Invalid configuration: the database \/proc\/no-such-folder\/x\.db \(DATABASE_URL or SHARED_DB_PATH\) cannot be opened and migrated: ENOENT/],
+    ['DATABASE_URL is a file SQLite cannot open', () => ({ DATABASE_URL: 'file:/proc/x.db' }), /^Invalid configuration: the database \/proc\/x\.db \(DATABASE_URL or SHARED_DB_PATH\) cannot be opened and migrated: unable to open database file/],
+  ] as const)('%s: exit 1 with one line naming the variable, no stack', async (_case, env, expected) => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const service = spawnService(env((taken.address() as net.AddressInfo).port));
+    try {
+      expect(await service.exited).toEqual({ code: 1, signal: null });
+      expect(service.stderr().trimEnd().split('\n')).toEqual([expect.stringMatching(expected)]);
+    } finally {
+      taken.close();
+      discard(service);
+    }
+  }, 120_000);
+
   it('a second signal while the app is being built: exit 1 at once, saying so', async () => {
     await whileBuilding(async (service) => {
       service.child.kill('SIGTERM');

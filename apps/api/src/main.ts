@@ -16,6 +16,22 @@ function readConfig(): AppConfig {
   }
 }
 
+/**
+ * What `listen` failing means for the variables that chose the address. `listen` also runs the
+ * modules' initialisation, whose own configuration errors pass through.
+ */
+function listenError(error: NodeJS.ErrnoException, config: AppConfig): Error {
+  if (error instanceof ConfigValidationError || typeof error.syscall !== 'string') return error;
+  const { host, port } = config.http;
+  const why =
+    error.code === 'EADDRINUSE'
+      ? `PORT ${port} is in use on ${host}`
+      : error.code === 'EACCES'
+        ? `PORT ${port} needs privileges this process does not have`
+        : `HOST ${host} is not an address of this machine`;
+  return new ConfigValidationError(`Invalid configuration: cannot listen on ${host}:${port}: ${why} (${error.message})`, { cause: error });
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const boot = holdSignalsDuringBoot();
@@ -28,7 +44,12 @@ async function main(): Promise<void> {
   });
   const signalledDuringBoot = boot.release();
   if (signalledDuringBoot) drain(signalledDuringBoot);
-  else await app.listen(config.http.port, config.http.host);
+  else await app.listen(config.http.port, config.http.host).catch((error: NodeJS.ErrnoException) => Promise.reject(listenError(error, config)));
 }
 
-void main();
+main().catch((error: unknown) => {
+  // A value of the environment this machine cannot use: one line, as for a value the schema refuses.
+  if (!(error instanceof ConfigValidationError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+});

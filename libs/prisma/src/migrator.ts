@@ -59,12 +59,27 @@ export function readMigrations(migrationsDir: string): MigrationFile[] {
 }
 
 /**
+ * Creates `folder` and its missing parents, one `mkdir` each. Not `mkdirSync(…, { recursive: true })`:
+ * where `mkdir` answers ENOENT though the parent exists (a folder under /proc), Node's recursive
+ * mkdir retries for ever, and the service spun at 100 % CPU, silent, instead of failing to boot.
+ */
+function makeFolder(folder: string): void {
+  if (fs.existsSync(folder)) return;
+  makeFolder(path.dirname(folder));
+  try {
+    fs.mkdirSync(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
  * Applies pending migrations to the SQLite file at `filePath`, creating the file and its folder if
  * needed. Idempotent, and safe when two instances start at once: the whole check-and-apply runs in
  * one `BEGIN IMMEDIATE` transaction, so the second waits for the first and then finds nothing to do.
  */
 export function applyMigrations(filePath: string, migrationsDir = findMigrationsDir()): MigrationReport {
-  fs.mkdirSync(path.dirname(filePath), { recursive: true });
+  makeFolder(path.dirname(filePath));
   const db = new Database(filePath, { timeout: 10_000 });
   try {
     db.pragma('journal_mode = WAL');

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { AppConfig } from '@app/config';
+import { AppConfig, ConfigValidationError } from '@app/config';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from './generated/client';
 import { applyMigrations } from './migrator';
@@ -20,15 +20,22 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     super({ adapter: new PrismaBetterSqlite3({ url: config.database.url, timeout: BUSY_TIMEOUT_MS }) });
   }
 
+  /** A database file that cannot be opened or migrated stops the boot with one line naming its variable. */
   async onModuleInit(): Promise<void> {
-    const report = applyMigrations(this.config.database.filePath);
-    if (report.applied.length > 0) {
-      this.logger.log(`Applied migrations ${report.applied.join(', ')} to ${this.config.database.filePath}`);
+    const filePath = this.config.database.filePath;
+    try {
+      const report = applyMigrations(filePath);
+      if (report.applied.length > 0) this.logger.log(`Applied migrations ${report.applied.join(', ')} to ${filePath}`);
+      for (const name of report.modified) {
+        this.logger.warn(`Migration ${name} was changed after it was applied; it is not re-run`);
+      }
+      await this.$connect();
+    } catch (error) {
+      throw new ConfigValidationError(
+        `Invalid configuration: the database ${filePath} (DATABASE_URL or SHARED_DB_PATH) cannot be opened and migrated: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    for (const name of report.modified) {
-      this.logger.warn(`Migration ${name} was changed after it was applied; it is not re-run`);
-    }
-    await this.$connect();
   }
 
   async onApplicationShutdown(): Promise<void> {
