@@ -4,7 +4,7 @@ import { CacheRegistry } from '@app/cache';
 import { CacheInvalidationService } from '@app/cache-invalidation';
 import { REDIS_CLIENT, type RedisConnection } from '@app/redis';
 import { TcpProxy } from './support/faults/tcp-proxy';
-import { FleetFixturesModule } from './support/fleet-fixtures';
+import { FleetFixturesModule, readFleetSetting } from './support/fleet-fixtures';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -24,8 +24,6 @@ describe('an instance that cannot hear invalidations stops serving L1', () => {
   let a: TestApp;
   let b: TestApp;
 
-  const read = async (app: TestApp, name: string) =>
-    (await request(app.baseUrl).get(`/fleet/settings/${name}`).expect(200)).body as { value: number };
   const write = (app: TestApp, name: string, enabled: boolean) =>
     request(app.baseUrl).put(`/fleet/settings/${name}`).send({ enabled }).expect(200);
   const bus = (app: TestApp) => app.app.get(CacheInvalidationService).status();
@@ -74,7 +72,7 @@ describe('an instance that cannot hear invalidations stops serving L1', () => {
     const warm = await pollUntil(
       async () => {
         const before = fleetStats(b).l1Hits;
-        const body = await read(b, name);
+        const body = await readFleetSetting(b, name);
         return { body, l1Hit: fleetStats(b).l1Hits === before + 1 };
       },
       ({ body, l1Hit }) => l1Hit && body.value === 0,
@@ -87,7 +85,7 @@ describe('an instance that cannot hear invalidations stops serving L1', () => {
     await fault();
     await write(a, name, true);
     const written = Date.now();
-    const seen = await pollUntil(() => read(b, name), (body) => body.value === 1, 10_000, 20);
+    const seen = await pollUntil(() => readFleetSetting(b, name), (body) => body.value === 1, 10_000, 20);
     const staleMs = Date.now() - written;
     expect(seen.value).toEqual({ name, value: 1 });
     expect(staleMs).toBeLessThanOrEqual(STALE_BOUND_MS);
@@ -103,9 +101,9 @@ describe('an instance that cannot hear invalidations stops serving L1', () => {
     const valuesSeen = new Set<number>();
     const l1Again = await pollUntil(
       async () => {
-        valuesSeen.add((await read(b, name)).value);
+        valuesSeen.add((await readFleetSetting(b, name)).value);
         const hits = fleetStats(b).l1Hits;
-        valuesSeen.add((await read(b, name)).value);
+        valuesSeen.add((await readFleetSetting(b, name)).value);
         return fleetStats(b).l1Hits === hits + 1;
       },
       Boolean,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
 import { TcpProxy } from './support/faults/tcp-proxy';
-import { FLEET_CACHE, FleetFixturesModule } from './support/fleet-fixtures';
+import { FLEET_CACHE, FleetFixturesModule, readFleetSetting } from './support/fleet-fixtures';
 import { busOf, heardBy } from './support/invalidation-bus';
 import { pollUntil } from './support/poll';
 import { startRedisServer, type RedisServerProcess } from './support/redis-server';
@@ -23,8 +23,6 @@ describe('writes on an instance whose cache breaker is open', () => {
   let a: TestApp;
   let b: TestApp;
 
-  const read = async (app: TestApp, name: string) =>
-    (await request(app.baseUrl).get(`/fleet/settings/${name}`).expect(200)).body as { value: number };
   const registry = (app: TestApp) => app.app.get(CacheRegistry);
 
   beforeAll(async () => {
@@ -59,13 +57,13 @@ describe('writes on an instance whose cache breaker is open', () => {
   it('removes the old entry from Redis: B answers the new value, not the one it reads back from L2', async () => {
     const name = `breaker-${randomUUID().slice(0, 8)}`;
     await request(a.baseUrl).put(`/fleet/settings/${name}`).send({ enabled: false }).expect(200);
-    expect(await read(b, name)).toEqual({ name, value: 0 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 0 });
     expect(registry(b).byName('fleet')!.peek(['setting', name])).toEqual({ name, value: 0 });
     await openBreakerOnA();
 
     await heardBy(a, b, () => request(a.baseUrl).put(`/fleet/settings/${name}`).send({ enabled: true }).expect(200));
 
-    expect(await read(b, name)).toEqual({ name, value: 1 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 1 });
     // The write reached Redis, which is proof enough that it answers: reads use it again at once.
     expect(registry(a).l2!.circuitState).toBe('closed');
   });

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { CacheRegistry } from '@app/cache';
 import { CacheInvalidationService } from '@app/cache-invalidation';
 import { TcpProxy } from './support/faults/tcp-proxy';
-import { FleetFixturesModule } from './support/fleet-fixtures';
+import { FleetFixturesModule, readFleetSetting } from './support/fleet-fixtures';
 import { pollUntil } from './support/poll';
 import { startRedisServer, type RedisServerProcess } from './support/redis-server';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -27,8 +27,6 @@ describe('a write made while its instance alone cannot reach Redis', () => {
   let a: TestApp;
   let b: TestApp;
 
-  const read = async (app: TestApp, name: string) =>
-    (await request(app.baseUrl).get(`/fleet/settings/${name}`).expect(200)).body as { value: number };
   const bus = (app: TestApp) => app.app.get(CacheInvalidationService).status();
   const cache = (app: TestApp) => app.app.get(CacheRegistry);
 
@@ -58,8 +56,8 @@ describe('a write made while its instance alone cannot reach Redis', () => {
     const name = 'cut-off';
     await pollUntil(async () => bus(a).subscribed && bus(b).subscribed, Boolean, 10_000, 20);
     await request(a.baseUrl).put(`/fleet/settings/${name}`).send({ enabled: false }).expect(200);
-    expect(await read(b, name)).toEqual({ name, value: 0 });
-    expect(await read(b, name)).toEqual({ name, value: 0 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 0 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 0 });
     expect(cache(b).byName('fleet')!.stats.l1Hits).toBeGreaterThan(0);
     const failuresBefore = bus(a).publishFailures;
 
@@ -70,11 +68,11 @@ describe('a write made while its instance alone cannot reach Redis', () => {
     expect(bus(a).unsentNamespaces).toBe(1);
     expect(cache(a).overview().pendingInvalidations).toBeGreaterThan(0);
     // What B cannot know yet: the write's event never left A.
-    expect(await read(b, name)).toEqual({ name, value: 0 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 0 });
 
     proxy.pass();
     const passedAt = Date.now();
-    const seen = await pollUntil(() => read(b, name), (body) => body.value === 1, 10_000, 20);
+    const seen = await pollUntil(() => readFleetSetting(b, name), (body) => body.value === 1, 10_000, 20);
     const recoveryMs = Date.now() - passedAt;
     expect(seen.value).toEqual({ name, value: 1 });
     expect(recoveryMs).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
@@ -89,9 +87,9 @@ describe('a write made while its instance alone cannot reach Redis', () => {
     expect(settled.value).toEqual({ pending: 0, unsent: 0, resent: expect.any(Number) });
     expect(settled.value.resent).toBeGreaterThan(0);
     // Neither tier of B holds the old value any more: read twice, the second from L1.
-    expect(await read(b, name)).toEqual({ name, value: 1 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 1 });
     const hits = cache(b).byName('fleet')!.stats.l1Hits;
-    expect(await read(b, name)).toEqual({ name, value: 1 });
+    expect(await readFleetSetting(b, name)).toEqual({ name, value: 1 });
     expect(cache(b).byName('fleet')!.stats.l1Hits).toBe(hits + 1);
   });
 });

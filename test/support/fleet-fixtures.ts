@@ -2,6 +2,8 @@ import { Body, Controller, Get, Injectable, Module, Param, Put } from '@nestjs/c
 import { IsBoolean } from 'class-validator';
 import { Cacheable, CacheEvict, CacheModule, defineCacheNamespace } from '@app/cache';
 import { PrismaService } from '@app/prisma';
+import request from 'supertest';
+import type { TestApp } from './test-app';
 
 export const FLEET_CACHE = defineCacheNamespace({
   name: 'fleet',
@@ -64,3 +66,8 @@ class FleetSettingsController {
   providers: [FleetSettings],
 })
 export class FleetFixturesModule {}
+
+/** `GET /fleet/settings/:name` on `app`: what that instance answers for the setting now. */
+export async function readFleetSetting(app: TestApp, name: string): Promise<{ name: string; value: number }> {
+  return (await request(app.baseUrl).get(`/fleet/settings/${name}`).expect(200)).body as { name: string; value: number };
+}
