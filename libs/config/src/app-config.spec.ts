@@ -268,11 +268,12 @@ describe('loadConfig', () => {
   describe('Redis topology', () => {
     it('reads a Sentinel-managed primary from REDIS_SENTINELS and REDIS_SENTINEL_NAME', () => {
       const config = load({
-        REDIS_SENTINELS: 'sentinel-a:26379, sentinel-b:26380,10.0.0.3:26381',
+        REDIS_SENTINELS: 'sentinel-a:26379, sentinel-b:26380,10.0.0.3:26381,[fd00::3]:26382',
         REDIS_SENTINEL_NAME: 'jarek-va',
         REDIS_PASSWORD: 'p1',
         REDIS_SENTINEL_PASSWORD: 'p2',
-        REDIS_TLS: 'true',
+        // Flags are trimmed like every other value.
+        REDIS_TLS: ' true ',
       });
       expect(config.redis).toEqual({
         kind: 'sentinel',
@@ -280,6 +281,7 @@ describe('loadConfig', () => {
           { host: 'sentinel-a', port: 26379 },
           { host: 'sentinel-b', port: 26380 },
           { host: '10.0.0.3', port: 26381 },
+          { host: 'fd00::3', port: 26382 },
         ],
         name: 'jarek-va',
         password: 'p1',
@@ -317,8 +319,8 @@ describe('loadConfig', () => {
       [{ REDIS_CLUSTER_NODES: 'c1:7000', QUEUE_PREFIX: 'jobs' }, 'QUEUE_PREFIX must contain a hash tag such as {jobs} with REDIS_CLUSTER_NODES'],
       [{ REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD and REDIS_TLS are set without REDIS_SENTINELS or REDIS_CLUSTER_NODES, which they apply to'],
       [{ REDIS_URL: 'redis://r:6379', QUEUE_PREFIX: 'jarek-va:1:{settings}' }, 'QUEUE_PREFIX must not start with "jarek-va:", the cache\'s keys (CACHE_KEY_PREFIX)'],
-      [{ REDIS_CLUSTER_NODES: 'c1' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port (got "c1")'],
-      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS must be a comma-separated list of host:port (got "s:99999")'],
+      [{ REDIS_CLUSTER_NODES: 'c1' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port, an IPv6 host in brackets (got "c1")'],
+      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS must be a comma-separated list of host:port, an IPv6 host in brackets (got "s:99999")'],
     ])('refuses %j naming the variables', (env, expected) => {
       expect(errorOf(env)).toContain(expected);
     });

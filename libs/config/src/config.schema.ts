@@ -42,7 +42,9 @@ const integer = (fallback: number, min: number, max: number) => {
 
 const flagValue = () =>
   z
-    .enum(['true', 'false', '1', '0'], { error: 'must be one of true, false, 1, 0' })
+    .string({ error: 'must be one of true, false, 1, 0' })
+    .trim()
+    .pipe(z.enum(['true', 'false', '1', '0'], { error: 'must be one of true, false, 1, 0' }))
     .transform((value) => value === 'true' || value === '1');
 
 const flag = (fallback: boolean) => z.preprocess(blankToUndefined, flagValue().default(fallback));
@@ -92,6 +94,9 @@ const redisUrl = z.preprocess(
     .optional(),
 );
 
+/** One `host:port` of a seed list; an IPv6 address in brackets (`[::1]:26379`), given to the client bare. */
+const HOST_PORT = /^(?:([A-Za-z0-9.-]+)|\[([0-9A-Fa-f:.]+)\]):(\d{1,5})$/;
+
 /** `host:port,host:port,…` (at least one), as Sentinel and Cluster seed lists are written. */
 const hostPortList = z.preprocess(
   blankToUndefined,
@@ -102,14 +107,14 @@ const hostPortList = z.preprocess(
       (value) =>
         value
           .split(',')
-          .map((item) => item.trim())
-          .every((item) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(item) && Number(item.split(':')[1]) <= 65535),
-      'must be a comma-separated list of host:port',
+          .map((item) => HOST_PORT.exec(item.trim()))
+          .every((match) => match !== null && Number(match[3]) <= 65535),
+      'must be a comma-separated list of host:port, an IPv6 host in brackets',
     )
     .transform((value) =>
       value.split(',').map((item) => {
-        const [host, port] = item.trim().split(':');
-        return { host, port: Number(port) };
+        const [, name, address, port] = HOST_PORT.exec(item.trim())!;
+        return { host: name ?? address, port: Number(port) };
       }),
     )
     .optional(),
