@@ -562,8 +562,8 @@ describe('POST /cursor-runner/callback when Redis is down', () => {
   beforeAll(async () => {
     telegram = await FakeTelegram.start(TOKEN);
     elevenLabs = await startFakeElevenLabs({ apiKey: API_KEY });
-    // One try more after 500 ms, then the 503 (the tries themselves: callback-redis-wait.e2e).
-    app = await startTestApp({ env: appEnv(telegram, elevenLabs, { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, CALLBACK_REDIS_WAIT_MS: '1000' }) });
+    // One try more after 500 ms (a second would end past the wait, with the 1 s command budget), then the 503.
+    app = await startTestApp({ env: appEnv(telegram, elevenLabs, { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, CALLBACK_REDIS_WAIT_MS: '1600' }) });
   });
   afterAll(async () => {
     await app.close();

@@ -128,6 +128,8 @@ export function testConfig(attempts = 3, callbackRedisWaitMs = 0): AppConfig {
       CALLBACK_DELIVERY_RETRY_DELAY_MS: '1',
       SHUTDOWN_TIMEOUT_MS: '2000',
       CALLBACK_REDIS_WAIT_MS: String(callbackRedisWaitMs),
+      // The tries of a callback Redis cannot take fit the wait by this budget.
+      REDIS_COMMAND_TIMEOUT_MS: '10',
     },
     '/srv/app',
   );

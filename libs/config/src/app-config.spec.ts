@@ -317,6 +317,7 @@ describe('loadConfig', () => {
       [{ REDIS_CLUSTER_NODES: 'c1:7000', REDIS_SENTINEL_PASSWORD: 'x' }, 'REDIS_SENTINEL_PASSWORD is set without REDIS_SENTINELS'],
       [{ REDIS_URL: 'redis://r:6379', REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD and REDIS_TLS apply to REDIS_SENTINELS and REDIS_CLUSTER_NODES'],
       [{ REDIS_CLUSTER_NODES: 'c1:7000', QUEUE_PREFIX: 'jobs' }, 'QUEUE_PREFIX must contain a hash tag such as {jobs} with REDIS_CLUSTER_NODES'],
+      [{ CALLBACK_REDIS_WAIT_MS: '25000', REDIS_COMMAND_TIMEOUT_MS: '11000' }, 'CALLBACK_REDIS_WAIT_MS plus twice REDIS_COMMAND_TIMEOUT_MS must stay within 28000 ms (got 25000 + 2 × 11000)'],
       [{ REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD and REDIS_TLS are set without REDIS_SENTINELS or REDIS_CLUSTER_NODES, which they apply to'],
       [{ REDIS_URL: 'redis://r:6379', QUEUE_PREFIX: 'jarek-va:1:{settings}' }, 'QUEUE_PREFIX must not start with "jarek-va:", the cache\'s keys (CACHE_KEY_PREFIX)'],
       [{ REDIS_CLUSTER_NODES: 'c1' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port, an IPv6 host in brackets (got "c1")'],

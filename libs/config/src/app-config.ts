@@ -223,6 +223,9 @@ function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): stri
 
 const REDIS_CHOICES = 'REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES';
 
+/** cursor-runner's 30 s wait for a callback's answer, less a margin for the network and the body. */
+const CURSOR_RUNNER_CALLBACK_PATIENCE_MS = 28_000;
+
 /** A hash tag (`{…}` with something inside) keeps every key of a queue in one Cluster slot. */
 function hasHashTag(key: string): boolean {
   return /\{[^}]+\}/.test(key);
@@ -250,6 +253,12 @@ function redisProblems(env: Environment): string[] {
   // A namespace clear removes every key under `<CACHE_KEY_PREFIX>:`…, the job queues' included.
   if (env.QUEUE_PREFIX?.replace(/[{}]/g, '').startsWith(`${env.CACHE_KEY_PREFIX}:`)) {
     problems.push(`QUEUE_PREFIX must not start with "${env.CACHE_KEY_PREFIX}:", the cache's keys (CACHE_KEY_PREFIX): clearing a cache namespace could delete job queue keys`);
+  }
+  // A callback's last try may take its commands' budgets past the wait; cursor-runner gives up after 30 s.
+  if (env.CALLBACK_REDIS_WAIT_MS + 2 * env.REDIS_COMMAND_TIMEOUT_MS > CURSOR_RUNNER_CALLBACK_PATIENCE_MS) {
+    problems.push(
+      `CALLBACK_REDIS_WAIT_MS plus twice REDIS_COMMAND_TIMEOUT_MS must stay within ${CURSOR_RUNNER_CALLBACK_PATIENCE_MS} ms (got ${env.CALLBACK_REDIS_WAIT_MS} + 2 × ${env.REDIS_COMMAND_TIMEOUT_MS}): cursor-runner stops waiting for a callback's answer after 30 s`,
+    );
   }
   if (env.REDIS_CLUSTER_NODES && env.QUEUE_PREFIX && !hasHashTag(env.QUEUE_PREFIX)) {
     problems.push(

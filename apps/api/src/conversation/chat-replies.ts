@@ -27,11 +27,15 @@ export interface ReplyOptions {
 /** How a reply went out. */
 export type ReplyMedium = 'voice' | 'text';
 
-/** `text`, or its first characters and an ellipsis when it is longer than a message may be. */
+/**
+ * `text`, or its start and an ellipsis when it is longer than a message may be. Counted in UTF-16
+ * units, which is never fewer than the characters Telegram counts, so the cut fits whichever way it
+ * counts an emoji; a pair is never split.
+ */
 function fitted(text: string): string {
   if (text.length <= TELEGRAM_MESSAGE_LIMIT) return text;
-  const characters = Array.from(text);
-  return characters.length <= TELEGRAM_MESSAGE_LIMIT ? text : `${characters.slice(0, TELEGRAM_MESSAGE_LIMIT - 1).join('')}…`;
+  const start = text.slice(0, TELEGRAM_MESSAGE_LIMIT - 1);
+  return `${/[\uD800-\uDBFF]$/.test(start) ? start.slice(0, -1) : start}…`;
 }
 
 /** Telegram refused the message's HTML (`Bad Request: can't parse entities: …`). */

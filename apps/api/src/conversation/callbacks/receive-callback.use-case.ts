@@ -104,8 +104,9 @@ export class ReceiveCallback implements OnModuleDestroy {
         if (!(error instanceof RedisCannotTake)) throw error;
         // Sent before the next claim on the same connection, so a claim that landed late is undone first.
         this.store.releaseDelivery(requestId).catch(() => undefined);
-        const waitLeft = deadline - Date.now() - CALLBACK_RETRY_PAUSE_MS;
-        if (waitLeft <= 0 || this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, tries, startedAt);
+        // A try Redis still does not answer takes one command budget: none starts that would end past the wait.
+        const waitLeft = deadline - Date.now() - CALLBACK_RETRY_PAUSE_MS - this.config.redisCommandTimeoutMs;
+        if (waitLeft < 0 || this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, tries, startedAt);
         if (tries === 1) {
           this.logger.warn(
             `Redis cannot take cursor-runner result ${requestId} now (${error.message}); trying again for up to ${this.config.callbacks.redisWaitMs} ms`,
