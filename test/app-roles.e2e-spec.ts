@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { QueueRegistry } from '@app/queue';
-import { PendingRequestStore } from '../apps/api/src/conversation';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { storeWaitingRequest } from './support/pending-requests';
 import { pollUntil } from './support/poll';
 import { loadTelegramUpdate } from './support/telegram-fixtures';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
@@ -74,16 +74,8 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
   });
 
   it('api answers a callback once its result is queued and delivers none; the worker delivers it', async () => {
-    const requestId = `telegram-${Date.now()}-${randomUUID().slice(0, 8)}`;
     const chatId = 4_660_001;
-    await api.app.get(PendingRequestStore).store(requestId, {
-      chatId,
-      messageId: 9,
-      prompt: 'split roles',
-      originalWasAudio: false,
-      createdAt: new Date().toISOString(),
-      botId: null,
-    });
+    const requestId = await storeWaitingRequest(api, chatId);
     expect(api.logs.lines.map((line) => line.msg)).toContain(
       'Queue result-deliveries: jobs are queued here and run by the workers (APP_ROLE=api)',
     );

@@ -9,6 +9,7 @@ import { SettingsService } from '../apps/api/src/settings';
 import type { FakeHttpServer, FakeReply } from './support/fakes/fake-http-server';
 import { fakeSpeech, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { storeWaitingRequest } from './support/pending-requests';
 import { pollUntil } from './support/poll';
 import { openRaw } from './support/raw-http';
 import { freePort } from './support/redis-server';
@@ -597,21 +598,9 @@ describe('POST /cursor-runner/callback at shutdown', () => {
     const env = appEnv(telegram, elevenLabs);
     const app = await startTestApp({ env });
     let next: TestApp | undefined;
-    const pendingIn = async (target: TestApp, chatId: number) => {
-      const id = `telegram-${randomUUID()}`;
-      await target.app.get(PendingRequestStore).store(id, {
-        chatId,
-        messageId: 5,
-        prompt: 'p',
-        originalWasAudio: false,
-        createdAt: new Date().toISOString(),
-        botId: null,
-      });
-      return id;
-    };
     try {
       const chatId = nextChat++;
-      const id = await pendingIn(app, chatId);
+      const id = await storeWaitingRequest(app, chatId);
       const telegramAnswer = deferred();
       telegram.failNext(TOKEN, 'sendMessage', { ...sent(chatId), release: telegramAnswer.promise });
       await request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', SECRET).send({ success: true, requestId: id, output: 'made it' }).expect(200);
@@ -620,7 +609,7 @@ describe('POST /cursor-runner/callback at shutdown', () => {
       const closed = app.close();
       // A callback arriving while the app shuts down is stored in the queue before it is answered.
       const lateChat = nextChat++;
-      const lateId = await pendingIn(app, lateChat);
+      const lateId = await storeWaitingRequest(app, lateChat);
       await request(app.baseUrl)
         .post('/cursor-runner/callback')
         .set('X-Webhook-Secret', SECRET)
