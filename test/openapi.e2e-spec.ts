@@ -163,6 +163,15 @@ describe('OpenAPI document, with Redis (every route mounted)', () => {
       parameters: expect.arrayContaining([expect.objectContaining({ name: 'url', in: 'query' })]),
     });
   });
+
+  it('closes every DTO body to properties it does not declare, as the validation pipe refuses them', () => {
+    const closed = Object.entries(served.components?.schemas ?? {})
+      .filter(([, schema]) => (schema as { additionalProperties?: boolean }).additionalProperties === false)
+      .map(([name]) => name);
+    expect(closed.sort()).toEqual(
+      ['CreateTelegramBotDto', 'ExecuteRequestDto', 'InvalidateCacheDto', 'SetWebhookDto', 'UpdateSettingDto', 'UpdateTelegramBotDto'].sort(),
+    );
+  });
 });
 
 describe('the response contract check', () => {

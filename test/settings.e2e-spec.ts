@@ -115,10 +115,19 @@ describe('settings over HTTP (admin secret, cached GETs)', () => {
     ['a string', { enabled: 'true' }],
     ['a number', { enabled: 1 }],
     ['null', { enabled: null }],
-    ['no enabled field', { value: true }],
+    ['no enabled field', {}],
   ])('PUT with %s for enabled → 400 and nothing is written', async (_label, body) => {
     const response = await put('bad_body', body).expect(400);
     expect(response.body).toEqual(BAD_ENABLED_BODY);
+    await get('/settings/bad_body').expect(200, { name: 'bad_body', enabled: false });
+  });
+
+  it('PUT with a field it does not take → 400 naming it beside enabled, and nothing is written', async () => {
+    const response = await put('bad_body', { value: true }).expect(400);
+    expect(response.body.result.fields).toEqual([
+      { field: 'value', message: 'value is not a field this route takes' },
+      { field: 'enabled', message: 'enabled must be true or false' },
+    ]);
     await get('/settings/bad_body').expect(200, { name: 'bad_body', enabled: false });
   });
 

@@ -289,6 +289,27 @@ describe('/telegram/bots admin routes', () => {
     await request(app.baseUrl).get('/telegram/bots').expect(401);
     await request(app.baseUrl).post('/telegram/bots').send(body).expect(401);
   });
+  it('answers 400 naming a field the route does not take, changing nothing; the admin secret may come in the body', async () => {
+    const { id } = await createBot({ name: 'typo', bot_token: '800008:typo-token_secretpart', webhook_secret: 'typo-secret' });
+    const refused = await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ isActive: false }).expect(400);
+    expect(refused.body).toEqual({
+      ok: false,
+      say: 'Invalid request: isActive is not a field this route takes',
+      result: { error: 'Bad Request', fields: [{ field: 'isActive', message: 'isActive is not a field this route takes' }] },
+    });
+    await request(app.baseUrl)
+      .post('/telegram/bots')
+      .set(ADMIN)
+      .send({ name: 'typo2', bot_token: '800009:typo-token_secretpart', webhook_secret: 'typo2-secret', is_active: false })
+      .expect(400);
+    const listed = (await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200)).body.bots as { name: string; active: boolean }[];
+    expect(listed.find((bot) => bot.name === 'typo')?.active).toBe(true);
+    expect(listed.map((bot) => bot.name)).not.toContain('typo2');
+
+    await request(app.baseUrl).patch(`/telegram/bots/${id}`).send({ active: false, admin_secret: 'test-webhook-secret' }).expect(200);
+    expect(await app.app.get(TelegramBots).resolveWebhookSecret('typo-secret')).toBeNull();
+  });
+
   it("answers 409 naming the field for the env bot's token or webhook secret, in a new bot or a change, and changes nothing", async () => {
     const bots = app.app.get(TelegramBots);
     const envSecret = 'test-telegram-secret';

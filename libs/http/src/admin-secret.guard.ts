@@ -6,6 +6,9 @@ import { errorBody } from './error-body';
 /** The header operators send the admin secret in. */
 export const ADMIN_SECRET_HEADER = 'x-admin-secret';
 
+/** The query or body field operators may send the admin secret in instead. */
+export const ADMIN_SECRET_FIELD = 'admin_secret';
+
 interface RequestWithSecret {
   headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
@@ -23,7 +26,7 @@ export class AdminSecretGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RequestWithSecret>();
     const body = request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
-    const presented = firstPresentSecret(request.headers[ADMIN_SECRET_HEADER], request.query?.admin_secret, body.admin_secret);
+    const presented = firstPresentSecret(request.headers[ADMIN_SECRET_HEADER], request.query?.[ADMIN_SECRET_FIELD], body[ADMIN_SECRET_FIELD]);
     if (secretsMatch(presented, this.config.secrets.webhook)) return true;
     throw new UnauthorizedException(
       errorBody(

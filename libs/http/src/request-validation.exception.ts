@@ -6,10 +6,16 @@ export interface FieldProblem {
   message: string;
 }
 
+/** class-validator's constraint for a property the DTO does not declare (`forbidNonWhitelisted`). */
+const UNDECLARED_PROPERTY = 'whitelistValidation';
+
 function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({
+      field,
+      message: constraint === UNDECLARED_PROPERTY ? `${field} is not a field this route takes` : message,
+    }));
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }

@@ -1,5 +1,6 @@
 import { ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
+import { ADMIN_SECRET_FIELD } from './admin-secret.guard';
 import { RequestValidationException } from './request-validation.exception';
 
 /**
@@ -10,16 +11,37 @@ import { RequestValidationException } from './request-validation.exception';
  * see what was sent, and reached row 1; `` became 0.
  */
 class AppValidationPipe extends ValidationPipe {
+  /**
+   * `admin_secret` may come in a body or a query (AdminSecretGuard has read it by now): a credential,
+   * not a field, so it is left out of what the DTO is made from — neither refused as unknown nor kept
+   * on the DTO.
+   */
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    return super.transform(this.toValidate(metadata) ? withoutAdminSecret(value) : value, metadata);
+  }
+
   protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.metatype === Number && typeof value === 'string' && String(Number(value)) !== value) return value;
     return super.transformPrimitive(value, metadata);
   }
 }
 
-/** The app-wide DTO validation: unknown properties are stripped, failures name their fields. */
+function withoutAdminSecret(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, ADMIN_SECRET_FIELD)) return value;
+  const fields: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) if (name !== ADMIN_SECRET_FIELD) fields[name] = field;
+  return fields;
+}
+
+/**
+ * The app-wide DTO validation: a property the DTO does not declare is refused, naming it — a typo
+ * (`isActive` for `active`) would otherwise be dropped and the request answered 200 without doing
+ * what it asked. Failures name their fields.
+ */
 export function createValidationPipe(): ValidationPipe {
   return new AppValidationPipe({
     whitelist: true,
+    forbidNonWhitelisted: true,
     transform: true,
     exceptionFactory: (errors) => RequestValidationException.fromValidationErrors(errors),
   });

@@ -2,6 +2,7 @@ import type { INestApplicationContext, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type {
   OperationObject,
+  RequestBodyObject,
   ResponseObject,
   SecurityRequirementObject,
   SecuritySchemeObject,
@@ -114,6 +115,24 @@ function addRequestIdHeaders(document: OpenAPIObject): void {
   }
 }
 
+/**
+ * A DTO body refuses a property it does not declare (the app's validation pipe): its schema says so,
+ * so a client validating against the document finds a typo before the server does.
+ */
+function closeDtoBodies(document: OpenAPIObject): void {
+  const schemas = document.components?.schemas ?? {};
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as OperationObject[]) {
+      const content = (operation.requestBody as RequestBodyObject | undefined)?.content ?? {};
+      for (const { schema } of Object.values(content)) {
+        const name = schema && '$ref' in schema ? schema.$ref.replace('#/components/schemas/', '') : undefined;
+        const dto = name ? schemas[name] : undefined;
+        if (dto && !('$ref' in dto)) dto.additionalProperties = false;
+      }
+    }
+  }
+}
+
 const DOCS_PATHS: OpenAPIObject['paths'] = {
   [OPENAPI_JSON_PATH]: {
     get: {
@@ -160,6 +179,7 @@ export function buildOpenApiDocument(app: INestApplicationContext, config: AppCo
   }
   const toolCall = document.paths['/agent-tools']?.post;
   if (toolCall) toolCall.requestBody = { required: true, content: { 'application/json': { schema: toolCallSchema(app) } } };
+  closeDtoBodies(document);
   Object.assign(document.paths, QUEUE_BOARD_PATHS, DOCS_PATHS);
   addRequestIdHeaders(document);
   return document;
