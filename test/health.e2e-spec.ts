@@ -111,12 +111,13 @@ describe('health with Redis', () => {
     });
   });
 
-  it('sends PING and a set, get and delete of its probe key to Redis, and leaves no key behind', async () => {
+  it("sends PING and a set by the cache's store script, a get and a delete of its probe key, and leaves no key behind", async () => {
     await admin.config('RESETSTAT');
     await request(app.baseUrl).get('/health/ready').expect(200);
     const calls = await commandCalls(admin);
-    expect({ ping: calls.ping, set: calls.set, get: calls.get, unlink: calls.unlink }).toEqual({
+    expect({ ping: calls.ping, eval: calls.eval, set: calls.set, get: calls.get, unlink: calls.unlink }).toEqual({
       ping: 1,
+      eval: 1,
       set: 1,
       get: 1,
       unlink: 1,
@@ -193,6 +194,29 @@ describe('health on a Redis slower than cache reads allow', () => {
       proxy.answerDelayMs = 0;
       await app.close();
       await proxy.stop();
+      await server.stop();
+    }
+  });
+});
+
+describe('health on a Redis whose ACL refuses scripts', () => {
+  it('is not ready, naming the refusal: the cache stores and the job queues run scripts', async () => {
+    const server = await startRedisServer();
+    const admin = connect(server.url);
+    const app = await startTestApp({ env: { ...IDENTITY, REDIS_URL: server.url, CACHE_KEY_PREFIX: `acl-${randomUUID().slice(0, 8)}` } });
+    try {
+      await untilStatus(app, '/health/ready', 200);
+      // Takes effect on the app's connections at once: they are the default user's.
+      await admin.call('ACL', 'SETUSER', 'default', '-@scripting');
+      const refused = await untilStatus(app, '/health/ready', 503);
+      expect(refused.body.error).toEqual({ cache: { status: 'down', reason: expect.stringMatching(/^NOPERM.*eval/i) } });
+      expect(refused.body.details.redis.status).toBe('up');
+
+      await admin.call('ACL', 'SETUSER', 'default', '+@scripting');
+      await untilStatus(app, '/health/ready', 200);
+    } finally {
+      await app.close();
+      admin.disconnect();
       await server.stop();
     }
   });

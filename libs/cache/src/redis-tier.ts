@@ -71,6 +71,14 @@ class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /**
+   * `EVAL` with the source, sent at once: for a caller whose commands must reach Redis in the order
+   * they are made, which {@link run}'s `NOSCRIPT` fallback would not keep.
+   */
+  evaluate(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    return client.eval(this.source, numberOfKeys, ...args);
+  }
+
   async run(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, numberOfKeys, ...args);
@@ -221,19 +229,32 @@ export class RedisTier {
   }
 
   /**
-   * The readiness probe's round trip on `key`: `entry` stored as this tier stores it, read back
-   * through `cache-manager-ioredis-yet`'s store (so readiness also proves the stock store reads what
-   * this tier writes), then deleted. Outside the breaker and the read budget, and throwing what
-   * Redis answered: a Redis slower than cache reads allow still answers, and is told apart from one
-   * that fails. The three commands leave together, in order on the one connection: one round trip,
-   * as the `PING` beside it, so a slow Redis is not judged three times slower than it is. Returns
-   * what was read back.
+   * The readiness probe's round trip on `key` of `namespace`: `entry` stored by this tier's store
+   * script (so a Redis that refuses scripts — an ACL without `@scripting` — is told apart from one
+   * that works: every cache write and every job queue needs them), read back through
+   * `cache-manager-ioredis-yet`'s store (so readiness also proves the stock store reads what this
+   * tier writes), then deleted with the generation the script moved (`namespace` is the probe's own:
+   * nothing else is stored in it, so nothing depends on that generation). Outside the breaker and
+   * the read budget, and throwing what Redis answered: a Redis slower than cache reads allow still
+   * answers, and is told apart from one that fails. The three commands leave together, in order on
+   * the one connection: one round trip, as the `PING` beside it, so a slow Redis is not judged three
+   * times slower than it is. Returns what was read back.
    */
-  async probe(key: string, entry: CacheEntry, lifetimeMs: number): Promise<CacheEntry | undefined> {
+  async probe(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number): Promise<CacheEntry | undefined> {
+    const generation = this.keys.generation(namespace);
     const [, readBack] = await Promise.all([
-      this.client.set(key, storedForm(encodeEntry(entry)), 'PX', Math.max(1, Math.round(lifetimeMs))),
+      STORE_SCRIPT.evaluate(
+        this.client,
+        2,
+        key,
+        generation,
+        '+',
+        storedForm(encodeEntry(entry)),
+        String(Math.max(1, Math.round(lifetimeMs))),
+        Date.now(),
+      ),
       this.store.get(key),
-      this.client.unlink(key),
+      this.client.unlink(key, generation),
     ]);
     return decodeEntry(readBack);
   }

@@ -20,8 +20,9 @@ export const HEALTH_PROBE_CACHE = defineCacheNamespace({
 });
 
 /**
- * `cache`: a round trip through L2 — set, get and delete of a probe key of this instance — within
- * the probe's budget. Down when Redis refuses it (an error, a full or read-only Redis) or gives back
+ * `cache`: a round trip through L2 — set (by the tier's store script), get and delete of a probe key
+ * of this instance — within the probe's budget. Down when Redis refuses it (an error, a full or
+ * read-only Redis, one whose ACL refuses scripts) or gives back
  * something else than was stored; up, with the time it took and the breaker's state, when it only
  * answers slower than `CACHE_L2_TIMEOUT_MS` or the breaker is open. The cache fails open: a slow
  * Redis makes cache reads miss, not requests fail, and every instance shares it, so failing
@@ -48,7 +49,7 @@ export class CacheIndicator extends DependencyIndicator<'cache'> {
     if (!l2) return { up: true, details: { configured: false } };
     const token = randomUUID();
     const startedAt = performance.now();
-    const entry = await l2.probe(this.probeKey, { value: token, freshUntil: Date.now() + PROBE_ENTRY_LIFETIME_MS }, PROBE_ENTRY_LIFETIME_MS);
+    const entry = await l2.probe(HEALTH_PROBE_CACHE.name, this.probeKey, { value: token, freshUntil: Date.now() + PROBE_ENTRY_LIFETIME_MS }, PROBE_ENTRY_LIFETIME_MS);
     if (entry?.value !== token) return { up: false, reason: 'the probe entry read back from Redis is not the one stored' };
     return { up: true, details: { durationMs: elapsedMs(startedAt), circuit: l2.circuitState } };
   }
