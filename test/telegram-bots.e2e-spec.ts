@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import request from 'supertest';
+import { PrismaService } from '@app/prisma';
 import { TelegramBots, TelegramFiles } from '../apps/api/src/telegram';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
@@ -102,6 +103,26 @@ describe('TelegramBots: which bot an update is for, and its client', () => {
     await bots.update(ops.id, { active: false });
     expect(await bots.resolveWebhookSecret('ops-secret')).toBeNull();
     expect(await bots.findById(ops.id)).toBeNull();
+  });
+
+  it('reads the table once per lookup lifetime, however many webhooks come: a wrong secret and the env bot\'s included', async () => {
+    await bots.update(supportId, { name: 'support' });
+    const findMany = jest.spyOn(app.app.get(PrismaService).telegramBot, 'findMany');
+    try {
+      const webhook = (secret: string) =>
+        request(app.baseUrl)
+          .post('/telegram/webhook')
+          .set('X-Telegram-Bot-Api-Secret-Token', secret)
+          .send({ update_id: 424_242 });
+      for (let round = 0; round < 10; round += 1) {
+        await webhook(`wrong-${round}`).expect(401);
+        await webhook('test-telegram-secret').expect(200);
+        await webhook('support-secret').expect(200);
+      }
+      expect(findMany).toHaveBeenCalledTimes(1);
+    } finally {
+      findMany.mockRestore();
+    }
   });
 
   it('sees a changed webhook secret at once when it is changed through the app', async () => {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Cacheable, CacheEvict, secretDigest } from '@app/cache';
+import { Cacheable, CacheEvict } from '@app/cache';
 import { secretsMatch } from '@app/http';
 import { PrismaService, sqliteTimestamp, type TelegramBot } from '@app/prisma';
 import { TELEGRAM_BOTS_CACHE } from './telegram.cache';
@@ -30,7 +30,7 @@ export interface NewTelegramBot {
 /** Changes to a bot row; absent fields stay. */
 export type TelegramBotChanges = Partial<NewTelegramBot>;
 
-/** Every bot write clears every lookup: the old secret's entry cannot be named once the row changed. */
+/** Every bot write clears the namespace: the active rows, and whatever else is ever cached there. */
 const CLEAR_LOOKUPS: Parameters<typeof CacheEvict>[0] = { namespace: TELEGRAM_BOTS_CACHE, allEntries: true };
 
 function toRecord(row: TelegramBot): TelegramBotRecord {
@@ -47,37 +47,40 @@ function toRecord(row: TelegramBot): TelegramBotRecord {
 }
 
 /**
- * The shared `telegram_bots` table (docs/database.md, "telegram_bots"). Lookups of active bots are cached in the
- * in-process `telegram-bots` namespace, keyed by a digest of the secret (never the secret); every
- * write through this repository clears them, on every instance.
+ * The shared `telegram_bots` table (docs/database.md, "telegram_bots"). The active rows are cached as one
+ * entry in the in-process `telegram-bots` namespace; every write through this repository clears it,
+ * on every instance.
  */
 @Injectable()
 export class TelegramBotRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * The active bot whose `webhook_secret` equals `secret`, compared in constant time against every
-   * active row (no early exit, no `WHERE webhook_secret = ?`), or `undefined`. A miss is not cached,
-   * so random secrets cannot crowd out real entries and a new row is seen at once.
+   * Every active row, by id: what webhook resolution and replies read. One cached entry, so a
+   * lookup costs no query whatever it finds — a secret that matches no row (the env bot's, or a
+   * wrong one sent by anyone) included, which before read the table on every request.
    */
-  @Cacheable({
-    namespace: TELEGRAM_BOTS_CACHE,
-    key: (secret: string) => ['by-secret', secretDigest(secret, 'telegram-webhook-secret')],
-  })
-  async findActiveBySecret(secret: string): Promise<TelegramBotRecord | undefined> {
-    const rows = await this.prisma.telegramBot.findMany({ where: { active: 1 } });
-    let found: TelegramBot | undefined;
-    for (const row of rows) {
-      if (secretsMatch(secret, row.webhookSecret) && !found) found = row;
-    }
-    return found ? toRecord(found) : undefined;
+  @Cacheable({ namespace: TELEGRAM_BOTS_CACHE, key: () => ['active'] })
+  async active(): Promise<TelegramBotRecord[]> {
+    const rows = await this.prisma.telegramBot.findMany({ where: { active: 1 }, orderBy: { id: 'asc' } });
+    return rows.map(toRecord);
   }
 
-  /** The active bot with this id, or `undefined` (not cached). */
-  @Cacheable({ namespace: TELEGRAM_BOTS_CACHE, key: (id: number) => ['by-id', id] })
+  /**
+   * The active bot whose `webhook_secret` equals `secret`, compared in constant time against every
+   * active row (no early exit, no `WHERE webhook_secret = ?`), or `undefined`.
+   */
+  async findActiveBySecret(secret: string): Promise<TelegramBotRecord | undefined> {
+    let found: TelegramBotRecord | undefined;
+    for (const bot of await this.active()) {
+      if (secretsMatch(secret, bot.webhookSecret) && !found) found = bot;
+    }
+    return found;
+  }
+
+  /** The active bot with this id, or `undefined`. */
   async findActiveById(id: number): Promise<TelegramBotRecord | undefined> {
-    const row = await this.prisma.telegramBot.findFirst({ where: { id, active: 1 } });
-    return row ? toRecord(row) : undefined;
+    return (await this.active()).find((bot) => bot.id === id);
   }
 
   /** The row with this id, active or not, uncached; `null` when there is none. */

@@ -26,9 +26,9 @@ export const TELEGRAM_CACHE = defineCacheNamespace({
 });
 
 /**
- * Freshness of the bot lookups (webhook secret → bot, id → bot), in milliseconds. Writes through
- * this app clear them at once; the TTL bounds how long a row changed straight in the shared
- * database (cursor-runner owns the table) goes unseen: a deactivated bot is refused within a minute.
+ * Freshness of the cached active bot rows, in milliseconds. Writes through this app clear them at
+ * once; the TTL bounds how long a row added or changed straight in the shared database
+ * (cursor-runner owns the table) goes unseen: a deactivated bot is refused within a minute.
  */
 export const BOT_LOOKUP_TTL_MS = 60_000;
 
@@ -39,10 +39,10 @@ export const BOT_LOOKUP_TTL_MS = 60_000;
 export const TELEGRAM_BOTS_CACHE = defineCacheNamespace({
   name: 'telegram-bots',
   ttl: BOT_LOOKUP_TTL_MS,
-  maxEntries: 1_000,
+  maxEntries: 1,
   shared: false,
   description:
-    'Active telegram_bots rows by webhook-secret digest and by id (in-process: they hold tokens); cleared by every bot write through this app, 60 s backstop',
+    'The active telegram_bots rows, one entry (in-process: they hold tokens); cleared by every bot write through this app, 60 s backstop',
 });
 
 /** Key of the cached webhook info of the bot whose token has this digest. */
