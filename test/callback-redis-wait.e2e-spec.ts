@@ -16,6 +16,8 @@ const TOKEN = '777778:callback-wait-token';
 const COMMAND_TIMEOUT_MS = 1_000;
 /** CALLBACK_REDIS_WAIT_MS of the app below. */
 const WAIT_MS = 4_000;
+/** CALLBACK_WAIT_MAX_BYTES of the app below, its least. */
+const WAIT_MAX_BYTES = 1_048_576;
 /**
  * A try that would end past the wait is not started (a try Redis does not answer takes one command
  * budget, after a 500 ms pause): the 503 comes once less than that is left, and within the wait.
@@ -63,6 +65,7 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
         TELEGRAM_API_BASE_URL: telegram.url,
         QUEUE_RETRY_DELAY_MS: '50',
         CALLBACK_REDIS_WAIT_MS: String(WAIT_MS),
+        CALLBACK_WAIT_MAX_BYTES: String(WAIT_MAX_BYTES),
       },
     });
   });
@@ -146,5 +149,45 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
     const { value: replay } = await pollUntil(() => callback(requestId, output), (answer) => answer.status === 200, 5_000, 100);
     expect(replay.body).toEqual({ received: true, request_id: requestId });
     expect(await delivered(chatId)).toEqual([output]);
+  });
+
+  it('callbacks past CALLBACK_WAIT_MAX_BYTES: the one with room waits and is taken, the next is answered 503 at once and logged', async () => {
+    const first = await pendingRequest();
+    const second = await pendingRequest();
+    // Each over half the bytes allowed: the first fits, the second does not beside it.
+    const big = (tag: string) => `${tag} ${randomUUID()}\n${'line of agent output\n'.repeat(30_000)}the end`;
+    const [firstOutput, secondOutput] = [big('first'), big('second')];
+    expect(firstOutput.length).toBeGreaterThan(WAIT_MAX_BYTES / 2);
+    redis.freeze();
+
+    const firstAnswer = timed(() => callback(first.requestId, firstOutput));
+    const waitsLine = `Redis cannot take cursor-runner result ${first.requestId} now`;
+    await pollUntil(
+      async () => app.logs.lines.some((line) => String(line.msg).startsWith(waitsLine)),
+      (waits) => waits,
+      3_000,
+      20,
+    );
+    const { response, elapsedMs } = await timed(() => callback(second.requestId, secondOutput));
+
+    // Its one try takes one command budget on the frozen Redis; then it has no room to wait.
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({ received: false, error: 'Pending request store unavailable', request_id: second.requestId });
+    expect(elapsedMs).toBeLessThan(COMMAND_TIMEOUT_MS + 400);
+    const logged = app.logs.lines.find((line) => line.level === 50 && line.requestId === second.requestId);
+    expect(logged?.msg).toMatch(
+      new RegExp(`^Pending request store unavailable \\(no room to wait: 1 callback waits for Redis holding \\d+ bytes, CALLBACK_WAIT_MAX_BYTES is ${WAIT_MAX_BYTES}\\)`),
+    );
+
+    redis.thaw();
+    expect((await firstAnswer).response.status).toBe(200);
+    const { value: replay } = await pollUntil(() => callback(second.requestId, secondOutput), (answer) => answer.status === 200, 5_000, 100);
+    expect(replay.body).toEqual({ received: true, request_id: second.requestId });
+    await app.app.get(DeliverResult).settled();
+    for (const [{ chatId }, output] of [[first, firstOutput], [second, secondOutput]] as const) {
+      const documents = telegram.documents(chatId);
+      expect(documents).toHaveLength(1);
+      expect(documents[0].bytes.equals(Buffer.from(output, 'utf8'))).toBe(true);
+    }
   });
 });

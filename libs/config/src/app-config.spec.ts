@@ -38,7 +38,7 @@ describe('loadConfig', () => {
     });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
-    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000, redisWaitMs: 20000 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000, redisWaitMs: 20000, waitMaxBytes: 67108864 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
     expect(config.docs).toEqual({ enabled: true });
   });
@@ -85,6 +85,7 @@ describe('loadConfig', () => {
       CALLBACK_DELIVERY_ATTEMPTS: '5',
       CALLBACK_DELIVERY_RETRY_DELAY_MS: '0',
       CALLBACK_REDIS_WAIT_MS: '5000',
+      CALLBACK_WAIT_MAX_BYTES: '1048576',
     });
     expect(config.http).toEqual({
       port: 8080,
@@ -121,7 +122,7 @@ describe('loadConfig', () => {
     });
     expect(config.defaultNotesRepository).toBe('notes');
     expect(config.health).toEqual({ checkTimeoutMs: 250 });
-    expect(config.callbacks).toEqual({ deliveryAttempts: 5, retryDelayMs: 0, redisWaitMs: 5000 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 5, retryDelayMs: 0, redisWaitMs: 5000, waitMaxBytes: 1048576 });
   });
 
   it('sends cursor-runner callbacks to TELEGRAM_WEBHOOK_BASE_URL unless CURSOR_RUNNER_CALLBACK_BASE_URL is set', () => {
@@ -184,6 +185,7 @@ describe('loadConfig', () => {
     [{ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 1 and 60000 (got "0")'],
     [{ CALLBACK_DELIVERY_ATTEMPTS: '0' }, 'CALLBACK_DELIVERY_ATTEMPTS must be an integer between 1 and 10 (got "0")'],
     [{ CALLBACK_REDIS_WAIT_MS: '30000' }, 'CALLBACK_REDIS_WAIT_MS must be an integer between 0 and 25000 (got "30000")'],
+    [{ CALLBACK_WAIT_MAX_BYTES: '1000' }, 'CALLBACK_WAIT_MAX_BYTES must be an integer between 1048576 and 4294967296 (got "1000")'],
     [{ PORT: '0x0D99' }, 'PORT must be an integer between 0 and 65535 (got "0x0D99")'],
     [{ SHUTDOWN_TIMEOUT_MS: '1e3' }, 'SHUTDOWN_TIMEOUT_MS must be an integer between 0 and 600000 (got "1e3")'],
     [{ QUEUE_CONCURRENCY: '5.0' }, 'QUEUE_CONCURRENCY must be an integer between 1 and 100 (got "5.0")'],

@@ -117,6 +117,11 @@ export abstract class AppConfig {
      * 20000): cursor-runner sends a result once and waits 30 s for the answer.
      */
     readonly redisWaitMs: number;
+    /**
+     * How many bytes of callbacks (their fields as JSON) may wait for Redis at once (1 MiB–4 GiB,
+     * default 64 MiB): one that would go past it is answered 503 at once, logged for a replay.
+     */
+    readonly waitMaxBytes: number;
   };
   /** `undefined` selects the embedded mode: in-process stores, no Redis. */
   abstract readonly redis: RedisTopology | undefined;
@@ -360,6 +365,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, cwd = proces
       deliveryAttempts: env.CALLBACK_DELIVERY_ATTEMPTS,
       retryDelayMs: env.CALLBACK_DELIVERY_RETRY_DELAY_MS,
       redisWaitMs: env.CALLBACK_REDIS_WAIT_MS,
+      waitMaxBytes: env.CALLBACK_WAIT_MAX_BYTES,
     },
     redis: resolveRedis(env),
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,

@@ -67,9 +67,10 @@ function clip(value: unknown): unknown {
  *   not take it (the store or the queue, each within `REDIS_COMMAND_TIMEOUT_MS`) on any try during
  *   `CALLBACK_REDIS_WAIT_MS` — cursor-runner sends a result once and waits 30 s for the answer, so
  *   a Redis restart or failover shorter than that loses nothing — or the app began to shut down
- *   meanwhile. Not "not found": cursor-runner logs the non-2xx as an error, and this service logs
- *   the callback's content at error level, so the one attempt cursor-runner makes is seen and can
- *   be replayed instead of vanishing.
+ *   meanwhile, or the callbacks already waiting hold `CALLBACK_WAIT_MAX_BYTES` (then after one
+ *   try). Not "not found": cursor-runner logs the non-2xx as an error, and this service logs the
+ *   callback's content at error level, so the one attempt cursor-runner makes is seen and can be
+ *   replayed instead of vanishing.
  * - 200 `{received: true, request_id}`: accepted and queued; delivery follows.
  */
 @Injectable()
@@ -77,6 +78,8 @@ export class ReceiveCallback implements OnModuleDestroy {
   private readonly logger = new Logger('CursorRunnerCallback');
   /** Ends the waits between tries when the app shuts down: those callbacks are answered 503 at once. */
   private readonly stopping = new AbortController();
+  /** The callbacks waiting for Redis between tries, and their size (see {@link holdForWait}). */
+  private waiting = { callbacks: 0, bytes: 0 };
 
   constructor(
     private readonly store: PendingRequestStore,
@@ -93,8 +96,20 @@ export class ReceiveCallback implements OnModuleDestroy {
   async receive(query: unknown, body: unknown): Promise<CallbackAnswer> {
     const { requestId, fields } = readCallbackParams(query, body);
     if (requestId === undefined) throw new BadRequestException({ error: 'request_id is required' });
+    const held = { bytes: 0 };
+    try {
+      return await this.takeWithinWait(requestId, fields, held);
+    } finally {
+      if (held.bytes > 0) this.waiting = { callbacks: this.waiting.callbacks - 1, bytes: this.waiting.bytes - held.bytes };
+    }
+  }
+
+  /** Tries until taken or the wait is over; `held.bytes` is what it counts against `CALLBACK_WAIT_MAX_BYTES` meanwhile. */
+  private async takeWithinWait(requestId: string, fields: Record<string, unknown>, held: { bytes: number }): Promise<CallbackAnswer> {
     const startedAt = Date.now();
     const deadline = startedAt + this.config.callbacks.redisWaitMs;
+    const gaveUp = (tries: number) =>
+      this.stopping.signal.aborted ? 'the app is shutting down' : `${tries} ${tries === 1 ? 'try' : 'tries'} in ${Date.now() - startedAt} ms`;
     for (let tries = 1; ; tries += 1) {
       try {
         const answer = await this.take(requestId, fields);
@@ -106,16 +121,36 @@ export class ReceiveCallback implements OnModuleDestroy {
         this.store.releaseDelivery(requestId).catch(() => undefined);
         // A try Redis still does not answer takes one command budget: none starts that would end past the wait.
         const waitLeft = deadline - Date.now() - CALLBACK_RETRY_PAUSE_MS - this.config.redisCommandTimeoutMs;
-        if (waitLeft < 0 || this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, tries, startedAt);
+        if (waitLeft < 0 || this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, gaveUp(tries));
         if (tries === 1) {
+          held.bytes = this.holdForWait(fields);
+          if (held.bytes === 0) throw this.unavailable(requestId, fields, error.reason, this.describeFullWait());
           this.logger.warn(
             `Redis cannot take cursor-runner result ${requestId} now (${error.message}); trying again for up to ${this.config.callbacks.redisWaitMs} ms`,
           );
         }
         await sleep(CALLBACK_RETRY_PAUSE_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-        if (this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, tries, startedAt);
+        if (this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, gaveUp(tries));
       }
     }
+  }
+
+  /**
+   * Counts a callback about to wait for Redis against `CALLBACK_WAIT_MAX_BYTES`, by the size of its
+   * fields as JSON (measured only here, on the way into a wait): the bytes it holds, or 0 when the
+   * callbacks already waiting leave no room for it — it is answered 503 after its one try, logged
+   * for a replay, rather than holding the process's memory for the whole wait.
+   */
+  private holdForWait(fields: Record<string, unknown>): number {
+    const bytes = Math.max(1, Buffer.byteLength(JSON.stringify(fields)));
+    if (this.waiting.bytes + bytes > this.config.callbacks.waitMaxBytes) return 0;
+    this.waiting = { callbacks: this.waiting.callbacks + 1, bytes: this.waiting.bytes + bytes };
+    return bytes;
+  }
+
+  private describeFullWait(): string {
+    const { callbacks, bytes } = this.waiting;
+    return `no room to wait: ${callbacks} ${callbacks === 1 ? 'callback waits' : 'callbacks wait'} for Redis holding ${bytes} bytes, CALLBACK_WAIT_MAX_BYTES is ${this.config.callbacks.waitMaxBytes}`;
   }
 
   /** One try: claims the pending request and queues its delivery. Throws {@link RedisCannotTake}. */
@@ -180,8 +215,7 @@ export class ReceiveCallback implements OnModuleDestroy {
    * with Redis hanging that would wait out a second command budget before the 503; a failure leaves
    * the claim to expire).
    */
-  private unavailable(requestId: string, fields: Record<string, unknown>, error: unknown, tries: number, startedAt: number): Error {
-    const gaveUp = this.stopping.signal.aborted ? 'the app is shutting down' : `${tries} ${tries === 1 ? 'try' : 'tries'} in ${Date.now() - startedAt} ms`;
+  private unavailable(requestId: string, fields: Record<string, unknown>, error: unknown, gaveUp: string): Error {
     this.logger.error(
       {
         err: error,
