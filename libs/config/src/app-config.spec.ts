@@ -38,7 +38,7 @@ describe('loadConfig', () => {
     });
     expect(config.app).toEqual({ name: 'Virtual Assistant API', version: '1.0.0' });
     expect(config.health).toEqual({ checkTimeoutMs: 500 });
-    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000, redisWaitMs: 20000, waitMaxBytes: 67108864 });
+    expect(config.callbacks).toEqual({ deliveryAttempts: 3, retryDelayMs: 1000, redisWaitMs: 20000, waitMaxBytes: 268435456 });
     expect(config.secrets).toEqual({ webhook: 'changeme', telegramWebhook: 'changeme' });
     expect(config.docs).toEqual({ enabled: true });
   });

@@ -119,7 +119,7 @@ export abstract class AppConfig {
     readonly redisWaitMs: number;
     /**
      * How many bytes of callbacks (their fields as JSON) may wait for Redis at once (1 MiB–4 GiB,
-     * default 64 MiB): one that would go past it is answered 503 at once, logged for a replay.
+     * default 256 MiB): one that would go past it is answered 503 after its one try, logged for a replay.
      */
     readonly waitMaxBytes: number;
   };

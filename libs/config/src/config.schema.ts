@@ -203,7 +203,7 @@ export const environmentSchema = z.object({
   CALLBACK_DELIVERY_RETRY_DELAY_MS: integer(1_000, 0, 60_000),
   // cursor-runner waits 30 s for the callback's answer and never sends it again: the wait stays under that.
   CALLBACK_REDIS_WAIT_MS: integer(20_000, 0, 25_000),
-  CALLBACK_WAIT_MAX_BYTES: integer(64 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
+  CALLBACK_WAIT_MAX_BYTES: integer(256 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
 
   REDIS_URL: redisUrl,
   REDIS_SENTINELS: hostPortList,
