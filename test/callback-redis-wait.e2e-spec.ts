@@ -6,6 +6,7 @@ import request from 'supertest';
 import type { BullJobQueue } from '@app/queue';
 import { DeliverResult, RESULT_DELIVERIES_QUEUE, type ResultDeliveryJob } from '../apps/api/src/conversation';
 import { FakeTelegram } from './support/fakes/telegram-server';
+import { TcpProxy } from './support/faults/tcp-proxy';
 import { storeWaitingRequest } from './support/pending-requests';
 import { pollUntil } from './support/poll';
 import { startFaultyRedis, type FaultyRedis } from './support/redis-server';
@@ -188,6 +189,62 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
       const documents = telegram.documents(chatId);
       expect(documents).toHaveLength(1);
       expect(documents[0].bytes.equals(Buffer.from(output, 'utf8'))).toBe(true);
+    }
+  });
+});
+
+/**
+ * A hung Redis runs what it was sent once it answers again, after the try that sent it gave up. With
+ * the connection cut meanwhile (a proxy or load balancer resetting it), nothing sent after the claim
+ * reaches Redis to undo it: the next try must find that claim to be its own receipt's, not a duplicate's.
+ */
+describe('a callback whose connection to a frozen Redis is cut while its claim is in flight', () => {
+  it('is answered 200 once Redis thaws and delivered once, not refused as its own duplicate', async () => {
+    const redis = await startFaultyRedis();
+    const proxy = await TcpProxy.start(redis.port);
+    const telegram = await FakeTelegram.start(TOKEN);
+    const app = await startTestApp({
+      env: {
+        REDIS_URL: proxy.url,
+        CACHE_KEY_PREFIX: `cut-${randomUUID().slice(0, 8)}`,
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_API_BASE_URL: telegram.url,
+        CALLBACK_REDIS_WAIT_MS: '8000',
+      },
+    });
+    try {
+      const chatId = 556_001;
+      const requestId = await storeWaitingRequest(app, chatId);
+      const output = `across a cut ${randomUUID()}`;
+      redis.freeze();
+      const answer = request(app.baseUrl)
+        .post('/cursor-runner/callback')
+        .set('X-Webhook-Secret', 'test-webhook-secret')
+        .send({ request_id: requestId, success: true, output });
+      const settled = answer.then((response) => response);
+      // The first try fails after one command budget (1 s); the second claims 0.5 s later: cut during it.
+      await pollUntil(
+        async () => app.logs.lines.some((line) => String(line.msg).startsWith(`Redis cannot take cursor-runner result ${requestId} now`)),
+        (waits) => waits,
+        5_000,
+        20,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      proxy.drop();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      redis.thaw();
+
+      const response = await settled;
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ received: true, request_id: requestId });
+      await app.app.get(DeliverResult).settled();
+      expect(telegram.deliveredMessages(chatId).map((message) => message.text)).toEqual([output]);
+    } finally {
+      redis.thaw();
+      await app.close();
+      await telegram.stop();
+      await proxy.stop();
+      await redis.stop();
     }
   });
 });

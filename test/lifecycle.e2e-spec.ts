@@ -10,12 +10,16 @@ import { pollUntil } from './support/poll';
 import { openRaw, rawRequest, sendRawAll } from './support/raw-http';
 import { recordKeyPrefixes } from './support/redis-key-ledger';
 import { removeRedisKeys } from './support/redis-keys';
+import { DeliverResult } from '../apps/api/src/conversation';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { storeWaitingRequest } from './support/pending-requests';
 import { startFaultyRedis } from './support/redis-server';
-import { testRedisUrl } from './support/test-app';
+import { startTestApp, testRedisUrl } from './support/test-app';
 
 const ROOT = path.join(__dirname, '..');
 const NEST_BOOT_CONTEXTS = ['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication'];
 const INFO = 30;
+const REPLAY_TOKEN = '771001:replaying-app-token';
 const DEBUG = 20;
 
 interface LogLine {
@@ -285,6 +289,60 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
       expect(logged).toMatchObject({ requestId, callback: { output } });
     } finally {
       discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
+
+  it("SIGKILL during a callback's claim on a frozen Redis: the claim that lands on the thaw lapses within its short TTL, and the replay delivers once", async () => {
+    const redis = await startFaultyRedis();
+    const telegram = await FakeTelegram.start(REPLAY_TOKEN);
+    const replaying = await startTestApp({
+      env: { REDIS_URL: redis.url, TELEGRAM_BOT_TOKEN: REPLAY_TOKEN, TELEGRAM_API_BASE_URL: telegram.url, CACHE_KEY_PREFIX: `kill-${randomUUID().slice(0, 8)}` },
+    });
+    // CALLBACK_REDIS_WAIT_MS 4 s: the killed process's claims last 4 s + 4 command budgets + 1 s = 9 s until queued.
+    const service = await startService({ REDIS_URL: redis.url, CALLBACK_REDIS_WAIT_MS: '4000', LOG_LEVEL: 'info' });
+    try {
+      const chatId = 771_001;
+      const requestId = await storeWaitingRequest(replaying, chatId);
+      const output = `across a kill ${randomUUID()}`;
+      const body = JSON.stringify({ request_id: requestId, success: true, output });
+      redis.freeze();
+      void fetch(`${service.baseUrl}/cursor-runner/callback`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Webhook-Secret': 'changeme' },
+        body,
+      }).catch(() => undefined);
+      // The first try failed after its 1 s budget; the second starts 0.5 s later with a claim that stays in
+      // the frozen Redis's socket: killed during it, the process leaves that claim to land on the thaw.
+      await pollUntil(async () => messages(service, 40).some((msg) => msg.startsWith(`Redis cannot take cursor-runner result ${requestId} now`)), Boolean, 10_000, 20);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      service.child.kill('SIGKILL');
+      await service.exited;
+      redis.thaw();
+
+      // A replay as an operator makes it from the log: refused as a duplicate while the stranded claim lasts, then taken.
+      const answers: unknown[] = [];
+      const replay = async () => {
+        const response = await fetch(`${replaying.baseUrl}/cursor-runner/callback`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Webhook-Secret': 'test-webhook-secret' },
+          body,
+        });
+        answers.push(await response.json());
+        return answers.at(-1) as { message?: string };
+      };
+      const { elapsedMs } = await pollUntil(replay, (answer) => answer.message === undefined, 15_000, 250);
+      expect(answers.at(-1)).toEqual({ received: true, request_id: requestId });
+      expect(new Set(answers.slice(0, -1).map((answer) => JSON.stringify(answer)))).toEqual(
+        new Set(answers.length > 1 ? [JSON.stringify({ received: true, request_id: requestId, message: 'Already being delivered' })] : []),
+      );
+      expect(elapsedMs).toBeLessThan(10_000);
+      await replaying.app.get(DeliverResult).settled();
+      expect(telegram.deliveredMessages(chatId).map((message) => message.text)).toEqual([output]);
+    } finally {
+      discard(service);
+      await replaying.close();
+      await telegram.stop();
       await redis.stop();
     }
   }, 180_000);

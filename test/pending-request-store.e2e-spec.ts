@@ -121,22 +121,38 @@ describe('pending-request store in Redis', () => {
   it('claims a delivery once across connections, and completing deletes the entry and the claim together', async () => {
     const id = uniqueId();
     await store.store(id, request);
-    expect(await store.claimDelivery(id, 300)).toBe(true);
+    expect(await store.claimDelivery(id, 'first', 300)).toBe(true);
     expect(await redis.ttl(`{cursor_runner_callback:${id}}:delivering`)).toBeGreaterThan(290);
-    expect(await store.claimDelivery(id, 300)).toBe(false);
+    expect(await store.claimDelivery(id, 'second', 300)).toBe(false);
     await store.releaseDelivery(id);
     expect(await redis.exists(`{cursor_runner_callback:${id}}:delivering`)).toBe(0);
     expect(await store.get(id)).toEqual(request);
-    expect(await store.claimDelivery(id, 300)).toBe(true);
+    expect(await store.claimDelivery(id, 'second', 300)).toBe(true);
     await store.completeDelivery(id);
     expect(await redis.exists(`cursor_runner_callback:${id}`, `{cursor_runner_callback:${id}}:delivering`)).toBe(0);
+  });
+
+  it("takes a receipt's claim that landed before as its own, and extends or releases only its own", async () => {
+    const id = uniqueId();
+    const claimKey = `{cursor_runner_callback:${id}}:delivering`;
+    await store.store(id, request);
+    expect(await store.claimDelivery(id, 'receipt', 20)).toBe(true);
+    expect(await store.claimDelivery(id, 'receipt', 20)).toBe(true);
+    await store.extendDeliveryClaim(id, 'another', 900);
+    await store.releaseDeliveryClaim(id, 'another');
+    expect(await redis.ttl(claimKey)).toBeLessThanOrEqual(20);
+    await store.extendDeliveryClaim(id, 'receipt', 900);
+    expect(await redis.ttl(claimKey)).toBeGreaterThan(890);
+    await store.releaseDeliveryClaim(id, 'receipt');
+    expect(await redis.exists(claimKey)).toBe(0);
+    await store.delete(id);
   });
 
   it('reads whether a delivery is under way, and marks a refusal notice once, for a day, beside the pending request', async () => {
     const id = uniqueId();
     await store.store(id, request);
     expect(await store.deliveryUnderWay(id)).toBe(false);
-    await store.claimDelivery(id, 300);
+    await store.claimDelivery(id, 'first', 300);
     expect(await store.deliveryUnderWay(id)).toBe(true);
     expect(await store.markRefusalNotice(id)).toBe(true);
     expect(await store.markRefusalNotice(id)).toBe(false);
@@ -171,7 +187,7 @@ describe('pending-request store when Redis is down', () => {
   });
 
   it('fails a delivery claim with a store error', async () => {
-    await expect(store.claimDelivery(uniqueId(), 60)).rejects.toBeInstanceOf(PendingRequestStoreError);
+    await expect(store.claimDelivery(uniqueId(), 'first', 60)).rejects.toBeInstanceOf(PendingRequestStoreError);
   });
 
   it('logs a failed delete without throwing: the entry expires by itself', async () => {

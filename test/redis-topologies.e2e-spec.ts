@@ -224,8 +224,8 @@ describe('on a Redis Cluster (3 primaries, 3 replicas)', () => {
     const redis = fleet.a.app.get<RedisConnection>(REDIS_CLIENT);
     const id = `telegram-${Date.now()}-cluster`;
     await store.store(id, { chatId: 1, messageId: 2, prompt: 'p', originalWasAudio: false, createdAt: new Date().toISOString(), botId: null });
-    expect(await store.claimDelivery(id, 60)).toBe(true);
-    expect(await store.claimDelivery(id, 60)).toBe(false);
+    expect(await store.claimDelivery(id, 'first', 60)).toBe(true);
+    expect(await store.claimDelivery(id, 'second', 60)).toBe(false);
     await store.completeDelivery(id);
     // DEL of the entry and its claim in one command: refused as CROSSSLOT (and only logged) unless they share a slot.
     expect(await redis.exists(pendingRequestKey(id))).toBe(0);

@@ -109,7 +109,7 @@ describe('a result delivery whose lock was lost mid-send', () => {
     const request = { chatId: CHAT, messageId: 5, prompt: 'p', originalWasAudio: false, createdAt: new Date().toISOString(), botId: 1 };
     const store = new RedisPendingRequestStore(commands);
     await store.store(requestId, request);
-    expect(await store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await store.claimDelivery(requestId, 'receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     let release!: () => void;
     telegram.failNext(TOKEN, 'sendMessage', {
       release: new Promise<void>((resolve) => (release = resolve)),

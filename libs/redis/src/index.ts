@@ -11,5 +11,5 @@ export {
   redisOptionsFor,
   type RedisConnection,
 } from './redis-connection.factory';
-export { claimWithToken, releaseWithToken } from './token-keys';
+export { claimWithToken, extendWithToken, releaseWithToken } from './token-keys';
 export { isRedisUnreachable } from './unreachable';

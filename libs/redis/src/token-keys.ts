@@ -8,6 +8,11 @@ if held then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1`;
 
+/** Sets the key's TTL only while it still holds `token`; 1 when set. */
+const EXTEND_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 /** Deletes the key only while it still holds `token`. */
 const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -27,4 +32,9 @@ export async function claimWithToken(redis: RedisConnection, key: string, token:
 /** Releases a {@link claimWithToken} claim: deletes the key only while it holds `token`, never another claim. */
 export async function releaseWithToken(redis: RedisConnection, key: string, token: string): Promise<void> {
   await redis.eval(RELEASE_SCRIPT, 1, key, token);
+}
+
+/** Makes a {@link claimWithToken} claim last `ttlSeconds` from now while `token` holds it; whether it does. */
+export async function extendWithToken(redis: RedisConnection, key: string, token: string, ttlSeconds: number): Promise<boolean> {
+  return (await redis.eval(EXTEND_SCRIPT, 1, key, token, ttlSeconds)) === 1;
 }

@@ -28,7 +28,7 @@ type Fixture = ReturnType<typeof newDeliverResult>;
 /** Stores the request and claims its delivery, as ReceiveCallback does before queueing it. */
 async function claimed(mocks: Fixture['mocks'], request = pending): Promise<void> {
   await mocks.pending.store(ID, request);
-  await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS);
+  await mocks.pending.claimDelivery(ID, 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS);
 }
 
 const once = { id: resultDeliveryOnceId(ID), ttlSeconds: RESULT_ONCE_TTL_SECONDS };
@@ -54,7 +54,7 @@ describe(DeliverResult.name, () => {
 
     expect(mocks.client.sendMessage).toHaveBeenCalledWith(42, 'a &lt; b', { parseMode: 'HTML', replyToMessageId: 101 });
     expect(await mocks.pending.get(ID)).toBeNull();
-    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery(ID, 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     expect(sut.size).toBe(0);
   });
 
@@ -100,7 +100,7 @@ describe(DeliverResult.name, () => {
     await delivered(fixture);
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(2);
     expect(await mocks.pending.get(ID)).toEqual(pending);
-    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery(ID, 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     // The replay of the callback is queued again, not dropped as a duplicate of the job that gave up.
     expect(await queue.add({ requestId: ID, request: pending, result }, { once })).toMatchObject({ status: 'queued' });
   });
@@ -178,7 +178,7 @@ describe(DeliverResult.name, () => {
 
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
     expect(await mocks.pending.get(ID)).toEqual(pending);
-    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery(ID, 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     expect(forgetOnce).toHaveBeenCalledWith(resultDeliveryOnceId(ID));
   });
 
@@ -192,7 +192,7 @@ describe(DeliverResult.name, () => {
 
     expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
     expect(await mocks.pending.get(ID)).toEqual(pending);
-    expect(await mocks.pending.claimDelivery(ID, DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery(ID, 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
   });
 
   it('counts deliveries running in this process, for the shutdown drain', async () => {

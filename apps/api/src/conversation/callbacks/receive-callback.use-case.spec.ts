@@ -29,6 +29,20 @@ describe(ReceiveCallback.name, () => {
     expect(await mocks.pending.get('telegram-1-abc')).toBeNull();
   });
 
+  it('claims for as long as one receipt can until the job is stored, then extends its own claim to a delivery\'s 15 min', async () => {
+    const { sut, mocks, deliveries } = newReceiveCallback(2_000);
+    await mocks.pending.store('telegram-1-ttl', pending);
+    const claim = jest.spyOn(mocks.pending, 'claimDelivery');
+    const extend = jest.spyOn(mocks.pending, 'extendDeliveryClaim');
+
+    await sut.receive({}, { requestId: 'telegram-1-ttl', success: true, output: 'done' });
+
+    // CALLBACK_REDIS_WAIT_MS 2 s + 4 × REDIS_COMMAND_TIMEOUT_MS 10 ms, in whole seconds, + 1 s.
+    expect(claim).toHaveBeenCalledWith('telegram-1-ttl', expect.any(String), 4);
+    expect(extend).toHaveBeenCalledWith('telegram-1-ttl', claim.mock.calls[0][1], DELIVERY_CLAIM_TTL_SECONDS);
+    await deliveries.settled();
+  });
+
   it('reads request_id from the query string when the body has none', async () => {
     const { sut, mocks, deliveries } = newReceiveCallback();
     await mocks.pending.store('telegram-2-abc', pending);
@@ -56,14 +70,14 @@ describe(ReceiveCallback.name, () => {
   it('says "Request not found" for an unknown request and leaves no claim behind', async () => {
     const { sut, mocks } = newReceiveCallback();
     expect(await sut.receive({}, { requestId: 'telegram-3-abc' })).toEqual({ received: true, message: 'Request not found' });
-    expect(await mocks.pending.claimDelivery('telegram-3-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery('telegram-3-abc', 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
   });
 
   it('sends nothing for a duplicate callback while the first is being delivered', async () => {
     const { sut, mocks, deliveries } = newReceiveCallback();
     await mocks.pending.store('telegram-4-abc', pending);
-    await mocks.pending.claimDelivery('telegram-4-abc', DELIVERY_CLAIM_TTL_SECONDS);
+    await mocks.pending.claimDelivery('telegram-4-abc', 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS);
 
     expect(await sut.receive({}, { requestId: 'telegram-4-abc', output: 'x' })).toEqual({
       received: true,
@@ -87,7 +101,7 @@ describe(ReceiveCallback.name, () => {
       error: 'Pending request store unavailable',
       request_id: 'telegram-5-abc',
     });
-    expect(await mocks.pending.claimDelivery('telegram-5-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery('telegram-5-abc', 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
   });
 
   it('answers only once the result is stored in the delivery queue, once per request id', async () => {
@@ -145,7 +159,7 @@ describe(ReceiveCallback.name, () => {
       request_id: 'telegram-8-abc',
     });
     await new Promise((resolve) => setImmediate(resolve));
-    expect(await mocks.pending.claimDelivery('telegram-8-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+    expect(await mocks.pending.claimDelivery('telegram-8-abc', 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     expect(await mocks.pending.get('telegram-8-abc')).toEqual(pending);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
   });
@@ -184,7 +198,7 @@ describe(ReceiveCallback.name, () => {
       expect(elapsed).toBeGreaterThanOrEqual(2 * CALLBACK_RETRY_PAUSE_MS - 5);
       expect(elapsed).toBeLessThan(1_200);
       find.mockRestore();
-      expect(await mocks.pending.claimDelivery('telegram-10-abc', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
+      expect(await mocks.pending.claimDelivery('telegram-10-abc', 'another-receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     });
 
     it('answers 503 at once when the app begins to shut down during the wait', async () => {

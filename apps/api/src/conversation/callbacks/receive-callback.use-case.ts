@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadRequestException, Injectable, Logger, ServiceUnavailableException, type OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@app/config';
@@ -16,12 +17,23 @@ import { readCallbackParams } from './callback-params';
 import { normalizeCallbackResult } from './result-message';
 
 /**
- * How long a delivery claim lasts, in seconds: longer than a delivery with its retries takes (three
- * tries of speech synthesis plus two Telegram calls each, with their waits). The delivery job ends
- * it; it outlives its job only when a process died between the claim and the queueing (a callback
- * that was never answered 200): a replay is then refused as a duplicate for at most this long.
+ * How long a delivery claim lasts once its result is queued, in seconds: longer than a delivery
+ * with its retries takes (three tries of speech synthesis plus two Telegram calls each, with their
+ * waits). The delivery job ends it.
  */
 export const DELIVERY_CLAIM_TTL_SECONDS = 900;
+
+/**
+ * How long a claim lasts until its result is queued, in seconds: longer than one receipt of a
+ * callback can hold it — its wait, plus a last try whose four commands (claim, lookup, queueing,
+ * extension) each take up to a command budget, plus a second — so it does not lapse under the
+ * receipt that holds it. A claim whose receipt ended without queueing (given up, or its process
+ * killed, with a claim still in a hung Redis's buffer that lands once Redis answers again) refuses
+ * a replay as a duplicate for at most this long, not for the 15 minutes a queued delivery may take.
+ */
+export function claimUntilQueuedSeconds(config: AppConfig): number {
+  return Math.ceil((config.callbacks.redisWaitMs + 4 * config.redisCommandTimeoutMs) / 1000) + 1;
+}
 
 /**
  * How long a result's `once` id is remembered, in seconds: as long as a pending request can live,
@@ -98,39 +110,52 @@ export class ReceiveCallback implements OnModuleDestroy {
     if (requestId === undefined) throw new BadRequestException({ error: 'request_id is required' });
     const held = { bytes: 0 };
     try {
-      return await this.takeWithinWait(requestId, fields, held);
+      return await this.takeWithinWait(requestId, fields, randomUUID(), held);
     } finally {
       if (held.bytes > 0) this.waiting = { callbacks: this.waiting.callbacks - 1, bytes: this.waiting.bytes - held.bytes };
     }
   }
 
-  /** Tries until taken or the wait is over; `held.bytes` is what it counts against `CALLBACK_WAIT_MAX_BYTES` meanwhile. */
-  private async takeWithinWait(requestId: string, fields: Record<string, unknown>, held: { bytes: number }): Promise<CallbackAnswer> {
+  /**
+   * Tries until taken or the wait is over, every try claiming under `claimToken` (this receipt's):
+   * a claim an earlier try sent that reached Redis late is this receipt's own, not a duplicate's.
+   * `held.bytes` is what it counts against `CALLBACK_WAIT_MAX_BYTES` meanwhile.
+   */
+  private async takeWithinWait(
+    requestId: string,
+    fields: Record<string, unknown>,
+    claimToken: string,
+    held: { bytes: number },
+  ): Promise<CallbackAnswer> {
     const startedAt = Date.now();
     const deadline = startedAt + this.config.callbacks.redisWaitMs;
-    const gaveUp = (tries: number) =>
+    const triesSoFar = (tries: number) =>
       this.stopping.signal.aborted ? 'the app is shutting down' : `${tries} ${tries === 1 ? 'try' : 'tries'} in ${Date.now() - startedAt} ms`;
+    const giveUp = (reason: unknown, why: string) => {
+      // Not awaited: with Redis hanging that would wait out another command budget before the 503.
+      // Sent after this receipt's claims on the same connection, it ends one that landed late.
+      void this.store.releaseDeliveryClaim(requestId, claimToken);
+      return this.unavailable(requestId, fields, reason, why);
+    };
     for (let tries = 1; ; tries += 1) {
       try {
-        const answer = await this.take(requestId, fields);
+        const answer = await this.take(requestId, fields, claimToken);
         if (tries > 1) this.logger.log(`cursor-runner result ${requestId} taken on try ${tries}, ${Date.now() - startedAt} ms after it arrived`);
         return answer;
       } catch (error) {
         if (!(error instanceof RedisCannotTake)) throw error;
-        // Sent before the next claim on the same connection, so a claim that landed late is undone first.
-        this.store.releaseDelivery(requestId).catch(() => undefined);
         // A try Redis still does not answer takes one command budget: none starts that would end past the wait.
         const waitLeft = deadline - Date.now() - CALLBACK_RETRY_PAUSE_MS - this.config.redisCommandTimeoutMs;
-        if (waitLeft < 0 || this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, gaveUp(tries));
+        if (waitLeft < 0 || this.stopping.signal.aborted) throw giveUp(error.reason, triesSoFar(tries));
         if (tries === 1) {
           held.bytes = this.holdForWait(fields);
-          if (held.bytes === 0) throw this.unavailable(requestId, fields, error.reason, this.describeFullWait());
+          if (held.bytes === 0) throw giveUp(error.reason, this.describeFullWait());
           this.logger.warn(
             `Redis cannot take cursor-runner result ${requestId} now (${error.message}); trying again for up to ${this.config.callbacks.redisWaitMs} ms`,
           );
         }
         await sleep(CALLBACK_RETRY_PAUSE_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-        if (this.stopping.signal.aborted) throw this.unavailable(requestId, fields, error.reason, gaveUp(tries));
+        if (this.stopping.signal.aborted) throw giveUp(error.reason, triesSoFar(tries));
       }
     }
   }
@@ -154,10 +179,10 @@ export class ReceiveCallback implements OnModuleDestroy {
   }
 
   /** One try: claims the pending request and queues its delivery. Throws {@link RedisCannotTake}. */
-  private async take(requestId: string, fields: Record<string, unknown>): Promise<CallbackAnswer> {
+  private async take(requestId: string, fields: Record<string, unknown>, claimToken: string): Promise<CallbackAnswer> {
     let entry: PendingEntry | null;
     try {
-      if (!(await this.store.claimDelivery(requestId, DELIVERY_CLAIM_TTL_SECONDS))) {
+      if (!(await this.store.claimDelivery(requestId, claimToken, claimUntilQueuedSeconds(this.config)))) {
         this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is under way; ignored`);
         return { received: true, request_id: requestId, message: 'Already being delivered' };
       }
@@ -169,7 +194,7 @@ export class ReceiveCallback implements OnModuleDestroy {
       throw new RedisCannotTake(error);
     }
     if (entry === null) {
-      await this.store.releaseDelivery(requestId);
+      await this.store.releaseDeliveryClaim(requestId, claimToken);
       this.logger.warn(`cursor-runner callback for unknown request ${requestId} (expired, delivered or never stored)`);
       return { received: true, message: 'Request not found' };
     }
@@ -179,12 +204,23 @@ export class ReceiveCallback implements OnModuleDestroy {
       return { received: true, request_id: requestId };
     }
     // Side by side: a Redis that starts hanging here costs one command budget before the 503, not two.
-    const [answer] = await Promise.all([this.queueDelivery(requestId, entry.request, fields), this.keepForLookup(requestId, fields)]);
+    const [answer] = await Promise.all([
+      this.queueDelivery(requestId, entry.request, fields, claimToken),
+      this.keepForLookup(requestId, fields),
+    ]);
     return answer;
   }
 
-  /** Stores the delivery in the queue, once per request id; the claim now belongs to the job. */
-  private async queueDelivery(requestId: string, request: PendingRequest, fields: Record<string, unknown>): Promise<CallbackAnswer> {
+  /**
+   * Stores the delivery in the queue, once per request id; the claim now belongs to the job, and
+   * lasts as long as a delivery may.
+   */
+  private async queueDelivery(
+    requestId: string,
+    request: PendingRequest,
+    fields: Record<string, unknown>,
+    claimToken: string,
+  ): Promise<CallbackAnswer> {
     const job: ResultDeliveryJob = { requestId, request, result: normalizeCallbackResult(fields) };
     let added: AddResult;
     try {
@@ -198,6 +234,8 @@ export class ReceiveCallback implements OnModuleDestroy {
       this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is queued; ignored`);
       return { received: true, request_id: requestId, message: 'Already being delivered' };
     }
+    // Not awaited: the result is safe in the queue, and a Redis that starts hanging now must not hold the answer.
+    void this.store.extendDeliveryClaim(requestId, claimToken, DELIVERY_CLAIM_TTL_SECONDS);
     return { received: true, request_id: requestId };
   }
 
@@ -210,11 +248,7 @@ export class ReceiveCallback implements OnModuleDestroy {
     }
   }
 
-  /**
-   * Logs the callback for a replay: Redis could not take it. Its claim was released (not awaited:
-   * with Redis hanging that would wait out a second command budget before the 503; a failure leaves
-   * the claim to expire).
-   */
+  /** Logs the callback for a replay: Redis could not take it. */
   private unavailable(requestId: string, fields: Record<string, unknown>, error: unknown, gaveUp: string): Error {
     this.logger.error(
       {

@@ -87,27 +87,45 @@ describe('InMemoryPendingRequestStore', () => {
 
   it('grants one delivery claim at a time, until completed, released or lapsed', async () => {
     await store.store('a', request);
-    expect(await store.claimDelivery('a', 60)).toBe(true);
-    expect(await store.claimDelivery('a', 60)).toBe(false);
+    expect(await store.claimDelivery('a', 'first', 60)).toBe(true);
+    expect(await store.claimDelivery('a', 'second', 60)).toBe(false);
     await store.releaseDelivery('a');
-    expect(await store.claimDelivery('a', 60)).toBe(true);
+    expect(await store.claimDelivery('a', 'second', 60)).toBe(true);
     now += 60_000;
-    expect(await store.claimDelivery('a', 60)).toBe(true);
+    expect(await store.claimDelivery('a', 'third', 60)).toBe(true);
     await store.completeDelivery('a');
     expect(await store.get('a')).toBeNull();
-    expect(await store.claimDelivery('a', 60)).toBe(true);
+    expect(await store.claimDelivery('a', 'fourth', 60)).toBe(true);
+  });
+
+  it("answers a receipt's claim sent again as its own, extends and releases only its own", async () => {
+    await store.store('a', request);
+    expect(await store.claimDelivery('a', 'receipt', 10)).toBe(true);
+    expect(await store.claimDelivery('a', 'receipt', 10)).toBe(true);
+    await store.releaseDeliveryClaim('a', 'another');
+    expect(await store.claimDelivery('a', 'another', 10)).toBe(false);
+    await store.extendDeliveryClaim('a', 'another', 600);
+    now += 10_000;
+    expect(await store.deliveryUnderWay('a')).toBe(false);
+
+    expect(await store.claimDelivery('a', 'receipt', 10)).toBe(true);
+    await store.extendDeliveryClaim('a', 'receipt', 600);
+    now += 599_000;
+    expect(await store.claimDelivery('a', 'another', 10)).toBe(false);
+    await store.releaseDeliveryClaim('a', 'receipt');
+    expect(await store.claimDelivery('a', 'another', 10)).toBe(true);
   });
 
   it('says whether a delivery is under way, and marks a refusal notice once, for a day, apart from the claim', async () => {
     await store.store('a', request);
     expect(await store.deliveryUnderWay('a')).toBe(false);
-    await store.claimDelivery('a', 60);
+    await store.claimDelivery('a', 'first', 60);
     expect(await store.deliveryUnderWay('a')).toBe(true);
     now += 60_000;
     expect(await store.deliveryUnderWay('a')).toBe(false);
     expect(await store.markRefusalNotice('a')).toBe(true);
     expect(await store.markRefusalNotice('a')).toBe(false);
-    expect(await store.claimDelivery('a', 60)).toBe(true);
+    expect(await store.claimDelivery('a', 'second', 60)).toBe(true);
     now += 86_400_000;
     expect(await store.markRefusalNotice('a')).toBe(true);
   });

@@ -13,8 +13,8 @@ interface Entry {
  */
 export class InMemoryPendingRequestStore extends PendingRequestStore {
   private readonly entries = new Map<string, Entry>();
-  /** Delivery claims: request id → epoch milliseconds at which the claim lapses. */
-  private readonly claims = new Map<string, number>();
+  /** Delivery claims: request id → the receipt's token and the epoch milliseconds at which the claim lapses. */
+  private readonly claims = new Map<string, { token: string; lapsesAt: number }>();
   /** Kept results, by request id. */
   private readonly results = new Map<string, Entry>();
   /** Refusal-notice marks: request id → epoch milliseconds at which the mark lapses. */
@@ -35,10 +35,11 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     for (const [key, entry] of this.entries) {
       if (entry.expiresAt <= now) this.entries.delete(key);
     }
-    for (const marks of [this.claims, this.refusalNotices]) {
-      for (const [key, lapsesAt] of marks) {
-        if (lapsesAt <= now) marks.delete(key);
-      }
+    for (const [key, lapsesAt] of this.refusalNotices) {
+      if (lapsesAt <= now) this.refusalNotices.delete(key);
+    }
+    for (const [key, claim] of this.claims) {
+      if (claim.lapsesAt <= now) this.claims.delete(key);
     }
     this.entries.set(id, { json, expiresAt: now + ttlSeconds * 1000 });
   }
@@ -86,12 +87,27 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     this.entries.delete(id);
   }
 
-  protected async claim(id: string, ttlSeconds: number): Promise<boolean> {
-    return this.markOnce(this.claims, id, ttlSeconds);
+  protected async claim(id: string, token: string, ttlSeconds: number): Promise<boolean> {
+    const held = this.liveClaim(id);
+    if (held !== undefined) return held.token === token;
+    this.claims.set(id, { token, lapsesAt: this.now() + ttlSeconds * 1000 });
+    return true;
+  }
+
+  protected async extendClaim(id: string, token: string, ttlSeconds: number): Promise<boolean> {
+    const held = this.liveClaim(id);
+    if (held?.token !== token) return false;
+    held.lapsesAt = this.now() + ttlSeconds * 1000;
+    return true;
   }
 
   protected async claimed(id: string): Promise<boolean> {
-    return (this.claims.get(id) ?? 0) > this.now();
+    return this.liveClaim(id) !== undefined;
+  }
+
+  private liveClaim(id: string): { token: string; lapsesAt: number } | undefined {
+    const held = this.claims.get(id);
+    return held !== undefined && held.lapsesAt > this.now() ? held : undefined;
   }
 
   protected async markRefusal(id: string, ttlSeconds: number): Promise<boolean> {
@@ -109,6 +125,10 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
 
   protected async unclaim(id: string): Promise<void> {
     this.claims.delete(id);
+  }
+
+  protected async unclaimWithToken(id: string, token: string): Promise<void> {
+    if (this.claims.get(id)?.token === token) this.claims.delete(id);
   }
 
   protected async removeWithClaim(id: string): Promise<void> {

@@ -264,16 +264,38 @@ export abstract class PendingRequestStore {
   }
 
   /**
-   * Claims the delivery of `id`'s result for `ttlSeconds`: `true` for the first caller, `false`
-   * while a claim is held — by this or any other instance sharing the store — so a duplicate
-   * callback never sends a second message. The claim ends with {@link completeDelivery},
-   * {@link releaseDelivery}, or its TTL (a process that died mid-delivery).
+   * Claims the delivery of `id`'s result for `ttlSeconds` under `token`, which names one receipt of
+   * a callback: `true` when `token` holds the claim — set now, or by an earlier try of the same
+   * receipt whose command reached the store late (a hung Redis runs what it was sent once it
+   * answers again, after the try that sent it gave up) — `false` while another receipt's claim is
+   * held, by this or any other instance sharing the store, so a duplicate callback never sends a
+   * second message. The claim ends with {@link completeDelivery}, {@link releaseDeliveryClaim},
+   * {@link releaseDelivery}, or its TTL.
    * @throws InvalidRequestIdError, PendingRequestStoreError
    */
-  async claimDelivery(id: string, ttlSeconds: number): Promise<boolean> {
+  async claimDelivery(id: string, token: string, ttlSeconds: number): Promise<boolean> {
     assertValidId(id);
     assertValidTtl(ttlSeconds);
-    return this.guard('claim', () => this.claim(id, ttlSeconds));
+    return this.guard('claim', () => this.claim(id, token, ttlSeconds));
+  }
+
+  /**
+   * Makes `token`'s claim of `id` last `ttlSeconds` from now (its result is queued: the claim now
+   * lasts as long as a delivery may). A store failure, or a claim no longer `token`'s, is logged,
+   * not thrown: the claim then ends by its first TTL, and the queue's `once` id still refuses a
+   * second delivery.
+   * @throws InvalidRequestIdError
+   */
+  async extendDeliveryClaim(id: string, token: string, ttlSeconds: number): Promise<void> {
+    assertValidId(id);
+    assertValidTtl(ttlSeconds);
+    try {
+      if (!(await this.extendClaim(id, token, ttlSeconds))) {
+        this.logger.debug(`The delivery claim of ${id} was no longer its receipt's to extend (its delivery ended, or it lapsed)`);
+      }
+    } catch (error) {
+      this.logger.warn(`Could not extend the delivery claim of ${id}: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -313,6 +335,20 @@ export abstract class PendingRequestStore {
   }
 
   /**
+   * As {@link releaseDelivery}, but only while `token` holds the claim: a receipt that gives up
+   * never ends another receipt's claim.
+   * @throws InvalidRequestIdError
+   */
+  async releaseDeliveryClaim(id: string, token: string): Promise<void> {
+    assertValidId(id);
+    try {
+      await this.unclaimWithToken(id, token);
+    } catch (error) {
+      this.logger.warn(`Could not release the delivery claim of ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
    * The result was delivered: forgets the pending request and its claim together. A store failure
    * is logged, not thrown: both expire by their TTLs.
    * @throws InvalidRequestIdError
@@ -344,9 +380,13 @@ export abstract class PendingRequestStore {
   protected abstract read(id: string): Promise<string | null>;
 
   protected abstract remove(id: string): Promise<void>;
-  /** Sets the claim of `id` unless one exists, expiring after `ttlSeconds`; whether it was set. */
-  protected abstract claim(id: string, ttlSeconds: number): Promise<boolean>;
+  /** Sets the claim of `id` to `token` unless another is held, expiring after `ttlSeconds`; whether `token` holds it. */
+  protected abstract claim(id: string, token: string, ttlSeconds: number): Promise<boolean>;
+  /** Sets the claim's TTL to `ttlSeconds` while `token` holds it; whether it does. */
+  protected abstract extendClaim(id: string, token: string, ttlSeconds: number): Promise<boolean>;
   protected abstract unclaim(id: string): Promise<void>;
+  /** Removes the claim of `id` while `token` holds it. */
+  protected abstract unclaimWithToken(id: string, token: string): Promise<void>;
   /** Whether a claim of `id` is held. */
   protected abstract claimed(id: string): Promise<boolean>;
   /** Sets the refusal-notice mark of `id` unless one exists, expiring after `ttlSeconds`; whether it was set. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { claimWithToken, type RedisConnection } from '@app/redis';
+import { claimWithToken, extendWithToken, releaseWithToken, type RedisConnection } from '@app/redis';
 import { PendingRequestStore } from './pending-request-store';
 
 /**
@@ -84,12 +84,20 @@ export class RedisPendingRequestStore extends PendingRequestStore {
   }
 
   /** Idempotent if sent twice after a broken connection ({@link claimWithToken}): a claim never finds itself taken. */
-  protected claim(id: string, ttlSeconds: number): Promise<boolean> {
-    return claimWithToken(this.redis, deliveryClaimKey(id), randomUUID(), ttlSeconds);
+  protected claim(id: string, token: string, ttlSeconds: number): Promise<boolean> {
+    return claimWithToken(this.redis, deliveryClaimKey(id), token, ttlSeconds);
+  }
+
+  protected extendClaim(id: string, token: string, ttlSeconds: number): Promise<boolean> {
+    return extendWithToken(this.redis, deliveryClaimKey(id), token, ttlSeconds);
   }
 
   protected async unclaim(id: string): Promise<void> {
     await this.redis.del(deliveryClaimKey(id));
+  }
+
+  protected unclaimWithToken(id: string, token: string): Promise<void> {
+    return releaseWithToken(this.redis, deliveryClaimKey(id), token);
   }
 
   protected async claimed(id: string): Promise<boolean> {
