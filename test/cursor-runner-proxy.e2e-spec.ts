@@ -101,6 +101,19 @@ describe('cursor-runner proxy routes', () => {
     expect(app.logs.raw.join('\n')).not.toContain(SECRET);
   });
 
+  it("refuses cursor-runner's own fields it would not pass on (a caller's callbackUrl, conversationId), starting nothing", async () => {
+    const response = await request(app.baseUrl)
+      .post('/cursor-runner/cursor/execute/async')
+      .set(ADMIN)
+      .send({ prompt: 'long job', callbackUrl: 'https://elsewhere.example/hook', conversationId: 'c-1' })
+      .expect(400);
+    expect(response.body.result.fields).toEqual([
+      { field: 'callbackUrl', message: 'callbackUrl is not a field this route takes' },
+      { field: 'conversationId', message: 'conversationId is not a field this route takes' },
+    ]);
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('passes a failed run through with 422, whether cursor-runner said 422 or 200', async () => {
     const failed = { success: false, requestId: 'r-1', error: 'agent exited with 1', exitCode: 1 };
     fake.enqueue(EXECUTE, { status: 422, body: failed }, { status: 200, body: failed });

@@ -103,6 +103,20 @@ describe('foundation (embedded mode)', () => {
       expect(response.body.say).toBe('Invalid request: Count is not a field this route takes; extra is not a field this route takes');
     });
 
+    it('a property named as on every object (valueOf, constructor, toString) → 400 naming it too', async () => {
+      const response = await request(app.baseUrl)
+        .post('/fixtures/echo')
+        .set('content-type', 'application/json')
+        .send('{"name":"a","count":2,"valueOf":1,"constructor":{"x":1},"toString":"s","hasOwnProperty":true}')
+        .expect(400);
+      expect(response.body.result.fields.map((problem: { field: string }) => problem.field)).toEqual([
+        'valueOf',
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+      ]);
+    });
+
     it('unsupported content type → 415 JSON', async () => {
       const response = await request(app.baseUrl)
         .post('/fixtures/echo')

@@ -171,6 +171,10 @@ describe('OpenAPI document, with Redis (every route mounted)', () => {
     expect(closed.sort()).toEqual(
       ['CreateTelegramBotDto', 'ExecuteRequestDto', 'InvalidateCacheDto', 'SetWebhookDto', 'UpdateSettingDto', 'UpdateTelegramBotDto'].sort(),
     );
+    // Admin routes take their secret in the body too.
+    for (const name of closed) {
+      expect(served.components?.schemas?.[name]).toMatchObject({ properties: { admin_secret: { type: 'string', writeOnly: true } } });
+    }
   });
 });
 

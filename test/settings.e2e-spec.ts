@@ -131,6 +131,19 @@ describe('settings over HTTP (admin secret, cached GETs)', () => {
     await get('/settings/bad_body').expect(200, { name: 'bad_body', enabled: false });
   });
 
+  it('PUT naming ten fields it does not take, each at most 64 characters, and counting the rest: the answer stays small', async () => {
+    const body: Record<string, unknown> = { enabled: true, [`long${'x'.repeat(10_000)}`]: 1 };
+    for (let index = 0; index < 10_000; index += 1) body[`unknown_${index}`] = index;
+    const response = await put('many_fields', body).expect(400);
+    const fields = response.body.result.fields as { field: string; message: string }[];
+    expect(fields).toHaveLength(10);
+    expect(fields[0]).toEqual({ field: `long${'x'.repeat(60)}…`, message: `long${'x'.repeat(60)}… is not a field this route takes` });
+    expect(fields[9].field).toBe('unknown_8');
+    expect(response.body.say).toMatch(/; and 9991 more field\(s\) this route does not take$/);
+    expect(Buffer.byteLength(response.text)).toBeLessThan(2_048);
+    await get('/settings/many_fields').expect(200, { name: 'many_fields', enabled: false });
+  });
+
   it('PUT without a body → 400 naming enabled', async () => {
     const response = await request(app.baseUrl).put('/settings/no_body').set(ADMIN).expect(400);
     expect(response.body).toEqual(BAD_ENABLED_BODY);

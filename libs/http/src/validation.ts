@@ -1,5 +1,5 @@
 import { ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
-import { ValidateIf } from 'class-validator';
+import { getMetadataStorage, ValidateIf } from 'class-validator';
 import { ADMIN_SECRET_FIELD } from './admin-secret.guard';
 import { RequestValidationException } from './request-validation.exception';
 
@@ -12,12 +12,26 @@ import { RequestValidationException } from './request-validation.exception';
  */
 class AppValidationPipe extends ValidationPipe {
   /**
-   * `admin_secret` may come in a body or a query (AdminSecretGuard has read it by now): a credential,
-   * not a field, so it is left out of what the DTO is made from — neither refused as unknown nor kept
-   * on the DTO.
+   * Refuses the properties the DTO does not declare, read from what was sent: class-transformer
+   * skips a name found on every object (`constructor`, `valueOf`, `toString`…), so the
+   * instance-side check (`forbidNonWhitelisted`) let those through, dropped. Their problems come
+   * first, with the DTO's own. `admin_secret` may come in a body or a query (AdminSecretGuard has
+   * read it by now): a credential, not a field, so it is left out of what the DTO is made from —
+   * neither refused nor kept on the DTO.
    */
-  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    return super.transform(this.toValidate(metadata) ? withoutAdminSecret(value) : value, metadata);
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (!this.toValidate(metadata) || !metadata.metatype || !isFieldBag(value)) return super.transform(value, metadata);
+    const fields = withoutAdminSecret(value);
+    const undeclared = undeclaredFields(fields, metadata.metatype);
+    let dto: unknown;
+    try {
+      dto = await super.transform(fields, metadata);
+    } catch (error) {
+      if (undeclared.length > 0 && error instanceof RequestValidationException) throw RequestValidationException.withUndeclared(undeclared, error.problems);
+      throw error;
+    }
+    if (undeclared.length > 0) throw RequestValidationException.withUndeclared(undeclared, []);
+    return dto;
   }
 
   protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
@@ -26,11 +40,28 @@ class AppValidationPipe extends ValidationPipe {
   }
 }
 
-function withoutAdminSecret(value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, ADMIN_SECRET_FIELD)) return value;
+function isFieldBag(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function withoutAdminSecret(value: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(value, ADMIN_SECRET_FIELD)) return value;
   const fields: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(value)) if (name !== ADMIN_SECRET_FIELD) fields[name] = field;
   return fields;
+}
+
+const declaredFieldsOf = new WeakMap<object, ReadonlySet<string>>();
+
+/** The names `fields` holds that `dto` declares no validation for, in the order sent. */
+function undeclaredFields(fields: Record<string, unknown>, dto: object): string[] {
+  let declared = declaredFieldsOf.get(dto);
+  if (!declared) {
+    const metadata = getMetadataStorage().getTargetValidationMetadatas(dto as new () => object, '', true, false);
+    declared = new Set(metadata.map((rule) => rule.propertyName));
+    declaredFieldsOf.set(dto, declared);
+  }
+  return Object.keys(fields).filter((name) => !declared.has(name));
 }
 
 /**
@@ -41,7 +72,6 @@ function withoutAdminSecret(value: unknown): unknown {
 export function createValidationPipe(): ValidationPipe {
   return new AppValidationPipe({
     whitelist: true,
-    forbidNonWhitelisted: true,
     transform: true,
     exceptionFactory: (errors) => RequestValidationException.fromValidationErrors(errors),
   });

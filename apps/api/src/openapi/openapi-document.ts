@@ -115,19 +115,26 @@ function addRequestIdHeaders(document: OpenAPIObject): void {
   }
 }
 
+/** What an admin route's body may carry besides its DTO's fields (AdminSecretGuard reads it). */
+const ADMIN_SECRET_PROPERTY = { type: 'string', writeOnly: true, description: 'WEBHOOK_SECRET, in place of the X-Admin-Secret header' } as const;
+
 /**
  * A DTO body refuses a property it does not declare (the app's validation pipe): its schema says so,
- * so a client validating against the document finds a typo before the server does.
+ * so a client validating against the document finds a typo before the server does. An admin
+ * route's body also names `admin_secret`, which the pipe takes as the credential it is.
  */
 function closeDtoBodies(document: OpenAPIObject): void {
   const schemas = document.components?.schemas ?? {};
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item) as OperationObject[]) {
       const content = (operation.requestBody as RequestBodyObject | undefined)?.content ?? {};
+      const admin = operation.security?.some((requirement) => 'adminSecretHeader' in requirement) ?? false;
       for (const { schema } of Object.values(content)) {
         const name = schema && '$ref' in schema ? schema.$ref.replace('#/components/schemas/', '') : undefined;
         const dto = name ? schemas[name] : undefined;
-        if (dto && !('$ref' in dto)) dto.additionalProperties = false;
+        if (!dto || '$ref' in dto) continue;
+        dto.additionalProperties = false;
+        if (admin) dto.properties = { ...dto.properties, admin_secret: ADMIN_SECRET_PROPERTY };
       }
     }
   }
