@@ -109,7 +109,7 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
       expect({ url, status: response.status, error: response.body.result?.error }).toEqual({ url, status: 404, error: 'Not Found' });
     }
     const ready = await request(app.baseUrl).get('/health/ready').expect(200);
-    expect(Object.keys(ready.body.details).sort()).toEqual(['database', 'queueWorkers', 'redis']);
+    expect(Object.keys(ready.body.details).sort()).toEqual(['database', 'queueWorkers', 'queues', 'redis']);
     expect(ready.body.details.queueWorkers).toEqual({ status: 'up', queues: ['result-deliveries', 'telegram-updates'] });
     await request(app.baseUrl).get('/health/live').expect(200);
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
@@ -123,6 +123,6 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
     const metrics = await request(api.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*role="api"[^}]*instance="api-1"[^}]*\} /m);
     const ready = await request(api.baseUrl).get('/health/ready').expect(200);
-    expect(Object.keys(ready.body.details).sort()).toEqual(['cache', 'database', 'redis']);
+    expect(Object.keys(ready.body.details).sort()).toEqual(['cache', 'database', 'queues', 'redis']);
   });
 });

@@ -12,9 +12,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const IDENTITY = { APP_NAME: 'VA under test', APP_VERSION: '9.9.9' };
 const LIVE_BODY = { status: 'ok', info: {}, error: {}, details: {} };
 const up = (extra: Record<string, unknown> = {}) => ({ status: 'up', durationMs: expect.any(Number), ...extra });
+const QUEUES = up({ queues: ['result-deliveries', 'telegram-updates'] });
 const HEALTHY_WITH_REDIS = {
   redis: up(),
   cache: up({ circuit: 'closed' }),
+  queues: QUEUES,
   database: up(),
 };
 
@@ -111,13 +113,15 @@ describe('health with Redis', () => {
     });
   });
 
-  it("sends PING and a set by the cache's store script, a get and a delete of its probe key, and leaves no key behind", async () => {
+  it("sends PING, a set by the cache's store script, a get and a delete of its probe key and a count per queue, and leaves no key behind", async () => {
+    await request(app.baseUrl).get('/health/ready').expect(200);
     await admin.config('RESETSTAT');
     await request(app.baseUrl).get('/health/ready').expect(200);
     const calls = await commandCalls(admin);
-    expect({ ping: calls.ping, eval: calls.eval, set: calls.set, get: calls.get, unlink: calls.unlink }).toEqual({
+    expect({ ping: calls.ping, evalsha: calls.evalsha, set: calls.set, get: calls.get, unlink: calls.unlink }).toEqual({
       ping: 1,
-      eval: 1,
+      // The cache's store script, and BullMQ's count script once per queue.
+      evalsha: 3,
       set: 1,
       get: 1,
       unlink: 1,
@@ -136,6 +140,7 @@ describe('health with Redis', () => {
           // What the client says of a connection that is not open (the cache fails at once: no offline queue).
           reason: expect.stringMatching(/^(Stream isn't writeable|Connection is closed)/),
         },
+        queues: { status: 'down', reason: expect.stringMatching(/^result-deliveries: (Stream isn't writeable|Connection is closed)/) },
       };
       expect(notReady.body).toEqual({
         status: 'error',
@@ -149,7 +154,7 @@ describe('health with Redis', () => {
       expect(report.body).toMatchObject({
         status: 'error',
         service: 'VA under test',
-        error: { redis: { status: 'down' }, cache: { status: 'down' } },
+        error: { redis: { status: 'down' }, cache: { status: 'down' }, queues: { status: 'down' } },
         // The probe runs outside the cache's breaker: with no cache traffic meanwhile, nothing opened it.
         cache: { l2Configured: true, circuit: 'closed' },
       });
@@ -162,6 +167,7 @@ describe('health with Redis', () => {
     expect(warningsOf(app, 'Readiness: redis is down')).toHaveLength(1);
     expect(warningsOf(app, 'Readiness: redis is up again')).toHaveLength(1);
     expect(warningsOf(app, 'Readiness: cache is down')).toHaveLength(1);
+    expect(warningsOf(app, 'Readiness: queues is down')).toHaveLength(1);
     // Probes are not logged per request, failed or not; the 503 of /health is one access line, no stack.
     const requestLines = app.logs.lines.filter((line) => line.req !== undefined) as { req: { path: string }; res: { statusCode: number } }[];
     expect(requestLines.filter((line) => /^\/health\/(live|ready)/.test(line.req.path))).toEqual([]);
@@ -176,6 +182,8 @@ describe('health on a Redis slower than cache reads allow', () => {
     const proxy = await TcpProxy.start(server.port);
     const app = await startTestApp({ env: { ...IDENTITY, REDIS_URL: proxy.url, CACHE_KEY_PREFIX: `slow-${randomUUID().slice(0, 8)}` } });
     try {
+      // The first probe on a new Redis also sends the store script's source (NOSCRIPT): one round trip more, once.
+      await request(app.baseUrl).get('/health/ready').expect(200);
       // Each answer 200 ms late: four times CACHE_L2_TIMEOUT_MS (50 ms), within HEALTH_CHECK_TIMEOUT_MS (500 ms)
       // for one round trip — not for three made one after another.
       proxy.answerDelayMs = 200;
@@ -200,25 +208,58 @@ describe('health on a Redis slower than cache reads allow', () => {
 });
 
 describe('health on a Redis whose ACL refuses scripts', () => {
-  it('is not ready, naming the refusal: the cache stores and the job queues run scripts', async () => {
-    const server = await startRedisServer();
-    const admin = connect(server.url);
-    const app = await startTestApp({ env: { ...IDENTITY, REDIS_URL: server.url, CACHE_KEY_PREFIX: `acl-${randomUUID().slice(0, 8)}` } });
-    try {
-      await untilStatus(app, '/health/ready', 200);
-      // Takes effect on the app's connections at once: they are the default user's.
-      await admin.call('ACL', 'SETUSER', 'default', '-@scripting');
-      const refused = await untilStatus(app, '/health/ready', 503);
-      expect(refused.body.error).toEqual({ cache: { status: 'down', reason: expect.stringMatching(/^NOPERM.*eval/i) } });
-      expect(refused.body.details.redis.status).toBe('up');
+  let server: RedisServerProcess;
+  let admin: Redis;
+  let app: TestApp;
 
-      await admin.call('ACL', 'SETUSER', 'default', '+@scripting');
-      await untilStatus(app, '/health/ready', 200);
+  const cachePrefix = `acl-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = connect(server.url);
+    app = await startTestApp({ env: { ...IDENTITY, REDIS_URL: server.url, CACHE_KEY_PREFIX: cachePrefix } });
+  });
+  afterAll(async () => {
+    await app.close();
+    admin.disconnect();
+    await server.stop();
+  });
+
+  it.each(['-@scripting', '-evalsha'])('is not ready under %s, naming the refusal: the cache stores and the job queues run scripts by their SHA', async (rule) => {
+    await untilStatus(app, '/health/ready', 200);
+    // Takes effect on the app's connections at once: they are the default user's.
+    await admin.call('ACL', 'SETUSER', 'default', rule);
+    try {
+      const refused = await untilStatus(app, '/health/ready', 503);
+      const refusal = { status: 'down', reason: expect.stringMatching(/NOPERM.*evalsha/i) };
+      expect(refused.body.error).toEqual({ cache: refusal, queues: { ...refusal, reason: expect.stringMatching(/^result-deliveries: NOPERM.*evalsha/i) } });
+      expect(refused.body.details.redis.status).toBe('up');
     } finally {
-      await app.close();
-      admin.disconnect();
-      await server.stop();
+      await admin.call('ACL', 'SETUSER', 'default', '+@all');
     }
+    await untilStatus(app, '/health/ready', 200);
+  });
+
+  it("is not ready while the ACL keeps the cache's keys but not the job queues': the webhook and the callbacks could not queue their work", async () => {
+    await untilStatus(app, '/health/ready', 200);
+    await admin.call('ACL', 'SETUSER', 'default', 'resetkeys', `~${cachePrefix}:*`);
+    try {
+      const refused = await untilStatus(app, '/health/ready', 503);
+      expect(refused.body.error).toEqual({ queues: { status: 'down', reason: expect.stringMatching(/^result-deliveries: NOPERM/) } });
+      expect(refused.body.details.cache.status).toBe('up');
+    } finally {
+      await admin.call('ACL', 'SETUSER', 'default', '~*');
+    }
+    await untilStatus(app, '/health/ready', 200);
+  });
+
+  it('stays ready when Redis forgets its scripts (SCRIPT FLUSH, as after a restart): the probe sends the source once', async () => {
+    await untilStatus(app, '/health/ready', 200);
+    await admin.script('FLUSH');
+    await request(app.baseUrl).get('/health/ready').expect(200);
+    await admin.config('RESETSTAT');
+    await request(app.baseUrl).get('/health/ready').expect(200);
+    expect((await commandCalls(admin)).eval).toBeUndefined();
   });
 });
 
@@ -275,7 +316,7 @@ describe('health in the embedded mode (no Redis)', () => {
   });
   afterAll(() => app.close());
 
-  const EMBEDDED = { redis: { status: 'up', configured: false }, cache: { status: 'up', configured: false }, database: up() };
+  const EMBEDDED = { redis: { status: 'up', configured: false }, cache: { status: 'up', configured: false }, queues: QUEUES, database: up() };
 
   it('reports Redis and L2 as not configured and is ready', async () => {
     const ready = await request(app.baseUrl).get('/health/ready').expect(200);
@@ -318,7 +359,7 @@ describe('health in the embedded mode (no Redis)', () => {
     const down = { status: 'down', reason: expect.stringContaining('file is not a database') };
     expect(ready.body).toEqual({
       status: 'error',
-      info: { redis: EMBEDDED.redis, cache: EMBEDDED.cache },
+      info: { redis: EMBEDDED.redis, cache: EMBEDDED.cache, queues: EMBEDDED.queues },
       error: { database: down },
       details: { ...EMBEDDED, database: down },
     });

@@ -71,23 +71,27 @@ class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  /**
-   * `EVAL` with the source, sent at once: for a caller whose commands must reach Redis in the order
-   * they are made, which {@link run}'s `NOSCRIPT` fallback would not keep.
-   */
-  evaluate(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
-    return client.eval(this.source, numberOfKeys, ...args);
-  }
-
   async run(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
     try {
-      return await client.evalsha(this.sha, numberOfKeys, ...args);
+      return await this.runBySha(client, numberOfKeys, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, numberOfKeys, ...args);
+      if (!isNoScript(error)) throw error;
+      return this.runBySource(client, numberOfKeys, ...args);
     }
   }
+
+  /** `EVALSHA` alone, sent at once; rejects `NOSCRIPT` when the server does not know the script. */
+  runBySha(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    return client.evalsha(this.sha, numberOfKeys, ...args);
+  }
+
+  /** `EVAL` with the source, sent at once; the server caches the script for later `EVALSHA`s. */
+  runBySource(client: RedisConnection, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    return client.eval(this.source, numberOfKeys, ...args);
+  }
 }
+
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 /**
  * Deletes the entries listed in the tag indexes (KEYS[2..]) and the indexes themselves, and bumps
@@ -230,8 +234,9 @@ export class RedisTier {
 
   /**
    * The readiness probe's round trip on `key` of `namespace`: `entry` stored by this tier's store
-   * script (so a Redis that refuses scripts — an ACL without `@scripting` — is told apart from one
-   * that works: every cache write and every job queue needs them), read back through
+   * script, run by its SHA as every cache write runs it (so a Redis that refuses scripts — an ACL
+   * without `@scripting` or `evalsha` — is told apart from one that works; by its source once more
+   * when Redis answers that it lost its scripts), read back through
    * `cache-manager-ioredis-yet`'s store (so readiness also proves the stock store reads what this
    * tier writes), then deleted with the generation the script moved (`namespace` is the probe's own:
    * nothing else is stored in it, so nothing depends on that generation). Outside the breaker and
@@ -242,20 +247,19 @@ export class RedisTier {
    */
   async probe(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number): Promise<CacheEntry | undefined> {
     const generation = this.keys.generation(namespace);
-    const [, readBack] = await Promise.all([
-      STORE_SCRIPT.evaluate(
-        this.client,
-        2,
-        key,
-        generation,
-        '+',
-        storedForm(encodeEntry(entry)),
-        String(Math.max(1, Math.round(lifetimeMs))),
-        Date.now(),
-      ),
-      this.store.get(key),
-      this.client.unlink(key, generation),
-    ]);
+    const args = [key, generation, '+', storedForm(encodeEntry(entry)), String(Math.max(1, Math.round(lifetimeMs))), Date.now()];
+    try {
+      return await this.probeRoundTrip(STORE_SCRIPT.runBySha(this.client, 2, ...args), key, generation);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      // Redis lost its scripts (a restart, SCRIPT FLUSH): the source loads it again, as a cache write's would.
+      return this.probeRoundTrip(STORE_SCRIPT.runBySource(this.client, 2, ...args), key, generation);
+    }
+  }
+
+  /** The store already sent, then the stock store's read and the delete, on the same connection. */
+  private async probeRoundTrip(stored: Promise<unknown>, key: string, generation: string): Promise<CacheEntry | undefined> {
+    const [, readBack] = await Promise.all([stored, this.store.get(key), this.client.unlink(key, generation)]);
     return decodeEntry(readBack);
   }
 

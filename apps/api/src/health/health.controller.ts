@@ -9,6 +9,7 @@ import { HEALTH_CHECK_SCHEMA, HEALTH_REPORT_SCHEMA, SERVICE_STATUS_SCHEMA } from
 import { CacheIndicator } from './indicators/cache.indicator';
 import { DatabaseIndicator } from './indicators/database.indicator';
 import { QueueWorkersIndicator } from './indicators/queue-workers.indicator';
+import { QueuesIndicator } from './indicators/queues.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
 
 /** The service's plain health answer at `/`: `{status: 'healthy', service, version}`. */
@@ -27,8 +28,9 @@ export interface HealthReport extends HealthCheckResult {
 
 /**
  * Health for people and for Kubernetes. Liveness checks nothing, so a Redis or database outage
- * never gets a pod restarted; readiness checks Redis, a cache round trip and the database (a worker,
- * `APP_ROLE=worker`: Redis, the database and its running queue workers), each bounded by
+ * never gets a pod restarted; readiness checks Redis, a cache round trip, the job queues and the
+ * database (a worker, `APP_ROLE=worker`: Redis, the queues, the database and its running queue
+ * workers), each bounded by
  * `HEALTH_CHECK_TIMEOUT_MS`; `/health` adds what an operator wants to see. A failed
  * check answers 503 with the Terminus body naming what is down.
  */
@@ -44,13 +46,14 @@ export class HealthController {
     redis: RedisIndicator,
     cache: CacheIndicator,
     database: DatabaseIndicator,
+    queues: QueuesIndicator,
     queueWorkers: QueueWorkersIndicator,
   ) {
     // A worker serves no cached route, so its readiness is the queue it runs and what its jobs need.
     this.readinessChecks =
       config.role === 'worker'
-        ? [() => redis.check(), () => database.check(), () => queueWorkers.check()]
-        : [() => redis.check(), () => cache.check(), () => database.check()];
+        ? [() => redis.check(), () => queues.check(), () => database.check(), () => queueWorkers.check()]
+        : [() => redis.check(), () => cache.check(), () => queues.check(), () => database.check()];
   }
 
   @Get()
@@ -70,9 +73,9 @@ export class HealthController {
     return this.run([], reply);
   }
 
-  /** 200 when Redis, the cache and the database answer in time; 503 naming the ones that do not. */
+  /** 200 when Redis, the cache, the job queues and the database answer in time; 503 naming the ones that do not. */
   @Get('health/ready')
-  @ApiOperation({ summary: 'Readiness: Redis, a cache round trip and the database, each within HEALTH_CHECK_TIMEOUT_MS' })
+  @ApiOperation({ summary: 'Readiness: Redis, a cache round trip, the job queues and the database, each within HEALTH_CHECK_TIMEOUT_MS' })
   @ApiOkResponse({ schema: HEALTH_CHECK_SCHEMA })
   @ApiServiceUnavailableResponse({ description: 'A check is down; `error` names it.', schema: HEALTH_CHECK_SCHEMA })
   @HealthCheck()

@@ -6,6 +6,7 @@ import { HealthController } from './health.controller';
 import { CacheIndicator, HEALTH_PROBE_CACHE } from './indicators/cache.indicator';
 import { DatabaseIndicator } from './indicators/database.indicator';
 import { QueueWorkersIndicator } from './indicators/queue-workers.indicator';
+import { QueuesIndicator } from './indicators/queues.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
 
 /**
@@ -15,6 +16,6 @@ import { RedisIndicator } from './indicators/redis.indicator';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), CacheModule.forFeature(HEALTH_PROBE_CACHE), QueueRegistryModule],
   controllers: [HealthController],
-  providers: [RedisIndicator, CacheIndicator, DatabaseIndicator, QueueWorkersIndicator],
+  providers: [RedisIndicator, CacheIndicator, DatabaseIndicator, QueuesIndicator, QueueWorkersIndicator],
 })
 export class HealthModule {}
