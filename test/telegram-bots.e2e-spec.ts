@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { PrismaService } from '@app/prisma';
@@ -382,4 +383,35 @@ describe('/telegram/bots admin routes', () => {
     expect(listed).toEqual(created);
     expect(app.logs.raw.join('\n')).not.toMatch(/leakedtokenpart|leaked-secret-part|anothersecretpart/);
   });
+
+  /** Another process (cursor-runner) holding the shared file's write lock for `ms`. */
+  function holdWriteLock(ms: number): Promise<void> {
+    const db = new Database(app.databaseFile);
+    db.exec('BEGIN IMMEDIATE');
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        db.exec('COMMIT');
+        db.close();
+        resolve();
+      }, ms),
+    );
+  }
+
+  it("answers 503 with Retry-After while another process holds the database's write lock, never 500, and changes nothing", async () => {
+    const { id } = await createBot({ name: 'locked', bot_token: '900009:locked-token_secretpart', webhook_secret: 'locked-secret' });
+    const lock = holdWriteLock(1_500);
+    const refused = await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ name: 'locked-again' }).expect(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.body).toEqual({
+      ok: false,
+      say: 'The database is busy: another process holds its write lock. Nothing was changed; try again.',
+      result: { error: 'Service Unavailable' },
+    });
+    await lock;
+    const [listed] = (await request(app.baseUrl).get('/telegram/bots').set(ADMIN).expect(200)).body.bots.filter((bot: { id: number }) => bot.id === id);
+    expect(listed.name).toBe('locked');
+    await request(app.baseUrl).patch(`/telegram/bots/${id}`).set(ADMIN).send({ name: 'locked-again' }).expect(200);
+    expect(app.logs.lines.filter((line) => String(line.msg).startsWith('The database is busy'))).toHaveLength(1);
+    expect(app.logs.raw.join('\n')).not.toContain('locked-token_secretpart');
+  }, 30_000);
 });

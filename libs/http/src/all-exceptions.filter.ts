@@ -35,6 +35,21 @@ function loggableError(exception: unknown): unknown {
   return { type: error.name, code: error.code, meta: error.meta, message: 'the message of a database client error is not logged: it quotes the data' };
 }
 
+/**
+ * SQLite's "database is locked" as Prisma reports it (P1008, the driver's `SQLITE_BUSY` underneath):
+ * another process (cursor-runner) holds the shared file's write lock. A write that began as a read
+ * cannot wait for it (SQLite refuses the upgrade at once rather than risk a deadlock), so this is
+ * the answer to retry, not a fault of the service.
+ */
+function isDatabaseBusy(exception: unknown): boolean {
+  const error = exception as { name?: unknown; code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  if (typeof error !== 'object' || error === null || typeof error.name !== 'string' || !error.name.startsWith('PrismaClient')) return false;
+  const driverCode = error.meta?.driverAdapterError?.cause?.originalCode;
+  return typeof driverCode === 'string' ? driverCode.startsWith('SQLITE_BUSY') : error.code === 'P1008';
+}
+
+const DATABASE_BUSY_SAY = 'The database is busy: another process holds its write lock. Nothing was changed; try again.';
+
 interface LoggableRequest {
   id?: string;
   method?: string;
@@ -69,7 +84,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     // A 5xx HttpException is an answer the app chose (502 from an upstream, 503 from a probe): the
     // access log's one line records it. Only an error nothing handled gets a line with its stack; a
     // body its client stopped sending is not one (the access log records that request as 499).
-    if (!(exception instanceof HttpException) && !isAbortedUpload(exception)) {
+    if (isDatabaseBusy(exception)) {
+      this.logger.warn(`The database is busy (another process holds its write lock): ${request.method} ${request.url?.split('?')[0]} answered 503`);
+      this.adapterHost.httpAdapter.setHeader(http.getResponse(), 'Retry-After', '1');
+    } else if (!(exception instanceof HttpException) && !isAbortedUpload(exception)) {
       this.logger.error(
         { err: loggableError(exception), requestId: request.id },
         `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
@@ -83,6 +101,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (isAbortedUpload(exception)) {
       return { status: HttpStatus.BAD_REQUEST, body: errorBody('The request body did not arrive: the connection closed before its end.', 'Bad Request') };
     }
+    if (isDatabaseBusy(exception)) return { status: HttpStatus.SERVICE_UNAVAILABLE, body: errorBody(DATABASE_BUSY_SAY, 'Service Unavailable') };
     if (!(exception instanceof HttpException)) {
       return {
         status: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -59,3 +59,11 @@ export function ApiErrors(statuses: Partial<Record<HttpStatus, string>>): Method
     ...Object.entries(statuses).map(([status, description]) => ApiResponse({ status: Number(status), description })),
   );
 }
+
+/**
+ * A route that writes the shared SQLite file answers 503 with `Retry-After` while another process
+ * holds its write lock (AllExceptionsFilter): the document says so.
+ */
+export function ApiWritesSharedDatabase(): MethodDecorator {
+  return ApiErrors({ 503: 'Another process holds the shared database\'s write lock: nothing was changed; try again after `Retry-After` seconds.' });
+}

@@ -7,7 +7,7 @@ export { createValidationPipe, OptionalNotNull } from './validation';
 export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, isCredentialQueryParameter } from './credentials';
 export { installBodyParsers } from './body-parsers';
 export { declaredErrorShape, ErrorOnlyShape, errorShapeOf, inShape, isErrorBody, type ErrorShape } from './error-shape';
-export { ApiErrors, ERROR_SCHEMA_OF, ERROR_SCHEMAS } from './error-schemas';
+export { ApiErrors, ApiWritesSharedDatabase, ERROR_SCHEMA_OF, ERROR_SCHEMAS } from './error-schemas';
 export { JSON_MAX_DEPTH } from './json-depth';
 export { ParseRowIdPipe } from './parse-id.pipe';
 export { answerClientError, answerRoutingError, refuseConnectRequests } from './platform-errors';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, ExecutionContext, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HttpCached } from '@app/cache';
-import { AdminSecretGuard } from '@app/http';
+import { AdminSecretGuard, ApiWritesSharedDatabase } from '@app/http';
 import { SettingNameParams } from './dto/setting-name.params';
 import { UpdateSettingDto } from './dto/update-setting.dto';
 import { SETTING_DELETED_SCHEMA, SETTING_RECORD_SCHEMA, SETTING_STATE_SCHEMA, SETTINGS_LIST_SCHEMA } from './settings.openapi';
@@ -42,6 +42,7 @@ export class SettingsController {
 
   @Put(':name')
   @ApiOperation({ summary: 'Enables or disables a setting, evicting what shows it on every instance' })
+  @ApiWritesSharedDatabase()
   @ApiOkResponse({ schema: SETTING_RECORD_SCHEMA })
   update(@Param() { name }: SettingNameParams, @Body() body: UpdateSettingDto): Promise<SettingRecord> {
     return this.settings.set(name, body.enabled);
@@ -49,6 +50,7 @@ export class SettingsController {
 
   @Delete(':name')
   @ApiOperation({ summary: 'Removes a setting' })
+  @ApiWritesSharedDatabase()
   @ApiOkResponse({ schema: SETTING_DELETED_SCHEMA })
   async remove(@Param() { name }: SettingNameParams): Promise<{ name: string; deleted: boolean }> {
     return { name, deleted: await this.settings.remove(name) };

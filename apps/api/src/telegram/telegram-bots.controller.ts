@@ -10,7 +10,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { AdminSecretGuard, ApiErrors, errorBody, ParseRowIdPipe } from '@app/http';
+import { AdminSecretGuard, ApiErrors, ApiWritesSharedDatabase, errorBody, ParseRowIdPipe } from '@app/http';
 import { CreateTelegramBotDto, UpdateTelegramBotDto } from './dto/telegram-bot.dto';
 import { EnvBotSecretError, TelegramBots, type TelegramBotView } from './telegram-bots.service';
 import { TELEGRAM_BOT_SCHEMA } from './telegram.openapi';
@@ -60,6 +60,7 @@ export class TelegramBotsController {
   @ApiOperation({ summary: 'Adds a bot' })
   @ApiCreatedResponse({ schema: TELEGRAM_BOT_SCHEMA })
   @ApiErrors({ 409: "The name, token or webhook secret is taken, or is the env bot's." })
+  @ApiWritesSharedDatabase()
   async create(@Body() body: CreateTelegramBotDto): Promise<TelegramBotView> {
     return this.bots.create(body.toNewBot()).catch(conflictOnDuplicate);
   }
@@ -70,6 +71,7 @@ export class TelegramBotsController {
   @ApiOkResponse({ schema: TELEGRAM_BOT_SCHEMA })
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } })
   @ApiErrors({ 404: 'No bot has this id.', 409: "The name, token or webhook secret is taken, or is the env bot's." })
+  @ApiWritesSharedDatabase()
   async update(@Param('id', ParseRowIdPipe) id: number, @Body() body: UpdateTelegramBotDto): Promise<TelegramBotView> {
     const updated = await this.bots.update(id, body.toChanges()).catch(conflictOnDuplicate);
     if (!updated) throw new NotFoundException(errorBody(`No Telegram bot has id ${id}.`, 'Not Found'));
