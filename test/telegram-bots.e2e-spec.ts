@@ -126,6 +126,21 @@ describe('TelegramBots: which bot an update is for, and its client', () => {
     }
   });
 
+  it("finds a bot to reply as when another row cannot be read (a token another service wrote as a BLOB)", async () => {
+    writeSharedDb(
+      app.databaseFile,
+      "INSERT INTO telegram_bots (name, bot_token, webhook_secret, bot_type, active, created_at, updated_at) VALUES ('blob', X'00ff', 'blob-secret', 'telegram', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    );
+    try {
+      // A write through the app clears the cached rows, so the next lookup reads the table with the bad row in it.
+      await bots.update(supportId, { name: 'support' });
+      expect(await bots.findById(supportId)).toMatchObject({ id: supportId, name: 'support' });
+    } finally {
+      writeSharedDb(app.databaseFile, "DELETE FROM telegram_bots WHERE name = 'blob'");
+      await bots.update(supportId, { name: 'support' });
+    }
+  });
+
   it('sees a changed webhook secret at once when it is changed through the app', async () => {
     const before = await bots.resolveWebhookSecret('support-secret');
     expect(before).not.toBeNull();

@@ -78,9 +78,20 @@ export class TelegramBotRepository {
     return found;
   }
 
-  /** The active bot with this id, or `undefined`. */
+  /**
+   * The active bot with this id, or `undefined`. When the active rows cannot be read together (a
+   * row another service wrote with a value Prisma cannot read), this one is read alone: one bad row
+   * does not silence the replies of every other bot.
+   */
   async findActiveById(id: number): Promise<TelegramBotRecord | undefined> {
-    return (await this.active()).find((bot) => bot.id === id);
+    let bots: TelegramBotRecord[];
+    try {
+      bots = await this.active();
+    } catch {
+      const row = await this.prisma.telegramBot.findFirst({ where: { id, active: 1 } });
+      return row ? toRecord(row) : undefined;
+    }
+    return bots.find((bot) => bot.id === id);
   }
 
   /** The row with this id, active or not, uncached; `null` when there is none. */
