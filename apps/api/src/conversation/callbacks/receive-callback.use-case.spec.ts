@@ -138,12 +138,15 @@ describe(ReceiveCallback.name, () => {
     const { sut, mocks, queue } = newReceiveCallback();
     await mocks.pending.store('telegram-7-abc', pending);
     jest.spyOn(queue, 'add').mockResolvedValueOnce({ status: 'duplicate' });
+    const extend = jest.spyOn(mocks.pending, 'extendDeliveryClaim');
     expect(await sut.receive({}, { requestId: 'telegram-7-abc', output: 'x' })).toEqual({
       received: true,
       request_id: 'telegram-7-abc',
       message: 'Already being delivered',
     });
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    // A job of the request is queued: the claim lasts as a delivery may, so refusal notices stay quiet meanwhile.
+    expect(extend).toHaveBeenCalledWith('telegram-7-abc', expect.any(String), DELIVERY_CLAIM_TTL_SECONDS);
   });
 
   it('answers 503 when the queue cannot take the result, releasing the claim so a replay can deliver', async () => {

@@ -229,13 +229,14 @@ export class ReceiveCallback implements OnModuleDestroy {
       if (error instanceof QueueUnavailableError) throw new RedisCannotTake(error);
       throw error;
     }
+    // Either way a job of the request is queued, and its end ends this claim. Not awaited: the result
+    // is safe in the queue, and a Redis that starts hanging now must not hold the answer.
+    void this.store.extendDeliveryClaim(requestId, claimToken, DELIVERY_CLAIM_TTL_SECONDS);
     if (added.status === 'duplicate') {
-      // Its claim had expired while the first delivery waited for a worker: that job ends this claim too.
+      // This receipt's own add that timed out but landed, or a job queued before an earlier claim lapsed.
       this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is queued; ignored`);
       return { received: true, request_id: requestId, message: 'Already being delivered' };
     }
-    // Not awaited: the result is safe in the queue, and a Redis that starts hanging now must not hold the answer.
-    void this.store.extendDeliveryClaim(requestId, claimToken, DELIVERY_CLAIM_TTL_SECONDS);
     return { received: true, request_id: requestId };
   }
 
