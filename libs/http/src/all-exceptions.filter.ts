@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AppConfig } from '@app/config';
+import { isDatabaseBusy } from '@app/prisma';
 import { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
 import { errorShapeOf, inShape, isErrorBody } from './error-shape';
 
@@ -35,19 +36,7 @@ function loggableError(exception: unknown): unknown {
   return { type: error.name, code: error.code, meta: error.meta, message: 'the message of a database client error is not logged: it quotes the data' };
 }
 
-/**
- * SQLite's "database is locked" as Prisma reports it (P1008, the driver's `SQLITE_BUSY` underneath):
- * another process (cursor-runner) holds the shared file's write lock. A write that began as a read
- * cannot wait for it (SQLite refuses the upgrade at once rather than risk a deadlock), so this is
- * the answer to retry, not a fault of the service.
- */
-function isDatabaseBusy(exception: unknown): boolean {
-  const error = exception as { name?: unknown; code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
-  if (typeof error !== 'object' || error === null || typeof error.name !== 'string' || !error.name.startsWith('PrismaClient')) return false;
-  const driverCode = error.meta?.driverAdapterError?.cause?.originalCode;
-  return typeof driverCode === 'string' ? driverCode.startsWith('SQLITE_BUSY') : error.code === 'P1008';
-}
-
+/** A write still refused after PrismaService.whileLocked's wait: another process holds the shared file's write lock. */
 const DATABASE_BUSY_SAY = 'The database is busy: another process holds its write lock. Nothing was changed; try again.';
 
 interface LoggableRequest {

@@ -82,11 +82,13 @@ export class SettingsService {
   async set(name: string, enabled: boolean): Promise<SettingRecord> {
     const value = enabled ? 1 : 0;
     const now = sqliteTimestamp();
-    const row = await this.prisma.systemSetting.upsert({
-      where: { name },
-      create: { name, value, createdAt: now, updatedAt: now },
-      update: { value, updatedAt: now },
-    });
+    const row = await this.prisma.whileLocked(() =>
+      this.prisma.systemSetting.upsert({
+        where: { name },
+        create: { name, value, createdAt: now, updatedAt: now },
+        update: { value, updatedAt: now },
+      }),
+    );
     return toRecord(row);
   }
 
@@ -101,7 +103,7 @@ export class SettingsService {
   /** Flips the stored value (a missing row counts as disabled, so it becomes enabled) in one transaction. */
   @CacheEvict(EVICT_SETTING)
   async toggle(name: string): Promise<SettingRecord> {
-    const row = await this.prisma.$transaction(async (tx) => {
+    const row = await this.prisma.whileLocked(() => this.prisma.$transaction(async (tx) => {
       const current = await tx.systemSetting.findUnique({ where: { name }, select: { value: true } });
       const value = current?.value === 1 ? 0 : 1;
       const now = sqliteTimestamp();
@@ -110,14 +112,14 @@ export class SettingsService {
         create: { name, value, createdAt: now, updatedAt: now },
         update: { value, updatedAt: now },
       });
-    });
+    }));
     return toRecord(row);
   }
 
   /** Deletes the row (the setting then reads as disabled); `false` when there was none. */
   @CacheEvict(EVICT_SETTING)
   async remove(name: string): Promise<boolean> {
-    const { count } = await this.prisma.systemSetting.deleteMany({ where: { name } });
+    const { count } = await this.prisma.whileLocked(() => this.prisma.systemSetting.deleteMany({ where: { name } }));
     return count > 0;
   }
 }

@@ -84,16 +84,18 @@ export class TasksService {
   @CacheEvict({ namespace: TASKS_CACHE, tags: [TASKS_TAG] })
   async create(task: NewTask): Promise<TaskRecord> {
     const now = sqliteTimestamp();
-    const row = await this.prisma.task.create({
-      data: {
-        prompt: task.prompt,
-        order: task.order ?? 0,
-        status: task.status ?? 0,
-        uuid: randomUUID(),
-        createdAt: now,
-        updatedAt: now,
-      },
-    });
+    const row = await this.prisma.whileLocked(() =>
+      this.prisma.task.create({
+        data: {
+          prompt: task.prompt,
+          order: task.order ?? 0,
+          status: task.status ?? 0,
+          uuid: randomUUID(),
+          createdAt: now,
+          updatedAt: now,
+        },
+      }),
+    );
     return toRecord(row);
   }
 
@@ -101,7 +103,7 @@ export class TasksService {
   @CacheEvict({ namespace: TASKS_CACHE, tags: [TASKS_TAG] })
   async updateStatus(ref: TaskRef, status: number): Promise<TaskRecord | null> {
     const where = 'id' in ref ? { id: ref.id } : { uuid: ref.uuid };
-    const { count } = await this.prisma.task.updateMany({ where, data: { status, updatedAt: sqliteTimestamp() } });
+    const { count } = await this.prisma.whileLocked(() => this.prisma.task.updateMany({ where, data: { status, updatedAt: sqliteTimestamp() } }));
     if (count === 0) return null;
     const row = await this.prisma.task.findUnique({ where });
     return row ? toRecord(row) : null;

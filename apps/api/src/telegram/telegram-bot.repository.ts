@@ -110,17 +110,19 @@ export class TelegramBotRepository {
   @CacheEvict(CLEAR_LOOKUPS)
   async create(bot: NewTelegramBot): Promise<TelegramBotRecord> {
     const now = sqliteTimestamp();
-    const row = await this.prisma.telegramBot.create({
-      data: {
-        name: bot.name,
-        botToken: bot.token,
-        webhookSecret: bot.webhookSecret,
-        botType: bot.botType ?? 'telegram',
-        active: bot.active === false ? 0 : 1,
-        createdAt: now,
-        updatedAt: now,
-      },
-    });
+    const row = await this.prisma.whileLocked(() =>
+      this.prisma.telegramBot.create({
+        data: {
+          name: bot.name,
+          botToken: bot.token,
+          webhookSecret: bot.webhookSecret,
+          botType: bot.botType ?? 'telegram',
+          active: bot.active === false ? 0 : 1,
+          createdAt: now,
+          updatedAt: now,
+        },
+      }),
+    );
     return toRecord(row);
   }
 
@@ -133,7 +135,7 @@ export class TelegramBotRepository {
     id: number,
     changes: TelegramBotChanges,
   ): Promise<{ before: TelegramBotRecord; after: TelegramBotRecord } | null> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.prisma.whileLocked(() => this.prisma.$transaction(async (tx) => {
       const before = await tx.telegramBot.findUnique({ where: { id } });
       if (!before) return null;
       const after = await tx.telegramBot.update({
@@ -148,6 +150,6 @@ export class TelegramBotRepository {
         },
       });
       return { before: toRecord(before), after: toRecord(after) };
-    });
+    }));
   }
 }
