@@ -79,6 +79,33 @@ describe('DependencyIndicator', () => {
     expect(await third).toEqual({ thing: { status: 'up' } });
   });
 
+  it('gives a caller joining a probe already under way only what is left of the budget: a slow answer is down for all', async () => {
+    const indicator = new ControlledIndicator(500);
+    const first = indicator.check();
+    await flush();
+    jest.advanceTimersByTime(500);
+    expect(await first).toEqual({ thing: { status: 'down', reason: 'no answer within 500 ms' } });
+
+    // 750 ms into the probe a second caller arrives; the probe answers "up" at 900 ms.
+    jest.advanceTimersByTime(250);
+    const late = indicator.check();
+    await flush();
+    jest.advanceTimersByTime(150);
+    indicator.settle({ up: true });
+    expect(await late).toEqual({ thing: { status: 'down', reason: 'no answer within 500 ms' } });
+    await flush();
+
+    const midway = indicator.check();
+    await flush();
+    jest.advanceTimersByTime(300);
+    const joining = indicator.check();
+    await flush();
+    jest.advanceTimersByTime(200);
+    expect(await joining).toEqual({ thing: { status: 'down', reason: 'no answer within 500 ms' } });
+    expect(await midway).toEqual({ thing: { status: 'down', reason: 'no answer within 500 ms' } });
+    expect(indicator.probes).toBe(2);
+  });
+
   it('turns a thrown error into down with the error as the reason', async () => {
     const indicator = new ControlledIndicator(500);
     const answer = indicator.check();

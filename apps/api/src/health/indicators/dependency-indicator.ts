@@ -7,6 +7,12 @@ export type ProbeOutcome =
   | { up: true; details?: Record<string, unknown> }
   | { up: false; reason: string };
 
+/** The check in flight, which concurrent callers share, and when it began (epoch milliseconds). */
+interface SharedProbe {
+  outcome: Promise<ProbeOutcome>;
+  startedAt: number;
+}
+
 /** Milliseconds since `startedAt` (a `performance.now()` reading), to two decimals. */
 export function elapsedMs(startedAt: number): number {
   return Math.round((performance.now() - startedAt) * 100) / 100;
@@ -23,12 +29,12 @@ export function describeError(error: unknown): string {
  * A Terminus indicator for one dependency of readiness. Probes never pile up: concurrent callers
  * share the one check in flight, and a new check starts only after it has settled — even when
  * callers stopped waiting for it — so a stuck dependency holds at most one probe per indicator.
- * Each caller waits at most `timeoutMs` and then reports the dependency down. A failure is an
+ * Each caller waits at most until `timeoutMs` after the check began, then reports the dependency down. A failure is an
  * answer (`down` with a reason), never an exception, and it is logged once when it starts and
  * once when the dependency is back, not per probe.
  */
 export abstract class DependencyIndicator<Key extends string> {
-  private running: Promise<ProbeOutcome> | undefined;
+  private running: SharedProbe | undefined;
   private lastUp = true;
   private readonly logger = new Logger('Health');
 
@@ -51,23 +57,31 @@ export abstract class DependencyIndicator<Key extends string> {
   /** One look at the dependency; may throw or hang, the base class bounds both. */
   protected abstract probe(): Promise<ProbeOutcome>;
 
-  private shared(): Promise<ProbeOutcome> {
+  private shared(): SharedProbe {
     if (!this.running) {
-      const run = Promise.resolve()
+      const outcome = Promise.resolve()
         .then(() => this.probe())
         .catch((error: unknown): ProbeOutcome => ({ up: false, reason: describeError(error) }));
+      const run = { outcome, startedAt: Date.now() };
       this.running = run;
-      void run.finally(() => {
+      void outcome.finally(() => {
         if (this.running === run) this.running = undefined;
       });
     }
     return this.running;
   }
 
-  /** `outcome` never rejects (see {@link shared}), so a rejection here is the budget running out. */
-  private withinBudget(outcome: Promise<ProbeOutcome>): Promise<ProbeOutcome> {
+  /**
+   * The budget runs from the probe's start, not the caller's arrival: a caller joining a probe that
+   * has already taken most of it waits only for what is left, so a dependency answering slower than
+   * `timeoutMs` is down for every caller — not up for the one that happened to arrive late.
+   * `outcome` never rejects (see {@link shared}), so a rejection here is the budget running out.
+   */
+  private withinBudget({ outcome, startedAt }: SharedProbe): Promise<ProbeOutcome> {
     const reason = `no answer within ${this.timeoutMs} ms`;
-    return withTimeout(outcome, this.timeoutMs, () => new Error(reason)).catch((): ProbeOutcome => ({ up: false, reason }));
+    const left = this.timeoutMs - (Date.now() - startedAt);
+    if (left <= 0) return Promise.resolve({ up: false, reason });
+    return withTimeout(outcome, left, () => new Error(reason)).catch((): ProbeOutcome => ({ up: false, reason }));
   }
 
   private noteTransition(outcome: ProbeOutcome): void {
