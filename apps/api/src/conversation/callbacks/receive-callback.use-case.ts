@@ -233,8 +233,9 @@ export class ReceiveCallback implements OnModuleDestroy {
     // is safe in the queue, and a Redis that starts hanging now must not hold the answer.
     void this.store.extendDeliveryClaim(requestId, claimToken, DELIVERY_CLAIM_TTL_SECONDS);
     if (added.status === 'duplicate') {
-      // This receipt's own add that timed out but landed, or a job queued before an earlier claim lapsed.
-      this.logger.warn(`Duplicate cursor-runner callback ${requestId} while its delivery is queued; ignored`);
+      this.logger.warn(
+        `cursor-runner result ${requestId} is already queued (by an earlier try of this callback whose answer did not come, or by a duplicate); not queued again`,
+      );
       return { received: true, request_id: requestId, message: 'Already being delivered' };
     }
     return { received: true, request_id: requestId };
