@@ -234,11 +234,11 @@ export class RedisTier {
 
   /**
    * The readiness probe's round trip on `key` of `namespace`: `entry` stored by this tier's store
-   * script, run by its SHA as every cache write runs it (so a Redis that refuses scripts — an ACL
-   * without `@scripting` or `evalsha` — is told apart from one that works; by its source once more
-   * when Redis answers that it lost its scripts), read back through
+   * script, run by its SHA as every cache write runs it — so a Redis that refuses scripts (an ACL
+   * without `@scripting` or `evalsha`) is told apart from one that works; by its source once more
+   * when Redis answers that it lost its scripts — then read back through
    * `cache-manager-ioredis-yet`'s store (so readiness also proves the stock store reads what this
-   * tier writes), then deleted with the generation the script moved (`namespace` is the probe's own:
+   * tier writes), and deleted with the generation the script moved (`namespace` is the probe's own:
    * nothing else is stored in it, so nothing depends on that generation). Outside the breaker and
    * the read budget, and throwing what Redis answered: a Redis slower than cache reads allow still
    * answers, and is told apart from one that fails. The three commands leave together, in order on

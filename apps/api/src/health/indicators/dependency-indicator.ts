@@ -29,9 +29,9 @@ export function describeError(error: unknown): string {
  * A Terminus indicator for one dependency of readiness. Probes never pile up: concurrent callers
  * share the one check in flight, and a new check starts only after it has settled — even when
  * callers stopped waiting for it — so a stuck dependency holds at most one probe per indicator.
- * Each caller waits at most until `timeoutMs` after the check began, then reports the dependency down. A failure is an
- * answer (`down` with a reason), never an exception, and it is logged once when it starts and
- * once when the dependency is back, not per probe.
+ * Each caller waits at most until `timeoutMs` after the check began, then reports the dependency
+ * down. A failure is an answer (`down` with a reason), never an exception, and it is logged once
+ * when it starts and once when the dependency is back, not per probe.
  */
 export abstract class DependencyIndicator<Key extends string> {
   private running: SharedProbe | undefined;
