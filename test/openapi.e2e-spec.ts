@@ -164,6 +164,13 @@ describe('OpenAPI document, with Redis (every route mounted)', () => {
     });
   });
 
+  it('documents the statuses a route sends and no other: a run lookup 414 and 503, the gone repository list no 502', () => {
+    const statuses = (method: string, path: string) => Object.keys(operation(served, method, path).responses ?? {}).sort();
+    expect(statuses('get', '/cursor-runner/requests/{id}')).toEqual(expect.arrayContaining(['414', '503']));
+    expect(statuses('get', '/cursor-runner/git/repositories')).not.toContain('502');
+    expect(statuses('get', '/cursor-runner/repositories/{repository}/files')).toContain('502');
+  });
+
   it('closes every DTO body to properties it does not declare, as the validation pipe refuses them', () => {
     const closed = Object.entries(served.components?.schemas ?? {})
       .filter(([, schema]) => (schema as { additionalProperties?: boolean }).additionalProperties === false)

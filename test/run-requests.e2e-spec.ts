@@ -111,8 +111,11 @@ describe('GET /cursor-runner/requests/:id', () => {
   it('answers 404 for an unknown id, 400 for a malformed one, 401 without the admin secret', async () => {
     const unknown = await status(newId()).expect(404);
     expect(unknown.body).toEqual({ ok: false, say: expect.stringContaining('unknown, or its result expired'), result: { error: 'Not Found' } });
-    // Fastify refuses a path parameter over 100 characters itself (414), valid request id or not.
+    // Fastify refuses a path parameter over 100 characters itself (414), valid request id or not...
     expect((await status('x'.repeat(101))).status).toBe(414);
+    // ...so an API client cannot start a run under an id it could not look up.
+    const tooLong = await request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set(ADMIN).send({ prompt: 'p', id: 'x'.repeat(101) }).expect(400);
+    expect(tooLong.body.result.fields).toEqual([{ field: 'id', message: 'id must be at most 100 characters (it is looked up in a path)' }]);
     for (const bad of ['has%20space', '..', 'a%2Fb', 'req_1', '%F0%9F%92%A9', 'a%00b']) {
       const response = await status(bad);
       expect([bad, response.status]).toEqual([bad, 400]);

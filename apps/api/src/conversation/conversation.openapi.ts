@@ -1,6 +1,6 @@
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 
-/** A Telegram `Update` (https://core.telegram.org/bots/api#update): only `update_id` is always there. */
+/** A Telegram `Update` (docs/telegram.md, "Updates"): only `update_id` is always there. */
 export const TELEGRAM_UPDATE_SCHEMA: SchemaObject = {
   type: 'object',
   required: ['update_id'],

@@ -11,7 +11,7 @@ export type Unchecked<T> = T extends readonly (infer Item)[]
     ? { [Field in keyof T]?: Unchecked<T[Field]> }
     : T;
 
-/** A queued Telegram `Update` (https://core.telegram.org/bots/api#update): an integer `update_id`, the rest unchecked. */
+/** A queued Telegram `Update` (docs/telegram.md, "Updates"): an integer `update_id`, the rest unchecked. */
 export type TelegramUpdate = Unchecked<Update> & { update_id: number };
 
 /** A `message`, `edited_message` or `callback_query.message` of a {@link TelegramUpdate}. */

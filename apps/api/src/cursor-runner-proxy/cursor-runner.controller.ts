@@ -33,7 +33,6 @@ import {
   isValidRequestId,
   newRequestId,
   REPOSITORY_NAME_PATTERN,
-  REQUEST_ID_MAX_LENGTH,
   type CursorRunnerReply,
   type RepositoryFileNode,
 } from '../adapters/cursor-runner';
@@ -41,7 +40,7 @@ import { PendingRequestStoreError, RunRequests, type RunStatus } from '../conver
 import { CURSOR_RUNNER_CACHE } from './cursor-runner.cache';
 import { CursorRunnerErrorFilter } from './cursor-runner-error.filter';
 import { CURSOR_RUNNER_FAILURE_SCHEMA, CURSOR_RUNNER_REPLY_SCHEMA, FILE_TREE_SCHEMA, RUN_STATUS_SCHEMA } from './cursor-runner.openapi';
-import { ExecuteRequestDto } from './dto/execute-request.dto';
+import { API_REQUEST_ID_MAX_LENGTH, ExecuteRequestDto } from './dto/execute-request.dto';
 
 const ApiUpstreamFailure = ApiBadGatewayResponse({
   description: 'cursor-runner gave no usable answer (down, timed out, not JSON, an HTTP error).',
@@ -150,11 +149,15 @@ export class CursorRunnerRequestsController {
   @Get(':id')
   @ApiOperation({ summary: 'Where a cursor-runner request stands; its result for an hour after it came' })
   @ApiOkResponse({ schema: RUN_STATUS_SCHEMA })
-  @ApiErrors({ 404: 'No such request, or its result expired.' })
+  @ApiErrors({
+    404: 'No such request, or its result expired.',
+    414: 'The id is over 100 characters (Fastify refuses the path parameter).',
+    503: 'The pending request store (Redis) did not answer; try again.',
+  })
   async status(@Param('id') id: string): Promise<RunStatus> {
     if (!isValidRequestId(id)) {
       throw new BadRequestException(
-        errorBody(`id must be 1-${REQUEST_ID_MAX_LENGTH} letters, digits or dashes`, 'Bad Request', {
+        errorBody(`id must be 1-${API_REQUEST_ID_MAX_LENGTH} letters, digits or dashes`, 'Bad Request', {
           fields: [{ field: 'id', message: 'must be a request id' }],
         }),
       );
@@ -197,7 +200,6 @@ class RepositoryNamePipe implements PipeTransform<string, string> {
  * ({@link CURSOR_RUNNER_CACHE}); the repository list of older cursor-runner builds is gone.
  */
 @ApiTags('cursor-runner proxy')
-@ApiUpstreamFailure
 @Controller('cursor-runner')
 @UseGuards(AdminSecretGuard)
 @UseFilters(CursorRunnerErrorFilter)
@@ -213,6 +215,7 @@ export class CursorRunnerRepositoriesController {
   @ApiOperation({ summary: "A repository's file tree from cursor-runner (cached 30 s)" })
   @ApiOkResponse({ schema: FILE_TREE_SCHEMA })
   @ApiErrors({ 404: 'cursor-runner has no such repository (its message, not cached).' })
+  @ApiUpstreamFailure
   @HttpCached({ namespace: CURSOR_RUNNER_CACHE })
   async files(@Param('repository', RepositoryNamePipe) repository: string): Promise<RepositoryFileNode[]> {
     try {

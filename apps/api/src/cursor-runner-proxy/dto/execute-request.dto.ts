@@ -1,6 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, type CursorRunnerTask } from '../../adapters/cursor-runner';
+import { REQUEST_ID_PATTERN, type CursorRunnerTask } from '../../adapters/cursor-runner';
+
+/**
+ * Longest request id an API client may choose: its result is looked up as a path parameter of
+ * `GET /cursor-runner/requests/:id`, and Fastify answers 414 for one over 100 characters
+ * (`maxParamLength`). cursor-runner's own ids may be longer; a run started here never is.
+ */
+export const API_REQUEST_ID_MAX_LENGTH = 100;
 
 /**
  * Body of `POST /cursor-runner/cursor/execute[/async]` (docs/cursor-runner.md, "Request body"). The branch is accepted as
@@ -30,12 +37,12 @@ export class ExecuteRequestDto {
 
   @ApiPropertyOptional({
     description: 'Request id; generated when absent.',
-    maxLength: REQUEST_ID_MAX_LENGTH,
+    maxLength: API_REQUEST_ID_MAX_LENGTH,
     pattern: REQUEST_ID_PATTERN.source,
   })
   @IsOptional()
   @IsString()
-  @MaxLength(REQUEST_ID_MAX_LENGTH)
+  @MaxLength(API_REQUEST_ID_MAX_LENGTH, { message: `id must be at most ${API_REQUEST_ID_MAX_LENGTH} characters (it is looked up in a path)` })
   @Matches(REQUEST_ID_PATTERN, { message: 'id must contain only letters, digits and dashes' })
   id?: string;
 
