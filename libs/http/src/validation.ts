@@ -23,15 +23,15 @@ class AppValidationPipe extends ValidationPipe {
     if (!this.toValidate(metadata) || !metadata.metatype || !isFieldBag(value)) return super.transform(value, metadata);
     const fields = withoutAdminSecret(value);
     const undeclared = undeclaredFields(fields, metadata.metatype);
-    let dto: unknown;
-    try {
-      dto = await super.transform(fields, metadata);
-    } catch (error) {
-      if (undeclared.length > 0 && error instanceof RequestValidationException) throw RequestValidationException.withUndeclared(undeclared, error.problems);
-      throw error;
-    }
-    if (undeclared.length > 0) throw RequestValidationException.withUndeclared(undeclared, []);
-    return dto;
+    if (undeclared.length === 0) return super.transform(fields, metadata);
+    const problems = await super.transform(fields, metadata).then(
+      () => [],
+      (error: unknown) => {
+        if (error instanceof RequestValidationException) return error.problems;
+        throw error;
+      },
+    );
+    throw RequestValidationException.withUndeclared(undeclared, problems);
   }
 
   protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {

@@ -31,7 +31,7 @@ export const DELIVERY_CLAIM_TTL_SECONDS = 900;
  * killed, with a claim still in a hung Redis's buffer that lands once Redis answers again) refuses
  * a replay as a duplicate for at most this long, not for the 15 minutes a queued delivery may take.
  */
-export function claimUntilQueuedSeconds(config: AppConfig): number {
+function claimUntilQueuedSeconds(config: AppConfig): number {
   return Math.ceil((config.callbacks.redisWaitMs + 4 * config.redisCommandTimeoutMs) / 1000) + 1;
 }
 
