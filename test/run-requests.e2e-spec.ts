@@ -72,6 +72,17 @@ describe('GET /cursor-runner/requests/:id', () => {
     expect(JSON.parse(replay.answer)).toEqual({ received: true, message: 'Request not found' });
   });
 
+  it('keeps the exit code of a callback sent in snake_case under its documented name', async () => {
+    const id = newId();
+    await request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set(ADMIN).send({ prompt: 'p', id }).expect(200);
+    expect((await callBack({ request_id: id, success: false, exit_code: 2, error: 'boom' })).status).toBe(200);
+    expect((await status(id).expect(200)).body.result).toEqual({ success: false, exitCode: 2, error: 'boom' });
+    const both = newId();
+    await request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set(ADMIN).send({ prompt: 'p', id: both }).expect(200);
+    await callBack({ requestId: both, success: true, exitCode: 0, exit_code: 3, output: 'ok' });
+    expect((await status(both).expect(200)).body.result).toEqual({ success: true, exitCode: 0, output: 'ok' });
+  });
+
   it('makes up the id of a run started without one, and keeps that run too', async () => {
     const ack = await request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set(ADMIN).send({ prompt: 'p' }).expect(200);
     const id = String(ack.body.requestId);

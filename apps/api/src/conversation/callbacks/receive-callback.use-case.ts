@@ -269,11 +269,21 @@ export class ReceiveCallback implements OnModuleDestroy {
   }
 }
 
-/** The result as cursor-runner sent it: the {@link KEPT_RESULT_FIELDS} it had, values untouched. */
+/** The snake_case spelling a callback may use for a kept field, as `normalizeCallbackResult` reads it. */
+const SNAKE_CASE_SPELLINGS: Partial<Record<(typeof KEPT_RESULT_FIELDS)[number], string>> = { exitCode: 'exit_code' };
+
+/**
+ * The result as cursor-runner sent it: the {@link KEPT_RESULT_FIELDS} it had, values untouched, under
+ * their camelCase names whichever spelling the callback used. With both spellings sent, the one the
+ * user's message was made from: the camelCase one unless it is null.
+ */
 function keptResultOf(fields: Record<string, unknown>): KeptResult {
   const result: Record<string, unknown> = {};
+  const sent = (name: string | undefined): name is string => name !== undefined && Object.prototype.hasOwnProperty.call(fields, name);
   for (const name of KEPT_RESULT_FIELDS) {
-    if (Object.prototype.hasOwnProperty.call(fields, name)) result[name] = fields[name];
+    const snakeCase = SNAKE_CASE_SPELLINGS[name];
+    if (sent(snakeCase) && (!sent(name) || fields[name] === null)) result[name] = fields[snakeCase];
+    else if (sent(name)) result[name] = fields[name];
   }
   return { result, receivedAt: new Date().toISOString() };
 }
