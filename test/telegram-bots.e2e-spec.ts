@@ -451,4 +451,50 @@ describe('/telegram/bots admin routes', () => {
     expect(app.logs.lines.filter((line) => String(line.msg).startsWith('The database is busy'))).toHaveLength(1);
     expect(app.logs.raw.join('\n')).not.toContain('locked-token_secretpart');
   }, 30_000);
+
+  it("keeps the process answering while many writes wait for another process's write lock, each answered within its own wait", async () => {
+    const livenessWhile = async <T>(work: Promise<T>): Promise<{ result: T; slowestLiveMs: number }> => {
+      let done = false;
+      let slowestLiveMs = 0;
+      const probing = (async () => {
+        while (!done) {
+          const started = Date.now();
+          await request(app.baseUrl).get('/health/live').expect(200);
+          slowestLiveMs = Math.max(slowestLiveMs, Date.now() - started);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      const result = await work;
+      done = true;
+      await probing;
+      return { result, slowestLiveMs };
+    };
+    const writes = (round: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, index) => {
+          const started = Date.now();
+          const response = await request(app.baseUrl).put(`/settings/crowd_${round}_${index}`).set(ADMIN).send({ enabled: true });
+          return { status: response.status, ms: Date.now() - started };
+        }),
+      );
+
+    const shortLock = holdWriteLock(1_500);
+    const waited = await livenessWhile(writes('a'));
+    await shortLock;
+    expect(waited.result.map(({ status }) => status)).toEqual(Array(20).fill(200));
+    expect(waited.slowestLiveMs).toBeLessThan(250);
+
+    const longLock = holdWriteLock(WRITE_LOCK_WAIT_MS + 2_000);
+    const refused = await livenessWhile(writes('b'));
+    await longLock;
+    expect(refused.result.map(({ status }) => status)).toEqual(Array(20).fill(503));
+    for (const { ms } of refused.result) {
+      expect(ms).toBeGreaterThanOrEqual(WRITE_LOCK_WAIT_MS - 250);
+      expect(ms).toBeLessThan(WRITE_LOCK_WAIT_MS + 600);
+    }
+    expect(refused.slowestLiveMs).toBeLessThan(250);
+    const settings = (await request(app.baseUrl).get('/settings').set(ADMIN).expect(200)).body.settings as { name: string }[];
+    expect(settings.filter(({ name }) => name.startsWith('crowd_a_'))).toHaveLength(20);
+    expect(settings.filter(({ name }) => name.startsWith('crowd_b_'))).toHaveLength(0);
+  }, 30_000);
 });
