@@ -294,6 +294,38 @@ describe('process lifecycle: one line when listening, a drain reported, exit 0 w
     }
   }, 180_000);
 
+  it('SIGTERM stops accepting connections at once, while the job queue workers still stop (Redis frozen): the drain then ends, exit 0', async () => {
+    const redis = await startFaultyRedis();
+    const service = await startService({ REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+    try {
+      expect((await fetch(`${service.baseUrl}/health/live`)).status).toBe(200);
+      const before = service.lines.length;
+      let exited = false;
+      void service.exited.then(() => (exited = true));
+      redis.freeze();
+      service.child.kill('SIGTERM');
+      await pollUntil(async () => messages(service, INFO, before, 'Lifecycle'), (lines) => lines.length > 0, 10_000, 5);
+      // Stopping the workers waits on the frozen Redis: before this, the listener stayed open meanwhile
+      // and new connections were served, and under load the drain never ended (exit 1).
+      const refusals: string[] = [];
+      for (let probe = 0; probe < 5 && !exited; probe += 1) {
+        const outcome = await fetch(`${service.baseUrl}/health/live`).then(
+          (response) => `answered ${response.status}`,
+          (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+        );
+        if (!exited) refusals.push(outcome);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(refusals).toEqual(refusals.map(() => 'ECONNREFUSED'));
+      redis.thaw();
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      discard(service);
+      await redis.stop();
+    }
+  }, 180_000);
+
   it("SIGKILL during a callback's claim on a frozen Redis: the claim that lands on the thaw lapses within its short TTL, and the replay delivers once", async () => {
     const redis = await startFaultyRedis();
     const telegram = await FakeTelegram.start(REPLAY_TOKEN);

@@ -152,6 +152,11 @@ export function drainOnSignals(app: NestFastifyApplication, options: SignalDrain
     const inFlight = (): InFlight => ({ requests: options.requests.size, deliveries: options.deliveries() });
     const atStart = inFlight();
     options.requests.closeConnectionsAfterAnswers();
+    // Nest stops the job queue workers (`beforeApplicationShutdown`) before it closes the HTTP server,
+    // and with a frozen Redis or a long job that took seconds while new connections were served; under
+    // load the drain never ended. The listener closes now; the server's own close (Fastify's, later)
+    // still waits for the connections open now to end.
+    app.getHttpServer().close();
     logger.log(
       `${signal}: draining ${describe(atStart)} in flight, then the job queue worker and the Redis and database ` +
         `connections; at most ${options.timeoutMs} ms`,
