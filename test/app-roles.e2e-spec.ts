@@ -114,14 +114,14 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
     await request(app.baseUrl).get('/health/live').expect(200);
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*role="worker"[^}]*\} /m);
-    expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*instance="worker-1"[^}]*\} /m);
+    expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*instance_id="worker-1"[^}]*\} /m);
   });
 
   it('the api names itself in /admin/cache/stats and /metrics, and its readiness does not wait for workers', async () => {
     const stats = await request(api.baseUrl).get('/admin/cache/stats').set(ADMIN).expect(200);
     expect(stats.body.instance).toEqual({ id: 'api-1', role: 'api' });
     const metrics = await request(api.baseUrl).get('/metrics').expect(200);
-    expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*role="api"[^}]*instance="api-1"[^}]*\} /m);
+    expect(metrics.text).toMatch(/^process_cpu_seconds_total\{[^}]*role="api"[^}]*instance_id="api-1"[^}]*\} /m);
     const ready = await request(api.baseUrl).get('/health/ready').expect(200);
     expect(Object.keys(ready.body.details).sort()).toEqual(['cache', 'database', 'queues', 'redis']);
   });

@@ -309,7 +309,7 @@ describe('route caching (L1 + Redis L2)', () => {
 
     const metrics = await request(app.baseUrl).get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
-    expect(metrics.text).toMatch(/cache_lookups_total\{namespace="http",result="l1_hit",service="[^"]+",role="all",instance="[^"]+"\} [1-9]/);
+    expect(metrics.text).toMatch(/cache_lookups_total\{namespace="http",result="l1_hit",service="[^"]+",role="all",instance_id="[^"]+"\} [1-9]/);
     expect(metrics.text).toContain('cache_l2_circuit_open');
     expect(metrics.text).toContain('process_resident_memory_bytes');
   });

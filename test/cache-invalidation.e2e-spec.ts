@@ -278,8 +278,8 @@ describe('cross-instance invalidation over Redis pub/sub', () => {
     });
     expect(stats.body.invalidationBus.published).toBeGreaterThan(0);
     const metrics = await request(fleet.a.baseUrl).get('/metrics').expect(200);
-    expect(metrics.text).toContain(`cache_invalidation_events_total{outcome="published",service="Virtual Assistant API",role="all",instance="${os.hostname()}"} ${stats.body.invalidationBus.published}`);
-    expect(metrics.text).toContain(`cache_invalidation_subscribed{service="Virtual Assistant API",role="all",instance="${os.hostname()}"} 1`);
+    expect(metrics.text).toContain(`cache_invalidation_events_total{outcome="published",service="Virtual Assistant API",role="all",instance_id="${os.hostname()}"} ${stats.body.invalidationBus.published}`);
+    expect(metrics.text).toContain(`cache_invalidation_subscribed{service="Virtual Assistant API",role="all",instance_id="${os.hostname()}"} 1`);
   });
 });
 

@@ -106,6 +106,12 @@ describe('deploy/grafana/jarek-va.json against /metrics of a booted app', () => 
     );
   });
 
+  it('exports no label Prometheus sets for the scrape target itself (it would rename it exported_*)', () => {
+    const clashes = [...exported].flatMap(([metric, labels]) => [...labels.keys()].filter((label) => SCRAPE_LABELS.has(label)).map((label) => `${metric}{${label}}`));
+    expect(clashes).toEqual([]);
+    expect(exported.get('cache_l2_circuit_open')?.get('instance_id')).toEqual(new Set([expect.any(String)]));
+  });
+
   it('reads only series /metrics exports, with the labels and label values it matches on', () => {
     const problems: string[] = [];
     for (const query of dashboardQueries()) {

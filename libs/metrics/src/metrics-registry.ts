@@ -4,7 +4,8 @@ import { AppConfig } from '@app/config';
 
 /**
  * The app's one Prometheus registry: every series carries `service`, `role` (`APP_ROLE`) and
- * `instance` (`INSTANCE_ID`), so a fleet's series stay apart; the process's default metrics
+ * `instance_id` (`INSTANCE_ID`), so a fleet's series stay apart — not `instance`, which Prometheus
+ * sets to the scrape target's address and would rename the app's to `exported_instance`; the process's default metrics
  * are in it, and each library registers its own collectors here (the cache's `cache_*`, the
  * invalidation bus's `cache_invalidation_*`). One registry per app instance, so two apps in one
  * process do not share series.
@@ -13,7 +14,7 @@ import { AppConfig } from '@app/config';
 export class MetricsRegistry extends Registry {
   constructor(config: AppConfig) {
     super();
-    this.setDefaultLabels({ service: config.app.name, role: config.role, instance: config.instanceId });
+    this.setDefaultLabels({ service: config.app.name, role: config.role, instance_id: config.instanceId });
     collectDefaultMetrics({ register: this });
   }
 }
