@@ -51,12 +51,14 @@ describe('Bull Board at /admin/queues with Redis', () => {
     },
   );
 
-  it('answers 401 JSON for a wrong secret, in the header or the cookie', async () => {
-    const wrong: Record<string, string>[] = [{ 'x-admin-secret': 'nope' }, { cookie: 'jarek_admin_secret=nope' }];
-    for (const headers of wrong) {
-      const answer = await get(app, '/admin/queues/api/queues', headers);
+  it('answers 401 JSON for a wrong secret in the header, and for a session cookie it did not sign: the secret itself included', async () => {
+    const wrongSecret = await get(app, '/admin/queues/api/queues', { 'x-admin-secret': 'nope' });
+    expect(wrongSecret.status).toBe(401);
+    expect(await wrongSecret.json()).toMatchObject({ say: 'The admin secret is wrong.' });
+    for (const cookie of ['jarek_admin_session=nope', `jarek_admin_session=${SECRET}`, `jarek_admin_session=99999999999.${'0'.repeat(64)}`]) {
+      const answer = await get(app, '/admin/queues/api/queues', { cookie });
       expect(answer.status).toBe(401);
-      expect(await answer.json()).toMatchObject({ say: 'The admin secret is wrong.' });
+      expect(await answer.json()).toMatchObject({ say: 'The session is not valid or has ended: log in again at /admin/queues/login.' });
     }
   });
 
@@ -68,15 +70,27 @@ describe('Bull Board at /admin/queues with Redis', () => {
     for (const queue of queues) expect(queue.counts).toMatchObject({ failed: expect.any(Number), completed: expect.any(Number) });
   });
 
-  it('logs in with a posted form: an HttpOnly cookie for /admin/queues, and a redirect to the board', async () => {
+  it('logs in with a posted form: a signed session cookie for /admin/queues, not the secret, and a redirect to the board', async () => {
     const answer = await logIn(app, `admin_secret=${SECRET}`);
     expect(answer.status).toBe(303);
     expect(answer.headers.get('location')).toBe('/admin/queues/');
     const cookie = answer.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/^jarek_admin_secret=test-webhook-secret; Path=\/admin\/queues; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    expect(cookie).toMatch(/^jarek_admin_session=\d+\.[0-9a-f]{64}; Path=\/admin\/queues; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    expect(cookie).not.toContain(SECRET);
     const board = await get(app, '/admin/queues/', { cookie: cookie.split(';')[0] });
     expect(board.status).toBe(200);
     expect(await board.text()).toContain('<div id="root">');
+  });
+
+  it('marks the session cookie Secure when the request came to the proxy in front over HTTPS', async () => {
+    const answer = await fetch(`${app.baseUrl}/admin/queues/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+      body: `admin_secret=${SECRET}`,
+      redirect: 'manual',
+    });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get('set-cookie')).toMatch(/; Secure$/);
   });
 
   it('refuses a wrong secret with 401 and a missing one with 400, setting no cookie', async () => {
@@ -90,7 +104,7 @@ describe('Bull Board at /admin/queues with Redis', () => {
 
   it('never writes the secret into a log line', async () => {
     await logIn(app, `admin_secret=${SECRET}`);
-    await get(app, '/admin/queues/api/queues', { cookie: `jarek_admin_secret=${SECRET}` });
+    await get(app, '/admin/queues/api/queues', { 'x-admin-secret': SECRET });
     expect(app.logs.raw.filter((line) => line.includes('/admin/queues')).length).toBeGreaterThan(0);
     expect(app.logs.raw.filter((line) => line.includes(SECRET))).toEqual([]);
   });

@@ -7,16 +7,16 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig, servesFeatureRoutes } from '@app/config';
 import { STATUS_CODES } from 'node:http';
-import { errorBody, isErrorBody } from '@app/http';
+import { errorBody, isErrorBody, secretsMatch } from '@app/http';
 import { BullJobQueue, QueueRegistry } from '@app/queue';
 import { isRedisUnreachable } from '@app/redis';
-import { LOGIN_PAGE, presentedSecret, QUEUE_BOARD_PATH, refusalOf, sessionCookie } from './admin-session';
+import { cameOverHttps, LOGIN_PAGE, QUEUE_BOARD_PATH, refusalOf, sessionCookie } from './admin-session';
 
 /**
  * Bull Board, the standard BullMQ dashboard, at `/admin/queues` for every durable queue the app
  * created: counts per state, jobs with their data and errors, retry and clean. Every path under it
- * but the login form needs the admin secret (`X-Admin-Secret`, or the HttpOnly cookie the login
- * form sets); without it the answer is 401 JSON. In the embedded mode (no Redis) there is nothing
+ * but the login form needs the admin secret (`X-Admin-Secret`, or the signed session cookie the
+ * login form sets); without it the answer is 401 JSON. In the embedded mode (no Redis) there is nothing
  * for it to show: the path then answers 404 JSON saying why. Its queues are the operator views of
  * the app's queues (`operatorQueue`): with Redis frozen or down its API answers 503 within
  * `REDIS_COMMAND_TIMEOUT_MS`.
@@ -43,7 +43,7 @@ export class QueueBoard implements OnModuleInit {
     scope.post('/login', (request, reply) => this.logIn(request, reply));
     scope.register((guarded, _options, registered) => {
       guarded.addHook('onRequest', (request, reply, next) => {
-        const refusal = refusalOf(presentedSecret(request.headers), this.config.secrets.webhook);
+        const refusal = refusalOf(request.headers, this.config.secrets.webhook);
         if (!refusal) return next();
         void reply.code(401).send(refusal);
       });
@@ -79,10 +79,9 @@ export class QueueBoard implements OnModuleInit {
         .code(400)
         .send(errorBody('Send the admin secret as admin_secret in a form or JSON body.', 'Bad Request'));
     }
-    const refusal = refusalOf(secret, this.config.secrets.webhook);
-    if (refusal) return reply.code(401).send(refusal);
+    if (!secretsMatch(secret, this.config.secrets.webhook)) return reply.code(401).send(errorBody('The admin secret is wrong.', 'Unauthorized'));
     return reply
-      .header('set-cookie', sessionCookie(secret, request.protocol === 'https'))
+      .header('set-cookie', sessionCookie(this.config.secrets.webhook, cameOverHttps(request.protocol, request.headers['x-forwarded-proto'])))
       .redirect(`${QUEUE_BOARD_PATH}/`, 303);
   }
 }
