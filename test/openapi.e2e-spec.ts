@@ -171,6 +171,20 @@ describe('OpenAPI document, with Redis (every route mounted)', () => {
     expect(statuses('get', '/cursor-runner/repositories/{repository}/files')).toContain('502');
   });
 
+  it('documents 414 on every operation with a path parameter, which Fastify refuses over 100 characters', async () => {
+    const withPathParameters = operations(served).filter(({ operation: found }) =>
+      ((found as { parameters?: { in: string }[] }).parameters ?? []).some((parameter) => parameter.in === 'path'),
+    );
+    expect(withPathParameters.length).toBeGreaterThanOrEqual(5);
+    for (const { method, route, operation: found } of withPathParameters) {
+      const path = route.replace(/\{[^}]+\}/g, 'x'.repeat(101));
+      const answer = await request(app.baseUrl)[method as 'get'](path).set('X-Admin-Secret', SECRET);
+      expect([method, route, answer.status]).toEqual([method, route, 414]);
+      expect([method, route, Object.keys(found.responses)]).toEqual([method, route, expect.arrayContaining(['414'])]);
+      expect(answer.body).toEqual({ ok: false, say: 'The request path is not valid: a path segment is too long.', result: { error: 'URI Too Long' } });
+    }
+  });
+
   it('closes every DTO body to properties it does not declare, as the validation pipe refuses them', () => {
     const closed = Object.entries(served.components?.schemas ?? {})
       .filter(([, schema]) => (schema as { additionalProperties?: boolean }).additionalProperties === false)

@@ -67,6 +67,9 @@ function standardErrors(route: ControllerRoute, operation: OperationObject): Rec
     errors[400] = 'The request is not valid; the body names what was wrong.';
   }
   if (route.guards.length > 0) errors[401] = 'The credentials are missing or wrong.';
+  if ((operation.parameters ?? []).some((parameter) => 'in' in parameter && parameter.in === 'path')) {
+    errors[414] = "A path parameter is over 100 characters (Fastify's `maxParamLength`): refused before the route runs.";
+  }
   if (takesBody) {
     errors[413] = 'The body is larger than BODY_LIMIT_BYTES.';
     errors[415] = 'The body is of a type the route does not read.';

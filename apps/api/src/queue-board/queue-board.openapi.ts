@@ -43,6 +43,8 @@ export const QUEUE_BOARD_PATHS: PathsObject = {
         },
         400: { description: 'No `admin_secret` in the body.', content: ERROR },
         401: { description: 'The admin secret is wrong.', content: ERROR },
+        413: { description: 'The body is larger than BODY_LIMIT_BYTES.', content: ERROR },
+        415: { description: 'The body is neither a form nor JSON.', content: ERROR },
       },
     },
   },
