@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import { startFakeCursorRunner } from './support/fakes/cursor-runner-server';
@@ -149,6 +150,34 @@ describe('hostile input: no 5xx, one error shape per route family, the process s
     const callback = await sendRaw(port, rawRequest('POST', '/cursor-runner/callback?secret=test-webhook-secret', { 'Content-Type': type }, latin1));
     expectErrorShape(callback, 400, route('POST', '/cursor-runner/callback'));
   });
+
+  it.each([
+    ['gzip', gzipSync('{"enabled":false}')],
+    ['br', Buffer.from('{"enabled":false}')],
+    [' Deflate ', Buffer.from('{"enabled":false}')],
+  ])('answers a body sent with Content-Encoding %j with 415 naming it, in each route family\'s shape (a gzip body was "not valid UTF-8")', async (encoding, body) => {
+    const headers = { 'Content-Type': 'application/json', 'Content-Encoding': encoding };
+    const settings = await sendRaw(port, rawRequest('PUT', '/settings/debug', { ...ADMIN, ...headers }, body));
+    expectErrorShape(settings, 415);
+    expect(JSON.parse(settings.body).say).toBe(`Request bodies are read uncompressed only; send this one without Content-Encoding: ${encoding.trim()}.`);
+    const callback = await sendRaw(port, rawRequest('POST', '/cursor-runner/callback?secret=test-webhook-secret', headers, body));
+    expectErrorShape(callback, 415, route('POST', '/cursor-runner/callback'));
+    const identity = await sendRaw(port, rawRequest('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': 'application/json', 'Content-Encoding': 'identity' }, Buffer.from('{"enabled":false}')));
+    expect(identity.status).toBe(200);
+  });
+
+  it.each(['{"__proto__":{"enabled":true}}', '{"enabled":false,"constructor":{"prototype":{"x":1}}}'])(
+    'answers a JSON body with a prototype-poisoning key (%s) with 400 saying so, not "not valid JSON"',
+    async (text) => {
+      const response = await send('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': 'application/json' }, text);
+      expectErrorShape(response, 400);
+      expect(JSON.parse(response.body).say).toBe(
+        'Request body has a "__proto__" key or a "constructor" key holding "prototype", which are refused (prototype poisoning).',
+      );
+      const broken = await send('PUT', '/settings/debug', { ...ADMIN, 'Content-Type': 'application/json' }, text.slice(0, -1));
+      expect(JSON.parse(broken.body).say).not.toMatch(/prototype/);
+    },
+  );
 
   it.each([
     'application/json; charset=UTF-8',

@@ -22,8 +22,11 @@ export function installBodyParsers(app: NestFastifyApplication, bodyLimit: numbe
     if (jsonNestingExceeds(body, JSON_MAX_DEPTH)) {
       return done(badRequest(`Request body is nested too deeply: the limit is ${JSON_MAX_DEPTH} levels of objects and arrays.`), undefined);
     }
+    const text = body.toString('utf8');
     // eslint-disable-next-line @typescript-eslint/no-floating-promises -- Fastify's parser reports every outcome through done()
-    parseJson(request as FastifyRequest, body.toString('utf8'), done);
+    parseJson(request as FastifyRequest, text, (error, value) =>
+      error && isJson(text) ? done(badRequest(PROTOTYPE_KEY_SAY), undefined) : done(error, value),
+    );
   });
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (request, body, done) => {
     const unreadable = unreadableBody(request, body);
@@ -33,11 +36,29 @@ export function installBodyParsers(app: NestFastifyApplication, bodyLimit: numbe
 }
 
 /**
- * Why a body cannot be read as text, if it cannot: a charset other than UTF-8 named, or bytes that
- * are not UTF-8 (Latin-1 sent without a charset). Either would be decoded with U+FFFD in place of
- * what was sent, and stored or forwarded so.
+ * Fastify's parser refuses a `__proto__` key, or `constructor` holding `prototype` (prototype
+ * poisoning), with the words it uses for broken JSON; a body `JSON.parse` reads was refused for that.
  */
-function unreadableBody(request: { headers: { 'content-type'?: string } }, body: Buffer): Error | undefined {
+const PROTOTYPE_KEY_SAY = 'Request body has a "__proto__" key or a "constructor" key holding "prototype", which are refused (prototype poisoning).';
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a body cannot be read as text, if it cannot: compressed (`Content-Encoding`), a charset other
+ * than UTF-8 named, or bytes that are not UTF-8 (Latin-1 sent without a charset). A compressed body
+ * was refused as "not valid UTF-8"; the others would be decoded with U+FFFD in place of what was
+ * sent, and stored or forwarded so.
+ */
+function unreadableBody(request: { headers: { 'content-type'?: string; 'content-encoding'?: string } }, body: Buffer): Error | undefined {
+  const encoding = request.headers['content-encoding']?.trim();
+  if (encoding && encoding.toLowerCase() !== 'identity') return unsupportedEncoding(encoding);
   const foreign = foreignCharsetOf(request.headers['content-type']);
   if (foreign !== undefined) return unreadableCharset(foreign);
   if (!isUtf8(body)) return badRequest('Request body is not valid UTF-8; bodies are read as UTF-8 only.');
@@ -73,6 +94,14 @@ function charsetsOf(contentType: string): string[] {
 /** A charset `contentType` names that the body is not read in (with two, either one). */
 function foreignCharsetOf(contentType: string | undefined): string | undefined {
   return charsetsOf(contentType ?? '').find((charset) => !READ_CHARSETS.has(charset.toLowerCase()));
+}
+
+/** A compressed body: 415 naming its encoding (RFC 9110, section 15.5.16). */
+function unsupportedEncoding(encoding: string): UnsupportedMediaTypeException {
+  const error = new UnsupportedMediaTypeException(
+    errorBody(`Request bodies are read uncompressed only; send this one without Content-Encoding: ${encoding.slice(0, 40)}.`, 'Unsupported Media Type'),
+  );
+  return Object.assign(error, { statusCode: error.getStatus() });
 }
 
 /**
