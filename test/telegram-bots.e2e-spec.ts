@@ -323,6 +323,17 @@ describe('/telegram/bots admin routes', () => {
       .expect(400);
     expect(bad.body.result.fields.map((field: { field: string }) => field.field)).toEqual(['bot_token', 'webhook_secret', 'active']);
     expect(JSON.stringify(bad.body)).not.toContain('not-a-token');
+    for (const name of ['nul\u0000name', 'esc\u001b[31mred', 'line\nbreak', 'evil\u202egpj.exe', 'isolate\u2067x', '\u0085next']) {
+      const refused = await request(app.baseUrl)
+        .post('/telegram/bots')
+        .set(ADMIN)
+        .send({ ...body, name, bot_token: '500006:ctl-bot-token_secretpart', webhook_secret: 'ctl-secret' })
+        .expect(400);
+      expect([name, refused.body.result.fields]).toEqual([
+        name,
+        [{ field: 'name', message: 'name must be 1-64 characters without leading or trailing spaces, control characters or text-direction controls' }],
+      ]);
+    }
     await request(app.baseUrl).get('/telegram/bots').expect(401);
     await request(app.baseUrl).post('/telegram/bots').send(body).expect(401);
   });

@@ -6,7 +6,13 @@ import { WEBHOOK_SECRET_PATTERN } from './set-webhook.dto';
 
 /** A bot token as BotFather issues it: `<bot id>:<secret>`. */
 export const BOT_TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{1,100}$/;
-const NAME_PATTERN = /^\S(.*\S)?$/;
+/**
+ * A name shows in admin lists and logs: no leading or trailing space, no control character (NUL, ESC,
+ * a newline) and no text-direction control, which makes a name display as another.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const NAME_PATTERN = /^(?!.*[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069])\S(.*\S)?$/;
+const NAME_MESSAGE = 'name must be 1-64 characters without leading or trailing spaces, control characters or text-direction controls';
 const BOT_TYPE_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 const TOKEN_MESSAGE = 'bot_token must look like <digits>:<letters, digits, _ or ->';
@@ -17,7 +23,7 @@ export class CreateTelegramBotDto {
   @ApiProperty({ maxLength: 64, pattern: NAME_PATTERN.source })
   @IsString()
   @MaxLength(64)
-  @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
+  @Matches(NAME_PATTERN, { message: NAME_MESSAGE })
   name!: string;
 
   @ApiProperty({ description: 'Never shown again.', pattern: BOT_TOKEN_PATTERN.source, writeOnly: true })
@@ -52,7 +58,7 @@ export class UpdateTelegramBotDto {
   @OptionalNotNull()
   @IsString()
   @MaxLength(64)
-  @Matches(NAME_PATTERN, { message: 'name must be 1-64 characters without leading or trailing spaces' })
+  @Matches(NAME_PATTERN, { message: NAME_MESSAGE })
   name?: string;
 
   @ApiPropertyOptional({ description: 'Never shown again.', pattern: BOT_TOKEN_PATTERN.source, writeOnly: true })
