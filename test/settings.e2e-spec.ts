@@ -208,6 +208,24 @@ describe('settings over HTTP (admin secret, cached GETs)', () => {
     );
     expect(value).toEqual({ name: 'written_elsewhere', enabled: true });
   });
+
+  it('shows the timestamps of rows another service wrote in ISO 8601 in the documented format', async () => {
+    writeSharedDb(
+      app.databaseFile,
+      "INSERT INTO system_settings (name, value, created_at, updated_at) VALUES ('iso_written', 1, ?, ?), ('zoned_written', 0, ?, ?)",
+      '2025-01-31T12:00:00.000Z',
+      '2025-01-31T12:00:00.000Z',
+      '2025-01-31 14:30:00.123+02:00',
+      '2025-01-31 14:30:00.123+02:00',
+    );
+    // A write through the app evicts the cached list.
+    await put('iso_neighbour', { enabled: true }).expect(200);
+    const listed = (await get('/settings').expect(200)).body.settings as { name: string; updated_at: string }[];
+    expect(listed.filter(({ name }) => name.endsWith('_written'))).toEqual([
+      { name: 'iso_written', enabled: true, updated_at: '2025-01-31 12:00:00' },
+      { name: 'zoned_written', enabled: false, updated_at: '2025-01-31 12:30:00' },
+    ]);
+  });
 });
 
 describe('SettingsService (what the message flow calls)', () => {

@@ -2,5 +2,5 @@ export { PrismaModule } from './prisma.module';
 export { PrismaService, WRITE_LOCK_WAIT_MS } from './prisma.service';
 export { applyMigrations, findMigrationsDir, readMigrations, type MigrationReport } from './migrator';
 export type { SystemSetting, Task, TelegramBot } from './generated/client';
-export { SQLITE_TIMESTAMP_SCHEMA, sqliteTimestamp } from './sqlite-timestamp';
+export { shownTimestamp, SQLITE_TIMESTAMP_SCHEMA, sqliteTimestamp } from './sqlite-timestamp';
 export { isDatabaseBusy } from './database-busy';

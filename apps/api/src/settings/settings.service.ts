@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
-import { PrismaService, sqliteTimestamp, type SystemSetting } from '@app/prisma';
+import { PrismaService, shownTimestamp, sqliteTimestamp, type SystemSetting } from '@app/prisma';
 import { SETTINGS_CACHE, SETTINGS_LIST_TAG, settingTag } from './settings.cache';
 
 /** A `system_settings` row as the API shows it. `updated_at` is SQLite's `YYYY-MM-DD HH:MM:SS`, UTC. */
@@ -17,7 +17,7 @@ const EVICT_SETTING: Parameters<typeof CacheEvict>[0] = {
 };
 
 function toRecord(row: SystemSetting): SettingRecord {
-  return { name: row.name, enabled: row.value === 1, updated_at: row.updatedAt };
+  return { name: row.name, enabled: row.value === 1, updated_at: shownTimestamp(row.updatedAt) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
-import { PrismaService, sqliteTimestamp, type Task } from '@app/prisma';
+import { PrismaService, shownTimestamp, sqliteTimestamp, type Task } from '@app/prisma';
 import { taskStatusLabel, type TaskStatusName } from './task-status';
 import { TASKS_CACHE, TASKS_TAG } from './tasks.cache';
 
@@ -43,8 +43,8 @@ function toRecord(row: Task): TaskRecord {
     order: row.order,
     status: row.status,
     status_label: taskStatusLabel(row.status),
-    created_at: row.createdAt,
-    updated_at: row.updatedAt,
+    created_at: shownTimestamp(row.createdAt),
+    updated_at: shownTimestamp(row.updatedAt),
   };
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
 import { secretsMatch } from '@app/http';
-import { PrismaService, sqliteTimestamp, type TelegramBot } from '@app/prisma';
+import { PrismaService, shownTimestamp, sqliteTimestamp, type TelegramBot } from '@app/prisma';
 import { TELEGRAM_BOTS_CACHE } from './telegram.cache';
 
 /** A `telegram_bots` row as this service uses it. `token` and `webhookSecret` are secrets: never log this. */
@@ -41,8 +41,8 @@ function toRecord(row: TelegramBot): TelegramBotRecord {
     webhookSecret: row.webhookSecret,
     botType: row.botType,
     active: row.active === 1,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    createdAt: shownTimestamp(row.createdAt),
+    updatedAt: shownTimestamp(row.updatedAt),
   };
 }
 
