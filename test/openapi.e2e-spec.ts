@@ -171,6 +171,21 @@ describe('OpenAPI document, with Redis (every route mounted)', () => {
     expect(statuses('get', '/cursor-runner/repositories/{repository}/files')).toContain('502');
   });
 
+  it('documents the Retry-After header of the 503 every shared-database write answers while another process holds the lock', () => {
+    for (const [method, route] of [
+      ['put', '/settings/{name}'],
+      ['delete', '/settings/{name}'],
+      ['post', '/telegram/bots'],
+      ['patch', '/telegram/bots/{id}'],
+    ]) {
+      expect([method, route, operation(served, method, route).responses['503']?.headers]).toEqual([
+        method,
+        route,
+        expect.objectContaining({ 'Retry-After': expect.objectContaining({ schema: { type: 'string' } }) }),
+      ]);
+    }
+  });
+
   it('documents 414 on every operation with a path parameter, which Fastify refuses over 100 characters', async () => {
     const withPathParameters = operations(served).filter(({ operation: found }) =>
       ((found as { parameters?: { in: string }[] }).parameters ?? []).some((parameter) => parameter.in === 'path'),

@@ -65,5 +65,9 @@ export function ApiErrors(statuses: Partial<Record<HttpStatus, string>>): Method
  * holds its write lock (AllExceptionsFilter): the document says so.
  */
 export function ApiWritesSharedDatabase(): MethodDecorator {
-  return ApiErrors({ 503: 'Another process holds the shared database\'s write lock: nothing was changed; try again after `Retry-After` seconds.' });
+  return ApiResponse({
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    description: "Another process holds the shared database's write lock: nothing was changed; try again after `Retry-After` seconds.",
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again: 1.', schema: { type: 'string' } } },
+  });
 }
