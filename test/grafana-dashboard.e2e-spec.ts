@@ -1,14 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
 import { startRedisServer, type RedisServerProcess } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
 const DASHBOARD = path.join(__dirname, '..', 'deploy', 'grafana', 'jarek-va.json');
+const ALERT_RULES = path.join(__dirname, '..', 'deploy', 'prometheus', 'alerts.yml');
 
 /** Labels Prometheus adds to every series it scrapes (the target's), not the app. */
 const SCRAPE_LABELS = new Set(['instance', 'job']);
+/** Series Prometheus makes of each scrape itself, with only the scrape labels. */
+const SCRAPE_SERIES = new Set(['up']);
 const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset']);
 
 /** Each exported series name → its label names → the values seen. */
@@ -29,9 +33,11 @@ function parseExposition(text: string): Exported {
 }
 
 interface Query {
+  /** The dashboard panel or the alert rule it is from. */
   panel: string;
   expr: string;
-  legendFormat: string;
+  /** The labels of the result it shows: the panel's legend, the rule's annotations. */
+  shownLabels: string[];
 }
 
 /** What one PromQL expression reads: series names, grouping labels and label matchers. */
@@ -67,8 +73,60 @@ function dashboardQueries(): Query[] {
     panels: { title: string; targets?: { expr: string; legendFormat?: string }[] }[];
   };
   return dashboard.panels.flatMap((panel) =>
-    (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr, legendFormat: target.legendFormat ?? '' })),
+    (panel.targets ?? []).map((target) => ({
+      panel: panel.title,
+      expr: target.expr,
+      shownLabels: [...(target.legendFormat ?? '').matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)].map(([, label]) => label),
+    })),
   );
+}
+
+function alertRules(): (Query & { labels: Record<string, string> })[] {
+  const rules = parse(fs.readFileSync(ALERT_RULES, 'utf8')) as {
+    groups: { rules: { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[];
+  };
+  return rules.groups.flatMap((group) =>
+    group.rules.map((rule) => ({
+      panel: `alert ${rule.alert}`,
+      expr: rule.expr,
+      shownLabels: [...Object.values(rule.annotations ?? {}).join(' ').matchAll(/\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)/g)].map(([, label]) => label),
+      labels: rule.labels ?? {},
+    })),
+  );
+}
+
+/** What in `queries` reads a series, a label or a label value the app's `/metrics` does not export. */
+function problemsOf(queries: Query[], exported: Exported): string[] {
+  const problems: string[] = [];
+  for (const query of queries) {
+    const uses = usesOf(query.expr);
+    if (uses.metrics.length === 0) problems.push(`${query.panel}: no series in ${query.expr}`);
+    for (const metric of uses.metrics) {
+      if (SCRAPE_SERIES.has(metric)) continue;
+      const labels = exported.get(metric);
+      if (!labels) {
+        problems.push(`${query.panel}: ${metric} is not exported`);
+        continue;
+      }
+      for (const label of [...uses.groupingLabels, ...query.shownLabels]) {
+        if (!labels.has(label) && !SCRAPE_LABELS.has(label)) problems.push(`${query.panel}: ${metric} has no label ${label}`);
+      }
+    }
+    for (const { metric, label, operator, value } of uses.matchers) {
+      if (SCRAPE_SERIES.has(metric)) continue;
+      const values = exported.get(metric)?.get(label);
+      if (!values) {
+        problems.push(`${query.panel}: ${metric} has no label ${label}`);
+        continue;
+      }
+      // Literal values (and literal alternatives of a regex) must be ones the app exports.
+      const literals = operator === '=' ? [value] : operator === '=~' && /^[\w|]+$/.test(value) ? value.split('|') : [];
+      for (const literal of literals) {
+        if (!values.has(literal)) problems.push(`${query.panel}: ${metric}{${label}} never has the value ${literal}`);
+      }
+    }
+  }
+  return problems;
 }
 
 describe('deploy/grafana/jarek-va.json against /metrics of a booted app', () => {
@@ -113,35 +171,26 @@ describe('deploy/grafana/jarek-va.json against /metrics of a booted app', () => 
   });
 
   it('reads only series /metrics exports, with the labels and label values it matches on', () => {
-    const problems: string[] = [];
-    for (const query of dashboardQueries()) {
-      const uses = usesOf(query.expr);
-      if (uses.metrics.length === 0) problems.push(`${query.panel}: no series in ${query.expr}`);
-      const legendLabels = [...query.legendFormat.matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)].map(([, label]) => label);
-      for (const metric of uses.metrics) {
-        const labels = exported.get(metric);
-        if (!labels) {
-          problems.push(`${query.panel}: ${metric} is not exported`);
-          continue;
-        }
-        for (const label of [...uses.groupingLabels, ...legendLabels]) {
-          if (!labels.has(label) && !SCRAPE_LABELS.has(label)) problems.push(`${query.panel}: ${metric} has no label ${label}`);
-        }
-      }
-      for (const { metric, label, operator, value } of uses.matchers) {
-        const values = exported.get(metric)?.get(label);
-        if (!values) {
-          problems.push(`${query.panel}: ${metric} has no label ${label}`);
-          continue;
-        }
-        // Literal values (and literal alternatives of a regex) must be ones the app exports.
-        const literals = operator === '=' ? [value] : operator === '=~' && /^[\w|]+$/.test(value) ? value.split('|') : [];
-        for (const literal of literals) {
-          if (!values.has(literal)) problems.push(`${query.panel}: ${metric}{${label}} never has the value ${literal}`);
-        }
-      }
-    }
-    expect(problems).toEqual([]);
+    expect(problemsOf(dashboardQueries(), exported)).toEqual([]);
+  });
+
+  it('alerts on what operators act on, each rule reading only what /metrics exports, with a severity', () => {
+    const rules = alertRules();
+    expect(rules.map((rule) => rule.panel)).toEqual(
+      expect.arrayContaining(['alert JarekVaDown', 'alert JarekVaRedisBreakerOpen', 'alert JarekVaJobsFailed', 'alert JarekVaServerErrors']),
+    );
+    expect(problemsOf(rules, exported)).toEqual([]);
+    for (const rule of rules) expect([rule.panel, rule.labels.severity]).toEqual([rule.panel, expect.stringMatching(/^(critical|warning)$/)]);
+    // The check itself: a rule reading a label the series lacks is found.
+    expect(problemsOf([{ panel: 'alert Broken', expr: 'max by (pod) (cache_l2_circuit_open)', shownLabels: ['pod'] }], exported)).toEqual([
+      'alert Broken: cache_l2_circuit_open has no label pod',
+      'alert Broken: cache_l2_circuit_open has no label pod',
+    ]);
+  });
+
+  it('loads the alert rules from the Prometheus configuration', () => {
+    const config = parse(fs.readFileSync(path.join(path.dirname(ALERT_RULES), 'prometheus.yml'), 'utf8')) as { rule_files?: string[] };
+    expect(config.rule_files).toEqual(['alerts.yml']);
   });
 
   it('sees the requests it made, by route template, in the per-route histogram', () => {
