@@ -228,7 +228,7 @@ describe('Bull Board while Redis is frozen or down', () => {
     body: {
       ok: false,
       say:
-        'Redis did not answer in time, so the queue dashboard could not read the queues or tell whether a change it sent was made ' +
+        'Redis could not be reached or did not answer in time, so the queue dashboard could not read the queues or tell whether a change it sent was made ' +
         '(one sent may still be made when Redis answers). Look again shortly.',
       result: { error: 'Service Unavailable' },
     },

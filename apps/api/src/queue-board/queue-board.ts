@@ -122,7 +122,7 @@ function refusedJobAction(error: Error): ReturnType<BoardErrorHandler> | undefin
 const REDIS_UNANSWERED = {
   status: 503,
   body: errorBody(
-    'Redis did not answer in time, so the queue dashboard could not read the queues or tell whether a change it sent was made ' +
+    'Redis could not be reached or did not answer in time, so the queue dashboard could not read the queues or tell whether a change it sent was made ' +
       '(one sent may still be made when Redis answers). Look again shortly.',
     'Service Unavailable',
   ),
