@@ -228,6 +228,33 @@ describe('two tiers over a real Redis', () => {
     expect(await cache.get('four')).toBeUndefined();
   });
 
+  it('leaves no entry its tags cannot reach when another instance stores one while the namespace is cleared', async () => {
+    const { cache, redis, prefix } = harness();
+    await untilReady(redis);
+    const otherRedis = connect(testRedisUrl());
+    await untilReady(otherRedis);
+    const other = new CacheRegistry(loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: prefix }), otherRedis).namespace(THINGS);
+    await cache.set('old', 1, { tags: ['fresh'] });
+    // Another instance's store lands between the clear's two SCAN passes (entries, tag indexes).
+    const scan = redis.scan.bind(redis) as (...args: unknown[]) => Promise<[string, string[]]>;
+    let injected = false;
+    Object.assign(redis, {
+      scan: async (...args: unknown[]) => {
+        const page = await scan(...args);
+        if (!injected) {
+          injected = true;
+          await other.set('late', 2, { tags: ['fresh'] });
+        }
+        return page;
+      },
+    });
+    await cache.clear();
+    expect(injected).toBe(true);
+    // Whatever the clear left of the late entry, its tag still reaches it: a write evicting the tag removes it.
+    await other.invalidateTags('fresh');
+    expect(await redis.exists(cache.key('late'), cache.key('old'))).toBe(0);
+  });
+
   it('does not store a load that an invalidation overtook', async () => {
     const { cache, redis } = harness();
     await untilReady(redis);

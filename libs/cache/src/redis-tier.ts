@@ -350,9 +350,12 @@ export class RedisTier {
         // The namespace's keys share its hash tag: on a Cluster they all live on the node that
         // owns the generation's slot, and only that node is scanned.
         const node = nodeFor(this.client, this.keys.generation(namespace));
-        const entries = await this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
+        // Tag indexes before entries: an entry stored meanwhile (a load begun after the bump, another
+        // instance's write) is stored with its tag index in one script, and the SCANs can pass it at
+        // any point. In this order an entry that survives the second pass has its index; entries first
+        // left such an entry without one, out of reach of every later write's tag eviction until its TTL.
         await this.unlinkMatching(node, this.keys.tagIndexPattern(namespace));
-        return entries;
+        return this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
       },
     );
     if (removed === undefined) this.remember(namespace, { all: true });
