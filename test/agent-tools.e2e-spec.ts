@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { DiscoveryService } from '@nestjs/core';
 import request from 'supertest';
@@ -251,6 +252,35 @@ describe('POST /agent-tools', () => {
       expect(read.body.result).toMatchObject({ status: 4, status_label: 'in_progress' });
       await tool('update_task_status', { uuid: created.uuid, status: 1 }).expect(200);
       expect((await tool('get_task', { uuid: created.uuid }).expect(200)).body.result.status_label).toBe('complete');
+    });
+
+    it('update_task_status answers with the status it set while another process changes the same task', async () => {
+      const created = (await tool('create_task', { prompt: 'Fought over' }).expect(200)).body.result;
+      // Another service (cursor-runner's tools) setting the task's status over and over, on its own connection.
+      const writer = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const db = new (require('better-sqlite3'))(process.argv[1]); db.pragma('busy_timeout = 1000');
+           const set = db.prepare('UPDATE tasks SET status = 3 WHERE id = ?');
+           const until = Date.now() + 3000; while (Date.now() < until) set.run(Number(process.argv[2]));`,
+          app.databaseFile,
+          String(created.id),
+        ],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => writer.once('exit', resolve));
+      try {
+        const said: string[] = [];
+        for (let round = 0; round < 10; round += 1) {
+          const answers = await Promise.all(Array.from({ length: 10 }, () => tool('update_task_status', { id: created.id, status: 'in_progress' })));
+          said.push(...answers.map((answer) => answer.body.result?.status_label ?? answer.body.say));
+        }
+        expect(said.filter((label) => label !== 'in_progress')).toEqual([]);
+      } finally {
+        writer.kill();
+        await exited;
+      }
     });
 
     it('update_task_status of an unknown task is ok:false', async () => {

@@ -4,3 +4,4 @@ export { applyMigrations, findMigrationsDir, readMigrations, type MigrationRepor
 export type { SystemSetting, Task, TelegramBot } from './generated/client';
 export { shownTimestamp, SQLITE_TIMESTAMP_SCHEMA, sqliteTimestamp } from './sqlite-timestamp';
 export { isDatabaseBusy } from './database-busy';
+export { isRecordNotFound } from './record-not-found';

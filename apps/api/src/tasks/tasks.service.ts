@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Cacheable, CacheEvict } from '@app/cache';
-import { PrismaService, shownTimestamp, sqliteTimestamp, type Task } from '@app/prisma';
+import { isRecordNotFound, PrismaService, shownTimestamp, sqliteTimestamp, type Task } from '@app/prisma';
 import { taskStatusLabel, type TaskStatusName } from './task-status';
 import { TASKS_CACHE, TASKS_TAG } from './tasks.cache';
 
@@ -99,13 +99,19 @@ export class TasksService {
     return toRecord(row);
   }
 
-  /** Sets a task's status with `updatedat` now; `null` when there is no such task. */
+  /**
+   * Sets a task's status with `updatedat` now and answers the row as that write left it; `null` when
+   * there is no such task. One statement: an update and a read after it answered, now and then, what
+   * another process (cursor-runner's tools) wrote in between.
+   */
   @CacheEvict({ namespace: TASKS_CACHE, tags: [TASKS_TAG] })
   async updateStatus(ref: TaskRef, status: number): Promise<TaskRecord | null> {
     const where = 'id' in ref ? { id: ref.id } : { uuid: ref.uuid };
-    const { count } = await this.prisma.whileLocked(() => this.prisma.task.updateMany({ where, data: { status, updatedAt: sqliteTimestamp() } }));
-    if (count === 0) return null;
-    const row = await this.prisma.task.findUnique({ where });
-    return row ? toRecord(row) : null;
+    try {
+      return toRecord(await this.prisma.whileLocked(() => this.prisma.task.update({ where, data: { status, updatedAt: sqliteTimestamp() } })));
+    } catch (error) {
+      if (isRecordNotFound(error)) return null;
+      throw error;
+    }
   }
 }
