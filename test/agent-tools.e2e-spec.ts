@@ -283,6 +283,11 @@ describe('POST /agent-tools', () => {
       }
     });
 
+    it('create_task stores a prompt with a surrogate pair (an emoji) as sent', async () => {
+      const created = (await tool('create_task', { prompt: 'ship it \ud83d\ude80' }).expect(200)).body.result;
+      expect((await tool('get_task', { id: created.id }).expect(200)).body.result.prompt).toBe('ship it 🚀');
+    });
+
     it('update_task_status of an unknown task is ok:false', async () => {
       await tool('update_task_status', { uuid: 'missing', status: 'archived' }).expect(200, {
         ok: false,
@@ -345,6 +350,11 @@ describe('POST /agent-tools', () => {
       ['create_task', { prompt: '   ' }, [['prompt', 'prompt must not be empty']]],
       ['create_task', { prompt: 'x'.repeat(20_001) }, [['prompt', 'prompt must be at most 20000 characters']]],
       ['create_task', { prompt: 'ok', order: 'first' }, [['order', 'order must be an integer']]],
+      ...['\ud800x', 'x\udfff', 'a\udc00\ud83d'].map((prompt) => [
+        'create_task',
+        { prompt },
+        [['prompt', 'prompt must not contain a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair), which UTF-8 cannot store']],
+      ]),
       ['create_task', { prompt: 'ok', status: -1 }, [['status', 'status must be a status code 0-4 or one of ready, complete, archived, backlogged, in_progress']]],
       ['update_task_status', { id: 1 }, [['status', 'status is required']]],
       ['update_task_status', { status: 1 }, [['id', 'id or uuid is required']]],

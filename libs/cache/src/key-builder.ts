@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LONE_SURROGATE } from '@app/common';
 import { CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
 
 /** Characters allowed in a key part as is; anything else is percent-encoded. */
@@ -97,8 +98,6 @@ function spellEntry(prefix: string, parts: readonly (string | number)[]): string
   return key;
 }
 
-/** A UTF-16 surrogate without its other half, which has no UTF-8 form: `encodeURIComponent` throws on it. */
-const LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;
 
 function encodePart(part: string | number): string {
   const text = String(part);

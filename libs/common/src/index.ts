@@ -1,1 +1,2 @@
 export { budgetTimer, withTimeout } from './time-budget';
+export { LONE_SURROGATE } from './unicode';

@@ -1,3 +1,4 @@
+import { LONE_SURROGATE } from '@app/common';
 import type { z } from 'zod';
 
 /**
@@ -22,3 +23,9 @@ export function argumentProblems(error: z.ZodError): ArgumentProblem[] {
     return { field, message: `${field} ${issue.message}` };
   });
 }
+
+/** Refines a string argument stored in the shared database: UTF-8 cannot carry a lone surrogate. */
+export const WELL_FORMED: [(value: string) => boolean, string] = [
+  (value) => !LONE_SURROGATE.test(value),
+  'must not contain a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair), which UTF-8 cannot store',
+];

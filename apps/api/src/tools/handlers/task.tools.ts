@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TASK_STATUSES, taskStatusCode, TasksService, type TaskRecord, type TaskRef } from '../../tasks';
 import { AgentTool, type ToolHandler, type ToolOutput } from '../agent-tool';
-import { expecting } from '../tool-args';
+import { expecting, WELL_FORMED } from '../tool-args';
 import { ToolError } from '../tool-error';
 
 const STATUS_RULE = `must be a status code 0-${TASK_STATUSES.length - 1} or one of ${TASK_STATUSES.join(', ')}`;
@@ -83,6 +83,7 @@ const CreateTaskArgs = z.object({
     .trim()
     .min(1, 'must not be empty')
     .max(20_000, 'must be at most 20000 characters')
+    .refine(...WELL_FORMED)
     .describe('What the coding agent should do'),
   order: z.int(expecting('must be an integer')).optional().describe('Queue position, lower runs first (default 0)'),
   status: status.optional(),
