@@ -255,6 +255,51 @@ describe('two tiers over a real Redis', () => {
     expect(await redis.exists(cache.key('late'), cache.key('old'))).toBe(0);
   });
 
+  it("lets a write's tag eviction reach every entry the clear has not removed yet", async () => {
+    const { cache, redis, prefix } = harness();
+    await untilReady(redis);
+    const connectOther = async () => {
+      const otherRedis = connect(testRedisUrl());
+      await untilReady(otherRedis);
+      return new CacheRegistry(loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: prefix }), otherRedis).namespace(THINGS);
+    };
+    const writer = await connectOther();
+    const reader = await connectOther();
+    const seen: unknown[] = [];
+    const scan = redis.scan.bind(redis) as (...args: unknown[]) => Promise<[string, string[]]>;
+    Object.assign(redis, {
+      // Right before the clear's SCAN of the entries: the row is written anew elsewhere (its tag evicted), then read by a third instance.
+      scan: async (...args: unknown[]) => {
+        if (seen.length === 0 && String(args[2]).endsWith('{things}:*')) {
+          await writer.invalidateTags('fresh');
+          seen.push(await reader.get('row'));
+        }
+        return scan(...args);
+      },
+    });
+    await cache.set('row', 'before the write', { tags: ['fresh'] });
+    await cache.clear();
+    expect(seen).toEqual([undefined]);
+  });
+
+  it('keeps no entry the clear removed in the L1 of the instance that cleared, though it read one meanwhile', async () => {
+    const { cache, redis } = harness();
+    await untilReady(redis);
+    await cache.set('row', 'before the clear');
+    const unlink = redis.unlink.bind(redis) as (...keys: string[]) => Promise<number>;
+    let readMeanwhile: unknown;
+    Object.assign(redis, {
+      unlink: async (...keys: string[]) => {
+        // A read on this instance while the clear runs: L1 was dropped, Redis still has the entry.
+        readMeanwhile ??= await cache.get('row');
+        return unlink(...keys);
+      },
+    });
+    await cache.clear();
+    expect(readMeanwhile).toBe('before the clear');
+    expect(await cache.get('row')).toBeUndefined();
+  });
+
   it('does not store a load that an invalidation overtook', async () => {
     const { cache, redis } = harness();
     await untilReady(redis);

@@ -240,6 +240,9 @@ export class NamespaceCache {
     if (!selection.all && keys.length === 0 && tags.length === 0) return { l1Removed: 0, l2Removed: 0 };
     const l1Removed = this.dropLocal(selection);
     const l2Removed = await this.removeFromL2(selection.all ? { all: true } : { keys, tags });
+    // A read while Redis was being cleared (seconds, for a large namespace) found an entry not yet
+    // removed and put it back in L1; this instance ignores its own event, so nothing else drops it.
+    if (this.l2) this.dropLocal(selection, false);
     if (options.announce !== false) {
       await this.notify({
         namespace: this.name,
@@ -252,10 +255,11 @@ export class NamespaceCache {
   /**
    * Drops the selected entries from this instance's L1 only, for an invalidation that another
    * instance already applied to L2. Loads running now will not store their (older) result.
-   * Returns how many L1 entries went.
+   * Returns how many L1 entries went. `counted`: whether it is an invalidation of its own in the
+   * stats (not when {@link invalidate} drops L1 a second time).
    */
-  dropLocal(selection: EntrySelection): number {
-    this.beginInvalidation();
+  dropLocal(selection: EntrySelection, counted = true): number {
+    this.beginInvalidation(counted);
     if (selection.all) {
       const size = this.l1.size;
       this.l1.clear();
@@ -285,10 +289,10 @@ export class NamespaceCache {
     return byKey === undefined || byTag === undefined ? undefined : byKey + byTag;
   }
 
-  private beginInvalidation(): void {
+  private beginInvalidation(counted: boolean): void {
     this.epoch += 1;
     this.inflight.clear();
-    this.stats.invalidations += 1;
+    if (counted) this.stats.invalidations += 1;
   }
 
   private freshInL1(key: string): CacheEntry | undefined {

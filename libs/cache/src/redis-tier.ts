@@ -117,6 +117,19 @@ redis.call('INCR', KEYS[1])
 return redis.call('UNLINK', unpack(KEYS, 2))`);
 
 /**
+ * Removes from the tag index KEYS[1] the members ARGV[1..] whose entries no longer exist, in one
+ * step: a store re-adding one of them (its entry and its membership together, {@link STORE_SCRIPT})
+ * runs wholly before this, and keeps it, or wholly after. An index left empty is gone (Redis drops
+ * an empty sorted set). Returns how many members were removed.
+ */
+const PRUNE_INDEX_SCRIPT = new LuaScript(`
+local removed = 0
+for i = 1, #ARGV do
+  if redis.call('EXISTS', ARGV[i]) == 0 then removed = removed + redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+return removed`);
+
+/**
  * Stores an entry (KEYS[1]) and adds it to its tag indexes (KEYS[3..]) in one step, unless the
  * namespace's generation (KEYS[2]) is no longer ARGV[1] — an invalidation or a write ran since the
  * value was loaded, so storing it could undo a write. ARGV[1] `+` is an explicit write: stored
@@ -350,16 +363,44 @@ export class RedisTier {
         // The namespace's keys share its hash tag: on a Cluster they all live on the node that
         // owns the generation's slot, and only that node is scanned.
         const node = nodeFor(this.client, this.keys.generation(namespace));
-        // Tag indexes before entries: an entry stored meanwhile (a load begun after the bump, another
-        // instance's write) is stored with its tag index in one script, and the SCANs can pass it at
-        // any point. In this order an entry that survives the second pass has its index; entries first
-        // left such an entry without one, out of reach of every later write's tag eviction until its TTL.
-        await this.unlinkMatching(node, this.keys.tagIndexPattern(namespace));
-        return this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
+        // Entries first, while their tag indexes still list them: a write evicting a tag meanwhile
+        // finds every entry not yet unlinked. Then the indexes lose only the members whose entries
+        // are gone: an entry stored meanwhile (a load begun after the bump, another instance's write)
+        // keeps the membership it was stored with. Deleting the indexes whole left such an entry out
+        // of reach of every later write's tag eviction until its TTL; deleting them before the
+        // entries left the old entries out of reach of a write made between the two passes.
+        const entries = await this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
+        await this.pruneIndexes(node, this.keys.tagIndexPattern(namespace));
+        return entries;
       },
     );
     if (removed === undefined) this.remember(namespace, { all: true });
     return removed;
+  }
+
+  /**
+   * Removes from each tag index matching `pattern` the members whose entries are gone ({@link
+   * PRUNE_INDEX_SCRIPT}). The indexes of one SCAN page are pruned side by side, their commands
+   * pipelined on the connection, so a namespace of many small indexes costs a few round trips a page.
+   */
+  private async pruneIndexes(node: RedisConnection, pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, indexes] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      await Promise.all(indexes.map((index) => this.pruneIndex(node, index)));
+    } while (cursor !== '0');
+  }
+
+  private async pruneIndex(node: RedisConnection, index: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, page] = await node.zscan(index, cursor, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      // ZSCAN answers member, score, member, score…
+      const members = page.filter((_, position) => position % 2 === 0);
+      if (members.length > 0) await PRUNE_INDEX_SCRIPT.run(node, 1, index, ...members);
+    } while (cursor !== '0');
   }
 
   private async unlinkMatching(node: RedisConnection, pattern: string): Promise<number> {
