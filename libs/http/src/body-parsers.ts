@@ -57,8 +57,9 @@ function isJson(text: string): boolean {
  * sent, and stored or forwarded so.
  */
 function unreadableBody(request: { headers: { 'content-type'?: string; 'content-encoding'?: string } }, body: Buffer): Error | undefined {
-  const encoding = request.headers['content-encoding']?.trim();
-  if (encoding && encoding.toLowerCase() !== 'identity') return unsupportedEncoding(encoding);
+  // A list when the header came more than once (Node joins them with commas): `identity` alone is no encoding.
+  const encoding = request.headers['content-encoding'];
+  if (encoding?.split(',').some((coding) => !['', 'identity'].includes(coding.trim().toLowerCase()))) return unsupportedEncoding(encoding.trim());
   const foreign = foreignCharsetOf(request.headers['content-type']);
   if (foreign !== undefined) return unreadableCharset(foreign);
   if (!isUtf8(body)) return badRequest('Request body is not valid UTF-8; bodies are read as UTF-8 only.');
