@@ -38,7 +38,7 @@ describe('Bull Board at /admin/queues with Redis', () => {
     await removeRedisKeys(testRedisUrl(), prefix);
   });
 
-  it.each(['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/js/main.js'])(
+  it.each(['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/js/main.js', '/admin/queues/no-such-page', '/admin/queues/api/nope'])(
     'answers %s with 401 JSON without the admin secret',
     async (path) => {
       const answer = await get(app, path);
@@ -59,6 +59,17 @@ describe('Bull Board at /admin/queues with Redis', () => {
       const answer = await get(app, '/admin/queues/api/queues', { cookie });
       expect(answer.status).toBe(401);
       expect(await answer.json()).toMatchObject({ say: 'The session is not valid or has ended: log in again at /admin/queues/login.' });
+    }
+  });
+
+  it('answers a path under the dashboard that does not exist 404 JSON, once the secret is given', async () => {
+    for (const path of ['/admin/queues/no-such-page', '/admin/queues/api/nope']) {
+      const answer = await get(app, path, { 'x-admin-secret': SECRET });
+      expect({ path, status: answer.status, body: await answer.json() }).toEqual({
+        path,
+        status: 404,
+        body: { ok: false, say: "Sorry, I couldn't find that resource.", result: { error: 'Not Found' } },
+      });
     }
   });
 

@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig, servesFeatureRoutes } from '@app/config';
 import { STATUS_CODES } from 'node:http';
-import { errorBody, isErrorBody, secretsMatch } from '@app/http';
+import { errorBody, isErrorBody, NOT_FOUND_SAY, secretsMatch } from '@app/http';
 import { BullJobQueue, QueueRegistry } from '@app/queue';
 import { isRedisUnreachable } from '@app/redis';
 import { cameOverHttps, LOGIN_PAGE, QUEUE_BOARD_PATH, refusalOf, sessionCookie } from './admin-session';
@@ -47,6 +47,9 @@ export class QueueBoard implements OnModuleInit {
         if (!refusal) return next();
         void reply.code(401).send(refusal);
       });
+      // A path under the dashboard that does not exist is behind the secret too: without it, a 404
+      // where a real path answers 401 told a caller which paths exist.
+      guarded.setNotFoundHandler((_request, reply) => void reply.code(404).send(errorBody(NOT_FOUND_SAY, 'Not Found')));
       if (queues.length === 0) {
         const why = errorBody(
           'The queue dashboard is not mounted: this instance runs without Redis (embedded mode), so its jobs wait in ' +
