@@ -175,7 +175,8 @@ export function buildOpenApiDocument(app: INestApplicationContext, config: AppCo
     .setVersion(config.app.version)
     .setDescription(
       'Telegram virtual assistant API. Errors are `ErrorBody` (`{ok:false, say, result:{error}}`) except on ' +
-        '`POST /cursor-runner/callback` (`{error}`). Every response carries `X-Request-Id`.',
+        '`POST /cursor-runner/callback` (`{error}`). Every response carries `X-Request-Id`, but those to bytes Node cannot ' +
+        'read as a request (431 headers too large, 400 not HTTP), answered before a request exists.',
     );
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) builder.addSecurity(name, scheme);
   const document = SwaggerModule.createDocument(app as never, builder.build(), {
