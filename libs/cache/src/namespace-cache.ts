@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { isFresh, type CacheEntry } from './cache-entry';
 import { NamespaceStats, type NamespaceStatsSnapshot } from './cache-stats';
 import type { CacheKeyBuilder } from './key-builder';
@@ -107,6 +108,7 @@ export class NamespaceCache {
   private readonly inflight = new Map<string, Promise<SharedLoad<unknown>>>();
   /** Bumped by every invalidation; a load stores its result only if it did not change meanwhile. */
   private epoch = 0;
+  private readonly logger = new Logger('Cache');
 
   constructor(
     readonly settings: ResolvedNamespace,
@@ -385,8 +387,9 @@ export class NamespaceCache {
     const requestedMs = options.ttl === undefined ? this.settings.ttlMs : toMilliseconds(options.ttl);
     const ttlMs = requestedMs === 0 ? Infinity : requestedMs;
     const entry: CacheEntry = { value, freshUntil: Date.now() + ttlMs };
-    const tags = typeof options.tags === 'function' ? options.tags(value) : options.tags;
-    if (tags?.length) entry.tags = [...new Set(tags)];
+    const tags = this.tagsOf(key, value, options.tags);
+    if (tags === undefined) return;
+    if (tags.length) entry.tags = [...new Set(tags)];
     const lifetimeMs = ttlMs + this.settings.graceMs;
     this.stats.sets += 1;
     // A load without a generation (L2 could not be read) is kept out of L2.
@@ -398,6 +401,22 @@ export class NamespaceCache {
     }
     if (loadStart && this.epoch !== loadStart.epoch) return;
     this.l1.set(key, entry, this.l1Lifetime(lifetimeMs));
+  }
+
+  /**
+   * The entry's tags; `undefined` when a tags function threw. The value is then not stored at all —
+   * without its tags no write could evict it — and the caller, whose loader has already run, gets it
+   * anyway: a cache problem never fails a request. Logged as the code defect it is.
+   */
+  private tagsOf(key: string, value: unknown, tags: SetOptions['tags']): readonly string[] | undefined {
+    if (typeof tags !== 'function') return tags ?? [];
+    try {
+      return tags(value);
+    } catch (error) {
+      this.stats.loadErrors += 1;
+      this.logger.error({ err: error, namespace: this.name }, `The tags of an entry of namespace ${this.name} could not be computed; it is not cached (key ${key})`);
+      return undefined;
+    }
   }
 
   /**

@@ -207,6 +207,8 @@ export class RedisTier {
   private readonly logger = new Logger('Cache');
   private healthy = true;
   private failuresThisOutage = 0;
+  /** Namespaces a value could not be encoded for, warned about once. */
+  private readonly unstorableWarned = new Set<string>();
   private readonly pending = new Map<string, PendingInvalidation>();
   private pendingCount = 0;
   private replaying = false;
@@ -302,7 +304,8 @@ export class RedisTier {
    */
   async set(namespace: string, key: string, entry: CacheEntry, lifetimeMs: number, condition: StoreCondition): Promise<boolean | undefined> {
     const lifetime = Number.isFinite(lifetimeMs) ? String(Math.max(1, Math.round(lifetimeMs))) : 'inf';
-    const stored = storedForm(encodeEntry(entry));
+    const stored = this.storable(namespace, entry);
+    if (stored === undefined) return undefined;
     const indexes = (entry.tags ?? []).map((tag) => this.keys.tagIndex(namespace, tag));
     const budget = condition === 'write' ? WRITE : READ;
     return this.attempt(namespace, 'set', budget, async () => {
@@ -319,6 +322,28 @@ export class RedisTier {
       );
       return Number(outcome) === 1;
     });
+  }
+
+  /**
+   * What Redis is given for `entry`, or `undefined` when its value cannot be encoded (a `Symbol`, a
+   * function among its values): the value is then kept out of L2 like one Redis could not take —
+   * counted as an L2 error, warned about once per namespace, never thrown to the caller, whose
+   * method has already run. Redis itself is not at fault, so the breaker is left alone.
+   */
+  private storable(namespace: string, entry: CacheEntry): string | undefined {
+    try {
+      return storedForm(encodeEntry(entry));
+    } catch (error) {
+      this.options.onError?.(namespace);
+      if (!this.unstorableWarned.has(namespace)) {
+        this.unstorableWarned.add(namespace);
+        this.logger.warn(
+          `Cache L2: a value of namespace ${namespace} cannot be encoded for Redis and is kept in L1 only (${(error as Error).message}); ` +
+            'cache plain data (docs/caching.md, "What comes back")',
+        );
+      }
+      return undefined;
+    }
   }
 
   /**

@@ -1,8 +1,10 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { CacheRegistry } from '../cache-registry';
-import type { NamespaceCache } from '../namespace-cache';
+import type { KeyParts, NamespaceCache } from '../namespace-cache';
+import { HTTP_CACHE_OPTIONS } from '../http/http-cache.metadata';
 import { toMilliseconds } from '../ttl';
+import { argumentsKey, UnkeyableArgumentError } from './arguments-key';
 import { METHOD_CACHE_OPERATIONS, type MethodCacheOperation } from './method-cache.decorators';
 
 /** One decorated method, for the inventory. */
@@ -36,6 +38,8 @@ function resolveTags(
 export class MethodCacheExplorer implements OnModuleInit {
   readonly declarations: MethodCacheDeclaration[] = [];
   private readonly logger = new Logger('Cache');
+  /** Methods warned about once for an argument their default key cannot hold. */
+  private readonly unkeyableWarned = new Set<string>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -44,6 +48,7 @@ export class MethodCacheExplorer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    this.refuseMisplacedDecorators();
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
@@ -57,6 +62,42 @@ export class MethodCacheExplorer implements OnModuleInit {
       }
     }
     if (this.declarations.length > 0) this.logger.log(`Method caching on ${this.declarations.length} declaration(s)`);
+  }
+
+  /**
+   * Stops the boot, naming the method, where a cache decorator would silently do nothing or the
+   * wrong thing: `@Cacheable`/`@CacheEvict`/`@CachePut` on a method that is not `async` (the wrapped
+   * method returns a promise), on a request-scoped or transient provider (only a singleton's
+   * instance is wrapped) or on a controller (a route is cached with `@HttpCached`); `@HttpCached` on
+   * a provider that is not a controller (only routes are cached by it).
+   */
+  private refuseMisplacedDecorators(): void {
+    const problems: string[] = [];
+    const methodsOf = (metatype: unknown): [string, unknown][] => {
+      const prototype = typeof metatype === 'function' ? (metatype.prototype as object | undefined) : undefined;
+      if (!prototype) return [];
+      return this.scanner.getAllMethodNames(prototype).map((name) => [name, (prototype as Record<string, unknown>)[name]]);
+    };
+    for (const wrapper of this.discovery.getProviders()) {
+      for (const [method, fn] of methodsOf(wrapper.metatype)) {
+        const where = `${String(wrapper.name)}.${method}`;
+        if (typeof fn !== 'function') continue;
+        if (Reflect.hasMetadata(HTTP_CACHE_OPTIONS, fn)) problems.push(`@HttpCached on ${where}: only a controller's routes are cached by it; use @Cacheable`);
+        if (!Reflect.hasMetadata(METHOD_CACHE_OPERATIONS, fn)) continue;
+        if (fn.constructor.name !== 'AsyncFunction') problems.push(`a cache decorator on ${where}: the method must be async (its wrapper returns a promise)`);
+        if (!wrapper.isDependencyTreeStatic()) {
+          problems.push(`a cache decorator on ${where}: ${String(wrapper.name)} is request-scoped or transient, and only a singleton's instance is wrapped`);
+        }
+      }
+    }
+    for (const wrapper of this.discovery.getControllers()) {
+      for (const [method, fn] of methodsOf(wrapper.metatype)) {
+        if (typeof fn === 'function' && Reflect.hasMetadata(METHOD_CACHE_OPERATIONS, fn)) {
+          problems.push(`@Cacheable/@CacheEvict/@CachePut on the route ${String(wrapper.name)}.${method}: cache a route with @HttpCached`);
+        }
+      }
+    }
+    if (problems.length > 0) throw new Error(`Misplaced cache decorators (docs/caching.md, "Caching a service method"): ${problems.join('; ')}`);
   }
 
   private declare(provider: string, method: string, operation: MethodCacheOperation): void {
@@ -103,8 +144,8 @@ export class MethodCacheExplorer implements OnModuleInit {
         return result;
       };
       let result: unknown;
-      if (cacheable) {
-        const key = cacheable.key ? cacheable.key(...args) : [label, JSON.stringify(args)];
+      const key = cacheable ? this.keyOf(cacheable, args, label) : undefined;
+      if (cacheable && key !== undefined) {
         result = await caches.get(cacheable)!.wrap(key, invoke, {
           ttl: cacheable.ttl,
           tags: (value) => resolveTags(cacheable.tags, [value, ...args]),
@@ -115,5 +156,24 @@ export class MethodCacheExplorer implements OnModuleInit {
       for (const operation of evictions) if (!operation.beforeInvocation) await evict(operation, args);
       return result;
     };
+  }
+
+  /**
+   * The call's key: the decorator's `key`, else the method and a digest of its arguments
+   * ({@link argumentsKey}); `undefined` when the arguments cannot make a key, and the call runs
+   * uncached (warned once per method).
+   */
+  private keyOf(cacheable: Extract<MethodCacheOperation, { kind: 'cacheable' }>, args: unknown[], label: string): KeyParts | undefined {
+    if (cacheable.key) return cacheable.key(...args);
+    try {
+      return [label, argumentsKey(args)];
+    } catch (error) {
+      if (!(error instanceof UnkeyableArgumentError)) throw error;
+      if (!this.unkeyableWarned.has(label)) {
+        this.unkeyableWarned.add(label);
+        this.logger.warn(`@Cacheable ${label} runs uncached: an argument cannot make a key (${error.message}); give the decorator a key`);
+      }
+      return undefined;
+    }
   }
 }
