@@ -70,6 +70,61 @@ export function audioOf(message: IncomingMessage): AudioAttachment | null {
   return null;
 }
 
+/**
+ * Fields of a service message (Bot API 9: someone joined or left, a pin, a title or photo change, a
+ * group upgraded to a supergroup, a forum topic, a video chat, a boost, a giveaway…): Telegram's
+ * account of what happened in the chat, not something a user said to the bot.
+ */
+const SERVICE_MESSAGE_FIELDS = [
+  'new_chat_members',
+  'left_chat_member',
+  'new_chat_title',
+  'new_chat_photo',
+  'delete_chat_photo',
+  'group_chat_created',
+  'supergroup_chat_created',
+  'channel_chat_created',
+  'message_auto_delete_timer_changed',
+  'migrate_to_chat_id',
+  'migrate_from_chat_id',
+  'pinned_message',
+  'successful_payment',
+  'refunded_payment',
+  'users_shared',
+  'chat_shared',
+  'connected_website',
+  'write_access_allowed',
+  'proximity_alert_triggered',
+  'boost_added',
+  'chat_background_set',
+  'forum_topic_created',
+  'forum_topic_edited',
+  'forum_topic_closed',
+  'forum_topic_reopened',
+  'general_forum_topic_hidden',
+  'general_forum_topic_unhidden',
+  'giveaway_created',
+  'giveaway',
+  'giveaway_winners',
+  'giveaway_completed',
+  'video_chat_scheduled',
+  'video_chat_started',
+  'video_chat_ended',
+  'video_chat_participants_invited',
+  'web_app_data',
+] as const;
+
+/**
+ * Whether `message` is a service message with nothing a user wrote or said in it: no text, no
+ * caption, no audio. The bot answered each with its "I received your message" echo (joins, leaves,
+ * pins and upgrades in every group it is in), and tried to when it was removed itself.
+ */
+export function isServiceMessage(message: IncomingMessage): boolean {
+  const fields = message as Record<string, unknown>;
+  if (typeof fields.text === 'string' || typeof fields.caption === 'string' || audioOf(message) !== null) return false;
+  return SERVICE_MESSAGE_FIELDS.some((field) => fields[field] !== undefined && fields[field] !== null);
+}
+
 /** The chat and message an update is about (for error replies), or `null` when it names no chat. */
 export interface ChatInfo {
   chatId: number;

@@ -54,6 +54,25 @@ describe(ProcessUpdate.name, () => {
     expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].id).toBe('telegram-1-abcdef01');
   });
 
+  it.each([
+    ['someone joined', { new_chat_members: [{ id: 5, is_bot: false, first_name: 'Ann' }] }],
+    ['the bot itself was removed', { left_chat_member: { id: 7, is_bot: true, first_name: 'jarek' } }],
+    ['a message was pinned', { pinned_message: { message_id: 3, chat, date: 1 } }],
+    ['the group became a supergroup', { migrate_to_chat_id: -1001234567890 }],
+    ['a forum topic was created', { forum_topic_created: { name: 'ops', icon_color: 1 } }],
+  ])('ignores a service message (%s): no answer, nothing forwarded', async (_case, service) => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(job({ update_id: 3, message: { message_id: 103, chat: { id: -100, type: 'group' }, date: 1, ...service } }));
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+  });
+
+  it('still reads a message with text beside a service field', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(job({ update_id: 4, message: { message_id: 104, chat, text: 'fix the tests', pinned_message: { message_id: 3 } } }));
+    expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
+  });
+
   it('drops an update whose bot is gone, saying nothing', async () => {
     const { sut, mocks } = newProcessUpdate();
     await sut.process(newJob<TelegramUpdateJob>({ botId: 99, update: text('hello') }));

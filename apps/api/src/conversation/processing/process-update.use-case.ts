@@ -10,6 +10,7 @@ import {
   audioOf,
   chatInfoOf,
   fieldsOf,
+  isServiceMessage,
   kindOf,
   type AudioAttachment,
   type IncomingCallbackQuery,
@@ -153,6 +154,10 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     const chatId = message.chat?.id;
     if (!Number.isSafeInteger(chatId)) {
       this.logger.warn('Ignored a message without a chat id');
+      return;
+    }
+    if (isServiceMessage(message)) {
+      this.logger.debug(`Ignored a service message in chat ${chatId as number}`);
       return;
     }
     const chat = chatId as number;
