@@ -222,6 +222,17 @@ describe(DeliverResult.name, () => {
     expect(await mocks.pending.get(ID)).toBeNull();
   });
 
+  it('waits out a 429 asking for more than a minute (a flood wait), without using up a try', async () => {
+    const { mocks, handler } = newDeliverResult(1);
+    await claimed(mocks);
+    mocks.client.sendMessage.mockRejectedValueOnce(new TelegramApiError('sendMessage', 429, 'Too Many Requests: retry after 240', 240));
+    await expect(handler(newJob({ requestId: ID, request: pending, result }, 1, new Map()))).rejects.toMatchObject({
+      name: 'RetryLaterError',
+      delayMs: 240_000,
+    });
+    expect(await mocks.pending.get(ID)).toEqual(pending);
+  });
+
   it('counts a 429 as a try once the delivery has waited out throttling for its whole budget', async () => {
     const { mocks, handler } = newDeliverResult(1);
     await claimed(mocks);

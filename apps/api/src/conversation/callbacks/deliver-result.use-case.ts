@@ -3,7 +3,7 @@ import { AppConfig } from '@app/config';
 import { InjectQueue, JobQueue, RetryLaterError, type Job } from '@app/queue';
 import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { RESULT_DELIVERIES_QUEUE, resultDeliveryOnceId, type ResultDeliveryJob } from '../result-deliveries.queue';
-import { BotUnavailableError, isTransient, MAX_RETRY_DELAY_MS, MAX_THROTTLED_WAIT_MS, retryDelayMs, throttledForMs } from './delivery-policy';
+import { BotUnavailableError, isTransient, MAX_THROTTLED_WAIT_MS, retryDelayMs, throttledForMs } from './delivery-policy';
 import { SendResult, type SentResult } from './result-delivery';
 
 /** How one try at the message ended, saved as a job step so no process repeats it. */
@@ -181,7 +181,7 @@ export class DeliverResult implements OnApplicationBootstrap {
     } catch (error) {
       const failed = (error as Error).message;
       const wait = throttledForMs(error);
-      if (wait !== undefined && wait <= MAX_RETRY_DELAY_MS && throttledMs + wait <= MAX_THROTTLED_WAIT_MS) {
+      if (wait !== undefined && throttledMs + wait <= MAX_THROTTLED_WAIT_MS) {
         return { failed, retryInMs: wait, tellUser: false, throttledMs: wait };
       }
       return {

@@ -6,11 +6,15 @@ import {
   TelegramTimeoutError,
 } from '../../adapters/telegram';
 
-/** Longest wait before another try, in milliseconds; a 429 asking for longer is not retried. */
+/**
+ * Longest wait before another try after a failure that uses one up, in milliseconds. A 429's
+ * `retry_after` is waited out without using up a try, however long one wait is, while the waits
+ * together stay within {@link MAX_THROTTLED_WAIT_MS}.
+ */
 export const MAX_RETRY_DELAY_MS = 60_000;
 
 /**
- * Longest a delivery waits out Telegram's 429s in all, in milliseconds: within it, a throttled
+ * Longest a delivery or an update waits out Telegram's 429s in all, in milliseconds: within it, a throttled
  * send uses up none of the `CALLBACK_DELIVERY_ATTEMPTS` tries (a busy bot is answered 429 for every
  * send until its `retry_after` passes, so counting them would give up results Telegram only asked
  * to wait for). Below the delivery claim's 15 min, so a replayed callback is still refused meanwhile.

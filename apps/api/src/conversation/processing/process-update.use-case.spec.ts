@@ -208,6 +208,19 @@ describe(ProcessUpdate.name, () => {
     );
   });
 
+  it('waits out a 429 asking for more than a minute (a flood wait) without using up an attempt, then answers', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.client.sendMessage.mockRejectedValueOnce(new TelegramApiError('sendMessage', 429, 'Too Many Requests: retry after 300', 300));
+    const steps = new Map<string, unknown>();
+
+    await expect(sut.process(job(text('/help'), 3, steps))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 300_000 });
+    // Its last attempt, and no failure notice: the wait did not count as one.
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(1);
+    await sut.process(job(text('/help'), 3, steps));
+    expect(mocks.client.sendMessage).toHaveBeenCalledTimes(2);
+    expect(mocks.client.sendMessage.mock.calls[1][1]).toBe(HELP_TEXT);
+  });
+
   it('gives up at once when Telegram refuses the request itself', async () => {
     const { sut, mocks } = newProcessUpdate();
     mocks.client.sendMessage.mockRejectedValueOnce(new TelegramApiError('sendMessage', 403, 'Forbidden: bot was blocked by the user'));

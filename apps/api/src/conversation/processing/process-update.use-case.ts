@@ -3,7 +3,7 @@ import { InjectQueue, JobQueue, PermanentJobError, RetryLaterError, type Job } f
 import { ElevenLabsError, SpeechToText } from '../../adapters/elevenlabs';
 import { TelegramApiError, TelegramError } from '../../adapters/telegram';
 import type { TelegramBotHandle } from '../../telegram';
-import { MAX_RETRY_DELAY_MS, MAX_THROTTLED_WAIT_MS, throttledForMs } from '../callbacks/delivery-policy';
+import { MAX_THROTTLED_WAIT_MS, throttledForMs } from '../callbacks/delivery-policy';
 import { ChatReplies } from '../chat-replies';
 import { BotLookup, DEBUG_SETTING, FileDownloads, SettingSwitches } from '../ports';
 import {
@@ -123,7 +123,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
    */
   private async throttledWait(job: Job<TelegramUpdateJob>, error: unknown): Promise<number | undefined> {
     const wait = throttledForMs(error);
-    if (wait === undefined || wait > MAX_RETRY_DELAY_MS) return undefined;
+    if (wait === undefined) return undefined;
     let waited = 0;
     for (let throttle = 1; ; throttle += 1) {
       let savedNow = false;
