@@ -61,6 +61,25 @@ describe('HttpTelegramClient against a fake Bot API', () => {
     expect(call.params).toEqual({ chat_id: CHAT, text: html, parse_mode: 'HTML', reply_parameters: { message_id: 7, allow_sending_without_reply: true } });
   });
 
+  it('sends to the supergroup a group was upgraded to, when Telegram names it, as a plain message', async () => {
+    const group = -4242;
+    const supergroup = -1004242424242;
+    fake.upgradeToSupergroup(group, supergroup);
+    const sent = await client().sendMessage(group, 'done', { parseMode: 'HTML', replyToMessageId: 7 });
+    expect(sent.result.chat.id).toBe(supergroup);
+    await client().sendDocument(group, 'out.txt', Buffer.from('all of it'));
+    await client().sendVoice(group, Buffer.from('ID3'), { filename: 'a.mp3' });
+    expect(fake.calls().map(({ method, params }) => [method, String(params.chat_id)])).toEqual([
+      ['sendMessage', String(group)],
+      ['sendMessage', String(supergroup)],
+      ['sendDocument', String(group)],
+      ['sendDocument', String(supergroup)],
+      ['sendVoice', String(group)],
+      ['sendVoice', String(supergroup)],
+    ]);
+    expect(fake.messages(supergroup)[0].params.reply_parameters).toEqual({ message_id: 7, allow_sending_without_reply: true });
+  });
+
   it('sends Markdown as given and plain text without a parse_mode field', async () => {
     const bot = client();
     await bot.sendMessage(CHAT, '*bold* <tag>', { parseMode: 'Markdown' });

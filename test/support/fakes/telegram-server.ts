@@ -82,8 +82,8 @@ function callOf(request: RecordedRequest): BotApiCall | undefined {
   return { token: decodeURIComponent(match[2]), method: match[3], params, files, request, via: match[1] };
 }
 
-function failure(status: number, description: string): FakeReply {
-  return { status, body: { ok: false, error_code: status, description } };
+function failure(status: number, description: string, parameters?: Record<string, unknown>): FakeReply {
+  return { status, body: { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) } };
 }
 
 interface ReplyTarget {
@@ -147,6 +147,8 @@ export class FakeTelegram {
   private readonly scripted = new Map<string, FakeReply[]>();
   /** `<chat>\0<message id>` of user messages deleted from their chat. */
   private readonly deleted = new Set<string>();
+  /** Groups upgraded to supergroups: old chat id → new one. */
+  private readonly migrated = new Map<string, number>();
   private nextMessageId = 1000;
   /** How long every protocol answer waits, in milliseconds, as the real Bot API's round trip does (default none). */
   answerDelayMs = 0;
@@ -191,6 +193,14 @@ export class FakeTelegram {
    */
   deleteUserMessage(chatId: number | string, messageId: number): void {
     this.deleted.add(`${String(chatId)}\0${messageId}`);
+  }
+
+  /**
+   * Group `chatId` was upgraded to supergroup `supergroupId`: a send to the old id is refused with
+   * 400 and `parameters.migrate_to_chat_id`, as Telegram does; the supergroup takes sends as any chat.
+   */
+  upgradeToSupergroup(chatId: number, supergroupId: number): void {
+    this.migrated.set(String(chatId), supergroupId);
   }
 
   /** The next call of `method` with `token` gets Telegram's `ok:false` with `description`. */
@@ -282,6 +292,7 @@ export class FakeTelegram {
     this.http.reset();
     this.scripted.clear();
     this.deleted.clear();
+    this.migrated.clear();
   }
 
   stop(): Promise<void> {
@@ -309,6 +320,12 @@ export class FakeTelegram {
   private answer({ token, method, params, files }: BotApiCall): FakeReply {
     const chat = { id: Number(params.chat_id), type: 'private' };
     const date = Math.floor(Date.now() / 1000);
+    if (['sendMessage', 'sendVoice', 'sendDocument', 'sendChatAction'].includes(method)) {
+      const supergroup = this.migrated.get(String(params.chat_id));
+      if (supergroup !== undefined) {
+        return failure(400, 'Bad Request: group chat was upgraded to a supergroup chat', { migrate_to_chat_id: supergroup });
+      }
+    }
     if (['sendMessage', 'sendVoice', 'sendDocument'].includes(method)) {
       const target = replyTargetOf(params);
       if (target === 'unparsable') return failure(400, "Bad Request: can't parse reply parameters JSON object");

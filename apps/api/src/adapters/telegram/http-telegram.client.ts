@@ -13,7 +13,7 @@ import {
   type TelegramDownload,
   type TelegramResponse,
 } from './telegram-client';
-import { redactToken, TelegramHttpError, TelegramVoiceFileMissingError } from './telegram.errors';
+import { redactToken, TelegramApiError, TelegramHttpError, TelegramVoiceFileMissingError } from './telegram.errors';
 import { voiceMimeType } from './telegram-format';
 import { interpretBotApiAnswer } from './telegram-response';
 import type { TelegramTransport } from './telegram-transport';
@@ -56,12 +56,14 @@ export class HttpTelegramClient extends TelegramClient {
   }
 
   sendMessage(chatId: ChatId, text: string, options: SendMessageOptions = {}): Promise<TelegramResponse<Message.TextMessage>> {
-    return this.call('sendMessage', {
-      chat_id: chatId,
-      text,
-      parse_mode: options.parseMode,
-      reply_parameters: replyTo(options.replyToMessageId),
-    });
+    return this.toChat(chatId, (chat) =>
+      this.call('sendMessage', {
+        chat_id: chat,
+        text,
+        parse_mode: options.parseMode,
+        reply_parameters: replyTo(options.replyToMessageId),
+      }),
+    );
   }
 
   async sendVoice(
@@ -71,12 +73,14 @@ export class HttpTelegramClient extends TelegramClient {
   ): Promise<TelegramResponse<Message.VoiceMessage>> {
     const bytes = typeof audio === 'string' ? await readVoiceFile(audio) : audio;
     const fileName = options.filename ?? (typeof audio === 'string' ? path.basename(audio) : 'voice.mp3');
-    const form = new FormData();
-    form.append('chat_id', String(chatId));
-    appendReplyTo(form, options.replyToMessageId);
-    if (options.caption !== undefined) form.append('caption', options.caption);
-    form.append('voice', new Blob([bytes], { type: voiceMimeType(fileName) }), fileName);
-    return this.call('sendVoice', await multipartBodyOf(form));
+    return this.toChat(chatId, async (chat) => {
+      const form = new FormData();
+      form.append('chat_id', String(chat));
+      appendReplyTo(form, options.replyToMessageId);
+      if (options.caption !== undefined) form.append('caption', options.caption);
+      form.append('voice', new Blob([bytes], { type: voiceMimeType(fileName) }), fileName);
+      return this.call('sendVoice', await multipartBodyOf(form));
+    });
   }
 
   async sendDocument(
@@ -85,12 +89,14 @@ export class HttpTelegramClient extends TelegramClient {
     content: Buffer,
     options: SendDocumentOptions = {},
   ): Promise<TelegramResponse<Message.DocumentMessage>> {
-    const form = new FormData();
-    form.append('chat_id', String(chatId));
-    appendReplyTo(form, options.replyToMessageId);
-    if (options.caption !== undefined) form.append('caption', options.caption);
-    form.append('document', new Blob([content], { type: options.contentType ?? 'text/plain; charset=utf-8' }), fileName);
-    return this.call('sendDocument', await multipartBodyOf(form));
+    return this.toChat(chatId, async (chat) => {
+      const form = new FormData();
+      form.append('chat_id', String(chat));
+      appendReplyTo(form, options.replyToMessageId);
+      if (options.caption !== undefined) form.append('caption', options.caption);
+      form.append('document', new Blob([content], { type: options.contentType ?? 'text/plain; charset=utf-8' }), fileName);
+      return this.call('sendDocument', await multipartBodyOf(form));
+    });
   }
 
   getFile(fileId: string): Promise<TelegramResponse<TelegramFile>> {
@@ -141,6 +147,23 @@ export class HttpTelegramClient extends TelegramClient {
 
   answerCallbackQuery(callbackQueryId: string, text?: string, showAlert?: boolean): Promise<TelegramResponse<boolean>> {
     return this.call('answerCallbackQuery', { callback_query_id: callbackQueryId, text, show_alert: showAlert });
+  }
+
+  /**
+   * `send` to `chatId`, and once more to the supergroup Telegram names when the group was upgraded
+   * to one (400 with `migrate_to_chat_id`): a request started in a group — a cursor-runner run that
+   * outlives the upgrade — is answered where the group now is, instead of lost. The message it
+   * replied to has another id there, so the answer arrives as a plain message
+   * (`allow_sending_without_reply`).
+   */
+  private async toChat<T>(chatId: ChatId, send: (chat: ChatId) => Promise<T>): Promise<T> {
+    try {
+      return await send(chatId);
+    } catch (error) {
+      if (!(error instanceof TelegramApiError) || error.migrateToChatId === undefined) throw error;
+      this.logger.log(`Chat ${chatId} was upgraded to supergroup ${error.migrateToChatId}: sending there (bot ${this.tokenDigest})`);
+      return send(error.migrateToChatId);
+    }
   }
 
   private async call<T>(method: string, parameters: Parameters | MultipartBody): Promise<TelegramResponse<T>> {

@@ -21,7 +21,7 @@ interface BotApiAnswer {
   result?: unknown;
   description?: unknown;
   error_code?: unknown;
-  parameters?: { retry_after?: unknown };
+  parameters?: { retry_after?: unknown; migrate_to_chat_id?: unknown };
 }
 
 function parseObject(text: string): BotApiAnswer | undefined {
@@ -65,7 +65,10 @@ export function interpretBotApiAnswer<T>(method: string, status: number, text: s
       typeof answer.description === 'string' && answer.description.trim() !== ''
         ? redactToken(answer.description.trim(), token)
         : `HTTP ${status}: ${reason(status)}`;
-    return throwing(new TelegramApiError(method, status, description, retryAfterSeconds(answer.parameters?.retry_after)));
+    const migrateTo = answer.parameters?.migrate_to_chat_id;
+    return throwing(
+      new TelegramApiError(method, status, description, retryAfterSeconds(answer.parameters?.retry_after), Number.isSafeInteger(migrateTo) ? (migrateTo as number) : undefined),
+    );
   }
   const what = status >= 200 && status < 300 ? 'an answer that is not a Bot API answer' : `HTTP ${status} ${reason(status)}`;
   return throwing(new TelegramHttpError(method, status, `Telegram ${method} failed: ${what}`));

@@ -21,12 +21,15 @@ export class TelegramApiError extends TelegramError {
   readonly description: string;
   /** `parameters.retry_after` of a 429, in seconds. */
   readonly retryAfterSeconds: number | undefined;
+  /** `parameters.migrate_to_chat_id`: the group was upgraded to this supergroup, where sends now go. */
+  readonly migrateToChatId: number | undefined;
 
-  constructor(method: string, status: number, description: string, retryAfterSeconds?: number) {
+  constructor(method: string, status: number, description: string, retryAfterSeconds?: number, migrateToChatId?: number) {
     super(`Telegram API error: ${description}`, method);
     this.status = status;
     this.description = description;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.migrateToChatId = migrateToChatId;
   }
 }
 
