@@ -2,7 +2,7 @@ import { PermanentJobError } from '@app/queue';
 import { newJob, newProcessUpdate, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
 import { CursorRunnerConnectionError } from '../../adapters/cursor-runner';
 import { ElevenLabsTranscriptionError } from '../../adapters/elevenlabs';
-import { TelegramApiError } from '../../adapters/telegram';
+import { TelegramApiError, TelegramConnectionError, TelegramHttpError } from '../../adapters/telegram';
 import type { TelegramUpdate } from '../telegram-update';
 import type { TelegramUpdateJob } from '../telegram-updates.queue';
 import {
@@ -273,6 +273,19 @@ describe(ProcessUpdate.name, () => {
       await sut.process(job(voice));
       expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
       expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([NO_TRANSCRIPT_TEXT]);
+    });
+
+    it.each([
+      ['throttles it (429)', () => new TelegramApiError('getFile', 429, 'Too Many Requests: retry after 5', 5), 'RetryLaterError'],
+      ['is overloaded (502)', () => new TelegramHttpError('download', 502, 'Failed to download file: HTTP 502 Bad Gateway'), 'TelegramHttpError'],
+      ['cannot be reached', () => new TelegramConnectionError('getFile', 'connect ECONNREFUSED', 'ECONNREFUSED'), 'TelegramConnectionError'],
+    ])('tries the update again when Telegram %s while the audio is fetched, telling the user nothing yet', async (_case, failure, thrown) => {
+      const { sut, mocks } = newProcessUpdate();
+      mocks.files.download.mockRejectedValueOnce(failure());
+      await expect(sut.process(job(voice))).rejects.toMatchObject({ name: thrown });
+      expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+      await sut.process(job(voice));
+      expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].prompt).toBe('fix the tests');
     });
 
     it('quotes the transcription error', async () => {

@@ -3,7 +3,7 @@ import { InjectQueue, JobQueue, PermanentJobError, RetryLaterError, type Job } f
 import { ElevenLabsError, SpeechToText } from '../../adapters/elevenlabs';
 import { TelegramApiError, TelegramError } from '../../adapters/telegram';
 import type { TelegramBotHandle } from '../../telegram';
-import { MAX_THROTTLED_WAIT_MS, throttledForMs } from '../callbacks/delivery-policy';
+import { isTransient, MAX_THROTTLED_WAIT_MS, throttledForMs } from '../callbacks/delivery-policy';
 import { ChatReplies } from '../chat-replies';
 import { BotLookup, DEBUG_SETTING, FileDownloads, SettingSwitches } from '../ports';
 import {
@@ -201,7 +201,9 @@ export class ProcessUpdate implements OnApplicationBootstrap {
         await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, NO_TRANSCRIPT_TEXT, messageId));
         return null;
       }
-      if (!(error instanceof ElevenLabsError || error instanceof TelegramError)) throw error;
+      // Telegram unreachable, overloaded or throttling the file's download: the update is tried again
+      // (a 429 waited out) rather than the user asked at once to send the audio again.
+      if (!(error instanceof ElevenLabsError || error instanceof TelegramError) || (error instanceof TelegramError && isTransient(error))) throw error;
       this.logger.warn(`Could not transcribe audio (${audio.kind}) in chat ${chatId}: ${error.message}`);
       await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, transcriptionErrorText(error.message), messageId));
       return null;
