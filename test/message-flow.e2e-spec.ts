@@ -7,7 +7,7 @@ import { SettingsService } from '../apps/api/src/settings';
 import { cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { fakeSpeech, fakeTranscript, startFakeElevenLabs } from './support/fakes/elevenlabs-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
-import { FakeTelegram } from './support/fakes/telegram-server';
+import { FakeTelegram, usernameOf } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
 import { loadTelegramUpdate, type TelegramUpdateFixture } from './support/telegram-fixtures';
@@ -172,6 +172,31 @@ describe('message flow: Telegram → cursor-runner → callback → Telegram', (
     const { value: again } = await pollUntil(ofThisUpdate, (job) => job !== undefined && job.finishedOn! > completed!.finishedOn!, 5_000, 10);
     expect(again?.finishedOn).toBeGreaterThan(completed!.finishedOn!);
     expect(telegram.messages(CHAT)).toHaveLength(1);
+  });
+
+  it('leaves a command addressed to another bot in the group to that bot, and answers one addressed to it by its name', async () => {
+    const updates = app.app.get<BullJobQueue<unknown>>(TELEGRAM_UPDATES_QUEUE.token).bullQueue;
+    const send = async (text: string): Promise<number> => {
+      const update = loadTelegramUpdate('text-message');
+      const updateId = ++nextUpdateId;
+      update.update_id = updateId;
+      (update.message as Record<string, unknown>).text = text;
+      await request(app.baseUrl).post('/telegram/webhook').set('X-Telegram-Bot-Api-Secret-Token', TELEGRAM_SECRET).send(update).expect(200);
+      return updateId;
+    };
+    const completed = (updateId: number) => async () =>
+      (await updates.getJobs(['completed'])).some((job) => (job.data as { payload?: { update?: { update_id?: number } } }).payload?.update?.update_id === updateId);
+
+    for (const foreign of ['/help@other_bot', '/new@other_bot', '/deploy@ci_bot staging --force']) {
+      const id = await send(foreign);
+      await pollUntil(completed(id), Boolean, 5_000, 10);
+    }
+    expect(telegram.messages(CHAT)).toEqual([]);
+    expect(cursorRunner.requests).toEqual([]);
+
+    await send(`/help@${usernameOf(TOKEN)}`);
+    expect((await nextMessages(1))[0].text).toContain('/help');
+    expect(telegram.calls('getMe')).toHaveLength(1);
   });
 
   it('reports a failed run and a crashed run to the user', async () => {

@@ -42,6 +42,10 @@ class OneBot extends BotLookup {
   async findById(): Promise<TelegramBotHandle | null> {
     return this.bot;
   }
+
+  async usernameOf(): Promise<string | null> {
+    return null;
+  }
 }
 
 class AllOff extends SettingSwitches {

@@ -40,6 +40,7 @@ export function newTelegramClientMock(): jest.Mocked<TelegramClient> {
     sendMessage: jest.fn().mockResolvedValue(message),
     sendVoice: jest.fn().mockResolvedValue(message),
     sendDocument: jest.fn().mockResolvedValue(message),
+    getMe: jest.fn().mockResolvedValue({ ok: true, result: { id: 7, is_bot: true, first_name: 'Jarek', username: 'jarek_test_bot' } }),
     getFile: jest.fn().mockResolvedValue(null),
     fetchFile: jest.fn().mockResolvedValue(null),
     downloadFile: jest.fn().mockResolvedValue(null),
@@ -138,7 +139,10 @@ export function testConfig(attempts = 3, callbackRedisWaitMs = 0): AppConfig {
 export function newConversationMocks() {
   const client = newTelegramClientMock();
   const bot: TelegramBotHandle = { id: 7, name: 'test-bot', client };
-  const bots: jest.Mocked<BotLookup> = { findById: jest.fn(async (id) => (id === bot.id ? bot : null)) };
+  const bots: jest.Mocked<BotLookup> = {
+    findById: jest.fn(async (id) => (id === bot.id ? bot : null)),
+    usernameOf: jest.fn(async (_bot: TelegramBotHandle): Promise<string | null> => 'jarek_test_bot'),
+  };
   const files: jest.Mocked<FileDownloads> = {
     download: jest.fn().mockResolvedValue({ bytes: Buffer.from('ogg'), filePath: 'voice/file_1.oga', fileName: 'file_1.oga' }),
   };

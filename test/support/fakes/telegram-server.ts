@@ -82,6 +82,11 @@ function callOf(request: RecordedRequest): BotApiCall | undefined {
   return { token: decodeURIComponent(match[2]), method: match[3], params, files, request, via: match[1] };
 }
 
+/** The @username the fake gives the bot of `token`: `bot<its id>_bot`. */
+export function usernameOf(token: string): string {
+  return `bot${token.split(':')[0]}_bot`;
+}
+
 function failure(status: number, description: string, parameters?: Record<string, unknown>): FakeReply {
   return { status, body: { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) } };
 }
@@ -379,6 +384,10 @@ export class FakeTelegram {
             },
           },
         };
+      }
+      case 'getMe': {
+        const id = Number(token.split(':')[0]);
+        return { body: { ok: true, result: { id, is_bot: true, first_name: 'Test bot', username: usernameOf(token), can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } } };
       }
       case 'getFile': {
         const known = this.files.get(`${token}\0${String(params.file_id)}`);

@@ -12,6 +12,8 @@ import type { TelegramBotHandle } from '../telegram';
 export abstract class BotLookup {
   /** `null`/`undefined` is the env bot; an id is the active bot with it, or `null` when gone. */
   abstract findById(id: number | null | undefined): Promise<TelegramBotHandle | null>;
+  /** The bot's `@username` without the `@`, or `null` when it cannot be asked (no token). */
+  abstract usernameOf(bot: TelegramBotHandle): Promise<string | null>;
 }
 
 /** Files users send, downloaded through the bot they came through (the `telegram` feature's `TelegramFiles`). */

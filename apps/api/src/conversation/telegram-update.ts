@@ -125,6 +125,14 @@ export function isServiceMessage(message: IncomingMessage): boolean {
   return SERVICE_MESSAGE_FIELDS.some((field) => fields[field] !== undefined && fields[field] !== null);
 }
 
+/** `/command@name …`: a bot command addressed to the bot `name`, as Telegram writes one in a group. */
+const ADDRESSED_COMMAND = /^\/[A-Za-z0-9_]+@([A-Za-z0-9_]+)(?:\s|$)/;
+
+/** The bot a command at the start of `text` is addressed to (lower case), or `undefined` for none. */
+export function commandAddressee(text: string): string | undefined {
+  return ADDRESSED_COMMAND.exec(text)?.[1].toLowerCase();
+}
+
 /** The chat and message an update is about (for error replies), or `null` when it names no chat. */
 export interface ChatInfo {
   chatId: number;

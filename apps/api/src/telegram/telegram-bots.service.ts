@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { secretDigest } from '@app/cache';
+import { Cacheable, secretDigest } from '@app/cache';
 import { AppConfig } from '@app/config';
 import { secretsMatch } from '@app/http';
 import { DisabledTelegramClient, HttpTelegramClient, TelegramClient, TelegramTransport } from '../adapters/telegram';
@@ -10,6 +10,7 @@ import {
   type TelegramBotChanges,
   type TelegramBotRecord,
 } from './telegram-bot.repository';
+import { BOT_USERNAME_TTL_MS, TELEGRAM_CACHE } from './telegram.cache';
 
 /** Most per-token clients kept at once; the least recently used goes first. */
 export const MAX_CLIENTS = 100;
@@ -153,6 +154,15 @@ export class TelegramBots implements OnApplicationBootstrap {
     if (id === null || id === undefined) return this.defaultHandle;
     const record = await this.repository.findActiveById(id);
     return record ? this.handleOf(record) : null;
+  }
+
+  /**
+   * The bot's `@username` without the `@`, as Telegram's `getMe` says (cached an hour, per token
+   * digest); `null` for the env bot without a token.
+   */
+  @Cacheable({ namespace: TELEGRAM_CACHE, ttl: BOT_USERNAME_TTL_MS, key: (bot: TelegramBotHandle) => ['me', bot.client.tokenDigest] })
+  async usernameOf(bot: TelegramBotHandle): Promise<string | null> {
+    return (await bot.client.getMe())?.result.username ?? null;
   }
 
   /** Every `telegram_bots` row, without secrets. */

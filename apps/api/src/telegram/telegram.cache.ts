@@ -16,13 +16,19 @@ export const WEBHOOK_INFO_TTL_MS = 60_000;
  */
 export const FILE_INFO_TTL_MS = 50 * 60_000;
 
-/** Bot API answers shared by every instance: webhook info and file metadata, keyed by a token digest. */
+/**
+ * Freshness of a bot's cached `@username` (`getMe`), in milliseconds: BotFather can rename a bot, and
+ * an hour-old name only makes a command addressed to the new name wait that long to be taken as ours.
+ */
+export const BOT_USERNAME_TTL_MS = 60 * 60_000;
+
+/** Bot API answers shared by every instance: webhook info, file metadata and usernames, keyed by a token digest. */
 export const TELEGRAM_CACHE = defineCacheNamespace({
   name: 'telegram',
   ttl: WEBHOOK_INFO_TTL_MS,
   maxEntries: 5_000,
   description:
-    'Bot API answers per bot (token digest): getWebhookInfo (60 s, evicted by set_webhook/delete_webhook) and getFile metadata (50 min, Telegram keeps file links at least 1 h)',
+    'Bot API answers per bot (token digest): getWebhookInfo (60 s, evicted by set_webhook/delete_webhook), getFile metadata (50 min, Telegram keeps file links at least 1 h) and the bot\'s username (getMe, 1 h)',
 });
 
 /**

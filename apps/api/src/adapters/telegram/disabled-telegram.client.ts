@@ -44,6 +44,10 @@ export class DisabledTelegramClient extends TelegramClient {
     return null;
   }
 
+  async getMe(): Promise<null> {
+    return null;
+  }
+
   async answerCallbackQuery(): Promise<null> {
     return null;
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import { FormData, multipartBodyOf, type MultipartBody } from '@app/outbound-http';
-import type { File as TelegramFile, Message, ReplyParameters, WebhookInfo } from '@grammyjs/types';
+import type { File as TelegramFile, Message, ReplyParameters, UserFromGetMe, WebhookInfo } from '@grammyjs/types';
 import {
   TelegramClient,
   type ChatId,
@@ -97,6 +97,10 @@ export class HttpTelegramClient extends TelegramClient {
       form.append('document', new Blob([content], { type: options.contentType ?? 'text/plain; charset=utf-8' }), fileName);
       return this.call('sendDocument', await multipartBodyOf(form));
     });
+  }
+
+  getMe(): Promise<TelegramResponse<UserFromGetMe>> {
+    return this.call('getMe', {});
   }
 
   getFile(fileId: string): Promise<TelegramResponse<TelegramFile>> {

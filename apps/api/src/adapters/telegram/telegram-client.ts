@@ -1,4 +1,4 @@
-import type { ApiSuccess, File as TelegramFile, Message, ParseMode, WebhookInfo } from '@grammyjs/types';
+import type { ApiSuccess, File as TelegramFile, Message, ParseMode, UserFromGetMe, WebhookInfo } from '@grammyjs/types';
 
 /**
  * A successful Bot API answer as Telegram sent it: `{ok: true, result, description?}`. The admin
@@ -89,6 +89,9 @@ export abstract class TelegramClient {
     content: Buffer,
     options?: SendDocumentOptions,
   ): Promise<TelegramResponse<Message.DocumentMessage> | null>;
+
+  /** `getMe`: the bot itself, its `username` included. */
+  abstract getMe(): Promise<TelegramResponse<UserFromGetMe> | null>;
 
   /** `getFile`: the file's metadata, including the `file_path` to download it from. */
   abstract getFile(fileId: string): Promise<TelegramResponse<TelegramFile> | null>;

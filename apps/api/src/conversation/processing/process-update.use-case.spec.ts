@@ -73,6 +73,27 @@ describe(ProcessUpdate.name, () => {
     expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
   });
 
+  it.each(['/help@other_bot', '/new@Other_Bot', '/deploy@ci_bot staging --force'])(
+    'ignores %s, a command addressed to another bot: no answer, no reset, nothing forwarded',
+    async (command) => {
+      const { sut, mocks } = newProcessUpdate();
+      await sut.process(job(text(command)));
+      expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+      expect(mocks.cursorRunner.newConversation).not.toHaveBeenCalled();
+      expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+    },
+  );
+
+  it('takes a command addressed to this bot, in any case, and a plain command, asking its name only for the first', async () => {
+    const { sut, mocks } = newProcessUpdate();
+    await sut.process(job(text('/help@Jarek_Test_Bot')));
+    await sut.process(job(text('/help')));
+    await sut.process(job(text('mail me@other_bot about it')));
+    expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([HELP_TEXT, HELP_TEXT]);
+    expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
+    expect(mocks.bots.usernameOf).toHaveBeenCalledTimes(1);
+  });
+
   it('drops an update whose bot is gone, saying nothing', async () => {
     const { sut, mocks } = newProcessUpdate();
     await sut.process(newJob<TelegramUpdateJob>({ botId: 99, update: text('hello') }));

@@ -9,6 +9,7 @@ import { BotLookup, DEBUG_SETTING, FileDownloads, SettingSwitches } from '../por
 import {
   audioOf,
   chatInfoOf,
+  commandAddressee,
   fieldsOf,
   isServiceMessage,
   kindOf,
@@ -170,9 +171,26 @@ export class ProcessUpdate implements OnApplicationBootstrap {
       text = transcript;
     }
     const spoken = audio !== null;
+    if (!spoken && (await this.addressedToAnotherBot(bot, text))) {
+      this.logger.debug(`Ignored a command in chat ${chat} addressed to another bot`);
+      return;
+    }
     if (isNewConversationCommand(text)) return this.conversations.start(bot, job, chat, messageId);
     if (await this.forwarding.forward(bot, job, { chatId: chat, messageId, text, spoken })) return;
     await job.step(LOCAL_REPLY_STEP, () => this.local.message(bot, chat, text, { spoken, replyToMessageId: messageId }));
+  }
+
+  /**
+   * Whether `text` is a command addressed to another bot (`/new@other_bot`): in a group whose bots
+   * see every message, one bot's commands reached this one, which answered `/help@other_bot`, reset
+   * its conversation on `/new@other_bot` and sent `/deploy@ci_bot` to the agent. A command addressed
+   * to no bot or to this one is ours; so is every command when this bot's name cannot be asked.
+   */
+  private async addressedToAnotherBot(bot: TelegramBotHandle, text: string): Promise<boolean> {
+    const addressee = commandAddressee(text);
+    if (addressee === undefined) return false;
+    const own = await this.bots.usernameOf(bot);
+    return own !== null && addressee !== own.toLowerCase();
   }
 
   /** The transcript, or `null` when the user was told why there is none. */
