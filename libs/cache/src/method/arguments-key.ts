@@ -33,8 +33,19 @@ function tagged(this: Record<string, unknown>, key: string, value: unknown): unk
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const prototype = Object.getPrototypeOf(value) as object | null;
     if (prototype !== Object.prototype && prototype !== null) return { $class: prototype.constructor?.name ?? '', value: { ...value } };
+    return escapedKeys(value as Record<string, unknown>);
   }
   return value;
+}
+
+/**
+ * A plain object whose own keys start with `$` gets one more `$` on each, so no argument can spell a
+ * tagged form above: `{$map: [['a', 1]]}` is not `new Map([['a', 1]])`.
+ */
+function escapedKeys(value: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(value);
+  if (!keys.some((key) => key.startsWith('$'))) return value;
+  return Object.fromEntries(keys.map((key) => [key.startsWith('$') ? `$${key}` : key, value[key]]));
 }
 
 /**
