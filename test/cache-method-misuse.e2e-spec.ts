@@ -187,4 +187,10 @@ describe('cache decorators where they would do nothing stop the boot, naming the
     class Misplaced {}
     await expect(startWith(Misplaced)).rejects.toThrow(expected);
   });
+
+  it('@Cacheable on a method that is not async, of a provider made by a factory', async () => {
+    @Module({ imports: [CacheModule.forFeature(LOOKUPS)], providers: [{ provide: 'CLOCK', useFactory: () => new NotAsync() }] })
+    class FromFactory {}
+    await expect(startWith(FromFactory)).rejects.toThrow('a cache decorator on CLOCK.now: the method must be async');
+  });
 });

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { HELP_TEXT } from '../apps/api/src/conversation';
 import { CONVERSATION_NEW, cursorRunnerProtocol, EXECUTE_ASYNC } from './support/fakes/cursor-runner-server';
 import { FakeHttpServer } from './support/fakes/fake-http-server';
-import { FakeTelegram } from './support/fakes/telegram-server';
+import { FakeTelegram, usernameOf } from './support/fakes/telegram-server';
 import { pollUntil } from './support/poll';
 import { removeRedisKeys } from './support/redis-keys';
 import { loadTelegramUpdate } from './support/telegram-fixtures';
@@ -68,7 +68,7 @@ describe('/new', () => {
 
   it('says why when cursor-runner cannot start one', async () => {
     cursorRunner.enqueue(CONVERSATION_NEW, { status: 500, body: { success: false, error: 'Redis unavailable', timestamp: new Date().toISOString() } });
-    expect(await say('/new@jarek_va_bot')).toEqual(['❌ Could not start a new conversation: Redis unavailable']);
+    expect(await say(`/new@${usernameOf(TOKEN)}`)).toEqual(['❌ Could not start a new conversation: Redis unavailable']);
     cursorRunner.enqueue(CONVERSATION_NEW, { drop: true }, { drop: true });
     telegram.reset();
     const [text] = await say('/NEW');

@@ -126,7 +126,7 @@ export function isServiceMessage(message: IncomingMessage): boolean {
 }
 
 /** `/command@name …`: a bot command addressed to the bot `name`, as Telegram writes one in a group. */
-const ADDRESSED_COMMAND = /^\/[A-Za-z0-9_]+@([A-Za-z0-9_]+)(?:\s|$)/;
+const ADDRESSED_COMMAND = /^\/[A-Za-z0-9_]+@([A-Za-z0-9_]+)(?![A-Za-z0-9_])/;
 
 /** The bot a command at the start of `text` is addressed to (lower case), or `undefined` for none. */
 export function commandAddressee(text: string): string | undefined {

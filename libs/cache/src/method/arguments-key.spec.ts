@@ -33,12 +33,23 @@ describe('argumentsKey', () => {
       [new Date('2025-01-31T12:00:00.000Z')],
       ['2025-01-31T12:00:00.000Z'],
       [new URL('https://example.com/a')],
+      [new URL('https://example.com/b')],
       ['https://example.com/a'],
-      [new Point(1, 2)],
+      [new URLSearchParams('a=1')],
+      [new URLSearchParams('a=2')],
+      [/a/],
+      [/b/],
+      [/a/g],
       [{ x: 1, y: 2 }],
-      [{ $class: 'Point', value: { x: 1, y: 2 } }],
       [Buffer.from('ab')],
+      [Buffer.from('ac')],
+      [new Uint8Array([97, 98])],
+      [new Uint8Array([97, 98]).buffer],
+      [new DataView(new Uint8Array([1, 2]).buffer)],
+      [new DataView(new Uint8Array([1, 3]).buffer)],
       [{ type: 'Buffer', data: [97, 98] }],
+      [{ $bytes: 'Buffer', hex: '6162' }],
+      [new Date(Number.NaN)],
       [[1, 2]],
       [[2, 1]],
       ['a', 'b'],
@@ -54,10 +65,23 @@ describe('argumentsKey', () => {
     expect(argumentsKey([{ token: 'SECRET-TOKEN' }])).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('writes bytes at the speed of a copy, not an object of a key a byte (8 MB took 8 s, the process stalled)', () => {
+    const started = performance.now();
+    argumentsKey([new Uint8Array(8 * 1024 * 1024)]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it.each([
     ['a function', [() => 1]],
     ['a symbol', [Symbol('s')]],
     ['a function inside an object', [{ onDone: () => 1 }]],
+    ['a class instance (its #private or getter state is not seen)', [new Point(1, 2)]],
+    ['an Error', [new Error('a')]],
+    ['a boxed number', [new Number(1)]],
+    ['a WeakMap', [new WeakMap()]],
+    ['a Promise', [Promise.resolve(1)]],
+    ['an object with a symbol key', [{ [Symbol('k')]: 1 }]],
+    ['a Map subclass', [new (class Registry extends Map {})()]],
     ['a cycle', [(() => {
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;

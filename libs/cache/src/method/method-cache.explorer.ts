@@ -73,13 +73,20 @@ export class MethodCacheExplorer implements OnModuleInit {
    */
   private refuseMisplacedDecorators(): void {
     const problems: string[] = [];
-    const methodsOf = (metatype: unknown): [string, unknown][] => {
-      const prototype = typeof metatype === 'function' ? (metatype.prototype as object | undefined) : undefined;
-      if (!prototype) return [];
-      return this.scanner.getAllMethodNames(prototype).map((name) => [name, (prototype as Record<string, unknown>)[name]]);
+    const methodsOf = (...prototypes: unknown[]): [string, unknown][] => {
+      const seen = new Set<unknown>();
+      return prototypes.flatMap((prototype) => {
+        if (typeof prototype !== 'object' || prototype === null || prototype === Object.prototype || seen.has(prototype)) return [];
+        seen.add(prototype);
+        return this.scanner.getAllMethodNames(prototype).map((name): [string, unknown] => [name, (prototype as Record<string, unknown>)[name]]);
+      });
     };
+    const prototypeOf = (metatype: unknown): unknown => (typeof metatype === 'function' ? (metatype.prototype as unknown) : undefined);
     for (const wrapper of this.discovery.getProviders()) {
-      for (const [method, fn] of methodsOf(wrapper.metatype)) {
+      // The class, and the instance's own class too: a factory or a value provider names no class.
+      const instance: unknown = wrapper.isDependencyTreeStatic() ? wrapper.instance : undefined;
+      const instancePrototype = typeof instance === 'object' && instance !== null ? Object.getPrototypeOf(instance) : undefined;
+      for (const [method, fn] of methodsOf(prototypeOf(wrapper.metatype), instancePrototype)) {
         const where = `${String(wrapper.name)}.${method}`;
         if (typeof fn !== 'function') continue;
         if (Reflect.hasMetadata(HTTP_CACHE_OPTIONS, fn)) problems.push(`@HttpCached on ${where}: only a controller's routes are cached by it; use @Cacheable`);
@@ -91,7 +98,7 @@ export class MethodCacheExplorer implements OnModuleInit {
       }
     }
     for (const wrapper of this.discovery.getControllers()) {
-      for (const [method, fn] of methodsOf(wrapper.metatype)) {
+      for (const [method, fn] of methodsOf(prototypeOf(wrapper.metatype))) {
         if (typeof fn === 'function' && Reflect.hasMetadata(METHOD_CACHE_OPERATIONS, fn)) {
           problems.push(`@Cacheable/@CacheEvict/@CachePut on the route ${String(wrapper.name)}.${method}: cache a route with @HttpCached`);
         }

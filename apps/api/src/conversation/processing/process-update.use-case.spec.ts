@@ -73,7 +73,7 @@ describe(ProcessUpdate.name, () => {
     expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
   });
 
-  it.each(['/help@other_bot', '/new@Other_Bot', '/deploy@ci_bot staging --force'])(
+  it.each(['/help@other_bot', '/new@Other_Bot', '/deploy@ci_bot staging --force', '/deploy@ci_bot, now'])(
     'ignores %s, a command addressed to another bot: no answer, no reset, nothing forwarded',
     async (command) => {
       const { sut, mocks } = newProcessUpdate();
@@ -83,6 +83,19 @@ describe(ProcessUpdate.name, () => {
       expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
     },
   );
+
+  it.each([
+    ['is unreachable', () => new TelegramConnectionError('getMe', 'connect ECONNREFUSED', 'ECONNREFUSED')],
+    ['answers 502', () => new TelegramHttpError('getMe', 502, 'Telegram getMe failed: HTTP 502 Bad Gateway')],
+    ['refuses the token', () => new TelegramApiError('getMe', 401, 'Unauthorized')],
+  ])('leaves an addressed command alone, saying nothing, when Telegram %s as the bot asks its own name', async (_case, failure) => {
+    const { sut, mocks } = newProcessUpdate();
+    mocks.bots.usernameOf.mockRejectedValue(failure());
+    await sut.process(job(text('/deploy@ci_bot staging')));
+    await sut.process(job(text('/deploy@ci_bot, now')));
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    expect(mocks.cursorRunner.executeAsync).not.toHaveBeenCalled();
+  });
 
   it('takes a command addressed to this bot, in any case, and a plain command, asking its name only for the first', async () => {
     const { sut, mocks } = newProcessUpdate();

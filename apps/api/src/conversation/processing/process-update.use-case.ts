@@ -184,12 +184,20 @@ export class ProcessUpdate implements OnApplicationBootstrap {
    * Whether `text` is a command addressed to another bot (`/new@other_bot`): in a group whose bots
    * see every message, one bot's commands reached this one, which answered `/help@other_bot`, reset
    * its conversation on `/new@other_bot` and sent `/deploy@ci_bot` to the agent. A command addressed
-   * to no bot or to this one is ours; so is every command when this bot's name cannot be asked.
+   * to no bot or to this one is ours; so is every command of a bot without a token (no name to ask).
+   * When asking fails (Telegram down), an addressed command is left alone: better unanswered than
+   * answered with an error about, or run for, another bot's command.
    */
   private async addressedToAnotherBot(bot: TelegramBotHandle, text: string): Promise<boolean> {
     const addressee = commandAddressee(text);
     if (addressee === undefined) return false;
-    const own = await this.bots.usernameOf(bot);
+    let own: string | null;
+    try {
+      own = await this.bots.usernameOf(bot);
+    } catch (error) {
+      this.logger.warn(`Ignored a command addressed to @${addressee}: this bot's own name could not be asked (${(error as Error).message})`);
+      return true;
+    }
     return own !== null && addressee !== own.toLowerCase();
   }
 
