@@ -13,7 +13,7 @@ export type KeyFunction = (...args: Args) => KeyParts;
 
 export interface CacheableOptions {
   namespace: CacheNamespace;
-  /** Key of a call. Default: the method name and the JSON of the arguments. */
+  /** Key of a call. Default: `<Provider>.<method>` and a digest of the arguments (`argumentsKey`); give one for arguments it cannot write, such as class instances. */
   key?: KeyFunction;
   /** Freshness (ms or `'5m'`). Default: the namespace's TTL. */
   ttl?: Duration;
