@@ -57,22 +57,15 @@ function startWith(...extraModules: Type[]): Promise<TestApp> {
   return startTestApp({ env: { REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: `t-${randomUUID().slice(0, 8)}` }, extraModules });
 }
 
-/**
- * The boot's refusal: an app that stops while it is built leaves the queues' keys it had made (no
- * close runs), so they are removed here under the app's own prefix.
- */
-async function bootRefusal(...extraModules: Type[]): Promise<Error> {
-  const prefix = `t-${randomUUID().slice(0, 8)}`;
-  try {
-    const app = await startTestApp({ env: { REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: prefix }, extraModules });
-    await app.close();
-    throw new Error('the app booted');
-  } catch (error) {
-    return error as Error;
-  } finally {
-    await removeRedisKeys(testRedisUrl(), `bull:${prefix}:`);
-    await removeRedisKeys(testRedisUrl(), `${prefix}:`);
-  }
+/** The error the boot of an app with `extraModules` stops with (startTestApp closes what it built). */
+function bootRefusal(...extraModules: Type[]): Promise<Error> {
+  return startWith(...extraModules).then(
+    async (app) => {
+      await app.close();
+      throw new Error('the app booted');
+    },
+    (error: Error) => error,
+  );
 }
 
 describe('@Cacheable with calls and values the cache cannot key or store', () => {

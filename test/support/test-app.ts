@@ -91,7 +91,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     });
   const responses = recordResponses(app.getHttpAdapter().getInstance());
   const keyPrefixes = sharedRedisKeyPrefixes(config);
-  await app.listen(options.port ?? 0, '127.0.0.1');
+  try {
+    await app.listen(options.port ?? 0, '127.0.0.1');
+  } catch (error) {
+    // A boot refused while the modules start (a misplaced decorator, a bad configuration) leaves
+    // what was built open — Redis connections, queues — which held Jest open after the run.
+    await app.close().catch(() => undefined);
+    await releaseKeyPrefixes(keyPrefixes);
+    throw error;
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
