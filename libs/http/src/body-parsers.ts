@@ -99,10 +99,7 @@ function foreignCharsetOf(contentType: string | undefined): string | undefined {
 
 /** A compressed body: 415 naming its encoding (RFC 9110, section 15.5.16). */
 function unsupportedEncoding(encoding: string): UnsupportedMediaTypeException {
-  const error = new UnsupportedMediaTypeException(
-    errorBody(`Request bodies are read uncompressed only; send this one without Content-Encoding: ${encoding.slice(0, 40)}.`, 'Unsupported Media Type'),
-  );
-  return Object.assign(error, { statusCode: error.getStatus() });
+  return unsupportedMediaType(`Request bodies are read uncompressed only; send this one without Content-Encoding: ${encoding.slice(0, 40)}.`);
 }
 
 /**
@@ -110,8 +107,11 @@ function unsupportedEncoding(encoding: string): UnsupportedMediaTypeException {
  * which turned its non-ASCII characters into U+FFFD and stored them so: a 415 naming it.
  */
 function unreadableCharset(charset: string): UnsupportedMediaTypeException {
-  const error = new UnsupportedMediaTypeException(
-    errorBody(`Request bodies are read as UTF-8 only; send this one in UTF-8 instead of charset=${charset.slice(0, 40)}.`, 'Unsupported Media Type'),
-  );
+  return unsupportedMediaType(`Request bodies are read as UTF-8 only; send this one in UTF-8 instead of charset=${charset.slice(0, 40)}.`);
+}
+
+/** A 415 saying why, with Fastify's `statusCode` too, as {@link badRequest}. */
+function unsupportedMediaType(say: string): UnsupportedMediaTypeException {
+  const error = new UnsupportedMediaTypeException(errorBody(say, 'Unsupported Media Type'));
   return Object.assign(error, { statusCode: error.getStatus() });
 }
