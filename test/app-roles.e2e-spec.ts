@@ -108,6 +108,9 @@ describe('APP_ROLE: API and worker processes on one Redis', () => {
       const response = await request(app.baseUrl)[method](url).set(ADMIN).send({});
       expect({ url, status: response.status, error: response.body.result?.error }).toEqual({ url, status: 404, error: 'Not Found' });
     }
+    const wrongMethod = await request(app.baseUrl).post('/telegram/bots').set(ADMIN).send({});
+    expect({ status: wrongMethod.status, allow: wrongMethod.headers.allow }).toEqual({ status: 404, allow: undefined });
+    await request(app.baseUrl).post('/health/live').send({}).expect(405).expect('allow', 'GET, HEAD');
     const ready = await request(app.baseUrl).get('/health/ready').expect(200);
     expect(Object.keys(ready.body.details).sort()).toEqual(['database', 'queueWorkers', 'queues', 'redis']);
     expect(ready.body.details.queueWorkers).toEqual({ status: 'up', queues: ['result-deliveries', 'telegram-updates'] });

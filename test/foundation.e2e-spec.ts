@@ -52,6 +52,25 @@ describe('foundation (embedded mode)', () => {
       });
     });
 
+    it('a known path asked with a method it does not take → 405 with Allow naming the ones it takes', async () => {
+      for (const [method, url, allow] of [
+        ['post', '/health', 'GET, HEAD'],
+        ['delete', '/health/live?probe=1', 'GET, HEAD'],
+        ['put', '/telegram/bots/7', 'PATCH'],
+        ['get', '/telegram/webhook', 'DELETE, POST'],
+      ] as const) {
+        const response = await request(app.baseUrl)[method](url).send({});
+        expect({ url, status: response.status, allow: response.headers.allow, body: response.body }).toEqual({
+          url,
+          status: 405,
+          allow,
+          body: { ok: false, say: `${method.toUpperCase()} is not served on this path: it takes ${allow}.`, result: { error: 'Method Not Allowed' } },
+        });
+      }
+      const unknown = await request(app.baseUrl).post('/health/nope').send({}).expect(404);
+      expect(unknown.headers.allow).toBeUndefined();
+    });
+
     it('malformed JSON → 400', async () => {
       const response = await request(app.baseUrl)
         .post('/health')

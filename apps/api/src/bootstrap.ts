@@ -10,6 +10,7 @@ import {
   BODY_DEADLINE_CHECK_MS,
   installBodyDeadline,
   installBodyParsers,
+  installMethodNotAllowed,
   installRouteBodyLimits,
   refuseConnectRequests,
   refuseNestMiddleware,
@@ -50,6 +51,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   refuseNestMiddleware(fastify);
   refuseConnectRequests(fastify.server);
   installRoleRoutes(fastify, config.role);
+  installMethodNotAllowed(fastify);
   installRequestIdHeader(adapter);
   RequestsInFlight.track(adapter);
   installAccessLog(adapter, () => app.get<PinoLogger>(APP_LOGGER));

@@ -4,6 +4,7 @@ import { AppConfig } from '@app/config';
 import { isDatabaseBusy } from '@app/prisma';
 import { errorBody, INTERNAL_ERROR_SAY, NOT_FOUND_SAY, type ErrorBody } from './error-body';
 import { errorShapeOf, inShape, isErrorBody } from './error-shape';
+import { methodsAllowedOn } from './method-not-allowed';
 
 function reasonPhrase(status: number): string {
   const name = HttpStatus[status];
@@ -36,6 +37,10 @@ function loggableError(exception: unknown): unknown {
   return { type: error.name, code: error.code, meta: error.meta, message: 'the message of a database client error is not logged: it quotes the data' };
 }
 
+function pathOf(request: LoggableRequest): string {
+  return request.url?.split('?')[0] ?? '';
+}
+
 /** A write still refused after PrismaService.whileLocked's wait: another process holds the shared file's write lock. */
 const DATABASE_BUSY_SAY = 'The database is busy: another process holds its write lock. Nothing was changed; try again.';
 
@@ -45,6 +50,8 @@ interface LoggableRequest {
   url?: string;
   /** Fastify's: the route's config, and its own body limit when it has one (`BodyLimit`). */
   routeOptions?: { config?: unknown; bodyLimit?: number };
+  /** Fastify's: the request matched no route (its not-found handler runs). */
+  is404?: boolean;
 }
 
 /**
@@ -69,24 +76,25 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<LoggableRequest>();
-    const { status, body } = this.describe(exception, request);
+    const { status, body, allow } = this.describe(exception, request);
     // A 5xx HttpException is an answer the app chose (502 from an upstream, 503 from a probe): the
     // access log's one line records it. Only an error nothing handled gets a line with its stack; a
     // body its client stopped sending is not one (the access log records that request as 499).
     if (isDatabaseBusy(exception)) {
-      this.logger.warn(`The database is busy (another process holds its write lock): ${request.method} ${request.url?.split('?')[0]} answered 503`);
+      this.logger.warn(`The database is busy (another process holds its write lock): ${request.method} ${pathOf(request)} answered 503`);
       this.adapterHost.httpAdapter.setHeader(http.getResponse(), 'Retry-After', '1');
     } else if (!(exception instanceof HttpException) && !isAbortedUpload(exception)) {
       this.logger.error(
         { err: loggableError(exception), requestId: request.id },
-        `Unhandled error on ${request.method} ${request.url?.split('?')[0]}`,
+        `Unhandled error on ${request.method} ${pathOf(request)}`,
       );
     }
+    if (allow !== undefined) this.adapterHost.httpAdapter.setHeader(http.getResponse(), 'Allow', allow);
     const shaped = isErrorBody(body) ? inShape(body, errorShapeOf(request)) : body;
     this.adapterHost.httpAdapter.reply(http.getResponse(), shaped, status);
   }
 
-  private describe(exception: unknown, request: LoggableRequest): { status: number; body: unknown } {
+  private describe(exception: unknown, request: LoggableRequest): { status: number; body: unknown; allow?: string } {
     if (isAbortedUpload(exception)) {
       return { status: HttpStatus.BAD_REQUEST, body: errorBody('The request body did not arrive: the connection closed before its end.', 'Bad Request') };
     }
@@ -98,6 +106,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     const status = exception.getStatus();
+    const allowed = status === HttpStatus.NOT_FOUND && request.is404 === true ? methodsAllowedOn(this.adapterHost.httpAdapter.getInstance(), request.url ?? '') : [];
+    if (allowed.length > 0) {
+      const say = `${request.method} is not served on this path: it takes ${allowed.join(', ')}.`;
+      return { status: HttpStatus.METHOD_NOT_ALLOWED, body: errorBody(say, 'Method Not Allowed'), allow: allowed.join(', ') };
+    }
     const response = exception.getResponse();
     if (typeof response === 'object' && response !== null && !('statusCode' in response)) {
       return { status, body: response };

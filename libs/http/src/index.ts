@@ -9,6 +9,7 @@ export { installBodyParsers } from './body-parsers';
 export { declaredErrorShape, ErrorOnlyShape, errorShapeOf, inShape, isErrorBody, type ErrorShape } from './error-shape';
 export { ApiErrors, ApiWritesSharedDatabase, ERROR_SCHEMA_OF, ERROR_SCHEMAS } from './error-schemas';
 export { JSON_MAX_DEPTH } from './json-depth';
+export { installMethodNotAllowed } from './method-not-allowed';
 export { ParseRowIdPipe } from './parse-id.pipe';
 export { answerClientError, answerRoutingError, refuseConnectRequests } from './platform-errors';
 export { BODY_LIMIT_NAME, BodyLimit, installRouteBodyLimits } from './route-body-limit';
