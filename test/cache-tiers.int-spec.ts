@@ -5,7 +5,8 @@ import { CacheRegistry, defineCacheNamespace, Uncacheable, type NamespaceCache }
 import { redisConnectionOptions } from '@app/redis';
 import { pollUntil } from './support/poll';
 import { watchCommands } from './support/redis-command-feed';
-import { storedEntry } from './support/redis-keys';
+import { recordKeyPrefixes } from './support/redis-key-ledger';
+import { removeRedisKeys, storedEntry } from './support/redis-keys';
 import { CLOSED_PORT, startRedisServer, untilReady, type RedisServerProcess } from './support/redis-server';
 import { testRedisUrl } from './support/test-app';
 
@@ -22,6 +23,8 @@ interface Harness {
 }
 
 const opened: Redis[] = [];
+/** The key prefixes harnesses used in the run's shared Redis, removed after the file (and checked by the global teardown). */
+const sharedPrefixes: string[] = [];
 
 function connect(url: string): Redis {
   const redis = new Redis(url, { ...redisConnectionOptions, lazyConnect: false });
@@ -32,6 +35,10 @@ function connect(url: string): Redis {
 
 function harness(url = testRedisUrl(), env: Record<string, string> = {}): Harness {
   const prefix = `t-${randomUUID().slice(0, 8)}`;
+  if (url === testRedisUrl()) {
+    recordKeyPrefixes(url, [`${prefix}:`]);
+    sharedPrefixes.push(`${prefix}:`);
+  }
   const config = loadConfig({ NODE_ENV: 'test', CACHE_KEY_PREFIX: prefix, ...env });
   const redis = connect(url);
   const registry = new CacheRegistry(config, redis);
@@ -47,6 +54,7 @@ afterAll(async () => {
       else redis.disconnect();
     }),
   );
+  for (const prefix of sharedPrefixes) await removeRedisKeys(testRedisUrl(), prefix);
 });
 
 describe('two tiers over a real Redis', () => {
