@@ -88,6 +88,15 @@ describe('digestCredentialParameters', () => {
     expect(key).not.toMatch(/abc|def/);
     expect(key).toBe(`/a?x=1#&token=~${secretDigest('abc#def', 'key-parameter')}&y=2`);
   });
+
+  it('digests credentials however their names are written, as the access log redacts them', () => {
+    const key = digestCredentialParameters('/a?%73ecret=s1&secret[]=s2&a[admin_secret]=s3&adminSecret=s4&token_count=3&api_key=');
+    expect(key).not.toMatch(/s[1-4]/);
+    expect(key).toBe(
+      `/a?%73ecret=~${secretDigest('s1', 'key-parameter')}&secret[]=~${secretDigest('s2', 'key-parameter')}` +
+        `&a[admin_secret]=~${secretDigest('s3', 'key-parameter')}&adminSecret=~${secretDigest('s4', 'key-parameter')}&token_count=3&api_key=`,
+    );
+  });
 });
 
 describe('CircuitBreaker', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LONE_SURROGATE } from '@app/common';
-import { CREDENTIAL_QUERY_PARAMETERS } from '@app/http/credentials';
+import { replaceCredentialValues } from '@app/http/credentials';
 
 /** Characters allowed in a key part as is; anything else is percent-encoded. */
 const SAFE_PART = /^[A-Za-z0-9._~\-/=&?@,+]*$/;
@@ -127,17 +127,12 @@ export function secretDigest(value: string, label = 'cache'): string {
   return createHash('sha256').update(label).update('\0').update(value).digest('hex').slice(0, 16);
 }
 
-// A value runs to the next `&` or `;`: a `#` is part of it, as the server's query parser reads it.
-const CREDENTIAL_PARAMETER = new RegExp(`([?&;])(${CREDENTIAL_QUERY_PARAMETERS.join('|')})=([^&;]*)`, 'gi');
-
 /**
- * `key` with the value of every credential query parameter (`?token=…`, `&admin_secret=…`)
- * replaced by its digest, for keys built from raw URLs (the stock `CacheInterceptor`'s): distinct
- * credentials keep distinct keys, and no credential reaches Redis or the inventory.
+ * `key` with the value of every credential query parameter (`?token=…`, `&admin_secret=…`, matched
+ * as the access log's redaction matches them) replaced by its digest, for keys built from raw URLs
+ * (the stock `CacheInterceptor`'s): distinct credentials keep distinct keys, and no credential reaches
+ * Redis or the inventory.
  */
 export function digestCredentialParameters(key: string): string {
-  if (!key.includes('=')) return key;
-  return key.replace(CREDENTIAL_PARAMETER, (_match, separator: string, name: string, value: string) =>
-    value === '' ? `${separator}${name}=` : `${separator}${name}=~${secretDigest(value, 'key-parameter')}`,
-  );
+  return replaceCredentialValues(key, (value) => (value === '' ? '' : `~${secretDigest(value, 'key-parameter')}`));
 }

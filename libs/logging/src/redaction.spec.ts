@@ -13,6 +13,9 @@ describe('redactUrl', () => {
     ['/a?%73ecret_token=x', '/a?%73ecret_token=%5BRedacted%5D'],
     ['/a?api+key=x&api_key', '/a?api+key=x&api_key=%5BRedacted%5D'],
     ['/a?token=%ZZ&b=%', '/a?token=%5BRedacted%5D&b=%'],
+    // A near-miss still carries the secret in its value: redacted too.
+    ['/a?a[admin_secret]=x&admin_secret%00=y&adminSecret=z', '/a?a[admin_secret]=%5BRedacted%5D&admin_secret%00=%5BRedacted%5D&adminSecret=%5BRedacted%5D'],
+    ['/a?ADMIN-SECRET=x&user.token=y&token_count=3', '/a?ADMIN-SECRET=%5BRedacted%5D&user.token=%5BRedacted%5D&token_count=3'],
     ['/plain', '/plain'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
