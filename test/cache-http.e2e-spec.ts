@@ -16,6 +16,7 @@ import { HttpCacheInterceptor } from '@app/cache/http/http-cache.interceptor';
 import { HTTP_NAMESPACE } from '@app/cache/namespace';
 import { CacheFixturesModule, CallCounter, FixtureCatalog, IneligibleEarlyHitsModule } from './support/cache-fixtures';
 import { pollUntil } from './support/poll';
+import { sendRaw } from './support/raw-http';
 import { freePort } from './support/redis-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -174,6 +175,8 @@ describe('route caching (L1 + Redis L2)', () => {
       .expect(304);
     expect(revalidated.text ?? '').toBe('');
     expect(revalidated.headers.etag).toBe(first.headers.etag);
+    // RFC 9110 8.6: a 304's Content-Length, if any, is the 200's; Fastify wrote 0 for an empty payload.
+    expect([revalidated.headers['content-length'], revalidated.headers['content-type']]).toEqual([undefined, undefined]);
     await request(app.baseUrl).get('/fixtures/public?page=304').set('If-None-Match', 'W/"other"').expect(200);
   });
 
@@ -220,9 +223,33 @@ describe('route caching (L1 + Redis L2)', () => {
     expect(again.headers['set-cookie']).toEqual(['session=2']);
   });
 
-  it('bypasses the cache for Cache-Control: no-store', async () => {
+  it('bypasses the cache for Cache-Control: no-store; a caller\'s answer still says private', async () => {
     const response = await request(app.baseUrl).get('/fixtures/public?page=1').set('Cache-Control', 'no-store').expect(200);
     expect(response.headers['x-cache']).toBe('BYPASS');
+    const own = await request(app.baseUrl).get('/fixtures/me').set('Authorization', 'Bearer carol').set('Cache-Control', 'no-store').expect(200);
+    expect([own.headers['x-cache'], own.headers['cache-control'], own.body.caller]).toEqual(['BYPASS', 'private, no-cache', 'Bearer carol']);
+  });
+
+  it('keys a public route by the value of a parameter named like a credential, never writing the value', async () => {
+    // Early hits (answered in onRequest) and the interceptor read the same key.
+    const alice = await request(app.baseUrl).get('/fixtures/shared?token=alice-link').expect(200);
+    const bob = await request(app.baseUrl).get('/fixtures/shared?token=bob-link').expect(200);
+    const aliceAgain = await request(app.baseUrl).get('/fixtures/shared?token=alice-link').expect(200);
+    expect([alice.body.token, alice.headers['x-cache']]).toEqual(['alice-link', 'MISS']);
+    expect([bob.body.token, bob.headers['x-cache']]).toEqual(['bob-link', 'MISS']);
+    expect([aliceAgain.body, aliceAgain.headers['x-cache']]).toEqual([alice.body, 'HIT']);
+    const redis = app.app.get(CacheRegistry).l2!.client;
+    expect((await redis.keys(`${app.config.cache.keyPrefix}:*`)).join('\n')).not.toMatch(/alice|bob/);
+  });
+
+  it('keys a path by the resource it names: escapes of unreserved characters and an absolute-form target share its entry', async () => {
+    const plain = await request(app.baseUrl).get('/fixtures/route-config/abc').expect(200);
+    const escaped = await request(app.baseUrl).get('/fixtures/route-config/%61b%63').expect(200);
+    expect([escaped.body, escaped.headers['x-cache']]).toEqual([plain.body, 'HIT']);
+    const absolute = await sendRaw(Number(new URL(app.baseUrl).port), 'GET http://evil.example/fixtures/route-config/abc HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    expect([absolute.status, absolute.headers['x-cache'], JSON.parse(absolute.body)]).toEqual([200, 'HIT', plain.body]);
+    const redis = app.app.get(CacheRegistry).l2!.client;
+    expect((await redis.keys(`${app.config.cache.keyPrefix}:*`)).join('\n')).not.toMatch(/evil/);
   });
 
   it('honours stock @CacheKey/@CacheTTL with the stock CacheInterceptor and CACHE_MANAGER', async () => {

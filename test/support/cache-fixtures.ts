@@ -101,6 +101,13 @@ class FixtureController {
     return { page, calls: this.counter.hit('public') };
   }
 
+  /** A public route that reads a parameter named like a credential (a share link's `?token=`). */
+  @Get('shared')
+  @HttpCached({ scope: 'public', ttl: '1m', earlyHits: true })
+  shared(@Query('token') token = '') {
+    return { token, calls: this.counter.hit('shared') };
+  }
+
   @Get('me')
   @UseGuards(RequireAuthorization)
   @HttpCached({ ttl: '1m' })

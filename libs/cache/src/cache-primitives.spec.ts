@@ -188,9 +188,12 @@ describe('MemoryTier', () => {
 describe('HTTP key parts', () => {
   const pairs = (query: string) => queryPairsOf({ url: `/p?${query}` }, 2);
 
-  it('sorts the query by name, keeps the order of a name\'s values, and leaves credential parameters out', () => {
-    expect(normalizedQuery(pairs('b=2&a=9&a=1&secret=s3&token=t'))).toBe('a=9&a=1&b=2');
+  it('sorts the query by name, keeps the order of a name\'s values, and digests credential parameters', () => {
+    const digest = (value: string) => `%7E${secretDigest(value, 'key-parameter')}`;
+    expect(normalizedQuery(pairs('b=2&secret=s3&a=9&a=1&token=t&api_key='))).toBe(`a=9&a=1&api_key=&b=2&secret=${digest('s3')}&token=${digest('t')}`);
     expect(normalizedQuery(pairs('a=1&a=9'))).not.toBe(normalizedQuery(pairs('a=9&a=1')));
+    // A public route's key has no principal: two values of a credential parameter must not share its entry.
+    expect(normalizedQuery(pairs('token=alice'))).not.toBe(normalizedQuery(pairs('token=bob')));
   });
 
   it('reads the query as Fastify does: a malformed escape stays apart from the character it is not', () => {

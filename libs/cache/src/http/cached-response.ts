@@ -28,6 +28,9 @@ export type XCache = LookupStatus | 'BYPASS';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/** What a principal-scoped route's answers say, from the cache or not: for the caller's own cache only, revalidated. */
+export const PRIVATE_CACHE_CONTROL = 'private, no-cache';
+
 type CacheableRequest = Pick<FastifyRequest, 'method' | 'url' | 'headers'> & { query?: unknown; user?: unknown };
 
 /** GET and HEAD may be answered from the cache, unless the client asked for `Cache-Control: no-store`. */
@@ -37,18 +40,44 @@ export function mayUseCache(request: CacheableRequest): boolean {
   return cacheControl === undefined || !/\bno-store\b/i.test(String(cacheControl));
 }
 
+/** `scheme://authority` at the start of an absolute-form request target (`GET http://host/path`). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+const ESCAPE = /%[0-9A-Fa-f]{2}/g;
+
+/** RFC 3986's unreserved characters: letters, digits, `-`, `.`, `_`, `~`. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
 /**
- * The key parts of a route entry: the method (HEAD shares GET's entry), the `@CacheKey` or the path
- * with the query as the route reads it, sorted by name, minus credential parameters, and the scope.
+ * The path as every spelling of it names one resource (RFC 3986 6.2.2): an absolute-form target's
+ * `scheme://host` dropped (the host a client wrote is not the resource, and must not reach a key),
+ * escapes of unreserved characters decoded (`rep%6f1` is `repo1`, as the router reads it) and the
+ * others written in upper case. `%2F`, `%25` and the like stay escaped: decoded, they would be
+ * another path. Otherwise one resource had an entry per spelling, and invalidating one left the rest.
+ */
+export function canonicalPath(path: string): string {
+  const origin = path.charCodeAt(0) === 47 ? null : ABSOLUTE_FORM.exec(path);
+  const target = origin === null ? path : path.slice(origin[0].length) || '/';
+  if (!target.includes('%')) return target;
+  return target.replace(ESCAPE, (escape) => {
+    const character = String.fromCharCode(Number.parseInt(escape.slice(1), 16));
+    return UNRESERVED.test(character) ? character : escape.toUpperCase();
+  });
+}
+
+/**
+ * The key parts of a route entry: the method (HEAD shares GET's entry), the `@CacheKey` or the
+ * canonical path with the query as the route reads it, sorted by name, credential values digested,
+ * and the scope.
  */
 export function routeEntryKey(request: CacheableRequest, explicitKey: string | undefined, scope: CacheScope): string[] {
   const queryStart = request.url.indexOf('?');
   // The hot path of every hit: a public route without a query string parses nothing.
-  if (queryStart === -1 && scope === 'public') return ['GET', explicitKey ?? `${request.url}?`, 'public'];
+  if (queryStart === -1 && scope === 'public') return ['GET', explicitKey ?? `${canonicalPath(request.url)}?`, 'public'];
   const query = queryStart === -1 ? [] : queryPairsOf(request, queryStart);
   return [
     'GET',
-    explicitKey ?? `${queryStart === -1 ? request.url : request.url.slice(0, queryStart)}?${normalizedQuery(query)}`,
+    explicitKey ?? `${canonicalPath(queryStart === -1 ? request.url : request.url.slice(0, queryStart))}?${normalizedQuery(query)}`,
     scope === 'public' ? 'public' : `principal=${principalOf(request, query)}`,
   ];
 }
@@ -67,7 +96,7 @@ export function prepareCachedReply(
   reply.header('x-cache', status);
   reply.header('etag', cached.etag);
   if (!reply.hasHeader('cache-control')) {
-    reply.header('cache-control', scope === 'public' ? 'public, no-cache' : 'private, no-cache');
+    reply.header('cache-control', scope === 'public' ? 'public, no-cache' : PRIVATE_CACHE_CONTROL);
   }
   if (cached.json && cached.headers?.['content-type'] === undefined) reply.header('content-type', JSON_CONTENT_TYPE);
   if (matchesIfNoneMatch(request.headers['if-none-match'], cached.etag)) markNotModified(reply);

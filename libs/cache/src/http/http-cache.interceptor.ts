@@ -10,13 +10,14 @@ import { catchError, map } from 'rxjs/operators';
 import { CacheRegistry } from '../cache-registry';
 import { Uncacheable, type NamespaceCache } from '../namespace-cache';
 import type { Duration } from '../ttl';
-import type { RouteKey, RouteTags } from './http-cache.metadata';
+import type { CacheScope, RouteKey, RouteTags } from './http-cache.metadata';
 import { RoutePolicyReader, type RoutePolicy, type RouteTtl } from './route-policy';
 import {
   headerNamesOf,
   isStorable,
   mayUseCache,
   prepareCachedReply,
+  PRIVATE_CACHE_CONTROL,
   routeEntryKey,
   storedResponse,
   type CachedResponse,
@@ -42,7 +43,7 @@ interface ResolvedRoute {
 /**
  * Route caching with the rules that make it safe by default: GET and HEAD only (HEAD shares GET's
  * entry); non-2xx responses, streams and responses that set cookies are never stored; keys hold
- * the method, the path (or the `@CacheKey`), the sorted query without credential parameters, and
+ * the method, the canonical path (or the `@CacheKey`), the sorted query with credential values digested, and
  * the scope — a digest of the caller's credentials unless the route is declared public. Concurrent
  * misses run the handler once. Every response says `X-Cache: HIT | MISS | STALE | BYPASS`; cached
  * bodies carry an `ETag` and a matching `If-None-Match` gets 304.
@@ -61,12 +62,12 @@ export class HttpCacheInterceptor implements NestInterceptor {
     // adds them to the context object on every call: on a hit that was a measurable part of the work.
     const request = context.getArgByIndex<FastifyRequest & { user?: unknown }>(0);
     const reply = context.getArgByIndex<FastifyReply>(1);
-    if (!mayUseCache(request)) {
-      reply.header('x-cache', 'BYPASS');
-      return next.handle();
-    }
     const { policy, cache } = this.routeOf(context);
     const scope = policy.scope;
+    if (!mayUseCache(request)) {
+      bypassed(reply, scope);
+      return next.handle();
+    }
     const parts = routeEntryKey(request, keyOf(policy.key, context), scope);
     const hit = cache.peek<CachedResponse>(parts);
     if (hit) return of(prepareCachedReply(request, reply, hit, 'HIT', scope));
@@ -89,11 +90,11 @@ export class HttpCacheInterceptor implements NestInterceptor {
     return from(lookup).pipe(
       map(({ value, status }) => {
         if ('payload' in value) return respond(value, status);
-        reply.header('x-cache', 'BYPASS');
+        bypassed(reply, scope);
         return value.body;
       }),
       catchError((error: unknown) => {
-        reply.header('x-cache', 'BYPASS');
+        bypassed(reply, scope);
         throw error;
       }),
     );
@@ -114,6 +115,18 @@ export class HttpCacheInterceptor implements NestInterceptor {
     this.routes.set(handler, route);
     return route;
   }
+}
+
+/**
+ * Marks an answer that does not come from the cache or go into it. A principal-scoped route's answer
+ * is the caller's whether cached or not, so it says `private` as its hits do — also when the client
+ * asked for `no-store` and when it is an error — unless the route chose its own `Cache-Control`:
+ * credentials in `X-Admin-Secret` or a query parameter do not keep a shared cache from storing an
+ * answer, as `Authorization` does (RFC 9111 3.5).
+ */
+function bypassed(reply: FastifyReply, scope: CacheScope): void {
+  reply.header('x-cache', 'BYPASS');
+  if (scope !== 'public' && !reply.hasHeader('cache-control')) reply.header('cache-control', PRIVATE_CACHE_CONTROL);
 }
 
 function keyOf(key: RouteKey | undefined, context: ExecutionContext): string | undefined {

@@ -31,7 +31,9 @@ const answerNotModified: onSendHookHandler = function answerNotModified(_request
   reply.code(304);
   reply.removeHeader('content-length');
   reply.removeHeader('content-type');
-  done(null, '');
+  // No payload, not an empty one: Fastify gives a string payload its length, and a 304 may carry
+  // `Content-Length` only as the length of the 200 it stands for (RFC 9110 8.6), never 0.
+  done(null, null);
 };
 
 /**

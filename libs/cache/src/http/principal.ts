@@ -46,12 +46,16 @@ export function queryPairsOf(request: { url: string; query?: unknown }, querySta
 }
 
 /**
- * The query sorted by name, credential parameters removed, a repeated name's values in the order
- * sent (a route reads them as an array, whose order it may use): `a=2&a=1&b=3`.
+ * The query sorted by name, a repeated name's values in the order sent (a route reads them as an
+ * array, whose order it may use), each credential parameter's value replaced by its digest: `a=2&a=1&b=3&token=~<digest>`.
+ * Digested, not dropped: a public route's key has no principal, and a route may read such a parameter
+ * (a share link's `?token=`), so two values must not share an entry.
  */
 export function normalizedQuery(query: QueryPairs): string {
-  const pairs = query.filter(([name]) => !isCredentialQueryParameter(name));
+  const pairs = query.map(([name, value]): [string, string] =>
+    isCredentialQueryParameter(name) && value !== '' ? [name, `~${secretDigest(value, 'key-parameter')}`] : [name, value],
+  );
   // Stable: the values of one name keep their order.
   pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return new URLSearchParams(pairs as [string, string][]).toString();
+  return new URLSearchParams(pairs).toString();
 }
