@@ -238,3 +238,46 @@ describe('large results', () => {
     expect(await pendingExists(id)).toBe(1);
   });
 });
+
+/**
+ * The largest result the real cursor-runner sends: it keeps stdout up to 10 MiB (`CURSOR_CLI_MAX_OUTPUT_SIZE`;
+ * the read that would pass it stops the agent and is not kept) and JSON-encodes the output, which
+ * writes each control character as `\u00XX` — six bytes for one (an agent that prints a UTF-16 file
+ * prints a NUL for every other byte). The default `CALLBACK_BODY_LIMIT_BYTES` must take that body.
+ */
+describe('the largest result cursor-runner sends, with the default callback body limit', () => {
+  let telegram: FakeTelegram;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    telegram = await FakeTelegram.start(TOKEN);
+    app = await startTestApp({
+      env: {
+        REDIS_URL: testRedisUrl(),
+        CACHE_KEY_PREFIX: `lr-${randomUUID().slice(0, 8)}`,
+        WEBHOOK_SECRET: SECRET,
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_API_BASE_URL: telegram.url,
+      },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await telegram.stop();
+  });
+
+  it('receives and delivers 10 MiB of control characters, a body six times that size', async () => {
+    const store = app.app.get(PendingRequestStore);
+    const id = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const chatId = nextChat++;
+    await store.store(id, { chatId, messageId: 78, prompt: 'cat utf16.txt', originalWasAudio: false, createdAt: new Date().toISOString(), botId: null });
+    const output = '\u0001'.repeat(10 * 1024 * 1024);
+    const sent = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, finishedRunCallback(id, { stdout: output }), SECRET);
+    expect(sent.bytes).toBeGreaterThan(6 * output.length);
+    expect(sent.status).toBe(200);
+    await app.app.get(DeliverResult).settled();
+    const documents = telegram.documents(chatId);
+    expect(documents).toHaveLength(1);
+    expect(documents[0].bytes.equals(Buffer.from(output, 'utf8'))).toBe(true);
+  });
+});

@@ -21,8 +21,8 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(3000);
     expect(config.http.host).toBe('0.0.0.0');
     expect(config.http.bodyLimitBytes).toBe(1_048_576);
-    // 10 MiB of agent output, each byte escaped to two in JSON at worst, with room for the rest.
-    expect(config.http.callbackBodyLimitBytes).toBe(24 * 1024 * 1024);
+    // 10 MiB of agent output, each byte escaped to six in JSON at worst (`\u0001`), with room for the rest.
+    expect(config.http.callbackBodyLimitBytes).toBe(64 * 1024 * 1024);
     expect(config.redis).toBeUndefined();
     expect(config.database.filePath).toBe(path.resolve('/srv/app', 'data/shared.sqlite3'));
     expect(config.database.url).toBe(`file:${config.database.filePath}`);

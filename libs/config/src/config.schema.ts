@@ -167,10 +167,11 @@ export const environmentSchema = z.object({
   APP_NAME: text('Virtual Assistant API'),
   APP_VERSION: text('1.0.0'),
   BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
-  // cursor-runner sends up to 10 MiB of agent output in one callback; JSON escaping can double it.
-  CALLBACK_BODY_LIMIT_BYTES: integer(25_165_824, 1024, 268_435_456),
+  // cursor-runner sends up to 10 MiB of agent output in one callback, and JSON writes a control character in six
+  // bytes: 60 MiB and the rest of the body (docs/cursor-runner.md, "Sizes").
+  CALLBACK_BODY_LIMIT_BYTES: integer(67_108_864, 1024, 268_435_456),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
-  // Telegram's updates and the admin calls are small; a 24 MiB callback crosses a LAN in well under a second.
+  // Telegram's updates and the admin calls are small; a 64 MiB callback crosses a LAN in about a second.
   HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
 
   WEBHOOK_SECRET: text(INSECURE_SECRET_DEFAULT),
