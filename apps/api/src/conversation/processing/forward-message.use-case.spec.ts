@@ -93,6 +93,37 @@ describe(ForwardMessage.name, () => {
     expect(await mocks.pending.get(REQUEST_ID)).toMatchObject({ chatId: 42, prompt: 'fix the tests' });
   });
 
+  it('after a kill mid-call whose result has come since, tells the chat nothing and leaves no pending request behind', async () => {
+    const { sut, mocks } = newForwardMessage();
+    const steps = new Map<string, unknown>();
+    const begun = new Set<string>();
+    mocks.cursorRunner.executeAsync.mockImplementationOnce(() => new Promise(() => undefined));
+    void sut.forward(mocks.bot, newJob(queued, 1, steps, begun), message);
+    await pollUntil(async () => mocks.cursorRunner.executeAsync.mock.calls.length, (calls) => calls === 1, 1_000, 5);
+    // cursor-runner had the request: its callback was taken and the result delivered (kept, pending request deleted).
+    await mocks.pending.keepResult(REQUEST_ID, { result: { success: true, output: 'done' }, receivedAt: new Date().toISOString() });
+    await mocks.pending.delete(REQUEST_ID);
+
+    expect(await sut.forward(mocks.bot, newJob(queued, 1, new Map(steps), new Set(begun)), message)).toBe(true);
+    expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    expect(await mocks.pending.get(REQUEST_ID)).toBeNull();
+  });
+
+  it('after a kill mid-call whose result is being delivered, tells the chat nothing', async () => {
+    const { sut, mocks } = newForwardMessage();
+    const steps = new Map<string, unknown>();
+    const begun = new Set<string>();
+    mocks.cursorRunner.executeAsync.mockImplementationOnce(() => new Promise(() => undefined));
+    void sut.forward(mocks.bot, newJob(queued, 1, steps, begun), message);
+    await pollUntil(async () => mocks.cursorRunner.executeAsync.mock.calls.length, (calls) => calls === 1, 1_000, 5);
+    expect(await mocks.pending.claimDelivery(REQUEST_ID, 'receipt-1', 60)).toBe(true);
+
+    expect(await sut.forward(mocks.bot, newJob(queued, 1, new Map(steps), new Set(begun)), message)).toBe(true);
+    expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+    expect(await mocks.pending.get(REQUEST_ID)).toMatchObject({ chatId: 42 });
+  });
+
   it('treats a timeout as unknown: no second call, the chat told it may have been interrupted, the pending request kept', async () => {
     const { sut, mocks } = newForwardMessage();
     const steps = new Map<string, unknown>();

@@ -55,9 +55,12 @@ export type ForwardJob = Pick<Job<Pick<TelegramUpdateJob, 'requestId'>>, 'data' 
  * What forwarding did, saved with the job. `unknown`: cursor-runner may or may not have the
  * request (an earlier attempt was cut short after it began the call, or the call broke after the
  * request left); it is never sent again and the pending request is kept for a late callback.
+ * `answered`: an earlier attempt was cut short after it began the call, and the result has come
+ * since (cursor-runner had the request): there is nothing to tell the chat.
  */
 type ForwardOutcome =
   | { status: 'forwarded'; requestId: string }
+  | { status: 'answered'; requestId: string }
   | { status: 'refused'; requestId: string; error: string }
   | { status: 'unknown'; requestId: string; reason: string };
 
@@ -90,6 +93,8 @@ export class ForwardMessage {
     const requestId = job.data.requestId ?? (await job.step('request-id', async () => newTelegramRequestId()));
     const outcome = await job.step(FORWARD_EFFECT, () => this.forwardOnce(bot, job, requestId, message));
     switch (outcome.status) {
+      case 'answered':
+        return true;
       case 'forwarded':
         if (await this.settings.isEnabled(DEBUG_SETTING)) {
           await job.step('processing-notice', () => this.replies.notify(bot, message.chatId, PROCESSING_TEXT, message.messageId));
@@ -120,6 +125,10 @@ export class ForwardMessage {
       botId: bot.id,
     });
     if (!(await job.begin(FORWARD_EFFECT))) {
+      if (await this.resultCame(requestId)) {
+        this.logger.log(`Request ${requestId}: an earlier attempt forwarded it and its result has come; nothing to tell the chat`);
+        return { status: 'answered', requestId };
+      }
       const reason = 'an earlier attempt began forwarding it and never recorded how that ended';
       this.logger.warn(`Not forwarding request ${requestId} to cursor-runner again: ${reason}; the chat is told`);
       return { status: 'unknown', requestId, reason };
@@ -150,6 +159,24 @@ export class ForwardMessage {
     await this.pending.delete(requestId);
     this.logger.warn(`Failed to send Telegram message to cursor-runner (requestId: ${requestId}): ${refusal}`);
     return { status: 'refused', requestId, error: refusal };
+  }
+
+  /**
+   * Whether a callback of `requestId` was taken: its result is kept for lookup or its delivery is
+   * under way. A delivery that has ended deleted the pending request this attempt stored again, so it is
+   * deleted once more: left, it said for an hour that the request awaited a result. A store that
+   * cannot answer reads as no result (the chat is then told the request may have been interrupted).
+   */
+  private async resultCame(requestId: string): Promise<boolean> {
+    try {
+      if (await this.pending.deliveryUnderWay(requestId)) return true;
+      if ((await this.pending.keptResult(requestId)) === null) return false;
+      await this.pending.delete(requestId);
+      return true;
+    } catch (error) {
+      this.logger.warn(`Could not tell whether request ${requestId}'s result has come: ${(error as Error).message}`);
+      return false;
+    }
   }
 }
 
