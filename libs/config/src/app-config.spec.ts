@@ -195,8 +195,8 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'redis://:s3cr%zzt@127.0.0.1:6379' }, 'REDIS_URL has a user or password with a malformed percent escape'],
     [{ TELEGRAM_WEBHOOK_SECRET: 'bad secret!' }, 'TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, underscores or dashes (what Telegram takes as a secret_token)'],
     [{ TELEGRAM_BOT_TOKEN: '123:abc def' }, 'TELEGRAM_BOT_TOKEN must be a bot token as BotFather gives it: <bot id>:<letters, digits, _ or ->'],
-    [{ TELEGRAM_WEBHOOK_BASE_URL: 'https://public.example/hook?x=1' }, 'TELEGRAM_WEBHOOK_BASE_URL must not have a query or fragment: paths are appended to it (got "https://public.example/hook?x=1")'],
-    [{ CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/cb#frag' }, 'CURSOR_RUNNER_CALLBACK_BASE_URL must not have a query or fragment: paths are appended to it (got "http://app:3000/cb#frag")'],
+    [{ TELEGRAM_WEBHOOK_BASE_URL: 'https://public.example/hook?x=1' }, 'TELEGRAM_WEBHOOK_BASE_URL must not have a query or fragment: paths are appended to it (got "https://public.example/hook?<query>")'],
+    [{ CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/cb#frag' }, 'CURSOR_RUNNER_CALLBACK_BASE_URL must not have a query or fragment: paths are appended to it (got "http://app:3000/cb#<fragment>")'],
     [{ CURSOR_RUNNER_URL: 'http://user:hunter2@cr:3001' }, 'CURSOR_RUNNER_URL must not carry credentials (got "http://<credentials>@cr:3001")'],
     [{ ELEVENLABS_API_BASE_URL: 'http://user:hunter2@el host' }, 'ELEVENLABS_API_BASE_URL must be an http(s) URL (got "http://<credentials>@el host")'],
     [{ CALLBACK_BODY_LIMIT_BYTES: '24MiB' }, 'CALLBACK_BODY_LIMIT_BYTES must be an integer between 1024 and 268435456 (got "24MiB")'],
@@ -205,6 +205,21 @@ describe('loadConfig', () => {
     const message = errorOf(env);
     expect(message).toBe(`Invalid configuration: ${expected}`);
     expect(message).not.toContain('\n');
+  });
+
+  it.each([
+    ['CURSOR_RUNNER_URL', 'http://user:Pw0rd@SECRET@cursor-runner:3001', 'http://<credentials>@cursor-runner:3001'],
+    ['ELEVENLABS_API_BASE_URL', 'https://user:Pw0rd/SECRET@api.elevenlabs.io', 'https://<credentials>@api.elevenlabs.io'],
+    ['TELEGRAM_API_BASE_URL', 'https:user:Pw0rdSECRET@api.telegram.org', 'https:<credentials>@api.telegram.org'],
+    ['TELEGRAM_WEBHOOK_BASE_URL', String.raw`https:\\user:Pw0rdSECRET@bot.example.com`, String.raw`https:\\<credentials>@bot.example.com`],
+    ['CURSOR_RUNNER_CALLBACK_BASE_URL', 'http://app:3000/?token=Pw0rdSECRET', 'http://app:3000/?<query>'],
+    ['DATABASE_URL', 'postgres://user:Pw0rd@SECRET@db/x', 'postgres://<credentials>@db/x'],
+    ['DATABASE_URL', 'user:Pw0rdSECRET@db', 'user:<credentials>@db'],
+  ])('refuses %s without echoing the credentials of %p', (variable, value, shown) => {
+    const message = errorOf({ [variable]: value });
+    expect(message.startsWith(`Invalid configuration: ${variable} `)).toBe(true);
+    expect(message.endsWith(`(got ${JSON.stringify(shown)})`)).toBe(true);
+    expect(message).not.toMatch(/Pw0rd|SECRET/);
   });
 
   it('names a bad secret-bearing variable without echoing its value', () => {
@@ -322,8 +337,9 @@ describe('loadConfig', () => {
       [{ CALLBACK_REDIS_WAIT_MS: '25000', REDIS_COMMAND_TIMEOUT_MS: '11000' }, 'CALLBACK_REDIS_WAIT_MS plus twice REDIS_COMMAND_TIMEOUT_MS must stay within 28000 ms (got 25000 + 2 × 11000)'],
       [{ REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD and REDIS_TLS are set without REDIS_SENTINELS or REDIS_CLUSTER_NODES, which they apply to'],
       [{ REDIS_URL: 'redis://r:6379', QUEUE_PREFIX: 'jarek-va:1:{settings}' }, 'QUEUE_PREFIX must not start with "jarek-va:", the cache\'s keys (CACHE_KEY_PREFIX)'],
-      [{ REDIS_CLUSTER_NODES: 'c1' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port, an IPv6 host in brackets (got "c1")'],
-      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS must be a comma-separated list of host:port, an IPv6 host in brackets (got "s:99999")'],
+      [{ REDIS_CLUSTER_NODES: 'c1' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port (a port 1-65535), an IPv6 host in brackets (got "c1")'],
+      [{ REDIS_SENTINELS: 's:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS must be a comma-separated list of host:port (a port 1-65535), an IPv6 host in brackets (got "s:99999")'],
+      [{ REDIS_CLUSTER_NODES: 'c1:7000,c2:0' }, 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port (a port 1-65535), an IPv6 host in brackets (got "c1:7000,c2:0")'],
     ])('refuses %j naming the variables', (env, expected) => {
       expect(errorOf(env)).toContain(expected);
     });

@@ -222,8 +222,27 @@ function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): stri
   const shown =
     raw === undefined || (SECRET_VARIABLES as readonly string[]).includes(variable)
       ? ''
-      : ` (got ${JSON.stringify(raw.replace(/\/\/[^/@\s]*@/, '//<credentials>@'))})`;
+      : ` (got ${JSON.stringify(withoutCredentials(raw))})`;
   return `${variable} ${issue.message}${shown}`;
+}
+
+/** `scheme:` and the slashes or backslashes after it, which credentials follow when a URL has them. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:[/\\]*/;
+
+/**
+ * A refused value as it may be shown: a query and a fragment replaced (a token rides there), and
+ * everything from the scheme to the last `@` before them replaced — however the URL was mistyped
+ * (`https:user:pw@host` without `//`, a password holding `@` or `/`), what stands before an `@` may
+ * be a password. A value with an `@` elsewhere loses more than it must, never a password.
+ */
+function withoutCredentials(value: string): string {
+  const end = value.search(/[?#]/);
+  const beforeQuery = end === -1 ? value : value.slice(0, end);
+  const rest = end === -1 ? '' : value[end] === '?' ? '?<query>' : '#<fragment>';
+  const at = beforeQuery.lastIndexOf('@');
+  const start = SCHEME.exec(beforeQuery)?.[0].length ?? 0;
+  const shown = at >= start ? `${beforeQuery.slice(0, start)}<credentials>${beforeQuery.slice(at)}` : beforeQuery;
+  return `${shown}${rest}`;
 }
 
 const REDIS_CHOICES = 'REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES';

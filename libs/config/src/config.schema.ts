@@ -108,8 +108,9 @@ const hostPortList = z.preprocess(
         value
           .split(',')
           .map((item) => HOST_PORT.exec(item.trim()))
-          .every((match) => match !== null && Number(match[3]) <= 65535),
-      'must be a comma-separated list of host:port, an IPv6 host in brackets',
+          // Port 0 is no port to connect to: the Redis client would quietly use its default (6379, 26379).
+          .every((match) => match !== null && Number(match[3]) >= 1 && Number(match[3]) <= 65535),
+      'must be a comma-separated list of host:port (a port 1-65535), an IPv6 host in brackets',
     )
     .transform((value) =>
       value.split(',').map((item) => {
