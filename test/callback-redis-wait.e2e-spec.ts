@@ -36,6 +36,7 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
   let telegram: FakeTelegram;
   let app: TestApp;
   let nextChat = 555_000;
+  let dataDirectory: string;
 
   const callback = (requestId: string, output: string) =>
     request(app.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', 'test-webhook-secret').send({ request_id: requestId, success: true, output });
@@ -56,7 +57,8 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
 
   beforeAll(async () => {
     // Kept on disk, so a restart brings the pending requests back, as a durable production Redis does.
-    redis = await startFaultyRedis({ appendOnlyDir: fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-callback-wait-')) });
+    dataDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'jarek-va-callback-wait-'));
+    redis = await startFaultyRedis({ appendOnlyDir: dataDirectory });
     telegram = await FakeTelegram.start(TOKEN);
     app = await startTestApp({
       env: {
@@ -129,6 +131,26 @@ describe('a callback while Redis cannot take it (CALLBACK_REDIS_WAIT_MS)', () =>
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ received: true, request_id: requestId });
     expect(await delivered(chatId)).toEqual([output]);
+  });
+
+  it('Redis restarted empty within the wait (no persistence): 200 "Request not found", the callback logged at error level for a replay', async () => {
+    const { requestId, chatId } = await pendingRequest();
+    const output = `lost with the data ${randomUUID()}`;
+    await redis.kill();
+    // What a Redis without persistence comes back with: nothing.
+    for (const entry of fs.readdirSync(dataDirectory)) fs.rmSync(path.join(dataDirectory, entry), { recursive: true, force: true });
+    const restarted = new Promise<void>((resolve) => setTimeout(() => void redis.restart().then(resolve), 1_500));
+
+    const { response } = await timed(() => callback(requestId, output));
+    await restarted;
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, message: 'Request not found' });
+    expect(await delivered(chatId)).toEqual([]);
+    const logged = app.logs.lines.filter((line) => line.requestId === requestId && line.level === 50);
+    expect(logged).toEqual([expect.objectContaining({ callback: expect.objectContaining({ output }) })]);
+    expect(String(logged[0].msg)).toContain('found no pending request once Redis answered');
+    expect(app.logs.lines.some((line) => String(line.msg).startsWith(`cursor-runner result ${requestId} taken on try `))).toBe(false);
   });
 
   it('Redis frozen past the wait: 503 within it and a try, content logged; the replay after the thaw delivers once', async () => {

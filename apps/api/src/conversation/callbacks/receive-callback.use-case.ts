@@ -140,7 +140,9 @@ export class ReceiveCallback implements OnModuleDestroy {
     for (let tries = 1; ; tries += 1) {
       try {
         const answer = await this.take(requestId, fields, claimToken);
-        if (tries > 1) this.logger.log(`cursor-runner result ${requestId} taken on try ${tries}, ${Date.now() - startedAt} ms after it arrived`);
+        if (tries === 1) return answer;
+        if ('message' in answer && answer.message === 'Request not found') this.notFoundAfterWait(requestId, fields, triesSoFar(tries));
+        else this.logger.log(`cursor-runner result ${requestId} taken on try ${tries}, ${Date.now() - startedAt} ms after it arrived`);
         return answer;
       } catch (error) {
         if (!(error instanceof RedisCannotTake)) throw error;
@@ -248,6 +250,19 @@ export class ReceiveCallback implements OnModuleDestroy {
     } catch (error) {
       this.logger.warn(`Could not keep result ${requestId} for lookup (it is still delivered): ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Logs the callback for a replay: it waited for Redis, and once Redis answered its pending request
+   * was gone — a Redis that restarted without persistence has lost every pending request — so no one
+   * can be told and cursor-runner does not send it again.
+   */
+  private notFoundAfterWait(requestId: string, fields: Record<string, unknown>, waited: string): void {
+    this.logger.error(
+      { requestId, callback: Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, clip(value)])) },
+      `cursor-runner result ${requestId} waited for Redis (${waited}) and found no pending request once Redis answered ` +
+        '(a Redis restarted without persistence has lost them): it cannot be delivered, and the callback is logged here for a replay',
+    );
   }
 
   /** Logs the callback for a replay: Redis could not take it. */
