@@ -40,7 +40,7 @@ describe('normalizeCallbackResult', () => {
   it('applies the defaults and reads both spellings', () => {
     expect(normalizeCallbackResult({})).toEqual({
       success: false,
-      iterations: 0,
+      iterations: undefined,
       maxIterations: 25,
       output: '',
       error: undefined,
@@ -59,7 +59,7 @@ describe('normalizeCallbackResult', () => {
     expect(normalizeCallbackResult({ maxIterations: 7, exitCode: 1, iterations: 'many' })).toMatchObject({
       maxIterations: 7,
       exitCode: 1,
-      iterations: 0,
+      iterations: undefined,
     });
   });
 });
@@ -90,6 +90,11 @@ describe('buildResultMessage', () => {
     expect(message.plain).toBe(
       '✅ Cursor command completed successfully\n📊 Iterations: 2\n⏱ Duration: 1500ms\n\n📝 Output:\n<b>out</b>\n\n⚠️ Warnings:\nwarn',
     );
+  });
+
+  it('leaves the iterations out when the callback has none, as the real cursor-runner sends none', () => {
+    const message = buildResultMessage(normalizeCallbackResult({ success: true, output: 'done', duration: '9s' }), true);
+    expect(message.plain).toBe('✅ Cursor command completed successfully\n⏱ Duration: 9s\n\n📝 Output:\ndone');
   });
 
   it('says N/A without a duration', () => {
@@ -153,7 +158,7 @@ describe('true outcomes: success, exitCode and error together', () => {
   const STDERR = "Error: Authentication required. Please run 'cursor-agent login' first.";
   const outcome = (success: boolean, exitCode: number | undefined, error: string | undefined): CallbackResult => ({
     success,
-    iterations: 0,
+    iterations: undefined,
     maxIterations: 25,
     output: 'partial output',
     error,

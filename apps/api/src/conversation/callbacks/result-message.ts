@@ -10,7 +10,8 @@ import { plainMessage, type ChatMessage } from '../chat-replies';
 /** The callback fields the message is built from, normalised. */
 export interface CallbackResult {
   success: boolean;
-  iterations: number;
+  /** The agent's iterations; `undefined` when the callback has none (cursor-runner sends none today). */
+  iterations: number | undefined;
   maxIterations: number;
   output: string;
   error: string | undefined;
@@ -63,7 +64,7 @@ function text(value: unknown): string | undefined {
 export function normalizeCallbackResult(body: Record<string, unknown>): CallbackResult {
   return {
     success: truthy(body.success),
-    iterations: integer(body.iterations, 0),
+    iterations: optionalInteger(body.iterations),
     maxIterations: integer(body.maxIterations ?? body.max_iterations, 25),
     output: text(body.output) ?? '',
     error: text(body.error),
@@ -143,11 +144,9 @@ export function buildResultMessage(result: CallbackResult, debug: boolean): Resu
   }
   const parts: Part[] = [];
   if (debug) {
-    parts.push(
-      plainPart('✅ Cursor command completed successfully'),
-      plainPart(`📊 Iterations: ${result.iterations}`),
-      plainPart(`⏱ Duration: ${result.duration ?? 'N/A'}`),
-    );
+    parts.push(plainPart('✅ Cursor command completed successfully'));
+    if (result.iterations !== undefined) parts.push(plainPart(`📊 Iterations: ${result.iterations}`));
+    parts.push(plainPart(`⏱ Duration: ${result.duration ?? 'N/A'}`));
   }
   parts.push(...output.parts);
   const warnings = debug ? cleanTerminalText(result.error) : '';
