@@ -150,6 +150,20 @@ describe('cursor-runner proxy routes', () => {
     });
   });
 
+  it('answers 413 saying why when cursor-runner refuses a prompt over its 100 KB body limit; the async run is not kept', async () => {
+    const prompt = 'p'.repeat(150 * 1024);
+    for (const route of ['/cursor-runner/cursor/execute', '/cursor-runner/cursor/execute/async']) {
+      const response = await request(app.baseUrl).post(route).set(ADMIN).send({ prompt, id: 'req-1700000000-00000413' }).expect(413);
+      expect(response.body).toEqual({
+        ok: false,
+        say: 'cursor-runner refused the request as too large (request entity too large): it reads request bodies of up to 100 KB, so send a shorter prompt.',
+        result: { error: 'Payload Too Large' },
+      });
+    }
+    // The async run's id was given back: it can be used again.
+    await request(app.baseUrl).post('/cursor-runner/cursor/execute/async').set(ADMIN).send({ prompt: 'short', id: 'req-1700000000-00000413' }).expect(200);
+  });
+
   it('answers 502 "Route not found" for a route cursor-runner does not have', async () => {
     fake.enqueue(EXECUTE_ASYNC, { status: 404, body: { success: false, error: 'Route not found' } });
     const response = await request(app.baseUrl)

@@ -224,6 +224,9 @@ async function finishRun(body: Record<string, unknown>, requestId: string, optio
   options.callbacks?.record(sent);
 }
 
+/** cursor-runner reads JSON bodies with `express.json()`, whose default limit is 100 KB. */
+export const CURSOR_RUNNER_BODY_LIMIT_BYTES = 100 * 1024;
+
 /**
  * cursor-runner's current HTTP protocol without running anything:
  * - `POST /cursor/execute` answers a successful run at once (400 without a prompt, 404 for an
@@ -234,13 +237,18 @@ async function finishRun(body: Record<string, unknown>, requestId: string, optio
  * - `POST /cursor/conversation/new` starts a conversation of the body's `queueType` (500 without a
  *   JSON body, as cursor-runner answers);
  * - `GET /repositories/api/:repository/files` serves `fileTrees` (404 for another repository);
- * - anything else is 404 "Route not found".
+ * - anything else is 404 "Route not found";
+ * - a JSON body over {@link CURSOR_RUNNER_BODY_LIMIT_BYTES} is 413 on any route, before its secret is
+ *   checked (express.json's default limit, which cursor-runner keeps, and its error handler's shape).
  */
 export function cursorRunnerProtocol(options: FakeCursorRunnerOptions = {}) {
   return (request: RecordedRequest): FakeReply => {
+    const timestamp = new Date().toISOString();
+    if (request.rawBody.length > CURSOR_RUNNER_BODY_LIMIT_BYTES) {
+      return { status: 413, body: { success: false, error: 'request entity too large', timestamp, path: request.path } };
+    }
     const hasBody = typeof request.body === 'object' && request.body !== null;
     const body = (hasBody ? request.body : {}) as Record<string, unknown>;
-    const timestamp = new Date().toISOString();
     const requestId = typeof body.id === 'string' ? body.id : `req-${Date.now()}-fake`;
     const route = `${request.method} ${request.path}`;
     if (route === EXECUTE_ASYNC && options.webhookSecret && secretPresented(request) !== options.webhookSecret) {
