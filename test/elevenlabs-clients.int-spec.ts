@@ -178,6 +178,22 @@ describe('ElevenLabs clients against a fake ElevenLabs', () => {
       expect(logged[0]).not.toContain('TAIL');
     });
 
+    it('cuts the message of a huge error answer to 500 characters, in the error and in the log', async () => {
+      fake.enqueue(SPEECH_TO_TEXT, { status: 429, body: { detail: { status: 'too_many_concurrent_requests', message: `${'m'.repeat(3_000_000)}TAIL` } } });
+      const error = await speechToText().transcribe({ audio: AUDIO }).catch((caught) => caught);
+      expect(error).toMatchObject({ message: `${'m'.repeat(500)}…`, status: 429 });
+      expect(logged).toHaveLength(1);
+      expect(logged[0].length).toBeLessThan(1_500);
+      expect(logText()).not.toContain('TAIL');
+    });
+
+    it('takes the API key out of an error answer that echoes it, in the error and in the log', async () => {
+      fake.enqueue(SPEECH_TO_TEXT, { status: 400, body: { detail: `bad request: headers were xi-api-key=${API_KEY}` } });
+      const error = await speechToText().transcribe({ audio: AUDIO }).catch((caught) => caught);
+      expect(error).toMatchObject({ message: 'bad request: headers were xi-api-key=[ElevenLabs API key]', status: 400 });
+      expect(logText()).not.toContain(API_KEY);
+    });
+
     it('rejects a 2xx answer that is not JSON as an invalid response', async () => {
       fake.enqueue(SPEECH_TO_TEXT, { body: '<html>maintenance</html>' });
       const error = await speechToText().transcribe({ audio: AUDIO }).catch((caught) => caught);

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 
-/** At most this many characters of an error body are logged. */
+/** At most this many characters of an error body are logged, and of the message taken from it. */
 export const LOGGED_BODY_CHARS = 500;
 
 function textOf(value: unknown): string {
@@ -37,6 +37,9 @@ function messageOfJson(body: unknown): string {
  * a top-level array or a `detail` array → the items' `msg` joined with "; "; `detail` (a string,
  * or an object's `message`); `error`; `message`; else `HTTP <status>: <reason phrase>`.
  *
+ * Cut to {@link LOGGED_BODY_CHARS} characters: the message is logged and shown to the user, and an
+ * answer may hold megabytes of it.
+ *
  * @param status the HTTP status of the answer
  * @param body the answer's body as text (JSON or not)
  */
@@ -47,7 +50,7 @@ export function errorMessageOf(status: number, body: string): string {
   } catch {
     parsed = undefined;
   }
-  return messageOfJson(parsed) || `HTTP ${status}: ${STATUS_CODES[status] ?? 'Unknown Status'}`;
+  return bodyExcerpt(messageOfJson(parsed) || `HTTP ${status}: ${STATUS_CODES[status] ?? 'Unknown Status'}`);
 }
 
 /** The start of a body for a log line: at most {@link LOGGED_BODY_CHARS} characters. */

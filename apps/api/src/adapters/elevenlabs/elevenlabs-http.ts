@@ -104,6 +104,17 @@ export class ElevenLabsHttp implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * An error answer with the API key taken out: its message is logged and shown to the user, and a
+   * proxy or a debugging upstream may echo the request's headers into it.
+   */
+  private withoutKey(body: Buffer): Buffer {
+    const key = this.options.apiKey?.trim();
+    if (!key) return body;
+    const text = body.toString('utf8');
+    return text.includes(key) ? Buffer.from(text.replaceAll(key, '[ElevenLabs API key]')) : body;
+  }
+
   onApplicationShutdown(): void {
     this.http.close();
   }
@@ -117,7 +128,8 @@ export class ElevenLabsHttp implements OnApplicationShutdown {
         body: call.body,
         maxResponseBytes: call.maxResponseBytes,
       });
-      return { status: answer.status, contentType: answer.headers['content-type'] ?? '', body: answer.body };
+      const failed = answer.status < 200 || answer.status >= 300;
+      return { status: answer.status, contentType: answer.headers['content-type'] ?? '', body: failed ? this.withoutKey(answer.body) : answer.body };
     } catch (error) {
       throw error instanceof OutboundHttpError ? elevenLabsErrorOf(call, error) : error;
     }
