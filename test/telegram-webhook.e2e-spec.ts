@@ -209,8 +209,20 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
     expect(messagesOf(telegram).map((message) => message.text)).toEqual([TRANSCRIBING_TEXT, PROCESSING_TEXT]);
   });
 
-  it('tells the user why a voice message could not be transcribed (error, or no text)', async () => {
+  it('tries a voice message again when ElevenLabs is overloaded, telling the user nothing of it', async () => {
     elevenLabs.enqueue(SPEECH_TO_TEXT, { status: 500, body: { detail: 'model overloaded' } });
+    const body = update('voice-message');
+    await post(app.baseUrl, body).expect(200);
+    await processed(app, body.update_id);
+
+    expect(elevenLabs.requestsTo(SPEECH_TO_TEXT)).toHaveLength(2);
+    expect(messagesOf(telegram)).toEqual([]);
+    const transcript = fakeTranscript({ filename: 'file_12.oga', content: VOICE_FILE.bytes } as never);
+    expect(cursorRunner.requestsTo(EXECUTE_ASYNC).map((call) => (call.body as { prompt: string }).prompt)).toEqual([transcript]);
+  });
+
+  it('tells the user why a voice message could not be transcribed (error, or no text)', async () => {
+    elevenLabs.enqueue(SPEECH_TO_TEXT, { status: 400, body: { detail: 'audio could not be decoded' } });
     const failing = update('voice-message');
     await post(app.baseUrl, failing).expect(200);
     await processed(app, failing.update_id);
@@ -221,7 +233,7 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
 
     expect(messagesOf(telegram)).toEqual([
       {
-        text: '❌ Error transcribing audio: model overloaded. Please try again or send a text message.',
+        text: '❌ Error transcribing audio: audio could not be decoded. Please try again or send a text message.',
         parse_mode: 'HTML',
         reply_to_message_id: 103,
       },
@@ -333,6 +345,7 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
   });
 
   it('retries when Telegram is down while replying, then tells the user once the last attempt failed', async () => {
+    const logsBefore = app.logs.lines.length;
     const badGateway = { status: 502, body: 'Bad Gateway' };
     telegram.failNext(TOKEN, 'sendMessage', badGateway, badGateway, badGateway);
     const body = update('start-command', '/help');
@@ -347,7 +360,7 @@ describe('POST /telegram/webhook with Redis (BullMQ)', () => {
       parse_mode: 'HTML',
       reply_to_message_id: 102,
     });
-    const failures = app.logs.lines.filter((line) => /^Job \S+ of queue telegram-updates failed/.test(String(line.msg)));
+    const failures = app.logs.lines.slice(logsBefore).filter((line) => /^Job \S+ of queue telegram-updates failed/.test(String(line.msg)));
     expect(failures.map((line) => [line.level, String(line.msg).replace(/^Job \S+ /, '').split(':')[0]])).toEqual([
       [40, 'of queue telegram-updates failed attempt 1 of 3, retrying in 50 ms'],
       [40, 'of queue telegram-updates failed attempt 2 of 3, retrying in 100 ms'],

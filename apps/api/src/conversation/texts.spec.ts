@@ -2,6 +2,9 @@ import { failureText, forwardErrorText, transcriptionErrorText } from './texts';
 
 describe('texts', () => {
   it('cuts a transcription error to 4000 characters', () => {
+    expect(transcriptionErrorText('You have exceeded the concurrent request limit for this request.')).toBe(
+      '❌ Error transcribing audio: You have exceeded the concurrent request limit for this request. Please try again or send a text message.',
+    );
     expect(transcriptionErrorText('quota exceeded')).toBe(
       '❌ Error transcribing audio: quota exceeded. Please try again or send a text message.',
     );

@@ -44,7 +44,8 @@ export function selectedText(data: string): string {
 
 /** The reply when transcription failed, the error's message cut to 4000 characters. */
 export function transcriptionErrorText(message: string): string {
-  const shown = message.length > TRANSCRIPTION_ERROR_CHARS ? `${message.slice(0, TRANSCRIPTION_ERROR_CHARS)}...` : message;
+  // ElevenLabs' own messages end with a full stop, which the sentence's own would double.
+  const shown = message.length > TRANSCRIPTION_ERROR_CHARS ? `${message.slice(0, TRANSCRIPTION_ERROR_CHARS)}...` : message.replace(/\.+$/, '');
   return `❌ Error transcribing audio: ${shown}. Please try again or send a text message.`;
 }
 

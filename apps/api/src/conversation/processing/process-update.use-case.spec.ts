@@ -1,7 +1,7 @@
 import { PermanentJobError } from '@app/queue';
 import { newJob, newProcessUpdate, silenceNestLogger } from '../../../../../test/support/conversation-mocks';
 import { CursorRunnerConnectionError } from '../../adapters/cursor-runner';
-import { ElevenLabsTranscriptionError } from '../../adapters/elevenlabs';
+import { ElevenLabsConnectionError, ElevenLabsTimeoutError, ElevenLabsTranscriptionError } from '../../adapters/elevenlabs';
 import { TelegramApiError, TelegramConnectionError, TelegramHttpError } from '../../adapters/telegram';
 import type { TelegramUpdate } from '../telegram-update';
 import type { TelegramUpdateJob } from '../telegram-updates.queue';
@@ -204,7 +204,7 @@ describe(ProcessUpdate.name, () => {
       voice,
       (mocks) => mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('No text returned', 200, 'no_text')),
     ],
-    ['a voice message whose transcription failed', voice, (mocks) => mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('quota exceeded', 429))],
+    ['a voice message whose transcription failed', voice, (mocks) => mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('quota exceeded', 401))],
     ['a button whose data is a local command', { update_id: 3, callback_query: { id: 'q', data: '/help', message: { message_id: 5, chat } } }, () => undefined],
   ])('answers %s once when its completed job is run again (retried from the dashboard)', async (_what, update, arrange) => {
     const { sut, mocks } = newProcessUpdate();
@@ -217,7 +217,7 @@ describe(ProcessUpdate.name, () => {
 
   it('answers a voice message run again after its transcription failed: the notice once, then the local answer to the transcript', async () => {
     const { sut, mocks } = newProcessUpdate();
-    mocks.speechToText.transcribe.mockRejectedValueOnce(new ElevenLabsTranscriptionError('quota exceeded', 429)).mockResolvedValue('/help');
+    mocks.speechToText.transcribe.mockRejectedValueOnce(new ElevenLabsTranscriptionError('quota exceeded', 401)).mockResolvedValue('/help');
     const steps = new Map<string, unknown>();
     await sut.process(job(voice, 1, steps));
     await sut.process(job(voice, 1, steps));
@@ -322,9 +322,31 @@ describe(ProcessUpdate.name, () => {
       expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].prompt).toBe('fix the tests');
     });
 
+    it.each([
+      ['throttles it (429: too many concurrent requests)', () => new ElevenLabsTranscriptionError('Too many concurrent requests', 429)],
+      ['fails (500)', () => new ElevenLabsTranscriptionError('Internal server error', 500)],
+      ['cannot be reached', () => new ElevenLabsConnectionError('speech-to-text', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))],
+      ['does not answer in time', () => new ElevenLabsTimeoutError('speech-to-text', 60_000)],
+    ])('tries the update again when ElevenLabs %s, telling the user nothing until the last attempt', async (_case, failure) => {
+      const { sut, mocks } = newProcessUpdate();
+      mocks.speechToText.transcribe.mockRejectedValueOnce(failure()).mockResolvedValueOnce('fix the tests');
+      await expect(sut.process(job(voice, 1))).rejects.toBeInstanceOf(Error);
+      expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+      await sut.process(job(voice, 2));
+      expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].prompt).toBe('fix the tests');
+
+      const last = newProcessUpdate();
+      const error = failure();
+      last.mocks.speechToText.transcribe.mockRejectedValue(error);
+      await last.sut.process(job(voice, 3));
+      expect(last.mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([
+        `❌ Error transcribing audio: ${error.message}. Please try again or send a text message.`,
+      ]);
+    });
+
     it('quotes the transcription error', async () => {
       const { sut, mocks } = newProcessUpdate();
-      mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('quota exceeded', 429));
+      mocks.speechToText.transcribe.mockRejectedValue(new ElevenLabsTranscriptionError('quota exceeded', 401));
       await sut.process(job(voice));
       expect(mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([
         '❌ Error transcribing audio: quota exceeded. Please try again or send a text message.',

@@ -227,9 +227,11 @@ export class ProcessUpdate implements OnApplicationBootstrap {
         await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, NO_TRANSCRIPT_TEXT, messageId));
         return null;
       }
-      // Telegram unreachable, overloaded or throttling the file's download: the update is tried again
-      // (a 429 waited out) rather than the user asked at once to send the audio again.
-      if (!(error instanceof ElevenLabsError || error instanceof TelegramError) || (error instanceof TelegramError && isTransient(error))) throw error;
+      if (!(error instanceof ElevenLabsError || error instanceof TelegramError)) throw error;
+      // Telegram or ElevenLabs unreachable, overloaded or throttling: the update is tried again (with the
+      // queue's growing delay; a Telegram 429 waited out) rather than the user asked at once to send the
+      // audio again — and on its last attempt, the user is told why.
+      if (isTransientTranscriptionFailure(error) && !job.isFinalAttempt) throw error;
       this.logger.warn(`Could not transcribe audio (${audio.kind}) in chat ${chatId}: ${error.message}`);
       await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, transcriptionErrorText(error.message), messageId));
       return null;
@@ -280,4 +282,14 @@ export class ProcessUpdate implements OnApplicationBootstrap {
 function textOf(message: IncomingMessage): string {
   if (typeof message.text === 'string') return message.text;
   return typeof message.caption === 'string' ? message.caption : '';
+}
+
+/**
+ * A failure that may pass by itself: Telegram's as {@link isTransient} reads it; ElevenLabs
+ * unreachable, timed out, throttling (429: too many requests at once, or a rate) or failing (5xx).
+ */
+function isTransientTranscriptionFailure(error: ElevenLabsError | TelegramError): boolean {
+  if (error instanceof TelegramError) return isTransient(error);
+  if (error.reason === 'connection' || error.reason === 'timeout') return true;
+  return error.reason === 'rejected' && error.status !== undefined && (error.status === 429 || error.status >= 500);
 }
