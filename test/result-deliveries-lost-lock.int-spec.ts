@@ -103,7 +103,7 @@ describe('a result delivery whose lock was lost mid-send', () => {
     const queue = await createJobQueue(RESULT_DELIVERIES_QUEUE, config, commands);
     queues.push(queue);
     const bot: TelegramBotHandle = { id: 1, name: 'lost-lock-bot', client: new HttpTelegramClient(TOKEN, tokenDigestOf(TOKEN), transport) };
-    const store = new RedisPendingRequestStore(commands);
+    const store = new RedisPendingRequestStore(commands, `${prefix}:pending-deadlines`);
     const deliveries = new DeliverResult(queue, new SendResult(new OneBot(bot), new ChatReplies(noSpeech, new AllOff()), new AllOff()), store, config);
     deliveries.onApplicationBootstrap();
     return queue;
@@ -111,7 +111,7 @@ describe('a result delivery whose lock was lost mid-send', () => {
 
   it('sends the result once: the run given the job meanwhile waits, and the run after it finishes', async () => {
     const request = { chatId: CHAT, messageId: 5, prompt: 'p', originalWasAudio: false, createdAt: new Date().toISOString(), botId: 1 };
-    const store = new RedisPendingRequestStore(commands);
+    const store = new RedisPendingRequestStore(commands, `${prefix}:pending-deadlines`);
     await store.store(requestId, request);
     expect(await store.claimDelivery(requestId, 'receipt', DELIVERY_CLAIM_TTL_SECONDS)).toBe(true);
     let release!: () => void;

@@ -21,6 +21,7 @@ import { AnswerLocally } from './processing/answer-locally.use-case';
 import { ForwardMessage } from './processing/forward-message.use-case';
 import { ProcessUpdate } from './processing/process-update.use-case';
 import { StartConversation } from './processing/start-conversation.use-case';
+import { ResultDeadlines } from './callbacks/result-deadlines';
 import { RESULT_DELIVERIES_QUEUE } from './result-deliveries.queue';
 import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
 
@@ -64,6 +65,7 @@ import { TELEGRAM_UPDATES_QUEUE } from './telegram-updates.queue';
     RefusedCallbacks,
     SendResult,
     DeliverResult,
+    ResultDeadlines,
     RunRequests,
   ],
   exports: [RunRequests],

@@ -3,7 +3,7 @@ import type { TelegramBotHandle } from '../../telegram';
 import { ChatReplies, plainMessage, type ReplyMedium } from '../chat-replies';
 import type { PendingRequest } from '../pending-requests/pending-request-store';
 import { BotLookup, DEBUG_SETTING, SettingSwitches } from '../ports';
-import { FORMAT_FAILURE_TEXT, processingErrorText, resultNotReceivedText } from '../texts';
+import { FORMAT_FAILURE_TEXT, NO_RESULT_TEXT, processingErrorText, resultNotReceivedText } from '../texts';
 import { BotUnavailableError } from './delivery-policy';
 import { buildResultMessage, cleanTerminalText, type CallbackResult, type ResultMessage } from './result-message';
 
@@ -76,6 +76,11 @@ export class SendResult {
   /** Tells the user their result was refused on arrival (`reason`); never rejects, as {@link notifyFailure}. */
   async notifyNotReceived(requestId: string, pending: PendingRequest, reason: string): Promise<void> {
     await this.tell(requestId, pending, resultNotReceivedText(reason));
+  }
+
+  /** Tells the user no result came for their request before its deadline; never rejects, as {@link notifyFailure}. */
+  async notifyNoResult(requestId: string, pending: PendingRequest): Promise<void> {
+    await this.tell(requestId, pending, NO_RESULT_TEXT);
   }
 
   private async tell(requestId: string, pending: PendingRequest, text: string): Promise<void> {

@@ -19,6 +19,8 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
   private readonly results = new Map<string, Entry>();
   /** Refusal-notice marks: request id → epoch milliseconds at which the mark lapses. */
   private readonly refusalNotices = new Map<string, number>();
+  /** Telegram requests' deadlines: request id → epoch milliseconds. */
+  private readonly deadlines = new Map<string, number>();
 
   /** @param now the clock, in epoch milliseconds (tests pass their own). */
   constructor(private readonly now: () => number = Date.now) {
@@ -42,6 +44,17 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
       if (claim.lapsesAt <= now) this.claims.delete(key);
     }
     this.entries.set(id, { json, expiresAt: now + ttlSeconds * 1000 });
+  }
+
+  protected async writeDeadline(id: string, dueInMs: number): Promise<void> {
+    this.deadlines.set(id, this.now() + dueInMs);
+  }
+
+  protected async popDue(limit: number): Promise<string[]> {
+    const now = this.now();
+    const due = [...this.deadlines].filter(([, at]) => at <= now).sort(([, a], [, b]) => a - b).slice(0, limit).map(([id]) => id);
+    for (const id of due) this.deadlines.delete(id);
+    return due;
   }
 
   protected async writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean> {

@@ -7,6 +7,13 @@ export const PENDING_REQUEST_TTL_SECONDS = 3600;
 /** Longest accepted lifetime of a pending request, in seconds (one day). */
 export const PENDING_REQUEST_MAX_TTL_SECONDS = 86_400;
 
+/**
+ * How long before a Telegram request's entry expires its deadline falls (half its lifetime when that
+ * is shorter): the sweep that tells the chat no result came must still find the entry to know where
+ * to write (docs/cursor-runner.md, "Pending requests").
+ */
+export const DEADLINE_LEAD_MS = 60_000;
+
 /** A Telegram message forwarded to cursor-runner, kept until its result comes back. */
 export interface PendingRequest {
   chatId: number;
@@ -171,7 +178,21 @@ export abstract class PendingRequestStore {
   async store(id: string, request: PendingRequest, ttlSeconds = PENDING_REQUEST_TTL_SECONDS): Promise<void> {
     assertValidId(id);
     assertValidTtl(ttlSeconds);
-    await this.guard('store', () => this.write(id, encode(request), ttlSeconds));
+    const dueInMs = ttlSeconds * 1000 - Math.min(DEADLINE_LEAD_MS, ttlSeconds * 500);
+    await this.guard('store', async () => {
+      await this.write(id, encode(request), ttlSeconds);
+      await this.writeDeadline(id, dueInMs);
+    });
+  }
+
+  /**
+   * Takes up to `limit` Telegram requests whose deadline has passed ({@link DEADLINE_LEAD_MS} before
+   * their entry expires), each for one caller only: with Redis, of all instances the first to take an
+   * id is the one that has it. Ids whose request was answered meanwhile come too; the caller looks.
+   * @throws PendingRequestStoreError
+   */
+  async takeDue(limit: number): Promise<string[]> {
+    return this.guard('take deadlines', () => this.popDue(limit));
   }
 
   /**
@@ -364,6 +385,12 @@ export abstract class PendingRequestStore {
 
   /** Sets `json` under `id`, expiring after `ttlSeconds`, replacing what was there. */
   protected abstract write(id: string, json: string, ttlSeconds: number): Promise<void>;
+
+  /** Records that `id`'s deadline falls `dueInMs` from now, replacing an earlier one. */
+  protected abstract writeDeadline(id: string, dueInMs: number): Promise<void>;
+
+  /** Removes and returns up to `limit` ids whose deadline has passed, atomically. */
+  protected abstract popDue(limit: number): Promise<string[]>;
 
   /**
    * Sets `json` under `id`, expiring after `ttlSeconds`, unless an entry or a kept result of `id`

@@ -46,6 +46,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 `;
 
+/** Removes and returns the members of the sorted set KEYS[1] scored up to ARGV[1], at most ARGV[2] of them. */
+const POP_DUE_SCRIPT = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+`;
+
 /** Deletes KEYS[1] if it holds exactly ARGV[1]. */
 const DELETE_IF_HOLDS_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -58,12 +65,28 @@ return 0
  * without its TTL, which `SET` followed by `EXPIRE` would allow if the process died between them.
  */
 export class RedisPendingRequestStore extends PendingRequestStore {
-  constructor(private readonly redis: RedisConnection) {
+  /**
+   * @param deadlinesKey the sorted set of Telegram requests' deadlines (request id → epoch
+   *   milliseconds): this app's own key, under its `CACHE_KEY_PREFIX`, unlike the contract's entries.
+   */
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly deadlinesKey: string,
+  ) {
     super();
   }
 
   protected async write(id: string, json: string, ttlSeconds: number): Promise<void> {
     await this.redis.set(pendingRequestKey(id), json, 'EX', ttlSeconds);
+  }
+
+  /** A command of its own: the set has its own slot on a Cluster, the entry another. */
+  protected async writeDeadline(id: string, dueInMs: number): Promise<void> {
+    await this.redis.zadd(this.deadlinesKey, Date.now() + dueInMs, id);
+  }
+
+  protected async popDue(limit: number): Promise<string[]> {
+    return (await this.redis.eval(POP_DUE_SCRIPT, 1, this.deadlinesKey, Date.now(), limit)) as string[];
   }
 
   /** The pending key and the kept result's share a slot (see {@link slotted}), so one script reads both on a Cluster. */

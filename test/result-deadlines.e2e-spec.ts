@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { DeliverResult, NO_RESULT_TEXT, PendingRequestStore, ResultDeadlines, type PendingRequest } from '../apps/api/src/conversation';
+import { FakeTelegram } from './support/fakes/telegram-server';
+import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
+
+const TOKEN = '727272:result-deadlines-bot';
+const SECRET = 'result-deadlines-secret';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * cursor-runner keeps no record of the runs it accepted: one that restarts mid-run never calls back.
+ * A Telegram request whose deadline passes without its result has its chat told, once, by whichever
+ * instance takes the deadline.
+ */
+describe('a forwarded request whose result never comes', () => {
+  let telegram: FakeTelegram;
+  let first: TestApp;
+  let second: TestApp;
+  let nextChat = 9_300_000;
+
+  beforeAll(async () => {
+    telegram = await FakeTelegram.start(TOKEN);
+    const env = {
+      REDIS_URL: testRedisUrl(),
+      CACHE_KEY_PREFIX: `deadlines-${randomUUID().slice(0, 8)}`,
+      WEBHOOK_SECRET: SECRET,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_BASE_URL: telegram.url,
+    };
+    first = await startTestApp({ env });
+    second = await startTestApp({ env });
+  });
+  beforeEach(() => telegram.reset());
+  afterAll(async () => {
+    await first.close();
+    await second.close();
+    await telegram.stop();
+  });
+
+  /** A Telegram request that expires after `ttlSeconds` (its deadline half-way). */
+  async function forwarded(ttlSeconds: number): Promise<{ id: string; pending: PendingRequest }> {
+    const id = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
+    const pending: PendingRequest = { chatId: nextChat++, messageId: 41, prompt: 'p', originalWasAudio: false, createdAt: new Date().toISOString(), botId: null };
+    await first.app.get(PendingRequestStore).store(id, pending, ttlSeconds);
+    return { id, pending };
+  }
+
+  const sweepBoth = () => Promise.all([first.app.get(ResultDeadlines).sweep(), second.app.get(ResultDeadlines).sweep()]);
+
+  it('tells the chat once, from one of two instances, and forgets the request: a late callback finds nothing', async () => {
+    const { id, pending } = await forwarded(2);
+    expect(await sweepBoth()).toEqual([0, 0]);
+    await sleep(1_100);
+
+    const told = await sweepBoth();
+    expect(told[0] + told[1]).toBe(1);
+    expect(telegram.messages(pending.chatId)).toEqual([expect.objectContaining({ text: NO_RESULT_TEXT, reply_to_message_id: 41 })]);
+    expect(await first.app.get(PendingRequestStore).get(id)).toBeNull();
+    expect(await sweepBoth()).toEqual([0, 0]);
+    const late = await request(first.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', SECRET).send({ requestId: id, success: true, output: 'late' });
+    expect(late.body).toEqual({ received: true, message: 'Request not found' });
+  });
+
+  it('says nothing for a request whose result came, or is being delivered', async () => {
+    const delivered = await forwarded(2);
+    const delivering = await forwarded(2);
+    await request(first.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', SECRET).send({ requestId: delivered.id, success: true, output: 'done' }).expect(200);
+    const store = first.app.get(PendingRequestStore);
+    expect(await store.claimDelivery(delivering.id, 'a-callback-receipt', 60)).toBe(true);
+    await sleep(1_100);
+
+    expect(await sweepBoth()).toEqual([0, 0]);
+    await first.app.get(DeliverResult).settled();
+    expect(telegram.messages(delivered.pending.chatId).map((message) => message.text)).toEqual(['done']);
+    expect(telegram.messages(delivering.pending.chatId)).toEqual([]);
+    expect(await store.get(delivering.id)).not.toBeNull();
+  });
+});
