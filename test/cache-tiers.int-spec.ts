@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { loadConfig } from '@app/config';
 import { CacheRegistry, defineCacheNamespace, Uncacheable, type NamespaceCache } from '@app/cache';
+import { CacheKeyBuilder } from '@app/cache/key-builder';
+import { RedisTier } from '@app/cache/redis-tier';
 import { redisConnectionOptions } from '@app/redis';
 import { pollUntil } from './support/poll';
 import { watchCommands } from './support/redis-command-feed';
@@ -234,6 +236,58 @@ describe('two tiers over a real Redis', () => {
     const [, left] = await redis.scan('0', 'MATCH', `${cache.key('')}*`, 'COUNT', 1000);
     expect(left).toEqual([]);
     expect(await cache.get('four')).toBeUndefined();
+  });
+
+  it('a namespace clear slower than its wait goes on to its end without opening the breaker, then is reported; a clear asked meanwhile runs after it', async () => {
+    const redis = connect(testRedisUrl());
+    await untilReady(redis);
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    recordKeyPrefixes(testRedisUrl(), [`${prefix}:`]);
+    sharedPrefixes.push(`${prefix}:`);
+    const keys = new CacheKeyBuilder(prefix, '1');
+    const errors: string[] = [];
+    const replayed: unknown[] = [];
+    const tier = new RedisTier(redis, keys, {
+      timeoutMs: 200,
+      writeTimeoutMs: 200,
+      breakerFailures: 1,
+      breakerCooldownMs: 60_000,
+      clearTimeoutMs: 50,
+      onError: (namespace) => errors.push(namespace),
+      onReplayed: (namespace, selection) => replayed.push({ namespace, selection }),
+    });
+    const entry = (name: string) => `${keys.namespacePrefix('things')}${name}`;
+    await redis.set(entry('old'), 'x');
+    // A large keyspace: every SCAN page takes a while, as SCAN walks every key of the database.
+    const scan = redis.scan.bind(redis) as (...args: unknown[]) => Promise<[string, string[]]>;
+    let pages = 0;
+    Object.assign(redis, {
+      scan: async (...args: unknown[]) => {
+        pages += 1;
+        await sleep(150);
+        return scan(...args);
+      },
+    });
+
+    const started = Date.now();
+    expect(await tier.clearNamespace('things')).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(150);
+    // Stored after the first clear began: the clear asked now must remove it too.
+    await redis.set(entry('meanwhile'), 'y');
+    expect(await tier.clearNamespace('things')).toBeUndefined();
+    await pollUntil(async () => replayed.length, (count) => count === 2, 10_000, 20);
+
+    expect(await redis.exists(entry('old'), entry('meanwhile'))).toBe(0);
+    expect(replayed).toEqual([
+      { namespace: 'things', selection: { all: true } },
+      { namespace: 'things', selection: { all: true } },
+    ]);
+    expect(errors).toEqual([]);
+    expect(tier.circuitState).toBe('closed');
+    expect(tier.pendingInvalidations()).toBe(0);
+    const pagesAfter = pages;
+    await sleep(400);
+    expect(pages).toBe(pagesAfter);
   });
 
   it('leaves no entry its tags cannot reach when another instance stores one while the namespace is cleared', async () => {

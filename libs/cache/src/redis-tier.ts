@@ -21,7 +21,12 @@ export interface RedisTierOptions {
   breakerFailures: number;
   /** How long an open breaker skips Redis, in milliseconds. */
   breakerCooldownMs: number;
-  /** Longest a namespace-wide clear (SCAN + UNLINK) may take, in milliseconds. */
+  /**
+   * Longest a caller waits for a namespace-wide clear (SCAN + UNLINK), in milliseconds (default 5 000).
+   * The clear itself goes on to its end: its SCAN walks every key of the database, not only the
+   * namespace's, so on a large keyspace it takes longer than any fixed budget; each of its commands
+   * has the client's own timeout.
+   */
   clearTimeoutMs?: number;
   /** Called once per failed operation with the namespace it served, for statistics. */
   onError?: (namespace: string) => void;
@@ -40,6 +45,17 @@ export interface RedisTierOptions {
  * instance's event made them drop it — an instance whose breaker some slow reads opened, though
  * Redis answers, would have its writes undone elsewhere for a cooldown or more.
  */
+/** A namespace clear under way, which later clears of the namespace join. */
+interface RunningClear {
+  removed: Promise<number | undefined>;
+  /** Its SCAN has begun: a clear asked for now must run after it. */
+  started: boolean;
+  /** A caller stopped waiting before the end: the end is then reported as a replay. */
+  callerGaveUp: boolean;
+}
+
+const STILL_CLEARING = Symbol('still clearing');
+
 interface Budget {
   timeoutMs?: number;
   pastOpenBreaker?: boolean;
@@ -210,6 +226,8 @@ export class RedisTier {
   /** Namespaces a value could not be encoded for, warned about once. */
   private readonly unstorableWarned = new Set<string>();
   private readonly pending = new Map<string, PendingInvalidation>();
+  /** Namespace clears under way. */
+  private readonly clearing = new Map<string, RunningClear>();
   private pendingCount = 0;
   private replaying = false;
   /** Selectors of the batch a replay is running now: still pending until it has reached Redis. */
@@ -376,31 +394,75 @@ export class RedisTier {
     return removed;
   }
 
-  /** Deletes every key of the namespace with SCAN + UNLINK (never KEYS); counts entries as {@link delete}. */
+  /**
+   * Deletes every key of the namespace with SCAN + UNLINK (never KEYS); counts entries as {@link
+   * delete}. Resolves with the entries removed, or `undefined` when the clear is not done within
+   * `clearTimeoutMs`: it failed (then it is remembered and replayed, as a delete is), or it is still
+   * walking a large keyspace — then it goes on, and when it ends the namespace is reported as
+   * replayed (`onReplayed`: every instance drops its L1 again). One clear of a namespace runs at a
+   * time: a call while one runs waits for it and then clears again (entries stored meanwhile are
+   * its to remove too), and the calls made before that second clear begins share it. A long clear
+   * is no failure: only a command that fails or times out counts against the breaker.
+   */
   async clearNamespace(namespace: string): Promise<number | undefined> {
-    const removed = await this.attempt(
-      namespace,
-      'clear',
-      { timeoutMs: this.options.clearTimeoutMs ?? 5_000, pastOpenBreaker: true },
-      async () => {
-        // First, so a load that started before the clear cannot store behind the SCAN's cursor.
-        await this.client.incr(this.keys.generation(namespace));
-        // The namespace's keys share its hash tag: on a Cluster they all live on the node that
-        // owns the generation's slot, and only that node is scanned.
-        const node = nodeFor(this.client, this.keys.generation(namespace));
-        // Entries first, while their tag indexes still list them: a write evicting a tag meanwhile
-        // finds every entry not yet unlinked. Then the indexes lose only the members whose entries
-        // are gone: an entry stored meanwhile (a load begun after the bump, another instance's write)
-        // keeps the membership it was stored with. Deleting the indexes whole left such an entry out
-        // of reach of every later write's tag eviction until its TTL; deleting them before the
-        // entries left the old entries out of reach of a write made between the two passes.
-        const entries = await this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
-        await this.pruneIndexes(node, this.keys.tagIndexPattern(namespace));
-        return entries;
-      },
-    );
-    if (removed === undefined) this.remember(namespace, { all: true });
-    return removed;
+    const clearing = this.nextClear(namespace);
+    const waitMs = this.options.clearTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<typeof STILL_CLEARING>((resolve) => {
+      timer = setTimeout(() => resolve(STILL_CLEARING), waitMs);
+    });
+    const outcome = await Promise.race([clearing.removed, waited]);
+    clearTimeout(timer);
+    if (outcome !== STILL_CLEARING) return outcome;
+    clearing.callerGaveUp = true;
+    return undefined;
+  }
+
+  private nextClear(namespace: string): RunningClear {
+    const latest = this.clearing.get(namespace);
+    if (latest && !latest.started) return latest;
+    const next: RunningClear = { started: false, callerGaveUp: false, removed: Promise.resolve(undefined) };
+    const previousEnded = latest ? latest.removed.then(() => undefined) : Promise.resolve();
+    next.removed = previousEnded.then(() => this.runClear(namespace, next));
+    this.clearing.set(namespace, next);
+    return next;
+  }
+
+  private async runClear(namespace: string, running: RunningClear): Promise<number | undefined> {
+    running.started = true;
+    const started = Date.now();
+    try {
+      const removed = await this.clearKeys(namespace);
+      this.onSuccess();
+      if (running.callerGaveUp) {
+        this.logger.log(`Cache L2: namespace ${namespace} cleared after ${Date.now() - started} ms (${removed} entries); telling every instance`);
+        this.options.onReplayed?.(namespace, { all: true });
+      }
+      return removed;
+    } catch (error) {
+      this.onFailure(namespace, 'clear', error as Error);
+      this.remember(namespace, { all: true });
+      return undefined;
+    } finally {
+      if (this.clearing.get(namespace) === running) this.clearing.delete(namespace);
+    }
+  }
+
+  private async clearKeys(namespace: string): Promise<number> {
+    // First, so a load that started before the clear cannot store behind the SCAN's cursor.
+    await this.client.incr(this.keys.generation(namespace));
+    // The namespace's keys share its hash tag: on a Cluster they all live on the node that
+    // owns the generation's slot, and only that node is scanned.
+    const node = nodeFor(this.client, this.keys.generation(namespace));
+    // Entries first, while their tag indexes still list them: a write evicting a tag meanwhile
+    // finds every entry not yet unlinked. Then the indexes lose only the members whose entries
+    // are gone: an entry stored meanwhile (a load begun after the bump, another instance's write)
+    // keeps the membership it was stored with. Deleting the indexes whole left such an entry out
+    // of reach of every later write's tag eviction until its TTL; deleting them before the
+    // entries left the old entries out of reach of a write made between the two passes.
+    const entries = await this.unlinkMatching(node, `${this.keys.namespacePrefix(namespace)}*`);
+    await this.pruneIndexes(node, this.keys.tagIndexPattern(namespace));
+    return entries;
   }
 
   /**
