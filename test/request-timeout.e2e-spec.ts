@@ -59,7 +59,7 @@ describe('HTTP_REQUEST_TIMEOUT_MS', () => {
   it.each([
     ['a GET route that ignores its body', 'GET /health/live HTTP/1.1\r\nHost: t\r\nContent-Length: 400\r\n\r\n', 200],
     ['a callback refused before its body is read', 'POST /cursor-runner/callback HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{', 401],
-    ['an OPTIONS request with a chunked body', 'OPTIONS /telegram/webhook HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n', 404],
+    ['an OPTIONS request with a chunked body', 'OPTIONS /telegram/webhook HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n', 405],
   ])('closes the connection of %s once its body is late, after the answer it already had', async (_what, head, status) => {
     const { answers, elapsedMs } = await trickle(head, head.includes('chunked') ? '1\r\na\r\n'.repeat(100) : ' '.repeat(300));
     expect(answers.map((answer) => answer.status)).toEqual([status]);
