@@ -205,11 +205,12 @@ export class ReceiveCallback implements OnModuleDestroy {
       this.logger.log(`cursor-runner result ${requestId} kept for its API client`);
       return { received: true, request_id: requestId };
     }
-    // Side by side: a Redis that starts hanging here costs one command budget before the 503, not two.
-    const [answer] = await Promise.all([
-      this.queueDelivery(requestId, entry.request, fields, claimToken),
-      this.keepForLookup(requestId, fields),
-    ]);
+    // One after the other: each writes the whole output as JSON (up to six times its size, a control
+    // character being \u00XX), and side by side their copies of a 10 MiB output added about 120 MB to
+    // the process's peak (888 against 771 MiB, docs/operations.md). A Redis that starts hanging after
+    // the job is stored costs the keep's budget more.
+    const answer = await this.queueDelivery(requestId, entry.request, fields, claimToken);
+    await this.keepForLookup(requestId, fields);
     return answer;
   }
 
