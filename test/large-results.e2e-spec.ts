@@ -266,18 +266,24 @@ describe('the largest result cursor-runner sends, with the default callback body
     await telegram.stop();
   });
 
-  it('receives and delivers 10 MiB of control characters, a body six times that size', async () => {
+  it('receives 10 MiB of mostly control characters, a body over five times that size, and keeps and delivers the text without them', async () => {
     const store = app.app.get(PendingRequestStore);
     const id = `telegram-${Math.floor(Date.now() / 1000)}-${randomUUID().slice(0, 8)}`;
     const chatId = nextChat++;
     await store.store(id, { chatId, messageId: 78, prompt: 'cat utf16.txt', originalWasAudio: false, createdAt: new Date().toISOString(), botId: null });
-    const output = '\u0001'.repeat(10 * 1024 * 1024);
+    // Nine control characters for every letter: JSON writes each as \u00XX.
+    const output = `${'\u0001'.repeat(9)}a`.repeat(1024 * 1024);
     const sent = await sendCallback(`${app.baseUrl}/cursor-runner/callback`, finishedRunCallback(id, { stdout: output }), SECRET);
-    expect(sent.bytes).toBeGreaterThan(6 * output.length);
+    expect(sent.bytes).toBeGreaterThan(5 * output.length);
     expect(sent.status).toBe(200);
+    expect(JSON.parse(sent.answer)).toEqual({ received: true, request_id: id });
     await app.app.get(DeliverResult).settled();
+    const text = 'a'.repeat(1024 * 1024);
     const documents = telegram.documents(chatId);
     expect(documents).toHaveLength(1);
-    expect(documents[0].bytes.equals(Buffer.from(output, 'utf8'))).toBe(true);
+    expect(documents[0].bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+    // Stored once for the delivery and once for lookup, each the size of the text, not of the body.
+    const kept = await request(app.baseUrl).get(`/cursor-runner/requests/${id}`).set('X-Admin-Secret', SECRET).expect(200);
+    expect(kept.body.result.output).toBe(text);
   });
 });

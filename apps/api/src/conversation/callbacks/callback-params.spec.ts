@@ -25,6 +25,14 @@ describe('readCallbackParams', () => {
     },
   );
 
+  it("takes terminal sequences and control characters but tab and line ends out of the agent's texts only", () => {
+    const { fields } = readCallbackParams(
+      {},
+      { requestId: 'r-1', output: 'a\u0000b\u0001\tc\r\n\u001b[32mgreen\u001b[0m\u0007', error: '\u0000warn\b', duration: '\u0001' },
+    );
+    expect(fields).toEqual({ requestId: 'r-1', output: 'ab\tc\r\ngreen', error: 'warn', duration: '\u0001' });
+  });
+
   it('reads no parameters from a body that is not an object', () => {
     expect(readCallbackParams(undefined, ['requestId'])).toEqual({ requestId: undefined, fields: {} });
     expect(readCallbackParams(undefined, 'requestId=x')).toEqual({ requestId: undefined, fields: {} });

@@ -34,7 +34,8 @@ export interface ResultMessage extends ChatMessage {
 }
 
 /** ESC [ parameters letter: colours, cursor moves and erasures in a terminal's output. */
-const ANSI_CSI = /\u001b\[[?0-9;]*[A-Za-z]/g; // eslint-disable-line no-control-regex -- ESC is the character this pattern exists to find
+/** A terminal's colour and cursor sequence (ESC `[` … letter). */
+export const ANSI_CSI = /\u001b\[[?0-9;]*[A-Za-z]/g; // eslint-disable-line no-control-regex -- ESC is the character this pattern exists to find
 
 const TRUE_VALUES = new Set<unknown>([true, 'true', 1, '1']);
 const FALSE_VALUES = new Set<unknown>([false, 'false', 0, '0', null, undefined]);
