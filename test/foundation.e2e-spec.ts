@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type Redis from 'ioredis';
 import request from 'supertest';
 import { REDIS_CLIENT, REDIS_SUBSCRIBER } from '@app/redis';
+import { sendRaw } from './support/raw-http';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 import { ValidationFixtureModule } from './support/validation-fixture';
 
@@ -69,6 +70,13 @@ describe('foundation (embedded mode)', () => {
       }
       const unknown = await request(app.baseUrl).post('/health/nope').send({}).expect(404);
       expect(unknown.headers.allow).toBeUndefined();
+      // Fastify refuses an empty parameter under every method: a 404, not "PATCH … takes PATCH".
+      const emptyParameter = await request(app.baseUrl).patch('/telegram/bots/').send({});
+      expect([emptyParameter.status, emptyParameter.headers.allow]).toEqual([404, undefined]);
+      for (const raw of ['POST * HTTP/1.1', 'OPTIONS * HTTP/1.1']) {
+        const answer = await sendRaw(Number(new URL(app.baseUrl).port), `${raw}\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        expect([raw, answer.status, answer.headers.allow]).toEqual([raw, 404, undefined]);
+      }
     });
 
     it('malformed JSON → 400', async () => {

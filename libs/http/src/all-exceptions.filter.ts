@@ -106,7 +106,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     const status = exception.getStatus();
-    const allowed = status === HttpStatus.NOT_FOUND && request.is404 === true ? methodsAllowedOn(this.adapterHost.httpAdapter.getInstance(), request.url ?? '') : [];
+    const allowed = status === HttpStatus.NOT_FOUND && request.is404 === true ? methodsAllowedOn(this.adapterHost.httpAdapter.getInstance(), request.method ?? '', request.url ?? '') : [];
     if (allowed.length > 0) {
       const say = `${request.method} is not served on this path: it takes ${allowed.join(', ')}.`;
       return { status: HttpStatus.METHOD_NOT_ALLOWED, body: errorBody(say, 'Method Not Allowed'), allow: allowed.join(', ') };

@@ -36,11 +36,14 @@ export function installMethodNotAllowed(fastify: FastifyInstance): void {
 }
 
 /**
- * The methods the path of `url` is served with, sorted; empty when the path exists under no method
- * or the app has no record of its routes.
+ * The methods the path of `url` is served with, sorted, for a request Fastify found no route for
+ * under `method`; empty when the path exists under no method, when the request target is not a
+ * path (`*`, an absolute URL), or when this router would have matched `method` itself — Fastify then
+ * refused the path for a reason of its own (an empty parameter: `/telegram/bots/`), and it is a 404.
  */
-export function methodsAllowedOn(fastify: FastifyInstance, url: string): string[] {
+export function methodsAllowedOn(fastify: FastifyInstance, method: string, url: string): string[] {
   const routeMethods = routeMethodsByApp.get(fastify);
-  if (routeMethods === undefined) return [];
-  return [...routeMethods.methods].filter((method) => routeMethods.router.find(method as HTTPMethod, url) !== null).sort();
+  if (routeMethods === undefined || !url.startsWith('/')) return [];
+  const allowed = [...routeMethods.methods].filter((candidate) => routeMethods.router.find(candidate as HTTPMethod, url) !== null).sort();
+  return allowed.includes(method) ? [] : allowed;
 }
