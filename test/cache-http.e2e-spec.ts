@@ -242,12 +242,16 @@ describe('route caching (L1 + Redis L2)', () => {
     expect((await redis.keys(`${app.config.cache.keyPrefix}:*`)).join('\n')).not.toMatch(/alice|bob/);
   });
 
-  it('keys a path by the resource it names: escapes of unreserved characters and an absolute-form target share its entry', async () => {
+  it('keys a path by the resource it names (escapes of unreserved characters share its entry); an absolute-form target bypasses the cache', async () => {
     const plain = await request(app.baseUrl).get('/fixtures/route-config/abc').expect(200);
     const escaped = await request(app.baseUrl).get('/fixtures/route-config/%61b%63').expect(200);
     expect([escaped.body, escaped.headers['x-cache']]).toEqual([plain.body, 'HIT']);
-    const absolute = await sendRaw(Number(new URL(app.baseUrl).port), 'GET http://evil.example/fixtures/route-config/abc HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
-    expect([absolute.status, absolute.headers['x-cache'], JSON.parse(absolute.body)]).toEqual([200, 'HIT', plain.body]);
+    const port = Number(new URL(app.baseUrl).port);
+    // Routed by the path in its query: keyed by its own, it got another resource's entry.
+    const smuggled = await sendRaw(port, 'GET http://evil.example?a=/fixtures/route-config/xyz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    const absolute = await sendRaw(port, 'GET http://evil.example/fixtures/route-config/abc HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    expect([smuggled.status, smuggled.headers['x-cache'], absolute.status, absolute.headers['x-cache']]).toEqual([200, 'BYPASS', 200, 'BYPASS']);
+    expect(JSON.parse(absolute.body).id).toBe('abc');
     const redis = app.app.get(CacheRegistry).l2!.client;
     expect((await redis.keys(`${app.config.cache.keyPrefix}:*`)).join('\n')).not.toMatch(/evil/);
   });

@@ -33,15 +33,18 @@ export const PRIVATE_CACHE_CONTROL = 'private, no-cache';
 
 type CacheableRequest = Pick<FastifyRequest, 'method' | 'url' | 'headers'> & { query?: unknown; user?: unknown };
 
-/** GET and HEAD may be answered from the cache, unless the client asked for `Cache-Control: no-store`. */
+/**
+ * GET and HEAD of a path may be answered from the cache, unless the client asked for `Cache-Control:
+ * no-store`. A request target that is not a path — the absolute form a client sends a proxy (`GET
+ * http://host/…`) — is not: how the router reads one (`http://evil.example?a=/cursor-runner/…` was routed
+ * by the path in its query) is not how a key could, and only proxies are sent them.
+ */
 export function mayUseCache(request: CacheableRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  if (request.url.charCodeAt(0) !== 47) return false;
   const cacheControl = request.headers['cache-control'];
   return cacheControl === undefined || !/\bno-store\b/i.test(String(cacheControl));
 }
-
-/** `scheme://authority` at the start of an absolute-form request target (`GET http://host/path`). */
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
 const ESCAPE = /%[0-9A-Fa-f]{2}/g;
 
@@ -49,17 +52,14 @@ const ESCAPE = /%[0-9A-Fa-f]{2}/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 /**
- * The path as every spelling of it names one resource (RFC 3986 6.2.2): an absolute-form target's
- * `scheme://host` dropped (the host a client wrote is not the resource, and must not reach a key),
- * escapes of unreserved characters decoded (`rep%6f1` is `repo1`, as the router reads it) and the
- * others written in upper case. `%2F`, `%25` and the like stay escaped: decoded, they would be
- * another path. Otherwise one resource had an entry per spelling, and invalidating one left the rest.
+ * The path as every spelling of it names one resource (RFC 3986 6.2.2): escapes of unreserved
+ * characters decoded (`rep%6f1` is `repo1`, as the router reads it) and the others written in upper
+ * case. `%2F`, `%25` and the like stay escaped: decoded, they would be another path. Otherwise one
+ * resource had an entry per spelling, and invalidating one left the rest.
  */
 export function canonicalPath(path: string): string {
-  const origin = path.charCodeAt(0) === 47 ? null : ABSOLUTE_FORM.exec(path);
-  const target = origin === null ? path : path.slice(origin[0].length) || '/';
-  if (!target.includes('%')) return target;
-  return target.replace(ESCAPE, (escape) => {
+  if (!path.includes('%')) return path;
+  return path.replace(ESCAPE, (escape) => {
     const character = String.fromCharCode(Number.parseInt(escape.slice(1), 16));
     return UNRESERVED.test(character) ? character : escape.toUpperCase();
   });
