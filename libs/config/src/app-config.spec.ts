@@ -215,6 +215,10 @@ describe('loadConfig', () => {
     ['CURSOR_RUNNER_CALLBACK_BASE_URL', 'http://app:3000/?token=Pw0rdSECRET', 'http://app:3000/?<query>'],
     ['DATABASE_URL', 'postgres://user:Pw0rd@SECRET@db/x', 'postgres://<credentials>@db/x'],
     ['DATABASE_URL', 'user:Pw0rdSECRET@db', 'user:<credentials>@db'],
+    ['DATABASE_URL', 'postgres://app:s3cr3t#2024SECRET@db/x', 'postgres://<credentials>@db/x'],
+    ['CURSOR_RUNNER_URL', 'http://user:Pw0rd?SECRET@cursor-runner:3001', 'http://<credentials>@cursor-runner:3001'],
+    ['CURSOR_RUNNER_URL', 'http://user:Pw0rdSECRET', 'http://<credentials>'],
+    ['TELEGRAM_API_BASE_URL', 'https://[::1]:99999/x?token=SECRET', 'https://[::1]:99999/x?<query>'],
   ])('refuses %s without echoing the credentials of %p', (variable, value, shown) => {
     const message = errorOf({ [variable]: value });
     expect(message.startsWith(`Invalid configuration: ${variable} `)).toBe(true);

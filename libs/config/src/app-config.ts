@@ -230,19 +230,28 @@ function describeIssue(issue: z.core.$ZodIssue, source: NodeJS.ProcessEnv): stri
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:[/\\]*/;
 
 /**
- * A refused value as it may be shown: a query and a fragment replaced (a token rides there), and
- * everything from the scheme to the last `@` before them replaced — however the URL was mistyped
- * (`https:user:pw@host` without `//`, a password holding `@` or `/`), what stands before an `@` may
- * be a password. A value with an `@` elsewhere loses more than it must, never a password.
+ * A refused value as it may be shown. Everything from the scheme to the last `@` is replaced —
+ * however the URL was mistyped (`https:user:pw@host` without `//`) and whatever the password holds
+ * (`@`, `/`, `?`, `#`), what stands before an `@` may be a password — and so is a host part holding a
+ * `:` followed by anything but a port (`http://user:pw`, no `@`). Then a query and a fragment are
+ * replaced (a token rides there). A value with an `@` elsewhere loses more than it must, never a password.
  */
 function withoutCredentials(value: string): string {
-  const end = value.search(/[?#]/);
-  const beforeQuery = end === -1 ? value : value.slice(0, end);
-  const rest = end === -1 ? '' : value[end] === '?' ? '?<query>' : '#<fragment>';
-  const at = beforeQuery.lastIndexOf('@');
-  const start = SCHEME.exec(beforeQuery)?.[0].length ?? 0;
-  const shown = at >= start ? `${beforeQuery.slice(0, start)}<credentials>${beforeQuery.slice(at)}` : beforeQuery;
-  return `${shown}${rest}`;
+  const start = SCHEME.exec(value)?.[0].length ?? 0;
+  const at = value.lastIndexOf('@');
+  let rest: string;
+  let shown: string;
+  if (at >= start) {
+    shown = `${value.slice(0, start)}<credentials>@`;
+    rest = value.slice(at + 1);
+  } else {
+    const hostEnd = value.slice(start).search(/[/?#]/);
+    const host = hostEnd === -1 ? value.slice(start) : value.slice(start, start + hostEnd);
+    shown = `${value.slice(0, start)}${/^[^:]*(:\d*)?$/.test(host) || /^\[[^\]]*\](:\d*)?$/.test(host) ? host : '<credentials>'}`;
+    rest = value.slice(start + host.length);
+  }
+  const end = rest.search(/[?#]/);
+  return end === -1 ? `${shown}${rest}` : `${shown}${rest.slice(0, end)}${rest[end] === '?' ? '?<query>' : '#<fragment>'}`;
 }
 
 const REDIS_CHOICES = 'REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES';
