@@ -25,24 +25,30 @@ const CREDENTIAL_WORDS = new Set<string>(CREDENTIAL_QUERY_PARAMETERS.map(squashe
 
 /**
  * Whether a decoded query parameter name carries a credential: one of its words — the runs of
- * letters, digits, `_` and `-` between anything else — is one of {@link CREDENTIAL_QUERY_PARAMETERS}
- * in any case, spelled with or without `_`/`-`. So the array and object forms query parsers read as the
- * same parameter (`secret[]`, `token[a]`) match, and so do a client's near-misses that still carry
- * the secret in their value (`a[admin_secret]`, `admin_secret\0`, `adminSecret`): a name is redacted and
- * digested once too often rather than a secret once too few. `not_secret` and `token_count` are one word each and do not match.
+ * letters, digits, `_` and `-` between anything else — or the whole name with everything but letters
+ * and digits left out is one of {@link CREDENTIAL_QUERY_PARAMETERS} in any case, spelled with or
+ * without `_`/`-`. So the array and object forms query parsers read as the same parameter (`secret[]`,
+ * `token[a]`) match, and so do a client's near-misses that still carry the secret in their value
+ * (`a[admin_secret]`, `admin_secret\0`, `adminSecret`, `api key`, `api.key`): a name is redacted and
+ * digested once too often rather than a secret once too few. `not_secret` and `token_count` do not match.
  */
 export function isCredentialQueryParameter(name: string): boolean {
+  if (CREDENTIAL_WORDS.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''))) return true;
   return name.split(/[^A-Za-z0-9_-]+/).some((word) => CREDENTIAL_WORDS.has(squashed(word)));
 }
 
-/** A query parameter's name as a query parser reads it: `+` is a space, `%xx` decoded. */
+/**
+ * A query parameter's name as a query parser reads it: `+` is a space, `%xx` decoded — each run of
+ * escapes on its own, so a stray `%` (`%61dmin_secret%`) leaves the rest of the name decoded.
+ */
 function decodedName(raw: string): string {
-  const name = raw.replace(/\+/g, ' ');
-  try {
-    return decodeURIComponent(name);
-  } catch {
-    return name;
-  }
+  return raw.replace(/\+/g, ' ').replace(/(%[0-9A-Fa-f]{2})+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes;
+    }
+  });
 }
 
 /**

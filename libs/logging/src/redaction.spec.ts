@@ -11,7 +11,8 @@ describe('redactUrl', () => {
     ['/a?secret[]=x&secret[]=y&keep=1', '/a?secret[]=%5BRedacted%5D&secret[]=%5BRedacted%5D&keep=1'],
     ['/a?secret%5B0%5D=x', '/a?secret%5B0%5D=%5BRedacted%5D'],
     ['/a?%73ecret_token=x', '/a?%73ecret_token=%5BRedacted%5D'],
-    ['/a?api+key=x&api_key', '/a?api+key=x&api_key=%5BRedacted%5D'],
+    ['/a?api+key=x&api_key', '/a?api+key=%5BRedacted%5D&api_key=%5BRedacted%5D'],
+    ['/a?api[key]=x&api.key=y&%61dmin_secret%=z&apikeys=w', '/a?api[key]=%5BRedacted%5D&api.key=%5BRedacted%5D&%61dmin_secret%=%5BRedacted%5D&apikeys=w'],
     ['/a?token=%ZZ&b=%', '/a?token=%5BRedacted%5D&b=%'],
     // A near-miss still carries the secret in its value: redacted too.
     ['/a?a[admin_secret]=x&admin_secret%00=y&adminSecret=z', '/a?a[admin_secret]=%5BRedacted%5D&admin_secret%00=%5BRedacted%5D&adminSecret=%5BRedacted%5D'],
