@@ -323,7 +323,6 @@ describe(ProcessUpdate.name, () => {
     });
 
     it.each([
-      ['throttles it (429: too many concurrent requests)', () => new ElevenLabsTranscriptionError('Too many concurrent requests', 429)],
       ['fails (500)', () => new ElevenLabsTranscriptionError('Internal server error', 500)],
       ['cannot be reached', () => new ElevenLabsConnectionError('speech-to-text', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))],
       ['does not answer in time', () => new ElevenLabsTimeoutError('speech-to-text', 60_000)],
@@ -342,6 +341,19 @@ describe(ProcessUpdate.name, () => {
       expect(last.mocks.client.sendMessage.mock.calls.map((call) => call[1])).toEqual([
         `❌ Error transcribing audio: ${error.message}. Please try again or send a text message.`,
       ]);
+    });
+
+    it('waits out ElevenLabs throttling (429) without using up attempts, 2 s and twice that at each throttle, then transcribes', async () => {
+      const { sut, mocks } = newProcessUpdate();
+      const throttled = () => new ElevenLabsTranscriptionError('Too many concurrent requests', 429);
+      mocks.speechToText.transcribe.mockRejectedValueOnce(throttled()).mockRejectedValueOnce(throttled()).mockResolvedValueOnce('fix the tests');
+      const steps = new Map<string, unknown>();
+      // Its last attempt: the waits do not count as attempts, and the user hears nothing of them.
+      await expect(sut.process(job(voice, 3, steps))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 2_000 });
+      await expect(sut.process(job(voice, 3, steps))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 4_000 });
+      await sut.process(job(voice, 3, steps));
+      expect(mocks.client.sendMessage).not.toHaveBeenCalled();
+      expect(mocks.cursorRunner.executeAsync.mock.calls[0][0].prompt).toBe('fix the tests');
     });
 
     it('quotes the transcription error', async () => {

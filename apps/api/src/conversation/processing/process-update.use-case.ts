@@ -119,14 +119,16 @@ export class ProcessUpdate implements OnApplicationBootstrap {
   }
 
   /**
-   * The wait a 429 asks for, when waiting it out keeps the update's throttled time within
+   * The wait a 429 asks for — Telegram's `retry_after`; for ElevenLabs, which names none, 2 s doubled
+   * at each throttle up to 30 s — when waiting it out keeps the update's throttled time within
    * {@link MAX_THROTTLED_WAIT_MS}; each wait is saved as a job step, so every run counts them all.
    */
   private async throttledWait(job: Job<TelegramUpdateJob>, error: unknown): Promise<number | undefined> {
-    const wait = throttledForMs(error);
-    if (wait === undefined) return undefined;
+    const telegramWait = throttledForMs(error);
+    if (telegramWait === undefined && !isElevenLabsThrottle(error)) return undefined;
     let waited = 0;
     for (let throttle = 1; ; throttle += 1) {
+      const wait = telegramWait ?? Math.min(ELEVENLABS_FIRST_THROTTLE_WAIT_MS * 2 ** (throttle - 1), ELEVENLABS_LONGEST_THROTTLE_WAIT_MS);
       let savedNow = false;
       const saved = await job.step(`throttled-${throttle}`, async () => {
         savedNow = true;
@@ -231,7 +233,7 @@ export class ProcessUpdate implements OnApplicationBootstrap {
       // Telegram or ElevenLabs unreachable, overloaded or throttling: the update is tried again (with the
       // queue's growing delay; a Telegram 429 waited out) rather than the user asked at once to send the
       // audio again — and on its last attempt, the user is told why.
-      if (isTransientTranscriptionFailure(error) && !job.isFinalAttempt) throw error;
+      if (isTransientTranscriptionFailure(error) && (!job.isFinalAttempt || isElevenLabsThrottle(error))) throw error;
       this.logger.warn(`Could not transcribe audio (${audio.kind}) in chat ${chatId}: ${error.message}`);
       await job.step(NO_TRANSCRIPT_NOTICE_STEP, () => this.replies.say(bot, chatId, transcriptionErrorText(error.message), messageId));
       return null;
@@ -292,4 +294,13 @@ function isTransientTranscriptionFailure(error: ElevenLabsError | TelegramError)
   if (error instanceof TelegramError) return isTransient(error);
   if (error.reason === 'connection' || error.reason === 'timeout') return true;
   return error.reason === 'rejected' && error.status !== undefined && (error.status === 429 || error.status >= 500);
+}
+
+/** The first wait after ElevenLabs answers 429 (too many concurrent requests, or a rate), doubled at each throttle. */
+const ELEVENLABS_FIRST_THROTTLE_WAIT_MS = 2_000;
+const ELEVENLABS_LONGEST_THROTTLE_WAIT_MS = 30_000;
+
+/** ElevenLabs refused for now: too many requests at once, or too many in a while. */
+function isElevenLabsThrottle(error: unknown): boolean {
+  return error instanceof ElevenLabsError && error.reason === 'rejected' && error.status === 429;
 }
