@@ -15,6 +15,20 @@ const CURSOR_RUNNER_HEADERS = { 'User-Agent': 'cursor-runner/1.0', 'X-Webhook-Se
 
 let nextChat = 8_100_000;
 
+/** The app on the run's Redis under a prefix of its own, answering through `telegram`; `env` on top. */
+function startLargeResultsApp(telegram: FakeTelegram, env: Record<string, string> = {}): Promise<TestApp> {
+  return startTestApp({
+    env: {
+      REDIS_URL: testRedisUrl(),
+      CACHE_KEY_PREFIX: `lr-${randomUUID().slice(0, 8)}`,
+      WEBHOOK_SECRET: SECRET,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_BASE_URL: telegram.url,
+      ...env,
+    },
+  });
+}
+
 /**
  * Large results from cursor-runner reach the user whole: the message keeps Telegram's limit with a
  * note, the whole output follows as `<request id>.txt`; a result refused on arrival is announced to
@@ -30,17 +44,7 @@ describe('large results', () => {
 
   beforeAll(async () => {
     telegram = await FakeTelegram.start(TOKEN);
-    app = await startTestApp({
-      env: {
-        REDIS_URL: testRedisUrl(),
-        CACHE_KEY_PREFIX: `lr-${randomUUID().slice(0, 8)}`,
-        WEBHOOK_SECRET: SECRET,
-        TELEGRAM_BOT_TOKEN: TOKEN,
-        TELEGRAM_API_BASE_URL: telegram.url,
-        CALLBACK_BODY_LIMIT_BYTES: String(CALLBACK_LIMIT),
-        CALLBACK_DELIVERY_RETRY_DELAY_MS: '0',
-      },
-    });
+    app = await startLargeResultsApp(telegram, { CALLBACK_BODY_LIMIT_BYTES: String(CALLBACK_LIMIT), CALLBACK_DELIVERY_RETRY_DELAY_MS: '0' });
     store = app.app.get(PendingRequestStore);
     deliveries = app.app.get(DeliverResult);
     refusals = app.app.get(RefusedCallbacks);
@@ -251,15 +255,7 @@ describe('the largest result cursor-runner sends, with the default callback body
 
   beforeAll(async () => {
     telegram = await FakeTelegram.start(TOKEN);
-    app = await startTestApp({
-      env: {
-        REDIS_URL: testRedisUrl(),
-        CACHE_KEY_PREFIX: `lr-${randomUUID().slice(0, 8)}`,
-        WEBHOOK_SECRET: SECRET,
-        TELEGRAM_BOT_TOKEN: TOKEN,
-        TELEGRAM_API_BASE_URL: telegram.url,
-      },
-    });
+    app = await startLargeResultsApp(telegram);
   });
   afterAll(async () => {
     await app.close();

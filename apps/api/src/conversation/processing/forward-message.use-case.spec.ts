@@ -74,15 +74,22 @@ describe(ForwardMessage.name, () => {
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
   });
 
-  it('after a kill mid-call, does not forward again: tells the chat once and keeps the pending request for a late callback', async () => {
-    const { sut, mocks } = newForwardMessage();
+  /**
+   * A first attempt whose process dies while cursor-runner has the request: nothing after the call
+   * runs. Returns the job's saved steps and marks as they were at the kill.
+   */
+  async function killedMidCall(sut: ForwardMessage, mocks: ReturnType<typeof newForwardMessage>['mocks']) {
     const steps = new Map<string, unknown>();
     const begun = new Set<string>();
-    // The first attempt's process dies while cursor-runner has the request: nothing after the call runs.
     mocks.cursorRunner.executeAsync.mockImplementationOnce(() => new Promise(() => undefined));
     void sut.forward(mocks.bot, newJob(queued, 1, steps, begun), message);
     await pollUntil(async () => mocks.cursorRunner.executeAsync.mock.calls.length, (calls) => calls === 1, 1_000, 5);
-    const atKill = { steps: new Map(steps), begun: new Set(begun) };
+    return { steps: new Map(steps), begun: new Set(begun) };
+  }
+
+  it('after a kill mid-call, does not forward again: tells the chat once and keeps the pending request for a late callback', async () => {
+    const { sut, mocks } = newForwardMessage();
+    const atKill = await killedMidCall(sut, mocks);
 
     expect(await sut.forward(mocks.bot, newJob(queued, 1, atKill.steps, atKill.begun), message)).toBe(true);
     await sut.forward(mocks.bot, newJob(queued, 2, atKill.steps, atKill.begun), message);
@@ -95,16 +102,12 @@ describe(ForwardMessage.name, () => {
 
   it('after a kill mid-call whose result has come since, tells the chat nothing and leaves no pending request behind', async () => {
     const { sut, mocks } = newForwardMessage();
-    const steps = new Map<string, unknown>();
-    const begun = new Set<string>();
-    mocks.cursorRunner.executeAsync.mockImplementationOnce(() => new Promise(() => undefined));
-    void sut.forward(mocks.bot, newJob(queued, 1, steps, begun), message);
-    await pollUntil(async () => mocks.cursorRunner.executeAsync.mock.calls.length, (calls) => calls === 1, 1_000, 5);
+    const atKill = await killedMidCall(sut, mocks);
     // cursor-runner had the request: its callback was taken and the result delivered (kept, pending request deleted).
     await mocks.pending.keepResult(REQUEST_ID, { result: { success: true, output: 'done' }, receivedAt: new Date().toISOString() });
     await mocks.pending.delete(REQUEST_ID);
 
-    expect(await sut.forward(mocks.bot, newJob(queued, 1, new Map(steps), new Set(begun)), message)).toBe(true);
+    expect(await sut.forward(mocks.bot, newJob(queued, 1, atKill.steps, atKill.begun), message)).toBe(true);
     expect(mocks.cursorRunner.executeAsync).toHaveBeenCalledTimes(1);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
     expect(await mocks.pending.get(REQUEST_ID)).toBeNull();
@@ -112,14 +115,10 @@ describe(ForwardMessage.name, () => {
 
   it('after a kill mid-call whose result is being delivered, tells the chat nothing', async () => {
     const { sut, mocks } = newForwardMessage();
-    const steps = new Map<string, unknown>();
-    const begun = new Set<string>();
-    mocks.cursorRunner.executeAsync.mockImplementationOnce(() => new Promise(() => undefined));
-    void sut.forward(mocks.bot, newJob(queued, 1, steps, begun), message);
-    await pollUntil(async () => mocks.cursorRunner.executeAsync.mock.calls.length, (calls) => calls === 1, 1_000, 5);
+    const atKill = await killedMidCall(sut, mocks);
     expect(await mocks.pending.claimDelivery(REQUEST_ID, 'receipt-1', 60)).toBe(true);
 
-    expect(await sut.forward(mocks.bot, newJob(queued, 1, new Map(steps), new Set(begun)), message)).toBe(true);
+    expect(await sut.forward(mocks.bot, newJob(queued, 1, atKill.steps, atKill.begun), message)).toBe(true);
     expect(mocks.client.sendMessage).not.toHaveBeenCalled();
     expect(await mocks.pending.get(REQUEST_ID)).toMatchObject({ chatId: 42 });
   });
