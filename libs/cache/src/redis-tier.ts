@@ -37,15 +37,7 @@ export interface RedisTierOptions {
   onReplayed?: (namespace: string, selection: ReplayedInvalidation) => void;
 }
 
-/**
- * An L2 operation's time budget and whether it waits for an open breaker. Reads and the stores of
- * loaded values are skipped while the breaker is open, which is what keeps a hung Redis from
- * slowing requests. Invalidations and explicit writes are always tried: skipped, they would leave
- * the entry they replace in Redis for the other instances to read back into their L1 once this
- * instance's event made them drop it — an instance whose breaker some slow reads opened, though
- * Redis answers, would have its writes undone elsewhere for a cooldown or more.
- */
-/** A namespace clear under way, which later clears of the namespace join. */
+/** A namespace clear under way, which the clears asked for before it starts share. */
 interface RunningClear {
   removed: Promise<number | undefined>;
   /** Its SCAN has begun: a clear asked for now must run after it. */
@@ -56,6 +48,14 @@ interface RunningClear {
 
 const STILL_CLEARING = Symbol('still clearing');
 
+/**
+ * An L2 operation's time budget and whether it waits for an open breaker. Reads and the stores of
+ * loaded values are skipped while the breaker is open, which is what keeps a hung Redis from
+ * slowing requests. Invalidations and explicit writes are always tried: skipped, they would leave
+ * the entry they replace in Redis for the other instances to read back into their L1 once this
+ * instance's event made them drop it — an instance whose breaker some slow reads opened, though
+ * Redis answers, would have its writes undone elsewhere for a cooldown or more.
+ */
 interface Budget {
   timeoutMs?: number;
   pastOpenBreaker?: boolean;

@@ -10,7 +10,7 @@ export { AnswerLocally } from './processing/answer-locally.use-case';
 export { StartConversation } from './processing/start-conversation.use-case';
 export { SendResult } from './callbacks/result-delivery';
 export { DeliverResult } from './callbacks/deliver-result.use-case';
-export { DEADLINE_SWEEP_INTERVAL_MS, ResultDeadlines } from './callbacks/result-deadlines';
+export { ResultDeadlines } from './callbacks/result-deadlines';
 export { DELIVERY_CLAIM_TTL_SECONDS, RESULT_ONCE_TTL_SECONDS, ReceiveCallback } from './callbacks/receive-callback.use-case';
 export { RESULT_DELIVERIES_QUEUE, resultDeliveryOnceId, type ResultDeliveryJob } from './result-deliveries.queue';
 export type { TelegramUpdate } from './telegram-update';

@@ -6,7 +6,7 @@ import { PendingRequestStore } from '../pending-requests/pending-request-store';
 import { SendResult } from './result-delivery';
 
 /** How often the deadlines are looked at: a chat hears of a lost result within this of its deadline. */
-export const DEADLINE_SWEEP_INTERVAL_MS = 30_000;
+const DEADLINE_SWEEP_INTERVAL_MS = 30_000;
 
 /** Deadlines taken in one go; the next sweep takes the rest. */
 const SWEEP_BATCH = 100;
@@ -66,7 +66,8 @@ export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShu
         if (due.length < SWEEP_BATCH) return told;
       }
     } catch (error) {
-      // The store cannot answer: the deadlines not taken wait for the next sweep.
+      // The store cannot answer: the deadlines not taken wait for the next sweep; those of the batch
+      // under way are given up (their chats are not told: a store that fails holds their entries too).
       this.logger.warn(`Could not look at the pending requests' deadlines: ${(error as Error).message}`);
       return told;
     }
