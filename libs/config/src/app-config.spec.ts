@@ -199,6 +199,9 @@ describe('loadConfig', () => {
     [{ CURSOR_RUNNER_CALLBACK_BASE_URL: 'http://app:3000/cb#frag' }, 'CURSOR_RUNNER_CALLBACK_BASE_URL must not have a query or fragment: paths are appended to it (got "http://app:3000/cb#<fragment>")'],
     [{ CURSOR_RUNNER_URL: 'http://user:hunter2@cr:3001' }, 'CURSOR_RUNNER_URL must not carry credentials (got "http://<credentials>@cr:3001")'],
     [{ ELEVENLABS_API_BASE_URL: 'http://user:hunter2@el host' }, 'ELEVENLABS_API_BASE_URL must be an http(s) URL (got "http://<credentials>@el host")'],
+    [{ CURSOR_RUNNER_URL: 'http://cursor-runner:0' }, 'CURSOR_RUNNER_URL must not name port 0 (got "http://cursor-runner:0")'],
+    [{ DATABASE_URL: 'file:./data/x.db?connection_limit=1' }, 'DATABASE_URL must not have a query or fragment (file:<path>; no option is read from it) (got "file:./data/x.db?<query>")'],
+    [{ CORS_ENABLED: 'true', CORS_ORIGIN: ',, ,' }, 'CORS_ORIGIN must name at least one origin (or *) when CORS_ENABLED=true: a list of blanks allows none'],
     [{ CALLBACK_BODY_LIMIT_BYTES: '24MiB' }, 'CALLBACK_BODY_LIMIT_BYTES must be an integer between 1024 and 268435456 (got "24MiB")'],
     [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
   ])('refuses %p with one line naming the variable', (env, expected) => {

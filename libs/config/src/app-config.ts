@@ -327,6 +327,9 @@ function combinationProblems(env: Environment): string[] {
       `APP_ROLE=${env.APP_ROLE} needs ${REDIS_CHOICES}: API and workers share their job queue in Redis, so the embedded mode runs APP_ROLE=all only`,
     );
   }
+  if (env.CORS_ENABLED && env.CORS_ORIGIN.split(',').every((origin) => origin.trim() === '')) {
+    problems.push('CORS_ORIGIN must name at least one origin (or *) when CORS_ENABLED=true: a list of blanks allows none');
+  }
   if (env.NODE_ENV !== 'production') return problems;
   if (!redisChosen) problems.push(`${REDIS_CHOICES} is required when NODE_ENV=production`);
   for (const variable of ['WEBHOOK_SECRET', 'TELEGRAM_WEBHOOK_SECRET'] as const) {

@@ -62,6 +62,8 @@ const httpUrlText = () =>
     .trim()
     .refine((value) => /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value), { message: 'must be an http(s) URL', abort: true })
     .refine((value) => new URL(value).username === '' && new URL(value).password === '', 'must not carry credentials')
+    // Port 0 is no port to connect to: the URL was accepted, and every call failed at first use.
+    .refine((value) => new URL(value).port !== '0', 'must not name port 0')
     .refine((value) => !/[?#]/.test(value), 'must not have a query or fragment: paths are appended to it')
     .transform((value) => value.replace(/\/+$/, ''));
 
@@ -126,7 +128,9 @@ const sqliteUrl = z.preprocess(
   z
     .string()
       .trim()
-    .refine((value) => /^file:.+/.test(value), 'must be a SQLite URL of the form file:<path>')
+    .refine((value) => /^file:.+/.test(value), { message: 'must be a SQLite URL of the form file:<path>', abort: true })
+    // Prisma's `?connection_limit=…` and the like are not read: they became part of the file's name.
+    .refine((value) => !/[?#]/.test(value), 'must not have a query or fragment (file:<path>; no option is read from it)')
     .optional(),
 );
 
