@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DeliverResult, NO_RESULT_TEXT, PendingRequestStore, ResultDeadlines, type PendingRequest } from '../apps/api/src/conversation';
+import { DeliverResult, noResultText, PendingRequestStore, ResultDeadlines, type PendingRequest } from '../apps/api/src/conversation';
 import { FakeTelegram } from './support/fakes/telegram-server';
 import { startTestApp, testRedisUrl, type TestApp } from './support/test-app';
 
@@ -48,18 +48,32 @@ describe('a forwarded request whose result never comes', () => {
 
   const sweepBoth = () => Promise.all([first.app.get(ResultDeadlines).sweep(), second.app.get(ResultDeadlines).sweep()]);
 
-  it('tells the chat once, from one of two instances, and forgets the request: a late callback finds nothing', async () => {
+  it('tells the chat once, from one of two instances; a result that comes after the notice is still delivered', async () => {
     const { id, pending } = await forwarded(2);
     expect(await sweepBoth()).toEqual([0, 0]);
     await sleep(1_100);
 
     const told = await sweepBoth();
     expect(told[0] + told[1]).toBe(1);
-    expect(telegram.messages(pending.chatId)).toEqual([expect.objectContaining({ text: NO_RESULT_TEXT, reply_to_message_id: 41 })]);
-    expect(await first.app.get(PendingRequestStore).get(id)).toBeNull();
+    expect(telegram.messages(pending.chatId)).toEqual([expect.objectContaining({ text: noResultText(0), reply_to_message_id: 41 })]);
     expect(await sweepBoth()).toEqual([0, 0]);
     const late = await request(first.baseUrl).post('/cursor-runner/callback').set('X-Webhook-Secret', SECRET).send({ requestId: id, success: true, output: 'late' });
-    expect(late.body).toEqual({ received: true, message: 'Request not found' });
+    expect(late.body).toEqual({ received: true, request_id: id });
+    await first.app.get(DeliverResult).settled();
+    expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([noResultText(0), 'late']);
+  });
+
+  it('tells the chat of a deadline a sweep took and never finished (its process killed) once its lease has passed', async () => {
+    const { pending } = await forwarded(4);
+    await sleep(2_100);
+    // What a sweep killed right after taking the deadline leaves: the deadline leased (here for 500 ms), no notice.
+    expect(await first.app.get(PendingRequestStore).takeDue(100, 500)).toHaveLength(1);
+    expect(await sweepBoth()).toEqual([0, 0]);
+    await sleep(600);
+
+    const told = await sweepBoth();
+    expect(told[0] + told[1]).toBe(1);
+    expect(telegram.messages(pending.chatId).map((message) => message.text)).toEqual([noResultText(0)]);
   });
 
   it('says nothing for a request whose result came, or is being delivered', async () => {

@@ -85,9 +85,14 @@ export function processingErrorText(reason: string): string {
  * Sent when cursor-runner's result for the user's request was refused on arrival (too large,
  * unreadable): cursor-runner sends a result once, so it will not come.
  */
-/** A forwarded request whose result never came (cursor-runner keeps no record of the runs it accepted). */
-export const NO_RESULT_TEXT =
-  '⌛ No result came for your request within an hour: cursor-runner may have restarted or lost it, and it does not send a result twice. Please send it again.';
+/**
+ * A forwarded request whose result has not come by its deadline (cursor-runner keeps no record of the
+ * runs it accepted); `minutes` since it was forwarded, when known.
+ */
+export function noResultText(minutes: number | undefined): string {
+  const waited = minutes === undefined ? '' : ` in ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  return `⌛ No result came for your request${waited}: cursor-runner may have restarted or lost it. If it comes after all, you will get it; otherwise please send your request again.`;
+}
 
 export function resultNotReceivedText(reason: string): string {
   return `❌ The result of your request could not be received: ${reason}. cursor-runner does not send it again; please ask again.`;

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig, runsJobs } from '@app/config';
-import { PendingRequestStore } from '../pending-requests/pending-request-store';
+import { DEADLINE_LEAD_MS, PendingRequestStore } from '../pending-requests/pending-request-store';
 import { SendResult } from './result-delivery';
 
 /** How often the deadlines are looked at: a chat hears of a lost result within this of its deadline. */
@@ -11,19 +10,24 @@ const DEADLINE_SWEEP_INTERVAL_MS = 30_000;
 /** Deadlines taken in one go; the next sweep takes the rest. */
 const SWEEP_BATCH = 100;
 
-/** How long a sweep holds a request's delivery claim while it tells the chat: a callback arriving then is a duplicate. */
-const NOTICE_CLAIM_SECONDS = 60;
+/**
+ * How long a taken deadline stays the taker's: a sweep that dies or fails before it forgets one
+ * leaves it to a sweep this much later (still before the entry expires, {@link DEADLINE_LEAD_MS}).
+ */
+const DEADLINE_LEASE_MS = 60_000;
 
 const JOB_NAME = 'pending-request-deadlines';
 
 /**
  * Tells a chat when the result of its forwarded message never came. cursor-runner keeps no record
  * of the runs it accepted: one restarted mid-run (a deploy, a crash) sends nothing, ever, and the
- * request only expired, unannounced. Every Telegram request has a deadline a minute before its entry
- * expires; a process that runs jobs looks every {@link DEADLINE_SWEEP_INTERVAL_MS} for passed ones
- * and, for each whose result has not come, claims its delivery as a callback would (a callback
- * arriving meanwhile is then a duplicate), tells the chat and forgets the request. With Redis each
- * deadline is taken by one instance only.
+ * request only expired, unannounced. Every Telegram request has a deadline {@link DEADLINE_LEAD_MS}
+ * before its entry expires; a process that runs jobs looks every {@link DEADLINE_SWEEP_INTERVAL_MS}
+ * for passed ones, each taken for a lease (with Redis, by one instance at a time), and for each
+ * whose result has not come and is not on its way tells the chat, then forgets the deadline. The
+ * entry is left to its expiry: a result that comes after the notice is still delivered. A sweep
+ * cut short (a kill, Redis failing) leaves what it did not finish to a sweep a lease later, so a
+ * chat is told at least once — twice if the sweep died between telling it and forgetting.
  */
 @Injectable()
 export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -59,34 +63,39 @@ export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShu
 
   private async sweepAll(): Promise<number> {
     let told = 0;
-    try {
-      for (;;) {
-        const due = await this.store.takeDue(SWEEP_BATCH);
-        for (const requestId of due) if (await this.expire(requestId)) told += 1;
-        if (due.length < SWEEP_BATCH) return told;
+    for (;;) {
+      let due: string[];
+      try {
+        due = await this.store.takeDue(SWEEP_BATCH, DEADLINE_LEASE_MS);
+      } catch (error) {
+        this.logger.warn(`Could not look at the pending requests' deadlines (the next sweep will): ${(error as Error).message}`);
+        return told;
       }
-    } catch (error) {
-      // The store cannot answer: the deadlines not taken wait for the next sweep; those of the batch
-      // under way are given up (their chats are not told: a store that fails holds their entries too).
-      this.logger.warn(`Could not look at the pending requests' deadlines: ${(error as Error).message}`);
-      return told;
+      for (const requestId of due) {
+        try {
+          if (await this.expire(requestId)) told += 1;
+        } catch (error) {
+          // Still leased: a sweep a lease later takes it again.
+          this.logger.warn(`Could not look at the deadline of request ${requestId} (a later sweep will): ${(error as Error).message}`);
+        }
+      }
+      if (due.length < SWEEP_BATCH) return told;
     }
   }
 
   /** Tells the chat of `requestId` no result came, unless it came or is on its way; whether it did. */
   private async expire(requestId: string): Promise<boolean> {
-    const token = randomUUID();
-    if (!(await this.store.claimDelivery(requestId, token, NOTICE_CLAIM_SECONDS))) return false;
     const pending = await this.store.get(requestId);
-    if (pending === null || (await this.store.keptResult(requestId)) !== null) {
-      await this.store.releaseDeliveryClaim(requestId, token);
+    if (pending === null || (await this.store.deliveryUnderWay(requestId))) {
+      await this.store.forgetDeadline(requestId);
       return false;
     }
+    const minutes = Math.round((Date.now() - Date.parse(pending.createdAt)) / 60_000);
     this.logger.warn(
       `No result came from cursor-runner for request ${requestId} (forwarded ${pending.createdAt}); telling chat ${pending.chatId}`,
     );
-    await this.results.notifyNoResult(requestId, pending);
-    await this.store.completeDelivery(requestId);
+    await this.results.notifyNoResult(requestId, pending, Number.isFinite(minutes) ? minutes : undefined);
+    await this.store.forgetDeadline(requestId);
     return true;
   }
 }

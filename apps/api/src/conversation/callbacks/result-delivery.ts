@@ -3,7 +3,7 @@ import type { TelegramBotHandle } from '../../telegram';
 import { ChatReplies, plainMessage, type ReplyMedium } from '../chat-replies';
 import type { PendingRequest } from '../pending-requests/pending-request-store';
 import { BotLookup, DEBUG_SETTING, SettingSwitches } from '../ports';
-import { FORMAT_FAILURE_TEXT, NO_RESULT_TEXT, processingErrorText, resultNotReceivedText } from '../texts';
+import { FORMAT_FAILURE_TEXT, noResultText, processingErrorText, resultNotReceivedText } from '../texts';
 import { BotUnavailableError } from './delivery-policy';
 import { buildResultMessage, cleanTerminalText, type CallbackResult, type ResultMessage } from './result-message';
 
@@ -78,9 +78,12 @@ export class SendResult {
     await this.tell(requestId, pending, resultNotReceivedText(reason));
   }
 
-  /** Tells the user no result came for their request before its deadline; never rejects, as {@link notifyFailure}. */
-  async notifyNoResult(requestId: string, pending: PendingRequest): Promise<void> {
-    await this.tell(requestId, pending, NO_RESULT_TEXT);
+  /**
+   * Tells the user no result came for their request by its deadline, `minutes` after it was
+   * forwarded; never rejects, as {@link notifyFailure}.
+   */
+  async notifyNoResult(requestId: string, pending: PendingRequest, minutes: number | undefined): Promise<void> {
+    await this.tell(requestId, pending, noResultText(minutes));
   }
 
   private async tell(requestId: string, pending: PendingRequest, text: string): Promise<void> {

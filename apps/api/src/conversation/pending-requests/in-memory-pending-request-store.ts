@@ -50,11 +50,15 @@ export class InMemoryPendingRequestStore extends PendingRequestStore {
     this.deadlines.set(id, this.now() + dueInMs);
   }
 
-  protected async popDue(limit: number): Promise<string[]> {
+  protected async leaseDue(limit: number, leaseMs: number): Promise<string[]> {
     const now = this.now();
     const due = [...this.deadlines].filter(([, at]) => at <= now).sort(([, a], [, b]) => a - b).slice(0, limit).map(([id]) => id);
-    for (const id of due) this.deadlines.delete(id);
+    for (const id of due) this.deadlines.set(id, now + leaseMs);
     return due;
+  }
+
+  protected async removeDeadline(id: string): Promise<void> {
+    this.deadlines.delete(id);
   }
 
   protected async writeIfFree(id: string, json: string, ttlSeconds: number): Promise<boolean> {

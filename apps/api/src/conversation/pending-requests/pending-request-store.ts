@@ -10,9 +10,10 @@ export const PENDING_REQUEST_MAX_TTL_SECONDS = 86_400;
 /**
  * How long before a Telegram request's entry expires its deadline falls (half its lifetime when that
  * is shorter): the sweep that tells the chat no result came must still find the entry to know where
- * to write (docs/cursor-runner.md, "Pending requests").
+ * to write, also when a sweep that took the deadline died and another takes it again a lease later,
+ * and a result that comes after the notice is still delivered (docs/cursor-runner.md, "Pending requests").
  */
-export const DEADLINE_LEAD_MS = 60_000;
+export const DEADLINE_LEAD_MS = 5 * 60_000;
 
 /** A Telegram message forwarded to cursor-runner, kept until its result comes back. */
 export interface PendingRequest {
@@ -187,12 +188,22 @@ export abstract class PendingRequestStore {
 
   /**
    * Takes up to `limit` Telegram requests whose deadline has passed ({@link DEADLINE_LEAD_MS} before
-   * their entry expires), each for one caller only: with Redis, of all instances the first to take an
-   * id is the one that has it. Ids whose request was answered meanwhile come too; the caller looks.
+   * their entry expires) for `leaseMs`: their deadline moves that far ahead in the same step, so no
+   * other caller (of any instance) takes them meanwhile, and a caller that dies or fails before
+   * {@link forgetDeadline} leaves them to be taken again. Ids whose request was answered meanwhile
+   * come too; the caller looks.
    * @throws PendingRequestStoreError
    */
-  async takeDue(limit: number): Promise<string[]> {
-    return this.guard('take deadlines', () => this.popDue(limit));
+  async takeDue(limit: number, leaseMs: number): Promise<string[]> {
+    return this.guard('take deadlines', () => this.leaseDue(limit, leaseMs));
+  }
+
+  /**
+   * Forgets `id`'s deadline: its chat was told, or its result came.
+   * @throws PendingRequestStoreError
+   */
+  async forgetDeadline(id: string): Promise<void> {
+    await this.guard('forget deadline', () => this.removeDeadline(id));
   }
 
   /**
@@ -389,8 +400,10 @@ export abstract class PendingRequestStore {
   /** Records that `id`'s deadline falls `dueInMs` from now, replacing an earlier one. */
   protected abstract writeDeadline(id: string, dueInMs: number): Promise<void>;
 
-  /** Removes and returns up to `limit` ids whose deadline has passed, atomically. */
-  protected abstract popDue(limit: number): Promise<string[]>;
+  /** Returns up to `limit` ids whose deadline has passed, moving each deadline `leaseMs` from now, atomically. */
+  protected abstract leaseDue(limit: number, leaseMs: number): Promise<string[]>;
+
+  protected abstract removeDeadline(id: string): Promise<void>;
 
   /**
    * Sets `json` under `id`, expiring after `ttlSeconds`, unless an entry or a kept result of `id`

@@ -46,10 +46,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 `;
 
-/** Removes and returns the members of the sorted set KEYS[1] scored up to ARGV[1], at most ARGV[2] of them. */
-const POP_DUE_SCRIPT = `
+/**
+ * Returns the members of the sorted set KEYS[1] scored up to ARGV[1], at most ARGV[2] of them, each
+ * scored ARGV[3] from then on (leased: no one else takes it until then).
+ */
+const LEASE_DUE_SCRIPT = `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
 return due
 `;
 
@@ -85,8 +88,13 @@ export class RedisPendingRequestStore extends PendingRequestStore {
     await this.redis.zadd(this.deadlinesKey, Date.now() + dueInMs, id);
   }
 
-  protected async popDue(limit: number): Promise<string[]> {
-    return (await this.redis.eval(POP_DUE_SCRIPT, 1, this.deadlinesKey, Date.now(), limit)) as string[];
+  protected async leaseDue(limit: number, leaseMs: number): Promise<string[]> {
+    const now = Date.now();
+    return (await this.redis.eval(LEASE_DUE_SCRIPT, 1, this.deadlinesKey, now, limit, now + leaseMs)) as string[];
+  }
+
+  protected async removeDeadline(id: string): Promise<void> {
+    await this.redis.zrem(this.deadlinesKey, id);
   }
 
   /** The pending key and the kept result's share a slot (see {@link slotted}), so one script reads both on a Cluster. */
