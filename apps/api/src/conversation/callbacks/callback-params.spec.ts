@@ -33,6 +33,18 @@ describe('readCallbackParams', () => {
     expect(fields).toEqual({ requestId: 'r-1', output: 'ab\tc\r\ngreen', error: 'warn', duration: '\u0001' });
   });
 
+  it.each([
+    ['an OSC 8 hyperlink', '\u001b]8;;https://example.com\u001b\\link\u001b]8;;\u001b\\', 'link'],
+    ['a window title ended by BEL', '\u001b]0;title\u0007text', 'text'],
+    ['colon-form truecolour', '\u001b[38:2:255:0:0mred\u001b[0m', 'red'],
+    ['a private control sequence', '\u001b[>4;2mkeys', 'keys'],
+    ['a character-set designation', '\u001b(Bplain', 'plain'],
+    ['DEL and C1 control characters', 'a\u007fb\u0085c\u009bd', 'abcd'],
+    ['emoji, right-to-left text and accents, untouched', '🙂 שלום é', '🙂 שלום é'],
+  ])('leaves nothing of %s but its text', (_what, output, shown) => {
+    expect(readCallbackParams({}, { requestId: 'r-1', output }).fields.output).toBe(shown);
+  });
+
   it('reads no parameters from a body that is not an object', () => {
     expect(readCallbackParams(undefined, ['requestId'])).toEqual({ requestId: undefined, fields: {} });
     expect(readCallbackParams(undefined, 'requestId=x')).toEqual({ requestId: undefined, fields: {} });

@@ -1,4 +1,4 @@
-import { ANSI_CSI } from './result-message';
+import { TERMINAL_SEQUENCE } from './result-message';
 
 /**
  * The parameters of cursor-runner's callback that are read (docs/cursor-runner.md, "Callback contract"), in
@@ -33,8 +33,8 @@ export interface CallbackParams {
 /** The agent's texts: what it printed to stdout and stderr. */
 const AGENT_TEXTS = ['output', 'error'] as const;
 
-/** C0 control characters but tab, line feed and carriage return. */
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g; // eslint-disable-line no-control-regex -- the characters this pattern exists to find
+/** C0 control characters but tab, line feed and carriage return; DEL; the C1 control characters. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g; // eslint-disable-line no-control-regex -- the characters this pattern exists to find
 
 /**
  * `text` without terminal sequences and C0 control characters other than tab and line ends. The result
@@ -44,7 +44,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g; // eslin
  * none of these characters, and a file of them is unreadable as text.
  */
 export function withoutControlCharacters(text: string): string {
-  return text.replace(ANSI_CSI, '').replace(CONTROL_CHARACTERS, '');
+  return text.replace(TERMINAL_SEQUENCE, '').replace(CONTROL_CHARACTERS, '');
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

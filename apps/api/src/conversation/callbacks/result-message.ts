@@ -34,8 +34,14 @@ export interface ResultMessage extends ChatMessage {
 }
 
 /** ESC [ parameters letter: colours, cursor moves and erasures in a terminal's output. */
-/** A terminal's colour and cursor sequence (ESC `[` … letter). */
-export const ANSI_CSI = /\u001b\[[?0-9;]*[A-Za-z]/g; // eslint-disable-line no-control-regex -- ESC is the character this pattern exists to find
+/**
+ * A terminal's escape sequence (ECMA-48): a control sequence (`ESC [` parameters, intermediates, a final
+ * byte: colours in either form, `ESC[>4;2m`, cursor moves), an operating-system command (`ESC ]` … BEL or
+ * `ESC \\`: a window title, an OSC 8 hyperlink), a device-control or private string, a character-set
+ * designation (`ESC ( B`), or any other escape of one final byte.
+ */
+export const TERMINAL_SEQUENCE =
+  /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[ -/]*[0-~])/g; // eslint-disable-line no-control-regex -- ESC and BEL are the characters this pattern exists to find
 
 const TRUE_VALUES = new Set<unknown>([true, 'true', 1, '1']);
 const FALSE_VALUES = new Set<unknown>([false, 'false', 0, '0', null, undefined]);
@@ -88,10 +94,10 @@ export function runFailed(result: CallbackResult): boolean {
   return !result.success || failingExitCode(result) !== undefined;
 }
 
-/** Terminal output made fit to read: ANSI sequences removed, CRLF → LF, trimmed. */
+/** Terminal output made fit to read: terminal sequences removed, CRLF → LF, trimmed. */
 export function cleanTerminalText(value: string | undefined): string {
   if (!value) return '';
-  return value.replace(ANSI_CSI, '').replace(/\r\n/g, '\n').trim();
+  return value.replace(TERMINAL_SEQUENCE, '').replace(/\r\n/g, '\n').trim();
 }
 
 /** `value` cut to `limit` characters (code points, so an emoji is never split), and whether it was cut. */
