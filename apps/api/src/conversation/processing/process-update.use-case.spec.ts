@@ -349,7 +349,7 @@ describe(ProcessUpdate.name, () => {
       mocks.speechToText.transcribe.mockRejectedValueOnce(throttled()).mockRejectedValueOnce(throttled()).mockResolvedValueOnce('fix the tests');
       const steps = new Map<string, unknown>();
       // Its last attempt: the waits do not count as attempts, and the user hears nothing of them.
-      await expect(sut.process(job(voice, 3, steps))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 2_000 });
+      await expect(sut.process(job(voice, 3, steps))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 2_000, message: 'update 2, throttled by ElevenLabs' });
       await expect(sut.process(job(voice, 3, steps))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 4_000 });
       await sut.process(job(voice, 3, steps));
       expect(mocks.client.sendMessage).not.toHaveBeenCalled();

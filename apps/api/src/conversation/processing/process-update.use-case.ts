@@ -107,10 +107,11 @@ export class ProcessUpdate implements OnApplicationBootstrap {
     } catch (error) {
       const throttledMs = await this.throttledWait(job, error);
       if (throttledMs !== undefined) {
+        const by = isElevenLabsThrottle(error) ? 'ElevenLabs' : 'Telegram';
         this.logger.warn(
-          `Telegram throttled update ${update.update_id} (not counted as an attempt); running it again in ${throttledMs} ms: ${(error as Error).message}`,
+          `${by} throttled update ${update.update_id} (not counted as an attempt); running it again in ${throttledMs} ms: ${(error as Error).message}`,
         );
-        throw new RetryLaterError(throttledMs, `update ${update.update_id}, throttled by Telegram`);
+        throw new RetryLaterError(throttledMs, `update ${update.update_id}, throttled by ${by}`);
       }
       const permanent = isPermanent(error);
       if (job.isFinalAttempt || permanent) await this.reportFailure(bot, update, kind, error as Error);
