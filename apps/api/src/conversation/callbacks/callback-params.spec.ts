@@ -41,6 +41,7 @@ describe('readCallbackParams', () => {
     ['a character-set designation', '\u001b(Bplain', 'plain'],
     ['DEL and C1 control characters', 'a\u007fb\u0085c\u009bd', 'abcd'],
     ['emoji, right-to-left text and accents, untouched', '🙂 שלום é', '🙂 שלום é'],
+    ['a string never ended, whose text after it stays', 'a\u001b]0;title, then the rest of the output', 'a0;title, then the rest of the output'],
   ])('leaves nothing of %s but its text', (_what, output, shown) => {
     expect(readCallbackParams({}, { requestId: 'r-1', output }).fields.output).toBe(shown);
   });
