@@ -7,14 +7,15 @@ import { SendResult } from './result-delivery';
 /** How often the deadlines are looked at: a chat hears of a lost result within this of its deadline. */
 const DEADLINE_SWEEP_INTERVAL_MS = 30_000;
 
-/** Deadlines taken in one go; the next sweep takes the rest. */
-const SWEEP_BATCH = 100;
-
 /**
- * How long a taken deadline stays the taker's: a sweep that dies or fails before it forgets one
- * leaves it to a sweep this much later (still before the entry expires, {@link DEADLINE_LEAD_MS}).
+ * How long a taken deadline stays the taker's, more than its notice may take (a send and its plain
+ * retry, each up to `TELEGRAM_TIMEOUT_MS`): a sweep that dies or fails before it forgets one leaves
+ * it to a sweep this much later (still before the entry expires, {@link DEADLINE_LEAD_MS}). Deadlines
+ * are taken one at a time, so a slow Telegram never makes a taken one due again while it waits its turn.
  */
-const DEADLINE_LEASE_MS = 60_000;
+function leaseMs(config: AppConfig): number {
+  return 2 * config.telegram.timeoutMs + 30_000;
+}
 
 const JOB_NAME = 'pending-request-deadlines';
 
@@ -26,13 +27,15 @@ const JOB_NAME = 'pending-request-deadlines';
  * for passed ones, each taken for a lease (with Redis, by one instance at a time), and for each
  * whose result has not come and is not on its way tells the chat, then forgets the deadline. The
  * entry is left to its expiry: a result that comes after the notice is still delivered. A sweep
- * cut short (a kill, Redis failing) leaves what it did not finish to a sweep a lease later, so a
- * chat is told at least once — twice if the sweep died between telling it and forgetting.
+ * cut short (a kill, Redis failing, the app stopping) leaves what it did not finish to a sweep a
+ * lease later, so a chat is told at least once — twice if the sweep died between telling it and forgetting.
  */
 @Injectable()
 export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ResultDeadlines');
   private sweeping: Promise<number> | undefined;
+  /** The app is stopping: a sweep under way ends after the notice it is sending. */
+  private stopping = false;
 
   constructor(
     private readonly store: PendingRequestStore,
@@ -49,6 +52,7 @@ export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     if (this.scheduler.doesExist('interval', JOB_NAME)) this.scheduler.deleteInterval(JOB_NAME);
     await this.sweeping;
   }
@@ -63,30 +67,33 @@ export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShu
 
   private async sweepAll(): Promise<number> {
     let told = 0;
-    for (;;) {
+    while (!this.stopping) {
       let due: string[];
       try {
-        due = await this.store.takeDue(SWEEP_BATCH, DEADLINE_LEASE_MS);
+        due = await this.store.takeDue(1, leaseMs(this.config));
       } catch (error) {
         this.logger.warn(`Could not look at the pending requests' deadlines (the next sweep will): ${(error as Error).message}`);
         return told;
       }
-      for (const requestId of due) {
-        try {
-          if (await this.expire(requestId)) told += 1;
-        } catch (error) {
-          // Still leased: a sweep a lease later takes it again.
-          this.logger.warn(`Could not look at the deadline of request ${requestId} (a later sweep will): ${(error as Error).message}`);
-        }
+      const [requestId] = due;
+      if (requestId === undefined) return told;
+      try {
+        if (await this.expire(requestId)) told += 1;
+      } catch (error) {
+        // Still leased: a sweep a lease later takes it again.
+        this.logger.warn(`Could not look at the deadline of request ${requestId} (a later sweep will): ${(error as Error).message}`);
       }
-      if (due.length < SWEEP_BATCH) return told;
     }
+    return told;
   }
 
-  /** Tells the chat of `requestId` no result came, unless it came or is on its way; whether it did. */
+  /**
+   * Tells the chat of `requestId` no result came, unless it came (its delivery is under way, or its
+   * result is kept: a delivery that failed leaves the entry for a replay) or the entry is gone; whether it did.
+   */
   private async expire(requestId: string): Promise<boolean> {
     const pending = await this.store.get(requestId);
-    if (pending === null || (await this.store.deliveryUnderWay(requestId))) {
+    if (pending === null || (await this.store.deliveryUnderWay(requestId)) || (await this.store.keptResult(requestId)) !== null) {
       await this.store.forgetDeadline(requestId);
       return false;
     }
