@@ -39,9 +39,10 @@ describe('readCallbackParams', () => {
     ['colon-form truecolour', '\u001b[38:2:255:0:0mred\u001b[0m', 'red'],
     ['a private control sequence', '\u001b[>4;2mkeys', 'keys'],
     ['a character-set designation', '\u001b(Bplain', 'plain'],
-    ['DEL and C1 control characters', 'a\u007fb\u0085c\u009bd', 'abcd'],
+    ['DEL and C1 control characters', 'a\u007fb\u0085c\u0099d', 'abcd'],
     ['emoji, right-to-left text and accents, untouched', '🙂 שלום é', '🙂 שלום é'],
     ['a string never ended, whose text after it stays', 'a\u001b]0;title, then the rest of the output', 'a0;title, then the rest of the output'],
+    ['8-bit control sequences and strings', '\u009b31mRED\u009b0m \u009d8;;https://x.example\u009clink\u009d8;;\u009c', 'RED link'],
   ])('leaves nothing of %s but its text', (_what, output, shown) => {
     expect(readCallbackParams({}, { requestId: 'r-1', output }).fields.output).toBe(shown);
   });

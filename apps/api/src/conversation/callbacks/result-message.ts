@@ -38,11 +38,12 @@ export interface ResultMessage extends ChatMessage {
  * A terminal's escape sequence (ECMA-48): a control sequence (`ESC [` parameters, intermediates, a final
  * byte: colours in either form, `ESC[>4;2m`, cursor moves), an operating-system command (`ESC ]` … BEL or
  * `ESC \\`: a window title, an OSC 8 hyperlink), a device-control or private string, a character-set
- * designation (`ESC ( B`), or any other escape of one final byte. A string never ended loses only its
- * `ESC` and next character: the text after it stays.
+ * designation (`ESC ( B`), or any other escape of one final byte; the 8-bit introducers (U+009B for
+ * `ESC [`, U+009D for `ESC ]`, …) alike. A string never ended loses only its introducer (and, after
+ * `ESC`, the next character): the text after it stays.
  */
 export const TERMINAL_SEQUENCE =
-  /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[PX^_][^\u001b]*\u001b\\|[ -/]*[0-~])/g; // eslint-disable-line no-control-regex -- ESC and BEL are the characters this pattern exists to find
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b\]|\u009d)[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)|(?:\u001b[PX^_]|[\u0090\u0098\u009e\u009f])[^\u001b\u009c]*(?:\u001b\\|\u009c)|\u001b[ -/]*[0-~]/g; // eslint-disable-line no-control-regex -- ESC and BEL are the characters this pattern exists to find
 
 const TRUE_VALUES = new Set<unknown>([true, 'true', 1, '1']);
 const FALSE_VALUES = new Set<unknown>([false, 'false', 0, '0', null, undefined]);
