@@ -200,7 +200,8 @@ describe('loadConfig', () => {
     [{ CURSOR_RUNNER_URL: 'http://user:hunter2@cr:3001' }, 'CURSOR_RUNNER_URL must not carry credentials (got "http://<credentials>@cr:3001")'],
     [{ ELEVENLABS_API_BASE_URL: 'http://user:hunter2@el host' }, 'ELEVENLABS_API_BASE_URL must be an http(s) URL (got "http://<credentials>@el host")'],
     [{ CURSOR_RUNNER_URL: 'http://cursor-runner:0' }, 'CURSOR_RUNNER_URL must not name port 0 (got "http://cursor-runner:0")'],
-    [{ DATABASE_URL: 'file:./data/x.db?connection_limit=1' }, 'DATABASE_URL must not have a query or fragment (file:<path>; no option is read from it) (got "file:./data/x.db?<query>")'],
+    [{ DATABASE_URL: 'file:./data/x.db?connection_limit=1' }, 'DATABASE_URL must not have a query (file:<path>; no option is read from it) (got "file:./data/x.db?<query>")'],
+    [{ REDIS_URL: 'redis://127.0.0.1:0' }, 'REDIS_URL must not name port 0 (the client would connect to 6379)'],
     [{ CORS_ENABLED: 'true', CORS_ORIGIN: ',, ,' }, 'CORS_ORIGIN must name at least one origin (or *) when CORS_ENABLED=true: a list of blanks allows none'],
     [{ CALLBACK_BODY_LIMIT_BYTES: '24MiB' }, 'CALLBACK_BODY_LIMIT_BYTES must be an integer between 1024 and 268435456 (got "24MiB")'],
     [{ ELEVENLABS_TIMEOUT_MS: '60s' }, 'ELEVENLABS_TIMEOUT_MS must be an integer between 100 and 600000 (got "60s")'],
@@ -227,6 +228,10 @@ describe('loadConfig', () => {
     expect(message.startsWith(`Invalid configuration: ${variable} `)).toBe(true);
     expect(message.endsWith(`(got ${JSON.stringify(shown)})`)).toBe(true);
     expect(message).not.toMatch(/Pw0rd|SECRET/);
+  });
+
+  it('takes a SQLite path holding a #, which the adapter opens as given', () => {
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'file:/data/a#b/x.db' }).database.filePath).toBe('/data/a#b/x.db');
   });
 
   it('names a bad secret-bearing variable without echoing its value', () => {

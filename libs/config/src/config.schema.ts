@@ -91,6 +91,7 @@ const redisUrl = z.preprocess(
       { message: 'must be a redis:// or rediss:// URL with a host', abort: true },
     )
     .refine((value) => /^\/?(\d+)?$/.test(new URL(value).pathname), 'must name a database by its number (redis://host:6379/0), if at all')
+    .refine((value) => new URL(value).port !== '0', 'must not name port 0 (the client would connect to 6379)')
     .refine((value) => !value.includes('?'), 'must not have a query (its options are not read): name the database in the path')
     .refine((value) => decodes(new URL(value).username) && decodes(new URL(value).password), 'has a user or password with a malformed percent escape')
     .optional(),
@@ -130,7 +131,7 @@ const sqliteUrl = z.preprocess(
       .trim()
     .refine((value) => /^file:.+/.test(value), { message: 'must be a SQLite URL of the form file:<path>', abort: true })
     // Prisma's `?connection_limit=…` and the like are not read: they became part of the file's name.
-    .refine((value) => !/[?#]/.test(value), 'must not have a query or fragment (file:<path>; no option is read from it)')
+    .refine((value) => !value.includes('?'), 'must not have a query (file:<path>; no option is read from it)')
     .optional(),
 );
 
