@@ -93,7 +93,7 @@ export class ResultDeadlines implements OnApplicationBootstrap, OnApplicationShu
    */
   private async expire(requestId: string): Promise<boolean> {
     const pending = await this.store.get(requestId);
-    if (pending === null || (await this.store.deliveryUnderWay(requestId)) || (await this.store.keptResult(requestId)) !== null) {
+    if (pending === null || (await this.store.resultCame(requestId))) {
       await this.store.forgetDeadline(requestId);
       return false;
     }

@@ -341,6 +341,15 @@ export abstract class PendingRequestStore {
   }
 
   /**
+   * Whether a callback of `id` was taken: its delivery is under way, or its result is kept (delivered,
+   * or given up and left for a replay).
+   * @throws InvalidRequestIdError, PendingRequestStoreError
+   */
+  async resultCame(id: string): Promise<boolean> {
+    return (await this.deliveryUnderWay(id)) || (await this.keptResult(id)) !== null;
+  }
+
+  /**
    * Records that the user waiting for `id` was told its result was refused: `true` for the first
    * caller only, while the pending request can live, so a refused callback sent again tells no one
    * again. Leaves the pending request and its claim alone: a valid callback that comes later is

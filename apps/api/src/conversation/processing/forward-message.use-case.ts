@@ -169,9 +169,8 @@ export class ForwardMessage {
    */
   private async resultCame(requestId: string): Promise<boolean> {
     try {
-      if (await this.pending.deliveryUnderWay(requestId)) return true;
-      if ((await this.pending.keptResult(requestId)) === null) return false;
-      await this.pending.delete(requestId);
+      if (!(await this.pending.resultCame(requestId))) return false;
+      if (!(await this.pending.deliveryUnderWay(requestId))) await this.pending.delete(requestId);
       return true;
     } catch (error) {
       this.logger.warn(`Could not tell whether request ${requestId}'s result has come: ${(error as Error).message}`);
