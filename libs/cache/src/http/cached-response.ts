@@ -57,7 +57,7 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
  * case. `%2F`, `%25` and the like stay escaped: decoded, they would be another path. Otherwise one
  * resource had an entry per spelling, and invalidating one left the rest.
  */
-export function canonicalPath(path: string): string {
+function canonicalPath(path: string): string {
   if (!path.includes('%')) return path;
   return path.replace(ESCAPE, (escape) => {
     const character = String.fromCharCode(Number.parseInt(escape.slice(1), 16));

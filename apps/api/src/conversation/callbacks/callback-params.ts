@@ -43,7 +43,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f
  * of output 60 MB in each, and writes that size stalled Redis past every command's budget. A chat shows
  * none of these characters, and a file of them is unreadable as text.
  */
-export function withoutControlCharacters(text: string): string {
+function withoutControlCharacters(text: string): string {
   return text.replace(TERMINAL_SEQUENCE, '').replace(CONTROL_CHARACTERS, '');
 }
 
