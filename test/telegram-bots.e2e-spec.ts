@@ -490,10 +490,13 @@ describe('/telegram/bots admin routes', () => {
       );
 
     const shortLock = holdWriteLock(1_500);
+    // The probe runs in Jest's own process, beside the app: a collection of that large heap alone took 324 ms once
+    // in CI. Writes that each blocked the process while they waited put it at 900-1 750 ms; 600 ms tells the two apart.
+    const LIVE_WITHIN_MS = 600;
     const waited = await livenessWhile(writes('a'));
     await shortLock;
     expect(waited.result.map(({ status }) => status)).toEqual(Array(20).fill(200));
-    expect(waited.slowestLiveMs).toBeLessThan(250);
+    expect(waited.slowestLiveMs).toBeLessThan(LIVE_WITHIN_MS);
 
     const longLock = holdWriteLock(WRITE_LOCK_WAIT_MS + 2_000);
     const refused = await livenessWhile(writes('b'));
@@ -503,7 +506,7 @@ describe('/telegram/bots admin routes', () => {
       expect(ms).toBeGreaterThanOrEqual(WRITE_LOCK_WAIT_MS - 250);
       expect(ms).toBeLessThan(WRITE_LOCK_WAIT_MS + 600);
     }
-    expect(refused.slowestLiveMs).toBeLessThan(250);
+    expect(refused.slowestLiveMs).toBeLessThan(LIVE_WITHIN_MS);
     const settings = (await request(app.baseUrl).get('/settings').set(ADMIN).expect(200)).body.settings as { name: string }[];
     expect(settings.filter(({ name }) => name.startsWith('crowd_a_'))).toHaveLength(20);
     expect(settings.filter(({ name }) => name.startsWith('crowd_b_'))).toHaveLength(0);
